@@ -1,0 +1,198 @@
+"""Files each lab node is given. Pure functions: spec in, text out."""
+
+from __future__ import annotations
+
+from .spec import LabNode, LabSpec
+
+# Paths as a node sees them (its private mounts make these its own).
+NODE_MYCNF = "/etc/mysql/my.cnf"
+NODE_KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
+NODE_CHECK_SCRIPT = "/etc/keepalived/check_mysql.sh"
+NODE_KEEPALIVED_LOG = "/var/log/keepalived.log"
+NODE_SOCKET = "/run/mysqld/mysqld.sock"
+
+MONITOR_USER = "hatui_monitor"
+ADMIN_USER = "hatui_admin"
+REPL_USER = "repl"
+APP_USER = "hatui_app"
+APP_DB = "labdb"
+
+
+def my_cnf(node: LabNode) -> str:
+    return f"""\
+# {node.name}: written by `hatui lab up`
+[client-server]
+socket = {NODE_SOCKET}
+
+[mysqld]
+user = mysql
+server_id = {node.server_id}
+report_host = {node.name}
+bind_address = 0.0.0.0
+port = 3306
+datadir = /var/lib/mysql
+pid_file = /run/mysqld/mysqld.pid
+log_error = /var/log/mysql/error.log
+skip_name_resolve = ON
+# GTID replication with binlogs on every node, as in seed 000
+log_bin = mysql-bin
+binlog_format = ROW
+log_slave_updates = ON
+relay_log = relay-bin
+gtid_domain_id = 0
+# two masters never hand out the same auto-increment value (seed 000)
+auto_increment_increment = 2
+auto_increment_offset = {node.auto_increment_offset}
+read_only = {"ON" if node.read_only else "OFF"}
+# small footprint: three servers share two cores
+innodb_buffer_pool_size = 32M
+innodb_log_file_size = 16M
+performance_schema = OFF
+max_connections = 60
+"""
+
+
+def check_script() -> str:
+    # Healthy only when mysqld answers a real query (seed 000's check only looked for a process).
+    return """\
+#!/bin/sh
+# vrrp_script of the hatui lab: exit 0 when the local mysqld answers a query within 2 s.
+exec /usr/bin/timeout 2 /usr/bin/mariadb --connect-timeout=1 --batch --skip-column-names \\
+    -e 'SELECT 1' >/dev/null 2>&1
+"""
+
+
+def keepalived_conf(spec: LabSpec, node: LabNode) -> str:
+    return f"""\
+! {node.name}: written by `hatui lab up`
+global_defs {{
+    router_id {node.name}
+    enable_script_security
+    script_user root
+}}
+
+vrrp_script chk_mysql {{
+    script "{NODE_CHECK_SCRIPT}"
+    interval 1
+    timeout 2
+    fall 2
+    rise 2
+}}
+
+vrrp_instance {spec.instance} {{
+    state BACKUP            # both BACKUP + nopreempt: a repaired master does not grab the VIP back
+    nopreempt
+    interface eth0
+    virtual_router_id {spec.vrid}
+    priority {node.priority}
+    advert_int 1
+    authentication {{
+        auth_type PASS
+        auth_pass {spec.vrrp_pass}
+    }}
+    track_script {{
+        chk_mysql
+    }}
+    virtual_ipaddress {{
+        {spec.vip}/{spec.prefixlen} dev eth0
+    }}
+}}
+"""
+
+
+def sshd_config(spec: LabSpec, node: LabNode) -> str:
+    host_key = spec.node_dir(node.name) / "ssh" / "ssh_host_ed25519_key"
+    return f"""\
+# {node.name}: written by `hatui lab up`. Key-only logins.
+ListenAddress {node.address}
+Port 22
+HostKey {host_key}
+PidFile /run/sshd.pid
+AuthorizedKeysFile {spec.ssh_dir / "authorized_keys"}
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PrintMotd no
+ClientAliveInterval 15
+Subsystem sftp internal-sftp
+"""
+
+
+def users_sql(passwords: dict[str, str]) -> str:
+    """Accounts on every node, kept out of the binlog so no node starts with an errant GTID."""
+
+    def q(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("'", "\\'")
+
+    return f"""\
+SET SESSION sql_log_bin = 0;
+CREATE USER IF NOT EXISTS '{REPL_USER}'@'%' IDENTIFIED BY '{q(passwords["repl"])}';
+GRANT REPLICATION SLAVE ON *.* TO '{REPL_USER}'@'%';
+CREATE USER IF NOT EXISTS '{MONITOR_USER}'@'%' IDENTIFIED BY '{q(passwords["monitor"])}';
+GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR, SELECT ON *.* TO '{MONITOR_USER}'@'%';
+CREATE USER IF NOT EXISTS '{ADMIN_USER}'@'%' IDENTIFIED BY '{q(passwords["admin"])}';
+GRANT ALL PRIVILEGES ON *.* TO '{ADMIN_USER}'@'%' WITH GRANT OPTION;
+CREATE USER IF NOT EXISTS '{APP_USER}'@'%' IDENTIFIED BY '{q(passwords["app"])}';
+GRANT ALL PRIVILEGES ON `{APP_DB}`.* TO '{APP_USER}'@'%';
+"""
+
+
+def replication_sql(spec: LabSpec, node: LabNode, repl_password: str) -> str:
+    source = spec.node(node.source) if node.source else None
+    if source is None:
+        return ""
+    pw = repl_password.replace("\\", "\\\\").replace("'", "\\'")
+    # By the source's real address, never the VIP (seed 004's advice)
+    return f"""\
+CHANGE MASTER TO MASTER_HOST='{source.address}', MASTER_PORT=3306, MASTER_USER='{REPL_USER}',
+  MASTER_PASSWORD='{pw}', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1;
+START SLAVE;
+"""
+
+
+def cluster_yaml(spec: LabSpec) -> str:
+    nodes = "\n".join(
+        f"  {n.name}:\n    host: {n.address}\n"
+        f"    roles: [{'mysql, keepalived' if n.keepalived else 'mysql'}]"
+        for n in spec.nodes
+    )
+    holders = ", ".join(n.name for n in spec.nodes if n.keepalived)
+    return f"""\
+# The hatui lab cluster, written by `hatui lab up`. Use it as is:
+#   hatui --cluster {spec.cluster_file}
+# The console re-runs itself inside the operator namespace below, so its traffic stays in the lab.
+name: lab
+topology: dual-master
+namespace: {spec.operator_ns}
+thresholds:
+  lag_warning: 5
+  lag_critical: 30
+defaults:
+  ssh:
+    user: root
+    port: 22
+    identity: {spec.ssh_dir / "id_ed25519"}
+    known_hosts: {spec.ssh_dir / "known_hosts"}
+  mysql:
+    port: 3306
+    via: ssh-tunnel
+    monitor:
+      user: {MONITOR_USER}
+      password_file: {spec.secrets_dir / "monitor.pw"}
+    admin:
+      user: {ADMIN_USER}
+      password_file: {spec.secrets_dir / "admin.pw"}
+  keepalived:
+    log:
+      file: {NODE_KEEPALIVED_LOG}
+    config: {NODE_KEEPALIVED_CONF}
+nodes:
+{nodes}
+vips:
+  - address: {spec.vip}
+    instance: {spec.instance}
+    role: writer
+    port: 3306
+    nodes: [{holders}]
+"""

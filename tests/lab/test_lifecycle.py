@@ -1,0 +1,91 @@
+"""`lab up` and `lab down` leave nothing behind: not after success, a failed up, or a failing test."""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hatui.lab import Lab, LabError
+from hatui.lab import procs
+
+from .support import lab_spec, require_lab
+
+HERE = Path(__file__).parent
+
+
+def leftovers(lab: Lab, pids: list[procs.ProcRecord]) -> list[str]:
+    """Everything of this lab still present on the machine."""
+    found = []
+    found += [f"namespace {n}" for n in os.listdir("/run/netns") if n.startswith(lab.spec.prefix)] \
+        if os.path.isdir("/run/netns") else []
+    found += [f"process {r.name} pid {r.pid}" for r in pids if procs.is_alive(r)]
+    state_dir = str(lab.spec.state_dir)
+    for mi in glob.glob("/proc/[0-9]*/mountinfo"):
+        try:
+            text = Path(mi).read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            fields = line.split()
+            if fields[3].startswith(state_dir) or f"/run/netns/{lab.spec.prefix}" in fields[4]:
+                found.append(f"mount {fields[3]} on {fields[4]} ({mi})")
+    if lab.spec.state_dir.exists():
+        found.append(f"folder {state_dir}")
+    return found
+
+
+def recorded(lab: Lab) -> list[procs.ProcRecord]:
+    st = lab.state()
+    assert st is not None
+    return [*st.holders.values(), *(r for d in st.daemons.values() for r in d.values())]
+
+
+def test_up_then_down_leaves_nothing_and_both_are_idempotent():
+    require_lab()
+    lab = Lab(lab_spec("hatui-l-", "lifecycle"))
+    try:
+        assert lab.up() is True
+        pids = recorded(lab)
+        assert len(pids) == 3 + 3 + 3 + 2  # holders, sshd, mysqld, keepalived on the two masters
+        assert all(procs.is_alive(r) for r in pids)
+        assert lab.up() is False
+        seen_while_up = " ".join(leftovers(lab, pids))
+        # the detector sees namespaces, processes and the nodes' private mounts while up
+        assert "namespace hatui-l-db1" in seen_while_up and "process db1-mysqld" in seen_while_up
+        assert "on /etc/keepalived" in seen_while_up
+    finally:
+        assert lab.down() in (True, False)
+    assert leftovers(lab, pids) == []
+    assert lab.down() is False  # nothing left to remove
+
+
+def test_a_failed_up_removes_what_it_built(monkeypatch):
+    require_lab()
+    lab = Lab(lab_spec("hatui-f-", "failed"))
+    seen: list[procs.ProcRecord] = []
+
+    def broken(self, db, timeout=30.0):
+        seen.extend(recorded(self))  # by now namespaces, holders, sshd and mysqld all exist
+        raise LabError("injected failure")
+
+    monkeypatch.setattr(Lab, "_wait_replicated", broken)
+    with pytest.raises(LabError, match="injected failure"):
+        lab.up()
+    assert len(seen) == 9
+    assert leftovers(lab, seen) == []
+
+
+def test_the_lab_suite_cleans_up_after_a_failing_test(tmp_path):
+    require_lab()
+    env = {**os.environ, "HATUI_TEST_PREFIX": "hatui-s-", "HATUI_TEST_NAME": "selfcheck"}
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(HERE / "selfcheck_failing.py")], env=env, cwd=HERE.parent.parent,
+                         capture_output=True, text=True, timeout=180)
+    assert "1 failed" in res.stdout, res.stdout[-2000:]
+    lab = Lab(lab_spec("hatui-s-", "selfcheck"))
+    assert leftovers(lab, []) == []
