@@ -1,0 +1,182 @@
+"""The `hatui` command: the console, and the engine's subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+DESCRIPTION = """\
+hatui: a terminal operations console for MySQL/MariaDB high-availability clusters held
+together by keepalived (VRRP virtual IPs).
+
+  hatui --cluster prod.yml            open the console on a cluster
+  hatui --cluster prod.yml --watch    the read-only wallboard
+"""
+
+EPILOG = """\
+subcommands:
+  validate --cluster FILE        check a cluster file and print every problem with file:line:col
+  lab up                         build the lab: a real 3-node keepalived + MariaDB cluster in
+                                 network namespaces (needs root); prints its cluster file
+  lab down                       remove every namespace, process and file the lab made
+  lab status [--json]            what runs in the lab and which node holds the VIP
+  lab fault KIND NODE            inject a fault: kill-mysqld stop-mysqld start-mysqld
+                                 kill-keepalived stop-keepalived start-keepalived
+                                 partition heal stop-sshd start-sshd
+  lab console [--watch]          open the console on the lab, from the lab's operator namespace
+
+Run `hatui SUBCOMMAND --help` for the options of each.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hatui", description=DESCRIPTION, epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cluster", metavar="FILE", action="append",
+                   help="cluster file (YAML); several with --watch cycle on the wallboard")
+    p.add_argument("--watch", action="store_true",
+                   help="read-only wallboard: nothing can be changed from it")
+    sub = p.add_subparsers(dest="command", metavar="SUBCOMMAND")
+
+    v = sub.add_parser("validate", help="check a cluster file")
+    v.add_argument("--cluster", metavar="FILE", action="append", required=True)
+
+    lab = sub.add_parser("lab", help="the network-namespace lab (needs root)",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    lab.add_argument("--subnet", help="lab subnet (default 198.18.0.0/24 or $HATUI_LAB_SUBNET)")
+    lab.add_argument("--dir", help="lab state folder (default /var/lib/hatui-lab or $HATUI_LAB_DIR)")
+    lsub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
+    lsub.add_parser("up", help="build the lab (idempotent) and print its cluster file")
+    lsub.add_parser("down", help="remove everything the lab made (idempotent)")
+    st = lsub.add_parser("status", help="what runs in the lab")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+    from hatui.lab.lab import FAULTS  # cheap: no I/O at import
+
+    f = lsub.add_parser("fault", help="inject a fault into one node")
+    f.add_argument("kind", choices=list(FAULTS), metavar="KIND", help=", ".join(FAULTS))
+    f.add_argument("node", metavar="NODE", help="db1, db2 or db3")
+    c = lsub.add_parser("console", help="open the console on the lab")
+    c.add_argument("--watch", action="store_true", help="read-only wallboard")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    if args.command == "validate":
+        return _validate(args.cluster)
+    if args.command == "lab":
+        return _lab(args)
+    if not args.cluster:
+        _parser().print_help()
+        return 2
+    return _console(args.cluster, args.watch, argv)
+
+
+def _load(paths: list[str]):
+    from hatui.cluster import ClusterFileError, load_cluster
+
+    clusters = []
+    for path in paths:
+        try:
+            cluster = load_cluster(path)
+        except ClusterFileError as exc:
+            print(exc, file=sys.stderr)
+            return None
+        for w in cluster.warnings:
+            print(w, file=sys.stderr)
+        clusters.append(cluster)
+    return clusters
+
+
+def _validate(paths: list[str]) -> int:
+    clusters = _load(paths)
+    if clusters is None:
+        return 1
+    for c in clusters:
+        print(f"{c.source}: ok: cluster {c.name!r} ({c.topology}), {len(c.nodes)} nodes, "
+              f"{len(c.vips)} VIPs")
+    return 0
+
+
+def _console(paths: list[str], watch: bool, argv: list[str]) -> int:
+    from hatui.netns_exec import NamespaceError, reexec_in
+
+    clusters = _load(paths)
+    if clusters is None:
+        return 1
+    namespaces = {c.namespace for c in clusters if c.namespace}
+    if len(namespaces) > 1:
+        print("hatui: the cluster files name different network namespaces: "
+              + ", ".join(sorted(namespaces)), file=sys.stderr)
+        return 2
+    if namespaces:
+        try:
+            reexec_in(namespaces.pop(), argv)
+        except NamespaceError as exc:
+            print(f"hatui: {exc}", file=sys.stderr)
+            return 2
+    # The engine never imports the UI at module level; the CLI hands over to it here, by name.
+    ui = importlib.import_module("screens.app")
+    return ui.run(clusters, watch=watch)
+
+
+def _lab(args) -> int:
+    from hatui.lab import Lab, LabError, default_spec
+
+    try:
+        spec = default_spec(subnet=args.subnet, state_dir=args.dir)
+    except ValueError as exc:
+        print(f"hatui lab: {exc}", file=sys.stderr)
+        return 2
+    lab = Lab(spec, say=lambda m: print(f"lab: {m}", flush=True))
+    try:
+        if args.lab_command == "up":
+            lab.up()
+            print(spec.cluster_file)
+            return 0
+        if args.lab_command == "down":
+            lab.down()
+            return 0
+        if args.lab_command == "status":
+            return _lab_status(lab, args.json)
+        if args.lab_command == "fault":
+            print(lab.fault(args.kind, args.node))
+            return 0
+        if args.lab_command == "console":
+            if not lab.is_up():
+                raise LabError("the lab is not up: run `hatui lab up` first")
+            argv = ["--cluster", str(spec.cluster_file)] + (["--watch"] if args.watch else [])
+            return main(argv)
+    except LabError as exc:
+        print(f"hatui lab: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("hatui lab: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+def _lab_status(lab, as_json: bool) -> int:
+    s = lab.status()
+    if as_json:
+        print(json.dumps(s, indent=2))
+        return 0 if s["up"] else 3
+    print(f"lab: {'up' if s['up'] else 'down'}   cluster file: {s['cluster_file']}")
+    holders = ", ".join(s["vip_holders"]) or "nobody"
+    print(f"VIP {s['vip']}: held by {holders}")
+    print(f"{'node':6} {'address':15} {'sshd':>12} {'mysqld':>12} {'keepalived':>12}  network")
+    for name, n in s["nodes"].items():
+        def cell(d):
+            if not d:
+                return "-"
+            return f"{'up' if d['running'] else 'DOWN'} {d['pid']}"
+        net = "partitioned" if n.get("partitioned") else ("ok" if "partitioned" in n else "-")
+        print(f"{name:6} {n['address']:15} {cell(n.get('sshd')):>12} {cell(n.get('mysqld')):>12} "
+              f"{cell(n.get('keepalived')):>12}  {net}")
+    missing = [ns for ns, ok in s["namespaces"].items() if not ok]
+    if missing and s["up"] is False and len(missing) < len(s["namespaces"]):
+        print("missing namespaces: " + ", ".join(missing))
+    return 0 if s["up"] else 3
