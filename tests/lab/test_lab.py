@@ -167,3 +167,20 @@ def test_cli_status_and_fault_errors(lab):
     res = subprocess.run([sys.executable, "-m", "hatui", "lab", "fault", "partition", "db9"],
                          env=env, capture_output=True, text=True, timeout=30)
     assert res.returncode == 1 and "unknown node 'db9'" in res.stderr
+
+
+def test_lab_console_runs_inside_the_operator_namespace(lab):
+    from tests.ptyrun import PtyApp, hatui_argv
+
+    env = {"HATUI_LAB_PREFIX": lab.spec.prefix, "HATUI_LAB_DIR": str(lab.spec.state_dir)}
+    app = PtyApp(hatui_argv("lab", "console"), env=env)
+    try:
+        app.read_until(["db1", "db2", "db3", lab.spec.vip])
+        # the same process re-executed itself (ip netns exec ... python -m hatui) into the namespace
+        ns = os.stat(f"/run/netns/{lab.spec.operator_ns}")
+        mine = os.stat(f"/proc/{app.proc.pid}/ns/net")
+        assert (mine.st_dev, mine.st_ino) == (ns.st_dev, ns.st_ino)
+        app.send("q")
+        assert app.wait() == 0
+    finally:
+        app.close()

@@ -1,0 +1,73 @@
+"""The `hatui` command as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hatui import cli
+from hatui.lab import preflight
+
+from .ptyrun import PtyApp, hatui_argv
+
+SAMPLES = Path(__file__).parent.parent / "sample_clusters"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hatui", *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_help_documents_every_subcommand():
+    out = run("--help").stdout
+    for words in ("--cluster", "--watch", "validate --cluster FILE", "lab up", "lab down",
+                  "lab status", "lab fault KIND NODE", "lab console", "kill-mysqld", "partition"):
+        assert words in out, words
+    lab_help = run("lab", "fault", "--help").stdout
+    assert "kill-keepalived" in lab_help and "start-sshd" in lab_help
+
+
+def test_validate_accepts_the_samples():
+    res = run("validate", "--cluster", str(SAMPLES / "dual-master.yml"))
+    assert res.returncode == 0, res.stderr
+    assert "ok: cluster" in res.stdout and "dual-master" in res.stdout
+
+
+def test_validate_and_console_report_a_broken_file_with_its_location(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: x\ntopology: dual_master\nnodes:\n  db1: {host: 10.0.0.1, roles: [mysql]}\n")
+    for args in (("validate", "--cluster", str(bad)), ("--cluster", str(bad))):
+        res = run(*args)
+        assert res.returncode == 1
+        assert f"{bad}:2:" in res.stderr and "dual_master" in res.stderr
+        assert "Traceback" not in res.stderr
+
+
+def test_a_missing_cluster_file_is_a_clear_error(tmp_path):
+    res = run("--cluster", str(tmp_path / "nope.yml"))
+    assert res.returncode == 1 and "nope.yml" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_lab_without_root_says_why_and_exits_nonzero(monkeypatch, capsys):
+    monkeypatch.setattr(preflight.os, "geteuid", lambda: 1000)
+    assert cli.main(["lab", "up"]) == 1
+    err = capsys.readouterr().err
+    assert "needs root" in err and "network namespaces" in err
+
+
+def test_unknown_fault_is_refused_by_the_parser():
+    res = run("lab", "fault", "explode", "db1")
+    assert res.returncode == 2 and "invalid choice: 'explode'" in res.stderr
+
+
+def test_console_starts_on_a_cluster_file_and_quits_with_q():
+    app = PtyApp(hatui_argv("--cluster", str(SAMPLES / "mmm.yml")))
+    try:
+        app.read_until(["db1", "db2", "db3", "db4", "192.168.1.113"])
+        app.send("q")
+        assert app.wait() == 0
+    finally:
+        app.close()
