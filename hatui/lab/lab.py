@@ -374,15 +374,17 @@ class Lab:
                 raise LabError("the lab is not up: run `hatui lab up` first")
             return FAULTS[kind](self, n)
 
-    def _daemon_rec(self, st: LabState, n: LabNode, daemon: str) -> procs.ProcRecord | None:
-        return st.daemons.get(n.name, {}).get(daemon)
-
-    def _stop(self, n: LabNode, daemon: str, hard: bool) -> str:
+    def _current(self, n: LabNode, daemon: str) -> tuple[LabState, procs.ProcRecord | None]:
+        """The lab's record and the daemon's record (None if it never ran) for a fault."""
         st = self.state()
-        assert st is not None
+        if st is None:
+            raise LabError("the lab is not up: run `hatui lab up` first")
         if daemon == "keepalived" and not n.keepalived:
             raise LabError(f"{n.name} runs no keepalived in the lab")
-        rec = self._daemon_rec(st, n, daemon)
+        return st, st.daemons.get(n.name, {}).get(daemon)
+
+    def _stop(self, n: LabNode, daemon: str, hard: bool) -> str:
+        _, rec = self._current(n, daemon)
         if rec is None or not procs.is_alive(rec):
             return f"{daemon} on {n.name} is not running"
         if hard:
@@ -394,11 +396,7 @@ class Lab:
         return f"stopped {daemon} on {n.name} (pid {rec.pid})"
 
     def _start(self, n: LabNode, daemon: str) -> str:
-        st = self.state()
-        assert st is not None
-        if daemon == "keepalived" and not n.keepalived:
-            raise LabError(f"{n.name} runs no keepalived in the lab")
-        rec = self._daemon_rec(st, n, daemon)
+        st, rec = self._current(n, daemon)
         if rec is not None and procs.is_alive(rec):
             return f"{daemon} on {n.name} is already running (pid {rec.pid})"
         rec = self._start_daemon(st, n, daemon)
