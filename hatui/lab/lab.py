@@ -340,6 +340,7 @@ class Lab:
 
     # ------------------------------------------------------------ status
     def status(self) -> dict:
+        check()  # reading other namespaces' addresses needs root too
         spec = self.spec
         st = self.state()
         present = set(network.existing(spec.all_namespaces))
