@@ -239,11 +239,14 @@ class Lab:
         tmp.mkdir(parents=True)
         subprocess.run(["chown", "mysql:mysql", str(tmp)], check=True)
         res = subprocess.run(["mariadb-install-db", "--no-defaults", "--user=mysql", f"--datadir={tmp}",
-                              "--auth-root-authentication-method=socket", "--skip-test-db"],
+                              "--auth-root-authentication-method=socket", "--skip-test-db",
+                              # grants by address: no dependence on the machine resolving its name
+                              "--skip-name-resolve"],
                              capture_output=True, text=True)
         if res.returncode != 0:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise LabError(f"mariadb-install-db failed: {res.stderr.strip()[-500:]}")
+            said = (res.stdout + res.stderr).strip()[-800:]
+            raise LabError(f"mariadb-install-db failed (exit {res.returncode}):\n{said}")
         os.replace(tmp, template)
         return template
 
