@@ -240,8 +240,9 @@ class Lab:
         subprocess.run(["chown", "mysql:mysql", str(tmp)], check=True)
         res = subprocess.run(["mariadb-install-db", "--no-defaults", "--user=mysql", f"--datadir={tmp}",
                               "--auth-root-authentication-method=socket", "--skip-test-db",
-                              # grants by address: no dependence on the machine resolving its name
-                              "--skip-name-resolve"],
+                              # --force: go on when the host name does not resolve (grants then use
+                              # addresses); safe, the template is always built in a new empty folder
+                              "--force"],
                              capture_output=True, text=True)
         if res.returncode != 0:
             shutil.rmtree(tmp, ignore_errors=True)
