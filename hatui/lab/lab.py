@@ -256,7 +256,9 @@ class Lab:
         lines = [f"hostname {n.name}"]
         for sub, target in NODE_MOUNTS.items():
             lines.append(f"mkdir -p {target} && mount --bind {nd / sub} {target}")
-        procs.run_in_node(holder_pid, ["sh", "-ec", "\n".join(lines)], timeout=10)
+        res = procs.run_in_node(holder_pid, ["sh", "-ec", "\n".join(lines)], timeout=10, check=False)
+        if res.returncode != 0:
+            raise LabError(f"{n.name}: could not set up its private mounts: {res.stderr.strip()}")
 
     def _start_daemon(self, st: LabState, n: LabNode, daemon: str) -> procs.ProcRecord:
         argv, log = daemon_argv(self.spec, n, daemon)

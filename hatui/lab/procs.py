@@ -120,7 +120,9 @@ def stop(rec: ProcRecord, timeout: float = 15.0) -> None:
 
 
 def nsenter_argv(holder_pid: int) -> list[str]:
-    return ["nsenter", f"--target={holder_pid}", "--mount", "--uts", "--net", "--"]
+    # --root: entering a mount namespace resets the root to the namespace's own; keep the
+    # holder's instead, so the lab also works when hatui itself runs in a chroot or container
+    return ["nsenter", f"--target={holder_pid}", "--mount", "--uts", "--net", "--root", "--"]
 
 
 def start_holder(netns: str) -> subprocess.Popen:
