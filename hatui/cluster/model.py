@@ -154,13 +154,19 @@ def _password(v: Any) -> SecretStr:
     return SecretStr(v)
 
 
-_ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+def _matching(pattern: str, what: str) -> Callable[[Any], str]:
+    """A string that fully matches `pattern`; `what` says what was expected."""
+    rx = re.compile(pattern)
+
+    def check(v: Any) -> str:
+        if not isinstance(v, str) or not rx.fullmatch(v):
+            raise expected(what)
+        return v
+
+    return check
 
 
-def _env_name(v: Any) -> str:
-    if not isinstance(v, str) or not _ENV_RE.fullmatch(v):
-        raise expected("an environment variable name (letters, digits, '_')")
-    return v
+_env_name = _matching(r"[A-Za-z_][A-Za-z0-9_]*", "an environment variable name (letters, digits, '_')")
 
 
 _LABEL_RE = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
@@ -220,21 +226,10 @@ def _remote_path(v: Any) -> PurePosixPath:
 
 
 NODE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-def _node_name(v: Any) -> str:
-    if not isinstance(v, str) or not NODE_NAME_RE.fullmatch(v):
-        raise expected("a node name of letters, digits, '_', '.', '-' starting with a letter or digit")
-    return v
-
-
-_NETNS_RE = re.compile(r"(?!\.\.?$)[A-Za-z0-9_.-]{1,255}")
-
-
-def _netns(v: Any) -> str:
-    if not isinstance(v, str) or not _NETNS_RE.fullmatch(v):
-        raise expected("a network namespace name (letters, digits, '_', '.', '-')")
-    return v
+_node_name = _matching(NODE_NAME_RE.pattern,
+                       "a node name of letters, digits, '_', '.', '-' starting with a letter or digit")
+_netns = _matching(r"(?!\.\.?$)[A-Za-z0-9_.-]{1,255}",
+                   "a network namespace name (letters, digits, '_', '.', '-')")
 
 
 def _list_of(items: str, one: str | None = None) -> Callable[[Any], Any]:
