@@ -30,17 +30,21 @@ class PtyApp:
     def text(self) -> str:
         return ANSI.sub(b"", self.raw).decode(errors="replace")
 
+    def _pump(self, wait: float = 0.1) -> None:
+        """Append whatever the program wrote within `wait` seconds."""
+        r, _, _ = select.select([self.master], [], [], wait)
+        if r:
+            try:
+                self.raw += os.read(self.master, 65536)
+            except OSError:  # the program closed the terminal
+                pass
+
     def read_until(self, needles: list[str], timeout: float = 20.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if all(n in self.text() for n in needles):
                 return self.text()
-            r, _, _ = select.select([self.master], [], [], 0.1)
-            if r:
-                try:
-                    self.raw += os.read(self.master, 65536)
-                except OSError:
-                    break
+            self._pump()
         raise AssertionError(f"did not see {needles} on screen; saw:\n{self.text()[-1500:]}")
 
     def send(self, keys: str) -> None:
@@ -49,12 +53,7 @@ class PtyApp:
     def wait(self, timeout: float = 10.0) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            r, _, _ = select.select([self.master], [], [], 0.1)
-            if r:
-                try:
-                    self.raw += os.read(self.master, 65536)
-                except OSError:
-                    pass
+            self._pump()
             if self.proc.poll() is not None:
                 return self.proc.returncode
         self.close()
