@@ -41,7 +41,8 @@ def test_mysql_config_gives_each_node_its_own_identity():
     cnfs = {n.name: configs.my_cnf(n) for n in spec.nodes}
     assert "server_id = 1" in cnfs["db1"] and "server_id = 2" in cnfs["db2"]
     assert "auto_increment_offset = 1" in cnfs["db1"] and "auto_increment_offset = 2" in cnfs["db2"]
-    assert "read_only = ON" in cnfs["db3"] and "read_only = OFF" in cnfs["db1"]
+    # every server starts read-only: only keepalived's notify script makes the VRRP master writable
+    assert all("read_only = ON" in c for c in cnfs.values())
     assert all("log_slave_updates = ON" in c and "log_bin" in c for c in cnfs.values())
 
 
@@ -102,3 +103,12 @@ def test_stop_escalates_to_sigkill():
     t0 = time.monotonic()
     procs.stop(rec, timeout=0.5)
     assert not procs.is_alive(rec) and time.monotonic() - t0 < 5
+
+
+def test_keepalived_notify_script_makes_only_the_master_writable():
+    spec = default_spec()
+    conf = configs.keepalived_conf(spec, spec.node("db1"))
+    for state in ("master", "backup", "fault", "stop"):
+        assert f'notify_{state} "{configs.NODE_NOTIFY_SCRIPT} {state}"' in conf
+    script = configs.notify_script()
+    assert 'master) v=OFF' in script and 'backup|fault|stop) v=ON' in script

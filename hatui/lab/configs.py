@@ -8,6 +8,7 @@ from .spec import LabNode, LabSpec
 NODE_MYCNF = "/etc/mysql/my.cnf"
 NODE_KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 NODE_CHECK_SCRIPT = "/etc/keepalived/check_mysql.sh"
+NODE_NOTIFY_SCRIPT = "/etc/keepalived/notify_mysql.sh"
 NODE_KEEPALIVED_LOG = "/var/log/keepalived.log"
 NODE_SOCKET = "/run/mysqld/mysqld.sock"
 
@@ -43,7 +44,9 @@ gtid_domain_id = 0
 # two masters never hand out the same auto-increment value (seed 000)
 auto_increment_increment = 2
 auto_increment_offset = {node.auto_increment_offset}
-read_only = {"ON" if node.read_only else "OFF"}
+# Every server starts read-only; keepalived's notify script makes the VRRP master writable.
+# A restarted or standby master then never takes writes that conflict with the writer's.
+read_only = ON
 # small footprint: three servers share two cores
 innodb_buffer_pool_size = 32M
 innodb_log_file_size = 16M
@@ -59,6 +62,21 @@ def check_script() -> str:
 # vrrp_script of the hatui lab: exit 0 when the local mysqld answers a query within 2 s.
 exec /usr/bin/timeout 2 /usr/bin/mariadb --connect-timeout=1 --batch --skip-column-names \\
     -e 'SELECT 1' >/dev/null 2>&1
+"""
+
+
+def notify_script() -> str:
+    # Only the node holding the writer VIP takes writes: MASTER lifts read_only, anything else
+    # (BACKUP, FAULT, STOP) sets it. Idempotent, so a repeated notification is harmless.
+    return """\
+#!/bin/sh
+# notify script of the hatui lab: keepalived calls it as: notify_mysql.sh STATE
+case "$1" in
+  master) v=OFF ;;
+  backup|fault|stop) v=ON ;;
+  *) exit 0 ;;
+esac
+exec /usr/bin/timeout 5 /usr/bin/mariadb --connect-timeout=2 -e "SET GLOBAL read_only=$v" >/dev/null 2>&1
 """
 
 
@@ -93,6 +111,10 @@ vrrp_instance {spec.instance} {{
     track_script {{
         chk_mysql
     }}
+    notify_master "{NODE_NOTIFY_SCRIPT} master"
+    notify_backup "{NODE_NOTIFY_SCRIPT} backup"
+    notify_fault "{NODE_NOTIFY_SCRIPT} fault"
+    notify_stop "{NODE_NOTIFY_SCRIPT} stop"
     virtual_ipaddress {{
         {spec.vip}/{spec.prefixlen} dev eth0
     }}

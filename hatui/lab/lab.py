@@ -172,6 +172,7 @@ class Lab:
             self._start_daemon(st, n, "keepalived")
             if i == 0:
                 self._wait_vip_on(n.name, 15.0)
+                self._wait_writable(n.name, 10.0)
         for n in spec.nodes:
             self._wait_sshd(n)
         st.phase = "up"
@@ -213,9 +214,10 @@ class Lab:
             if n.keepalived:
                 (nd / "keepalived" / "keepalived.conf").write_text(configs.keepalived_conf(spec, n))
                 (nd / "keepalived" / "keepalived.conf").chmod(0o600)  # it holds the VRRP password
-                script = nd / "keepalived" / "check_mysql.sh"
-                script.write_text(configs.check_script())
-                script.chmod(0o755)
+                for script, text in (("check_mysql.sh", configs.check_script()),
+                                     ("notify_mysql.sh", configs.notify_script())):
+                    (nd / "keepalived" / script).write_text(text)
+                    (nd / "keepalived" / script).chmod(0o755)
             shutil.rmtree(nd / "mysql")
             shutil.copytree(template, nd / "mysql", symlinks=True)
             for sub in ("run/mysqld", "log/mysql"):
@@ -297,6 +299,10 @@ class Lab:
         for n in self.spec.nodes:
             self._wait(f"database {db} to replicate to {n.name}",
                        lambda n=n: db in self.sql(n.name, "SHOW DATABASES").split(), timeout, 0.2)
+
+    def _wait_writable(self, node: str, timeout: float) -> None:
+        self._wait(f"keepalived's notify script to make {node} writable",
+                   lambda: self.sql(node, "SELECT @@read_only").strip() == "0", timeout, 0.1)
 
     def _wait_vip_on(self, node: str, timeout: float) -> None:
         self._wait(f"the VIP {self.spec.vip} on {node}",

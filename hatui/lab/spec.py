@@ -21,7 +21,6 @@ class LabNode:
     keepalived: bool       # runs keepalived (the two masters)
     priority: int          # VRRP base priority (0 when no keepalived)
     source: str | None     # node it replicates from (None: none)
-    read_only: bool
 
 
 @dataclass(frozen=True)
@@ -107,9 +106,9 @@ def default_spec(
         raise ValueError(f"lab subnet {subnet} is too small: need a /24 or larger")
     base = LabSpec(subnet=subnet)
     nodes = (
-        LabNode("db1", base.host(11), 1, 1, True, 100, "db2", False),
-        LabNode("db2", base.host(12), 2, 2, True, 90, "db1", False),
-        LabNode("db3", base.host(13), 3, 1, False, 0, "db1", True),
+        LabNode("db1", base.host(11), 1, 1, True, 100, "db2"),
+        LabNode("db2", base.host(12), 2, 2, True, 90, "db1"),
+        LabNode("db3", base.host(13), 3, 1, False, 0, "db1"),
     )
     return LabSpec(
         prefix=prefix or os.environ.get("HATUI_LAB_PREFIX", DEFAULT_PREFIX),
