@@ -1,0 +1,316 @@
+"""Read a server's state over pymysql: `read_status` (blocking) and `MysqlProbe` (async, one worker
+thread and one kept connection per server).
+
+Round trips per poll: the version (once per connection), one SELECT of @@global variables, the
+replica status, the binary log status and one SHOW GLOBAL STATUS; on MySQL a fifth statement reads
+the semi-sync switches, only when a semi-sync plugin is loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import pymysql
+import pymysql.cursors
+from pymysql.constants import ER
+
+from .dialect import Dialect, dialect_for
+from .status import (
+    MysqlStatus, assemble_status, parse_binlog_status, parse_global_status, parse_replica_rows,
+    parse_variables,
+)
+from .version import ServerVersion, detect_version
+
+__all__ = ["Guard", "MysqlProbe", "read_status", "read_dialect", "describe_error"]
+
+log = logging.getLogger(__name__)
+
+Guard = Callable[[str], None]
+
+# Errors that mean "you may not look at this part", not "the server is down"
+_PRIVILEGE_ERRORS = {ER.SPECIFIC_ACCESS_DENIED_ERROR, ER.TABLEACCESS_DENIED_ERROR, ER.DBACCESS_DENIED_ERROR}
+
+
+def _rows(conn: Any, sql: str, guard: Guard | None) -> list[dict[str, Any]]:
+    if guard is not None:
+        guard(sql)
+    with conn.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute(sql)
+        return list(cur.fetchall() or [])
+
+
+def read_dialect(conn: Any, *, guard: Guard | None = None) -> Dialect:
+    """The first question on a connection: which server is this?"""
+    rows = _rows(conn, "SELECT @@version AS version, @@version_comment AS version_comment", guard)
+    if not rows:
+        raise ValueError("SELECT @@version returned no row")
+    row = {k.lower(): v for k, v in rows[0].items()}
+    return dialect_for(detect_version(row.get("version") or "", row.get("version_comment")))
+
+
+def _optional(conn: Any, sql: str, guard: Guard | None, what: str, warnings: list[str]) -> list[dict[str, Any]]:
+    """Run a statement whose failure for lack of privileges should not make the server 'down'."""
+    try:
+        return _rows(conn, sql, guard)
+    except pymysql.err.MySQLError as exc:
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code in _PRIVILEGE_ERRORS:
+            warnings.append(f"cannot read {what}: {describe_error(exc)}")
+            return []
+        raise
+
+
+def read_status(conn: Any, *, guard: Guard | None = None, dialect: Dialect | None = None) -> MysqlStatus:
+    """The server's state from an open pymysql connection (blocking).
+
+    `guard(sql)` is called before every statement and may raise to refuse it. `dialect`, when
+    known for this connection already, saves the version query. Connection errors propagate;
+    privilege errors on the replica/binlog/status reads become `warnings`.
+    """
+    if dialect is None:
+        dialect = read_dialect(conn, guard=guard)
+    warnings: list[str] = []
+    var_rows = _rows(conn, dialect.variables_sql(), guard)
+    variables = parse_variables(var_rows, dialect)
+    channels = parse_replica_rows(_optional(conn, dialect.replica_status_sql, guard, "replica status", warnings),
+                                  dialect)
+    binlog = parse_binlog_status(_optional(conn, dialect.binlog_status_sql, guard, "binary log status", warnings))
+    global_status = parse_global_status(_optional(conn, dialect.global_status_sql, guard, "global status", warnings))
+    semi_vars: dict[str, Any] = {}
+    if not dialect.is_mariadb and any(k.startswith("rpl_semi_sync_") for k in global_status):
+        semi_vars = parse_variables(_optional(conn, dialect.semi_sync_variables_sql, guard,
+                                              "semi-sync variables", warnings), dialect)
+    return assemble_status(dialect.version, variables, channels, binlog, global_status, semi_vars, warnings)
+
+
+# ----------------------------------------------------------------------------- errors
+def describe_error(exc: BaseException, *, user: str | None = None, connect_timeout: float | None = None,
+                   read_timeout: float | None = None, secret: str | None = None) -> str:
+    """A short, human reason for a failed connection or statement; never contains `secret`."""
+    text = _describe(exc, user, connect_timeout, read_timeout)
+    if secret:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _fmt_s(seconds: float | None) -> str:
+    return f"{seconds:g} s" if seconds is not None else "the time limit"
+
+
+def _describe(exc: BaseException, user: str | None, connect_timeout: float | None,
+              read_timeout: float | None) -> str:
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    msg = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    low = msg.lower()
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return f"timeout after {_fmt_s(read_timeout)}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if code == ER.ACCESS_DENIED_ERROR:
+        m = re.search(r"for user '([^']*)'", msg)
+        return f"access denied for {m.group(1) if m else user or 'this user'}"
+    if code == 2003:  # CR_CONN_HOST_ERROR: pymysql puts the socket error's text in the message
+        if "timed out" in low:
+            return f"timeout after {_fmt_s(connect_timeout)} connecting"
+        if "refused" in low:
+            return "connection refused"
+        if "no route" in low:
+            return "no route to host"
+        if "unreachable" in low:
+            return "network unreachable"
+        if "name or service" in low or "nodename" in low or "temporary failure in name" in low:
+            return "unknown host name"
+        return "cannot connect: " + re.sub(r"^Can't connect to MySQL server on [^(]*", "", msg).strip(" ()")
+    if code == 2013:  # lost connection: during a read that hit read_timeout, or the server went away
+        if "timed out" in low:
+            return f"timeout after {_fmt_s(read_timeout)} waiting for an answer"
+        return "connection lost"
+    if code == 2006:
+        return "server has gone away"
+    if code == 1040:
+        return "too many connections"
+    if code == 1129:
+        return "host blocked (too many connection errors; FLUSH HOSTS)"
+    if code == ER.SPECIFIC_ACCESS_DENIED_ERROR:
+        m = re.search(r"need (?:\(at least one of\) )?the (.+?) privilege", msg)
+        return f"missing privilege {m.group(1)}" if m else "missing privilege"
+    if code in (ER.TABLEACCESS_DENIED_ERROR, ER.DBACCESS_DENIED_ERROR):
+        return "access denied: " + msg[:80]
+    if isinstance(exc, pymysql.err.InterfaceError):
+        return "connection closed"
+    if isinstance(exc, OSError):
+        return (exc.strerror or str(exc) or type(exc).__name__).lower()
+    if isinstance(exc, ValueError):
+        return str(exc)[:120]
+    short = msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
+    return f"error {code}: {short[:100]}" if code else short[:120]
+
+
+# ----------------------------------------------------------------------------- the probe
+class _Secret:
+    __slots__ = ("_v",)
+
+    def __init__(self, value: str):
+        self._v = value
+
+    def get(self) -> str:
+        return self._v
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+    __str__ = __repr__
+
+
+# Connection-level failures on a kept connection: retry once on a fresh one before saying "down"
+_STALE = {2006, 2013, 2055}
+
+
+class MysqlProbe:
+    """Polls one server from its own worker thread, keeping one read-only session between polls.
+
+    `thread_initializer` runs once in that worker thread before anything else (e.g. entering a
+    network namespace: setns is per thread). A poll never raises: a server that cannot be read
+    gives `MysqlStatus(up=False, error=...)`. A server that hangs costs at most about
+    connect_timeout + read_timeout per statement, and a poll started while the previous one is
+    still stuck answers at once that it is still waiting, so neither the event loop nor other
+    probes ever wait on it.
+    """
+
+    def __init__(self, host: str, port: int, user: str, password: str, *, connect_timeout: float = 2.0,
+                 read_timeout: float = 3.0, name: str = "", guard: Guard | None = None,
+                 thread_initializer: Callable[[], None] | None = None):
+        self.name = name or f"{host}:{port}"
+        self.user = user
+        self._password = _Secret(password)
+        self.connect_timeout = float(connect_timeout)
+        self.read_timeout = float(read_timeout)
+        self.guard = guard
+        self._target = (host, int(port))
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._conn_target: tuple[str, int] | None = None
+        self._dialect: Dialect | None = None
+        self._running: Future | None = None
+        self._closed = False
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hatui-mysql-{self.name}",
+                                            initializer=thread_initializer)
+
+    # ------------------------------------------------------------------ target
+    @property
+    def host(self) -> str:
+        return self._target[0]
+
+    @property
+    def port(self) -> int:
+        return self._target[1]
+
+    def retarget(self, host: str, port: int) -> None:
+        """Point at a new address (an SSH tunnel's local port after a reconnect); the next poll
+        reconnects there."""
+        with self._lock:
+            self._target = (host, int(port))
+
+    def __repr__(self) -> str:
+        return f"MysqlProbe(name={self.name!r}, host={self.host!r}, port={self.port}, user={self.user!r})"
+
+    # ------------------------------------------------------------------ async API
+    @property
+    def max_poll_seconds(self) -> float:
+        """Longest a poll can block in the worker: connect + setup + version + 5 statements, twice
+        (one retry on a fresh connection)."""
+        return 2 * (self.connect_timeout + 7 * self.read_timeout) + 1.0
+
+    async def poll(self) -> MysqlStatus:
+        if self._closed:
+            return MysqlStatus.down("probe closed")
+        if self._running is not None and not self._running.done():
+            return MysqlStatus.down(f"no answer yet (previous poll still waiting, "
+                                    f"limits {self.connect_timeout:g} s connect, {self.read_timeout:g} s read)")
+        loop = asyncio.get_running_loop()
+        try:
+            fut = self._executor.submit(self._poll_blocking)
+        except RuntimeError:
+            return MysqlStatus.down("probe closed")
+        self._running = fut
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(fut, loop=loop), self.max_poll_seconds)
+        except asyncio.TimeoutError:
+            return MysqlStatus.down(f"timeout after {self.max_poll_seconds:g} s")
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a bug, not the server: still never raise to the caller
+            log.exception("probe %s: unexpected error", self.name)
+            return MysqlStatus.down(f"internal error: {type(exc).__name__}")
+
+    async def close(self) -> None:
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        running = self._running
+        if running is None or running.done():
+            try:
+                await asyncio.wait_for(loop.run_in_executor(self._executor, self._drop), self.read_timeout + 1)
+            except (asyncio.TimeoutError, RuntimeError):
+                pass
+        # a worker stuck in a read ends at its socket timeout; do not wait for it here
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------------ worker thread
+    def _drop(self) -> None:
+        conn, self._conn, self._dialect, self._conn_target = self._conn, None, None, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                pass
+
+    def _connect(self, target: tuple[str, int]) -> Any:
+        host, port = target
+        conn = pymysql.connect(host=host, port=port, user=self.user, password=self._password.get(),
+                               connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+                               write_timeout=self.read_timeout, autocommit=True, charset="utf8mb4",
+                               cursorclass=pymysql.cursors.DictCursor)
+        try:
+            dialect = read_dialect(conn, guard=self.guard)
+            # both flavors (MySQL 5.6.5+, MariaDB 10.0+): this session cannot write even by mistake
+            sql = dialect.session_read_only_sql
+            if self.guard is not None:
+                self.guard(sql)
+            with conn.cursor() as cur:
+                cur.execute(sql)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn, self._conn_target, self._dialect = conn, target, dialect
+        return conn
+
+    def _poll_blocking(self) -> MysqlStatus:
+        with self._lock:
+            target = self._target
+        if self._conn is not None and self._conn_target != target:
+            self._drop()
+        reused = self._conn is not None
+        for attempt in (1, 2):
+            try:
+                if self._conn is None:
+                    self._connect(target)
+                    reused = False
+                return read_status(self._conn, guard=self.guard, dialect=self._dialect)
+            except (pymysql.err.MySQLError, OSError, ValueError) as exc:
+                version: ServerVersion | None = self._dialect.version if self._dialect else None
+                self._drop()
+                code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+                stale = reused and (code in _STALE or isinstance(exc, pymysql.err.InterfaceError))
+                if attempt == 1 and stale:
+                    continue  # the kept connection died (wait_timeout, server restart): try a fresh one
+                reason = describe_error(exc, user=self.user, connect_timeout=self.connect_timeout,
+                                        read_timeout=self.read_timeout, secret=self._password.get())
+                return MysqlStatus.down(reason, version)
+        raise AssertionError("unreachable")  # pragma: no cover
