@@ -1,0 +1,340 @@
+"""Health rules: pure functions from a Snapshot to Alerts.
+
+Each rule looks at one concern and says nothing when it lacks the data to be sure; missing or
+stale data has rules of its own (ssh.unreachable, data.stale), so an unknown never reads as healthy
+and never raises a false alarm about something else.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+
+from hatui.cluster import Role, VipRole
+from hatui.rules.alerts import Alert, Severity
+from hatui.rules.errant import errant_transactions
+from hatui.rules.topology import (
+    VipView,
+    Writer,
+    mysql,
+    mysql_up,
+    node_for_host,
+    single_writer_topology,
+    ssh_up,
+    vip_views,
+    writable,
+    writer,
+)
+from hatui.state.observations import Kind, stale_after
+from hatui.state.store import Snapshot
+
+W, C = Severity.WARNING, Severity.CRITICAL
+
+
+class Context:
+    """Facts several rules need, computed once per evaluation."""
+
+    def __init__(self, snap: Snapshot):
+        self.snap = snap
+        self.cluster = snap.cluster
+        self.vips: list[VipView] = vip_views(snap)
+        self.writer: Writer = writer(snap, self.vips)
+
+    def nodes(self, role: Role) -> list[str]:
+        return [n.name for n in self.cluster.nodes_with_role(role)]
+
+
+Rule = Callable[[Context], Iterator[Alert]]
+
+
+# ----------------------------------------------------------------------------- reachability
+def rule_unreachable(ctx: Context) -> Iterator[Alert]:
+    for name in ctx.cluster.nodes:
+        v = ctx.snap.value(name, Kind.SSH)
+        if v is None or v.state in ("up", "connecting"):
+            continue
+        node = ctx.cluster.nodes[name]
+        if v.state == "refused":
+            yield Alert("ssh.host_key", C, name,
+                        f"{name}: refusing to connect, host key problem: {v.error}",
+                        {"host": node.host, "error": v.error})
+        else:
+            yield Alert("ssh.unreachable", C, name,
+                        f"{name} ({node.host}) is unreachable over SSH: {v.error or 'connection lost'}",
+                        {"host": node.host, "port": node.ssh.port, "error": v.error})
+
+
+def rule_stale(ctx: Context) -> Iterator[Alert]:
+    for (name, kind), obs in ctx.snap.observations.items():
+        if kind == Kind.SSH or not ssh_up(ctx.snap, name):
+            continue  # an unreachable node is reported once, as unreachable
+        age = ctx.snap.taken_at - obs.at
+        if age > stale_after(kind):
+            yield Alert("data.stale", W, name,
+                        f"{name}: {kind} data is {age:.0f} s old (refreshed every "
+                        f"{stale_after(kind):.0f} s at worst); what is shown may be out of date",
+                        {"kind": str(kind), "age_seconds": round(age, 1)}, subject=str(kind))
+
+
+# ----------------------------------------------------------------------------- VIPs
+def rule_vip_holders(ctx: Context) -> Iterator[Alert]:
+    for v in ctx.vips:
+        ev = {"vip": v.address, "holders": list(v.holders), "unknown": list(v.unknown)}
+        if len(v.holders) > 1:
+            yield Alert("vip.split_brain", C, None,
+                        f"split brain: VIP {v.address} is on {len(v.holders)} nodes at once "
+                        f"({', '.join(v.holders)}); clients reach either at random",
+                        ev, subject=v.address)
+        elif not v.holders and not v.unknown:
+            yield Alert("vip.unheld", C, None,
+                        f"VIP {v.address} is held by no node: clients of port {v.port} cannot connect",
+                        ev, subject=v.address)
+        elif not v.holders:
+            yield Alert("vip.unheld", W, None,
+                        f"VIP {v.address} is on no reachable node; cannot see "
+                        f"{', '.join(v.unknown)}", ev, subject=v.address)
+        vip = next(x for x in ctx.cluster.vips if str(x.address) == v.address)
+        if vip.nodes:
+            for h in v.holders:
+                if h not in vip.nodes:
+                    yield Alert("vip.unexpected_holder", W, h,
+                                f"{h} holds VIP {v.address} but is not one of its nodes "
+                                f"({', '.join(vip.nodes)})", ev, subject=v.address)
+
+
+def rule_vip_on_bad_db(ctx: Context) -> Iterator[Alert]:
+    mysql_nodes = set(ctx.nodes(Role.MYSQL))
+    for v in ctx.vips:
+        for h in v.holders:
+            if h not in mysql_nodes:
+                continue  # VIP on a router host: its backends are checked elsewhere
+            up = mysql_up(ctx.snap, h)
+            st = mysql(ctx.snap, h)
+            if up is False:
+                yield Alert("vip.holder_mysql_down", C, h,
+                            f"VIP {v.address} is on {h} but its mysqld is down "
+                            f"({st.error or 'no answer'}): every client through the VIP fails",
+                            {"vip": v.address, "error": st.error}, subject=v.address)
+            elif up and v.role == VipRole.WRITER and not writable(st):
+                which = "super_read_only" if getattr(st, "super_read_only", False) else "read_only"
+                yield Alert("vip.holder_read_only", C, h,
+                            f"writer VIP {v.address} is on {h}, which is {which}: writes through "
+                            f"the VIP fail", {"vip": v.address, "read_only": st.read_only,
+                                               "super_read_only": getattr(st, "super_read_only", None)},
+                            subject=v.address)
+
+
+# ----------------------------------------------------------------------------- writers
+def rule_multiple_writers(ctx: Context) -> Iterator[Alert]:
+    writable_nodes = [n for n in ctx.nodes(Role.MYSQL)
+                      if (st := mysql(ctx.snap, n)) is not None and writable(st)]
+    if len(writable_nodes) < 2:
+        return
+    ev = {"writable": writable_nodes, "writer": ctx.writer.node}
+    if single_writer_topology(ctx.cluster):
+        yield Alert("topology.multiple_writers", C, None,
+                    f"{len(writable_nodes)} writable nodes ({', '.join(writable_nodes)}) in a "
+                    f"single-writer {ctx.cluster.topology} cluster: writes to a replica become "
+                    f"errant transactions", ev)
+        return
+    # dual-master: both writable is how many keepalived setups run (seed 000), but a write that
+    # reaches the standby directly conflicts with the writer's; say so without crying wolf
+    others = [n for n in writable_nodes if n != ctx.writer.node]
+    yield Alert("topology.multiple_writers", W if ctx.writer.node else C, None,
+                f"{', '.join(others)} writable besides the writer "
+                f"{ctx.writer.node or '(none known)'}: direct writes there conflict with the "
+                f"writer's; set read_only=1 on standby masters", ev)
+
+
+# ----------------------------------------------------------------------------- replication
+def _channel_label(node: str, ch) -> str:
+    name = f" channel '{ch.name}'" if ch.name else ""
+    return f"{node}{name} (from {ch.source_host}:{ch.source_port})"
+
+
+def rule_replication_threads(ctx: Context) -> Iterator[Alert]:
+    for name in ctx.nodes(Role.MYSQL):
+        st = mysql(ctx.snap, name)
+        if st is None or not st.up:
+            continue
+        for ch in st.channels:
+            label = _channel_label(name, ch)
+            ev = {"channel": ch.name, "source": f"{ch.source_host}:{ch.source_port}",
+                  "io_state": ch.io_state, "sql_running": ch.sql_running,
+                  "last_io_error": ch.last_io_error, "last_sql_error": ch.last_sql_error}
+            if not ch.io_running:
+                state = "connecting" if str(ch.io_state).lower() == "connecting" else "stopped"
+                err = f": {ch.last_io_errno} {ch.last_io_error}" if ch.last_io_error else ""
+                yield Alert("repl.io_stopped", C, name, f"{label}: IO thread {state}{err}", ev,
+                            subject=ch.name)
+            if not ch.sql_running:
+                err = f": {ch.last_sql_errno} {ch.last_sql_error}" if ch.last_sql_error else ""
+                yield Alert("repl.sql_stopped", C, name, f"{label}: SQL thread stopped{err}", ev,
+                            subject=ch.name)
+
+
+def rule_lag(ctx: Context) -> Iterator[Alert]:
+    t = ctx.cluster.thresholds
+    for name in ctx.nodes(Role.MYSQL):
+        st = mysql(ctx.snap, name)
+        if st is None or not st.up:
+            continue
+        for ch in st.channels:
+            lag = ch.lag_seconds
+            if lag is None or lag < t.lag_warning:
+                continue
+            sev, limit = (C, t.lag_critical) if lag >= t.lag_critical else (W, t.lag_warning)
+            yield Alert("repl.lag", sev, name,
+                        f"{_channel_label(name, ch)} is {lag:.0f} s behind (limit {limit:g} s)",
+                        {"lag_seconds": lag, "warning": t.lag_warning, "critical": t.lag_critical},
+                        subject=ch.name)
+
+
+def rule_sources(ctx: Context) -> Iterator[Alert]:
+    """Seed 002's pitfall: after a failover a replica keeps pulling from the old, dead writer."""
+    vip_addrs = {str(v.address) for v in ctx.cluster.vips}
+    w = ctx.writer.node
+    for name in ctx.nodes(Role.MYSQL):
+        st = mysql(ctx.snap, name)
+        if st is None or not st.up:
+            continue
+        for ch in st.channels:
+            label = _channel_label(name, ch)
+            src = node_for_host(ctx.snap, ch.source_host)
+            ev = {"channel": ch.name, "source_host": ch.source_host, "source_node": src, "writer": w}
+            if src is None:
+                if ch.source_host in vip_addrs:
+                    yield Alert("repl.source_is_vip", W, name,
+                                f"{label} replicates through the VIP: after a failover it silently "
+                                f"follows the VIP to a node that may be missing transactions; "
+                                f"use the source's own address", ev, subject=ch.name)
+                continue
+            if mysql_up(ctx.snap, src) is False:
+                yield Alert("repl.source_down", C, name,
+                            f"{label} pulls from {src}, whose mysqld is down"
+                            + (f"; repoint it to the writer {w}" if w and w != src else ""),
+                            ev, subject=ch.name)
+            elif w and src != w and name != w:
+                yield Alert("repl.source_not_writer", W, name,
+                            f"{label} pulls from {src}, not from the writer {w}: "
+                            f"it misses whatever {w} writes unless {src} relays it", ev, subject=ch.name)
+
+
+def rule_errant(ctx: Context) -> Iterator[Alert]:
+    w = ctx.writer.node
+    wst = mysql(ctx.snap, w) if w else None
+    if wst is None or not wst.up:
+        return
+    for name in ctx.nodes(Role.MYSQL):
+        if name == w:
+            continue
+        st = mysql(ctx.snap, name)
+        if st is None or not st.up:
+            continue
+        errant = errant_transactions(st, wst)
+        if errant:
+            yield Alert("gtid.errant", W, name,
+                        f"{name} has transactions the writer {w} does not: {errant}; they would be "
+                        f"lost or break replication if {name} became the writer",
+                        {"errant": errant, "writer": w})
+
+
+def rule_server_ids(ctx: Context) -> Iterator[Alert]:
+    by_id: dict[int, list[str]] = defaultdict(list)
+    modes: dict[str, list[str]] = defaultdict(list)
+    for name in ctx.nodes(Role.MYSQL):
+        st = mysql(ctx.snap, name)
+        if st is None or not st.up:
+            continue
+        if st.server_id is not None:
+            by_id[int(st.server_id)].append(name)
+        if getattr(st, "gtid_mode", None) is not None:
+            modes[str(st.gtid_mode)].append(name)
+    for sid, names in by_id.items():
+        if len(names) > 1:
+            yield Alert("mysql.duplicate_server_id", C, None,
+                        f"server_id {sid} is used by {', '.join(names)}: replication between "
+                        f"them skips each other's events", {"server_id": sid, "nodes": names},
+                        subject=str(sid))
+    if len(modes) > 1:
+        desc = "; ".join(f"{m} on {', '.join(ns)}" for m, ns in sorted(modes.items()))
+        yield Alert("gtid.mode_mismatch", W, None,
+                    f"gtid_mode differs between nodes ({desc}): GTID failover needs it ON everywhere",
+                    {k: v for k, v in modes.items()})
+
+
+# ----------------------------------------------------------------------------- keepalived
+def rule_keepalived(ctx: Context) -> Iterator[Alert]:
+    for name in ctx.nodes(Role.KEEPALIVED):
+        if not ssh_up(ctx.snap, name):
+            continue
+        proc = ctx.snap.value(name, Kind.KEEPALIVED)
+        if proc is not None and not ctx.snap.is_stale(name, Kind.KEEPALIVED) and not proc.running:
+            yield Alert("keepalived.down", C, name,
+                        f"keepalived is not running on {name} ({proc.detail}): it cannot take "
+                        f"over the VIP", {"detail": proc.detail})
+            continue
+        vrrp = ctx.snap.value(name, Kind.VRRP)
+        if vrrp is not None and not ctx.snap.is_stale(name, Kind.VRRP):
+            for inst in vrrp.instances:
+                if inst.state == "FAULT":
+                    yield Alert("keepalived.fault", C, name,
+                                f"{name}: VRRP instance {inst.name} is in FAULT (failed check "
+                                f"or interface down): it cannot hold the VIP",
+                                {"instance": inst.name, "priority": inst.effective_priority},
+                                subject=inst.name)
+        for script, (result, at) in last_script_results(ctx.snap, name).items():
+            if result != "succeeded":
+                yield Alert("keepalived.check_failing", W, name,
+                            f"{name}: health check {script} {result}",
+                            {"script": script, "result": result, "at": at}, subject=script)
+
+
+def last_script_results(snap: Snapshot, node: str) -> dict[str, tuple[str, float]]:
+    """Latest vrrp_script outcome per script, from the node's log events since keepalived started."""
+    out: dict[str, tuple[str, float]] = {}
+    for e in snap.events:
+        if e.node != node:
+            continue
+        ev = e.event
+        kind = str(getattr(ev, "kind", ""))
+        if kind == "lifecycle" and str(getattr(ev, "detail", "")).startswith("Starting"):
+            out.clear()  # a restarted keepalived re-runs its scripts
+        elif kind == "script" and getattr(ev, "script", None) and getattr(ev, "result", None):
+            out[ev.script] = (str(ev.result), e.received_at)
+    return out
+
+
+# ----------------------------------------------------------------------------- mysqld
+def rule_mysql_down(ctx: Context) -> Iterator[Alert]:
+    for name in ctx.nodes(Role.MYSQL):
+        if mysql_up(ctx.snap, name) is False:
+            st = mysql(ctx.snap, name)
+            yield Alert("mysql.down", C, name, f"mysqld on {name} does not answer: {st.error}",
+                        {"error": st.error})
+
+
+
+RULES: tuple[Rule, ...] = (
+    rule_unreachable,
+    rule_stale,
+    rule_mysql_down,
+    rule_vip_holders,
+    rule_vip_on_bad_db,
+    rule_multiple_writers,
+    rule_replication_threads,
+    rule_lag,
+    rule_sources,
+    rule_errant,
+    rule_server_ids,
+    rule_keepalived,
+)
+
+
+def evaluate(snap: Snapshot, rules: tuple[Rule, ...] = RULES) -> list[Alert]:
+    """Every alert for this snapshot, worst first, then by node."""
+    ctx = Context(snap)
+    alerts = [a for rule in rules for a in rule(ctx)]
+    return sorted(alerts, key=lambda a: (-a.severity, a.node or "", a.code, a.subject))
+
+

@@ -1,0 +1,276 @@
+"""Health rules on recorded-style snapshots: each alert fires on its fault and only then."""
+
+from __future__ import annotations
+
+import pytest
+
+from hatui.cluster import load_cluster_text
+from hatui.keepalived import parse_line
+from hatui.keepalived.dump import VrrpInstance, VrrpSnapshot
+from hatui.mysql.status import MysqlStatus, ReplicationChannel
+from hatui.mysql.version import detect_version
+from hatui.rules.alerts import AlertBook, Severity
+from hatui.rules.health import evaluate
+from hatui.rules.topology import writer
+from hatui.state import AddressObs, KeepalivedProcObs, Kind, SshObs, Store
+
+VIP = "10.0.0.100"
+CLUSTER = """
+name: t
+topology: TOPOLOGY
+thresholds: {lag_warning: 5, lag_critical: 30}
+defaults:
+  mysql: {monitor: {user: m, password_env: X}}
+  keepalived: {log: {file: /var/log/k.log}}
+nodes:
+  db1: {host: 10.0.0.11, roles: [mysql, keepalived]}
+  db2: {host: 10.0.0.12, roles: [mysql, keepalived]}
+  db3: {host: 10.0.0.13, roles: [mysql]}
+vips:
+  - {address: VIP, instance: VI_1, role: writer, nodes: [db1, db2]}
+"""
+MARIADB = detect_version("10.11.19-MariaDB-0+deb12u1-log")
+
+
+def cluster(topology="dual-master"):
+    return load_cluster_text(CLUSTER.replace("TOPOLOGY", topology).replace("VIP", VIP), "t.yml")
+
+
+def chan(source="10.0.0.11", io="Yes", sql=True, lag=0.0, **kw):
+    return ReplicationChannel(source_host=source, source_port=3306, io_state=io,
+                              io_running=io == "Yes", sql_running=sql,
+                              lag_seconds=lag if io == "Yes" and sql else None, **kw)
+
+
+def mysql(sid, ro, channels=(), state=None, up=True, error=None):
+    if not up:
+        return MysqlStatus(up=False, error=error or "connection refused")
+    return MysqlStatus(up=True, version=MARIADB, server_id=sid, read_only=ro,
+                       gtid_binlog_state=state or f"0-1-{100}", channels=tuple(channels))
+
+
+def vrrp(state, prio):
+    return VrrpSnapshot((VrrpInstance(name="VI_1", state=state, vrid=51, interface="eth0",
+                                      base_priority=prio, effective_priority=prio,
+                                      vips=(VIP,) if state == "MASTER" else ()),), "json", None)
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1_000_000.0
+
+    def __call__(self):
+        return self.t
+
+
+def healthy(topology="dual-master"):
+    clock = Clock()
+    store = Store(cluster(topology), clock=clock)
+    for n in ("db1", "db2", "db3"):
+        store.put(n, Kind.SSH, SshObs("up"))
+    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.11", VIP})))
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12"})))
+    store.put("db3", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.13"})))
+    for n, prio in (("db1", 100), ("db2", 90)):
+        store.put(n, Kind.KEEPALIVED, KeepalivedProcObs(True, 10))
+        store.put(n, Kind.VRRP, vrrp("MASTER" if n == "db1" else "BACKUP", prio))
+    store.put("db1", Kind.MYSQL, mysql(1, False, [chan("10.0.0.12")]))
+    store.put("db2", Kind.MYSQL, mysql(2, True, [chan("10.0.0.11")]))
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan("10.0.0.11")]))
+    return store, clock
+
+
+def alerts(store):
+    return {(a.code, a.node): a for a in evaluate(store.snapshot())}
+
+
+def test_healthy_cluster_has_no_alerts_and_db1_is_the_writer():
+    store, _ = healthy()
+    assert alerts(store) == {}
+    w = writer(store.snapshot())
+    assert w.node == "db1" and VIP in w.how
+
+
+def test_split_brain_and_unheld_vip():
+    store, _ = healthy()
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12", VIP})))
+    a = alerts(store)
+    sb = a[("vip.split_brain", None)]
+    assert sb.severity == Severity.CRITICAL and "db1, db2" in sb.message
+    assert sb.evidence["holders"] == ["db1", "db2"]
+    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.11"})))
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12"})))
+    a = alerts(store)
+    assert a[("vip.unheld", None)].severity == Severity.CRITICAL
+
+
+def test_vip_unheld_is_only_a_warning_when_a_candidate_cannot_be_seen():
+    store, _ = healthy()
+    store.put("db1", Kind.SSH, SshObs("down", "connection refused"))
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12"})))
+    a = alerts(store)
+    assert a[("vip.unheld", None)].severity == Severity.WARNING
+    assert "db1" in a[("vip.unheld", None)].message
+    assert a[("ssh.unreachable", "db1")].severity == Severity.CRITICAL
+    assert "connection refused" in a[("ssh.unreachable", "db1")].message
+
+
+def test_vip_on_dead_or_read_only_database():
+    store, _ = healthy()
+    store.put("db1", Kind.MYSQL, mysql(1, False, up=False, error="connection refused"))
+    a = alerts(store)
+    assert ("vip.holder_mysql_down", "db1") in a and ("mysql.down", "db1") in a
+    assert "connection refused" in a[("vip.holder_mysql_down", "db1")].message
+    # replicas of the dead writer are flagged too
+    assert ("repl.source_down", "db3") in a and ("repl.source_down", "db2") in a
+    store.put("db1", Kind.MYSQL, mysql(1, True, [chan("10.0.0.12")]))
+    a = alerts(store)
+    assert a[("vip.holder_read_only", "db1")].severity == Severity.CRITICAL
+    assert "read_only" in a[("vip.holder_read_only", "db1")].message
+
+
+def test_mysql_state_is_unknown_not_down_when_the_ssh_tunnel_is_down():
+    store, _ = healthy()
+    store.put("db2", Kind.SSH, SshObs("down", "timeout"))
+    store.put("db2", Kind.MYSQL, MysqlStatus(up=False, error="no SSH tunnel"))
+    a = alerts(store)
+    assert ("ssh.unreachable", "db2") in a
+    assert ("mysql.down", "db2") not in a and ("repl.source_down", "db1") not in a
+
+
+@pytest.mark.parametrize("topology,severity", [("primary-replicas", Severity.CRITICAL),
+                                               ("dual-master", Severity.WARNING)])
+def test_more_than_one_writable_node(topology, severity):
+    store, _ = healthy(topology)
+    store.put("db3", Kind.MYSQL, mysql(3, False, [chan("10.0.0.11")]))
+    a = alerts(store)[("topology.multiple_writers", None)]
+    assert a.severity == severity and "db3" in a.message
+
+
+def test_replication_threads_lag_and_errors():
+    store, _ = healthy()
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan(sql=False, last_sql_errno=1062,
+                                                      last_sql_error="Duplicate entry '4' for key 'PRIMARY'")]))
+    a = alerts(store)
+    assert "1062 Duplicate entry" in a[("repl.sql_stopped", "db3")].message
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan(io="Connecting", last_io_errno=2003,
+                                                      last_io_error="Can't connect to MySQL server")]))
+    msg = alerts(store)[("repl.io_stopped", "db3")].message
+    assert "connecting" in msg and "2003" in msg
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan(lag=12)]))
+    lag = alerts(store)[("repl.lag", "db3")]
+    assert lag.severity == Severity.WARNING and "12 s behind" in lag.message
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan(lag=45)]))
+    assert alerts(store)[("repl.lag", "db3")].severity == Severity.CRITICAL
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan(lag=4)]))
+    assert ("repl.lag", "db3") not in alerts(store)
+
+
+def test_replica_still_on_the_old_writer_after_failover():
+    store, _ = healthy()
+    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.11"})))
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12", VIP})))
+    store.put("db1", Kind.MYSQL, mysql(1, True, [chan("10.0.0.12")]))
+    store.put("db2", Kind.MYSQL, mysql(2, False, [chan("10.0.0.11")]))
+    a = alerts(store)
+    assert writer(store.snapshot()).node == "db2"
+    assert "not from the writer db2" in a[("repl.source_not_writer", "db3")].message
+    assert ("repl.source_not_writer", "db1") not in a  # db1 pulls from the writer: fine
+
+
+def test_replication_through_the_vip_is_flagged():
+    store, _ = healthy()
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan(VIP)]))
+    assert ("repl.source_is_vip", "db3") in alerts(store)
+
+
+def test_errant_gtid_on_a_replica_but_not_polling_skew():
+    store, _ = healthy()
+    # db3 is ahead in the writer's own server_id: only polling skew, not errant
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan()], state="0-1-105"))
+    assert ("gtid.errant", "db3") not in alerts(store)
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan()], state="0-1-100,0-3-101"))
+    a = alerts(store)[("gtid.errant", "db3")]
+    assert "0-3-101" in a.message and a.evidence["writer"] == "db1"
+    # once the writer has it too (e.g. it was replicated back), it is no longer errant
+    store.put("db1", Kind.MYSQL, mysql(1, False, [chan("10.0.0.12")], state="0-1-102,0-3-101"))
+    assert ("gtid.errant", "db3") not in alerts(store)
+
+
+def test_mysql_errant_gtid_set():
+    store, _ = healthy("primary-replicas")
+    w_uuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562"
+    r_uuid = "2174b383-5441-11e8-b90a-c80aa9429562"
+    mysql8 = detect_version("8.0.36")
+
+    def st(sid, uuid, ro, executed):
+        return MysqlStatus(up=True, version=mysql8, server_id=sid, server_uuid=uuid, read_only=ro,
+                           gtid_mode="ON", gtid_executed=executed,
+                           channels=() if not ro else (chan(),))
+    store.put("db1", Kind.MYSQL, st(1, w_uuid, False, f"{w_uuid}:1-100"))
+    store.put("db2", Kind.MYSQL, st(2, "a" * 8 + w_uuid[8:], True, f"{w_uuid}:1-101"))
+    store.put("db3", Kind.MYSQL, st(3, r_uuid, True, f"{w_uuid}:1-100,{r_uuid}:1-2"))
+    a = alerts(store)
+    assert ("gtid.errant", "db2") not in a
+    assert f"{r_uuid}:1-2" in a[("gtid.errant", "db3")].message
+
+
+def test_duplicate_server_id_and_gtid_mode_mismatch():
+    store, _ = healthy()
+    store.put("db3", Kind.MYSQL, mysql(2, True, [chan()]))
+    a = alerts(store)[("mysql.duplicate_server_id", None)]
+    assert "db2, db3" in a.message
+    mysql8 = detect_version("8.0.36")
+    for n, mode in (("db1", "ON"), ("db2", "ON"), ("db3", "OFF_PERMISSIVE")):
+        store.put(n, Kind.MYSQL, MysqlStatus(up=True, version=mysql8, server_id=int(n[-1]),
+                                             read_only=n != "db1", gtid_mode=mode))
+    assert "OFF_PERMISSIVE on db3" in alerts(store)[("gtid.mode_mismatch", None)].message
+
+
+def test_keepalived_down_fault_and_failing_check():
+    store, _ = healthy()
+    store.put("db2", Kind.KEEPALIVED, KeepalivedProcObs(False, None, "no pid file /run/keepalived.pid"))
+    a = alerts(store)
+    assert "no pid file" in a[("keepalived.down", "db2")].message
+    store.put("db2", Kind.KEEPALIVED, KeepalivedProcObs(True, 11))
+    store.put("db2", Kind.VRRP, vrrp("FAULT", 90))
+    store.add_event("db2", parse_line("Sat Nov 21 15:06:22 2026: VRRP_Script(chk_mysql) failed "
+                                      "(exited with status 1)", node="db2"))
+    a = alerts(store)
+    assert ("keepalived.fault", "db2") in a
+    assert "chk_mysql failed" in a[("keepalived.check_failing", "db2")].message
+    store.add_event("db2", parse_line("Sat Nov 21 15:06:30 2026: VRRP_Script(chk_mysql) succeeded",
+                                      node="db2"))
+    store.put("db2", Kind.VRRP, vrrp("BACKUP", 90))
+    assert not {k for k in alerts(store) if k[1] == "db2"}
+
+
+def test_stale_data_is_reported_and_fresh_data_clears_it():
+    store, clock = healthy()
+    clock.t += 3.0
+    for n in ("db1", "db2", "db3"):
+        store.put(n, Kind.ADDRESSES, store.latest(n, Kind.ADDRESSES).value)
+        store.put(n, Kind.KEEPALIVED, KeepalivedProcObs(True, 10)) if n != "db3" else None
+    store.put("db1", Kind.MYSQL, store.latest("db1", Kind.MYSQL).value)
+    store.put("db2", Kind.MYSQL, store.latest("db2", Kind.MYSQL).value)
+    clock.t += 3.0  # db3's MySQL data is now 6 s old: more than 3 polls of 1 s plus 2 s slack
+    stale = alerts(store)[("data.stale", "db3")]
+    assert stale.severity == Severity.WARNING and "mysql data is 6 s old" in stale.message
+    # and stale MySQL data is not reasoned on: no replication alerts from it
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan()]))
+    assert ("data.stale", "db3") not in alerts(store)
+
+
+def test_alert_book_keeps_start_time_and_history():
+    book = AlertBook()
+    store, _ = healthy()
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan(lag=12)]))
+    raised, cleared = book.update(evaluate(store.snapshot()), now=10.0)
+    assert [r.alert.code for r in raised] == ["repl.lag"] and not cleared
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan(lag=40)]))
+    raised, _ = book.update(evaluate(store.snapshot()), now=12.0)
+    assert raised == [] and book.active[0].since == 10.0 and "40 s" in book.active[0].alert.message
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan()]))
+    _, cleared = book.update(evaluate(store.snapshot()), now=15.0)
+    assert [(c.alert.code, c.since, c.cleared_at) for c in cleared] == [("repl.lag", 10.0, 15.0)]
+    assert book.active == [] and book.cleared[0].alert.code == "repl.lag"
