@@ -1,0 +1,530 @@
+"""One SSH connection per node, shared by every command, stream and forwarded port to it.
+
+    session = NodeSession(cluster.nodes["db1"])
+    res = await session.run("hostname")                       # CommandResult
+    async with contextlib.aclosing(session.stream_lines("tail -n 0 -F /var/log/keepalived.log")) as lines:
+        async for line in lines: ...                           # bytes, no newline
+    port = await session.forward_local("127.0.0.1", 3306)      # 127.0.0.1:port -> node's MySQL
+    await session.close()
+
+Connection life cycle (ConnState): DOWN -> CONNECTING -> UP; a failed attempt goes back to DOWN
+and starts a backoff (exponential, full jitter, capped; reset by a successful connection); a
+dropped connection (server gone, keepalive unanswered: keepalive_interval * (count_max + 1)
+seconds of silence at most) goes to DOWN and the next call reconnects at once. An untrusted host
+key goes to REFUSED: no call reconnects until `connect(force=True)` (after `trust_host_key`).
+Every failure reaches the caller as SshError from that node's call, never as anything else.
+
+Stopping remote commands: every command runs under the stop-on-close wrapper of
+hatui.ssh.commands, so closing its channel ends it (and its children) on the node: on a run()
+timeout, when a stream's consumer stops (aclose, cancel, garbage collection), on close(), and,
+once sshd notices, when the connection dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from enum import StrEnum
+from pathlib import Path
+
+import asyncssh
+
+from hatui.cluster.model import Node
+from hatui.ssh.backoff import Backoff
+from hatui.ssh.commands import CommandResult, needs_sudo_wrap, remote_command, shorten
+from hatui.ssh.connect import connect_node
+from hatui.ssh.errors import CommandFailed, HostKeyError, SshError, describe
+
+log = logging.getLogger(__name__)
+
+#: OpenSSH's default MaxSessions: channels running commands at once on one connection
+DEFAULT_MAX_SESSIONS = 10
+#: how long to wait for the exit status after a command's output ended
+_EXIT_STATUS_WAIT = 2.0
+#: how long a stream keeps retrying a channel the server refuses for lack of free sessions
+_OPEN_RETRY_FOR = 5.0
+_CHANNEL_ERRORS = (asyncssh.Error, OSError, EOFError)
+
+
+class ConnState(StrEnum):
+    CONNECTING = "connecting"
+    UP = "up"
+    DOWN = "down"
+    REFUSED = "refused"  # untrusted host key: no automatic retry
+
+
+class NodeSession:
+    """One node's SSH connection, reused for many channels; reconnects on demand.
+
+    command_guard(command) is called before anything is sent (its exception propagates: a
+    read-only allowlist hooks in here). max_sessions bounds the commands and streams open at
+    once (sshd's MaxSessions, 10 by default); a run() waits for a free one within its timeout,
+    and each stream holds one while it is open. Port forwards do not count.
+    """
+
+    def __init__(self, node: Node, *, command_guard: Callable[[str], None] | None = None,
+                 keepalive_interval: float = 5.0, keepalive_count_max: int = 3,
+                 backoff_initial: float = 0.5, backoff_max: float = 15.0,
+                 rng: random.Random | None = None, max_sessions: int = DEFAULT_MAX_SESSIONS,
+                 cluster_file: Path | str | None = None, clock: Callable[[], float] = time.monotonic):
+        self._node = node
+        self.command_guard = command_guard
+        self.keepalive_interval = keepalive_interval
+        self.keepalive_count_max = keepalive_count_max
+        self.cluster_file = cluster_file  # named in HostKeyError's `hatui trust-host` hint
+        self._clock = clock  # for the backoff schedule; tests pass a fake
+        #: called with this session after every state change (exceptions are logged, not raised)
+        self.on_state_change: list[Callable[[NodeSession], None]] = []
+        self._backoff = Backoff(backoff_initial, backoff_max, rng)
+        self._state = ConnState.DOWN
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._jump: asyncssh.SSHClientConnection | None = None
+        self._attempt_task: asyncio.Task[None] | None = None
+        self._retry_at = 0.0  # time.monotonic() before which no new attempt is made
+        self._refusal: HostKeyError | None = None
+        self._last_error: str | None = None
+        self._last_reason: str | None = None
+        self._connected_since: float | None = None
+        self._attempts = 0
+        self._slots = asyncio.Semaphore(max_sessions)
+        self._procs: set[asyncssh.SSHClientProcess] = set()
+        self._forwards: dict[tuple[str, int], _Forward] = {}
+        self._forward_lock = asyncio.Lock()
+        self._closed = False
+
+    # ------------------------------------------------------------------ what the UI shows
+    @property
+    def node(self) -> Node:
+        return self._node
+
+    @property
+    def state(self) -> ConnState:
+        return self._state
+
+    @property
+    def last_error(self) -> str | None:
+        """The last failure (full message), None while the connection is up."""
+        return self._last_error
+
+    @property
+    def connected_since(self) -> float | None:
+        """time.time() when the current connection was made; None when not up."""
+        return self._connected_since
+
+    @property
+    def attempts(self) -> int:
+        """Connection attempts made by this session so far (successful ones included)."""
+        return self._attempts
+
+    @property
+    def failures(self) -> int:
+        """Failed attempts since the last successful connection."""
+        return self._backoff.failures
+
+    @property
+    def retry_in(self) -> float:
+        """Seconds until the next connection attempt is allowed (0: now)."""
+        return max(0.0, self._retry_at - self._clock())
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __repr__(self) -> str:
+        return f"<NodeSession {self._node.name} {self._state.value}>"
+
+    # ------------------------------------------------------------------ connection
+    def _err(self, reason: str, **kw) -> SshError:
+        return SshError(reason, node=self._node.name, host=self._node.host, port=self._node.ssh.port, **kw)
+
+    def _set_state(self, state: ConnState) -> None:
+        if state is self._state:
+            return
+        self._state = state
+        for listener in list(self.on_state_change):
+            try:
+                listener(self)
+            except Exception:
+                log.exception("on_state_change listener failed for %s", self._node.name)
+
+    async def connect(self, *, force: bool = False) -> None:
+        """Connect if not connected. Concurrent callers share one attempt. While the session
+        waits out a backoff it raises SshError at once ("... reconnecting in 2.3 s"), and when
+        REFUSED it raises the HostKeyError again; force=True tries now in both cases (use it
+        after trust_host_key, or for an operator's explicit "reconnect")."""
+        await self._ensure(force=force)
+
+    async def _ensure(self, *, force: bool = False) -> asyncssh.SSHClientConnection:
+        if self._closed:
+            raise self._err("session closed")
+        if self._conn is not None and self._state is ConnState.UP:
+            return self._conn
+        if self._attempt_task is None:
+            if not force:
+                if self._refusal is not None:
+                    raise self._refusal.with_traceback(None)
+                wait = self._retry_at - self._clock()
+                if wait > 0:
+                    raise self._err(f"{self._last_reason}; reconnecting in {wait:.1f} s", retry_in=wait)
+            self._attempt_task = asyncio.get_running_loop().create_task(self._attempt())
+        # shield: a caller giving up (timeout, cancel) does not abort the attempt others share
+        attempt = self._attempt_task
+        try:
+            await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if attempt.cancelled() and not (me is not None and me.cancelling()):
+                raise self._err("session closed") from None  # close() stopped the attempt
+            raise
+        if self._conn is None:
+            raise self._err(self._last_reason or "connection lost")
+        return self._conn
+
+    async def _attempt(self) -> None:
+        self._attempts += 1
+        self._set_state(ConnState.CONNECTING)
+        try:
+            conn, jump = await connect_node(self._node, keepalive_interval=self.keepalive_interval,
+                                            keepalive_count_max=self.keepalive_count_max,
+                                            on_lost=self._lost, cluster_file=self.cluster_file)
+        except HostKeyError as exc:
+            self._refusal = exc
+            self._last_error, self._last_reason = str(exc), exc.reason
+            self._set_state(ConnState.REFUSED)
+            raise
+        except asyncio.CancelledError:
+            self._set_state(ConnState.DOWN)
+            raise
+        except Exception as exc:
+            err = exc if isinstance(exc, SshError) else self._err(describe(exc))
+            self._retry_at = self._clock() + self._backoff.failure()
+            self._last_error, self._last_reason = str(err), err.reason
+            self._set_state(ConnState.DOWN)
+            if err is not exc:
+                raise err from exc
+            raise
+        finally:
+            self._attempt_task = None
+        if self._closed or conn.is_closed():
+            for c in (conn, jump):
+                if c is not None:
+                    c.close()
+            if self._closed:
+                raise self._err("session closed")
+            self._retry_at = self._clock() + self._backoff.failure()
+            self._last_reason = "connection lost right after login"
+            self._last_error = str(self._err(self._last_reason))
+            self._set_state(ConnState.DOWN)
+            raise self._err(self._last_reason)
+        self._conn, self._jump = conn, jump
+        self._backoff.success()
+        self._retry_at = 0.0
+        self._refusal = None
+        self._last_error = self._last_reason = None
+        self._connected_since = time.time()
+        self._set_state(ConnState.UP)
+
+    def _lost(self, conn: asyncssh.SSHClientConnection, exc: Exception | None) -> None:
+        """asyncssh: a connection ended (ours or a stale one)."""
+        if conn is self._jump and self._conn is not None:
+            self._conn.close()  # the node's connection runs through it: it is gone too
+            conn = self._conn
+        if conn is not self._conn:
+            return
+        jump = self._jump
+        self._conn = self._jump = None
+        self._connected_since = None
+        if jump is not None:
+            jump.close()
+        if self._closed:
+            return
+        self._last_reason = describe(exc) if exc is not None else "connection closed by the server"
+        self._last_error = str(self._err(self._last_reason))
+        log.info("%s", self._last_error)
+        self._set_state(ConnState.DOWN)
+
+    # ------------------------------------------------------------------ commands
+    def _prepare(self, command: str, sudo: bool) -> tuple[str, bool]:
+        if self._closed:
+            raise self._err("session closed")
+        if self.command_guard is not None:
+            self.command_guard(command)
+        ssh = self._node.ssh
+        wrap = needs_sudo_wrap(sudo=sudo, user=ssh.user, sudo_allowed=ssh.sudo)
+        if wrap is None:
+            raise self._err(f"`{shorten(command)}` needs root, and {ssh.user} is not root: set "
+                            f"ssh.sudo: true for node {self._node.name} (passwordless sudo) or "
+                            f"connect as root")
+        return remote_command(command, sudo_wrapped=wrap), wrap
+
+    def _sudo_refused(self, stderr: str) -> SshError | None:
+        if "a password is required" in stderr or "a terminal is required" in stderr:
+            return self._err(f"sudo asks {self._node.ssh.user} for a password: hatui needs "
+                             f"passwordless sudo (NOPASSWD) on node {self._node.name}")
+        return None
+
+    async def run(self, command: str, *, timeout: float = 5.0, sudo: bool = False,
+                  check: bool = False) -> CommandResult:
+        """Run a command (interpreted by `sh`) on the node and collect its output.
+
+        timeout: seconds the command may take once the connection is there (connecting is
+        bounded by the node's connect_timeout); on expiry the channel is closed, which ends the
+        command on the node, and SshError is raised. sudo: the command needs root (see
+        hatui.ssh.commands.needs_sudo_wrap). check: raise CommandFailed on a non-zero exit.
+        """
+        remote, wrapped = self._prepare(command, sudo)
+        conn = await self._ensure()
+        t0 = time.monotonic()
+        proc: asyncssh.SSHClientProcess | None = None
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._slots:
+                    proc = await self._open_process(conn, remote, retry_for=timeout)
+                    self._procs.add(proc)
+                    out, err = await asyncio.gather(proc.stdout.read(), proc.stderr.read())
+                    await proc.wait_closed()
+        except TimeoutError:
+            raise self._err(f"`{shorten(command)}` timed out after {timeout:g} s (stopped it)") from None
+        except _CHANNEL_ERRORS as exc:
+            raise self._err(self._why_ended(f"`{shorten(command)}`", exc)) from exc
+        finally:
+            if proc is not None:
+                proc.close()
+                self._procs.discard(proc)
+        status = proc.exit_status
+        if status is None:
+            raise self._err(self._why_ended(f"`{shorten(command)}`", None))
+        result = CommandResult(command=command, exit_status=status,
+                               stdout=out.decode("utf-8", errors="replace"),
+                               stderr=err.decode("utf-8", errors="replace"),
+                               seconds=time.monotonic() - t0)
+        if wrapped and status != 0:
+            refused = self._sudo_refused(result.stderr)
+            if refused is not None:
+                raise refused
+        if check and status != 0:
+            tail = result.stderr.strip().splitlines()[-1:] or ["(no error output)"]
+            raise CommandFailed(f"`{shorten(command)}` exited with status {status}: {tail[0]}",
+                                result=result, node=self._node.name, host=self._node.host,
+                                port=self._node.ssh.port)
+        return result
+
+    async def _open_process(self, conn: asyncssh.SSHClientConnection, remote: str, *,
+                            retry_for: float) -> asyncssh.SSHClientProcess:
+        """A channel running `remote`. sshd frees a session slot a moment after the client saw
+        the channel closed, so with MaxSessions channels in use a new one can be refused
+        ("open failed", administratively prohibited) although our own count has room: retry
+        briefly while the connection is up. Measured in the lab: 30 concurrent run() calls of
+        0.2 s with max_sessions=10 need a few retries of some 10-50 ms."""
+        deadline = time.monotonic() + retry_for
+        delay = 0.01
+        while True:
+            try:
+                return await conn.create_process(remote, encoding=None)
+            except asyncssh.ChannelOpenError:
+                # sshd answers "open failed" (OPEN_CONNECT_FAILED) for "no more sessions"
+                if conn is not self._conn or conn.is_closed() or time.monotonic() + delay > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    def _why_ended(self, what: str, exc: BaseException | None) -> str:
+        if self._closed:
+            return f"{what}: session closed"
+        if exc is not None:
+            return f"{what}: {describe(exc)}"
+        return f"{what}: {self._last_reason or 'connection lost'}"
+
+    async def stream_lines(self, command: str, *, sudo: bool = False) -> AsyncIterator[bytes]:
+        """Each line the command prints, as bytes without the line end (b"\\n" or b"\\r\\n");
+        lines need not be UTF-8.
+
+        Ends normally only when the command exits by itself with status 0. Raises SshError when
+        the command fails (with its last stderr line), when the connection drops (resume by
+        calling again: the session reconnects) or when the session is closed. When the consumer
+        stops (aclose(), `async with contextlib.aclosing(...)`, cancellation, or the generator
+        being garbage collected) the channel is closed and the command ends on the node.
+        """
+        remote, wrapped = self._prepare(command, sudo)
+        conn = await self._ensure()
+        what = f"stream `{shorten(command)}`"
+        async with self._slots:
+            proc: asyncssh.SSHClientProcess | None = None
+            errors: deque[bytes] = deque(maxlen=20)
+            drain: asyncio.Task[None] | None = None
+            try:
+                try:
+                    proc = await self._open_process(conn, remote, retry_for=_OPEN_RETRY_FOR)
+                except _CHANNEL_ERRORS as exc:
+                    raise self._err(self._why_ended(what, exc)) from exc
+                self._procs.add(proc)
+                # stderr must be read as it comes: unread, it would stall stdout (one window)
+                drain = asyncio.get_running_loop().create_task(_drain(proc.stderr, errors))
+                while True:
+                    try:
+                        line = await proc.stdout.readline()
+                    except _CHANNEL_ERRORS as exc:
+                        raise self._err(self._why_ended(what, exc)) from exc
+                    if not line:
+                        break
+                    if line.endswith(b"\n"):
+                        line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
+                    yield line
+                with contextlib.suppress(TimeoutError, *_CHANNEL_ERRORS):
+                    async with asyncio.timeout(_EXIT_STATUS_WAIT):
+                        await proc.wait_closed()
+                status = proc.exit_status
+                if self._closed or status is None:
+                    raise self._err(self._why_ended(what, None))
+                if status != 0:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(0.5):
+                            await drain
+                    stderr = b"\n".join(errors).decode("utf-8", errors="replace")
+                    refused = self._sudo_refused(stderr) if wrapped else None
+                    if refused is not None:
+                        raise refused
+                    last = stderr.strip().splitlines()[-1:] or ["(no error output)"]
+                    raise self._err(f"{what} exited with status {status}: {last[0]}")
+            finally:
+                if drain is not None:
+                    drain.cancel()
+                if proc is not None:
+                    proc.close()
+                    self._procs.discard(proc)
+
+    # ------------------------------------------------------------------ port forwarding
+    async def forward_local(self, remote_host: str, remote_port: int, *, local_port: int = 0) -> int:
+        """A listener on 127.0.0.1 whose connections are forwarded to remote_host:remote_port
+        as seen from the node (e.g. "127.0.0.1", 3306: the node's own MySQL). Returns the local
+        port (local_port=0: an ephemeral one).
+
+        One listener per target, made once: the same port is returned on every call and stays
+        valid across reconnects (each new client connection goes through the current SSH
+        connection, reconnecting if needed; connections open during a drop are cut). It is
+        closed by close(). A client connecting while the node is unreachable is disconnected
+        at once."""
+        key = (remote_host, remote_port)
+        async with self._forward_lock:
+            fwd = self._forwards.get(key)
+            if fwd is not None:
+                return fwd.port
+            await self._ensure()  # say now if the node cannot be reached
+            fwd = _Forward(self, remote_host, remote_port)
+            try:
+                await fwd.start(local_port)
+            except OSError as exc:
+                raise self._err(f"cannot listen on 127.0.0.1:{local_port}: {describe(exc)}") from exc
+            self._forwards[key] = fwd
+            return fwd.port
+
+    # ------------------------------------------------------------------ closing
+    async def close(self) -> None:
+        """Close listeners, channels (ending their commands on the node) and the connection.
+        Idempotent; every later call raises SshError("session closed")."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._attempt_task is not None:
+            self._attempt_task.cancel()
+        forwards, self._forwards = list(self._forwards.values()), {}
+        for fwd in forwards:
+            await fwd.close()
+        for proc in list(self._procs):
+            proc.close()
+        self._procs.clear()
+        conn, jump = self._conn, self._jump
+        self._conn = self._jump = None
+        self._connected_since = None
+        for c in (conn, jump):
+            if c is not None:
+                c.close()
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(2.0):
+                        await c.wait_closed()
+        self._set_state(ConnState.DOWN)
+
+    async def __aenter__(self) -> NodeSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+async def _drain(reader: asyncssh.SSHReader, keep: deque[bytes]) -> None:
+    with contextlib.suppress(*_CHANNEL_ERRORS):
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            keep.append(line.rstrip(b"\r\n"))
+
+
+class _Forward:
+    """127.0.0.1:port -> (through the node's current SSH connection) remote_host:remote_port."""
+
+    def __init__(self, session: NodeSession, remote_host: str, remote_port: int):
+        self.session = session
+        self.remote_host = remote_host
+        self.remote_port = remote_port
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, local_port: int) -> None:
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", local_port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            try:
+                conn = await self.session._ensure()
+                ch_reader, ch_writer = await conn.open_connection(self.remote_host, self.remote_port)
+            except (SshError, *_CHANNEL_ERRORS) as exc:
+                log.info("%s: forward to %s:%s refused a client: %s", self.session.node.name,
+                         self.remote_host, self.remote_port, exc)
+                return
+            pumps = [asyncio.ensure_future(_pump(reader, ch_writer)),
+                     asyncio.ensure_future(_pump(ch_reader, writer))]
+            try:
+                await asyncio.gather(*pumps)
+            except (*_CHANNEL_ERRORS, ConnectionError):
+                pass
+            except asyncio.CancelledError:
+                # close() cancels us: end quietly. A cancelled client task makes asyncio's
+                # stream callback (3.11) log a spurious traceback when it asks task.exception().
+                pass
+            finally:
+                for p in pumps:
+                    p.cancel()
+                ch_writer.close()
+        finally:
+            writer.close()
+            self._tasks.discard(task)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for t in list(self._tasks):
+            t.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def _pump(reader, writer) -> None:
+    while True:
+        data = await reader.read(65536)
+        if not data:
+            break
+        writer.write(data)
+        await writer.drain()
+    if writer.can_write_eof():
+        writer.write_eof()
