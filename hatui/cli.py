@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 
 DESCRIPTION = """\
@@ -18,6 +19,12 @@ together by keepalived (VRRP virtual IPs).
 EPILOG = """\
 subcommands:
   validate --cluster FILE        check a cluster file and print every problem with file:line:col
+  status --cluster FILE [--json] one snapshot of every node, VIP and alert; exit 0 OK,
+                                 1 warning, 2 critical, 3 unknown (the Nagios convention)
+  timeline [--json] NODE=FILE .. saved keepalived logs of several nodes (syslog, journald JSON
+                                 or console format) as one time-ordered incident timeline
+  trust-host --cluster FILE NODE record NODE's SSH host key in its known_hosts (explicit opt-in;
+                                 prints the fingerprint; never replaces a changed key)
   lab up                         build the lab: a real 3-node keepalived + MariaDB cluster in
                                  network namespaces (needs root); prints its cluster file
   lab down                       remove every namespace, process and file the lab made
@@ -43,6 +50,25 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a cluster file")
     v.add_argument("--cluster", metavar="FILE", action="append", required=True)
 
+    s = sub.add_parser("status", help="one snapshot of a cluster (Nagios exit codes)")
+    s.add_argument("--cluster", metavar="FILE", required=True)
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("--timeout", type=float, default=8.0, metavar="S",
+                   help="give up on a node after S seconds (default 8)")
+
+    t = sub.add_parser("timeline", help="merge saved keepalived logs into one timeline",
+                       add_help=False)
+    t.add_argument("rest", nargs=argparse.REMAINDER)
+
+    th = sub.add_parser("trust-host", help="record a node's SSH host key (explicit opt-in)")
+    th.add_argument("--cluster", metavar="FILE", required=True)
+    th.add_argument("node", metavar="NODE")
+    th.add_argument("--fingerprint", metavar="SHA256:...",
+                    help="refuse unless the key has this fingerprint (checked out of band)")
+    th.add_argument("--yes", action="store_true",
+                    help="trust the key shown without asking (only after checking it another way)")
+    th.add_argument("--jump-host", action="store_true", help="trust the node's jump host instead")
+
     lab = sub.add_parser("lab", help="the network-namespace lab (needs root)",
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     lab.add_argument("--subnet", help="lab subnet (default 198.18.0.0/24 or $HATUI_LAB_SUBNET)")
@@ -63,12 +89,30 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # `hatui timeline ... | head`: the reader left; say nothing more, like other CLI tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["timeline"]:
+        # its own parser: argparse's REMAINDER would take `--json` etc. as hatui's options
+        from hatui.keepalived.timeline import timeline_main
+
+        return timeline_main(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "validate":
         return _validate(args.cluster)
     if args.command == "lab":
         return _lab(args)
+    if args.command == "status":
+        return _status(args, argv)
+    if args.command == "trust-host":
+        return _trust_host(args, argv)
     if not args.cluster:
         _parser().print_help()
         return 2
@@ -101,12 +145,10 @@ def _validate(paths: list[str]) -> int:
     return 0
 
 
-def _console(paths: list[str], watch: bool, argv: list[str]) -> int:
+def _enter_namespace(clusters, argv: list[str]) -> int | None:
+    """Re-run this command inside the clusters' network namespace; an exit code on failure."""
     from hatui.netns_exec import NamespaceError, reexec_in
 
-    clusters = _load(paths)
-    if clusters is None:
-        return 1
     namespaces = {c.namespace for c in clusters if c.namespace}
     if len(namespaces) > 1:
         print("hatui: the cluster files name different network namespaces: "
@@ -118,6 +160,72 @@ def _console(paths: list[str], watch: bool, argv: list[str]) -> int:
         except NamespaceError as exc:
             print(f"hatui: {exc}", file=sys.stderr)
             return 2
+    return None
+
+
+def _status(args, argv: list[str]) -> int:
+    import asyncio
+
+    from hatui.status import UNKNOWN, render, take_status
+
+    clusters = _load([args.cluster])
+    if clusters is None:
+        return UNKNOWN
+    if (code := _enter_namespace(clusters, argv)) is not None:
+        return UNKNOWN
+    snap = asyncio.run(take_status(clusters[0], timeout=args.timeout))
+    text, code = render(snap, args.json)
+    print(text)
+    return code
+
+
+def _trust_host(args, argv: list[str]) -> int:
+    import asyncio
+
+    from hatui.ssh import SshError, fetch_host_key, known_hosts_path, trust_host_key
+
+    clusters = _load([args.cluster])
+    if clusters is None:
+        return 1
+    cluster = clusters[0]
+    node = cluster.nodes.get(args.node)
+    if node is None:
+        print(f"hatui trust-host: {args.cluster}: no node {args.node!r}; expected one of: "
+              + ", ".join(cluster.nodes), file=sys.stderr)
+        return 2
+    if (code := _enter_namespace(clusters, argv)) is not None:
+        return code
+    target = f"{node.name}'s jump host" if args.jump_host else f"{node.name} ({node.host}:{node.ssh.port})"
+    expected = args.fingerprint
+    try:
+        if expected is None:
+            key_type, fp, _ = asyncio.run(fetch_host_key(node, jump_host=args.jump_host))
+            print(f"{target} offers a {key_type} host key with fingerprint {fp}")
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    print("hatui trust-host: not trusting it without a check: compare the fingerprint "
+                          "with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then "
+                          "run again with --fingerprint or --yes", file=sys.stderr)
+                    return 1
+                if input("Trust it? Type yes: ").strip() != "yes":
+                    print("hatui trust-host: not trusted", file=sys.stderr)
+                    return 1
+            expected = fp
+        fp = asyncio.run(trust_host_key(node, expected_fingerprint=expected, jump_host=args.jump_host,
+                                        cluster_file=cluster.source))
+    except SshError as exc:
+        print(f"hatui trust-host: {exc}", file=sys.stderr)
+        return 1
+    print(f"{target}: trusted host key {fp}, recorded in {known_hosts_path(node)}")
+    return 0
+
+
+def _console(paths: list[str], watch: bool, argv: list[str]) -> int:
+    clusters = _load(paths)
+    if clusters is None:
+        return 1
+    if (code := _enter_namespace(clusters, argv)) is not None:
+        return code
     # The engine never imports the UI at module level; the CLI hands over to it here, by name.
     ui = importlib.import_module("screens.app")
     return ui.run(clusters, watch=watch)

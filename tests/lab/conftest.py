@@ -5,7 +5,7 @@ import pytest
 
 from hatui.lab import Lab
 
-from .support import require_lab, restore, lab_spec
+from .support import OperatorLoop, lab_spec, require_lab, restore
 
 # Lab tests use their own namespace names and folder, so a lab a developer has up is untouched.
 PREFIX = os.environ.get("HATUI_TEST_PREFIX", "hatui-t-")
@@ -37,3 +37,10 @@ def lab(lab_session):
     """The session's lab, brought back to health after each test that injects faults."""
     yield lab_session
     restore(lab_session)
+
+
+@pytest.fixture(scope="module")
+def op(lab_session):
+    loop = OperatorLoop(lab_session.spec.operator_ns)
+    yield loop
+    loop.close()

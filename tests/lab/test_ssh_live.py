@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import os
 import random
 import re
 import socket
 import stat
 import subprocess
-import threading
 import time
 import uuid
-from pathlib import Path
 
 import pymysql
 import pytest
@@ -36,74 +32,7 @@ from hatui.ssh import (
     trust_host_key,
 )
 
-from .support import in_operator_ns, password, wait_until
-
-CLONE_NEWNET = 0x40000000
-
-
-class OperatorLoop:
-    """An asyncio event loop running in a thread that lives in a network namespace.
-
-    setns(2) moves only the calling *thread* into the namespace, and a socket belongs to the
-    namespace of the thread that creates it; threads started by that thread (asyncio's executor
-    for getaddrinfo) inherit it. So every socket asyncssh and asyncio make on this loop --
-    connections, port-forward listeners -- is the operator's, while the rest of the test process
-    stays where it was. The thread enters the namespace once and ends with the loop, so it never
-    has to switch back (pyroute2's pushns/popns keep one process-wide stack, unsafe with threads).
-    """
-
-    def __init__(self, ns: str):
-        self.ns = ns
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self.thread = threading.Thread(target=self._main, name=f"loop@{ns}", daemon=True)
-        self.thread.start()
-        self._ready.wait(10)
-        if self._error is not None:
-            raise self._error
-
-    def _main(self) -> None:
-        try:
-            fd = os.open(f"/run/netns/{self.ns}", os.O_RDONLY)  # never creates a namespace
-            try:
-                libc = ctypes.CDLL(None, use_errno=True)
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, f"setns({self.ns}): {os.strerror(err)}")
-            finally:
-                os.close(fd)
-            self.loop = asyncio.new_event_loop()
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            self.loop.run_forever()
-            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-        finally:
-            self.loop.close()
-
-    def run(self, coro, timeout: float = 60.0):
-        """Run a coroutine on the loop and return its result (or raise its exception)."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def start(self, coro) -> "asyncio.Future":
-        """Start a coroutine on the loop; a concurrent.futures.Future for its outcome."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def op(lab_session):
-    loop = OperatorLoop(lab_session.spec.operator_ns)
-    yield loop
-    loop.close()
-
+from .support import in_operator_ns, node_procs, password, wait_until
 
 @pytest.fixture
 def cluster(lab):
@@ -112,28 +41,6 @@ def cluster(lab):
 
 def with_ssh(node: Node, **changes) -> Node:
     return node.model_copy(update={"ssh": node.ssh.model_copy(update=changes)})
-
-
-def node_procs(lab: Lab, node: str, needle: str, comm: str) -> list[str]:
-    """Live processes named `comm` on the node (its mount namespace: nodes share the PID
-    namespace with the machine) whose command line holds `needle`."""
-    holder = lab.state().holders[node].pid
-    mnt = os.readlink(f"/proc/{holder}/ns/mnt")
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if os.readlink(f"/proc/{pid}/ns/mnt") != mnt:
-                continue
-            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                continue
-            if Path(f"/proc/{pid}/comm").read_text().strip() != comm:
-                continue
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if needle in args:
-            found.append(f"{pid} {args}")
-    return found
 
 
 def host_key_fingerprint(lab: Lab, node: str) -> str:

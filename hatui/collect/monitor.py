@@ -1,0 +1,287 @@
+"""Sources for every node of a cluster, feeding one Store.
+
+Per node: the SSH session state, a 1 s probe (addresses → VIP ownership, keepalived alive), the
+MySQL status poll, keepalived's log stream, and VRRP dumps (every few seconds, and right after
+the log shows a transition). A node that fails only degrades its own observations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hatui.cluster import Cluster, MysqlVia, Node, Role, SecretError, resolve_password
+from hatui.collect.logs import LogSource
+from hatui.collect.nodeprobe import parse_probe, probe_command
+from hatui.collect.vrrpdump import dump_command, split_dump
+from hatui.keepalived.dump import DumpParseError, infer_from_events, parse_data_dump, parse_json_dump
+from hatui.keepalived.logparse import parse_line
+from hatui.mysql.reader import MysqlProbe
+from hatui.mysql.status import MysqlStatus
+from hatui.ssh import NodeSession, SessionPool, SshError
+from hatui.state.observations import Kind, SshObs
+from hatui.state.store import Store
+
+log = logging.getLogger(__name__)
+
+# Event kinds after which keepalived's own view is worth asking for at once
+_VRRP_CHANGES = {"state", "priority", "script", "priority_zero", "vip_set", "vip_removed", "lifecycle"}
+
+
+@dataclass(frozen=True)
+class Intervals:
+    probe: float = 1.0  # addresses + keepalived alive: the issue asks for `ip -j addr` every second
+    mysql: float = 1.0
+    vrrp: float = 5.0
+    retry: float = 1.0  # after a failed stream or dump, before trying again (plus jitter)
+
+
+class NodeCollector:
+    def __init__(self, cluster: Cluster, node: Node, session: NodeSession, store: Store,
+                 intervals: Intervals, *, follow_logs: bool = True,
+                 mysql_probe_factory: Callable[..., MysqlProbe] = MysqlProbe):
+        self.cluster = cluster
+        self.node = node
+        self.session = session
+        self.store = store
+        self.iv = intervals
+        self.follow_logs = follow_logs
+        self.has_keepalived = node.has_role(Role.KEEPALIVED)
+        self.has_mysql = node.has_role(Role.MYSQL) and node.mysql.monitor is not None
+        self.logs = LogSource(node)
+        self._vrrp_due = asyncio.Event()
+        self._dump_kind: str | None = "json"  # falls back to "data", then to events only
+        self._probe: MysqlProbe | None = None
+        self._mysql_factory = mysql_probe_factory
+        self._rng = random.Random()
+        session.on_state_change.append(self._on_ssh_state)
+
+    # ------------------------------------------------------------------ ssh state
+    def _on_ssh_state(self, session: NodeSession) -> None:
+        self.store.put(self.node.name, Kind.SSH, SshObs(str(session.state), session.last_error))
+
+    async def connect(self) -> None:
+        try:
+            await self.session.connect()
+        except SshError:
+            pass  # recorded through on_state_change; every loop retries on its own schedule
+        self._on_ssh_state(self.session)
+
+    # ------------------------------------------------------------------ one round of each
+    async def probe_once(self) -> None:
+        try:
+            res = await self.session.run(probe_command(self.has_keepalived), timeout=3.0)
+        except SshError:
+            return  # the SSH observation says why
+        addresses, ka = parse_probe(res.stdout, self.has_keepalived)
+        now = time.time()
+        self.store.put(self.node.name, Kind.ADDRESSES, addresses, now)
+        if ka is not None:
+            self.store.put(self.node.name, Kind.KEEPALIVED, ka, now)
+
+    async def mysql_once(self) -> None:
+        if not self.has_mysql:
+            return
+        status = await self._poll_mysql()
+        if status is not None:
+            self.store.put(self.node.name, Kind.MYSQL, status)
+
+    async def _poll_mysql(self) -> MysqlStatus | None:
+        node = self.node
+        if self._probe is None:
+            try:
+                password = resolve_password(node.mysql.monitor)
+            except SecretError as e:
+                return MysqlStatus(up=False, error=f"no password: {e}")
+            self._probe = self._mysql_factory(node.host, node.mysql.port, node.mysql.monitor.user,
+                                              password, name=node.name)
+        if node.mysql.via == MysqlVia.SSH_TUNNEL:
+            try:
+                # From the node itself, to its own address: the same path replication uses.
+                port = await self.session.forward_local(node.host, node.mysql.port)
+            except SshError as e:
+                return MysqlStatus(up=False, error=f"no SSH tunnel: {e}")
+            self._probe.retarget("127.0.0.1", port)
+        return await self._probe.poll()
+
+    async def vrrp_once(self) -> None:
+        if not self.has_keepalived:
+            return
+        snap = None
+        while self._dump_kind and snap is None:
+            try:
+                res = await self.session.run(dump_command(self._dump_kind), timeout=4.0, sudo=True)
+            except SshError:
+                return
+            got = split_dump(res.stdout) if res.exit_status == 0 else None
+            if got is None:
+                if res.exit_status in (3, 5, 6):
+                    break  # keepalived not running or slow: try again next round
+                # no such dump in this build, or not allowed: fall back for good
+                self._dump_kind = "data" if self._dump_kind == "json" else None
+                continue
+            kind, text = got
+            try:
+                snap = parse_json_dump(text) if kind == "json" else parse_data_dump(text)
+            except DumpParseError as e:
+                log.warning("%s: %s", self.node.name, e)
+                break
+        if snap is None:
+            events = [e.event for e in self.store.snapshot(max_events=None).events
+                      if e.node == self.node.name]
+            if not events:
+                return
+            snap = infer_from_events(events)
+        self.store.put(self.node.name, Kind.VRRP, snap)
+
+    # ------------------------------------------------------------------ logs
+    def _ingest(self, line: bytes) -> None:
+        line = self.logs.take_line(line)
+        if line is None:
+            return
+        event = parse_line(line, node=self.node.name)
+        program = getattr(event, "program", None)
+        if program and not program.lower().startswith("keepalived"):
+            return  # a shared syslog file: only keepalived's lines are ours
+        self.store.add_event(self.node.name, event)
+        if str(event.kind) in _VRRP_CHANGES:
+            self._vrrp_due.set()
+
+    async def backlog_once(self) -> None:
+        if not self.has_keepalived:
+            return
+        try:
+            res = await self.session.run(self.logs.backlog_command(), timeout=5.0,
+                                         sudo=bool(self.logs.journald_unit))
+        except SshError:
+            return
+        raw = res.stdout.encode("utf-8", "surrogateescape") if isinstance(res.stdout, str) else res.stdout
+        for line in self.logs.take_backlog(raw):
+            event = parse_line(line, node=self.node.name)
+            program = getattr(event, "program", None)
+            if program and not program.lower().startswith("keepalived"):
+                continue
+            self.store.add_event(self.node.name, event)
+
+    async def follow_logs_forever(self) -> None:
+        while True:
+            try:
+                stream = self.session.stream_lines(self.logs.follow_command(),
+                                                   sudo=bool(self.logs.journald_unit))
+                try:
+                    async for line in stream:
+                        self._ingest(line)
+                finally:
+                    await stream.aclose()
+            except SshError:
+                pass
+            await asyncio.sleep(self.iv.retry * (0.5 + self._rng.random()))
+
+    # ------------------------------------------------------------------ loops
+    async def _every(self, interval: float, fn: Callable[[], object]) -> None:
+        while True:
+            t0 = time.monotonic()
+            try:
+                await fn()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug in one source must not stop the others
+                log.exception("%s: %s failed", self.node.name, getattr(fn, "__name__", fn))
+            await asyncio.sleep(max(0.05, interval - (time.monotonic() - t0)))
+
+    async def _vrrp_loop(self) -> None:
+        while True:
+            try:
+                await self.vrrp_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: VRRP dump failed", self.node.name)
+            self._vrrp_due.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._vrrp_due.wait(), self.iv.vrrp)
+            await asyncio.sleep(0.2)  # let keepalived finish the transition it just logged
+
+    async def run(self) -> None:
+        await self.connect()
+        if self.has_keepalived:
+            await self.backlog_once()
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._every(self.iv.probe, self.probe_once))
+            if self.has_mysql:
+                tg.create_task(self._every(self.iv.mysql, self.mysql_once))
+            if self.has_keepalived:
+                tg.create_task(self._vrrp_loop())
+                if self.follow_logs:
+                    tg.create_task(self.follow_logs_forever())
+
+    async def once(self) -> None:
+        """One round of every source, for `hatui status`."""
+        await self.connect()
+        await asyncio.gather(self.probe_once(), self.mysql_once(), self.backlog_once())
+        await self.vrrp_once()
+
+    async def close(self) -> None:
+        if self._probe is not None:
+            await self._probe.close()
+
+
+class Monitor:
+    """All sources of one cluster. `async with Monitor(cluster) as m: m.store.snapshot()`."""
+
+    def __init__(self, cluster: Cluster, *, store: Store | None = None,
+                 intervals: Intervals = Intervals(), follow_logs: bool = True,
+                 session_factory: Callable[[Node], NodeSession] | None = None,
+                 mysql_probe_factory: Callable[..., MysqlProbe] = MysqlProbe, **session_kwargs):
+        self.cluster = cluster
+        self.store = store or Store(cluster)
+        self.pool = SessionPool.for_cluster(cluster, **session_kwargs) if session_factory is None else None
+        self.collectors = {
+            name: NodeCollector(cluster, node,
+                                self.pool[name] if self.pool else session_factory(node),
+                                self.store, intervals, follow_logs=follow_logs,
+                                mysql_probe_factory=mysql_probe_factory)
+            for name, node in cluster.nodes.items()
+        }
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        for name, c in self.collectors.items():
+            self._tasks.append(asyncio.create_task(c.run(), name=f"collect-{name}"))
+
+    async def once(self, timeout: float = 10.0) -> None:
+        """Every source once, all nodes in parallel; a node that times out stays unknown."""
+        async def bounded(c: NodeCollector) -> None:
+            try:
+                await asyncio.wait_for(c.once(), timeout)
+            except TimeoutError:
+                if str(c.session.state) != "up":
+                    # still connecting at the deadline: for a one-shot answer that is unreachable
+                    self.store.put(c.node.name, Kind.SSH,
+                                   SshObs("down", f"no answer within {timeout:g} s"))
+
+        await asyncio.gather(*(bounded(c) for c in self.collectors.values()))
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(BaseException):
+                await t
+        self._tasks.clear()
+        for c in self.collectors.values():
+            await c.close()
+        for c in self.collectors.values():
+            await c.session.close()
+
+    async def __aenter__(self) -> Monitor:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
