@@ -130,9 +130,12 @@ def restore(lab: Lab) -> None:
         # (my.cnf) under the VIP, with no transition to run the notify script: hatui reports
         # that as vip.holder_read_only. Repair it as the DBA would.
         lab.sql(holders[0], "SET GLOBAL read_only=OFF", check=False)
-    first, _ = wait_until("exactly one writable VIP holder after repair", settled, 30)
-    time.sleep(1.5)
-    wait_until("the VIP to stay on one writable node", lambda: settled() == first, 20)
+    def stable():
+        before = settled()
+        time.sleep(1.5)
+        return before and settled() == before
+
+    wait_until("the VIP to stay on one writable node", stable, 30)
 
 
 def vip_to(lab: Lab, node: str) -> None:
