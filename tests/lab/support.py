@@ -113,29 +113,33 @@ def restore(lab: Lab) -> None:
     for n in lab.spec.nodes:
         if n.keepalived:
             lab.fault("start-keepalived", n.name)
-    # A SIGKILLed keepalived leaves its VIP behind and a restarted one drops it at startup, so
-    # one holder right now may not last: wait until it is settled and the holder takes writes.
-    def settled():
+    # A SIGKILLed keepalived leaves its VIP behind and a restarted one drops it at startup, and
+    # after a heal the pair may flap once: wait until one node holds the VIP and keeps it.
+    def one_holder():
         holders = vip_holders(lab)
-        if len(holders) != 1:
-            return None
-        return lab.sql(holders[0], "SELECT @@read_only", check=False).strip() == "0" and holders
+        return holders if len(holders) == 1 else None
 
-    wait_until("exactly one VIP holder after repair", lambda: len(vip_holders(lab)) == 1, 30)
-    t0 = time.monotonic()
-    while not settled() and time.monotonic() - t0 < 5:
-        time.sleep(0.1)
-    if not settled() and len(holders := vip_holders(lab)) == 1:
-        # A mysqld restarted faster than keepalived's check noticed comes back read-only
-        # (my.cnf) under the VIP, with no transition to run the notify script: hatui reports
-        # that as vip.holder_read_only. Repair it as the DBA would.
-        lab.sql(holders[0], "SET GLOBAL read_only=OFF", check=False)
     def stable():
-        before = settled()
+        before = one_holder()
         time.sleep(1.5)
-        return before and settled() == before
+        return before if before and one_holder() == before else None
 
-    wait_until("the VIP to stay on one writable node", stable, 30)
+    (holder,), _ = wait_until("the VIP to stay on one node after repair", stable, 30)
+    # keepalived's notify script normally leaves exactly the holder writable. A mysqld restarted
+    # faster than the check noticed comes back read-only (my.cnf) under the VIP with no
+    # transition to notify, and a flapping pair's notifications can land late: hatui reports
+    # both (vip.holder_read_only, topology.multiple_writers). Repair as the DBA would.
+    for n in lab.spec.nodes:
+        if n.keepalived:
+            want = "0" if n.name == holder else "1"
+            if lab.sql(n.name, "SELECT @@read_only", check=False).strip() != want:
+                lab.sql(n.name, f"SET GLOBAL read_only={'OFF' if want == '0' else 'ON'}", check=False)
+
+    def writable_holder():
+        return (vip_holders(lab) == [holder]
+                and lab.sql(holder, "SELECT @@read_only", check=False).strip() == "0")
+
+    wait_until("the VIP holder writable", writable_holder, 10)
 
 
 def vip_to(lab: Lab, node: str) -> None:
