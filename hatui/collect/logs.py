@@ -87,8 +87,8 @@ class LogSource:
         lines = body.split(b"\n")
         if lines and lines[-1] == b"":
             lines.pop()
-        if len(body) >= BACKLOG_BYTES and lines:
-            lines.pop(0)  # the first line was cut in the middle by tail -c
+        if self.pos.offset > len(body) and lines:
+            lines.pop(0)  # the file is longer than the backlog: tail -c cut its first line
         return lines
 
     def take_line(self, line: bytes) -> bytes | None:
