@@ -43,6 +43,14 @@ class Context:
     def nodes(self, role: Role) -> list[str]:
         return [n.name for n in self.cluster.nodes_with_role(role)]
 
+    def channels(self) -> Iterator[tuple[str, object]]:
+        """(node, replication channel) for every MySQL node that is up with fresh data."""
+        for name in self.nodes(Role.MYSQL):
+            st = mysql(self.snap, name)
+            if st is not None and st.up:
+                for ch in st.channels:
+                    yield name, ch
+
 
 Rule = Callable[[Context], Iterator[Alert]]
 
@@ -153,71 +161,59 @@ def _channel_label(node: str, ch) -> str:
 
 
 def rule_replication_threads(ctx: Context) -> Iterator[Alert]:
-    for name in ctx.nodes(Role.MYSQL):
-        st = mysql(ctx.snap, name)
-        if st is None or not st.up:
-            continue
-        for ch in st.channels:
-            label = _channel_label(name, ch)
-            ev = {"channel": ch.name, "source": f"{ch.source_host}:{ch.source_port}",
-                  "io_state": ch.io_state, "sql_running": ch.sql_running,
-                  "last_io_error": ch.last_io_error, "last_sql_error": ch.last_sql_error}
-            if not ch.io_running:
-                state = "connecting" if str(ch.io_state).lower() == "connecting" else "stopped"
-                err = f": {ch.last_io_errno} {ch.last_io_error}" if ch.last_io_error else ""
-                yield Alert("repl.io_stopped", C, name, f"{label}: IO thread {state}{err}", ev,
-                            subject=ch.name)
-            if not ch.sql_running:
-                err = f": {ch.last_sql_errno} {ch.last_sql_error}" if ch.last_sql_error else ""
-                yield Alert("repl.sql_stopped", C, name, f"{label}: SQL thread stopped{err}", ev,
-                            subject=ch.name)
+    for name, ch in ctx.channels():
+        label = _channel_label(name, ch)
+        ev = {"channel": ch.name, "source": f"{ch.source_host}:{ch.source_port}",
+              "io_state": ch.io_state, "sql_running": ch.sql_running,
+              "last_io_error": ch.last_io_error, "last_sql_error": ch.last_sql_error}
+        if not ch.io_running:
+            state = "connecting" if str(ch.io_state).lower() == "connecting" else "stopped"
+            err = f": {ch.last_io_errno} {ch.last_io_error}" if ch.last_io_error else ""
+            yield Alert("repl.io_stopped", C, name, f"{label}: IO thread {state}{err}", ev,
+                        subject=ch.name)
+        if not ch.sql_running:
+            err = f": {ch.last_sql_errno} {ch.last_sql_error}" if ch.last_sql_error else ""
+            yield Alert("repl.sql_stopped", C, name, f"{label}: SQL thread stopped{err}", ev,
+                        subject=ch.name)
 
 
 def rule_lag(ctx: Context) -> Iterator[Alert]:
     t = ctx.cluster.thresholds
-    for name in ctx.nodes(Role.MYSQL):
-        st = mysql(ctx.snap, name)
-        if st is None or not st.up:
+    for name, ch in ctx.channels():
+        lag = ch.lag_seconds
+        if lag is None or lag < t.lag_warning:
             continue
-        for ch in st.channels:
-            lag = ch.lag_seconds
-            if lag is None or lag < t.lag_warning:
-                continue
-            sev, limit = (C, t.lag_critical) if lag >= t.lag_critical else (W, t.lag_warning)
-            yield Alert("repl.lag", sev, name,
-                        f"{_channel_label(name, ch)} is {lag:.0f} s behind (limit {limit:g} s)",
-                        {"lag_seconds": lag, "warning": t.lag_warning, "critical": t.lag_critical},
-                        subject=ch.name)
+        sev, limit = (C, t.lag_critical) if lag >= t.lag_critical else (W, t.lag_warning)
+        yield Alert("repl.lag", sev, name,
+                    f"{_channel_label(name, ch)} is {lag:.0f} s behind (limit {limit:g} s)",
+                    {"lag_seconds": lag, "warning": t.lag_warning, "critical": t.lag_critical},
+                    subject=ch.name)
 
 
 def rule_sources(ctx: Context) -> Iterator[Alert]:
     """Seed 002's pitfall: after a failover a replica keeps pulling from the old, dead writer."""
     vip_addrs = {str(v.address) for v in ctx.cluster.vips}
     w = ctx.writer.node
-    for name in ctx.nodes(Role.MYSQL):
-        st = mysql(ctx.snap, name)
-        if st is None or not st.up:
+    for name, ch in ctx.channels():
+        label = _channel_label(name, ch)
+        src = node_for_host(ctx.snap, ch.source_host)
+        ev = {"channel": ch.name, "source_host": ch.source_host, "source_node": src, "writer": w}
+        if src is None:
+            if ch.source_host in vip_addrs:
+                yield Alert("repl.source_is_vip", W, name,
+                            f"{label} replicates through the VIP: after a failover it silently "
+                            f"follows the VIP to a node that may be missing transactions; "
+                            f"use the source's own address", ev, subject=ch.name)
             continue
-        for ch in st.channels:
-            label = _channel_label(name, ch)
-            src = node_for_host(ctx.snap, ch.source_host)
-            ev = {"channel": ch.name, "source_host": ch.source_host, "source_node": src, "writer": w}
-            if src is None:
-                if ch.source_host in vip_addrs:
-                    yield Alert("repl.source_is_vip", W, name,
-                                f"{label} replicates through the VIP: after a failover it silently "
-                                f"follows the VIP to a node that may be missing transactions; "
-                                f"use the source's own address", ev, subject=ch.name)
-                continue
-            if mysql_up(ctx.snap, src) is False:
-                yield Alert("repl.source_down", C, name,
-                            f"{label} pulls from {src}, whose mysqld is down"
-                            + (f"; repoint it to the writer {w}" if w and w != src else ""),
-                            ev, subject=ch.name)
-            elif w and src != w and name != w:
-                yield Alert("repl.source_not_writer", W, name,
-                            f"{label} pulls from {src}, not from the writer {w}: "
-                            f"it misses whatever {w} writes unless {src} relays it", ev, subject=ch.name)
+        if mysql_up(ctx.snap, src) is False:
+            yield Alert("repl.source_down", C, name,
+                        f"{label} pulls from {src}, whose mysqld is down"
+                        + (f"; repoint it to the writer {w}" if w and w != src else ""),
+                        ev, subject=ch.name)
+        elif w and src != w and name != w:
+            yield Alert("repl.source_not_writer", W, name,
+                        f"{label} pulls from {src}, not from the writer {w}: "
+                        f"it misses whatever {w} writes unless {src} relays it", ev, subject=ch.name)
 
 
 def rule_errant(ctx: Context) -> Iterator[Alert]:
