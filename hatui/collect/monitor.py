@@ -37,7 +37,7 @@ _VRRP_CHANGES = {"state", "priority", "script", "priority_zero", "vip_set", "vip
 class Intervals:
     probe: float = 1.0  # addresses + keepalived alive: the issue asks for `ip -j addr` every second
     mysql: float = 1.0
-    vrrp: float = 5.0
+    vrrp: float = 10.0  # each dump logs "Printing VRRP ... on signal" on the node: not too often
     retry: float = 1.0  # after a failed stream or dump, before trying again (plus jitter)
 
 

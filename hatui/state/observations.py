@@ -20,7 +20,7 @@ REFRESH_SECONDS: dict[Kind, float] = {
     Kind.SSH: 5.0,
     Kind.ADDRESSES: 1.0,
     Kind.KEEPALIVED: 1.0,
-    Kind.VRRP: 5.0,
+    Kind.VRRP: 10.0,  # plus a dump right after every transition the log shows
     Kind.MYSQL: 1.0,
 }
 STALE_FACTOR = 3.0
