@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hatui.cluster import Cluster, MysqlVia, Node, Role, SecretError, resolve_password
 from hatui.collect.logs import LogSource
@@ -25,6 +26,9 @@ from hatui.mysql.reader import MysqlProbe
 from hatui.mysql.status import MysqlStatus
 from hatui.ssh import NodeSession, SessionPool, SshError
 from hatui.state.observations import Kind, SshObs
+
+if TYPE_CHECKING:
+    from hatui.readonly import ReadOnlyPolicy
 from hatui.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -231,19 +235,39 @@ class NodeCollector:
             await self._probe.close()
 
 
+def _guarded(factory: Callable[..., MysqlProbe], policy: ReadOnlyPolicy) -> Callable[..., MysqlProbe]:
+    def make(*args, name: str = "", **kw) -> MysqlProbe:
+        return factory(*args, name=name, guard=policy.sql_guard(name), **kw)
+    return make
+
+
+def _guard_session(session: NodeSession, policy: ReadOnlyPolicy | None, name: str) -> NodeSession:
+    if policy is not None:
+        session.command_guard = policy.command_guard(name)
+    return session
+
+
 class Monitor:
     """All sources of one cluster. `async with Monitor(cluster) as m: m.store.snapshot()`."""
 
     def __init__(self, cluster: Cluster, *, store: Store | None = None,
                  intervals: Intervals = Intervals(), follow_logs: bool = True,
                  session_factory: Callable[[Node], NodeSession] | None = None,
-                 mysql_probe_factory: Callable[..., MysqlProbe] = MysqlProbe, **session_kwargs):
+                 mysql_probe_factory: Callable[..., MysqlProbe] = MysqlProbe,
+                 read_only: ReadOnlyPolicy | None = None, **session_kwargs):
         self.cluster = cluster
         self.store = store or Store(cluster)
+        self.read_only = read_only
         self.pool = SessionPool.for_cluster(cluster, **session_kwargs) if session_factory is None else None
+        if read_only is not None:
+            # watch mode: every command and statement of every node goes through the allowlist
+            for name in cluster.nodes if self.pool else ():
+                self.pool[name].command_guard = read_only.command_guard(name)
+            mysql_probe_factory = _guarded(mysql_probe_factory, read_only)
         self.collectors = {
             name: NodeCollector(cluster, node,
-                                self.pool[name] if self.pool else session_factory(node),
+                                self.pool[name] if self.pool else _guard_session(
+                                    session_factory(node), read_only, name),
                                 self.store, intervals, follow_logs=follow_logs,
                                 mysql_probe_factory=mysql_probe_factory)
             for name, node in cluster.nodes.items()

@@ -46,9 +46,12 @@ def _rows(conn: Any, sql: str, guard: Guard | None) -> list[dict[str, Any]]:
         return list(cur.fetchall() or [])
 
 
+VERSION_SQL = "SELECT @@version AS version, @@version_comment AS version_comment"
+
+
 def read_dialect(conn: Any, *, guard: Guard | None = None) -> Dialect:
     """The first question on a connection: which server is this?"""
-    rows = _rows(conn, "SELECT @@version AS version, @@version_comment AS version_comment", guard)
+    rows = _rows(conn, VERSION_SQL, guard)
     if not rows:
         raise ValueError("SELECT @@version returned no row")
     row = {k.lower(): v for k, v in rows[0].items()}

@@ -1,0 +1,105 @@
+"""Watch mode's guarantee, enforced where I/O happens: only allowlisted reads ever leave hatui.
+
+Every SSH command and SQL statement of a read-only session passes `ReadOnlyPolicy.check_*`
+before it is sent; anything not on the allowlist raises `ReadOnlyViolation` and is never sent.
+The allowlists are exact: the SQL statements the status reader issues for each dialect, and the
+shapes of the commands the sources build (only offsets, cursors and such may vary). A new read
+must be added here on purpose; nothing that writes can slip in by accident.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hatui.cluster import Cluster, Node
+from hatui.collect.logs import LogSource
+from hatui.collect.nodeprobe import probe_command
+from hatui.collect.vrrpdump import dump_command
+from hatui.mysql.dialect import dialect_for
+from hatui.mysql.reader import VERSION_SQL
+from hatui.mysql.version import detect_version
+
+
+class ReadOnlyViolation(PermissionError):
+    """A read-only session was asked to send something that is not an allowlisted read."""
+
+
+# One version per dialect boundary, so every statement any server would get is listed.
+_DIALECT_VERSIONS = ("5.7.44", "8.0.21", "8.0.22", "8.0.26", "8.2.0", "8.4.3",
+                     "10.5.27-MariaDB", "10.11.19-MariaDB", "11.4.2-MariaDB")
+
+
+def allowed_sql() -> frozenset[str]:
+    stmts = {VERSION_SQL}
+    for v in _DIALECT_VERSIONS:
+        d = dialect_for(detect_version(v))
+        stmts |= {d.variables_sql(), d.replica_status_sql, d.binlog_status_sql, d.global_status_sql,
+                  d.semi_sync_variables_sql, d.session_read_only_sql}
+    return frozenset(s for s in stmts if s)
+
+
+_NUM = "9876543210123"  # stand-ins, replaced by patterns after escaping
+_WORD = "hatuiINODEhatui"
+
+
+def _shape(command: str) -> re.Pattern[str]:
+    # a cursor or inode: quoted by shlex when it holds ';' (harmless inside quotes), else bare
+    # and then without ';', which would end the command
+    word = r"(?:'[0-9A-Za-z=;_-]*'|[0-9A-Za-z=_-]*)"
+    pattern = re.escape(command).replace(_NUM, r"\d+").replace(_WORD, word)
+    return re.compile(pattern + r"\Z")
+
+
+def allowed_command_shapes(node: Node) -> list[re.Pattern[str]]:
+    """What the read sources may run on this node, as anchored patterns."""
+    shapes = [_shape(probe_command(True)), _shape(probe_command(False)),
+              _shape(dump_command("json")), _shape(dump_command("data"))]
+    src = LogSource(node)
+    shapes.append(_shape(src.backlog_command()))
+    shapes.append(_shape(src.follow_command()))  # before a position is known
+    src.started = True
+    src.pos.offset, src.pos.inode, src.pos.cursor = int(_NUM), _WORD, _WORD
+    shapes.append(_shape(src.follow_command()))
+    return shapes
+
+
+@dataclass
+class ReadOnlyPolicy:
+    """Checks for one cluster; `record` keeps everything that was checked (for audits and tests)."""
+
+    cluster: Cluster
+    record: list[tuple[str, str, str]] | None = None  # (kind, node, text) when recording
+    _sql: frozenset[str] = field(default_factory=allowed_sql, init=False)
+    _shapes: dict[str, list[re.Pattern[str]]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self._shapes = {name: allowed_command_shapes(n) for name, n in self.cluster.nodes.items()}
+
+    def allowed(self, kind: str, node: str, text: str) -> bool:
+        if kind == "sql":
+            return text in self._sql
+        return any(p.match(text) for p in self._shapes.get(node, ()))
+
+    def check_command(self, node: str, command: str) -> None:
+        if self.record is not None:
+            self.record.append(("ssh", node, command))
+        if not self.allowed("ssh", node, command):
+            raise ReadOnlyViolation(f"read-only mode: refusing to run on {node}: {command[:120]!r}")
+
+    def check_sql(self, node: str, sql: str) -> None:
+        if self.record is not None:
+            self.record.append(("sql", node, sql))
+        if not self.allowed("sql", node, sql):
+            raise ReadOnlyViolation(f"read-only mode: refusing SQL on {node}: {sql[:120]!r}")
+
+    def command_guard(self, node: str) -> Callable[[str], None]:
+        return lambda command: self.check_command(node, command)
+
+    def sql_guard(self, node: str) -> Callable[[str], None]:
+        return lambda sql: self.check_sql(node, sql)
+
+    def violations(self) -> list[tuple[str, str, str]]:
+        """Recorded entries that are not allowlisted (empty in a healthy watch session)."""
+        return [e for e in self.record or [] if not self.allowed(*e)]
