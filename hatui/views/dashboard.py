@@ -1,0 +1,212 @@
+"""What the dashboard shows, computed from a snapshot: pure, so the console, the wallboard and
+tests all agree on it. Screens only lay these rows out and colour them by `health`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from hatui.cluster import Role
+from hatui.rules.alerts import ActiveAlert, Alert, Severity
+from hatui.rules.topology import VipView, node_for_host, ssh_up, vip_views, writer
+from hatui.state.observations import Kind
+from hatui.state.store import Snapshot
+
+OK, WARN, CRIT, UNKNOWN = "ok", "warning", "critical", "unknown"
+
+
+def age_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
+    return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    node: str
+    role: str  # writer / standby master / replica / router / mysql
+    vips: str
+    ssh: str
+    mysql: str
+    rw: str  # RW / RO / RO+super / ?
+    replication: str
+    vrrp: str
+    health: str  # ok / warning / critical / unknown
+    age: str  # age of the oldest data about this node
+
+
+@dataclass(frozen=True)
+class VrrpRow:
+    node: str
+    instance: str
+    state: str
+    base_priority: str
+    effective_priority: str
+    last_transition: str
+    check: str
+    health: str
+
+
+@dataclass(frozen=True)
+class ReplRow:
+    node: str
+    channel: str
+    source: str
+    io: str
+    sql: str
+    lag: str
+    gtid: str
+    last_error: str
+    health: str
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    severity: str
+    code: str
+    node: str
+    message: str
+    active_for: str
+
+
+@dataclass(frozen=True)
+class Header:
+    cluster: str
+    health: str
+    writer: str
+    connections: tuple[tuple[str, str], ...]  # (node, up/down/refused/connecting/?)
+    oldest_data: str
+
+
+def _health_of(alerts: list[Alert], node: str | None = None) -> str:
+    sev = [a.severity for a in alerts if node is None or a.node == node]
+    if not sev:
+        return OK
+    return CRIT if max(sev) == Severity.CRITICAL else WARN
+
+
+def role_of(snap: Snapshot, name: str, writer_node: str | None) -> str:
+    node = snap.cluster.nodes[name]
+    if not node.has_role(Role.MYSQL):
+        return "router" if node.has_role(Role.ROUTER) else "keepalived"
+    if name == writer_node:
+        return "writer"
+    if node.has_role(Role.KEEPALIVED) or any(name in (v.nodes or ()) for v in snap.cluster.vips):
+        return "standby master"
+    return "replica"
+
+
+def _gtid(st) -> str:
+    text = st.gtid_executed or st.gtid_current_pos or st.gtid_binlog_pos or "-"
+    text = text.replace("\n", "")
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def node_rows(snap: Snapshot, alerts: list[Alert], views: list[VipView] | None = None) -> list[NodeRow]:
+    views = vip_views(snap) if views is None else views
+    w = writer(snap, views).node
+    rows = []
+    for name, node in snap.cluster.nodes.items():
+        ssh = snap.value(name, Kind.SSH)
+        ssh_txt = "?" if ssh is None else ("up" if ssh.up else ssh.state)
+        st = snap.value(name, Kind.MYSQL)
+        if not node.has_role(Role.MYSQL) or st is None:
+            mysql_txt, rw, repl = ("-" if not node.has_role(Role.MYSQL) else "?"), "-", "-"
+        elif not st.up:
+            mysql_txt, rw, repl = "DOWN", "?", "?"
+        else:
+            mysql_txt = f"up {st.version.major}.{st.version.minor}.{st.version.patch}" if st.version else "up"
+            rw = ("RO+super" if st.super_read_only else "RO") if st.read_only else "RW"
+            parts = []
+            for ch in st.channels:
+                src = node_for_host(snap, ch.source_host) or ch.source_host
+                if not ch.io_running or not ch.sql_running:
+                    bad = " ".join(t for t, ok in (("IO", ch.io_running), ("SQL", ch.sql_running)) if not ok)
+                    parts.append(f"<-{src} {bad} stopped")
+                else:
+                    parts.append(f"<-{src} lag {age_text(ch.lag_seconds) if ch.lag_seconds is not None else '?'}")
+            repl = "; ".join(parts) or "none"
+        vrrp = snap.value(name, Kind.VRRP)
+        proc = snap.value(name, Kind.KEEPALIVED)
+        if not node.has_role(Role.KEEPALIVED):
+            vrrp_txt = "-"
+        elif proc is not None and not proc.running:
+            vrrp_txt = "NOT RUNNING"
+        elif vrrp is None:
+            vrrp_txt = "?"
+        else:
+            vrrp_txt = " ".join(f"{i.state} {i.effective_priority}" for i in vrrp.instances) or "?"
+        held = ", ".join(v.address for v in views if name in v.holders) or "-"
+        ages = [snap.age(name, k) for k in Kind if snap.get(name, k) and k != Kind.SSH]
+        health = _health_of(alerts, name) if ssh is not None else UNKNOWN
+        rows.append(NodeRow(name, role_of(snap, name, w), held, ssh_txt, mysql_txt, rw, repl,
+                            vrrp_txt, health, age_text(max(ages) if ages else None)))
+    return rows
+
+
+def vrrp_rows(snap: Snapshot, alerts: list[Alert], script_results: dict[str, dict[str, tuple[str, float]]]) -> list[VrrpRow]:
+    rows = []
+    for name, node in snap.cluster.nodes.items():
+        if not node.has_role(Role.KEEPALIVED):
+            continue
+        vrrp = snap.value(name, Kind.VRRP)
+        proc = snap.value(name, Kind.KEEPALIVED)
+        checks = ", ".join(f"{s} {r}" for s, (r, _) in script_results.get(name, {}).items()) or "-"
+        node_alerts = [a for a in alerts if a.node == name and a.code.startswith("keepalived.")]
+        if proc is not None and not proc.running:
+            rows.append(VrrpRow(name, "-", "NOT RUNNING", "-", "-", "-", checks, CRIT))
+            continue
+        if vrrp is None:
+            rows.append(VrrpRow(name, "?", "?", "?", "?", "?", checks, UNKNOWN))
+            continue
+        for i in vrrp.instances:
+            when = "-"
+            if i.last_transition is not None:
+                ago = snap.taken_at - i.last_transition.timestamp()
+                when = f"{i.last_transition.astimezone().strftime('%H:%M:%S')} ({age_text(ago)} ago)"
+            rows.append(VrrpRow(name, i.name, i.state, str(i.base_priority), str(i.effective_priority),
+                                when, checks, _health_of(node_alerts)))
+    return rows
+
+
+def repl_rows(snap: Snapshot, alerts: list[Alert]) -> list[ReplRow]:
+    rows = []
+    for name in snap.cluster.nodes:
+        st = snap.value(name, Kind.MYSQL)
+        if st is None or not st.up:
+            continue
+        for ch in st.channels:
+            mine = [a for a in alerts if a.node == name and a.code.startswith("repl.") and a.subject == ch.name]
+            rows.append(ReplRow(
+                name, ch.name or "-", node_for_host(snap, ch.source_host) or f"{ch.source_host}:{ch.source_port}",
+                ch.io_state or ("Yes" if ch.io_running else "No"), "Yes" if ch.sql_running else "No",
+                "-" if ch.lag_seconds is None else f"{ch.lag_seconds:g}s", _gtid(st),
+                ch.last_error or ch.last_sql_error or ch.last_io_error or "", _health_of(mine)))
+    return rows
+
+
+def alert_rows(active: list[ActiveAlert], now: float) -> list[AlertRow]:
+    return [AlertRow(str(a.alert.severity), a.alert.code, a.alert.node or "-", a.alert.message,
+                     age_text(now - a.since)) for a in active]
+
+
+def header(snap: Snapshot, alerts: list[Alert]) -> Header:
+    conns = []
+    for name in snap.cluster.nodes:
+        v = snap.value(name, Kind.SSH)
+        conns.append((name, "?" if v is None else str(v.state)))
+    known = any(v != "?" for _, v in conns)
+    return Header(snap.cluster.name, _health_of(alerts) if known else UNKNOWN,
+                  writer(snap).node or "?", tuple(conns), age_text(snap.oldest_age()))
+
+
+def clock(t: float) -> str:
+    return dt.datetime.fromtimestamp(t).strftime("%H:%M:%S")
+
+
+__all__ = ["AlertRow", "Header", "NodeRow", "ReplRow", "VrrpRow", "alert_rows", "header",
+           "node_rows", "repl_rows", "role_of", "ssh_up", "vrrp_rows"]

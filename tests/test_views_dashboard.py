@@ -1,0 +1,54 @@
+"""Dashboard rows from snapshots: roles, VIP holder, replication and health as a DBA reads them."""
+
+from __future__ import annotations
+
+from hatui.rules.alerts import AlertBook
+from hatui.rules.health import evaluate, last_script_results
+from hatui.state import AddressObs, KeepalivedProcObs, Kind, SshObs
+from hatui.views.dashboard import alert_rows, header, node_rows, repl_rows, vrrp_rows
+
+from .test_rules import VIP, chan, healthy, mysql
+
+
+def rows(store):
+    snap = store.snapshot()
+    alerts = evaluate(snap)
+    return snap, alerts, {r.node: r for r in node_rows(snap, alerts)}
+
+
+def test_healthy_cluster_rows():
+    store, _ = healthy()
+    snap, alerts, r = rows(store)
+    assert (r["db1"].role, r["db2"].role, r["db3"].role) == ("writer", "standby master", "replica")
+    assert r["db1"].vips == VIP and r["db2"].vips == "-"
+    assert (r["db1"].rw, r["db2"].rw) == ("RW", "RO")
+    assert r["db3"].replication == "<-db1 lag 0s" and r["db1"].vrrp == "MASTER 100"
+    assert {x.health for x in r.values()} == {"ok"}
+    h = header(snap, alerts)
+    assert h.health == "ok" and h.writer == "db1" and dict(h.connections)["db2"] == "up"
+
+
+def test_faults_colour_the_right_rows():
+    store, _ = healthy()
+    store.put("db2", Kind.SSH, SshObs("down", "timeout"))
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan(sql=False, last_sql_errno=1062, last_sql_error="dup")]))
+    store.put("db1", Kind.KEEPALIVED, KeepalivedProcObs(False, None, "pid 9 is gone"))
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({VIP})))
+    snap, alerts, r = rows(store)
+    assert r["db2"].ssh == "down" and r["db2"].health == "critical"
+    assert r["db3"].replication == "<-db1 SQL stopped" and r["db3"].health == "critical"
+    assert r["db1"].vrrp == "NOT RUNNING"
+    (rr,) = [x for x in repl_rows(snap, alerts) if x.node == "db3"]
+    assert rr.sql == "No" and rr.health == "critical" and "dup" in rr.last_error
+    v = {x.node: x for x in vrrp_rows(snap, alerts, {n: last_script_results(snap, n) for n in ("db1", "db2")})}
+    assert v["db1"].state == "NOT RUNNING" and v["db1"].health == "critical"
+    assert header(snap, alerts).health == "critical"
+
+
+def test_alert_rows_show_how_long_each_is_active():
+    store, _ = healthy()
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan(lag=12)]))
+    book = AlertBook()
+    book.update(evaluate(store.snapshot()), now=100.0)
+    (row,) = alert_rows(book.active, now=175.0)
+    assert (row.severity, row.code, row.node, row.active_for) == ("warning", "repl.lag", "db3", "1m15s")
