@@ -2,59 +2,115 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+import time
+from collections.abc import Callable, Sequence
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from hatui.cluster import Cluster
+from hatui.rules.alerts import AlertBook
+from hatui.rules.health import evaluate, last_script_results
+from hatui.views.dashboard import alert_rows, header, node_rows, repl_rows, vrrp_rows
+from hatui.views.feed import Feed, live_feed
 
-ROLE_ORDER = ("mysql", "keepalived", "router")
+TICK = 0.25  # views redraw at 4 Hz from a snapshot, never once per log line
+
+STYLE = {"ok": "green", "warning": "yellow", "critical": "bold red", "unknown": "dim"}
+
+NODE_COLUMNS = ("node", "role", "VIP", "ssh", "mysql", "rw", "replication", "vrrp", "age")
+VRRP_COLUMNS = ("node", "instance", "state", "base", "effective", "last transition", "check")
+REPL_COLUMNS = ("replica", "channel", "source", "IO", "SQL", "lag", "GTID position", "last error")
+ALERT_COLUMNS = ("severity", "code", "node", "for", "message")
+
+FeedFactory = Callable[[Cluster], Feed]
 
 
-def node_rows(cluster: Cluster) -> list[tuple[str, ...]]:
-    """One row per node: what the cluster file says about it (live state comes from the engine)."""
-    rows = []
-    for node in cluster.nodes.values():
-        roles = ", ".join(r for r in ROLE_ORDER if r in node.roles)
-        vips = ", ".join(str(v.address) for v in cluster.vips if not v.nodes or node.name in v.nodes)
-        ssh = f"{node.ssh.user}@{node.host}:{node.ssh.port}"
-        mysql = f"{node.mysql.port} via {node.mysql.via}" if "mysql" in node.roles else "-"
-        rows.append((node.name, str(node.host), roles, ssh, mysql, vips or "-"))
-    return rows
-
-
-def vip_rows(cluster: Cluster) -> list[tuple[str, ...]]:
-    return [(str(v.address), str(v.role), str(v.port), v.instance or "-", ", ".join(v.nodes or ()) or "any")
-            for v in cluster.vips]
+def _fill(table: DataTable, rows: list[tuple[str, tuple]], health: list[str] | None = None) -> None:
+    """Update cells by key; add and remove rows only when the set of keys changed."""
+    keys = [k for k, _ in rows]
+    current = [r.value for r in table.rows]
+    styled = []
+    for i, (_, cells) in enumerate(rows):
+        style = STYLE.get(health[i], "") if health else ""
+        styled.append(tuple(Text(str(c), style=style if j == 0 else "") for j, c in enumerate(cells)))
+    if keys != current:
+        table.clear()
+        for k, cells in zip(keys, styled):
+            table.add_row(*cells, key=k)
+        return
+    for k, cells in zip(keys, styled):
+        for col, value in zip(table.columns, cells):
+            if str(table.get_cell(k, col)) != str(value) or table.get_cell(k, col).style != value.style:
+                table.update_cell(k, col, value, update_width=True)
 
 
 class ClusterView(Vertical):
-    """Everything about one cluster."""
+    """Everything about one cluster, refreshed from its feed's store at a fixed tick."""
 
-    def __init__(self, cluster: Cluster, **kw):
+    def __init__(self, cluster: Cluster, feed: Feed, **kw):
         super().__init__(**kw)
         self.cluster = cluster
+        self.feed = feed
+        self.book = AlertBook()
 
     def compose(self) -> ComposeResult:
-        c = self.cluster
-        yield Static(f"[b]{c.name}[/b] · topology {c.topology} · lag warning {c.thresholds.lag_warning:g}s"
-                     f" / critical {c.thresholds.lag_critical:g}s · {c.source.name}", classes="summary")
-        yield Static("Nodes", classes="title")
-        nodes = DataTable(id="nodes", cursor_type="row", zebra_stripes=True)
-        nodes.add_columns("node", "host", "roles", "ssh", "mysql", "may hold VIP")
-        for row in node_rows(c):
-            nodes.add_row(*row, key=row[0])
-        yield nodes
-        yield Static("Virtual IPs", classes="title")
-        vips = DataTable(id="vips", cursor_type="row")
-        vips.add_columns("address", "role", "port", "VRRP instance", "nodes")
-        for row in vip_rows(c):
-            vips.add_row(*row, key=f"{row[0]}:{row[2]}")  # one address may serve several ports (seed 002)
-        yield vips
-        yield Static("Live state (VRRP, replication, logs, alerts) is not collected yet.", classes="hint")
+        yield Static(id="cluster-header", classes="summary")
+        with VerticalScroll():
+            yield Static("Nodes", classes="title")
+            yield DataTable(id="nodes", cursor_type="row", zebra_stripes=True)
+            yield Static("VRRP", classes="title")
+            yield DataTable(id="vrrp", cursor_type="row")
+            yield Static("Replication", classes="title")
+            yield DataTable(id="repl", cursor_type="row")
+            yield Static("Alerts", classes="title")
+            yield DataTable(id="alerts", cursor_type="row")
+
+    def on_mount(self) -> None:
+        for tid, cols in (("#nodes", NODE_COLUMNS), ("#vrrp", VRRP_COLUMNS), ("#repl", REPL_COLUMNS),
+                          ("#alerts", ALERT_COLUMNS)):
+            t = self.query_one(tid, DataTable)
+            for c in cols:
+                t.add_column(c, key=c)
+        self.refresh_state()
+        self.run_worker(self.feed.start(), name=f"feed-{self.cluster.name}", exclusive=False)
+        self.set_interval(TICK, self.refresh_state)
+
+    async def on_unmount(self) -> None:
+        await self.feed.stop()
+
+    def refresh_state(self) -> None:
+        # every tick, even without new data: ages, staleness and "active for" move with time
+        snap = self.feed.store.snapshot()
+        alerts = evaluate(snap)
+        now = time.time()
+        self.book.update(alerts, now)
+        h = header(snap, alerts)
+        conns = "  ".join(f"{n}:{s}" for n, s in h.connections)
+        self.query_one("#cluster-header", Static).update(Text.assemble(
+            (f"{h.cluster} ", "bold"), (f"{h.health.upper()} ", STYLE[h.health]),
+            f"· {self.cluster.topology} · writer {h.writer} · oldest data {h.oldest_data} · {conns}"))
+        nodes = node_rows(snap, alerts)
+        _fill(self.query_one("#nodes", DataTable),
+              [(r.node, (r.node, r.role, r.vips, r.ssh, r.mysql, r.rw, r.replication, r.vrrp, r.age))
+               for r in nodes], [r.health for r in nodes])
+        scripts = {n: last_script_results(snap, n) for n in self.cluster.nodes}
+        vrrp = vrrp_rows(snap, alerts, scripts)
+        _fill(self.query_one("#vrrp", DataTable),
+              [(f"{r.node}/{r.instance}", (r.node, r.instance, r.state, r.base_priority,
+                                          r.effective_priority, r.last_transition, r.check))
+               for r in vrrp], [r.health for r in vrrp])
+        repl = repl_rows(snap, alerts)
+        _fill(self.query_one("#repl", DataTable),
+              [(f"{r.node}/{r.channel}", (r.node, r.channel, r.source, r.io, r.sql, r.lag, r.gtid,
+                                         r.last_error)) for r in repl], [r.health for r in repl])
+        active = alert_rows(self.book.active, now)
+        _fill(self.query_one("#alerts", DataTable),
+              [(f"{r.code}/{r.node}/{i}", (r.severity, r.code, r.node, r.active_for, r.message))
+               for i, r in enumerate(active)], [r.severity for r in active])
 
 
 class HatuiApp(App):
@@ -65,22 +121,24 @@ class HatuiApp(App):
         Binding("question_mark", "help", "Help", id="help"),
     ]
 
-    def __init__(self, clusters: Sequence[Cluster], *, watch: bool = False):
+    def __init__(self, clusters: Sequence[Cluster], *, watch: bool = False,
+                 feed_factory: FeedFactory | None = None):
         super().__init__()
         self.clusters = list(clusters)
         self.watch_mode = watch
+        self.feed_factory = feed_factory or (lambda c: live_feed(c, watch=watch))
 
     def compose(self) -> ComposeResult:
         yield Header()
         if self.watch_mode:
             yield Static(" RO ", id="ro-badge")
         if len(self.clusters) == 1:
-            yield ClusterView(self.clusters[0])
+            yield ClusterView(self.clusters[0], self.feed_factory(self.clusters[0]))
         else:
             with TabbedContent():
                 for i, c in enumerate(self.clusters):
                     with TabPane(c.name, id=f"cluster-{i}"):
-                        yield ClusterView(c)
+                        yield ClusterView(c, self.feed_factory(c))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -89,8 +147,7 @@ class HatuiApp(App):
         self.sub_title = "read-only wallboard" if self.watch_mode else "console"
 
     def action_help(self) -> None:
-        self.notify("q quit · ? help · arrows move · the live panes arrive with the console issue",
-                    title="Keys")
+        self.notify("q quit · ? help · arrows move between rows", title="Keys")
 
 
 def run(clusters: Sequence[Cluster], *, watch: bool = False) -> int:

@@ -8,6 +8,11 @@ import pytest
 from textual.widgets import DataTable
 
 from hatui.cluster import load_cluster, load_cluster_text
+from hatui.keepalived.dump import VrrpInstance, VrrpSnapshot
+from hatui.mysql.status import MysqlStatus, ReplicationChannel
+from hatui.mysql.version import detect_version
+from hatui.state import AddressObs, KeepalivedProcObs, Kind, SshObs, Store
+from hatui.views.feed import RecordedFeed
 from hatui.lab import configs
 from hatui.lab.spec import default_spec
 from screens.app import HatuiApp
@@ -19,26 +24,80 @@ def lab_cluster():
     return load_cluster_text(configs.cluster_yaml(default_spec(state_dir="/var/lib/hatui-lab")), "lab.yml")
 
 
+FIXED_NOW = 1_790_000_000.0  # recorded states carry fixed times, so snapshots are deterministic
+
+
+def lab_state(cluster, *, split_brain=False, unreachable=None):
+    """A recorded lab state: db1 writer with the VIP, db2 standby, db3 replica of db1."""
+    vip = "198.18.0.100"
+    store = Store(cluster, clock=lambda: FIXED_NOW)
+    mdb = detect_version("10.11.19-MariaDB-0+deb12u1-log")
+
+    def ch(src):
+        return ReplicationChannel(source_host=src, source_port=3306, io_state="Yes", io_running=True,
+                                  sql_running=True, lag_seconds=0.0)
+    for n in ("db1", "db2", "db3"):
+        store.put(n, Kind.SSH, SshObs("up"))
+    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"198.18.0.11", vip})))
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"198.18.0.12"} | ({vip} if split_brain else set()))))
+    store.put("db3", Kind.ADDRESSES, AddressObs(frozenset({"198.18.0.13"})))
+    for n, prio, state in (("db1", 100, "MASTER"), ("db2", 90, "MASTER" if split_brain else "BACKUP")):
+        store.put(n, Kind.KEEPALIVED, KeepalivedProcObs(True, 100 + prio))
+        store.put(n, Kind.VRRP, VrrpSnapshot((VrrpInstance(
+            name="VI_1", state=state, vrid=51, interface="eth0", base_priority=prio,
+            effective_priority=prio, vips=(vip,) if state == "MASTER" else ()),), "json", None))
+    for n, sid, ro, src in (("db1", 1, False, "198.18.0.12"), ("db2", 2, not split_brain, "198.18.0.11"),
+                            ("db3", 3, True, "198.18.0.11")):
+        store.put(n, Kind.MYSQL, MysqlStatus(up=True, version=mdb, server_id=sid, read_only=ro,
+                                             gtid_current_pos="0-1-42", gtid_binlog_state="0-1-42",
+                                             channels=(ch(src),)))
+    if unreachable:
+        store.put(unreachable, Kind.SSH, SshObs("down", "no answer within 5 s"))
+    return store
+
+
+def recorded(**kw):
+    return lambda cluster: RecordedFeed(lab_state(cluster, **kw))
+
+
+def empty_feed(cluster):
+    return RecordedFeed(Store(cluster))
+
+
 def cells(table: DataTable) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
-async def test_console_lists_every_node_with_roles_and_vip():
-    app = HatuiApp([lab_cluster()])
-    async with app.run_test(size=(120, 32)) as pilot:
+async def test_console_shows_roles_vip_holder_replication_and_vrrp():
+    app = HatuiApp([lab_cluster()], feed_factory=recorded())
+    async with app.run_test(size=(160, 40)) as pilot:
         await pilot.pause()
-        rows = cells(app.query_one("#nodes", DataTable))
-        assert [r[0] for r in rows] == ["db1", "db2", "db3"]
-        assert rows[0][1:3] == ["198.18.0.11", "mysql, keepalived"]
-        assert rows[2][2] == "mysql" and rows[2][5] == "-"  # db3 may not hold the writer VIP
-        assert cells(app.query_one("#vips", DataTable)) == [
-            ["198.18.0.100", "writer", "3306", "VI_1", "db1, db2"]]
+        rows = {r[0]: r for r in cells(app.query_one("#nodes", DataTable))}
+        assert list(rows) == ["db1", "db2", "db3"]
+        assert rows["db1"][1:3] == ["writer", "198.18.0.100"]
+        assert rows["db2"][1] == "standby master" and rows["db3"][1] == "replica"
+        assert rows["db3"][6] == "<-db1 lag 0s" and rows["db1"][7] == "MASTER 100"
+        vrrp = cells(app.query_one("#vrrp", DataTable))
+        assert [(r[0], r[2], r[4]) for r in vrrp] == [("db1", "MASTER", "100"), ("db2", "BACKUP", "90")]
+        assert app.query_one("#alerts", DataTable).row_count == 0
+        assert "OK" in str(app.query_one("#cluster-header").render())
         assert "lab" in app.title
         assert not app.query("#ro-badge")
 
 
+async def test_split_brain_and_an_unreachable_node_show_as_critical_alerts():
+    app = HatuiApp([lab_cluster()], feed_factory=recorded(split_brain=True, unreachable="db3"))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        alerts = {(r[1], r[2]) for r in cells(app.query_one("#alerts", DataTable))}
+        assert {("ssh.unreachable", "db3"), ("vip.split_brain", "-")} <= alerts
+        rows = {r[0]: r for r in cells(app.query_one("#nodes", DataTable))}
+        assert rows["db3"][3:5] == ["down", "?"]  # its MySQL is unknown, not "up"
+        assert "CRITICAL" in str(app.query_one("#cluster-header").render())
+
+
 async def test_watch_mode_shows_a_permanent_read_only_badge():
-    app = HatuiApp([lab_cluster()], watch=True)
+    app = HatuiApp([lab_cluster()], watch=True, feed_factory=recorded())
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         badge = app.query_one("#ro-badge")
@@ -47,7 +106,7 @@ async def test_watch_mode_shows_a_permanent_read_only_badge():
 
 
 async def test_q_quits():
-    app = HatuiApp([lab_cluster()])
+    app = HatuiApp([lab_cluster()], feed_factory=empty_feed)
     async with app.run_test() as pilot:
         await pilot.press("q")
         await pilot.pause()
@@ -57,7 +116,7 @@ async def test_q_quits():
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
 async def test_every_sample_cluster_opens(path):
     cluster = load_cluster(path)
-    app = HatuiApp([cluster])
+    app = HatuiApp([cluster], feed_factory=empty_feed)
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause()
         assert [r[0] for r in cells(app.query_one("#nodes", DataTable))] == list(cluster.nodes)
@@ -65,11 +124,18 @@ async def test_every_sample_cluster_opens(path):
 
 async def test_several_clusters_get_a_tab_each():
     clusters = [load_cluster(p) for p in SAMPLES[:2]]
-    app = HatuiApp(clusters, watch=True)
+    app = HatuiApp(clusters, watch=True, feed_factory=empty_feed)
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause()
         assert len(app.query("ClusterView")) == 2
 
 
-def test_console_snapshot(snap_compare):
-    assert snap_compare(HatuiApp([lab_cluster()]), terminal_size=(110, 30))
+def test_console_snapshot(snap_compare, monkeypatch):
+    monkeypatch.setattr("time.time", lambda: FIXED_NOW)
+    assert snap_compare(HatuiApp([lab_cluster()], feed_factory=recorded()), terminal_size=(150, 34))
+
+
+def test_split_brain_snapshot(snap_compare, monkeypatch):
+    monkeypatch.setattr("time.time", lambda: FIXED_NOW)
+    assert snap_compare(HatuiApp([lab_cluster()], feed_factory=recorded(split_brain=True, unreachable="db3")),
+                        terminal_size=(150, 34))

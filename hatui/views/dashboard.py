@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from hatui.cluster import Role
+from hatui.cluster import MysqlVia, Role
 from hatui.rules.alerts import ActiveAlert, Alert, Severity
-from hatui.rules.topology import VipView, node_for_host, ssh_up, vip_views, writer
+from hatui.rules.topology import VipView, mysql_up, node_for_host, ssh_up, vip_views, writer
 from hatui.state.observations import Kind
 from hatui.state.store import Snapshot
 
@@ -106,6 +106,15 @@ def _gtid(st) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
+def live_mysql(snap: Snapshot, name: str):
+    """The node's MysqlStatus, or None when it is unknown: never read, stale, or behind a dead
+    SSH tunnel (then the last reading is history, not the present)."""
+    node = snap.cluster.nodes[name]
+    if node.mysql.via == MysqlVia.SSH_TUNNEL and not ssh_up(snap, name):
+        return None
+    return snap.value(name, Kind.MYSQL) if mysql_up(snap, name) is not None else None
+
+
 def node_rows(snap: Snapshot, alerts: list[Alert], views: list[VipView] | None = None) -> list[NodeRow]:
     views = vip_views(snap) if views is None else views
     w = writer(snap, views).node
@@ -113,7 +122,7 @@ def node_rows(snap: Snapshot, alerts: list[Alert], views: list[VipView] | None =
     for name, node in snap.cluster.nodes.items():
         ssh = snap.value(name, Kind.SSH)
         ssh_txt = "?" if ssh is None else ("up" if ssh.up else ssh.state)
-        st = snap.value(name, Kind.MYSQL)
+        st = live_mysql(snap, name)
         if not node.has_role(Role.MYSQL) or st is None:
             mysql_txt, rw, repl = ("-" if not node.has_role(Role.MYSQL) else "?"), "-", "-"
         elif not st.up:
@@ -134,6 +143,8 @@ def node_rows(snap: Snapshot, alerts: list[Alert], views: list[VipView] | None =
         proc = snap.value(name, Kind.KEEPALIVED)
         if not node.has_role(Role.KEEPALIVED):
             vrrp_txt = "-"
+        elif not ssh_up(snap, name):
+            vrrp_txt = "?"
         elif proc is not None and not proc.running:
             vrrp_txt = "NOT RUNNING"
         elif vrrp is None:
@@ -176,7 +187,7 @@ def vrrp_rows(snap: Snapshot, alerts: list[Alert], script_results: dict[str, dic
 def repl_rows(snap: Snapshot, alerts: list[Alert]) -> list[ReplRow]:
     rows = []
     for name in snap.cluster.nodes:
-        st = snap.value(name, Kind.MYSQL)
+        st = live_mysql(snap, name)
         if st is None or not st.up:
             continue
         for ch in st.channels:
