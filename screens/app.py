@@ -14,8 +14,10 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from hatui.cluster import Cluster
 from hatui.rules.alerts import AlertBook
 from hatui.rules.health import evaluate, last_script_results
-from hatui.views.dashboard import alert_rows, header, node_rows, repl_rows, vrrp_rows
+from hatui.views.dashboard import alert_rows, header, node_rows, repl_rows, spark_text, vrrp_rows
 from hatui.views.feed import Feed, live_feed
+from hatui.views.lag_history import LagHistory
+from screens.widgets.lagplot import LagPlot
 
 TICK = 0.25  # views redraw at 4 Hz from a snapshot, never once per log line
 
@@ -23,7 +25,7 @@ STYLE = {"ok": "green", "warning": "yellow", "critical": "bold red", "unknown": 
 
 NODE_COLUMNS = ("node", "role", "VIP", "ssh", "mysql", "rw", "replication", "vrrp", "age")
 VRRP_COLUMNS = ("node", "instance", "state", "base", "effective", "last transition", "check")
-REPL_COLUMNS = ("replica", "channel", "source", "IO", "SQL", "lag", "GTID position", "last error")
+REPL_COLUMNS = ("replica", "channel", "source", "IO", "SQL", "lag", "trend", "GTID position", "last error")
 ALERT_COLUMNS = ("severity", "code", "node", "for", "message")
 
 FeedFactory = Callable[[Cluster], Feed]
@@ -56,6 +58,8 @@ class ClusterView(Vertical):
         self.cluster = cluster
         self.feed = feed
         self.book = AlertBook()
+        self.lag = LagHistory()
+        self._plotted = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(id="cluster-header", classes="summary")
@@ -68,6 +72,7 @@ class ClusterView(Vertical):
             yield DataTable(id="repl", cursor_type="row")
             yield Static("Alerts", classes="title")
             yield DataTable(id="alerts", cursor_type="row")
+            yield LagPlot(id="lag-plot")
 
     def on_mount(self) -> None:
         for tid, cols in (("#nodes", NODE_COLUMNS), ("#vrrp", VRRP_COLUMNS), ("#repl", REPL_COLUMNS),
@@ -103,10 +108,17 @@ class ClusterView(Vertical):
               [(f"{r.node}/{r.instance}", (r.node, r.instance, r.state, r.base_priority,
                                           r.effective_priority, r.last_transition, r.check))
                for r in vrrp], [r.health for r in vrrp])
+        changed = self.lag.observe(snap)
+        top = self.cluster.thresholds.lag_critical
         repl = repl_rows(snap, alerts)
         _fill(self.query_one("#repl", DataTable),
-              [(f"{r.node}/{r.channel}", (r.node, r.channel, r.source, r.io, r.sql, r.lag, r.gtid,
-                                         r.last_error)) for r in repl], [r.health for r in repl])
+              [(f"{r.node}/{r.channel}", (r.node, r.channel, r.source, r.io, r.sql, r.lag,
+                                         spark_text(self.lag.sparkline_values(
+                                             (r.node, "" if r.channel == "-" else r.channel)), top),
+                                         r.gtid, r.last_error)) for r in repl], [r.health for r in repl])
+        if changed and now - self._plotted >= 1.0:  # plotting costs more than a table: 1 Hz
+            self._plotted = now
+            self.query_one("#lag-plot", LagPlot).update_from(self.lag, snap.taken_at, self.cluster.thresholds)
         active = alert_rows(self.book.active, now)
         _fill(self.query_one("#alerts", DataTable),
               [(f"{r.code}/{r.node}/{i}", (r.severity, r.code, r.node, r.active_for, r.message))

@@ -215,6 +215,18 @@ def header(snap: Snapshot, alerts: list[Alert]) -> Header:
                   writer(snap).node or "?", tuple(conns), age_text(snap.oldest_age()))
 
 
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def spark_text(values: list[float], top: float) -> str:
+    """A one-line sparkline for a table cell; `top` (e.g. the critical lag) is the full bar,
+    so heights compare across replicas instead of each scaling to its own maximum."""
+    if not values:
+        return ""
+    top = max(top, max(values), 1e-9)
+    return "".join(BARS[min(len(BARS) - 1, int(v / top * (len(BARS) - 1) + 0.5))] for v in values)
+
+
 def clock(t: float) -> str:
     return dt.datetime.fromtimestamp(t).strftime("%H:%M:%S")
 
