@@ -18,6 +18,7 @@ from hatui.views.dashboard import alert_rows, header, node_rows, repl_rows, spar
 from hatui.views.feed import Feed, live_feed
 from hatui.views.lag_history import LagHistory
 from screens.widgets.lagplot import LagPlot
+from screens.widgets.logview import LogView
 
 TICK = 0.25  # views redraw at 4 Hz from a snapshot, never once per log line
 
@@ -59,6 +60,7 @@ class ClusterView(Vertical):
         self.feed = feed
         self.book = AlertBook()
         self.lag = LagHistory()
+        self._seq = 0  # last event handed to the log view
         self._plotted = 0.0
 
     def compose(self) -> ComposeResult:
@@ -72,6 +74,8 @@ class ClusterView(Vertical):
             yield DataTable(id="repl", cursor_type="row")
             yield Static("Alerts", classes="title")
             yield DataTable(id="alerts", cursor_type="row")
+            yield Static("keepalived logs, all nodes", classes="title")
+            yield LogView(id="logs")
             yield LagPlot(id="lag-plot")
 
     def on_mount(self) -> None:
@@ -89,7 +93,12 @@ class ClusterView(Vertical):
 
     def refresh_state(self) -> None:
         # every tick, even without new data: ages, staleness and "active for" move with time
-        snap = self.feed.store.snapshot()
+        store = self.feed.store
+        new = store.events_since(self._seq)
+        if new:
+            self._seq = new[-1].seq
+            self.query_one("#logs", LogView).add(new)  # one batch per tick, whatever the log rate
+        snap = store.snapshot()
         alerts = evaluate(snap)
         now = time.time()
         self.book.update(alerts, now)

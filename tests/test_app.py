@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable
 
 from hatui.cluster import load_cluster, load_cluster_text
+from hatui.keepalived import parse_line
 from hatui.keepalived.dump import VrrpInstance, VrrpSnapshot
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.mysql.version import detect_version
@@ -53,7 +56,18 @@ def lab_state(cluster, *, split_brain=False, unreachable=None):
                                              channels=(ch(src),)))
     if unreachable:
         store.put(unreachable, Kind.SSH, SshObs("down", "no answer within 5 s"))
+    for node, line in LOG_LINES:
+        store.add_event(node, parse_line(line, node=node, tz=dt.timezone.utc))
     return store
+
+
+LOG_LINES = [
+    ("db1", "Sat Nov 21 15:05:49 2026: (VI_1) Entering BACKUP STATE"),
+    ("db2", "Sat Nov 21 15:05:50 2026: (VI_1) Entering BACKUP STATE"),
+    ("db1", "Sat Nov 21 15:05:52 2026: VRRP_Script(chk_mysql) succeeded"),
+    ("db1", "Sat Nov 21 15:05:53 2026: (VI_1) Entering MASTER STATE"),
+    ("db1", "Sat Nov 21 15:05:53 2026: (VI_1) setting VIPs."),
+]
 
 
 def recorded(**kw):
@@ -80,6 +94,8 @@ async def test_console_shows_roles_vip_holder_replication_and_vrrp():
         vrrp = cells(app.query_one("#vrrp", DataTable))
         assert [(r[0], r[2], r[4]) for r in vrrp] == [("db1", "MASTER", "100"), ("db2", "BACKUP", "90")]
         assert app.query_one("#alerts", DataTable).row_count == 0
+        logs = app.query_one("#logs").lines_text()
+        assert len(logs) == 5 and "db1" in logs[3] and "MASTER" in logs[3]
         assert "OK" in str(app.query_one("#cluster-header").render())
         assert "lab" in app.title
         assert not app.query("#ro-badge")
@@ -130,12 +146,21 @@ async def test_several_clusters_get_a_tab_each():
         assert len(app.query("ClusterView")) == 2
 
 
-def test_console_snapshot(snap_compare, monkeypatch):
+@pytest.fixture
+def fixed_clock(monkeypatch):
+    """Snapshots show times and ages: pin the clock and the zone so they never drift."""
     monkeypatch.setattr("time.time", lambda: FIXED_NOW)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_console_snapshot(snap_compare, fixed_clock):
     assert snap_compare(HatuiApp([lab_cluster()], feed_factory=recorded()), terminal_size=(150, 34))
 
 
-def test_split_brain_snapshot(snap_compare, monkeypatch):
-    monkeypatch.setattr("time.time", lambda: FIXED_NOW)
+def test_split_brain_snapshot(snap_compare, fixed_clock):
     assert snap_compare(HatuiApp([lab_cluster()], feed_factory=recorded(split_brain=True, unreachable="db3")),
                         terminal_size=(150, 34))
