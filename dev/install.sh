@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything hatui and its lab need on Debian 12 or newer (run as root):
 #  - Debian packages for the lab, only those missing: keepalived, mariadb-server, mariadb-client,
-#    openssh-server, iproute2, util-linux, python3-venv. Their own services are NOT started
+#    openssh-server, iproute2, util-linux, tmux, python3-venv. Their own services are NOT started
 #    (the lab runs its own copies inside network namespaces).
 #  - a Python virtual environment in .venv with hatui and its test dependencies.
 set -euo pipefail
@@ -21,6 +21,7 @@ have sshd               || need+=(openssh-server)
 have ssh                || need+=(openssh-client)
 have ip                 || need+=(iproute2)
 have nsenter            || need+=(util-linux)
+have tmux               || need+=(tmux)   # the console's smoke test runs it in a real terminal
 have python3            || need+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 
