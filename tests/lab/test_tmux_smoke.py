@@ -32,7 +32,7 @@ def test_console_in_tmux_shows_the_lab_takes_keys_and_quits_cleanly(lab, tmp_pat
            f"sleep 30")
     tmux("new-session", "-d", "-s", session, cmd)  # 80x24, the smallest size we support
     try:
-        text = screen_until(session, ["lab OK", "writer", "MASTER", "Replication"], 20)
+        text = screen_until(session, ["hatui · lab", "writer", "MASTER", "Replication"], 20)
         assert "db1" in text and "db3" in text and "Traceback" not in text
         tmux("send-keys", "-t", session, "Down")  # moves the node table's cursor
         time.sleep(0.5)
