@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hatui.cluster import Cluster, Node
+from hatui.collect.kaconfig import config_command
 from hatui.collect.logs import LogSource
 from hatui.collect.nodeprobe import probe_command
 from hatui.collect.vrrpdump import dump_command
@@ -55,7 +56,8 @@ def _shape(command: str) -> re.Pattern[str]:
 def allowed_command_shapes(node: Node) -> list[re.Pattern[str]]:
     """What the read sources may run on this node, as anchored patterns."""
     shapes = [_shape(probe_command(True)), _shape(probe_command(False)),
-              _shape(dump_command("json")), _shape(dump_command("data"))]
+              _shape(dump_command("json")), _shape(dump_command("data")),
+              _shape(config_command(node))]
     src = LogSource(node)
     shapes.append(_shape(src.backlog_command()))
     shapes.append(_shape(src.follow_command()))  # before a position is known

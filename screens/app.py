@@ -91,6 +91,12 @@ class ClusterView(Vertical):
     async def on_unmount(self) -> None:
         await self.feed.stop()
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "nodes" and event.row_key.value in self.cluster.nodes:
+            from screens.node_detail import NodeDetail
+
+            self.app.push_screen(NodeDetail(self.cluster, self.feed, event.row_key.value))
+
     def refresh_state(self) -> None:
         # every tick, even without new data: ages, staleness and "active for" move with time
         store = self.feed.store

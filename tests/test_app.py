@@ -164,3 +164,32 @@ def test_console_snapshot(snap_compare, fixed_clock):
 def test_split_brain_snapshot(snap_compare, fixed_clock):
     assert snap_compare(HatuiApp([lab_cluster()], feed_factory=recorded(split_brain=True, unreachable="db3")),
                         terminal_size=(150, 34))
+
+
+async def test_enter_on_a_node_opens_its_detail_and_esc_goes_back():
+    app = HatuiApp([lab_cluster()], feed_factory=recorded())
+    async with app.run_test(size=(150, 50)) as pilot:
+        await pilot.pause()
+        app.query_one("#nodes", DataTable).focus()
+        await pilot.press("down", "enter")  # db2
+        await pilot.pause()
+        screen = app.screen
+        assert type(screen).__name__ == "NodeDetail" and screen.node == "db2"
+        text = screen.sections_text()
+        for needle in ("server_id: 2", "read_only: ON", "Replication", "source_host: 198.18.0.11",
+                       "VRRP instance VI_1", "state: BACKUP", "priority: 90 (base 90)"):
+            assert needle in text, needle
+        assert [ln for ln in screen.query_one("#node-logs").lines_text()] and all(
+            " db2 " in ln for ln in screen.query_one("#node-logs").lines_text())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ != "NodeDetail"
+
+
+def test_node_detail_snapshot(snap_compare, fixed_clock):
+    async def open_db1(pilot):
+        pilot.app.query_one("#nodes", DataTable).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+    assert snap_compare(HatuiApp([lab_cluster()], feed_factory=recorded()), terminal_size=(130, 60),
+                        run_before=open_db1)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hatui.cluster import Cluster, MysqlVia, Node, Role, SecretError, resolve_password
+from hatui.collect.kaconfig import config_command, masked_config
 from hatui.collect.logs import LogSource
 from hatui.collect.nodeprobe import parse_probe, probe_command
 from hatui.collect.vrrpdump import dump_command, split_dump
@@ -273,6 +274,17 @@ class Monitor:
             for name, node in cluster.nodes.items()
         }
         self._tasks: list[asyncio.Task] = []
+
+    async def keepalived_config(self, node: str) -> str:
+        """The node's keepalived.conf with passwords masked, or why it could not be read."""
+        c = self.collectors[node]
+        try:
+            res = await c.session.run(config_command(c.node), timeout=5.0, sudo=True)
+        except SshError as e:
+            return f"(cannot read {c.node.keepalived.config}: {e})"
+        if res.exit_status != 0:
+            return f"(cannot read {c.node.keepalived.config}: {res.stderr.strip() or res.exit_status})"
+        return masked_config(res.stdout)
 
     async def start(self) -> None:
         for name, c in self.collectors.items():

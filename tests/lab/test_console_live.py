@@ -63,6 +63,17 @@ def test_faults_show_in_the_right_pane_within_3_s_and_clear(lab, op):
             await asyncio.to_thread(lab.sql, "db3", "START SLAVE SQL_THREAD")
             await shows(pilot, "SQL thread running", lambda: repl()["db3"][4] == "Yes"
                         and ("repl.sql_stopped", "db3") not in alerts(), timeout=10)
+            # node detail: the live keepalived.conf, with the VRRP password masked
+            app.query_one("#nodes", DataTable).focus()
+            app.query_one("#nodes", DataTable).move_cursor(row=0)
+            await pilot.press("enter")
+
+            def config_text() -> str:
+                return str(app.screen.query_one("#config").render()) if app.screen.query("#config") else ""
+            await shows(pilot, "db1's keepalived.conf", lambda: "vrrp_instance VI_1" in config_text(), 10)
+            assert "auth_pass" in config_text() and "hatuilab" not in config_text()
+            assert "state: " in app.screen.sections_text()
+            await pilot.press("escape")
             await pilot.press("q")
 
     op.run(scenario(), timeout=180)
