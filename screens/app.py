@@ -18,6 +18,7 @@ from hatui.views.dashboard import alert_rows, header, node_rows, repl_rows, spar
 from hatui.views.feed import Feed, live_feed
 from hatui.views.lag_history import LagHistory
 from screens.widgets.lagplot import LagPlot
+from screens.wallboard import Wallboard
 from screens.widgets.logview import LogView
 
 TICK = 0.25  # views redraw at 4 Hz from a snapshot, never once per log line
@@ -159,7 +160,8 @@ class HatuiApp(App):
         yield Header()
         if self.watch_mode:
             yield Static(" RO ", id="ro-badge")
-        if len(self.clusters) == 1:
+            yield Wallboard(self.clusters, [self.feed_factory(c) for c in self.clusters])
+        elif len(self.clusters) == 1:
             yield ClusterView(self.clusters[0], self.feed_factory(self.clusters[0]))
         else:
             with TabbedContent():

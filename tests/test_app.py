@@ -140,10 +140,36 @@ async def test_every_sample_cluster_opens(path):
 
 async def test_several_clusters_get_a_tab_each():
     clusters = [load_cluster(p) for p in SAMPLES[:2]]
-    app = HatuiApp(clusters, watch=True, feed_factory=empty_feed)
+    app = HatuiApp(clusters, feed_factory=empty_feed)
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause()
         assert len(app.query("ClusterView")) == 2
+
+
+async def test_wallboard_is_glanceable_has_nothing_to_focus_and_cycles_clusters():
+    clusters = [lab_cluster(), load_cluster(SAMPLES[0])]
+    feeds = {"lab": recorded(split_brain=True), clusters[1].name: empty_feed}
+    app = HatuiApp(clusters, watch=True, feed_factory=lambda c: feeds[c.name](c))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        boards = list(app.query("ClusterBoard"))
+        assert len(boards) == 2
+        lab = boards[0].last
+        assert lab.health == "critical" and lab.vips == ("198.18.0.100 → db1, db2",)
+        assert any("split brain" in msg for _, msg, _ in lab.alerts)
+        assert boards[1].last.health == "unknown" and boards[1].last.stale  # no data at all
+        assert not [w for w in app.query("*") if w.focusable]
+        wall = app.query_one("Wallboard")
+        assert app.query_one("ContentSwitcher").current == "board-0"
+        wall.next_board()
+        await pilot.pause()
+        assert app.query_one("ContentSwitcher").current == "board-1"
+        assert app.query_one("#ro-badge")
+
+
+def test_wallboard_snapshot(snap_compare, fixed_clock):
+    assert snap_compare(HatuiApp([lab_cluster()], watch=True, feed_factory=recorded(split_brain=True)),
+                        terminal_size=(100, 30))
 
 
 @pytest.fixture

@@ -1,0 +1,97 @@
+"""The read-only wallboard: one big, glanceable panel per cluster, cycling when there are several.
+
+Nothing here can take focus or ask anything: it is meant to run unattended on a screen."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import ContentSwitcher, Static
+
+from hatui.cluster import Cluster
+from hatui.rules.alerts import AlertBook
+from hatui.rules.health import evaluate
+from hatui.views.feed import Feed
+from hatui.views.lag_history import LagHistory
+from hatui.views.wallboard import Board, board
+
+COLOUR = {"ok": "green", "warning": "dark_orange", "critical": "red", "unknown": "grey50"}
+CYCLE_SECONDS = 10.0
+
+
+def render_board(b: Board) -> Panel:
+    colour = COLOUR[b.health]
+    lines = [Text(f" {b.health.upper()} ", style=f"bold white on {colour}"),
+             Text(""),
+             Text.assemble(("writer  ", "dim"), (b.writer, "bold")),
+             *[Text.assemble(("VIP     ", "dim"), (v, "bold")) for v in b.vips],
+             Text.assemble(("lag     ", "dim"), b.worst_lag),
+             Text("")]
+    if b.alerts:
+        for sev, msg, since in b.alerts[:8]:
+            lines.append(Text.assemble((f"{sev:8} ", COLOUR.get(sev, "")), f"{msg}  ", (f"({since})", "dim")))
+        if len(b.alerts) > 8:
+            lines.append(Text(f"… and {len(b.alerts) - 8} more", style="dim"))
+    else:
+        lines.append(Text("no alerts", style="green"))
+    subtitle = f"data {b.data_age} old" + (" · STALE" if b.stale else "")
+    return Panel(Group(*lines), title=Text(b.cluster, style="bold"), border_style=colour,
+                 subtitle=Text(subtitle, style="bold red" if b.stale else "dim"))
+
+
+class ClusterBoard(Static):
+    """One cluster's panel; it owns that cluster's feed while mounted."""
+
+    can_focus = False
+
+    def __init__(self, cluster: Cluster, feed: Feed, **kw):
+        super().__init__(**kw)
+        self.cluster = cluster
+        self.feed = feed
+        self.book = AlertBook()
+        self.lag = LagHistory()
+        self.last: Board | None = None
+
+    def on_mount(self) -> None:
+        self.refresh_state()
+        self.run_worker(self.feed.start(), exclusive=False)
+        self.set_interval(0.5, self.refresh_state)
+
+    async def on_unmount(self) -> None:
+        await self.feed.stop()
+
+    def refresh_state(self) -> None:
+        snap = self.feed.store.snapshot(max_events=500)
+        now = time.time()
+        self.book.update(evaluate(snap), now)
+        self.lag.observe(snap)
+        self.last = board(snap, self.book.active, self.lag, now)
+        self.update(render_board(self.last))
+
+
+class Wallboard(Vertical):
+    def __init__(self, clusters: Sequence[Cluster], feeds: Sequence[Feed], cycle: float = CYCLE_SECONDS):
+        super().__init__(id="wallboard")
+        self.clusters = list(clusters)
+        self.feeds = list(feeds)
+        self.cycle = cycle
+        self.index = 0
+
+    def compose(self) -> ComposeResult:
+        with ContentSwitcher(initial="board-0"):
+            for i, (c, f) in enumerate(zip(self.clusters, self.feeds)):
+                yield ClusterBoard(c, f, id=f"board-{i}")
+
+    def on_mount(self) -> None:
+        if len(self.clusters) > 1:
+            self.set_interval(self.cycle, self.next_board)
+
+    def next_board(self) -> None:
+        self.index = (self.index + 1) % len(self.clusters)
+        self.query_one(ContentSwitcher).current = f"board-{self.index}"
