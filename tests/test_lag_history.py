@@ -4,35 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from hatui.cluster import load_cluster_text
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.state import Kind, Store
 from hatui.views.lag_history import LagHistory
 
-CLUSTER = """
-name: t
-topology: primary-replicas
-thresholds: {lag_warning: 5, lag_critical: 30}
-defaults:
-  mysql: {monitor: {user: m, password_env: X}}
-  keepalived: {log: {file: /var/log/k.log}}
-nodes:
-  db1: {host: 10.0.0.11, roles: [mysql, keepalived]}
-  db2: {host: 10.0.0.12, roles: [mysql, keepalived]}
-  db3: {host: 10.0.0.13, roles: [mysql]}
-vips:
-  - {address: 10.0.0.100, instance: VI_1, role: writer, nodes: [db1, db2]}
-"""
-T0 = 1_000_000.0
-
-
-class Clock:
-    def __init__(self):
-        self.t = T0
-
-    def __call__(self):
-        return self.t
-
+from .test_rules import T0, Clock, cluster
 
 def chan(lag, name="", source="10.0.0.11"):
     return ReplicationChannel(name=name, source_host=source, io_state="Yes", io_running=True,
@@ -46,7 +22,7 @@ def up(*channels):
 @pytest.fixture
 def env():
     clock = Clock()
-    store = Store(load_cluster_text(CLUSTER, "t.yml"), clock=clock)
+    store = Store(cluster("primary-replicas"), clock=clock)
     store.put("db1", Kind.MYSQL, up())  # the writer: no channels, so no series
     return store, clock
 

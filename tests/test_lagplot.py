@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
-from hatui.cluster import load_cluster_text
 from hatui.cluster.model import Thresholds
 from hatui.state import Kind, Store
 from hatui.views.lag_history import LagHistory
 from screens.widgets.lagplot import LagPlot, LagSparkline, sparkline_for
-from tests.test_lag_history import CLUSTER, chan, up
+from tests.test_lag_history import chan, up
+from tests.test_rules import T0, cluster
 
-T0 = 1_000_000.0
 THRESHOLDS = Thresholds(lag_warning=5, lag_critical=30)
 BLANK = " "
 
@@ -19,7 +18,7 @@ BLANK = " "
 def history_of(lags: dict[tuple[str, str], list[float | None]], window: float = 60.0):
     """A LagHistory fed one MySQL poll per second, T0+1, T0+2, ...; returns it and `now`."""
     t = T0
-    store = Store(load_cluster_text(CLUSTER, "t.yml"), clock=lambda: t)
+    store = Store(cluster("primary-replicas"), clock=lambda: t)
     h = LagHistory(window_seconds=window)
     for i in range(max(len(v) for v in lags.values())):
         t = T0 + i + 1

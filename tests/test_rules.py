@@ -55,9 +55,12 @@ def vrrp(state, prio):
                                       vips=(VIP,) if state == "MASTER" else ()),), "json", None)
 
 
+T0 = 1_000_000.0
+
+
 class Clock:
     def __init__(self):
-        self.t = 1_000_000.0
+        self.t = T0
 
     def __call__(self):
         return self.t
