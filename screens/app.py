@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 
 from rich.text import Text
@@ -12,11 +11,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from hatui.cluster import Cluster
-from hatui.rules.alerts import AlertBook
-from hatui.rules.health import evaluate, last_script_results
+from hatui.rules.health import last_script_results
 from hatui.views.dashboard import alert_rows, header, node_rows, repl_rows, spark_text, vrrp_rows
 from hatui.views.feed import Feed, live_feed
-from hatui.views.lag_history import LagHistory
+from hatui.views.frame import ClusterState
 from screens.widgets.lagplot import LagPlot
 from screens.wallboard import Wallboard
 from screens.widgets.logview import LogView
@@ -59,8 +57,7 @@ class ClusterView(Vertical):
         super().__init__(**kw)
         self.cluster = cluster
         self.feed = feed
-        self.book = AlertBook()
-        self.lag = LagHistory()
+        self.state = ClusterState(feed)
         self._seq = 0  # last event handed to the log view
         self._plotted = 0.0
 
@@ -105,10 +102,8 @@ class ClusterView(Vertical):
         if new:
             self._seq = new[-1].seq
             self.query_one("#logs", LogView).add(new)  # one batch per tick, whatever the log rate
-        snap = store.snapshot()
-        alerts = evaluate(snap)
-        now = time.time()
-        self.book.update(alerts, now)
+        frame = self.state.tick()
+        snap, alerts, now = frame.snapshot, frame.alerts, frame.now
         h = header(snap, alerts)
         conns = "  ".join(f"{n}:{s}" for n, s in h.connections)
         self.query_one("#cluster-header", Static).update(Text.assemble(
@@ -124,18 +119,18 @@ class ClusterView(Vertical):
               [(f"{r.node}/{r.instance}", (r.node, r.instance, r.state, r.base_priority,
                                           r.effective_priority, r.last_transition, r.check))
                for r in vrrp], [r.health for r in vrrp])
-        changed = self.lag.observe(snap)
+        lag = self.state.lag
         top = self.cluster.thresholds.lag_critical
         repl = repl_rows(snap, alerts)
         _fill(self.query_one("#repl", DataTable),
               [(f"{r.node}/{r.channel}", (r.node, r.channel, r.source, r.io, r.sql, r.lag,
-                                         spark_text(self.lag.sparkline_values(
+                                         spark_text(lag.sparkline_values(
                                              (r.node, "" if r.channel == "-" else r.channel)), top),
                                          r.gtid, r.last_error)) for r in repl], [r.health for r in repl])
-        if changed and now - self._plotted >= 1.0:  # plotting costs more than a table: 1 Hz
+        if frame.lag_changed and now - self._plotted >= 1.0:  # plotting costs more than a table: 1 Hz
             self._plotted = now
-            self.query_one("#lag-plot", LagPlot).update_from(self.lag, snap.taken_at, self.cluster.thresholds)
-        active = alert_rows(self.book.active, now)
+            self.query_one("#lag-plot", LagPlot).update_from(lag, snap.taken_at, self.cluster.thresholds)
+        active = alert_rows(frame.active, now)
         _fill(self.query_one("#alerts", DataTable),
               [(f"{r.code}/{r.node}/{i}", (r.severity, r.code, r.node, r.active_for, r.message))
                for i, r in enumerate(active)], [r.severity for r in active])

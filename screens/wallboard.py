@@ -4,7 +4,6 @@ Nothing here can take focus or ask anything: it is meant to run unattended on a 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from rich.console import Group
@@ -15,10 +14,8 @@ from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Static
 
 from hatui.cluster import Cluster
-from hatui.rules.alerts import AlertBook
-from hatui.rules.health import evaluate
 from hatui.views.feed import Feed
-from hatui.views.lag_history import LagHistory
+from hatui.views.frame import ClusterState
 from hatui.views.wallboard import Board, board
 
 COLOUR = {"ok": "green", "warning": "dark_orange", "critical": "red", "unknown": "grey50"}
@@ -54,8 +51,7 @@ class ClusterBoard(Static):
         super().__init__(**kw)
         self.cluster = cluster
         self.feed = feed
-        self.book = AlertBook()
-        self.lag = LagHistory()
+        self.state = ClusterState(feed)
         self.last: Board | None = None
 
     def on_mount(self) -> None:
@@ -67,11 +63,8 @@ class ClusterBoard(Static):
         await self.feed.stop()
 
     def refresh_state(self) -> None:
-        snap = self.feed.store.snapshot(max_events=500)
-        now = time.time()
-        self.book.update(evaluate(snap), now)
-        self.lag.observe(snap)
-        self.last = board(snap, self.book.active, self.lag, now)
+        f = self.state.tick(max_events=500)
+        self.last = board(f.snapshot, f.active, self.state.lag, f.now)
         self.update(render_board(self.last))
 
 

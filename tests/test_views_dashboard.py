@@ -52,3 +52,16 @@ def test_alert_rows_show_how_long_each_is_active():
     book.update(evaluate(store.snapshot()), now=100.0)
     (row,) = alert_rows(book.active, now=175.0)
     assert (row.severity, row.code, row.node, row.active_for) == ("warning", "repl.lag", "db3", "1m15s")
+
+
+def test_cluster_state_keeps_alert_start_and_redraws_lag_only_on_new_data():
+    from hatui.views.feed import RecordedFeed
+    from hatui.views.frame import ClusterState
+
+    store, clock = healthy()
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan(lag=12)]))
+    state = ClusterState(RecordedFeed(store))
+    first = state.tick()
+    assert [a.code for a in first.alerts] == ["repl.lag"] and first.lag_changed
+    second = state.tick()  # nothing new in the store
+    assert not second.lag_changed and second.active[0].since == first.active[0].since

@@ -1,0 +1,40 @@
+"""One tick of a view: the snapshot, its alerts with their start times, and the lag history.
+
+The dashboard and the wallboard both go feed → snapshot → rules → alert book → lag history on
+every tick; this is that pipeline, once, outside the UI."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from hatui.rules.alerts import ActiveAlert, Alert, AlertBook
+from hatui.rules.health import evaluate
+from hatui.state.store import Snapshot
+from hatui.views.feed import Feed
+from hatui.views.lag_history import LagHistory
+
+
+@dataclass(frozen=True)
+class Frame:
+    snapshot: Snapshot
+    alerts: list[Alert]
+    active: list[ActiveAlert]
+    now: float
+    lag_changed: bool  # the lag history took new points (plots redraw only then)
+
+
+class ClusterState:
+    """What a view of one cluster remembers between ticks: alert start times and lag history."""
+
+    def __init__(self, feed: Feed):
+        self.feed = feed
+        self.book = AlertBook()
+        self.lag = LagHistory()
+
+    def tick(self, *, max_events: int | None = 2_000) -> Frame:
+        snap = self.feed.store.snapshot(max_events=max_events)
+        alerts = evaluate(snap)
+        now = time.time()
+        self.book.update(alerts, now)
+        return Frame(snap, alerts, self.book.active, now, self.lag.observe(snap))
