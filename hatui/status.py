@@ -9,7 +9,7 @@ from typing import Any
 from hatui.cluster import Cluster, Role
 from hatui.rules.alerts import Alert, Severity, worst
 from hatui.rules.health import evaluate
-from hatui.rules.topology import ssh_up, vip_views, writer
+from hatui.rules.topology import node_for_host, ssh_up, vip_views, writer
 from hatui.state.observations import Kind
 from hatui.state.store import Snapshot
 
@@ -176,8 +176,6 @@ def status_text(snap: Snapshot, alerts: list[Alert], code: int) -> str:
 
 
 def _source_name(snap: Snapshot, host: str) -> str:
-    from hatui.rules.topology import node_for_host
-
     return node_for_host(snap, host) or host
 
 

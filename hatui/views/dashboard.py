@@ -231,5 +231,5 @@ def clock(t: float) -> str:
     return dt.datetime.fromtimestamp(t).strftime("%H:%M:%S")
 
 
-__all__ = ["AlertRow", "Header", "NodeRow", "ReplRow", "VrrpRow", "alert_rows", "header",
-           "node_rows", "repl_rows", "role_of", "ssh_up", "vrrp_rows"]
+__all__ = ["AlertRow", "Header", "NodeRow", "ReplRow", "VrrpRow", "age_text", "alert_rows", "header",
+           "live_mysql", "node_rows", "repl_rows", "role_of", "spark_text", "vrrp_rows"]
