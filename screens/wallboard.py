@@ -17,24 +17,30 @@ from hatui.cluster import Cluster
 from hatui.views.feed import Feed
 from hatui.views.frame import ClusterState
 from hatui.views.wallboard import Board, board
+from screens.widgets.bigtext import big_text
 
 COLOUR = {"ok": "green", "warning": "dark_orange", "critical": "red", "unknown": "grey50"}
+WORD = {"ok": "OK", "warning": "WARN", "critical": "CRIT", "unknown": "UNKNOWN"}
 CYCLE_SECONDS = 10.0
+MAX_ALERTS = 6  # an 80x24 screen still shows the whole panel
+
+
+def _stale(mark: str) -> tuple[str, str]:
+    return (f"  {mark}", "bold red") if mark else ("", "")
 
 
 def render_board(b: Board) -> Panel:
     colour = COLOUR[b.health]
-    lines = [Text(f" {b.health.upper()} ", style=f"bold white on {colour}"),
-             Text(""),
+    lines = [*[Text(row, style=f"bold {colour}") for row in big_text(WORD[b.health])],
              Text.assemble(("writer  ", "dim"), (b.writer, "bold")),
-             *[Text.assemble(("VIP     ", "dim"), (v, "bold")) for v in b.vips],
-             Text.assemble(("lag     ", "dim"), b.worst_lag),
+             *[Text.assemble(("VIP     ", "dim"), (v, "bold"), _stale(b.vip_stale)) for v in b.vips],
+             Text.assemble(("lag     ", "dim"), b.worst_lag, _stale(b.lag_stale)),
              Text("")]
     if b.alerts:
-        for sev, msg, since in b.alerts[:8]:
+        for sev, msg, since in b.alerts[:MAX_ALERTS]:
             lines.append(Text.assemble((f"{sev:8} ", COLOUR.get(sev, "")), f"{msg}  ", (f"({since})", "dim")))
-        if len(b.alerts) > 8:
-            lines.append(Text(f"… and {len(b.alerts) - 8} more", style="dim"))
+        if len(b.alerts) > MAX_ALERTS:
+            lines.append(Text(f"… and {len(b.alerts) - MAX_ALERTS} more", style="dim"))
     else:
         lines.append(Text("no alerts", style="green"))
     subtitle = f"data {b.data_age} old" + (" · STALE" if b.stale else "")

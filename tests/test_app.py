@@ -54,7 +54,9 @@ def lab_state(cluster, *, split_brain=False, unreachable=None):
         store.put(n, Kind.MYSQL, MysqlStatus(up=True, version=mdb, server_id=sid, read_only=ro,
                                              gtid_current_pos="0-1-42", gtid_binlog_state="0-1-42",
                                              channels=(ch(src),)))
-    if unreachable:
+    if unreachable:  # its last readings are 45 s old: nothing has come since it went away
+        for kind in (Kind.ADDRESSES, Kind.MYSQL):
+            store.put(unreachable, kind, store.latest(unreachable, kind).value, at=FIXED_NOW - 45)
         store.put(unreachable, Kind.SSH, SshObs("down", "no answer within 5 s"))
     for node, line in LOG_LINES:
         store.add_event(node, parse_line(line, node=node, tz=dt.timezone.utc))

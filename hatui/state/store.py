@@ -48,8 +48,9 @@ class Snapshot:
         return age is not None and age > stale_after(kind)
 
     def oldest_age(self) -> float | None:
-        """Age of the oldest piece of data: the header's 'how old is what I see'."""
-        ages = [self.taken_at - o.at for o in self.observations.values()]
+        """Age of the oldest piece of data: the header's 'how old is what I see'. SSH state is
+        pushed when it changes, not polled, so its age says nothing about freshness."""
+        ages = [self.taken_at - o.at for o in self.observations.values() if o.kind != Kind.SSH]
         return max(ages) if ages else None
 
     def node_events(self, node: str) -> list[StoredEvent]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from hatui.cluster import MysqlVia, Role
 from hatui.rules.alerts import ActiveAlert, Alert, Severity
 from hatui.rules.topology import VipView, mysql_up, node_for_host, ssh_up, vip_views, writer
-from hatui.state.observations import Kind
+from hatui.state.observations import Kind, stale_after
 from hatui.state.store import Snapshot
 
 OK, WARN, CRIT, UNKNOWN = "ok", "warning", "critical", "unknown"
@@ -215,6 +215,54 @@ def header(snap: Snapshot, alerts: list[Alert]) -> Header:
                   writer(snap).node or "?", tuple(conns), age_text(snap.oldest_age()))
 
 
+# Which data each panel is drawn from, so a panel can say when what it shows is old.
+PANEL_KINDS: dict[str, tuple[Kind, ...]] = {
+    "nodes": (Kind.ADDRESSES, Kind.KEEPALIVED, Kind.MYSQL),  # SSH state is pushed on change, never old
+    "vrrp": (Kind.VRRP, Kind.KEEPALIVED),
+    "repl": (Kind.MYSQL,),
+    "vip": (Kind.ADDRESSES, Kind.VRRP),
+}
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """The oldest overdue reading behind a panel (None when everything is fresh)."""
+
+    node: str | None = None
+    kind: str | None = None
+    age: float | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self.node is not None
+
+    def label(self) -> str:
+        if not self.stale:
+            return ""
+        return f"STALE: {self.node} {self.kind} data {age_text(self.age)} old"
+
+
+def staleness(snap: Snapshot, kinds: tuple[Kind, ...]) -> Staleness:
+    """A reading is overdue when it is older than its kind's refresh interval allows
+    (stale_after); never-read data is unknown ("?"), not stale."""
+    worst: tuple[float, str, Kind] | None = None
+    for (node, kind), obs in snap.observations.items():
+        if kind not in kinds:
+            continue
+        age = snap.taken_at - obs.at
+        overdue = age - stale_after(kind)
+        if overdue > 0 and (worst is None or overdue > worst[0]):
+            worst = (overdue, node, kind)
+    if worst is None:
+        return Staleness()
+    _, node, kind = worst
+    return Staleness(node, kind.value, snap.age(node, kind))
+
+
+def panel_staleness(snap: Snapshot) -> dict[str, Staleness]:
+    return {panel: staleness(snap, kinds) for panel, kinds in PANEL_KINDS.items()}
+
+
 BARS = "▁▂▃▄▅▆▇█"
 
 
@@ -231,5 +279,6 @@ def clock(t: float) -> str:
     return dt.datetime.fromtimestamp(t).strftime("%H:%M:%S")
 
 
-__all__ = ["AlertRow", "Header", "NodeRow", "ReplRow", "VrrpRow", "age_text", "alert_rows", "header",
-           "live_mysql", "node_rows", "repl_rows", "role_of", "spark_text", "vrrp_rows"]
+__all__ = ["PANEL_KINDS", "AlertRow", "Header", "NodeRow", "ReplRow", "Staleness", "VrrpRow", "age_text",
+           "alert_rows", "header", "live_mysql", "node_rows", "panel_staleness", "repl_rows", "role_of",
+           "spark_text", "staleness", "vrrp_rows"]

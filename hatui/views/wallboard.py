@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from hatui.rules.alerts import ActiveAlert
 from hatui.state.store import Snapshot
-from hatui.views.dashboard import age_text, header
-from hatui.views.lag_history import LagHistory
 from hatui.rules.topology import vip_views
+from hatui.state.observations import Kind
+from hatui.views.dashboard import PANEL_KINDS, age_text, header, staleness
+from hatui.views.lag_history import LagHistory
 
-STALE_AFTER = 10.0  # seconds: older data than this is flagged on the board with its age
+ALL_POLLED = (Kind.ADDRESSES, Kind.KEEPALIVED, Kind.VRRP, Kind.MYSQL)
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Board:
     alerts: tuple[tuple[str, str, str], ...]  # (severity, message, active for)
     data_age: str
     stale: bool
+    vip_stale: str = ""  # "" or "STALE: db2 addresses data 40s old", beside the VIP lines
+    lag_stale: str = ""  # same, beside the worst lag
 
 
 def board(snap: Snapshot, active: list[ActiveAlert], lag: LagHistory, now: float) -> Board:
@@ -34,4 +37,5 @@ def board(snap: Snapshot, active: list[ActiveAlert], lag: LagHistory, now: float
     oldest = snap.oldest_age()
     return Board(h.cluster, h.health, h.writer, vips, worst_txt,
                  tuple((str(a.alert.severity), a.alert.message, age_text(now - a.since)) for a in active),
-                 age_text(oldest), oldest is None or oldest > STALE_AFTER)
+                 age_text(oldest), oldest is None or staleness(snap, ALL_POLLED).stale,
+                 staleness(snap, PANEL_KINDS["vip"]).label(), staleness(snap, PANEL_KINDS["repl"]).label())
