@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from hatui.cluster import Cluster
 from hatui.rules.health import last_script_results
-from hatui.views.dashboard import alert_rows, header, node_rows, repl_rows, spark_text, vrrp_rows
+from hatui.views.dashboard import (
+    alert_rows,
+    header,
+    node_rows,
+    panel_staleness,
+    repl_rows,
+    spark_text,
+    vrrp_rows,
+)
 from hatui.views.feed import Feed, live_feed
 from hatui.views.frame import ClusterState
 from screens.widgets.lagplot import LagPlot
@@ -27,6 +36,7 @@ NODE_COLUMNS = ("node", "role", "VIP", "ssh", "mysql", "rw", "replication", "vrr
 VRRP_COLUMNS = ("node", "instance", "state", "base", "effective", "last transition", "check")
 REPL_COLUMNS = ("replica", "channel", "source", "IO", "SQL", "lag", "trend", "GTID position", "last error")
 ALERT_COLUMNS = ("severity", "code", "node", "for", "message")
+PANEL_TITLES = {"nodes": "Nodes", "vrrp": "VRRP", "repl": "Replication", "lag": "Replication lag"}
 
 FeedFactory = Callable[[Cluster], Feed]
 
@@ -53,6 +63,17 @@ def _fill(table: DataTable, rows: list[tuple[str, tuple]], health: list[str] | N
 class ClusterView(Vertical):
     """Everything about one cluster, refreshed from its feed's store at a fixed tick."""
 
+    PANELS = {"nodes": "Nodes", "vrrp": "VRRP", "repl": "Replication", "alerts": "Alerts",
+              "logs": "Logs"}
+    BINDINGS = [
+        Binding("1", "focus_panel('nodes')", "Nodes", show=False, id="dashboard.nodes"),
+        Binding("2", "focus_panel('vrrp')", "VRRP", show=False, id="dashboard.vrrp"),
+        Binding("3", "focus_panel('repl')", "Replication", show=False, id="dashboard.repl"),
+        Binding("4", "focus_panel('alerts')", "Alerts", show=False, id="dashboard.alerts"),
+        Binding("5", "focus_panel('logs')", "Logs", show=False, id="dashboard.logs"),
+        Binding("slash", "filter_logs", "Filter logs", id="dashboard.filter"),
+    ]
+
     def __init__(self, cluster: Cluster, feed: Feed, **kw):
         super().__init__(**kw)
         self.cluster = cluster
@@ -64,16 +85,17 @@ class ClusterView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="cluster-header", classes="summary")
         with VerticalScroll():
-            yield Static("Nodes", classes="title")
+            yield Static("Nodes", id="nodes-title", classes="title")
             yield DataTable(id="nodes", cursor_type="row", zebra_stripes=True)
-            yield Static("VRRP", classes="title")
+            yield Static("VRRP", id="vrrp-title", classes="title")
             yield DataTable(id="vrrp", cursor_type="row")
-            yield Static("Replication", classes="title")
+            yield Static("Replication", id="repl-title", classes="title")
             yield DataTable(id="repl", cursor_type="row")
             yield Static("Alerts", classes="title")
             yield DataTable(id="alerts", cursor_type="row")
             yield Static("keepalived logs, all nodes", classes="title")
             yield LogView(id="logs")
+            yield Static("Replication lag", id="lag-title", classes="title")
             yield LagPlot(id="lag-plot")
 
     def on_mount(self) -> None:
@@ -89,11 +111,34 @@ class ClusterView(Vertical):
     async def on_unmount(self) -> None:
         await self.feed.stop()
 
+    @property
+    def logs(self) -> LogView:
+        return self.query_one("#logs", LogView)
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "nodes" and event.row_key.value in self.cluster.nodes:
-            from screens.node_detail import NodeDetail
+            self.open_node(event.row_key.value)
 
-            self.app.push_screen(NodeDetail(self.cluster, self.feed, event.row_key.value))
+    def open_node(self, node: str) -> None:
+        from screens.node_detail import NodeDetail
+
+        self.app.push_screen(NodeDetail(self.cluster, self.feed, node))
+
+    def action_focus_panel(self, panel: str) -> None:
+        self.focus_panel(panel)
+
+    def focus_panel(self, panel: str) -> None:
+        widget = self.query_one(f"#{panel}")
+        widget.focus()
+        widget.scroll_visible(animate=False)
+
+    def action_filter_logs(self) -> None:
+        self.focus_panel("logs")
+        self.logs.action_open_filter()
+
+    def filter_logs(self, text: str) -> None:
+        self.logs.set_filter(text)
+        self.focus_panel("logs")
 
     def refresh_state(self) -> None:
         # every tick, even without new data: ages, staleness and "active for" move with time
@@ -104,6 +149,7 @@ class ClusterView(Vertical):
             self.query_one("#logs", LogView).add(new)  # one batch per tick, whatever the log rate
         frame = self.state.tick()
         snap, alerts, now = frame.snapshot, frame.alerts, frame.now
+        self._mark_stale(snap)
         h = header(snap, alerts)
         conns = "  ".join(f"{n}:{s}" for n, s in h.connections)
         self.query_one("#cluster-header", Static).update(Text.assemble(
@@ -134,6 +180,17 @@ class ClusterView(Vertical):
         _fill(self.query_one("#alerts", DataTable),
               [(f"{r.code}/{r.node}/{i}", (r.severity, r.code, r.node, r.active_for, r.message))
                for i, r in enumerate(active)], [r.severity for r in active])
+
+
+    def _mark_stale(self, snap) -> None:
+        """A panel drawn from overdue data says so in its title, with the data's age."""
+        marks = panel_staleness(snap)
+        for panel, title in PANEL_TITLES.items():
+            mark = marks["repl" if panel == "lag" else panel]
+            text = Text.assemble(title, (f"  {mark.label()}", "bold red") if mark.stale else "")
+            widget = self.query_one(f"#{panel}-title", Static)
+            if str(widget.content) != text.plain:
+                widget.update(text)
 
 
 class HatuiApp(App):
@@ -171,7 +228,44 @@ class HatuiApp(App):
         self.sub_title = "read-only wallboard" if self.watch_mode else "console"
 
     def action_help(self) -> None:
-        self.notify("q quit · ? help · arrows move between rows", title="Keys")
+        from screens.help import HelpScreen
+        from screens.node_detail import NodeDetail
+
+        everywhere = [*HatuiApp.BINDINGS,
+                      Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")]
+        if isinstance(self.screen, NodeDetail):
+            sections = [("Everywhere", everywhere), ("Node detail", NodeDetail.BINDINGS),
+                        ("Log pane", LogView.BINDINGS)]
+        elif self.watch_mode:
+            sections = [("Wallboard", everywhere)]
+        else:
+            sections = [("Everywhere", everywhere), ("Dashboard", ClusterView.BINDINGS),
+                        ("Tables", [Binding("enter", "select", "Open the node under the cursor (Nodes)"),
+                                    Binding("up,down", "", "Move between rows")]),
+                        ("Log pane", LogView.BINDINGS)]
+        self.push_screen(HelpScreen(sections, self.watch_mode))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from screens.commands import dashboard_commands, node_detail_commands, wallboard_commands
+        from screens.node_detail import NodeDetail
+
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "Keys, colours and conventions", self.action_help)
+        if isinstance(screen, NodeDetail):
+            yield from node_detail_commands(screen)
+        elif self.watch_mode:
+            yield from wallboard_commands(screen.query_one(Wallboard))
+        else:
+            yield from dashboard_commands(self.current_view(screen))
+        # Runbooks (issue 5) are offered here only when not self.watch_mode.
+
+    def current_view(self, screen: Screen | None = None) -> ClusterView:
+        """The cluster on `screen` (default: the one showing; with several clusters, the
+        active tab). The palette asks from its own screen, so it passes the one beneath."""
+        screen = screen or self.screen
+        if len(self.clusters) == 1:
+            return screen.query_one(ClusterView)
+        return screen.query_one(TabbedContent).active_pane.query_one(ClusterView)
 
 
 def run(clusters: Sequence[Cluster], *, watch: bool = False) -> int:

@@ -37,6 +37,9 @@ class NodeDetail(Screen):
         self._seq = 0
         self.sections: list[tuple[str, list[tuple[str, str]]]] = []
 
+    def show_node(self, node: str) -> None:
+        self.app.switch_screen(NodeDetail(self.cluster, self.feed, node))
+
     def sections_text(self) -> str:
         """What the sections say, as plain text (for tests and copy/paste)."""
         return "\n".join(f"{t}\n" + "\n".join(f"  {k}: {v}" for k, v in p) for t, p in self.sections)

@@ -260,6 +260,7 @@ class LogView(Widget, can_focus=True):
         Binding("slash", "open_filter", "Filter", id="logview.filter"),
         Binding("escape", "clear_filter", "Clear filter", id="logview.clear_filter"),
         Binding("f", "follow", "Follow", id="logview.follow"),
+        Binding("p", "pause", "Pause", show=False, id="logview.pause"),
         Binding("end", "follow", "Follow", show=False, id="logview.end"),
         Binding("d", "toggle_noise", "dump/garp", id="logview.noise"),
         Binding("up", "scroll_lines(-1)", "Up", show=False, id="logview.up"),
@@ -422,6 +423,9 @@ class LogView(Widget, can_focus=True):
         self.remove_class("-paused")
         self._scroll_to_end()
         self._update_header()
+
+    def action_pause(self) -> None:
+        self._pause()
 
     def action_toggle_noise(self) -> None:
         self._show_noise = not self._show_noise

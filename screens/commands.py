@@ -1,0 +1,70 @@
+"""Command palette entries (ctrl+p) for what is on screen: node detail, log filters, panels,
+clusters. Each is the same action a key or a click reaches; the palette just names them.
+
+Watch mode offers only looking: no command here can change a node, and runbooks (which can)
+are never offered to a wallboard."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.app import SystemCommand
+
+from hatui.keepalived.events import EventKind
+
+if TYPE_CHECKING:
+    from screens.app import ClusterView
+    from screens.node_detail import NodeDetail
+    from screens.wallboard import Wallboard
+
+# Log filters a DBA reaches for in an incident, by name rather than filter syntax.
+LOG_PRESETS = (
+    ("state changes", f"kind:{EventKind.STATE.value}"),
+    ("health-check results", f"kind:{EventKind.SCRIPT.value},{EventKind.SCRIPT_RC.value}"),
+    ("priority changes", f"kind:{EventKind.PRIORITY.value},{EventKind.PRIORITY_ZERO.value}"),
+    ("VIP added/removed", f"kind:{EventKind.VIP_SET.value},{EventKind.VIP_REMOVED.value}"),
+)
+
+
+def dashboard_commands(view: ClusterView) -> Iterator[SystemCommand]:
+    cluster = view.cluster.name
+    for node in view.cluster.nodes:
+        yield SystemCommand(f"Node detail: {node}", f"Everything about {node} ({cluster})",
+                            partial(view.open_node, node))
+    for panel, title in view.PANELS.items():
+        yield SystemCommand(f"Go to: {title}", f"Move the focus to the {title} panel",
+                            partial(view.focus_panel, panel))
+    logs = view.logs
+    for node in view.cluster.nodes:
+        yield SystemCommand(f"Logs: only {node}", f"Show only {node}'s keepalived lines",
+                            partial(view.filter_logs, f"node:{node}"))
+    for label, text in LOG_PRESETS:
+        yield SystemCommand(f"Logs: only {label}", f"Filter the log pane with `{text}`",
+                            partial(view.filter_logs, text))
+    if logs.filter_text:
+        yield SystemCommand("Logs: clear filter", f"Drop the filter `{logs.filter_text}`",
+                            partial(view.filter_logs, ""))
+    if logs.following:
+        yield SystemCommand("Logs: pause", "Stop following new lines (a counter shows what arrives)",
+                            logs.action_pause)
+    else:
+        yield SystemCommand("Logs: follow", f"Jump to the newest line ({logs.pending_count} new)",
+                            logs.action_follow)
+    yield SystemCommand("Logs: hide dumps and gratuitous ARPs" if logs.show_noise
+                        else "Logs: show dumps and gratuitous ARPs",
+                        "Toggle keepalived's routine dump and GARP lines", logs.action_toggle_noise)
+
+
+def node_detail_commands(screen: NodeDetail) -> Iterator[SystemCommand]:
+    yield SystemCommand("Back to the dashboard", "Leave this node's detail", screen.app.pop_screen)
+    for node in screen.cluster.nodes:
+        if node != screen.node:
+            yield SystemCommand(f"Node detail: {node}", f"Switch to {node}", partial(screen.show_node, node))
+
+
+def wallboard_commands(wall: Wallboard) -> Iterator[SystemCommand]:
+    if len(wall.clusters) > 1:
+        yield SystemCommand("Next cluster", "Show the next cluster now (the board cycles anyway)",
+                            wall.next_board)
