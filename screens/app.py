@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from hatui.cluster import Cluster
-from hatui.rules.health import last_script_results
+from hatui.rules.health import script_results
 from hatui.views.dashboard import (
     alert_rows,
     header,
@@ -41,23 +41,33 @@ PANEL_TITLES = {"nodes": "Nodes", "vrrp": "VRRP", "repl": "Replication", "lag": 
 FeedFactory = Callable[[Cluster], Feed]
 
 
+def _styled(cells: tuple, health: str) -> tuple[Text, ...]:
+    style = STYLE.get(health, "")
+    return tuple(Text(str(c), style=style if j == 0 else "") for j, c in enumerate(cells))
+
+
 def _fill(table: DataTable, rows: list[tuple[str, tuple]], health: list[str] | None = None) -> None:
-    """Update cells by key; add and remove rows only when the set of keys changed."""
+    """Update only the rows whose cells or health changed since the last tick (remembered on the
+    table); rebuild only when the set of keys changed. At 60 nodes most rows are unchanged."""
+    health = health or [""] * len(rows)
+    shown: dict[str, tuple] = getattr(table, "_hatui_shown", {})
     keys = [k for k, _ in rows]
-    current = [r.value for r in table.rows]
-    styled = []
-    for i, (_, cells) in enumerate(rows):
-        style = STYLE.get(health[i], "") if health else ""
-        styled.append(tuple(Text(str(c), style=style if j == 0 else "") for j, c in enumerate(cells)))
-    if keys != current:
+    if keys != [r.value for r in table.rows]:
         table.clear()
-        for k, cells in zip(keys, styled):
-            table.add_row(*cells, key=k)
-        return
-    for k, cells in zip(keys, styled):
-        for col, value in zip(table.columns, cells):
-            if str(table.get_cell(k, col)) != str(value) or table.get_cell(k, col).style != value.style:
-                table.update_cell(k, col, value, update_width=True)
+        for (k, cells), h in zip(rows, health):
+            table.add_row(*_styled(cells, h), key=k)
+    else:
+        for (k, cells), h in zip(rows, health):
+            if shown.get(k) == (cells, h):
+                continue
+            old = shown.get(k, ((None,) * len(cells), None))
+            for col, new, before, value in zip(table.columns, cells, old[0], _styled(cells, h)):
+                if new != before or h != old[1]:
+                    # columns only grow: shrinking re-measures the whole column per cell (O(rows²))
+                    # and would make columns jitter as values change width
+                    grow = value.cell_len > table.columns[col].content_width
+                    table.update_cell(k, col, value, update_width=grow)
+    table._hatui_shown = {k: (cells, h) for (k, cells), h in zip(rows, health)}
 
 
 class ClusterView(Vertical):
@@ -159,7 +169,7 @@ class ClusterView(Vertical):
         _fill(self.query_one("#nodes", DataTable),
               [(r.node, (r.node, r.role, r.vips, r.ssh, r.mysql, r.rw, r.replication, r.vrrp, r.age))
                for r in nodes], [r.health for r in nodes])
-        scripts = {n: last_script_results(snap, n) for n in self.cluster.nodes}
+        scripts = script_results(snap)
         vrrp = vrrp_rows(snap, alerts, scripts)
         _fill(self.query_one("#vrrp", DataTable),
               [(f"{r.node}/{r.instance}", (r.node, r.instance, r.state, r.base_priority,

@@ -39,6 +39,7 @@ class Context:
         self.cluster = snap.cluster
         self.vips: list[VipView] = vip_views(snap)
         self.writer: Writer = writer(snap, self.vips)
+        self.scripts = script_results(snap)
 
     def nodes(self, role: Role) -> list[str]:
         return [n.name for n in self.cluster.nodes_with_role(role)]
@@ -279,26 +280,30 @@ def rule_keepalived(ctx: Context) -> Iterator[Alert]:
                                 f"or interface down): it cannot hold the VIP",
                                 {"instance": inst.name, "priority": inst.effective_priority},
                                 subject=inst.name)
-        for script, (result, at) in last_script_results(ctx.snap, name).items():
+        for script, (result, at) in ctx.scripts.get(name, {}).items():
             if result != "succeeded":
                 yield Alert("keepalived.check_failing", W, name,
                             f"{name}: health check {script} {result}",
                             {"script": script, "result": result, "at": at}, subject=script)
 
 
-def last_script_results(snap: Snapshot, node: str) -> dict[str, tuple[str, float]]:
-    """Latest vrrp_script outcome per script, from the node's log events since keepalived started."""
-    out: dict[str, tuple[str, float]] = {}
+def script_results(snap: Snapshot) -> dict[str, dict[str, tuple[str, float]]]:
+    """Latest vrrp_script outcome per node and script, from log events since each node's
+    keepalived last started. One pass over the events for all nodes (60 passes cost a tick)."""
+    out: dict[str, dict[str, tuple[str, float]]] = defaultdict(dict)
     for e in snap.events:
-        if e.node != node:
-            continue
         ev = e.event
         kind = str(getattr(ev, "kind", ""))
         if kind == "lifecycle" and str(getattr(ev, "detail", "")).startswith("Starting"):
-            out.clear()  # a restarted keepalived re-runs its scripts
+            out[e.node].clear()  # a restarted keepalived re-runs its scripts
         elif kind == "script" and getattr(ev, "script", None) and getattr(ev, "result", None):
-            out[ev.script] = (str(ev.result), e.received_at)
-    return out
+            out[e.node][ev.script] = (str(ev.result), e.received_at)
+    return dict(out)
+
+
+def last_script_results(snap: Snapshot, node: str) -> dict[str, tuple[str, float]]:
+    """Latest vrrp_script outcome per script of one node (see script_results)."""
+    return script_results(snap).get(node, {})
 
 
 # ----------------------------------------------------------------------------- mysqld

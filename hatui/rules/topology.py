@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 
 from hatui.cluster import Cluster, Role, Topology, VipRole
 from hatui.state.observations import AddressObs, Kind, SshObs
@@ -20,6 +21,7 @@ class VipView:
     unknown: tuple[str, ...]  # candidate nodes we have no fresh address list for
 
 
+@lru_cache(maxsize=4096)  # called per channel per tick; hosts are few and never change
 def _norm(addr: str) -> str:
     try:
         return str(ipaddress.ip_address(addr))
