@@ -15,6 +15,7 @@ from hatui.cluster import Cluster
 from hatui.rules.health import script_results
 from hatui.views.dashboard import (
     alert_rows,
+    cleared_rows,
     header,
     node_rows,
     panel_staleness,
@@ -30,7 +31,7 @@ from screens.widgets.logview import LogView
 
 TICK = 0.25  # views redraw at 4 Hz from a snapshot, never once per log line
 
-STYLE = {"ok": "green", "warning": "yellow", "critical": "bold red", "unknown": "dim"}
+STYLE = {"ok": "green", "warning": "yellow", "critical": "bold red", "unknown": "dim", "cleared": "dim"}
 
 NODE_COLUMNS = ("node", "role", "VIP", "ssh", "mysql", "rw", "replication", "vrrp", "age")
 VRRP_COLUMNS = ("node", "instance", "state", "base", "effective", "last transition", "check")
@@ -43,7 +44,8 @@ FeedFactory = Callable[[Cluster], Feed]
 
 def _styled(cells: tuple, health: str) -> tuple[Text, ...]:
     style = STYLE.get(health, "")
-    return tuple(Text(str(c), style=style if j == 0 else "") for j, c in enumerate(cells))
+    whole = health == "cleared"  # history fades as a whole row; live rows colour their first cell
+    return tuple(Text(str(c), style=style if j == 0 or whole else "") for j, c in enumerate(cells))
 
 
 def _fill(table: DataTable, rows: list[tuple[str, tuple]], health: list[str] | None = None) -> None:
@@ -186,10 +188,10 @@ class ClusterView(Vertical):
         if frame.lag_changed and now - self._plotted >= 1.0:  # plotting costs more than a table: 1 Hz
             self._plotted = now
             self.query_one("#lag-plot", LagPlot).update_from(lag, snap.taken_at, self.cluster.thresholds)
-        active = alert_rows(frame.active, now)
+        shown = alert_rows(frame.active, now) + cleared_rows(frame.cleared, now)
         _fill(self.query_one("#alerts", DataTable),
               [(f"{r.code}/{r.node}/{i}", (r.severity, r.code, r.node, r.active_for, r.message))
-               for i, r in enumerate(active)], [r.severity for r in active])
+               for i, r in enumerate(shown)], [r.severity for r in shown])
 
 
     def _mark_stale(self, snap) -> None:

@@ -165,3 +165,29 @@ def test_big_status_words_are_three_rows_and_refuse_unknown_letters():
     assert big_text("OK") != big_text("KO")
     with pytest.raises(ValueError, match="'Z'"):
         big_text("ZZ")
+
+
+async def test_a_cleared_alert_fades_into_history_under_the_active_ones():
+    from hatui.mysql.status import MysqlStatus
+    from hatui.state import Kind
+    from hatui.views.feed import RecordedFeed
+    from tests.test_app import lab_state
+
+    cluster = lab_cluster()
+    store = lab_state(cluster)
+    healthy = store.latest("db3", Kind.MYSQL).value
+    app = HatuiApp([cluster], feed_factory=lambda c: RecordedFeed(store))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        store.put("db3", Kind.MYSQL, MysqlStatus(up=False, error="(2003) Can't connect"))
+        await pilot.pause(0.6)
+        rows = [[str(c) for c in r] for r in (app.query_one("#alerts", DataTable).get_row_at(i)
+                                              for i in range(app.query_one("#alerts", DataTable).row_count))]
+        assert ["critical", "mysql.down", "db3"] == rows[0][:3]
+        store.put("db3", Kind.MYSQL, healthy)
+        await pilot.pause(0.6)
+        table = app.query_one("#alerts", DataTable)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert rows and rows[0][:3] == ["cleared", "mysql.down", "db3"]
+        assert rows[0][4].startswith("cleared ") and "does not answer" in rows[0][4]
+        assert table.get_row_at(0)[4].style == "dim"  # the whole row is faded

@@ -65,3 +65,17 @@ def test_cluster_state_keeps_alert_start_and_redraws_lag_only_on_new_data():
     assert [a.code for a in first.alerts] == ["repl.lag"] and first.lag_changed
     second = state.tick()  # nothing new in the store
     assert not second.lag_changed and second.active[0].since == first.active[0].since
+
+
+def test_cleared_alerts_show_how_long_they_lasted_newest_first_and_fade_out():
+    from hatui.rules.alerts import Alert, ClearedAlert, Severity
+    from hatui.views.dashboard import cleared_rows
+
+    def gone(code, since, at):
+        return ClearedAlert(Alert(code, Severity.CRITICAL, "db2", f"{code} happened", {}), since, at)
+    now = 10_000.0
+    cleared = [gone("mysql.down", now - 100, now - 30), gone("repl.lag", now - 4000, now - 3000)]
+    rows = cleared_rows(cleared, now)
+    assert [(r.severity, r.code, r.active_for) for r in rows] == [("cleared", "mysql.down", "1m10s")]
+    assert rows[0].message == "cleared 30s ago: mysql.down happened"
+    assert len(cleared_rows([gone("x", now - 2, now - 1)] * 20, now)) == 8

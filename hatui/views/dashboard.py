@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from hatui.cluster import MysqlVia, Role
-from hatui.rules.alerts import ActiveAlert, Alert, Severity
+from hatui.rules.alerts import ActiveAlert, Alert, ClearedAlert, Severity
 from hatui.rules.topology import VipView, mysql_up, node_for_host, ssh_up, vip_views, writer
 from hatui.state.observations import Kind, stale_after
 from hatui.state.store import Snapshot
@@ -205,6 +205,20 @@ def alert_rows(active: list[ActiveAlert], now: float) -> list[AlertRow]:
                      age_text(now - a.since)) for a in active]
 
 
+CLEARED_SHOWN = 8  # recent cleared alerts kept under the active ones
+CLEARED_WINDOW = 1800.0  # seconds a cleared alert stays in view
+
+
+def cleared_rows(cleared: list[ClearedAlert], now: float, *, limit: int = CLEARED_SHOWN,
+                 window: float = CLEARED_WINDOW) -> list[AlertRow]:
+    """Recently cleared alerts, newest first: 'for' is how long each lasted. They fade out of
+    the dashboard after `window` (the AlertBook keeps the longer history)."""
+    recent = [c for c in cleared if now - c.cleared_at <= window][:limit]
+    return [AlertRow("cleared", c.alert.code, c.alert.node or "-",
+                     f"cleared {age_text(now - c.cleared_at)} ago: {c.alert.message}",
+                     age_text(c.cleared_at - c.since)) for c in recent]
+
+
 def header(snap: Snapshot, alerts: list[Alert]) -> Header:
     conns = []
     for name in snap.cluster.nodes:
@@ -280,5 +294,5 @@ def clock(t: float) -> str:
 
 
 __all__ = ["PANEL_KINDS", "AlertRow", "Header", "NodeRow", "ReplRow", "Staleness", "VrrpRow", "age_text",
-           "alert_rows", "header", "live_mysql", "node_rows", "panel_staleness", "repl_rows", "role_of",
+           "alert_rows", "cleared_rows", "header", "live_mysql", "node_rows", "panel_staleness", "repl_rows", "role_of",
            "spark_text", "staleness", "vrrp_rows"]

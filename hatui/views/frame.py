@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from hatui.rules.alerts import ActiveAlert, Alert, AlertBook
+from hatui.rules.alerts import ActiveAlert, Alert, AlertBook, ClearedAlert
 from hatui.rules.health import evaluate
 from hatui.state.store import Snapshot
 from hatui.views.feed import Feed
@@ -20,6 +20,7 @@ class Frame:
     snapshot: Snapshot
     alerts: list[Alert]
     active: list[ActiveAlert]
+    cleared: list[ClearedAlert]  # newest first
     now: float
     lag_changed: bool  # the lag history took new points (plots redraw only then)
 
@@ -37,4 +38,4 @@ class ClusterState:
         alerts = evaluate(snap)
         now = time.time()
         self.book.update(alerts, now)
-        return Frame(snap, alerts, self.book.active, now, self.lag.observe(snap))
+        return Frame(snap, alerts, self.book.active, self.book.cleared, now, self.lag.observe(snap))
