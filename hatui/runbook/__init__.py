@@ -1,0 +1,1 @@
+"""Runbooks: preflight checks plus ordered, verified, undoable steps (no UI here)."""

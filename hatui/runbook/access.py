@@ -1,0 +1,236 @@
+"""The write capability: admin SQL sessions and SSH commands on the cluster's nodes.
+
+Only a runbook Runner makes one, and never in watch mode (`WriteAccess` refuses a read-only
+policy). Every statement and command goes through `announce` first, so it is shown and written
+to the audit log before it is sent, and its outcome is audited after. A dry run gets a
+`WriteAccess(dry_run=True)`, which sends reads and refuses anything else."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pymysql
+import pymysql.cursors
+
+from hatui.cluster import Cluster, MysqlVia
+from hatui.cluster.secrets import resolve_password
+from hatui.mysql.dialect import Dialect, Statement
+from hatui.mysql.reader import read_dialect, read_status
+from hatui.mysql.status import MysqlStatus
+from hatui.runbook.model import Action
+from hatui.ssh.pool import SessionPool
+
+
+class WatchModeRefused(PermissionError):
+    """Watch mode has no write capability: no runbook can be built there."""
+
+
+class DryRunWrite(PermissionError):
+    """A dry run was about to send something that is not a read."""
+
+
+# Reads a dry run (and preflight) may send: SELECT/SHOW, nothing else.
+_READ_SQL = re.compile(r"\s*(SELECT|SHOW)\b", re.IGNORECASE)
+_READ_SSH = re.compile(r"\s*(ip -j addr|cat |test |grep |stat )")
+
+
+def is_read_sql(sql: str) -> bool:
+    return bool(_READ_SQL.match(sql)) and "GET_LOCK" not in sql.upper()
+
+
+Announce = Callable[[Action, str], None]  # (action, phase: "start" | "ok" | "error: ...")
+
+
+class NodeSql:
+    """One admin session to one node's mysqld, in its own thread (pymysql blocks)."""
+
+    def __init__(self, access: WriteAccess, node: str):
+        self.access = access
+        self.node = node
+        self._conn: Any = None
+        self._dialect: Dialect | None = None
+        # created lazily from the caller's thread, so it inherits that thread's network namespace
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hatui-admin-{node}")
+
+    async def _target(self) -> tuple[str, int]:
+        n = self.access.cluster.nodes[self.node]
+        if n.mysql.via == MysqlVia.SSH_TUNNEL:
+            port = await self.access.pool[self.node].forward_local(n.host, n.mysql.port)
+            return "127.0.0.1", port
+        return n.host, n.mysql.port
+
+    def _connect(self, target: tuple[str, int], timeout: float) -> Any:
+        account = self.access.cluster.nodes[self.node].mysql.admin
+        if account is None:
+            raise RuntimeError(f"{self.node}: no mysql.admin account in the cluster file (runbooks need one)")
+        conn = pymysql.connect(host=target[0], port=target[1], user=account.user,
+                               password=resolve_password(account), connect_timeout=min(timeout, 5.0),
+                               read_timeout=timeout, write_timeout=timeout, autocommit=True,
+                               charset="utf8mb4", cursorclass=pymysql.cursors.DictCursor)
+        self._dialect = read_dialect(conn)
+        return conn
+
+    def _execute(self, target: tuple[str, int], sql: str, args: Any, timeout: float) -> list[dict]:
+        self.access.record(self.node, "sql", sql)
+        if self._conn is None:
+            self._conn = self._connect(target, timeout)
+        conn = self._conn
+        conn._read_timeout = timeout  # pymysql reads this per query
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, args)
+                return list(cur.fetchall() or [])
+        except (pymysql.err.OperationalError, pymysql.err.InterfaceError, OSError):
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                pass
+
+    async def dialect(self) -> Dialect:
+        if self._dialect is None:
+            await self.query("SELECT 1")
+        assert self._dialect is not None
+        return self._dialect
+
+    async def query(self, sql: str, args: Any = None, *, timeout: float = 10.0) -> list[dict]:
+        """A read: SELECT/SHOW only (also allowed in a dry run). Not announced: reads change nothing."""
+        if not is_read_sql(sql):
+            raise ValueError(f"query() is for reads; use execute() for {sql.split()[0]}")
+        target = await self._target()
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(loop.run_in_executor(self._executor, self._execute, target, sql, args,
+                                                           timeout), timeout + 5)
+
+    async def execute(self, stmt: Statement | str, *, timeout: float = 10.0, show: str | None = None) -> list[dict]:
+        """Send a statement that may write: announced (shown, audited) before it is sent."""
+        sql, args, text = ((stmt.sql, stmt.execute_args(), stmt.redacted()) if isinstance(stmt, Statement)
+                           else (stmt, None, stmt))
+        action = Action(self.node, "sql", show or text)
+        self.access.check_write("sql", sql)
+        self.access.announce(action, "start")
+        try:
+            target = await self._target()
+            loop = asyncio.get_running_loop()
+            rows = await asyncio.wait_for(loop.run_in_executor(self._executor, self._execute, target, sql,
+                                                               args, timeout), timeout + 5)
+        except BaseException as exc:
+            self.access.announce(action, f"error: {self.access.describe(exc)}")
+            raise
+        self.access.announce(action, "ok")
+        return rows
+
+    async def status(self, *, timeout: float = 10.0) -> MysqlStatus:
+        """The same status the monitor reads, through this admin session."""
+        target = await self._target()
+        loop = asyncio.get_running_loop()
+
+        def read() -> MysqlStatus:
+            self.access.record(self.node, "sql", "<status reads>")
+            if self._conn is None:
+                self._conn = self._connect(target, timeout)
+            try:
+                return read_status(self._conn, dialect=self._dialect)
+            except (pymysql.err.OperationalError, pymysql.err.InterfaceError, OSError):
+                self._drop()
+                raise
+        return await asyncio.wait_for(loop.run_in_executor(self._executor, read), timeout + 5)
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._drop)
+        self._executor.shutdown(wait=False)
+
+
+class WriteAccess:
+    def __init__(self, cluster: Cluster, pool: SessionPool, *, announce: Announce,
+                 dry_run: bool = False, read_only_policy: object | None = None,
+                 recorder: list[tuple[str, str, str]] | None = None):
+        if read_only_policy is not None:
+            raise WatchModeRefused("watch mode is read-only: runbooks cannot run here "
+                                   "(open the console without --watch)")
+        self.cluster = cluster
+        self.pool = pool
+        self.announce = announce
+        self.dry_run = dry_run
+        self.recorder = recorder  # (node, kind, text) of every write sent, for tests
+        self._sql: dict[str, NodeSql] = {}
+        self.secrets: tuple[str, ...] = ()
+
+    def record(self, node: str, kind: str, text: str) -> None:
+        if self.recorder is not None:
+            self.recorder.append((node, kind, text))
+
+    def check_write(self, kind: str, text: str) -> None:
+        if self.dry_run and not (is_read_sql(text) if kind == "sql" else _READ_SSH.match(text)):
+            raise DryRunWrite(f"dry run: refusing to send {kind} `{text.split()[0]} …`")
+
+    def describe(self, exc: BaseException) -> str:
+        text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, TimeoutError) else "timed out"
+        for s in self.secrets:
+            text = text.replace(s, "***")
+        return text
+
+    def sql(self, node: str) -> NodeSql:
+        if node not in self._sql:
+            self._sql[node] = NodeSql(self, node)
+        return self._sql[node]
+
+    async def ssh(self, node: str, command: str, *, timeout: float = 10.0, show: str | None = None,
+                  read: bool = False) -> str:
+        """Run a command on a node. Writes are announced first; `read=True` marks a pure read
+        (ip addr, cat), which is neither announced nor refused in a dry run."""
+        session = self.pool[node]
+        self.record(node, "ssh", command)
+        if read:
+            res = await session.run(command, timeout=timeout, check=True)
+            return res.stdout
+        action = Action(node, "ssh", show or command)
+        self.check_write("ssh", command)
+        self.announce(action, "start")
+        try:
+            res = await session.run(command, timeout=timeout, check=True)
+        except BaseException as exc:
+            self.announce(action, f"error: {self.describe(exc)}")
+            raise
+        self.announce(action, "ok")
+        return res.stdout
+
+    async def query_via(self, node: str, host: str, port: int, sql: str, *, timeout: float = 10.0) -> list[dict]:
+        """A read on host:port reached through `node`'s SSH connection (e.g. the VIP, as clients
+        see it), on a fresh admin connection."""
+        if not is_read_sql(sql):
+            raise ValueError("query_via() is for reads")
+        self.record(node, "sql", f"via {host}:{port}: {sql}")
+        local = await self.pool[node].forward_local(host, port)
+        account = self.cluster.nodes[node].mysql.admin
+        if account is None:
+            raise RuntimeError(f"{node}: no mysql.admin account in the cluster file")
+        password = resolve_password(account)
+
+        def run() -> list[dict]:
+            conn = pymysql.connect(host="127.0.0.1", port=local, user=account.user, password=password,
+                                   connect_timeout=min(timeout, 5.0), read_timeout=timeout, autocommit=True,
+                                   cursorclass=pymysql.cursors.DictCursor)
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(sql)
+                    return list(cur.fetchall() or [])
+            finally:
+                conn.close()
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(loop.run_in_executor(None, run), timeout + 5)
+
+    async def close(self) -> None:
+        for s in self._sql.values():
+            await s.close()
+        self._sql.clear()

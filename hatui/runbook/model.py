@@ -1,0 +1,80 @@
+"""What a runbook is made of: checks, the actions a step sends, steps, and the events a run emits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    WARN = "warn"  # shown, does not block
+    FAIL = "fail"  # blocks the runbook
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # what is checked, in words
+    verdict: Verdict
+    reason: str  # what was found
+    fix: str = ""  # what the DBA can do about a failure
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict == Verdict.FAIL
+
+
+@dataclass(frozen=True)
+class Action:
+    """One command or statement a step sends, exactly as shown (secrets masked)."""
+
+    node: str
+    kind: str  # "sql" | "ssh"
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.node} {self.kind}: {self.text}"
+
+
+class StepFailed(Exception):
+    """A step did not reach what it must (its verification failed or it timed out)."""
+
+
+StepFn = Callable[["Any"], Awaitable[str]]  # gets the RunContext, returns a line for the report
+
+
+@dataclass
+class Step:
+    key: str
+    title: str  # what it does, in words
+    plan: list[Action]  # what it will send; values learned at run time appear as <placeholders>
+    run: StepFn  # does it and verifies it; raises StepFailed (or any error) when it cannot
+    timeout: float
+    undo_title: str = ""  # how it is undone, in words ("" = nothing to undo)
+    undo: StepFn | None = None
+    commits: bool = False  # once this step started, failures are no longer undone automatically
+
+
+@dataclass(frozen=True)
+class Event:
+    """Everything a run reports, in order: the console and the CLI render these."""
+
+    kind: str  # check, refused, plan, step_start, action, action_done, step_done, step_failed,
+    #            undo_start, undo_done, undo_failed, done, rolled_back, failed, aborted
+    text: str
+    step: str = ""
+    node: str = ""
+    ok: bool = True
+    at: float = field(default_factory=time.time)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    REFUSED = "refused"  # preflight failed or the DBA said no: nothing was changed
+    ROLLED_BACK = "rolled_back"  # a step failed before the commit point; everything undone
+    FAILED = "failed"  # a step failed after the commit point, or an undo failed: needs the DBA
+    DRY_RUN = "dry_run"
