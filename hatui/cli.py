@@ -69,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
                     help="trust the key shown without asking (only after checking it another way)")
     th.add_argument("--jump-host", action="store_true", help="trust the node's jump host instead")
 
+    so = sub.add_parser("switchover", help="planned switchover: move the writer and its VIP to another master")
+    so.add_argument("--cluster", metavar="FILE", required=True)
+    so.add_argument("--to", metavar="NODE", required=True, help="the new writer")
+    so.add_argument("--dry-run", action="store_true", help="run the checks and show the steps; change nothing")
+    so.add_argument("--yes", action="store_true", help="do not ask to type the target's name (scripts)")
+
+    rb = sub.add_parser("runbook", help="an interrupted runbook: status, rollback or resume")
+    rb.add_argument("action", choices=("status", "rollback", "resume"))
+    rb.add_argument("--cluster", metavar="FILE", required=True)
+
     lab = sub.add_parser("lab", help="the network-namespace lab (needs root)",
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     lab.add_argument("--subnet", help="lab subnet (default 198.18.0.0/24 or $HATUI_LAB_SUBNET)")
@@ -113,6 +123,8 @@ def _main(argv: list[str] | None = None) -> int:
         return _status(args, argv)
     if args.command == "trust-host":
         return _trust_host(args, argv)
+    if args.command in ("switchover", "runbook"):
+        return _runbook(args, argv)
     if not args.cluster:
         _parser().print_help()
         return 2
@@ -177,6 +189,20 @@ def _status(args, argv: list[str]) -> int:
     text, code = render(snap, args.json)
     print(text)
     return code
+
+
+def _runbook(args, argv: list[str]) -> int:
+    from hatui.runbook.cli import run_recovery, run_switchover
+
+    clusters = _load([args.cluster])
+    if clusters is None:
+        return 2
+    if (code := _enter_namespace(clusters, argv)) is not None:
+        return code
+    if args.command == "switchover":
+        return run_switchover(clusters[0], args.to, dry_run=args.dry_run, yes=args.yes,
+                              interactive=sys.stdin.isatty())
+    return run_recovery(clusters[0], args.action, yes=False)
 
 
 def _trust_host(args, argv: list[str]) -> int:

@@ -416,6 +416,9 @@ class KeepalivedConfig(BaseModel):
     # Debian/Ubuntu's unit is keepalived.service; systemd keeps its log in the journal
     log: Annotated[KeepalivedLog, BeforeValidator(_none_is_empty)] = KeepalivedLog(journald="keepalived")
     config: RemotePath = PurePosixPath("/etc/keepalived/keepalived.conf")
+    # A file keepalived tracks (`track_file` with weight 1): the switchover writes a number
+    # there to move the VIP through keepalived in milliseconds. None: no fast VIP move.
+    priority_file: RemotePath | None = None
 
 
 class Node(BaseModel):

@@ -10,6 +10,9 @@ NODE_KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 NODE_CHECK_SCRIPT = "/etc/keepalived/check_mysql.sh"
 NODE_NOTIFY_SCRIPT = "/etc/keepalived/notify_mysql.sh"
 NODE_KEEPALIVED_LOG = "/var/log/keepalived.log"
+# keepalived adds this file's number to the node's priority; below -253 the node goes to FAULT.
+# hatui's switchover writes it to move the VIP through keepalived in milliseconds.
+NODE_PRIORITY_FILE = "/etc/keepalived/hatui_priority"
 NODE_SOCKET = "/run/mysqld/mysqld.sock"
 
 MONITOR_USER = "hatui_monitor"
@@ -97,6 +100,15 @@ vrrp_script chk_mysql {{
     rise 2
 }}
 
+# hatui's switchover writes a number here: +N raises this node's priority (a short skew
+# time, so it takes over fast); -254 puts it in FAULT (it sends priority 0 and the VIP leaves
+# at once). Reset to 0 at every start, so a restart never keeps a switchover's leftovers.
+track_file hatui_priority {{
+    file "{NODE_PRIORITY_FILE}"
+    weight 1
+    init_file 0 overwrite
+}}
+
 vrrp_instance {spec.instance} {{
     state BACKUP            # both BACKUP + nopreempt: a repaired master does not grab the VIP back
     nopreempt
@@ -110,6 +122,9 @@ vrrp_instance {spec.instance} {{
     }}
     track_script {{
         chk_mysql
+    }}
+    track_file {{
+        hatui_priority
     }}
     notify_master "{NODE_NOTIFY_SCRIPT} master"
     notify_backup "{NODE_NOTIFY_SCRIPT} backup"
@@ -209,6 +224,7 @@ defaults:
     log:
       file: {NODE_KEEPALIVED_LOG}
     config: {NODE_KEEPALIVED_CONF}
+    priority_file: {NODE_PRIORITY_FILE}
 nodes:
 {nodes}
 vips:

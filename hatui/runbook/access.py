@@ -111,7 +111,8 @@ class NodeSql:
         return await asyncio.wait_for(loop.run_in_executor(self._executor, self._execute, target, sql, args,
                                                            timeout), timeout + 5)
 
-    async def execute(self, stmt: Statement | str, *, timeout: float = 10.0, show: str | None = None) -> list[dict]:
+    async def execute(self, stmt: Statement | str, *, timeout: float = 10.0, show: str | None = None,
+                      benign: dict[int, str] | None = None) -> list[dict]:
         """Send a statement that may write: announced (shown, audited) before it is sent."""
         sql, args, text = ((stmt.sql, stmt.execute_args(), stmt.redacted()) if isinstance(stmt, Statement)
                            else (stmt, None, stmt))
@@ -124,6 +125,11 @@ class NodeSql:
             rows = await asyncio.wait_for(loop.run_in_executor(self._executor, self._execute, target, sql,
                                                                args, timeout), timeout + 5)
         except BaseException as exc:
+            code = exc.args[0] if isinstance(exc, pymysql.err.MySQLError) and exc.args else None
+            if benign and code in benign:  # e.g. 1094: the session ended by itself meanwhile
+                self.access.announce(action, "ok")
+                self.access.announce(Action(self.node, "note", benign[code]), "ok")
+                return []
             self.access.announce(action, f"error: {self.access.describe(exc)}")
             raise
         self.access.announce(action, "ok")
@@ -149,6 +155,33 @@ class NodeSql:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._drop)
         self._executor.shutdown(wait=False)
+
+
+class Armed:
+    def __init__(self, access: WriteAccess, node: str, cmd, action: Action):
+        self.access = access
+        self.node = node
+        self.cmd = cmd
+        self.action = action
+
+    def fire(self) -> None:
+        self.access.announce(self.action, "start")
+        self.cmd.fire()
+
+    async def result(self, timeout: float) -> str:
+        try:
+            res = await self.cmd.result(timeout)
+        except BaseException as exc:
+            self.access.announce(self.action, f"error: {self.access.describe(exc)}")
+            raise
+        if res.exit_status != 0:
+            self.access.announce(self.action, f"error: exit status {res.exit_status} {res.stderr.strip()[:200]}")
+            raise RuntimeError(f"{self.node}: `{self.action.text}` exited with status {res.exit_status}")
+        self.access.announce(self.action, "ok")
+        return res.stdout
+
+    def close(self) -> None:
+        self.cmd.close()
 
 
 class WriteAccess:
@@ -186,24 +219,31 @@ class WriteAccess:
         return self._sql[node]
 
     async def ssh(self, node: str, command: str, *, timeout: float = 10.0, show: str | None = None,
-                  read: bool = False) -> str:
+                  read: bool = False, sudo: bool = False) -> str:
         """Run a command on a node. Writes are announced first; `read=True` marks a pure read
         (ip addr, cat), which is neither announced nor refused in a dry run."""
         session = self.pool[node]
         self.record(node, "ssh", command)
         if read:
-            res = await session.run(command, timeout=timeout, check=True)
+            res = await session.run(command, timeout=timeout, check=True, sudo=sudo)
             return res.stdout
         action = Action(node, "ssh", show or command)
         self.check_write("ssh", command)
         self.announce(action, "start")
         try:
-            res = await session.run(command, timeout=timeout, check=True)
+            res = await session.run(command, timeout=timeout, check=True, sudo=sudo)
         except BaseException as exc:
             self.announce(action, f"error: {self.describe(exc)}")
             raise
         self.announce(action, "ok")
         return res.stdout
+
+    async def arm(self, node: str, command: str, *, show: str, sudo: bool = False) -> Armed:
+        """Open the channel for a write now, run it later with `fire()` (see NodeSession.armed).
+        It is announced when fired, the moment it runs."""
+        self.check_write("ssh", command)
+        self.record(node, "ssh", f"(armed) {command}")
+        return Armed(self, node, await self.pool[node].armed(command, sudo=sudo), Action(node, "ssh", show))
 
     async def query_via(self, node: str, host: str, port: int, sql: str, *, timeout: float = 10.0) -> list[dict]:
         """A read on host:port reached through `node`'s SSH connection (e.g. the VIP, as clients

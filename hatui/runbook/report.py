@@ -34,7 +34,8 @@ def event_lines(ev: Event) -> list[str]:
     if k == "action_done":
         return [] if ev.ok else [f"    ✘ {ev.node}: {ev.text}"]
     if k == "step_done":
-        return [f"  ✔ {ev.text}"]
+        took = ev.data.get("seconds")
+        return [f"  ✔ {ev.text}" + (f" ({took:.3f} s)" if took is not None else "")]
     if k == "step_failed":
         return [f"  ✘ {ev.text}"]
     if k == "undo_start":

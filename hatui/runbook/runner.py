@@ -156,7 +156,7 @@ class Runner:
         steps = self.runbook.steps(ctx)
         self._emit_plan(steps)
         outcome = Outcome.REFUSED if any(c.failed for c in checks) else Outcome.DRY_RUN
-        await self.access.close()
+        await self._cleanup()
         return Report(outcome, checks, steps, self.events, seconds=time.monotonic() - t0)
 
     # ------------------------------------------------------------------ execute
@@ -178,8 +178,14 @@ class Runner:
         try:
             return await self._execute(confirm, t0)
         finally:
-            await self.access.close()
+            await self._cleanup()
             self.lock.release()
+
+    async def _cleanup(self) -> None:
+        cleanup = getattr(self.runbook, "cleanup", None)
+        if cleanup is not None:
+            await cleanup()
+        await self.access.close()
 
     async def _execute(self, confirm: Confirm, t0: float) -> Report:
         journal = Journal(self.journal_path, self.runbook.name, self.runbook.params(), self.run_id, self.who)
@@ -209,6 +215,7 @@ class Runner:
             ctx.step = step.key
             journal.record(step.key, "started")
             self.emit(Event("step_start", step.title, step=step.key))
+            t_step = time.monotonic()
             try:
                 self._task = asyncio.ensure_future(step.run(ctx))
                 detail = await asyncio.wait_for(self._task, step.timeout)
@@ -227,7 +234,8 @@ class Runner:
             journal.facts = ctx.facts
             journal.record(step.key, "done", detail or "")
             committed = committed or step.commits
-            self.emit(Event("step_done", detail or step.title, step=step.key))
+            self.emit(Event("step_done", detail or step.title, step=step.key,
+                            data={"seconds": round(time.monotonic() - t_step, 3)}))
         journal.finish("done")
         self.emit(Event("done", f"{self.runbook.name} done"))
         return Outcome.DONE, ""
@@ -310,6 +318,6 @@ class Runner:
             return Report(outcome, steps=steps, events=self.events, reason=reason,
                           seconds=time.monotonic() - t0)
         finally:
-            await self.access.close()
+            await self._cleanup()
             self.lock.release()
 
