@@ -258,7 +258,12 @@ class HatuiApp(App):
         self.push_screen(HelpScreen(sections, self.watch_mode))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        from screens.commands import dashboard_commands, node_detail_commands, wallboard_commands
+        from screens.commands import (
+            dashboard_commands,
+            node_detail_commands,
+            runbook_commands,
+            wallboard_commands,
+        )
         from screens.node_detail import NodeDetail
 
         yield from super().get_system_commands(screen)
@@ -268,8 +273,25 @@ class HatuiApp(App):
         elif self.watch_mode:
             yield from wallboard_commands(screen.query_one(Wallboard))
         else:
-            yield from dashboard_commands(self.current_view(screen))
-        # Runbooks (issue 5) are offered here only when not self.watch_mode.
+            view = self.current_view(screen)
+            yield from dashboard_commands(view)
+            yield from runbook_commands(view)  # never reached in watch mode (branch above)
+
+    def open_switchover(self, cluster: Cluster, node: str) -> None:
+        """The switchover screen. Watch mode has no write capability at all (the engine refuses
+        to build one); this refusal only says so early."""
+        if self.watch_mode:
+            self.notify("read-only wallboard: runbooks cannot run here", severity="error")
+            return
+        from hatui.runbook.runner import Runner
+        from hatui.runbook.switchover import Switchover
+        from hatui.ssh.pool import SessionPool
+        from screens.runbook import RunbookScreen
+
+        def make(dry_run: bool, on_event) -> Runner:
+            return Runner(cluster, Switchover(cluster, node), pool=SessionPool.for_cluster(cluster),
+                          on_event=on_event, dry_run=dry_run, close_pool=True)
+        self.push_screen(RunbookScreen(f"Switchover of {cluster.name} to {node}", node, make))
 
     def current_view(self, screen: Screen | None = None) -> ClusterView:
         """The cluster on `screen` (default: the one showing; with several clusters, the

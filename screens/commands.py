@@ -57,6 +57,18 @@ def dashboard_commands(view: ClusterView) -> Iterator[SystemCommand]:
                         "Toggle keepalived's routine dump and GARP lines", logs.action_toggle_noise)
 
 
+def runbook_commands(view: ClusterView) -> Iterator[SystemCommand]:
+    """Runbooks change the cluster: the app offers these only outside watch mode."""
+    from hatui.cluster import Role
+
+    c = view.cluster
+    candidates = [n for n, node in c.nodes.items() if node.has_role(Role.MYSQL) and node.has_role(Role.KEEPALIVED)]
+    for node in candidates:
+        yield SystemCommand(f"Runbook: switch over to {node}",
+                            f"Planned switchover: move the writer and its VIP to {node} (checks first)",
+                            partial(view.app.open_switchover, c, node))
+
+
 def node_detail_commands(screen: NodeDetail) -> Iterator[SystemCommand]:
     yield SystemCommand("Back to the dashboard", "Leave this node's detail", screen.app.pop_screen)
     for node in screen.cluster.nodes:

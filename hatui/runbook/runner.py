@@ -80,7 +80,8 @@ class Runner:
     def __init__(self, cluster: Cluster, runbook: Runbook, *, pool: SessionPool,
                  on_event: Callable[[Event], None] | None = None, base_dir: Path | None = None,
                  watch: bool = False, dry_run: bool = False,
-                 recorder: list[tuple[str, str, str]] | None = None, who: str | None = None):
+                 recorder: list[tuple[str, str, str]] | None = None, who: str | None = None,
+                 close_pool: bool = False):
         self.cluster = cluster
         self.runbook = runbook
         self.pool = pool
@@ -94,6 +95,7 @@ class Runner:
         self.access = WriteAccess(cluster, pool, announce=self._announce, dry_run=dry_run,
                                   read_only_policy=object() if watch else None, recorder=recorder)
         self.dry_run = dry_run
+        self.close_pool = close_pool  # the console gives each run its own SSH connections
         self.lock = RunbookLock(self.dir / "runbook.lock")
         self.journal_path = self.dir / "journal.json"
         self._task: asyncio.Task | None = None
@@ -186,6 +188,8 @@ class Runner:
         if cleanup is not None:
             await cleanup()
         await self.access.close()
+        if self.close_pool:
+            await self.pool.close()
 
     async def _execute(self, confirm: Confirm, t0: float) -> Report:
         journal = Journal(self.journal_path, self.runbook.name, self.runbook.params(), self.run_id, self.who)

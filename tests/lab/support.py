@@ -113,6 +113,8 @@ def restore(lab: Lab) -> None:
     for n in lab.spec.nodes:
         if n.keepalived:
             lab.fault("start-keepalived", n.name)
+            # a switchover that failed half-way may leave its priority file raised or faulted
+            lab.node_run(n.name, ["sh", "-c", "printf '0\\n' > /etc/keepalived/hatui_priority"])
     # A SIGKILLed keepalived leaves its VIP behind and a restarted one drops it at startup, and
     # after a heal the pair may flap once: wait until one node holds the VIP and keeps it.
     def one_holder():
