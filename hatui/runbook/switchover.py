@@ -45,7 +45,6 @@ class Facts:
     nopreempt: dict[str, bool] = field(default_factory=dict)
     priority: dict[str, int] = field(default_factory=dict)  # configured (base) VRRP priority
     long_trx: list[dict] = field(default_factory=list)
-    purged_problem: str = ""
 
 
 async def gather(ctx: RunContext, nodes: list[str] | None = None) -> Facts:
@@ -280,6 +279,23 @@ class Switchover:
         wait_fn = ("MASTER_GTID_WAIT" if d_old.is_mariadb else "WAIT_FOR_EXECUTED_GTID_SET") \
             if d_old else "MASTER_GTID_WAIT / WAIT_FOR_EXECUTED_GTID_SET"
 
+        async def set_writable(node: str, on: bool) -> None:
+            """Lift (on) or apply the node's fence, then check @@read_only says so."""
+            sql = ctx.access.sql(node)
+            d = await sql.dialect()
+            for stmt in d.fence(not on):
+                await sql.execute(stmt)
+            ro = await sql.query("SELECT @@global.read_only AS ro")
+            if int(ro[0]["ro"]) != (0 if on else 1):
+                raise StepFailed(f"{node} is still {'read-only' if on else 'writable'} after SET GLOBAL read_only")
+
+        async def position(node: str) -> str:
+            """The node's own GTID position: gtid_binlog_pos (MariaDB) or gtid_executed (MySQL)."""
+            sql = ctx.access.sql(node)
+            d = await sql.dialect()
+            q = "SELECT @@global.gtid_binlog_pos AS pos" if d.is_mariadb else "SELECT @@global.gtid_executed AS pos"
+            return str((await sql.query(q))[0]["pos"] or "").replace("\n", "")
+
         async def end_sessions(sql) -> int:
             rows = await sql.query(
                 "SELECT ID, USER, HOST, COMMAND, TIME FROM information_schema.PROCESSLIST "
@@ -309,33 +325,17 @@ class Switchover:
             # Why not FLUSH TABLES WITH READ LOCK (writes would wait instead of failing): a client
             # waiting on the old writer when the VIP leaves it is stuck on a dead connection
             # until its own read timeout. Ended sessions reconnect and get a fast 1290 instead.
-            sql = ctx.access.sql(old)
-            d = await sql.dialect()
             ctx.facts["fenced"] = True
-            for stmt in d.fence(True):
-                await sql.execute(stmt)
-            killed = await end_sessions(sql)
-            ro = await sql.query("SELECT @@global.read_only AS ro")
-            if int(ro[0]["ro"]) != 1:
-                raise StepFailed(f"{old} is still writable after SET GLOBAL read_only")
+            await set_writable(old, False)
+            killed = await end_sessions(ctx.access.sql(old))
             return f"{old} is read-only; {killed} application session(s) ended"
 
         async def unfence(ctx: RunContext) -> str:
-            sql = ctx.access.sql(old)
-            d = await sql.dialect()
-            for stmt in d.fence(False):
-                await sql.execute(stmt)
-            ro = await sql.query("SELECT @@global.read_only AS ro")
-            if int(ro[0]["ro"]) != 0:
-                raise StepFailed(f"{old} is still read-only")
+            await set_writable(old, True)
             return f"{old} takes writes again"
 
         async def final_position(ctx: RunContext) -> str:
-            sql = ctx.access.sql(old)
-            d = await sql.dialect()
-            q = "SELECT @@global.gtid_binlog_pos AS pos" if d.is_mariadb else "SELECT @@global.gtid_executed AS pos"
-            pos = str((await sql.query(q))[0]["pos"] or "").replace("\n", "")
-            ctx.facts["final"] = pos
+            pos = ctx.facts["final"] = await position(old)
             return f"{old} stopped at {pos or '(no GTID yet)'}"
 
         async def catch_up(ctx: RunContext) -> str:
@@ -352,10 +352,7 @@ class Switchover:
 
         async def unchanged(ctx: RunContext) -> str:
             before = ctx.facts.get("final", "")
-            sql = ctx.access.sql(old)
-            d = await sql.dialect()
-            q = "SELECT @@global.gtid_binlog_pos AS pos" if d.is_mariadb else "SELECT @@global.gtid_executed AS pos"
-            now = str((await sql.query(q))[0]["pos"] or "").replace("\n", "")
+            now = await position(old)
             if now != before:
                 raise StepFailed(f"{old} moved from {before} to {now} after it was fenced: a session "
                                  f"with SUPER / READ ONLY ADMIN is still writing")
@@ -448,20 +445,11 @@ class Switchover:
             return f"{t}'s priority back to its configured value"
 
         async def read_only_again(ctx: RunContext) -> str:
-            sql = ctx.access.sql(t)
-            d = await sql.dialect()
-            for stmt in d.fence(True):
-                await sql.execute(stmt)
+            await set_writable(t, False)
             return f"{t} read-only again"
 
         async def writable(ctx: RunContext) -> str:
-            sql = ctx.access.sql(t)
-            d = await sql.dialect()
-            for stmt in d.fence(False):
-                await sql.execute(stmt)
-            ro = await sql.query("SELECT @@global.read_only AS ro")
-            if int(ro[0]["ro"]) != 0:
-                raise StepFailed(f"{t} is still read-only")
+            await set_writable(t, True)
             return f"{t} takes writes"
 
         async def settle_priorities(ctx: RunContext) -> str:
@@ -514,9 +502,7 @@ class Switchover:
 
         async def verify(ctx: RunContext) -> str:
             sql_t = ctx.access.sql(t)
-            d = await sql_t.dialect()
-            q = "SELECT @@global.gtid_binlog_pos AS pos" if d.is_mariadb else "SELECT @@global.gtid_executed AS pos"
-            pos = str((await sql_t.query(q))[0]["pos"] or "").replace("\n", "")
+            pos = await position(t)
             sid = (await sql_t.query("SELECT @@server_id AS id"))[0]["id"]
             seen = await _through_vip(ctx, t, addr, vip.port if vip else 3306)
             if int(seen["id"]) != int(sid) or int(seen["ro"]) != 0:
