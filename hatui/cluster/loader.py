@@ -398,7 +398,7 @@ def translate(
 
 # mappings that hold a choice: a node's own choice replaces the default instead of merging with it
 _REPLACE = {("keepalived", "log")}
-_ACCOUNTS = {("mysql", "monitor"), ("mysql", "admin")}
+_ACCOUNTS = {("mysql", "monitor"), ("mysql", "admin"), ("mysql", "replication")}
 _SOURCE_KEYS = {*PASSWORD_SOURCES, "option_group"}
 
 
@@ -499,7 +499,7 @@ def _inline_passwords(data: dict[Any, Any]) -> list[_Found]:
     out = []
     for prefix, scope in scopes:
         mysql = scope.get("mysql") if isinstance(scope, dict) else None
-        for kind in ("monitor", "admin"):
+        for kind in ("monitor", "admin", "replication"):
             account = mysql.get(kind) if isinstance(mysql, dict) else None
             if isinstance(account, dict) and account.get("password") is not None:
                 path = prefix + ("mysql", kind)

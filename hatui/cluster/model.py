@@ -388,6 +388,9 @@ class MysqlConfig(BaseModel):
     via: Annotated[MysqlVia, BeforeValidator(_enum(MysqlVia))] = MysqlVia.SSH_TUNNEL
     monitor: Account | None = None  # reads status
     admin: Account | None = None  # used by runbooks
+    # the account replicas connect with; only needed when a runbook creates a channel that
+    # does not exist yet (an existing channel keeps its own credentials)
+    replication: Account | None = None
 
 
 class KeepalivedLog(BaseModel):
@@ -434,7 +437,7 @@ class Node(BaseModel):
     @model_validator(mode="after")
     def _label_accounts(self) -> Node:
         # so secret errors can say which account failed without the caller passing a path
-        for kind in ("monitor", "admin"):
+        for kind in ("monitor", "admin", "replication"):
             account = getattr(self.mysql, kind)
             if account is not None:
                 account._label = f"nodes.{self.name}.mysql.{kind}"

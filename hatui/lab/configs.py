@@ -43,7 +43,9 @@ log_bin = mysql-bin
 binlog_format = ROW
 log_slave_updates = ON
 relay_log = relay-bin
-gtid_domain_id = 0
+# one GTID domain per server (MariaDB's advice for multi-master): a position then says exactly
+# what a node has from each master, which failover, gap repair and rejoin depend on
+gtid_domain_id = {node.server_id}
 # two masters never hand out the same auto-increment value (seed 000)
 auto_increment_increment = 2
 auto_increment_offset = {node.auto_increment_offset}
@@ -220,6 +222,9 @@ defaults:
     admin:
       user: {ADMIN_USER}
       password_file: {spec.secrets_dir / "admin.pw"}
+    replication:
+      user: {REPL_USER}
+      password_file: {spec.secrets_dir / "repl.pw"}
   keepalived:
     log:
       file: {NODE_KEEPALIVED_LOG}

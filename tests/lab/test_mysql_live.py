@@ -73,7 +73,7 @@ async def test_probe_reads_topology_versions_and_gtid_positions(lab, probes):
         assert s.hostname == name
         assert s.log_bin is True and s.log_slave_updates is True and s.binlog_format == "ROW"
         assert s.gtid_mode is None and s.super_read_only is None  # MariaDB has neither
-        assert s.gtid_domain_id == 0
+        assert s.gtid_domain_id == s.server_id  # one domain per server in the lab
         assert s.binlog_file and s.binlog_file.startswith("mysql-bin.") and s.binlog_position > 0
         assert s.uptime_seconds > 0 and s.threads_connected >= 1
         assert s.semi_sync is not None and s.semi_sync.source_enabled is False  # built in, off
