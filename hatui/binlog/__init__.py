@@ -1,0 +1,1 @@
+"""Binary log tooling: parse ``mariadb-binlog -v`` / ``mysqlbinlog -v`` text and render replay scripts."""

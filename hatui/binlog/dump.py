@@ -1,0 +1,725 @@
+"""Parse ``mariadb-binlog -v`` / ``mysqlbinlog -v`` text into transactions; render replay scripts.
+
+Pure: no I/O. The binlog gap-repair runbook runs the tool on the old master,
+hands its output (one binlog file per call) to :func:`parse_dump`, keeps the
+transactions the new master lacks, shows them with :func:`readable`, probes the
+target for conflicts with :func:`first_touches`, and replays
+:func:`render_sql` of the chosen ones (via the ``mariadb`` client, or
+:func:`split_statements` + a DB-API connection), which keeps their GTIDs.
+
+What the tool prints, and how it is cut up
+------------------------------------------
+Every event starts with ``# at N`` and a header line
+``#YYMMDD HH:MM:SS server id S  end_log_pos E [CRC32 0x..] <type ...>``, then its
+body (SQL ended by the ``/*!*/;`` delimiter, ``BINLOG '...'`` base64, ``### ``
+row images, ``#Q> `` original statements). A transaction is
+
+* MariaDB: a ``GTID d-s-n [trans|ddl]`` event up to its ``Xid``/``COMMIT``, or up
+  to its single Query event when the GTID event opened no transaction (DDL);
+* MySQL: a ``GTID``/``Anonymous_GTID`` event (the GTID itself is in the
+  ``SET @@SESSION.GTID_NEXT= '...'`` line; ``ANONYMOUS`` gives ``gtid=""``) up to
+  its ``Xid``/``COMMIT``, or its single DDL Query event;
+* no GTID events at all (old MySQL): a ``BEGIN`` Query event up to its
+  ``Xid``/``COMMIT``, or a standalone Query event; ``gtid`` is ``""``.
+
+Lines before the first transaction are the preamble; lines after the last one
+the trailer. Events between two transactions (e.g. a MariaDB ``Binlog
+checkpoint``) belong to neither and are not kept. Events that belong to no
+transaction because the dump started in the middle of one (``--start-position``)
+are dropped, never put into the preamble: replaying them would apply rows
+without their GTID.
+
+A transaction the dump does not finish (the output was truncated, or the tool
+itself closed it with ``ROLLBACK /* added by mysqlbinlog */`` because the file
+ends inside it) is dropped: it never committed as far as this file tells.
+
+Session state
+-------------
+The tool prints session settings (``SET @@session.sql_mode=...``, ``use `db```,
+``/*!\\C utf8mb4 */``, MariaDB's ``/*M!100001 SET @@session.server_id=1*/`` ...)
+only when they change from the previous event. A transaction replayed without
+its predecessors would run with the target session's settings -- on MariaDB it
+would even get the target's server_id and domain in its GTID. So each
+:class:`Transaction` carries ``context``: the latest of those lines printed
+before it, and :func:`render_sql` puts them in front of a transaction whenever
+the one rendered before it is not its immediate predecessor in the file.
+
+Bytes
+-----
+``-v`` prints string column values raw (not escaped, not quoted again:
+``'O'Brien'``), so the output is not necessarily valid UTF-8 (a BLOB prints raw
+bytes). Decode it with ``errors="surrogateescape"`` and encode statements back the
+same way before sending them (pymysql: ``conn.query(stmt.encode("utf-8",
+"surrogateescape"))``); the values in :class:`RowChange` are display text, not SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "BinlogDump",
+    "RowChange",
+    "RowProbe",
+    "Transaction",
+    "first_touches",
+    "parse_dump",
+    "readable",
+    "render_sql",
+    "split_statements",
+]
+
+
+@dataclass(frozen=True)
+class RowChange:
+    kind: str  # "insert" | "update" | "delete"
+    schema: str
+    table: str
+    before: dict[int, str] | None  # 1-based column position -> value as -v prints it; None for insert
+    after: dict[int, str] | None  # None for delete
+
+
+@dataclass
+class Transaction:
+    gtid: str  # "0-1-101", "uuid:23" (lower-case), "" without GTIDs
+    server_id: int
+    when: datetime | None  # header time of its first event, naive
+    file: str
+    start: int  # "# at N" of its first event
+    end: int  # end_log_pos of its last event
+    text: str  # its lines as printed, replayable after the file's preamble
+    statements: list[str] = field(default_factory=list)  # readable SQL, no BEGIN/COMMIT, no BINLOG blobs
+    rows: list[RowChange] = field(default_factory=list)
+    ddl: bool = False
+    # Session-setting lines in effect before it (printed by earlier events): what render_sql
+    # needs to replay it without its predecessors. "" for the first transaction of a file.
+    context: str = ""
+
+
+@dataclass
+class BinlogDump:
+    file: str
+    flavor: str  # "mariadb" | "mysql"
+    preamble: str
+    trailer: str
+    transactions: list[Transaction]
+    gtid_list: str  # MariaDB "Gtid list" / MySQL Previous-GTIDs at the file start, "" if none
+
+
+@dataclass(frozen=True)
+class RowProbe:
+    schema: str
+    table: str
+    key: tuple[str, ...]  # primary-key values in pk order (or the whole image without a pk)
+    expect: dict[int, str] | None  # the row the change expects now; None = must be absent
+    gtid: str  # transaction of the first touch
+
+
+# ------------------------------------------------------------------ line shapes
+
+_AT = re.compile(r"# at (\d+)\s*$")
+_HEADER = re.compile(
+    r"#(\d\d)(\d\d)(\d\d)\s+(\d{1,2}):(\d\d):(\d\d)\s+server id (\d+)\s+end_log_pos (\d+)"
+    r"(?: CRC32 0x[0-9a-fA-F]+)?\s+(.*)$"
+)
+_MARIADB_GTID = re.compile(r"GTID (\d+-\d+-\d+)(.*)$")
+_GTID_NEXT = re.compile(r"SET @@SESSION\.GTID_NEXT= '([^']*)'")
+_SERVER_VERSION = re.compile(r"server v (\S+)")
+_ROW_HEAD = re.compile(r"### (INSERT INTO|UPDATE|DELETE FROM) `((?:[^`]|``)*)`\.`((?:[^`]|``)*)`")
+_ROW_VALUE = re.compile(r"###   @(\d+)=(.*)$")
+# mysqlbinlog -vv appends the column type: "@1=5 /* INT meta=0 nullable=0 is_null=0 */"
+_TYPE_NOTE = re.compile(r"\s+/\* [A-Za-z][^*]* meta=\d+ nullable=\d is_null=\d \*/$")
+_CTX_SET = re.compile(r"(?:/\*M?!\d+ )?SET @@session\.(\w+)=")
+# lines that end the tool's output (or close a transaction the file does not finish)
+_TAIL_START = re.compile(
+    r"DELIMITER ;|ROLLBACK /\* added by mysqlbinlog \*/|"
+    r"SET @@SESSION\.GTID_NEXT= 'AUTOMATIC' /\* added by mysqlbinlog \*/|# End of log file"
+)
+_GROUP_START = re.compile(r"(?:BEGIN|START TRANSACTION)\s*$|XA START\b", re.I)
+_GROUP_END = re.compile(r"(?:COMMIT|ROLLBACK)\s*$|XA (?:COMMIT|ROLLBACK)\b", re.I)
+_SESSION_STMT = re.compile(
+    r"SET (?:TIMESTAMP|INSERT_ID|LAST_INSERT_ID|@@session\.|@@SESSION\.|@)|use `|/\*!\\C |/\*M?!\d+ SET @@session\."
+)
+_DML = re.compile(
+    r"(?:/\*.*?\*/\s*)*(?:INSERT|UPDATE|DELETE|REPLACE|LOAD\s+DATA|SAVEPOINT|RELEASE|ROLLBACK\s+TO|"
+    r"XA\s|CALL|DO|SELECT|WITH|TRUNCATE\s+TEMPORARY)\b",
+    re.I | re.S,
+)
+# per-transaction values: never part of the carried-over session state
+_PER_TRX = frozenset({"gtid_seq_no", "original_commit_timestamp", "immediate_commit_timestamp",
+                      "original_server_version", "immediate_server_version"})
+# events that are never part of a transaction
+_META = ("Start:", "Gtid list", "Binlog checkpoint", "Rotate to", "Previous-GTIDs", "Stop",
+         "Incident", "Heartbeat", "Format_desc")
+_DELIM = "/*!*/;"
+_KIND = {"INSERT INTO": "insert", "UPDATE": "update", "DELETE FROM": "delete"}
+_CONTEXT_NOTE = "# hatui: session state printed before this transaction in the file\n"
+
+
+def _when(m: re.Match[str]) -> datetime | None:
+    yy, mo, dd, hh, mi, ss = (int(m[i]) for i in range(1, 7))
+    try:
+        return datetime(1900 + yy if yy >= 70 else 2000 + yy, mo, dd, hh, mi, ss)
+    except ValueError:
+        return None
+
+
+def _ctx_key(line: str) -> str | None:
+    """Key of a session-setting line the tool prints only when the value changes."""
+    if line.startswith("SET TIMESTAMP="):
+        return "timestamp"
+    if line.startswith("use `"):
+        return "use"
+    if line.startswith("/*!\\C "):
+        return "\\C"
+    m = _CTX_SET.match(line)
+    if m and m[1] not in _PER_TRX:
+        return m[1]
+    return None
+
+
+def _joined(lines: list[str]) -> str:
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _unquote(name: str) -> str:
+    return name.replace("``", "`")
+
+
+class _Trx:
+    """A transaction being read."""
+
+    __slots__ = ("gtid", "server_id", "when", "start", "end", "lines", "statements", "rows",
+                 "ddl", "group", "done", "tentative", "context")
+
+    def __init__(self, gtid: str, server_id: int, when: datetime | None, start: int, context: str):
+        self.gtid = gtid
+        self.server_id = server_id
+        self.when = when
+        self.start = start
+        self.end = start
+        self.lines: list[str] = []
+        self.statements: list[str] = []
+        self.rows: list[RowChange] = []
+        self.ddl = False
+        self.group = False  # saw BEGIN / START TRANSACTION: ends at Xid or COMMIT
+        self.done = False
+        self.tentative = False  # opened by a Query without GTID: may turn out an orphan COMMIT
+        self.context = context
+
+
+class _Parser:
+    def __init__(self, file: str):
+        self.file = file
+        self.flavor: str | None = None
+        self.gtid_list: str | None = None
+        self.pre: list[str] = []
+        self.inter: list[str] = []  # lines after the last finished transaction
+        self.sink: list[str] = self.pre
+        self.pending: list[str] = []  # "# at N" lines waiting for their header
+        self.pending_pos: int | None = None
+        self.cur: _Trx | None = None
+        self.out: list[Transaction] = []
+        self.seen_trx = False
+        self.last_end = 0
+        # current event
+        self.ev_kind = ""
+        self.ev_body = 0  # index in sink where its body starts
+        self.ev_mark = 0  # index in sink where the event (its "# at" lines) starts
+        # current row image
+        self.row: tuple[str, str, str] | None = None
+        self.before: dict[int, str] | None = None
+        self.after: dict[int, str] | None = None
+        self.image: dict[int, str] | None = None
+        # session state
+        self.ctx: dict[str, str] = {}
+        self.ctx_text: str | None = ""
+
+    # -------------------------------------------------------------- lines
+    def feed(self, raw: str) -> None:
+        line = raw[:-1] if raw.endswith("\n") else raw
+        if line[:1] == "#":
+            if line.startswith("# at "):
+                m = _AT.match(line)
+                if m:
+                    if not self.pending:
+                        self.pending_pos = int(m[1])
+                    self.pending.append(line)
+                    return
+            elif line.startswith("###"):
+                if self.row is not None or line.startswith(("### I", "### U", "### D")):
+                    self._row_line(line)
+            elif line[1:2].isdigit():
+                m = _HEADER.match(line)
+                if m:
+                    self._header(m, line)
+                    return
+        elif line.endswith(_DELIM) and line[:1] in "Su/":
+            key = _ctx_key(line)
+            if key is not None and self.ctx.get(key) != line:
+                self.ctx[key] = line
+                self.ctx_text = None
+        if self.pending:
+            self.sink.extend(self.pending)
+            self.pending.clear()
+        self.sink.append(line)
+
+    def _context(self) -> str:
+        if self.ctx_text is None:
+            self.ctx_text = "".join(v + "\n" for v in self.ctx.values())
+        return self.ctx_text
+
+    # -------------------------------------------------------------- events
+    def _header(self, m: re.Match[str], line: str) -> None:
+        self._close_event()
+        cur = self.cur
+        if cur is not None and cur.done:
+            self._finish()
+            cur = None
+        info = m[9]
+        end = int(m[8])
+        start = self.pending_pos if self.pending else self.last_end
+        kind = self._kind(info)
+        if kind == "gtid":
+            # a GTID inside an unfinished transaction: that one never completed here
+            self.cur = cur = _Trx("", int(m[7]), _when(m), start, self._context())
+            gm = _MARIADB_GTID.match(info)
+            if gm:
+                cur.gtid = gm[1]
+                cur.ddl = " ddl" in gm[2]
+                self.flavor = self.flavor or "mariadb"
+            else:
+                self.flavor = self.flavor or "mysql"
+            self.sink = cur.lines
+        elif cur is not None:
+            self.sink = cur.lines  # any event inside an open transaction is part of it
+        elif kind == "query":
+            self.cur = cur = _Trx("", int(m[7]), _when(m), start, self._context())
+            cur.tentative = True
+            self.sink = cur.lines
+        elif kind in ("meta", "prev_gtids"):
+            self._meta(info)
+            self.sink = self.inter if self.seen_trx else self.pre
+        else:
+            self.sink = []  # an event of a transaction the dump does not start: dropped
+        if cur is not None:
+            cur.end = end
+        self.last_end = end or self.last_end
+        self.ev_mark = len(self.sink)
+        if self.pending:
+            self.sink.extend(self.pending)
+            self.pending.clear()
+        self.sink.append(line)
+        self.ev_kind = kind
+        self.ev_body = len(self.sink)
+
+    @staticmethod
+    def _kind(info: str) -> str:
+        if info.startswith(("GTID", "Anonymous_GTID")):
+            return "gtid"
+        if info.startswith("Query"):
+            return "query"
+        if info.startswith(("Xid", "XA PREPARE")):
+            return "end"
+        if info.startswith("Annotate_rows"):
+            return "annotate"
+        if info.startswith("Rows_query"):
+            return "rows_query"
+        if info.startswith("Previous-GTIDs"):
+            return "prev_gtids"
+        if info.startswith(_META):
+            return "meta"
+        return "event"  # Table_map, *_rows, Intvar, User_var, ...
+
+    def _meta(self, info: str) -> None:
+        if info.startswith("Start:"):
+            v = _SERVER_VERSION.search(info)
+            if v and self.flavor is None:
+                self.flavor = "mariadb" if "mariadb" in v[1].lower() else "mysql"
+        elif info.startswith("Gtid list") and not self.seen_trx and self.gtid_list is None:
+            self.flavor = self.flavor or "mariadb"
+            inner = info[len("Gtid list"):].strip()
+            self.gtid_list = inner.strip("[]").strip()
+        elif info.startswith("Previous-GTIDs"):
+            self.flavor = self.flavor or "mysql"
+
+    def _close_event(self) -> None:
+        """Act on the body of the event that just ended."""
+        kind = self.ev_kind
+        if not kind:
+            return
+        self.ev_kind = ""
+        self._flush_row()
+        cur = self.cur
+        body = self.sink[self.ev_body:] if kind != "event" else ()
+        if kind == "prev_gtids":
+            # the set is printed as "# uuid:1-5,\n# uuid2:1-9" (or "# [empty]") under the header
+            if self.gtid_list is None and self.sink is self.pre:
+                text = "".join(b[2:].strip() for b in body if b.startswith("# "))
+                self.gtid_list = "" if text == "[empty]" else text
+            return
+        if kind == "meta":
+            return
+        if cur is None or self.sink is not cur.lines:
+            return
+        if kind == "gtid":
+            for b in body:
+                g = _GTID_NEXT.match(b)
+                if g:
+                    v = g[1].lower()
+                    cur.gtid = "" if v == "anonymous" else v
+                elif _GROUP_START.match(b):
+                    cur.group = True
+        elif kind == "query":
+            sql = self._query_sql(body)
+            if not sql:
+                return  # every Query event carries a statement: this one is cut short
+            if _GROUP_START.match(sql):
+                cur.group = True
+                cur.tentative = False
+            elif _GROUP_END.match(sql):
+                if cur.tentative and not cur.group:
+                    self.cur = None  # a COMMIT whose transaction the dump does not hold
+                    self.sink = []
+                    return
+                cur.done = True
+            else:
+                cur.tentative = False
+                cur.statements.append(sql)
+                if not _DML.match(sql):
+                    cur.ddl = True
+                if not cur.group:
+                    cur.done = True
+        elif kind == "end":
+            cur.done = True
+        elif kind == "annotate":
+            q = [b[4:] if b.startswith("#Q> ") else b[3:] for b in body if b.startswith("#Q>")]
+            if q:
+                cur.statements.append("\n".join(q))
+        elif kind == "rows_query":
+            q = [b[2:] if b.startswith("# ") else b[1:] for b in body if b.startswith("#")]
+            if q:
+                cur.statements.append("\n".join(q))
+
+    def _query_sql(self, body: list[str]) -> str:
+        """The statement a Query event carries: its last one that is not a session setting."""
+        sql = ""
+        buf: list[str] = []
+        d = _DELIM  # the tool always ends event statements with it
+        for b in body:
+            if b.endswith(d):
+                buf.append(b[: -len(d)])
+                stmt = "\n".join(buf).strip()
+                buf = []
+                if stmt and not _SESSION_STMT.match(stmt):
+                    sql = stmt
+            else:
+                buf.append(b)
+        return sql
+
+    def _finish(self) -> None:
+        cur = self.cur
+        assert cur is not None
+        self.out.append(Transaction(
+            gtid=cur.gtid, server_id=cur.server_id, when=cur.when, file=self.file,
+            start=cur.start, end=cur.end, text=_joined(cur.lines),
+            statements=cur.statements, rows=cur.rows, ddl=cur.ddl, context=cur.context,
+        ))
+        self.cur = None
+        self.seen_trx = True
+        self.inter = []
+        self.sink = self.inter
+
+    # -------------------------------------------------------------- rows
+    def _row_line(self, line: str) -> None:
+        cur = self.cur
+        if cur is None or self.sink is not cur.lines:
+            return
+        if line.startswith("###   @"):
+            m = _ROW_VALUE.match(line)
+            if m and self.image is not None:
+                v = m[2]
+                if v.endswith("*/"):
+                    v = _TYPE_NOTE.sub("", v)
+                self.image[int(m[1])] = v
+            return
+        if line == "### WHERE":
+            self.before = self.image = {}
+            return
+        if line == "### SET":
+            self.after = self.image = {}
+            return
+        m = _ROW_HEAD.match(line)
+        if m:
+            self._flush_row()
+            self.row = (_KIND[m[1]], _unquote(m[2]), _unquote(m[3]))
+
+    def _flush_row(self) -> None:
+        if self.row is not None and self.cur is not None:
+            kind, schema, table = self.row
+            self.cur.rows.append(RowChange(kind, schema, table, self.before, self.after))
+        self.row = None
+        self.before = self.after = self.image = None
+
+    # -------------------------------------------------------------- end
+    def result(self) -> BinlogDump:
+        # the tool's closing lines follow the last event's body: cut them off it
+        tail: list[str] = []
+        for i in range(self.ev_mark, len(self.sink)):
+            if _TAIL_START.match(self.sink[i]):
+                tail = self.sink[i:]
+                del self.sink[i:]
+                break
+        tail += self.pending  # "# at" of an event the output does not show
+        self.pending = []
+        self._close_event()
+        cur = self.cur
+        if cur is not None:
+            # mid-stream the next header proves an event whole; here its last statement must be
+            if cur.done and cur.lines and cur.lines[-1].endswith(_DELIM):
+                self._finish()
+            else:
+                self.cur = None  # unfinished: dropped (see module docstring)
+        trailer = (self.inter if self.seen_trx else []) + tail
+        return BinlogDump(
+            file=self.file,
+            flavor=self.flavor or "mariadb",
+            preamble=_joined(self.pre),
+            trailer=_joined(trailer),
+            transactions=self.out,
+            gtid_list=self.gtid_list or "",
+        )
+
+
+def parse_dump(lines: Iterable[str], file: str) -> BinlogDump:
+    """Parse one file's ``mariadb-binlog -v`` / ``mysqlbinlog -v`` (or ``-vv``) output.
+
+    Single pass, linear in the input. Lines may keep their ``\\n``. A transaction
+    the output does not finish (truncated dump, or closed by the tool's own
+    ``ROLLBACK /* added by mysqlbinlog */``) is dropped, as are events of a
+    transaction the output starts in the middle of.
+    """
+    p = _Parser(file)
+    feed = p.feed
+    for raw in lines:
+        feed(raw)
+    return p.result()
+
+
+# ------------------------------------------------------------------ render
+
+
+def _final_delimiter(text: str, start: str) -> str:
+    d = start
+    for line in text.splitlines():
+        if line.startswith(("DELIMITER ", "delimiter ")):
+            parts = line.split()
+            if len(parts) > 1:
+                d = parts[1]
+    return d
+
+
+def render_sql(parts: list[tuple[BinlogDump, list[Transaction]]]) -> str:
+    """A script replaying the chosen transactions of each dump (in the order given), GTIDs kept.
+
+    Per dump with at least one chosen transaction: its preamble, the transactions'
+    text -- each preceded by its ``context`` when the transaction rendered before it
+    is not its immediate predecessor in the file -- and its trailer. A trailer that
+    does not reset the delimiter (a truncated dump) gets ``DELIMITER ;`` added so the
+    next part's preamble still parses.
+    """
+    out: list[str] = []
+    for dump, chosen in parts:
+        if not chosen:
+            continue
+        out.append(dump.preamble)
+        prev_end: int | None = None
+        for t in chosen:
+            if t.context and t.start != prev_end:
+                out.append(_CONTEXT_NOTE + t.context)
+            out.append(t.text)
+            prev_end = t.end
+        out.append(dump.trailer)
+        d = _final_delimiter(dump.trailer, _final_delimiter(dump.preamble, ";"))
+        if dump.flavor == "mysql" and "GTID_NEXT= 'AUTOMATIC'" not in dump.trailer:
+            # the session would otherwise keep the last GTID_NEXT and refuse the next statement
+            out.append(f"SET @@SESSION.GTID_NEXT= 'AUTOMATIC' /* added by hatui */ {d}\n")
+        if d != ";":
+            out.append("DELIMITER ;\n")
+    return "".join(out)
+
+
+# ------------------------------------------------------------------ split
+
+_CLIENT_CHARSET = re.compile(r"/\*!\\C\s+\S+\s*\*/$")
+
+
+def split_statements(script: str) -> Iterator[str]:
+    """Split a script the way the ``mysql``/``mariadb`` client does; yield each statement.
+
+    Honours ``DELIMITER x`` lines, quotes (``'`` and ``"`` with backslash escapes,
+    backticks), ``#``/``-- `` comments and ``/* */`` comments, which are removed --
+    except ``/*! */``, ``/*M! */`` and ``/*+ */``, which the server executes. Empty
+    statements are skipped, and so is the client-only charset command
+    ``/*!\\C utf8mb4 */`` (the following ``SET @@session.character_set_client`` sets
+    the session; the connection's own charset must match the bytes sent).
+    """
+    delim = ";"
+    stmt: list[str] = []  # pieces of the statement being read
+    quote = ""  # open quote character
+    in_comment = False
+    escaped = False  # a backslash ended the previous line inside a string
+    started = False  # stmt holds more than whitespace
+
+    def finish() -> Iterator[str]:
+        text = "".join(stmt).strip()
+        if text and not _CLIENT_CHARSET.match(text):
+            yield text
+
+    for line in script.split("\n"):
+        if not quote and not in_comment and not started:
+            s = line.strip()
+            if not s or s.startswith("#") or s == "--" or s.startswith(("-- ", "--\t")):
+                continue
+            if s[:10].upper() == "DELIMITER " or s.upper() == "DELIMITER":
+                parts = s.split()
+                if len(parts) > 1:
+                    delim = parts[1]
+                continue
+        i, n, seg = 0, len(line), 0
+        while i < n:
+            if in_comment:
+                j = line.find("*/", i)
+                if j < 0:
+                    i = seg = n
+                    break
+                in_comment = False
+                i = seg = j + 2
+                continue
+            if quote:
+                if escaped:
+                    escaped = False
+                    i += 1
+                    continue
+                j = _next_in_quote(line, i, quote)
+                if j < 0:
+                    i = n
+                    break
+                if line[j] == "\\":
+                    if j + 1 >= n:
+                        escaped = True
+                        i = n
+                        break
+                    i = j + 2
+                    continue
+                quote = ""
+                i = j + 1
+                continue
+            if line.startswith(delim, i):
+                stmt.append(line[seg:i])
+                yield from finish()
+                stmt.clear()
+                started = False
+                i = seg = i + len(delim)
+                continue
+            c = line[i]
+            if c in "'\"`":
+                quote = c
+                started = True
+            elif c == "#" or (c == "-" and line.startswith("--", i) and (i + 2 >= n or line[i + 2] in " \t")):
+                stmt.append(line[seg:i])
+                i = seg = n
+                break
+            elif c == "/" and line.startswith("/*", i) and not line.startswith(("/*!", "/*M!", "/*+"), i):
+                stmt.append(line[seg:i])
+                in_comment = True
+                i += 2
+                continue
+            elif not c.isspace():
+                started = True
+            i += 1
+        if seg < n:
+            stmt.append(line[seg:])
+        if started or quote:
+            stmt.append("\n")
+        else:
+            stmt.clear()
+    yield from finish()
+
+
+_QUOTE_STOP = {"'": re.compile(r"['\\]"), '"': re.compile(r'["\\]'), "`": re.compile(r"`")}
+
+
+def _next_in_quote(line: str, i: int, quote: str) -> int:
+    m = _QUOTE_STOP[quote].search(line, i)
+    return m.start() if m else -1
+
+
+# ------------------------------------------------------------------ views
+
+
+def _name(i: int, columns: list[str] | None) -> str:
+    if columns and 0 < i <= len(columns):
+        return columns[i - 1]
+    return f"@{i}"
+
+
+def _pairs(image: dict[int, str], columns: list[str] | None, keys: Iterable[int] | None = None) -> str:
+    return ", ".join(f"{_name(i, columns)}={image[i]}" for i in (keys if keys is not None else sorted(image)))
+
+
+def readable(change: RowChange, columns: list[str] | None = None) -> str:
+    """One line for a DBA: ``INSERT s.t (id=1, v='x')``, ``UPDATE s.t SET v='y' WHERE id=1, v='x'``,
+    ``DELETE s.t WHERE id=1, v='x'``. Column names by position when given, else ``@1``, ``@2``."""
+    where = f"{change.schema}.{change.table}"
+    before, after = change.before or {}, change.after or {}
+    if change.kind == "insert":
+        return f"INSERT {where} ({_pairs(after, columns)})"
+    if change.kind == "delete":
+        return f"DELETE {where} WHERE {_pairs(before, columns)}"
+    if change.before is not None:
+        changed = [i for i in sorted(after) if before.get(i) != after[i]]
+        sets = _pairs(after, columns, changed) if changed else "(no change)"
+    else:
+        sets = _pairs(after, columns)
+    return f"UPDATE {where} SET {sets} WHERE {_pairs(before, columns)}"
+
+
+def _row_key(image: dict[int, str] | None, cols: list[int] | None) -> tuple[str, ...]:
+    if not image:
+        return ()
+    if cols and all(i in image for i in cols):
+        return tuple(image[i] for i in cols)
+    return tuple(image[i] for i in sorted(image))  # no (usable) primary key: the whole image
+
+
+def first_touches(transactions: list[Transaction], pk: dict[tuple[str, str], list[int]]) -> list[RowProbe]:
+    """What the target must hold before replay, for each row the transactions touch.
+
+    Only the first change of a row is probed (later ones see the earlier recovered
+    changes): an insert expects the row absent, an update or delete its before
+    image. An update that moves a primary key also expects the new key absent.
+    Tables missing from ``pk`` are keyed by the full image. First-seen order.
+    """
+    seen: set[tuple[str, str, tuple[str, ...]]] = set()
+    probes: list[RowProbe] = []
+    for t in transactions:
+        for ch in t.rows:
+            cols = pk.get((ch.schema, ch.table))
+            old = ch.after if ch.kind == "insert" else ch.before
+            key = _row_key(old, cols)
+            k = (ch.schema, ch.table, key)
+            if k not in seen:
+                seen.add(k)
+                expect = None if ch.kind == "insert" else dict(ch.before or {})
+                probes.append(RowProbe(ch.schema, ch.table, key, expect, t.gtid))
+            if ch.kind == "update" and ch.after is not None:
+                new = (ch.schema, ch.table, _row_key(ch.after, cols))
+                if new not in seen:
+                    seen.add(new)
+                    if cols:  # duplicates are legal without a key: nothing to expect
+                        probes.append(RowProbe(ch.schema, ch.table, new[2], None, t.gtid))
+    return probes
