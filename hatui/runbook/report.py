@@ -25,7 +25,7 @@ def event_lines(ev: Event) -> list[str]:
         if ev.data.get("undo"):
             out.append(f"       undo: {ev.data['undo']}")
         if ev.data.get("commits"):
-            out.append("       (point of no return: after this the VIP has moved; failures are not undone)")
+            out.append("       (point of no return: failures from here on are not undone automatically)")
         return out
     if k == "step_start":
         return [f"▶ {ev.text}"]

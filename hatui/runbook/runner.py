@@ -202,6 +202,9 @@ class Runner:
             self.emit(Event("refused", f"refused, nothing was changed: {reason}", ok=False))
             return Report(Outcome.REFUSED, checks, steps, self.events, reason)
         self._emit_plan(steps)
+        if not steps:  # e.g. a gap repair that finds nothing missing: nothing to confirm
+            self.emit(Event("done", f"{self.runbook.name}: nothing to do, nothing was changed"))
+            return Report(Outcome.DONE, checks, steps, self.events, seconds=time.monotonic() - t0)
         if not await confirm(checks, steps):
             self.emit(Event("refused", "not confirmed: nothing was changed", ok=False))
             return Report(Outcome.REFUSED, checks, steps, self.events, "not confirmed")

@@ -11,89 +11,25 @@ import asyncio
 import re
 import shlex
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from hatui.cluster import Cluster, Role
-from hatui.collect.nodeprobe import parse_probe, probe_command
 from hatui.gtid import GtidPos, GtidSet
 from hatui.mysql.dialect import dialect_for
 from hatui.mysql.status import MysqlStatus
 from hatui.rules.errant import errant_transactions
 from hatui.rules.topology import node_for_host, vip_views, writer
 from hatui.runbook.model import Action, Check, StepFailed, Step, Verdict
+from hatui.runbook.facts import Facts, gather
 from hatui.runbook.runner import RunContext
 from hatui.ssh.errors import SshError
-from hatui.state import Kind, SshObs, Store
-from hatui.state.store import Snapshot
+from hatui.state import Kind
 
 P, W, F = Verdict.PASS, Verdict.WARN, Verdict.FAIL
 BOOST = 253  # added to the target's priority (capped at 254): skew time (256-254)/256 s = 8 ms
 FAULT = -254  # below -253: keepalived puts the instance in FAULT (priority-0 advert, VIP dropped)
 LONG_TRX_SECONDS = 10
 POLL = 0.02  # seconds between looks at a VIP or a thread during a step
-
-
-@dataclass
-class Facts:
-    """What preflight read: a snapshot the rules understand, plus what only a runbook needs."""
-
-    snap: Snapshot
-    status: dict[str, MysqlStatus] = field(default_factory=dict)
-    ssh_errors: dict[str, str] = field(default_factory=dict)
-    tracked: dict[str, bool] = field(default_factory=dict)  # priority file named in keepalived.conf
-    nopreempt: dict[str, bool] = field(default_factory=dict)
-    priority: dict[str, int] = field(default_factory=dict)  # configured (base) VRRP priority
-    long_trx: list[dict] = field(default_factory=list)
-
-
-async def gather(ctx: RunContext, nodes: list[str] | None = None) -> Facts:
-    """Read every node through the runbook's own sessions (reads only)."""
-    cluster = ctx.cluster
-    store = Store(cluster)
-    facts = Facts(snap=store.snapshot())
-
-    async def one(name: str) -> None:
-        node = cluster.nodes[name]
-        try:
-            await ctx.access.pool[name].connect()
-        except SshError as e:
-            facts.ssh_errors[name] = str(e)
-            store.put(name, Kind.SSH, SshObs("down", str(e)))
-            return
-        store.put(name, Kind.SSH, SshObs("up"))
-        ka = node.has_role(Role.KEEPALIVED)
-        try:
-            out = await ctx.access.ssh(name, probe_command(ka), read=True, timeout=5)
-            addrs, proc = parse_probe(out, ka)
-            store.put(name, Kind.ADDRESSES, addrs)
-            if proc is not None:
-                store.put(name, Kind.KEEPALIVED, proc)
-        except SshError as e:
-            facts.ssh_errors[name] = str(e)
-        if ka and node.keepalived.priority_file is not None:
-            conf = shlex.quote(str(node.keepalived.config))
-            pf = str(node.keepalived.priority_file)
-            try:
-                text = await ctx.access.ssh(name, f"cat {conf}", read=True, timeout=5)
-                facts.tracked[name] = pf in text
-                facts.nopreempt[name] = "nopreempt" in text.split()
-                m = _PRIORITY.search(text)
-                if m:
-                    facts.priority[name] = int(m.group(1))
-            except SshError:
-                facts.tracked[name] = False
-        if node.has_role(Role.MYSQL):
-            try:
-                st = await ctx.access.sql(name).status(timeout=5)
-            except Exception as exc:
-                st = MysqlStatus.down(ctx.access.describe(exc))
-            facts.status[name] = st
-            store.put(name, Kind.MYSQL, st)
-
-    await asyncio.gather(*(one(n) for n in (nodes or list(cluster.nodes))))
-    facts.snap = store.snapshot()
-    return facts
 
 
 def _gtid_of(st: MysqlStatus) -> str:
@@ -576,7 +512,6 @@ def _base_priority(facts: Facts | None, node: str) -> int | None:
     return facts.priority.get(node) if facts else None
 
 
-_PRIORITY = re.compile(r"^\s*priority\s+(\d+)", re.MULTILINE)
 
 
 async def _wait_channel(sql, channel: str, host: str, timeout: float) -> None:

@@ -315,6 +315,49 @@ class NodeSession:
                                 port=self._node.ssh.port)
         return result
 
+    async def download(self, command: str, dest: Path, *, timeout: float = 600.0,
+                       sudo: bool = False) -> CommandResult:
+        """Run a command and write its stdout to the local file `dest` as it arrives (binlog
+        dumps run to hundreds of MB: never held in memory). Raises CommandFailed on a non-zero
+        exit, SshError as run() does; `stdout` of the result is empty, `stderr` kept."""
+        remote, wrapped = self._prepare(command, sudo)
+        conn = await self._ensure()
+        t0 = time.monotonic()
+        proc: asyncssh.SSHClientProcess | None = None
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._slots:
+                    proc = await self._open_process(conn, remote, retry_for=min(timeout, 10.0))
+                    self._procs.add(proc)
+
+                    async def copy() -> None:
+                        with open(dest, "wb") as f:
+                            while chunk := await proc.stdout.read(1 << 20):
+                                f.write(chunk)
+                    _, err = await asyncio.gather(copy(), proc.stderr.read())
+                    await proc.wait_closed()
+        except TimeoutError:
+            raise self._err(f"`{shorten(command)}` timed out after {timeout:g} s (stopped it)") from None
+        except _CHANNEL_ERRORS as exc:
+            raise self._err(self._why_ended(f"`{shorten(command)}`", exc)) from exc
+        finally:
+            if proc is not None:
+                proc.close()
+                self._procs.discard(proc)
+        status = proc.exit_status
+        if status is None:
+            raise self._err(self._why_ended(f"`{shorten(command)}`", None))
+        result = CommandResult(command=command, exit_status=status, stdout="",
+                               stderr=err.decode("utf-8", errors="replace"), seconds=time.monotonic() - t0)
+        if wrapped and status != 0 and (refused := self._sudo_refused(result.stderr)) is not None:
+            raise refused
+        if status != 0:
+            tail = result.stderr.strip().splitlines()[-1:] or ["(no error output)"]
+            raise CommandFailed(f"`{shorten(command)}` exited with status {status}: {tail[0]}",
+                                result=result, node=self._node.name, host=self._node.host,
+                                port=self._node.ssh.port)
+        return result
+
     async def _open_process(self, conn: asyncssh.SSHClientConnection, remote: str, *,
                             retry_for: float) -> asyncssh.SSHClientProcess:
         """A channel running `remote`. sshd frees a session slot a moment after the client saw

@@ -1,0 +1,81 @@
+"""What a runbook reads before it acts: every node through the runbook's own sessions, as a
+snapshot the rules understand plus what only runbooks need (reads only)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from hatui.cluster import Role
+from hatui.collect.nodeprobe import parse_probe, probe_command
+from hatui.mysql.status import MysqlStatus
+from hatui.runbook.runner import RunContext
+from hatui.ssh.errors import SshError
+from hatui.state import Kind, SshObs, Store
+from hatui.state.store import Snapshot
+
+_PRIORITY = re.compile(r"^\s*priority\s+(\d+)", re.MULTILINE)
+
+
+@dataclass
+class Facts:
+    """What preflight read: a snapshot the rules understand, plus what only a runbook needs."""
+
+    snap: Snapshot
+    status: dict[str, MysqlStatus] = field(default_factory=dict)
+    ssh_errors: dict[str, str] = field(default_factory=dict)
+    tracked: dict[str, bool] = field(default_factory=dict)  # priority file named in keepalived.conf
+    nopreempt: dict[str, bool] = field(default_factory=dict)
+    priority: dict[str, int] = field(default_factory=dict)  # configured (base) VRRP priority
+    long_trx: list[dict] = field(default_factory=list)
+
+
+async def gather(ctx: RunContext, nodes: list[str] | None = None) -> Facts:
+    """Read every node through the runbook's own sessions (reads only)."""
+    cluster = ctx.cluster
+    store = Store(cluster)
+    facts = Facts(snap=store.snapshot())
+
+    async def one(name: str) -> None:
+        node = cluster.nodes[name]
+        try:
+            await ctx.access.pool[name].connect()
+        except SshError as e:
+            facts.ssh_errors[name] = str(e)
+            store.put(name, Kind.SSH, SshObs("down", str(e)))
+            return
+        store.put(name, Kind.SSH, SshObs("up"))
+        ka = node.has_role(Role.KEEPALIVED)
+        try:
+            out = await ctx.access.ssh(name, probe_command(ka), read=True, timeout=5)
+            addrs, proc = parse_probe(out, ka)
+            store.put(name, Kind.ADDRESSES, addrs)
+            if proc is not None:
+                store.put(name, Kind.KEEPALIVED, proc)
+        except SshError as e:
+            facts.ssh_errors[name] = str(e)
+        if ka and node.keepalived.priority_file is not None:
+            conf = shlex.quote(str(node.keepalived.config))
+            pf = str(node.keepalived.priority_file)
+            try:
+                text = await ctx.access.ssh(name, f"cat {conf}", read=True, timeout=5)
+                facts.tracked[name] = pf in text
+                facts.nopreempt[name] = "nopreempt" in text.split()
+                m = _PRIORITY.search(text)
+                if m:
+                    facts.priority[name] = int(m.group(1))
+            except SshError:
+                facts.tracked[name] = False
+        if node.has_role(Role.MYSQL):
+            try:
+                st = await ctx.access.sql(name).status(timeout=5)
+            except Exception as exc:
+                st = MysqlStatus.down(ctx.access.describe(exc))
+            facts.status[name] = st
+            store.put(name, Kind.MYSQL, st)
+
+    await asyncio.gather(*(one(n) for n in (nodes or list(cluster.nodes))))
+    facts.snap = store.snapshot()
+    return facts

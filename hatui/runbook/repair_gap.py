@@ -1,0 +1,453 @@
+"""Binlog gap repair after an unplanned failover (DESIGN.md §5; only MHA does this elsewhere).
+
+The old writer may hold transactions that were committed and acknowledged but never reached the
+new writer. This runbook proves the old writer can no longer take writes, reads its binlog files
+on disk over SSH with the binlog tool that matches the server (mysqld may be down), keeps exactly
+the transactions the new writer never executed, saves them with a checksum, shows them, checks
+every row they touch against the new writer, and only then replays them on the new writer with
+their original GTIDs, so a second run finds nothing to do."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hatui.binlog import gap as gapmod
+from hatui.binlog.dump import BinlogDump, Transaction, first_touches, parse_dump, render_sql, split_statements
+from hatui.binlog.locate import (ServerFiles, alive_command, defaults_command, dump_command, from_variables,
+                                 heads_command, index_command, parse_defaults, parse_heads, parse_index,
+                                 tool_command)
+from hatui.cluster import Cluster, Role
+from hatui.rules.topology import vip_views
+from hatui.runbook.facts import Facts, gather
+from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
+from hatui.runbook.runner import RunContext, cluster_dir, state_dir
+from hatui.ssh.errors import SshError
+from hatui.state import Kind
+
+P, W, F = Verdict.PASS, Verdict.WARN, Verdict.FAIL
+SHOWN_LINES = 60  # preview lines shown inline; the whole preview is in the recovery folder
+SHOWN_CONFLICTS = 20
+BATCH_TRANSACTIONS = 200  # transactions per round trip when replaying
+CONFLICT_CHOICES = ("stop", "skip", "apply")
+
+
+@dataclass
+class Gap:
+    """What preflight found and saved: everything the apply step needs, on disk and here."""
+
+    folder: Path
+    mariadb: bool
+    tool: str = ""
+    files: list[str] = field(default_factory=list)  # the old writer's binlogs, oldest first
+    dumps: list[BinlogDump] = field(default_factory=list)
+    missing: list[Transaction] = field(default_factory=list)
+    apply: list[Transaction] = field(default_factory=list)  # missing minus held back
+    held_back: list[Transaction] = field(default_factory=list)
+    conflicts: list[gapmod.Conflict] = field(default_factory=list)
+    old_has: gapmod.Have | None = None
+    sha256: str = ""
+    script: Path | None = None
+
+
+class RepairGap:
+    name = "repair-gap"
+    destructive = True
+
+    def __init__(self, cluster: Cluster, old: str, new: str, *, on_conflict: str = "stop",
+                 expect_sha256: str | None = None, base_dir: Path | None = None):
+        for n in (old, new):
+            if n not in cluster.nodes:
+                raise ValueError(f"no node {n!r} in cluster {cluster.name} (nodes: {', '.join(cluster.nodes)})")
+            if not cluster.nodes[n].has_role(Role.MYSQL):
+                raise ValueError(f"{n} has no mysql role in cluster {cluster.name}")
+        if old == new:
+            raise ValueError("--from and --to name the same node")
+        if on_conflict not in CONFLICT_CHOICES:
+            raise ValueError(f"--on-conflict must be one of {', '.join(CONFLICT_CHOICES)}")
+        self.cluster = cluster
+        self.old = old
+        self.new = new
+        self.target = new  # the DBA types the node that will be written to
+        self.on_conflict = on_conflict
+        self.expect_sha256 = expect_sha256  # the console's preview: refuse if the gap changed since
+        self.base_dir = base_dir
+        self.facts: Facts | None = None
+        self.gap: Gap | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"from": self.old, "to": self.new, "on_conflict": self.on_conflict}
+
+    # ------------------------------------------------------------------ preflight
+    async def preflight(self, ctx: RunContext) -> list[Check]:
+        checks: list[Check] = []
+        facts = self.facts = await gather(ctx, [self.old, self.new])
+        old, new = self.old, self.new
+        os_, ns = facts.status.get(old), facts.status.get(new)
+        if old in facts.ssh_errors:
+            checks.append(Check(f"{old} reachable over SSH", F, facts.ssh_errors[old],
+                                "its binlog files are read over SSH: bring sshd or the host back (the "
+                                "disk is enough, mysqld may stay down)"))
+            return checks
+        checks.append(Check(f"{old} reachable over SSH", P, "its binlog files can be read"))
+        if ns is None or not ns.up:
+            checks.append(Check(f"MySQL on {new} answers", F, ns.error if ns else "not read",
+                                f"the recovered transactions are applied to {new}: start it first"))
+            return checks
+        mariadb = bool(ns.version and ns.version.is_mariadb)
+        folder = self._folder(ctx)
+        self.gap = g = Gap(folder, mariadb)
+
+        # 1. the old writer can take no more writes: prove it before reading anything
+        files = await self._server_files(ctx, os_)
+        checks += await self._fenced(ctx, os_, files)
+        if any(c.failed for c in checks):
+            return checks
+
+        # 2. what the new writer has, and what the old one's binlogs hold beyond it
+        have = gapmod.Have.of(mariadb, ns.gtid_binlog_state, ns.gtid_slave_pos) if mariadb \
+            else gapmod.Have.of(False, ns.gtid_executed)
+        failed = await extract(ctx, old, files, have, g, checks, what=f"everything {new} lacks")
+        if failed:
+            return checks
+        if not g.missing:
+            checks.append(Check("transactions to recover", P, f"none: {new} has every transaction of {old}"))
+            self._save(g, [])
+            return checks
+
+        # 4. what they are, and whether they collide with what the new writer did since
+        columns, pk, unix_ts = await _table_meta(ctx, new, g.missing)
+        pv = gapmod.preview(g.missing, columns)
+        for line in pv.summary():
+            ctx.note(line)
+        for line in pv.lines[:SHOWN_LINES]:
+            ctx.note(line)
+        if len(pv.lines) > SHOWN_LINES:
+            ctx.note(f"… {len(pv.lines) - SHOWN_LINES} more line(s) in {folder / 'preview.txt'}")
+        missing_tables = sorted({f"{r.schema}.{r.table}" for t in g.missing for r in t.rows}
+                                - {f"{s}.{t}" for (s, t) in columns})
+        g.conflicts = await _conflicts(ctx, new, g.missing, pk, unix_ts)
+        g.conflicts += [gapmod.Conflict("-", t, (), f"table does not exist on {new}") for t in missing_tables]
+        held = set()
+        if g.conflicts:
+            for c in g.conflicts[:SHOWN_CONFLICTS]:
+                ctx.note(f"CONFLICT {c}")
+            if len(g.conflicts) > SHOWN_CONFLICTS:
+                ctx.note(f"… {len(g.conflicts) - SHOWN_CONFLICTS} more conflict(s) in {folder / 'conflicts.txt'}")
+            if self.on_conflict == "skip":
+                held = gapmod.conflicting_transactions(g.missing, g.conflicts, mariadb)
+        g.apply = [t for t in g.missing if t.gtid not in held]
+        g.held_back = [t for t in g.missing if t.gtid in held]
+        self._save(g, pv.lines)
+        checks.append(Check("transactions to recover", P, f"{len(g.missing)}: {pv.first} … {pv.last}; "
+                            f"saved in {folder} (sha256 {g.sha256[:12]}…)"))
+        if pv.ddl:
+            checks.append(Check("DDL among them", W, f"{len(pv.ddl)} statement(s), applied as they ran on {old}"))
+        if g.conflicts:
+            verdict = F if self.on_conflict == "stop" else W
+            what = {"stop": "nothing will be applied", "skip": f"{len(g.held_back)} transaction(s) held back "
+                    f"(kept in {folder / 'held_back.sql'}), the rest applied",
+                    "apply": f"applied anyway: {old}'s version of these rows wins"}[self.on_conflict]
+            checks.append(Check(f"no conflicts with what {new} changed since", verdict,
+                                f"{len(g.conflicts)} row(s) conflict: {g.conflicts[0]}; {what}",
+                                "look at them (preview and conflicts.txt in the recovery folder); then re-run "
+                                "with --on-conflict skip (apply only what comes before them) or "
+                                "--on-conflict apply (the old writer's rows win)"))
+        else:
+            checks.append(Check(f"no conflicts with what {new} changed since", P,
+                                f"every row they touch is as they expect on {new}"))
+        if self.expect_sha256 and self.expect_sha256 != g.sha256:
+            checks.append(Check("the same transactions as in the preview", F,
+                                f"the gap changed since the preview (was {self.expect_sha256[:12]}…, now "
+                                f"{g.sha256[:12]}…)", "read the new preview and confirm again"))
+        ctx.facts.update({"folder": str(folder), "sha256": g.sha256, "count": len(g.apply)})
+        return checks
+
+    def _folder(self, ctx: RunContext) -> Path:
+        base = cluster_dir(self.base_dir or state_dir(), self.cluster) / "recovery"
+        return base / f"{time.strftime('%Y%m%dT%H%M%S')}-{self.old}-to-{self.new}"
+
+    async def _server_files(self, ctx: RunContext, st) -> ServerFiles:
+        if st is not None and st.up:
+            rows = await ctx.access.sql(self.old).query(
+                "SELECT @@log_bin_basename AS log_bin_basename, @@log_bin_index AS log_bin_index, "
+                "@@datadir AS datadir, @@pid_file AS pid_file")
+            return from_variables(rows[0])
+        text = await ctx.access.ssh(self.old, defaults_command(), read=True, timeout=10)
+        return parse_defaults(text, hostname=self.cluster.nodes[self.old].host)
+
+    async def _fenced(self, ctx: RunContext, st, files: ServerFiles) -> list[Check]:
+        old = self.old
+        out = []
+        holders = [v for v in vip_views(self.facts.snap) if old in v.holders] if self.facts else []
+        if holders:
+            out.append(Check(f"{old} holds no VIP", F, f"{old} holds {', '.join(v.address for v in holders)}",
+                             f"clients may still write to {old}: stop keepalived on it or move the VIP first"))
+        else:
+            out.append(Check(f"{old} holds no VIP", P, "no client can reach it through a VIP"))
+        if st is not None and st.up:
+            ro = bool(st.read_only) and st.super_read_only is not False
+            out.append(Check(f"{old} cannot take writes", P if ro else F,
+                             "mysqld is up and fenced: read_only" + (", super_read_only" if st.super_read_only else "")
+                             if ro else "mysqld is up and writable: it could commit more while we repair",
+                             "" if ro else f"fence it: SET GLOBAL read_only=ON (and super_read_only=ON on "
+                             f"MySQL) on {old}, or stop mysqld"))
+            return out
+        alive = (await ctx.access.ssh(old, alive_command(files), read=True, sudo=True, timeout=5)).split()
+        dead = not alive or alive[0] != "alive"
+        out.append(Check(f"{old} cannot take writes", P if dead else F,
+                         ("mysqld is down: " + ("its pid file names dead process " + alive[1]
+                                                if alive and alive[0] == "stale" else "no pid file"))
+                         if dead else f"mysqld process {alive[1]} runs but does not answer (hung?)",
+                         "" if dead else f"it could still commit: stop it (kill {alive[1]}) before the repair"))
+        return out
+
+    def _save(self, g: Gap, preview_lines: list[str]) -> None:
+        g.folder.mkdir(parents=True, exist_ok=True)
+        script = _script(g, g.apply)
+        g.script = g.folder / "gap.sql"
+        g.script.write_text(script, encoding="utf-8", errors="surrogateescape")
+        g.sha256 = hashlib.sha256(script.encode("utf-8", errors="surrogateescape")).hexdigest()
+        (g.folder / "gap.sql.sha256").write_text(f"{g.sha256}  gap.sql\n")
+        if g.held_back:
+            held = _script(g, g.held_back)
+            (g.folder / "held_back.sql").write_text(held, encoding="utf-8", errors="surrogateescape")
+        (g.folder / "preview.txt").write_text("\n".join(preview_lines) + "\n", encoding="utf-8",
+                                              errors="surrogateescape")
+        (g.folder / "conflicts.txt").write_text("".join(f"{c}\n" for c in g.conflicts))
+        (g.folder / "manifest.json").write_text(json.dumps({
+            "cluster": self.cluster.name, "from": self.old, "to": self.new, "tool": g.tool,
+            "binlogs": [d.file for d in g.dumps], "missing": [t.gtid for t in g.missing],
+            "apply": [t.gtid for t in g.apply], "held_back": [t.gtid for t in g.held_back],
+            "conflicts": [str(c) for c in g.conflicts], "sha256": g.sha256,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=1))
+
+    # ------------------------------------------------------------------ steps
+    def steps(self, ctx: RunContext) -> list[Step]:
+        g = self.gap
+        new, old = self.new, self.old
+        if g is None or not g.apply:
+            return []
+        first, last = g.apply[0].gtid, g.apply[-1].gtid
+
+        async def apply(ctx: RunContext) -> str:
+            assert g.script is not None
+            data = g.script.read_bytes()
+            if hashlib.sha256(data).hexdigest() != g.sha256:
+                raise StepFailed(f"{g.script} changed since it was shown (checksum differs): nothing applied")
+            t0 = time.monotonic()
+            session = ctx.access.script_session(new)
+            done = 0
+            try:
+                batch: list[str] = []
+                in_batch: list[str] = []
+                k = 0  # transactions seen so far: the script holds exactly g.apply, in order
+
+                async def send() -> None:
+                    nonlocal done
+                    if not batch:
+                        return
+                    label = (f"replay {in_batch[0]} … {in_batch[-1]}" if len(in_batch) > 1 else
+                             f"replay {in_batch[0]}" if in_batch else "replay session settings")
+                    await session.execute_batch(batch, show=f"{label} ({len(in_batch)} transaction(s), "
+                                                            f"from {g.script.name})", timeout=120)
+                    done += len(in_batch)
+                    batch.clear()
+                    in_batch.clear()
+
+                for stmt in split_statements(data.decode("utf-8", errors="surrogateescape")):
+                    if _starts_transaction(stmt, g.mariadb):
+                        if len(in_batch) >= BATCH_TRANSACTIONS:
+                            await send()
+                        in_batch.append(g.apply[k].gtid if k < len(g.apply) else f"#{k + 1}")
+                        k += 1
+                    batch.append(stmt)
+                await send()
+            finally:
+                await session.close()
+            ctx.facts["applied"] = done
+            return f"replayed {done} transaction(s) on {new} in {time.monotonic() - t0:.1f} s"
+
+        async def verify(ctx: RunContext) -> str:
+            st = await ctx.access.sql(new).status()
+            have = gapmod.Have.of(True, st.gtid_binlog_state, st.gtid_slave_pos) if g.mariadb \
+                else gapmod.Have.of(False, st.gtid_executed)
+            lacking = [t.gtid for t in g.apply if not have.has(t.gtid)]
+            if lacking:
+                raise StepFailed(f"{new} still lacks {len(lacking)} recovered transaction(s): {lacking[:5]}")
+            held = f"; {len(g.held_back)} held back in {g.folder / 'held_back.sql'}" if g.held_back else ""
+            return (f"{new} now has every transaction of {old}'s binlogs"
+                    + (" except the held-back ones" if g.held_back else "") + held)
+
+        return [
+            Step("apply", f"Replay {len(g.apply)} recovered transaction(s) on {new}, with their GTIDs",
+                 [Action(new, "sql", f"replay {first} … {last} from {g.script} (sha256 {g.sha256[:12]}…), "
+                                     f"{BATCH_TRANSACTIONS} per round trip")], apply, 3600, commits=True),
+            Step("verify", f"Verify {new} has every transaction of {old}",
+                 [Action(new, "sql", "SELECT @@gtid_binlog_state" if g.mariadb else "SELECT @@gtid_executed")],
+                 verify, 30),
+        ]
+
+
+async def extract(ctx: RunContext, node: str, files: ServerFiles, have: gapmod.Have, g: Gap,
+                  checks: list[Check], *, what: str) -> bool:
+    """Read `node`'s binlogs from disk (the files that can hold what `have` lacks), keep the raw
+    dumps in g.folder/raw, and fill g.files, g.dumps, g.old_has and g.missing. Appends its checks;
+    returns True when it failed (a FAIL check says why)."""
+    mariadb = g.mariadb
+    try:
+        g.tool = (await ctx.access.ssh(node, tool_command(mariadb), read=True, timeout=5)).strip().splitlines()[0]
+    except (SshError, IndexError):
+        checks.append(Check(f"binlog tool on {node}", F, "mariadb-binlog/mysqlbinlog not found" if mariadb
+                            else "mysqlbinlog not found", "install the client package of the server's "
+                            "version on the node (the binlog tool must match the server)"))
+        return True
+    checks.append(Check(f"binlog tool on {node}", P, g.tool))
+    try:
+        g.files = parse_index(await ctx.access.ssh(node, index_command(files), read=True, sudo=True,
+                                                   timeout=10), files)
+        heads = parse_heads(await ctx.access.ssh(node, heads_command(g.tool, g.files), read=True,
+                                                 sudo=True, timeout=60))
+    except SshError as exc:
+        checks.append(Check(f"binlogs of {node} readable", F, f"cannot read {files.index}: {exc}", _UNREADABLE_FIX))
+        return True
+    start = gapmod.choose_start(heads, have)
+    if start.index is None:
+        checks.append(Check(f"binlogs of {node} hold {what}", F, start.reason, _UNREADABLE_FIX))
+        return True
+    checks.append(Check(f"binlogs of {node} hold {what}", P,
+                        f"{len(g.files)} binlog(s); {start.reason}; the other side has {have or 'nothing'}"))
+    t0 = time.monotonic()
+    raw = g.folder / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for h in heads[start.index:]:
+        dest = raw / (Path(h.path).name + ".txt")
+        await ctx.access.download(node, dump_command(g.tool, h.path), dest, sudo=True, timeout=1800)
+        with open(dest, encoding="utf-8", errors="surrogateescape") as f:
+            g.dumps.append(parse_dump(f, Path(h.path).name))
+    every = [t for d in g.dumps for t in d.transactions]
+    g.old_has = gapmod.held_by_old(heads[start.index].gtids, every, mariadb)
+    g.missing = gapmod.missing(every, have)
+    ctx.note(f"read {len(every)} transaction(s) from {len(g.dumps)} binlog(s) of {node} in "
+             f"{time.monotonic() - t0:.1f} s; {len(g.missing)} not on the other side", folder=str(g.folder))
+    return False
+
+
+_UNREADABLE_FIX = ("the missing transactions are no longer in binlogs: their rows are still in the old "
+                   "writer's tables. Start its mysqld read-only (without networking to clients) and compare "
+                   "the tables with the new writer (pt-table-checksum / pt-table-sync --print), or restore its "
+                   "binlogs from a backup; then rejoin it with a re-clone")
+
+
+def _starts_transaction(stmt: str, mariadb: bool) -> bool:
+    """The statement that gives a replayed transaction its GTID: exactly one per transaction
+    (the domain and server_id settings before it also appear in a file's preamble)."""
+    s = stmt.strip()
+    if mariadb:
+        return "@@session.gtid_seq_no=" in s
+    u = s.upper().replace(" ", "")
+    return "GTID_NEXT=" in u and "AUTOMATIC" not in u
+
+
+def _script(g: Gap, chosen: list[Transaction]) -> str:
+    """The replayable script of `chosen` (render_sql gives each transaction the session state
+    it ran with, server_id and gtid_domain_id included, even when picked out of a file)."""
+    ids = {id(t) for t in chosen}
+    return render_sql([(d, [t for t in d.transactions if id(t) in ids]) for d in g.dumps])
+
+
+async def _table_meta(ctx: RunContext, node: str, txs: list[Transaction]):
+    """Column names by position, primary-key positions and TIMESTAMP positions of the tables
+    the transactions touch, as the new writer has them."""
+    tables = sorted({(r.schema, r.table) for t in txs for r in t.rows})
+    columns: dict[tuple[str, str], list[str]] = {}
+    pk: dict[tuple[str, str], list[int]] = {}
+    unix_ts: dict[tuple[str, str], set[int]] = {}
+    sql = ctx.access.sql(node)
+    for i in range(0, len(tables), 100):
+        chunk = tables[i:i + 100]
+        cond = " OR ".join(["(TABLE_SCHEMA=%s AND TABLE_NAME=%s)"] * len(chunk))
+        args = [x for pair in chunk for x in pair]
+        rows = await sql.query(f"SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, ORDINAL_POSITION AS p, "
+                               f"DATA_TYPE AS dt FROM information_schema.COLUMNS WHERE {cond} "
+                               f"ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION", args)
+        for r in rows:
+            key = (r["s"], r["t"])
+            columns.setdefault(key, []).append(r["c"])
+            if str(r["dt"]).lower() == "timestamp":
+                unix_ts.setdefault(key, set()).add(int(r["p"]))
+        rows = await sql.query(f"SELECT s.TABLE_SCHEMA AS s, s.TABLE_NAME AS t, c.ORDINAL_POSITION AS p "
+                               f"FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c "
+                               f"ON c.TABLE_SCHEMA=s.TABLE_SCHEMA AND c.TABLE_NAME=s.TABLE_NAME "
+                               f"AND c.COLUMN_NAME=s.COLUMN_NAME WHERE s.INDEX_NAME='PRIMARY' AND "
+                               f"({cond.replace('TABLE_SCHEMA', 's.TABLE_SCHEMA').replace('TABLE_NAME', 's.TABLE_NAME')}) "
+                               f"ORDER BY s.TABLE_SCHEMA, s.TABLE_NAME, s.SEQ_IN_INDEX", args)
+        for r in rows:
+            pk.setdefault((r["s"], r["t"]), []).append(int(r["p"]))
+    return columns, pk, unix_ts
+
+
+def _q(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+async def _conflicts(ctx: RunContext, node: str, txs: list[Transaction], pk: dict[tuple[str, str], list[int]],
+                     unix_ts: dict[tuple[str, str], set[int]]) -> list[gapmod.Conflict]:
+    """Probe, on the new writer, every row the recovered transactions touch first: it must be as
+    they expect it (absent for an insert, equal to the before image otherwise)."""
+    probes = first_touches(txs, pk)
+    by_table: dict[tuple[str, str], list] = {}
+    for p in probes:
+        by_table.setdefault((p.schema, p.table), []).append(p)
+    out: list[gapmod.Conflict] = []
+    sql = ctx.access.sql(node)
+    cols_rows = {}
+    for (schema, table), ps in by_table.items():
+        keys = pk.get((schema, table))
+        if not keys:
+            out += [gapmod.Conflict(p.gtid, f"{schema}.{table}", p.key, "table has no primary key: cannot "
+                                    "prove the row is unchanged") for p in ps if p.expect is not None]
+            continue
+        if (schema, table) not in cols_rows:
+            cr = await sql.query("SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=%s "
+                                 "AND TABLE_NAME=%s ORDER BY ORDINAL_POSITION", (schema, table))
+            cols_rows[(schema, table)] = [r["c"] for r in cr]
+        names = cols_rows[(schema, table)]
+        ts = unix_ts.get((schema, table), set())
+        select = ", ".join(f"UNIX_TIMESTAMP({_q(c)})" if i + 1 in ts else _q(c) for i, c in enumerate(names))
+        keycols = ", ".join(_q(names[k - 1]) for k in keys)
+        for i in range(0, len(ps), 500):
+            chunk = ps[i:i + 500]
+            args: list[Any] = []
+            for p in chunk:
+                for v in p.key:
+                    args.append(_arg(v))
+            tuple_ph = "(" + ", ".join(["%s"] * len(keys)) + ")"
+            rows = await sql.query(f"SELECT {select} FROM {_q(schema)}.{_q(table)} WHERE ({keycols}) IN "
+                                   f"({', '.join([tuple_ph] * len(chunk))})", args, timeout=60)
+            found: dict[tuple[str, ...], dict[int, Any]] = {}
+            for r in rows:
+                vals = list(r.values())
+                row = {j + 1: vals[j] for j in range(len(vals))}
+                found[tuple(_key_text(row[k]) for k in keys)] = row
+            for p in chunk:
+                c = gapmod.check_probe(p, found.get(tuple(_key_text(_arg(v)) for v in p.key)))
+                if c is not None:
+                    out.append(c)
+    return out
+
+
+def _arg(text: str) -> Any:
+    v = gapmod.literal_value(text)
+    return str(v) if v is not None and not isinstance(v, str) else v
+
+
+def _key_text(v: Any) -> str:
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v).decode("utf-8", errors="surrogateescape")
+    return str(v)
