@@ -75,6 +75,27 @@ def _parser() -> argparse.ArgumentParser:
     so.add_argument("--dry-run", action="store_true", help="run the checks and show the steps; change nothing")
     so.add_argument("--yes", action="store_true", help="do not ask to type the target's name (scripts)")
 
+    rg = sub.add_parser("repair-gap", help="after a failover: recover the transactions the old writer's binlogs "
+                                           "hold and the new writer never got")
+    rg.add_argument("--cluster", metavar="FILE", required=True)
+    rg.add_argument("--from", dest="old", metavar="OLD", required=True, help="the old writer (dead or fenced)")
+    rg.add_argument("--to", dest="new", metavar="NEW", required=True, help="the current writer")
+    rg.add_argument("--on-conflict", choices=("stop", "skip", "apply"), default="stop",
+                    help="when a recovered change touches a row the new writer changed since: stop (default: "
+                         "apply nothing), skip (apply only what comes before the conflicts, keep the rest in "
+                         "the recovery folder) or apply (the old writer's rows win)")
+    rg.add_argument("--dry-run", action="store_true", help="extract and show, check conflicts; apply nothing")
+    rg.add_argument("--yes", action="store_true", help="do not ask to type the target's name (scripts)")
+
+    rj = sub.add_parser("rejoin", help="make a repaired old writer a healthy replica of the current writer")
+    rj.add_argument("--cluster", metavar="FILE", required=True)
+    rj.add_argument("node", metavar="NODE")
+    rj.add_argument("--discard-errant", action="store_true",
+                    help="when it holds transactions the writer never had: save them to a file, then roll "
+                         "them back on the node (MariaDB)")
+    rj.add_argument("--dry-run", action="store_true", help="run the checks and show the steps; change nothing")
+    rj.add_argument("--yes", action="store_true", help="do not ask to type the node's name (scripts)")
+
     rb = sub.add_parser("runbook", help="an interrupted runbook: status, rollback or resume")
     rb.add_argument("action", choices=("status", "rollback", "resume"))
     rb.add_argument("--cluster", metavar="FILE", required=True)
@@ -123,7 +144,7 @@ def _main(argv: list[str] | None = None) -> int:
         return _status(args, argv)
     if args.command == "trust-host":
         return _trust_host(args, argv)
-    if args.command in ("switchover", "runbook"):
+    if args.command in ("switchover", "runbook", "repair-gap", "rejoin"):
         return _runbook(args, argv)
     if not args.cluster:
         _parser().print_help()
@@ -192,17 +213,30 @@ def _status(args, argv: list[str]) -> int:
 
 
 def _runbook(args, argv: list[str]) -> int:
-    from hatui.runbook.cli import run_recovery, run_switchover
+    from hatui.runbook.cli import run_recovery, run_runbook
 
     clusters = _load([args.cluster])
     if clusters is None:
         return 2
     if (code := _enter_namespace(clusters, argv)) is not None:
         return code
-    if args.command == "switchover":
-        return run_switchover(clusters[0], args.to, dry_run=args.dry_run, yes=args.yes,
-                              interactive=sys.stdin.isatty())
-    return run_recovery(clusters[0], args.action, yes=False)
+    cluster = clusters[0]
+    if args.command == "runbook":
+        return run_recovery(cluster, args.action, yes=False)
+    try:
+        if args.command == "switchover":
+            from hatui.runbook.switchover import Switchover
+            runbook = Switchover(cluster, args.to)
+        elif args.command == "repair-gap":
+            from hatui.runbook.repair_gap import RepairGap
+            runbook = RepairGap(cluster, args.old, args.new, on_conflict=args.on_conflict)
+        else:
+            from hatui.runbook.rejoin import Rejoin
+            runbook = Rejoin(cluster, args.node, discard_errant=args.discard_errant)
+    except ValueError as exc:
+        print(f"hatui: {exc}", file=sys.stderr)
+        return 1
+    return run_runbook(cluster, runbook, dry_run=args.dry_run, yes=args.yes, interactive=sys.stdin.isatty())
 
 
 def _trust_host(args, argv: list[str]) -> int:

@@ -41,10 +41,22 @@ async def _yes(checks, steps) -> bool:
 
 def run_switchover(cluster: Cluster, target: str, *, dry_run: bool, yes: bool,
                    interactive: bool, **runner_kw) -> int:
+    try:
+        runbook = Switchover(cluster, target)
+    except ValueError as exc:
+        print(f"hatui: {exc}", file=sys.stderr)
+        return 1
+    return run_runbook(cluster, runbook, dry_run=dry_run, yes=yes, interactive=interactive, **runner_kw)
+
+
+def run_runbook(cluster: Cluster, runbook, *, dry_run: bool, yes: bool, interactive: bool, **runner_kw) -> int:
+    """Any runbook on a terminal: checks and plan, confirmation (typing the target's name),
+    every action as it is sent, the outcome as the exit status (see report.EXIT)."""
+    target = runbook.target
+
     async def go() -> int:
         pool = SessionPool.for_cluster(cluster)
         try:
-            runbook = Switchover(cluster, target)
             runner = Runner(cluster, runbook, pool=pool, on_event=_printer(), dry_run=dry_run, **runner_kw)
             if dry_run:
                 report = await runner.plan()
@@ -52,7 +64,7 @@ def run_switchover(cluster: Cluster, target: str, *, dry_run: bool, yes: bool,
                       f" ({report.seconds:.2f} s)")
                 return EXIT[report.outcome]
             if not yes and not interactive:
-                print("hatui: refusing to switch over without a terminal to confirm on; add --yes "
+                print(f"hatui: refusing to run {runbook.name} without a terminal to confirm on; add --yes "
                       "(after a --dry-run) to confirm from a script", file=sys.stderr)
                 return 1
             report = await runner.execute(_yes if yes else ask_target_name(target))
@@ -83,7 +95,13 @@ def run_recovery(cluster: Cluster, how: str, *, yes: bool) -> int:
         print(f"nothing to {how}: no unfinished runbook for {cluster.name}")
         return 1
     if journal.runbook != "switchover":
-        print(f"hatui: cannot {how} a {journal.runbook} from here yet", file=sys.stderr)
+        # gap repair and rejoin re-read everything and skip what is done: running them again
+        # is their resume (a repair replays only what is still missing)
+        again = {"repair-gap": f"hatui repair-gap --cluster FILE --from {journal.params.get('from')} "
+                               f"--to {journal.params.get('to')}",
+                 "rejoin": f"hatui rejoin --cluster FILE {journal.params.get('node')}"}.get(journal.runbook)
+        print(f"hatui: a {journal.runbook} is not resumed from its journal: run it again"
+              + (f" (`{again}`); it re-reads the cluster and skips what is done" if again else ""), file=sys.stderr)
         return 1
 
     async def go() -> int:

@@ -1,0 +1,623 @@
+"""Rejoin a repaired old writer as a replica of the current writer (DESIGN.md §5: MySQL Shell's
+rejoinInstance, replication-manager's autorejoin).
+
+Read-only first. Then classify it against the writer: identical, behind (recoverable), diverged
+(it holds transactions the writer never had: refused, listed; the DBA may keep them with
+`hatui repair-gap` or discard them, and a discard saves them to a file first), or irrecoverable
+(what it needs is purged on the writer: re-clone). Repoint it with GTID auto-positioning,
+restore the reverse channel of a dual-master pair, wait until it caught up, make sure its
+keepalived stays BACKUP (the VIP must not flap back), and repoint replicas still pulling from it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from hatui.binlog import gap as gapmod
+from hatui.binlog.dump import RowChange
+from hatui.cluster import Cluster, Role, Topology
+from hatui.cluster.secrets import resolve_password
+from hatui.gtid import GtidSet, MariaGtid
+from hatui.mysql.dialect import Statement
+from hatui.mysql.status import MysqlStatus
+from hatui.rules.topology import node_for_host, vip_views, writer
+from hatui.runbook.facts import Facts, gather
+from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
+from hatui.binlog.locate import from_variables
+from hatui.runbook.repair_gap import Gap, _q, _script, _table_meta, extract
+from hatui.runbook.runner import RunContext, cluster_dir, state_dir
+
+P, W, F = Verdict.PASS, Verdict.WARN, Verdict.FAIL
+SHOWN = 20
+
+
+class Standing(StrEnum):
+    IDENTICAL = "identical"
+    BEHIND = "behind"  # recoverable: the writer has everything it needs
+    DIVERGED = "diverged"  # errant transactions
+    IRRECOVERABLE = "irrecoverable"  # needs what the writer purged
+
+
+@dataclass(frozen=True)
+class Classification:
+    standing: Standing
+    errant: str  # GTIDs the node has and the writer does not ("" if none)
+    needs_purged: str  # what the node lacks that the writer no longer has in its binlogs
+    reason: str
+
+
+def classify(node: MysqlStatus, w: MysqlStatus, writer_first_head: str | None) -> Classification:
+    """Pure: where a node stands against the writer. writer_first_head: the GTID state at the
+    head of the writer's oldest binlog (MariaDB Gtid_list) or its gtid_purged (MySQL)."""
+    mariadb = bool(w.version and w.version.is_mariadb)
+    if mariadb:
+        mine = gapmod.maria_state(node.gtid_binlog_state, node.gtid_slave_pos)
+        theirs = gapmod.maria_state(w.gtid_binlog_state, w.gtid_slave_pos)
+        errant = {k: (theirs.get(k, 0), n) for k, n in mine.items() if n > theirs.get(k, 0)}
+        errant_text = ",".join(f"{d}-{s}-{a + 1}" + (f"..{b}" if b > a + 1 else "")
+                               for (d, s), (a, b) in sorted(errant.items()))
+        head = gapmod.maria_state(writer_first_head or "")
+        purged = {k: n for k, n in head.items() if mine.get(k, 0) < n}
+        purged_text = gapmod.format_state(purged)
+        ahead = any(n > mine.get(k, 0) for k, n in theirs.items())
+    else:
+        mine_s = GtidSet.parse(node.gtid_executed or "")
+        theirs_s = GtidSet.parse(w.gtid_executed or "")
+        errant_text = str(mine_s - theirs_s)
+        purged_text = str(GtidSet.parse(writer_first_head or "") - mine_s)
+        ahead = bool(theirs_s - mine_s)
+    if errant_text:
+        return Classification(Standing.DIVERGED, errant_text, purged_text,
+                              f"it has transactions the writer never had: {errant_text}")
+    if purged_text:
+        return Classification(Standing.IRRECOVERABLE, "", purged_text,
+                              f"it lacks {purged_text}, which the writer no longer has in its binlogs")
+    if ahead:
+        return Classification(Standing.BEHIND, "", "", "the writer has transactions it lacks; replication will "
+                                                       "bring them")
+    return Classification(Standing.IDENTICAL, "", "", "it has exactly the writer's transactions")
+
+
+def without_errant(node: MysqlStatus, w: MysqlStatus) -> str:
+    """MariaDB: the node's binlog state with the errant transactions taken out (what it holds
+    once they are rolled back): per (domain, server), the lower of the two."""
+    mine = gapmod.maria_state(node.gtid_binlog_state)
+    theirs = gapmod.maria_state(w.gtid_binlog_state, w.gtid_slave_pos)
+    return gapmod.format_state({k: min(n, theirs.get(k, 0)) for k, n in mine.items() if theirs.get(k, 0) > 0})
+
+
+def inverse(change: RowChange, pk: list[int], columns: list[str]) -> tuple[str, list[Any]]:
+    """The statement that undoes one row change (values as parameters, never spliced in)."""
+    def val(text: str) -> Any:
+        v = gapmod.literal_value(text)
+        return str(v) if v is not None and not isinstance(v, str) else v
+    table = f"{_q(change.schema)}.{_q(change.table)}"
+
+    def where(image: dict[int, str]) -> tuple[str, list[Any]]:
+        keys = pk or sorted(image)
+        return " AND ".join(f"{_q(columns[k - 1])} <=> %s" for k in keys), [val(image[k]) for k in keys]
+    if change.kind == "insert":
+        assert change.after is not None
+        w, args = where(change.after)
+        return f"DELETE FROM {table} WHERE {w} LIMIT 1", args
+    if change.kind == "delete":
+        assert change.before is not None
+        cols = sorted(change.before)
+        return (f"INSERT INTO {table} ({', '.join(_q(columns[c - 1]) for c in cols)}) VALUES "
+                f"({', '.join(['%s'] * len(cols))})", [val(change.before[c]) for c in cols])
+    assert change.before is not None and change.after is not None
+    cols = sorted(change.before)
+    w, args = where(change.after)
+    return (f"UPDATE {table} SET {', '.join(f'{_q(columns[c - 1])} = %s' for c in cols)} WHERE {w} LIMIT 1",
+            [val(change.before[c]) for c in cols] + args)
+
+
+class Rejoin:
+    name = "rejoin"
+    destructive = True
+
+    def __init__(self, cluster: Cluster, node: str, *, discard_errant: bool = False,
+                 catch_up_timeout: float = 120.0, base_dir: Path | None = None):
+        if node not in cluster.nodes:
+            raise ValueError(f"no node {node!r} in cluster {cluster.name} (nodes: {', '.join(cluster.nodes)})")
+        if not cluster.nodes[node].has_role(Role.MYSQL):
+            raise ValueError(f"{node} has no mysql role in cluster {cluster.name}")
+        self.cluster = cluster
+        self.node = node
+        self.target = node
+        self.discard_errant = discard_errant
+        self.catch_up_timeout = catch_up_timeout
+        self.base_dir = base_dir
+        self.facts: Facts | None = None
+        self.writer: str | None = None
+        self.cls: Classification | None = None
+        self.errant: Gap | None = None  # the saved errant transactions (discard only)
+        self.orphans: list[str] = []
+        self.reverse = False  # the writer replicates from the node (dual master)
+
+    def params(self) -> dict[str, Any]:
+        return {"node": self.node, "writer": self.writer, "discard_errant": self.discard_errant}
+
+    # ------------------------------------------------------------------ preflight
+    async def preflight(self, ctx: RunContext) -> list[Check]:
+        facts = self.facts = await gather(ctx)
+        n = self.node
+        c = self.cluster
+        checks: list[Check] = []
+        w = writer(facts.snap)
+        self.writer = w.node
+        if not w.node or w.node == n:
+            checks.append(Check("a current writer other than the node", F,
+                                f"{n} is the writer ({w.how})" if w.node == n else w.how,
+                                "fail the VIP over to another master first" if w.node == n
+                                else "resolve the writer question first (see the console's alerts)"))
+            return checks
+        checks.append(Check("a current writer other than the node", P, f"{w.node} ({w.how})"))
+        st, ws = facts.status.get(n), facts.status.get(w.node)
+        if n in facts.ssh_errors:
+            checks.append(Check(f"{n} reachable over SSH", F, facts.ssh_errors[n], "bring sshd back"))
+        if st is None or not st.up:
+            checks.append(Check(f"MySQL on {n} answers", F, st.error if st else "not read",
+                                f"start mysqld on {n} (with read_only=ON in its my.cnf, so it takes no writes)"))
+            return checks
+        if ws is None or not ws.up:
+            checks.append(Check(f"MySQL on the writer {w.node} answers", F, ws.error if ws else "not read", ""))
+            return checks
+        held = [v.address for v in vip_views(facts.snap) if n in v.holders]
+        checks.append(Check(f"{n} holds no VIP", F if held else P, f"holds {', '.join(held)}" if held else "none",
+                            "it must not take client writes: stop its keepalived" if held else ""))
+        checks.append(Check(f"{n} read-only", P if st.read_only else W,
+                            "read_only=ON" if st.read_only else "writable now: the first step fences it"))
+        mariadb = bool(ws.version and ws.version.is_mariadb)
+        head = await _writer_first_head(ctx, w.node, ws, mariadb)
+        self.cls = cl = classify(st, ws, head)
+        ctx.facts.update({"writer": w.node, "standing": str(cl.standing)})
+        verdict = {Standing.IDENTICAL: P, Standing.BEHIND: P, Standing.DIVERGED: F, Standing.IRRECOVERABLE: F}
+        fix = ""
+        if cl.standing == Standing.DIVERGED:
+            fix = (f"keep them: `hatui repair-gap --from {n} --to {w.node}` copies them to the writer, then rejoin; "
+                   f"or discard them: `hatui rejoin {n} --discard-errant` saves them to a file, then rolls them "
+                   f"back on {n}")
+            if self.discard_errant:
+                verdict[Standing.DIVERGED] = W
+        elif cl.standing == Standing.IRRECOVERABLE:
+            fix = f"re-clone {n} from {w.node} (mariabackup / CLONE), then rejoin"
+        checks.append(Check(f"{n} against {w.node}: {cl.standing}", verdict[cl.standing], cl.reason, fix))
+        if mariadb:
+            checks += self._domains_check(st, ws)
+        if cl.standing == Standing.DIVERGED and self.discard_errant:
+            checks += await self._save_errant(ctx, st, ws, mariadb)
+        # the reverse channel of a dual-master pair, and replicas still pulling from the node
+        snap = facts.snap
+        # a master candidate of a dual-master pair gets its reverse channel back; a replica not
+        writer_vip_nodes = {x for v in c.vips if v.role == "writer" for x in (v.nodes or c.nodes)}
+        self.reverse = (c.topology == Topology.DUAL_MASTER and c.nodes[n].has_role(Role.KEEPALIVED)
+                        and n in writer_vip_nodes) or any(node_for_host(snap, ch.source_host or "") == n
+                                                           for ch in ws.channels)
+        pulling = [o for o, s in facts.status.items() if o not in (n, w.node) and s.up
+                   and any(node_for_host(snap, ch.source_host or "") == n for ch in s.channels)]
+        self.orphans = []
+        for o in pulling:
+            ocl = classify(facts.status[o], ws, head)
+            ok = ocl.standing in (Standing.IDENTICAL, Standing.BEHIND)
+            if ok:
+                self.orphans.append(o)
+            # a diverged replica is left alone (never repointed silently): it needs its own rejoin
+            checks.append(Check(f"{o} (still replicating from {n}) can follow {w.node}", P if ok else W,
+                                ocl.reason + ("" if ok else "; it is left as it is"),
+                                "" if ok else f"`hatui rejoin {o}` after this one (it lists and can save/discard "
+                                              "what it holds)"))
+        if self.reverse and not any(node_for_host(snap, ch.source_host or "") == n for ch in ws.channels):
+            acct = c.nodes[w.node].mysql.replication
+            checks.append(Check(f"credentials for {w.node}'s channel from {n}", P if acct else F,
+                                f"mysql.replication ({acct.user})" if acct else "the channel does not exist and "
+                                "the cluster file has no mysql.replication account",
+                                "" if acct else "add mysql.replication to the cluster file"))
+        if c.nodes[n].has_role(Role.KEEPALIVED):
+            checks.append(Check(f"keepalived on {n} will not take the VIP back", P if facts.nopreempt.get(n) else W,
+                                "nopreempt" if facts.nopreempt.get(n) else
+                                "no nopreempt: a higher priority would preempt the writer",
+                                "" if facts.nopreempt.get(n) else "hatui lowers its tracked priority; better: "
+                                "state BACKUP + nopreempt on every node (seed 000)"))
+        return checks
+
+    def _domains_check(self, st: MysqlStatus, ws: MysqlStatus) -> list[Check]:
+        """A MariaDB position holds one GTID per domain: when two masters wrote in one domain,
+        it cannot say where in the writer's binlog the node should continue."""
+        mine = gapmod.maria_state(st.gtid_binlog_state, st.gtid_slave_pos)
+        theirs = gapmod.maria_state(ws.gtid_binlog_state, ws.gtid_slave_pos)
+        servers: dict[int, set[int]] = {}
+        for d, sid in [*mine, *theirs]:
+            servers.setdefault(d, set()).add(sid)
+        risky = [d for d, sids in sorted(servers.items()) if len(sids) > 1
+                 and {k: v for k, v in mine.items() if k[0] == d} != {k: v for k, v in theirs.items() if k[0] == d}]
+        if not risky:
+            return [Check("GTID domains", P, "each domain has one writing server, or both sides agree on it")]
+        return [Check("GTID domains", F, f"domain(s) {', '.join(map(str, risky))} hold transactions of several "
+                      "servers that the two sides do not share: a GTID position cannot say where to continue",
+                      "give every master its own gtid_domain_id (MariaDB's advice for multi-master), and rejoin "
+                      "this node by hand or by re-clone")]
+
+    async def _save_errant(self, ctx: RunContext, st: MysqlStatus, ws: MysqlStatus, mariadb: bool) -> list[Check]:
+        checks: list[Check] = []
+        if not mariadb:
+            return [Check("errant transactions can be rolled back", F, "on MySQL hatui does not un-execute GTIDs",
+                          f"re-clone {self.node} from the writer")]
+        folder = cluster_dir(self.base_dir or state_dir(), self.cluster) / "recovery" / \
+            f"{time.strftime('%Y%m%dT%H%M%S')}-{self.node}-errant"
+        g = self.errant = Gap(folder, True)
+        rows = await ctx.access.sql(self.node).query(
+            "SELECT @@log_bin_basename AS log_bin_basename, @@log_bin_index AS log_bin_index, "
+            "@@datadir AS datadir, @@pid_file AS pid_file")
+        have = gapmod.Have.of(True, ws.gtid_binlog_state, ws.gtid_slave_pos)
+        if await extract(ctx, self.node, from_variables(rows[0]), have, g, checks, what="its errant transactions"):
+            return checks
+        script = _script(g, g.missing)
+        (folder / "errant.sql").write_text(script, encoding="utf-8", errors="surrogateescape")
+        g.sha256 = hashlib.sha256(script.encode("utf-8", errors="surrogateescape")).hexdigest()
+        (folder / "errant.sql.sha256").write_text(f"{g.sha256}  errant.sql\n")
+        columns, pk, _ = await _table_meta(ctx, self.node, g.missing)
+        pv = gapmod.preview(g.missing, columns)
+        (folder / "preview.txt").write_text("\n".join(pv.lines) + "\n", encoding="utf-8", errors="surrogateescape")
+        for line in pv.summary()[:1] + pv.lines[:SHOWN]:
+            ctx.note(line)
+        ddl = [t for t in g.missing if t.ddl]
+        checks.append(Check("errant transactions saved", P, f"{len(g.missing)} in {folder / 'errant.sql'} "
+                            f"(sha256 {g.sha256[:12]}…)"))
+        checks.append(Check("errant transactions can be rolled back row by row", F if ddl else P,
+                            f"{len(ddl)} DDL among them ({ddl[0].gtid})" if ddl else "row changes only",
+                            f"re-clone {self.node}" if ddl else ""))
+        self._meta = (columns, pk)
+        ctx.facts["errant_folder"] = str(folder)
+        if not ddl:
+            stuck = []
+            seen = set()
+            for t in reversed(g.missing):
+                for r in reversed(t.rows):
+                    key = _row_key(r, pk)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    what = await _undo_kind(ctx, self.node, self.writer or "", r, pk, columns)
+                    if what == "conflict":
+                        stuck.append(f"{t.gtid} {r.schema}.{r.table} {key[2]}")
+            checks.append(Check("every errant row is still as the errant change left it", F if stuck else P,
+                                f"{len(stuck)} row(s) changed since by something else: {', '.join(stuck[:5])}"
+                                if stuck else "or already equal to the writer's row (nothing to undo there)",
+                                f"re-clone {self.node}" if stuck else ""))
+        return checks
+
+    # ------------------------------------------------------------------ steps
+    def steps(self, ctx: RunContext) -> list[Step]:
+        n = self.node
+        w = self.writer or ctx.facts.get("writer") or "<writer>"
+        c = self.cluster
+        facts = self.facts
+        st = facts.status.get(n) if facts else None
+        ws = facts.status.get(w) if facts else None
+        mariadb = bool(ws and ws.version and ws.version.is_mariadb)
+        wh, wport = (c.nodes[w].host, c.nodes[w].mysql.port) if w in c.nodes else ("<writer>", 3306)
+        nh, nport = c.nodes[n].host, c.nodes[n].mysql.port
+
+        async def fence(ctx: RunContext) -> str:
+            sql = ctx.access.sql(n)
+            d = await sql.dialect()
+            for s in d.fence(True):
+                await sql.execute(s)
+            return f"{n} is read-only"
+
+        async def discard(ctx: RunContext) -> str:
+            g = self.errant
+            assert g is not None
+            columns, pk = self._meta
+            sql = ctx.access.sql(n)
+            d = await sql.dialect()
+            for ch in (await sql.status()).channels:  # rows must not move while they are undone
+                if ch.io_running or ch.sql_running:
+                    await sql.execute(d.stop_replica(ch.name))
+            await sql.execute("SET SESSION sql_log_bin = 0", show="SET SESSION sql_log_bin = 0 (the undo is not "
+                                                                 "replicated anywhere)")
+            undone = 0
+            try:
+                for t in reversed(g.missing):
+                    for r in reversed(t.rows):
+                        what = await _undo_kind(ctx, n, w, r, pk, columns)
+                        if what == "converged":
+                            ctx.note(f"{t.gtid}: {r.schema}.{r.table} row already as on {w}: nothing to undo")
+                            continue
+                        if what == "conflict":
+                            raise StepFailed(f"{t.gtid}: a row of {r.schema}.{r.table} changed since the errant "
+                                             f"change and differs from {w}'s: stopped (re-clone {n})")
+                        text, args = inverse(r, pk.get((r.schema, r.table), []), columns[(r.schema, r.table)])
+                        stmt = Statement(text, tuple(args))
+                        await sql.execute(stmt, show=f"undo {t.gtid}: {stmt.redacted()}")
+                    undone += 1
+            finally:
+                await sql.execute("SET SESSION sql_log_bin = 1")
+            keep = without_errant(st, ws)
+            await sql.execute("RESET MASTER", show=f"RESET MASTER (its binlogs still hold the errant events; "
+                                                  f"they are saved in {g.folder})")
+            await sql.execute(Statement("SET GLOBAL gtid_binlog_state = %s", (keep,)))
+            await sql.execute(Statement("SET GLOBAL gtid_slave_pos = %s", (keep,)))
+            return f"rolled back {undone} errant transaction(s) on {n}; its GTID state is now {keep or 'empty'}"
+
+        async def repoint(ctx: RunContext) -> str:
+            sql = ctx.access.sql(n)
+            d = await sql.dialect()
+            cur = await sql.status()
+            ch = next((x for x in cur.channels if node_for_host(facts.snap, x.source_host or "") == w
+                       or x.source_host == wh), None) if facts else None
+            ch = ch or (cur.channels[0] if cur.channels else None)
+            name = ch.name if ch else ""
+            creds = {}
+            if ch is None:
+                acct = c.nodes[w].mysql.replication
+                if acct is None:
+                    raise StepFailed(f"{n} has no replication channel and the cluster file no mysql.replication")
+                creds = {"user": acct.user, "password": resolve_password(acct)}
+                ctx.access.secrets = (*ctx.access.secrets, creds["password"])
+            elif not mariadb:
+                await sql.execute(d.stop_replica(name))
+            if mariadb:
+                await _stop_all(sql, d, cur)
+                if not self.discard_errant:  # a discard already set it
+                    await _set_slave_pos(sql, cur)
+            await sql.execute(d.change_source(wh, wport, channel=name, use_gtid="slave_pos", **creds))
+            await sql.execute(d.start_replica(name))
+            await _wait_channel(sql, name, wh, 20)
+            ctx.facts["channel"] = name
+            return f"{n} replicates from {w} with GTID auto-positioning"
+
+        async def catch_up(ctx: RunContext) -> str:
+            pos = await _position(ctx, w)
+            sql = ctx.access.sql(n)
+            d = await sql.dialect()
+            t0 = time.monotonic()
+            stmt = d.wait_for_gtid(pos, self.catch_up_timeout)
+            rows = await sql.query(stmt.sql, stmt.execute_args(), timeout=self.catch_up_timeout + 5)
+            if not d.gtid_wait_reached(rows[0]["reached"] if rows else None):
+                raise StepFailed(f"{n} did not reach {w}'s position {pos} within {self.catch_up_timeout:g} s")
+            return f"{n} has {w}'s position {pos} ({time.monotonic() - t0:.1f} s)"
+
+        async def reverse(ctx: RunContext) -> str:
+            sql = ctx.access.sql(w)
+            d = await sql.dialect()
+            cur = await sql.status()
+            ch = next((x for x in cur.channels if node_for_host(facts.snap, x.source_host or "") == n
+                       or x.source_host == nh), None) if facts else None
+            creds = {}
+            if ch is None:
+                acct = c.nodes[w].mysql.replication
+                if acct is None:
+                    raise StepFailed(f"{w} has no channel from {n} and the cluster file no mysql.replication")
+                creds = {"user": acct.user, "password": resolve_password(acct)}
+                ctx.access.secrets = (*ctx.access.secrets, creds["password"])
+                name = ""
+            else:
+                name = ch.name
+                if not mariadb:
+                    await sql.execute(d.stop_replica(name))
+            running = [x.name for x in cur.channels if x.name != name and x.io_running and x.sql_running]
+            if mariadb:
+                await _stop_all(sql, d, cur)
+                await _set_slave_pos(sql, cur)
+            await sql.execute(d.change_source(nh, nport, channel=name, use_gtid="slave_pos", **creds))
+            # the writer asks the node for its own latest GTID: the node must have it first
+            pos = await _position(ctx, w)
+            nd = await ctx.access.sql(n).dialect()
+            stmt = nd.wait_for_gtid(pos, 30)
+            rows = await ctx.access.sql(n).query(stmt.sql, stmt.execute_args(), timeout=35)
+            if not nd.gtid_wait_reached(rows[0]["reached"] if rows else None):
+                raise StepFailed(f"{n} did not reach {pos}: the reverse channel would ask it for a GTID it lacks")
+            for other in [name, *running]:
+                await sql.execute(d.start_replica(other))
+            await _wait_channel(sql, name, nh, 20)
+            return f"{w} replicates from {n} again (dual master)"
+
+        async def orphans(ctx: RunContext) -> str:
+            done = []
+            for o in self.orphans:
+                sql = ctx.access.sql(o)
+                d = await sql.dialect()
+                cur = await sql.status()
+                for ch in cur.channels:
+                    if node_for_host(facts.snap, ch.source_host or "") != n and ch.source_host != nh:
+                        continue
+                    await sql.execute(d.stop_replica(ch.name))
+                    await sql.execute(d.change_source(wh, wport, channel=ch.name, use_gtid="slave_pos"))
+                    await sql.execute(d.start_replica(ch.name))
+                    await _wait_channel(sql, ch.name, wh, 20)
+                    done.append(o)
+            return f"{', '.join(done)} now replicate from {w}" if done else "no replica pulled from it"
+
+        async def keepalived(ctx: RunContext) -> str:
+            node = c.nodes[n]
+            proc = facts.snap.value(n, "keepalived") if facts else None
+            pf = node.keepalived.priority_file
+            base_n, base_w = facts.priority.get(n) if facts else None, facts.priority.get(w) if facts else None
+            # below the writer's priority, so it never preempts even without nopreempt
+            low = min(0, base_w - base_n - 1) if base_n is not None and base_w is not None else 0
+            if pf is not None and low:
+                await ctx.access.ssh(n, f"printf '%s\\n' {low} > {pf}", sudo=True)
+            running = proc is not None and proc.running
+            if not running:
+                raise StepFailed(f"keepalived is not running on {n}: start it yourself (as BACKUP, nopreempt); "
+                                 "hatui does not start services")
+            return f"keepalived on {n} stays BACKUP" + (f" (priority file {low} below {w})" if low else "")
+
+        async def verify(ctx: RunContext) -> str:
+            st2 = await ctx.access.sql(n).status()
+            ws2 = await ctx.access.sql(w).status()
+            cl = classify(st2, ws2, None)
+            if cl.standing == Standing.DIVERGED:
+                raise StepFailed(f"{n} has errant transactions: {cl.errant}")
+            if not st2.read_only:
+                raise StepFailed(f"{n} is writable")
+            bad = [ch.name or "(default)" for ch in st2.channels if not (ch.io_running and ch.sql_running)]
+            if bad:
+                raise StepFailed(f"{n}'s replication is not running: {bad}")
+            out = await ctx.access.ssh(w, "ip -j addr", read=True)
+            vips = [str(v.address) for v in c.vips if v.role == "writer"]
+            missing = [v for v in vips if f'"{v}"' not in out]
+            if missing:
+                raise StepFailed(f"VIP {', '.join(missing)} is no longer on {w}")
+            return f"{n} is a healthy read-only replica of {w} with no errant transactions; the VIP stays on {w}"
+
+        steps = [Step("fence", f"Make {n} read-only", [Action(n, "sql", "SET GLOBAL read_only = ON")
+                                                       ] + ([Action(n, "sql", "SET GLOBAL super_read_only = ON")]
+                                                            if not mariadb else []), fence, 15)]
+        if self.cls and self.cls.standing == Standing.DIVERGED and self.discard_errant and self.errant:
+            steps.append(Step("discard", f"Roll back {len(self.errant.missing)} errant transaction(s) on {n} "
+                              f"(saved in {self.errant.folder})",
+                              [Action(n, "sql", "SET SESSION sql_log_bin = 0; the inverse of each row change, "
+                                                "newest first"),
+                               Action(n, "sql", "STOP SLAVE; RESET MASTER; SET GLOBAL gtid_binlog_state / "
+                                                "gtid_slave_pos = its state without the errant GTIDs")],
+                              discard, 600, commits=True))
+        steps += [
+            Step("repoint", f"Replicate {n} from {w} with GTID auto-positioning",
+                 [Action(n, "sql", "STOP SLAVE" + ("; SET GLOBAL gtid_slave_pos = <latest GTID per domain it holds>"
+                                                  if mariadb and not self.discard_errant else "")
+                         + f"; CHANGE MASTER TO MASTER_HOST='{wh}', "
+                         + ("MASTER_USE_GTID=slave_pos" if mariadb else "MASTER_AUTO_POSITION=1") + "; START SLAVE")],
+                 repoint, 60, commits=not any(s.commits for s in steps)),
+            Step("catch_up", f"Wait until {n} has caught up with {w}",
+                 [Action(n, "sql", "SELECT MASTER_GTID_WAIT('<writer position>')" if mariadb
+                         else "SELECT WAIT_FOR_EXECUTED_GTID_SET('<writer position>')")],
+                 catch_up, self.catch_up_timeout + 15),
+        ]
+        if self.reverse:
+            steps.append(Step("reverse", f"Restore the reverse channel: {w} replicates from {n}",
+                              [Action(w, "sql", "STOP SLAVE"
+                                      + ("; SET GLOBAL gtid_slave_pos = <latest GTID per domain it holds>"
+                                         if mariadb else "")
+                                      + f"; CHANGE MASTER TO MASTER_HOST='{nh}', "
+                                      + ("MASTER_USE_GTID=slave_pos" if mariadb else "MASTER_AUTO_POSITION=1")
+                                      + f"; START SLAVE once {n} has {w}'s position")],
+                              reverse, 90))
+        if self.orphans:
+            steps.append(Step("orphans", f"Repoint {', '.join(self.orphans)} (still pulling from {n}) to {w}",
+                              [Action(o, "sql", f"STOP SLAVE; CHANGE MASTER TO MASTER_HOST='{wh}', "
+                                                "MASTER_USE_GTID=slave_pos; START SLAVE") for o in self.orphans],
+                              orphans, 90))
+        if c.nodes[n].has_role(Role.KEEPALIVED):
+            steps.append(Step("keepalived", f"keepalived on {n} stays BACKUP (the VIP does not flap back)",
+                              [Action(n, "ssh", f"printf '%s\\n' <below {w}> > {c.nodes[n].keepalived.priority_file}")
+                               if c.nodes[n].keepalived.priority_file else Action(n, "ssh", "(read) keepalived state")],
+                              keepalived, 15))
+        steps.append(Step("verify", f"Verify {n} is a healthy replica and the VIP stayed on {w}",
+                          [Action(n, "sql", "status; errant check"), Action(w, "ssh", "ip -j addr")], verify, 30))
+        return steps
+
+
+def continue_from(binlog_pos: str | None, slave_pos: str | None) -> str:
+    """MariaDB: where a server continues replicating from, per domain the latest GTID it holds,
+    whether it logged it or applied it as a replica.
+
+    Not MASTER_DEMOTE_TO_SLAVE: that merges gtid_current_pos, which for a domain whose last GTID
+    has another server's id keeps the older gtid_slave_pos. After a gap repair the writer holds
+    the old writer's transactions with their ids, so demote would fetch them again (duplicate
+    key, seen in the lab)."""
+    best: dict[int, tuple[int, str]] = {}
+    for text in (binlog_pos, slave_pos):
+        for entry in (text or "").split(","):
+            if entry.strip():
+                g = MariaGtid.parse(entry)
+                if g.seq >= best.get(g.domain, (-1, ""))[0]:
+                    best[g.domain] = (g.seq, str(g))
+    return ",".join(v for _, (_, v) in sorted(best.items()))
+
+
+async def _stop_all(sql, d, st: MysqlStatus) -> None:
+    """gtid_slave_pos is global in MariaDB: it can only be set with every channel stopped."""
+    for ch in st.channels:
+        if ch.io_running or ch.sql_running:
+            await sql.execute(d.stop_replica(ch.name))
+
+
+async def _set_slave_pos(sql, st: MysqlStatus) -> None:
+    fresh = await sql.query("SELECT @@gtid_binlog_pos AS b, @@gtid_slave_pos AS s")
+    pos = continue_from(fresh[0]["b"], fresh[0]["s"])
+    await sql.execute(Statement("SET GLOBAL gtid_slave_pos = %s", (pos,)))
+
+
+def _row_key(r: RowChange, pk: dict[tuple[str, str], list[int]]) -> tuple[str, str, tuple[str, ...]]:
+    image = r.after if r.after is not None else r.before or {}
+    keys = pk.get((r.schema, r.table)) or sorted(image)
+    return (r.schema, r.table, tuple(image.get(k, "NULL") for k in keys))
+
+
+async def _current_row(sql, r: RowChange, pk: list[int], columns: list[str]) -> dict[int, Any] | None:
+    image = r.after if r.after is not None else r.before or {}
+    keys = pk or sorted(image)
+    where = " AND ".join(f"{_q(columns[k - 1])} <=> %s" for k in keys)
+    args = []
+    for k in keys:
+        v = gapmod.literal_value(image[k])
+        args.append(str(v) if v is not None and not isinstance(v, str) else v)
+    rows = await sql.query(f"SELECT * FROM {_q(r.schema)}.{_q(r.table)} WHERE {where} LIMIT 1", tuple(args))
+    return {i + 1: v for i, v in enumerate(rows[0].values())} if rows else None
+
+
+def _matches(row: dict[int, Any] | None, image: dict[int, str] | None) -> bool:
+    if row is None or image is None:
+        return row is None and image is None
+    try:
+        return all(gapmod.same_value(gapmod.literal_value(t), row.get(pos)) for pos, t in image.items())
+    except ValueError:
+        return False
+
+
+async def _undo_kind(ctx: RunContext, node: str, w: str, r: RowChange, pk: dict[tuple[str, str], list[int]],
+                     columns: dict[tuple[str, str], list[str]]) -> str:
+    """How one errant row change is undone: "converged" (the node's row already equals the
+    writer's: replication overwrote it), "invert" (the row is as the change left it), or
+    "conflict" (something else changed it: undoing could not give the writer's row)."""
+    keys, cols = pk.get((r.schema, r.table), []), columns[(r.schema, r.table)]
+    mine = await _current_row(ctx.access.sql(node), r, keys, cols)
+    if keys and w:
+        theirs = await _current_row(ctx.access.sql(w), r, keys, cols)
+        if mine == theirs:
+            return "converged"
+    return "invert" if _matches(mine, r.after) else "conflict"
+
+
+async def _position(ctx: RunContext, node: str) -> str:
+    sql = ctx.access.sql(node)
+    d = await sql.dialect()
+    rows = await sql.query("SELECT @@gtid_binlog_pos AS pos" if d.is_mariadb else "SELECT @@gtid_executed AS pos")
+    return str(rows[0]["pos"] or "")
+
+
+async def _wait_channel(sql, channel: str, host: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        st = await sql.status()
+        ch = st.channel(channel)
+        if ch is not None and ch.source_host == host and ch.io_running and ch.sql_running:
+            return
+        last = "" if ch is None else f"IO {ch.io_state or ch.io_running}, SQL {ch.sql_running} {ch.last_error or ''}"
+        await asyncio.sleep(0.2)
+    raise StepFailed(f"replication from {host} not running within {timeout:g} s ({last})")
+
+
+async def _writer_first_head(ctx: RunContext, w: str, ws: MysqlStatus, mariadb: bool) -> str:
+    """What the writer's oldest binlog starts after (MariaDB) / what it purged (MySQL)."""
+    if not mariadb:
+        return ws.gtid_purged or ""
+    sql = ctx.access.sql(w)
+    logs = await sql.query("SHOW BINARY LOGS")
+    if not logs:
+        return ""
+    first = logs[0]["Log_name"]
+    events = await sql.query(f"SHOW BINLOG EVENTS IN %s LIMIT 5", (first,))
+    for e in events:
+        if str(e.get("Event_type")) == "Gtid_list":
+            return str(e.get("Info") or "").strip("[]")
+    return ""

@@ -1,0 +1,181 @@
+"""Gap repair and rejoin against the real lab, as a DBA lives them: db2 stops receiving from db1,
+db1 commits more, db1's mysqld is killed, keepalived fails the VIP over to db2, clients write on
+db2. `hatui repair-gap` must recover exactly what db1 alone had (a second run changes nothing),
+stop at a conflict, and `hatui rejoin` must bring db1 back as a healthy replica, refusing a
+diverged node until the DBA chooses to discard, and only after saving what it discards."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .support import query, vip_holders, wait_until
+
+TABLE = "labdb.gap"
+
+
+def hatui(lab, state_dir, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """The CLI exactly as a DBA runs it (it enters the lab's operator namespace itself)."""
+    env = dict(os.environ, HATUI_STATE_DIR=str(state_dir))
+    r = subprocess.run([sys.executable, "-m", "hatui", *args[:1], "--cluster", str(lab.spec.cluster_file),
+                        *args[1:]], capture_output=True, text=True, timeout=timeout, env=env)
+    print(f"$ hatui {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def slave(lab, node: str) -> dict:
+    rows = query(lab, lab.spec.node(node).address, "SHOW SLAVE STATUS")
+    return rows[0] if rows else {}
+
+
+def follows(lab, node: str, source: str) -> bool:
+    st = slave(lab, node)
+    return (st.get("Master_Host") == lab.spec.node(source).address and st.get("Slave_IO_Running") == "Yes"
+            and st.get("Slave_SQL_Running") == "Yes")
+
+
+def rows(lab, node: str) -> dict[int, str]:
+    out = lab.sql(node, f"SELECT id, v FROM {TABLE} ORDER BY id")
+    return {int(line.split("\t")[0]): line.split("\t")[1] for line in out.splitlines() if line.strip()}
+
+
+def checksum(lab, node: str) -> str:
+    return lab.sql(node, f"CHECKSUM TABLE {TABLE}").split()[-1]
+
+
+def state(lab, node: str) -> str:
+    return lab.sql(node, "SELECT @@gtid_binlog_state").strip()
+
+
+def canonical(lab, tmp_path) -> None:
+    """db1 the writer, db2 and db3 replicating from it (a previous test may have moved things)."""
+    if vip_holders(lab) != ["db1"]:
+        assert hatui(lab, tmp_path, "switchover", "--to", "db1", "--yes").returncode == 0
+    wait_until("db2 and db3 following db1", lambda: follows(lab, "db2", "db1") and follows(lab, "db3", "db1"), 20)
+    lab.sql("db1", f"CREATE TABLE IF NOT EXISTS {TABLE} (id INT PRIMARY KEY, v VARCHAR(40))")
+    lab.sql("db1", f"DELETE FROM {TABLE}")
+    lab.sql("db1", f"INSERT INTO {TABLE} VALUES (1,'orig'),(2,'orig'),(3,'orig')")
+    want = rows(lab, "db1")
+    wait_until("the table everywhere", lambda: rows(lab, "db2") == want and rows(lab, "db3") == want, 20)
+
+
+def make_gap(lab, n: int, m: int, *, conflict: bool = False) -> None:
+    """The unplanned failover with a gap: db2 misses db1's last n transactions."""
+    lab.sql("db2", "STOP SLAVE IO_THREAD")
+    for i in range(n):
+        lab.sql("db1", f"INSERT INTO {TABLE} VALUES ({1000 + i}, 'only on db1 {i}')")
+    if conflict:
+        lab.sql("db1", f"UPDATE {TABLE} SET v='db1 says' WHERE id=1")
+    lab.fault("kill-mysqld", "db1")
+    wait_until("the VIP on db2, writable", lambda: vip_holders(lab) == ["db2"]
+               and lab.sql("db2", "SELECT @@read_only").strip() == "0", 30)
+    for i in range(m):
+        lab.sql("db2", f"INSERT INTO {TABLE} VALUES ({2000 + i}, 'on db2 {i}')")
+    if conflict:
+        lab.sql("db2", f"UPDATE {TABLE} SET v='db2 says' WHERE id=1")
+
+
+def back_to_db1(lab, tmp_path) -> None:
+    r = hatui(lab, tmp_path, "switchover", "--to", "db1", "--yes")
+    assert r.returncode == 0, r.stdout
+
+
+def recovery_folders(state_dir: Path) -> list[Path]:
+    return sorted((state_dir / "lab" / "recovery").iterdir())
+
+
+def test_repair_gap_recovers_exactly_the_missing_transactions_then_rejoin(lab, tmp_path):
+    canonical(lab, tmp_path)
+    n, m = 40, 7
+    make_gap(lab, n, m)
+    before = rows(lab, "db2")
+    assert not any(1000 <= k < 1000 + n for k in before)
+
+    # the preview is shown before anything is applied, and a dry run applies nothing
+    dry = hatui(lab, tmp_path, "repair-gap", "--from", "db1", "--to", "db2", "--dry-run")
+    assert dry.returncode == 0, dry.stdout
+    assert f"{n} transaction(s) to recover" in dry.stdout and "labdb.gap: " in dry.stdout
+    assert "INSERT labdb.gap (id=1000, v='only on db1 0')" in dry.stdout
+    assert "mysqld is down" in dry.stdout and rows(lab, "db2") == before
+
+    r = hatui(lab, tmp_path, "repair-gap", "--from", "db1", "--to", "db2", "--yes")
+    assert r.returncode == 0, r.stdout
+    after = rows(lab, "db2")
+    assert {k for k in after if k >= 1000} == set(range(1000, 1000 + n)) | set(range(2000, 2000 + m))
+    assert all(after[1000 + i] == f"only on db1 {i}" for i in range(n))
+    # with their GTIDs: db1's domain on db2 now ends where db1's binlog ends
+    assert f"1-1-" in state(lab, "db2")
+    folder = recovery_folders(tmp_path)[-1]
+    script = (folder / "gap.sql").read_bytes()
+    assert (folder / "gap.sql.sha256").read_text().split()[0] == hashlib.sha256(script).hexdigest()
+    assert len(json.loads((folder / "manifest.json").read_text())["apply"]) == n
+    audit = (tmp_path / "lab" / "audit.log").read_text()
+    assert "replay 1-1-" in audit
+
+    # a second run finds nothing and changes nothing
+    st = state(lab, "db2")
+    again = hatui(lab, tmp_path, "repair-gap", "--from", "db1", "--to", "db2", "--yes")
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout
+    assert state(lab, "db2") == st and rows(lab, "db2") == after
+
+    # rejoin: db1 back as a replica of db2, db3 (still pulling from the dead db1) repointed
+    lab.fault("start-mysqld", "db1")
+    j = hatui(lab, tmp_path, "rejoin", "db1", "--yes")
+    assert j.returncode == 0, j.stdout
+    # nothing db2 lacks; db2's m rows it may already have pulled itself (its channel from db2
+    # starts with mysqld), so identical or behind
+    assert "db1 against db2: identical" in j.stdout or "db1 against db2: behind" in j.stdout
+    assert follows(lab, "db1", "db2") and follows(lab, "db3", "db2") and follows(lab, "db2", "db1")
+    assert vip_holders(lab) == ["db2"] and lab.sql("db1", "SELECT @@read_only").strip() == "1"
+    wait_until("equal tables on every node",
+               lambda: checksum(lab, "db1") == checksum(lab, "db2") == checksum(lab, "db3"), 20)
+    back_to_db1(lab, tmp_path)
+
+
+def test_conflict_stops_everything_then_diverged_node_is_refused_until_discarded(lab, tmp_path):
+    canonical(lab, tmp_path)
+    make_gap(lab, 5, 3, conflict=True)
+    before, st = rows(lab, "db2"), state(lab, "db2")
+
+    r = hatui(lab, tmp_path, "repair-gap", "--from", "db1", "--to", "db2", "--yes")
+    assert r.returncode == 1, r.stdout  # refused: the DBA must decide
+    assert "CONFLICT" in r.stdout and "labdb.gap (1)" in r.stdout and "changed on the new writer" in r.stdout
+    assert rows(lab, "db2") == before and state(lab, "db2") == st  # nothing applied
+
+    # the DBA decides: apply what comes before the conflict, keep the rest aside
+    s = hatui(lab, tmp_path, "repair-gap", "--from", "db1", "--to", "db2", "--on-conflict", "skip", "--yes")
+    assert s.returncode == 0, s.stdout
+    assert rows(lab, "db2")[1] == "db2 says" and all(1000 + i in rows(lab, "db2") for i in range(5))
+    held = recovery_folders(tmp_path)[-1] / "held_back.sql"
+    assert "db1 says" in held.read_text()
+
+    # db1 still holds the held-back update: diverged, refused, nothing discarded
+    lab.fault("start-mysqld", "db1")
+    held_gtid = json.loads((recovery_folders(tmp_path)[-1] / "manifest.json").read_text())["held_back"][0]
+    kept = state(lab, "db1")
+    j = hatui(lab, tmp_path, "rejoin", "db1", "--yes")
+    assert j.returncode == 1, j.stdout
+    assert "diverged" in j.stdout and held_gtid in j.stdout and "--discard-errant" in j.stdout
+    assert state(lab, "db1") == kept and held_gtid in kept  # nothing discarded
+
+    # discard: saved to a file first, then rolled back; db1 ends a healthy replica
+    d = hatui(lab, tmp_path, "rejoin", "db1", "--discard-errant", "--yes")
+    assert d.returncode == 0, d.stdout
+    errant = next(p for p in recovery_folders(tmp_path) if p.name.endswith("-db1-errant"))
+    text = (errant / "errant.sql").read_bytes()
+    assert b"db1 says" in text
+    assert (errant / "errant.sql.sha256").read_text().split()[0] == hashlib.sha256(text).hexdigest()
+    assert follows(lab, "db1", "db2") and follows(lab, "db2", "db1")
+    # db3 pulled the held-back update from db1 too: it is left alone and says so
+    assert "db3 (still replicating from db1) can follow db2" in d.stdout and "left as it is" in d.stdout
+    d3 = hatui(lab, tmp_path, "rejoin", "db3", "--discard-errant", "--yes")
+    assert d3.returncode == 0, d3.stdout
+    assert follows(lab, "db3", "db2")
+    wait_until("equal tables on every node",
+               lambda: checksum(lab, "db1") == checksum(lab, "db2") == checksum(lab, "db3"), 20)
+    assert rows(lab, "db1")[1] == rows(lab, "db3")[1] == "db2 says"
+    back_to_db1(lab, tmp_path)
