@@ -278,20 +278,44 @@ class HatuiApp(App):
             yield from runbook_commands(view)  # never reached in watch mode (branch above)
 
     def open_switchover(self, cluster: Cluster, node: str) -> None:
-        """The switchover screen. Watch mode has no write capability at all (the engine refuses
-        to build one); this refusal only says so early."""
+        from hatui.runbook.switchover import Switchover
+        self.open_runbook(cluster, f"Switchover of {cluster.name} to {node}", node,
+                          lambda planned: Switchover(cluster, node))
+
+    def open_repair_gap(self, cluster: Cluster, old: str, new: str) -> None:
+        from hatui.runbook.repair_gap import RepairGap
+
+        def build(planned):
+            # the run must replay exactly what the preview showed: it refuses if the gap changed
+            sha = planned.gap.sha256 if planned is not None and planned.gap is not None else None
+            return RepairGap(cluster, old, new, expect_sha256=sha)
+        self.open_runbook(cluster, f"Binlog gap repair of {cluster.name}: {old} → {new}", new, build)
+
+    def open_rejoin(self, cluster: Cluster, node: str) -> None:
+        from hatui.runbook.rejoin import Rejoin
+        self.open_runbook(cluster, f"Rejoin {node} to {cluster.name} as a replica", node,
+                          lambda planned: Rejoin(cluster, node))
+
+    def open_runbook(self, cluster: Cluster, title: str, target: str, build) -> None:
+        """A runbook screen: `build(planned)` makes the runbook, for the dry run (planned is None)
+        and again for the real run (planned is the dry run's runbook). Watch mode has no write
+        capability at all (the engine refuses to build one); this refusal only says so early."""
         if self.watch_mode:
             self.notify("read-only wallboard: runbooks cannot run here", severity="error")
             return
         from hatui.runbook.runner import Runner
-        from hatui.runbook.switchover import Switchover
         from hatui.ssh.pool import SessionPool
         from screens.runbook import RunbookScreen
 
+        planned = []
+
         def make(dry_run: bool, on_event) -> Runner:
-            return Runner(cluster, Switchover(cluster, node), pool=SessionPool.for_cluster(cluster),
+            rb = build(None if dry_run else (planned[-1] if planned else None))
+            if dry_run:
+                planned.append(rb)
+            return Runner(cluster, rb, pool=SessionPool.for_cluster(cluster),
                           on_event=on_event, dry_run=dry_run, close_pool=True)
-        self.push_screen(RunbookScreen(f"Switchover of {cluster.name} to {node}", node, make))
+        self.push_screen(RunbookScreen(title, target, make))
 
     def current_view(self, screen: Screen | None = None) -> ClusterView:
         """The cluster on `screen` (default: the one showing; with several clusters, the

@@ -67,6 +67,27 @@ def runbook_commands(view: ClusterView) -> Iterator[SystemCommand]:
         yield SystemCommand(f"Runbook: switch over to {node}",
                             f"Planned switchover: move the writer and its VIP to {node} (checks first)",
                             partial(view.app.open_switchover, c, node))
+    writer = _writer(view)
+    if writer:
+        for node in candidates:
+            if node != writer:
+                yield SystemCommand(f"Runbook: repair binlog gap {node} → {writer}",
+                                    f"After a failover: recover what {node}'s binlogs hold and {writer} never got "
+                                    "(preview and conflict check first)",
+                                    partial(view.app.open_repair_gap, c, node, writer))
+    for node, n in c.nodes.items():
+        if n.has_role(Role.MYSQL) and node != writer:
+            yield SystemCommand(f"Runbook: rejoin {node}",
+                                f"Make {node} a healthy read-only replica of the writer (classified first)",
+                                partial(view.app.open_rejoin, c, node))
+
+
+def _writer(view: ClusterView) -> str | None:
+    from hatui.rules.topology import writer
+    try:
+        return writer(view.feed.store.snapshot(max_events=0)).node
+    except Exception:  # no data yet: no writer-dependent runbooks offered
+        return None
 
 
 def node_detail_commands(screen: NodeDetail) -> Iterator[SystemCommand]:

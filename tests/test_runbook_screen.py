@@ -96,11 +96,17 @@ async def test_console_palette_offers_switchovers_and_the_wallboard_does_not():
         await pilot.pause()
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Runbook: switch over to db2" in titles and "Runbook: switch over to db3" not in titles
+        # gap repair from the other master into the writer (db1 holds the VIP in the recording),
+        # and rejoin of any node but the writer
+        assert "Runbook: repair binlog gap db2 → db1" in titles
+        assert {"Runbook: rejoin db2", "Runbook: rejoin db3"} <= set(titles) and "Runbook: rejoin db1" not in titles
     wall = HatuiApp([lab_cluster()], watch=True, feed_factory=recorded())
     async with wall.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert not [c for c in wall.get_system_commands(wall.screen) if "Runbook" in c.title]
         wall.open_switchover(lab_cluster(), "db2")  # even called directly, it refuses
+        wall.open_repair_gap(lab_cluster(), "db2", "db1")
+        wall.open_rejoin(lab_cluster(), "db2")
         await pilot.pause()
         assert not isinstance(wall.screen, RunbookScreen)
 
@@ -114,3 +120,23 @@ def test_runbook_screen_snapshot(snap_compare, tmp_path):
         await asyncio.sleep(0.1)
         await pilot.pause()
     assert snap_compare(Host(screen_for(tmp_path, rb)), terminal_size=(110, 36), run_before=wait_for_plan)
+
+
+class Previewing(Fake):
+    """A runbook whose preflight shows what it would apply, as gap repair does."""
+
+    async def preflight(self, ctx):
+        ctx.note("2 transaction(s) to recover: 1-1-4 … 1-1-5")
+        ctx.note("    INSERT labdb.t (id=10, v='old10')")
+        return await super().preflight(ctx)
+
+
+async def test_the_preview_is_on_screen_before_the_confirmation(tmp_path):
+    rb = Previewing()
+    screen = screen_for(tmp_path, rb)
+    async with Host(screen).run_test(size=(120, 40)) as pilot:
+        await settle(pilot, screen, "confirm")
+        text = "\n".join(screen.lines)
+        assert "2 transaction(s) to recover: 1-1-4 … 1-1-5" in text
+        assert "INSERT labdb.t (id=10, v='old10')" in text
+        assert rb.did == []
