@@ -120,6 +120,7 @@ def inverse(change: RowChange, pk: list[int], columns: list[str]) -> tuple[str, 
 class Rejoin:
     name = "rejoin"
     destructive = True
+    resume_hint = "run the same `hatui rejoin` again (it classifies the node afresh and repeats only what is needed)"
 
     def __init__(self, cluster: Cluster, node: str, *, discard_errant: bool = False,
                  catch_up_timeout: float = 120.0, base_dir: Path | None = None):

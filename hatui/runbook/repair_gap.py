@@ -58,6 +58,8 @@ class Gap:
 class RepairGap:
     name = "repair-gap"
     destructive = True
+    # it re-reads everything and replays only what is still missing: running it again resumes it
+    resume_hint = "run the same `hatui repair-gap` again (it replays only what is still missing)"
 
     def __init__(self, cluster: Cluster, old: str, new: str, *, on_conflict: str = "stop",
                  expect_sha256: str | None = None, base_dir: Path | None = None):

@@ -254,9 +254,9 @@ class Runner:
         self.emit(Event("step_failed", f"{step.title}: {why}", step=step.key, ok=False))
         if committed:
             journal.finish("failed")
+            how = getattr(self.runbook, "resume_hint", "`hatui runbook resume --cluster FILE` to finish")
             msg = (f"{step.title} failed after the point of no return ({why}). Nothing was undone: "
-                   f"fix the cause, then `hatui runbook resume --cluster FILE` to finish, "
-                   f"or follow the report by hand.")
+                   f"fix the cause, then {how}, or follow the report by hand.")
             self.emit(Event("failed", msg, ok=False))
             return Outcome.FAILED, why
         ok = await self._undo(steps, ctx, journal)
