@@ -40,43 +40,63 @@ def format_state(state: State) -> str:
     return ",".join(f"{d}-{s}-{n}" for (d, s), n in sorted(state.items()))
 
 
+def domain_seqs(pos: str | None) -> dict[int, int]:
+    """A MariaDB position (gtid_slave_pos): per domain, the seq everything up to is applied."""
+    out: dict[int, int] = {}
+    for entry in (pos or "").replace("\n", "").split(","):
+        if entry.strip():
+            g = MariaGtid.parse(entry)
+            out[g.domain] = max(out.get(g.domain, 0), g.seq)
+    return out
+
+
 @dataclass(frozen=True)
 class Have:
-    """What the new writer has executed, in its flavour's terms."""
+    """What a server has executed, in its flavour's terms. MariaDB: its gtid_binlog_state per
+    (domain, server), plus gtid_slave_pos, which is a position: in its domain it covers every
+    GTID up to its seq whatever the server (a replica with log_slave_updates OFF logs none of
+    them)."""
 
     mariadb: bool
     state: State = field(default_factory=dict)  # MariaDB
+    domains: dict[int, int] = field(default_factory=dict)  # MariaDB: from gtid_slave_pos
     gtids: GtidSet = field(default_factory=GtidSet)  # MySQL
 
     @classmethod
-    def of(cls, mariadb: bool, *texts: str | None) -> Have:
+    def of(cls, mariadb: bool, state: str | None = None, slave_pos: str | None = None) -> Have:
+        """MariaDB: (gtid_binlog_state, gtid_slave_pos); MySQL: (gtid_executed, more GTIDs)."""
         if mariadb:
-            return cls(True, state=maria_state(*texts))
-        s = GtidSet()
-        for t in texts:
-            s = s | GtidSet.parse(t or "")
-        return cls(False, gtids=s)
+            return cls(True, state=maria_state(state), domains=domain_seqs(slave_pos))
+        return cls(False, gtids=GtidSet.parse(state or "") | GtidSet.parse(slave_pos or ""))
+
+    def seq(self, domain: int, server: int) -> int:
+        return max(self.state.get((domain, server), 0), self.domains.get(domain, 0))
 
     def has(self, gtid: str) -> bool:
         if self.mariadb:
             g = MariaGtid.parse(gtid)
-            return self.state.get((g.domain, g.server_id), 0) >= g.seq
+            return self.seq(g.domain, g.server_id) >= g.seq
         uuid, _, gno = gtid.rpartition(":")
         return self.gtids.contains(uuid, int(gno))
 
     def covers(self, head_gtids: str) -> bool:
         """True when everything before a binlog file (its head state) is held."""
         if self.mariadb:
-            return all(self.state.get(k, 0) >= n for k, n in maria_state(head_gtids).items())
+            return all(self.seq(*k) >= n for k, n in maria_state(head_gtids).items())
         return GtidSet.parse(head_gtids).issubset(self.gtids)
 
     def lacking(self, head_gtids: str) -> str:
         if self.mariadb:
-            return format_state({k: n for k, n in maria_state(head_gtids).items() if self.state.get(k, 0) < n})
+            return format_state({k: n for k, n in maria_state(head_gtids).items() if self.seq(*k) < n})
         return str(GtidSet.parse(head_gtids) - self.gtids)
 
     def __str__(self) -> str:
-        return format_state(self.state) if self.mariadb else str(self.gtids)
+        if not self.mariadb:
+            return str(self.gtids)
+        # the slave position's domains that its binlog state does not already show
+        pos = ",".join(f"{d}-?-{n}" for d, n in sorted(self.domains.items())
+                       if not any(k[0] == d and v >= n for k, v in self.state.items()))
+        return format_state(self.state) + (f"; position {pos}" if pos else "")
 
 
 # ------------------------------------------------------------------ which files to read
@@ -124,7 +144,10 @@ def after_position(transactions: Iterable[Transaction], files: Sequence[str], fi
 def held_by_old(heads_last: str, transactions: Iterable[Transaction], mariadb: bool) -> Have:
     """Everything the old writer's binlogs say it executed: the last file's head plus the
     transactions read after it."""
-    return Have.of(mariadb, heads_last, ",".join(t.gtid for t in transactions if t.gtid))
+    gtids = [t.gtid for t in transactions if t.gtid]
+    if mariadb:
+        return Have(True, state=maria_state(heads_last, ",".join(gtids)))
+    return Have.of(False, heads_last, ",".join(gtids))
 
 
 # ------------------------------------------------------------------ preview
@@ -149,7 +172,7 @@ class Preview:
         for t, c in sorted(self.tables.items()):
             out.append(f"  {t}: " + ", ".join(f"{n} {k}" for k, n in sorted(c.items())))
         if self.ddl:
-            out.append(f"  {len(self.ddl)} DDL statement(s): " + "; ".join(self.ddl[:3])
+            out.append(f"  {len(self.ddl)} DDL statement(s): " + "; ".join(" ".join(d.split()) for d in self.ddl[:3])
                        + (" …" if len(self.ddl) > 3 else ""))
         return out
 
@@ -196,24 +219,13 @@ def literal_value(text: str) -> Any:
         raise ValueError(f"cannot read the binlog value {text!r}") from None
 
 
+_CONTROL = re.compile(r"\\x([01][0-9a-fA-F])")
+
+
 def _unquote(s: str) -> str:
-    # mysqlbinlog escapes non-printable bytes as \xNN and the quote and backslash as \' \\
-    out = []
-    i = 0
-    while i < len(s):
-        c = s[i]
-        if c == "\\" and i + 1 < len(s):
-            n = s[i + 1]
-            if n == "x" and i + 3 < len(s) + 0 and re.fullmatch(r"[0-9a-fA-F]{2}", s[i + 2:i + 4]):
-                out.append(chr(int(s[i + 2:i + 4], 16)))
-                i += 4
-                continue
-            out.append({"n": "\n", "t": "\t", "r": "\r", "0": "\0"}.get(n, n))
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
+    # the tools print every byte above 0x1F as it is (quotes and backslashes unescaped: the
+    # value is everything between the outer quotes) and control bytes as \xNN
+    return _CONTROL.sub(lambda m: chr(int(m.group(1), 16)), s)
 
 
 def same_value(expected: Any, actual: Any) -> bool:
@@ -229,16 +241,25 @@ def same_value(expected: Any, actual: Any) -> bool:
         except InvalidOperation:
             return False
     if isinstance(actual, dt.datetime):
-        a = actual.strftime("%Y-%m-%d %H:%M:%S") + (f".{actual.microsecond:06d}" if actual.microsecond else "")
-        return a == expected or a.rstrip("0").rstrip(".") == expected.rstrip("0").rstrip(".")
+        try:
+            return dt.datetime.fromisoformat(expected) == actual
+        except ValueError:
+            return False
     if isinstance(actual, dt.date):
         return actual.isoformat() == expected
     if isinstance(actual, dt.timedelta):
-        total = int(actual.total_seconds())
-        sign = "-" if total < 0 else ""
-        total = abs(total)
-        return f"{sign}{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}" == expected
+        return _time_value(expected) == actual
     return str(actual) == expected
+
+
+def _time_value(text: str) -> dt.timedelta | None:
+    """A TIME as the tools print it ('-838:59:59', '10:00:00.500000') as a timedelta."""
+    m = re.fullmatch(r"(-?)(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?", text)
+    if not m:
+        return None
+    v = dt.timedelta(hours=int(m[2]), minutes=int(m[3]), seconds=int(m[4]),
+                     microseconds=int((m[5] or "0").ljust(6, "0")))
+    return -v if m[1] else v
 
 
 @dataclass(frozen=True)

@@ -37,9 +37,10 @@ def defaults_command() -> str:
     return "my_print_defaults --mysqld 2>/dev/null || my_print_defaults mysqld"
 
 
-def parse_defaults(text: str, *, hostname: str = "") -> ServerFiles:
+def parse_defaults(text: str, *, hostname: str = "", mariadb: bool = True) -> ServerFiles:
     """ServerFiles from `my_print_defaults --mysqld` output. Raises ValueError when binary
-    logging is not configured (nothing to read)."""
+    logging is not on (nothing to read). MySQL 8 logs to `binlog.N` without any log_bin option;
+    MariaDB needs log_bin (bare: named after log_basename, else the host)."""
     opts: dict[str, str | None] = {}
     for line in text.splitlines():
         line = line.strip()
@@ -47,14 +48,19 @@ def parse_defaults(text: str, *, hostname: str = "") -> ServerFiles:
             continue
         key, _, value = line[2:].partition("=")
         opts[key.replace("-", "_")] = value if _ else None
-    if "log_bin" not in opts or opts["log_bin"] in ("0", "OFF", "off"):
+    off = "skip_log_bin" in opts or "disable_log_bin" in opts or opts.get("log_bin") in ("0", "OFF", "off")
+    if off or ("log_bin" not in opts and mariadb):
         raise ValueError("binary logging is not enabled in the server's option files (no log_bin)")
     datadir = (opts.get("datadir") or "/var/lib/mysql").rstrip("/") or "/"
-    base = opts.get("log_bin") or f"{hostname or 'mysql'}-bin"  # bare --log-bin: host-bin
-    for ext in (".index",):
-        if base.endswith(ext):
-            base = base[: -len(ext)]
+    if "log_bin" not in opts:
+        base = "binlog"  # MySQL 8.0+: on by default
+    else:
+        stem = opts.get("log_basename") or hostname or "mysql"
+        base = opts.get("log_bin") or f"{stem}-bin"  # bare --log-bin
+    # the server ignores an extension on the base name (Debian's log_bin = .../mysql-bin.log)
     base_path = PurePosixPath(base)
+    if base_path.suffix:
+        base_path = base_path.with_suffix("")
     if not base_path.is_absolute():
         base_path = PurePosixPath(datadir) / base_path
     index = opts.get("log_bin_index")
@@ -97,9 +103,11 @@ def heads_command(tool: str, paths: list[str]) -> str:
     lines = []
     for p in paths:
         q = shlex.quote(p)
+        # a long GTID list wraps over many "# ..." lines: keep enough of them
         lines.append(f"echo {shlex.quote(_FILE_MARK + p)}; "
-                     f"if [ -r {q} ]; then {tool} --stop-position=1024 {q} 2>&1 | "
-                     f"grep -A3 -m1 -E 'Gtid list|Previous-GTIDs|ERROR'; else echo 'ERROR: cannot read {p}'; fi")
+                     f"if [ -r {q} ]; then {shlex.quote(tool)} --stop-position=1024 {q} 2>&1 | "
+                     f"grep -A100000 -m1 -E 'Gtid list|Previous-GTIDs|ERROR' | head -n 100000; "
+                     f"else echo {shlex.quote('ERROR: cannot read ' + p)}; fi")
     return "; ".join(lines)
 
 
@@ -135,7 +143,8 @@ def parse_heads(text: str) -> list[Head]:
                     parts.append(nxt[2:].strip())
                     if not nxt.rstrip().endswith(","):
                         break
-                heads.append(Head(path, "".join(parts)))
+                text = "".join(parts)
+                heads.append(Head(path, "" if text == "[empty]" else text))  # a first binlog
                 return
         heads.append(Head(path, "", err or "no GTID list at the head of the file (not a binlog, or too old)"))
 

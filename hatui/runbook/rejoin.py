@@ -56,15 +56,17 @@ def classify(node: MysqlStatus, w: MysqlStatus, writer_first_head: str | None) -
     head of the writer's oldest binlog (MariaDB Gtid_list) or its gtid_purged (MySQL)."""
     mariadb = bool(w.version and w.version.is_mariadb)
     if mariadb:
-        mine = gapmod.maria_state(node.gtid_binlog_state, node.gtid_slave_pos)
-        theirs = gapmod.maria_state(w.gtid_binlog_state, w.gtid_slave_pos)
-        errant = {k: (theirs.get(k, 0), n) for k, n in mine.items() if n > theirs.get(k, 0)}
+        # what it logged itself (binlog state) against everything the writer has; its slave
+        # position only says what it has, never what it invented
+        mine = gapmod.Have.of(True, node.gtid_binlog_state, node.gtid_slave_pos)
+        theirs = gapmod.Have.of(True, w.gtid_binlog_state, w.gtid_slave_pos)
+        errant = {k: (theirs.seq(*k), n) for k, n in mine.state.items() if n > theirs.seq(*k)}
         errant_text = ",".join(f"{d}-{s}-{a + 1}" + (f"..{b}" if b > a + 1 else "")
                                for (d, s), (a, b) in sorted(errant.items()))
         head = gapmod.maria_state(writer_first_head or "")
-        purged = {k: n for k, n in head.items() if mine.get(k, 0) < n}
+        purged = {k: n for k, n in head.items() if mine.seq(*k) < n}
         purged_text = gapmod.format_state(purged)
-        ahead = any(n > mine.get(k, 0) for k, n in theirs.items())
+        ahead = any(n > mine.seq(*k) for k, n in theirs.state.items())
     else:
         mine_s = GtidSet.parse(node.gtid_executed or "")
         theirs_s = GtidSet.parse(w.gtid_executed or "")
@@ -87,8 +89,8 @@ def without_errant(node: MysqlStatus, w: MysqlStatus) -> str:
     """MariaDB: the node's binlog state with the errant transactions taken out (what it holds
     once they are rolled back): per (domain, server), the lower of the two."""
     mine = gapmod.maria_state(node.gtid_binlog_state)
-    theirs = gapmod.maria_state(w.gtid_binlog_state, w.gtid_slave_pos)
-    return gapmod.format_state({k: min(n, theirs.get(k, 0)) for k, n in mine.items() if theirs.get(k, 0) > 0})
+    theirs = gapmod.Have.of(True, w.gtid_binlog_state, w.gtid_slave_pos)
+    return gapmod.format_state({k: min(n, theirs.seq(*k)) for k, n in mine.items() if theirs.seq(*k) > 0})
 
 
 def inverse(change: RowChange, pk: list[int], columns: list[str]) -> tuple[str, list[Any]]:

@@ -181,7 +181,8 @@ class RepairGap:
                 "@@datadir AS datadir, @@pid_file AS pid_file")
             return from_variables(rows[0])
         text = await ctx.access.ssh(self.old, defaults_command(), read=True, timeout=10)
-        return parse_defaults(text, hostname=self.cluster.nodes[self.old].host)
+        host = (await ctx.access.ssh(self.old, "hostname", read=True, timeout=5)).strip().split(".")[0]
+        return parse_defaults(text, hostname=host, mariadb=self.gap.mariadb if self.gap else True)
 
     async def _fenced(self, ctx: RunContext, st, files: ServerFiles) -> list[Check]:
         old = self.old
