@@ -294,3 +294,12 @@ def test_the_undo_of_a_delete_restores_a_value_with_backslashes_exactly():
     dele = RowChange("delete", "shop", "files", {1: "7", 2: r"'C:\temp\new'"}, None)
     _, args = inverse(dele, [1], ["id", "path"])
     assert args == ["7", "C:\\temp\\new"]
+
+
+def test_the_undo_of_a_timestamp_value_converts_the_epoch_seconds_the_tools_print():
+    # mysqlbinlog prints TIMESTAMP columns as epoch seconds; writing them back must convert
+    change = RowChange("update", "labdb", "t", before={1: "7", 2: "1795283509"}, after={1: "7", 2: "1795283600"})
+    sql, args = inverse(change, [1], ["id", "changed_at"], {2})
+    assert sql == ("UPDATE `labdb`.`t` SET `id` = %s, `changed_at` = FROM_UNIXTIME(%s) "
+                   "WHERE `id` <=> %s LIMIT 1")
+    assert args == ["7", "1795283509", "7"]

@@ -93,16 +93,22 @@ def without_errant(node: MysqlStatus, w: MysqlStatus) -> str:
     return gapmod.format_state({k: min(n, theirs.seq(*k)) for k, n in mine.items() if theirs.seq(*k) > 0})
 
 
-def inverse(change: RowChange, pk: list[int], columns: list[str]) -> tuple[str, list[Any]]:
-    """The statement that undoes one row change (values as parameters, never spliced in)."""
+def inverse(change: RowChange, pk: list[int], columns: list[str],
+            unix_ts: set[int] | frozenset[int] = frozenset()) -> tuple[str, list[Any]]:
+    """The statement that undoes one row change (values as parameters, never spliced in).
+    `unix_ts`: TIMESTAMP columns, which the tools print as epoch seconds."""
     def val(text: str) -> Any:
         v = gapmod.literal_value(text)
         return str(v) if v is not None and not isinstance(v, str) else v
+
+    def ph(pos: int) -> str:
+        return "FROM_UNIXTIME(%s)" if pos in unix_ts else "%s"
     table = f"{_q(change.schema)}.{_q(change.table)}"
 
     def where(image: dict[int, str]) -> tuple[str, list[Any]]:
         keys = pk or sorted(image)
-        return " AND ".join(f"{_q(columns[k - 1])} <=> %s" for k in keys), [val(image[k]) for k in keys]
+        return (" AND ".join(f"{_q(columns[k - 1])} <=> {ph(k)}" for k in keys),
+                [val(image[k]) for k in keys])
     if change.kind == "insert":
         assert change.after is not None
         w, args = where(change.after)
@@ -111,11 +117,11 @@ def inverse(change: RowChange, pk: list[int], columns: list[str]) -> tuple[str, 
         assert change.before is not None
         cols = sorted(change.before)
         return (f"INSERT INTO {table} ({', '.join(_q(columns[c - 1]) for c in cols)}) VALUES "
-                f"({', '.join(['%s'] * len(cols))})", [val(change.before[c]) for c in cols])
+                f"({', '.join(ph(c) for c in cols)})", [val(change.before[c]) for c in cols])
     assert change.before is not None and change.after is not None
     cols = sorted(change.before)
     w, args = where(change.after)
-    return (f"UPDATE {table} SET {', '.join(f'{_q(columns[c - 1])} = %s' for c in cols)} WHERE {w} LIMIT 1",
+    return (f"UPDATE {table} SET {', '.join(f'{_q(columns[c - 1])} = {ph(c)}' for c in cols)} WHERE {w} LIMIT 1",
             [val(change.before[c]) for c in cols] + args)
 
 
@@ -264,7 +270,7 @@ class Rejoin:
         (folder / "errant.sql").write_text(script, encoding="utf-8", errors="surrogateescape")
         g.sha256 = hashlib.sha256(script.encode("utf-8", errors="surrogateescape")).hexdigest()
         (folder / "errant.sql.sha256").write_text(f"{g.sha256}  errant.sql\n")
-        columns, pk, _ = await _table_meta(ctx, self.node, g.missing)
+        columns, pk, unix_ts = await _table_meta(ctx, self.node, g.missing)
         pv = gapmod.preview(g.missing, columns)
         (folder / "preview.txt").write_text("\n".join(pv.lines) + "\n", encoding="utf-8", errors="surrogateescape")
         for line in pv.summary()[:1] + pv.lines[:SHOWN]:
@@ -275,7 +281,7 @@ class Rejoin:
         checks.append(Check("errant transactions can be rolled back row by row", F if ddl else P,
                             f"{len(ddl)} DDL among them ({ddl[0].gtid})" if ddl else "row changes only",
                             f"re-clone {self.node}" if ddl else ""))
-        self._meta = (columns, pk)
+        self._meta = (columns, pk, unix_ts)
         ctx.facts["errant_folder"] = str(folder)
         if not ddl:
             stuck = []
@@ -286,7 +292,7 @@ class Rejoin:
                     if key in seen:
                         continue
                     seen.add(key)
-                    what = await _undo_kind(ctx, self.node, self.writer or "", r, pk, columns)
+                    what = await _undo_kind(ctx, self.node, self.writer or "", r, pk, columns, unix_ts)
                     if what == "conflict":
                         stuck.append(f"{t.gtid} {r.schema}.{r.table} {key[2]}")
             checks.append(Check("every errant row is still as the errant change left it", F if stuck else P,
@@ -317,7 +323,7 @@ class Rejoin:
         async def discard(ctx: RunContext) -> str:
             g = self.errant
             assert g is not None
-            columns, pk = self._meta
+            columns, pk, unix_ts = self._meta
             sql = ctx.access.sql(n)
             d = await sql.dialect()
             for ch in (await sql.status()).channels:  # rows must not move while they are undone
@@ -329,14 +335,15 @@ class Rejoin:
             try:
                 for t in reversed(g.missing):
                     for r in reversed(t.rows):
-                        what = await _undo_kind(ctx, n, w, r, pk, columns)
+                        what = await _undo_kind(ctx, n, w, r, pk, columns, unix_ts)
                         if what == "converged":
                             ctx.note(f"{t.gtid}: {r.schema}.{r.table} row already as on {w}: nothing to undo")
                             continue
                         if what == "conflict":
                             raise StepFailed(f"{t.gtid}: a row of {r.schema}.{r.table} changed since the errant "
                                              f"change and differs from {w}'s: stopped (re-clone {n})")
-                        text, args = inverse(r, pk.get((r.schema, r.table), []), columns[(r.schema, r.table)])
+                        text, args = inverse(r, pk.get((r.schema, r.table), []), columns[(r.schema, r.table)],
+                                             unix_ts.get((r.schema, r.table), frozenset()))
                         stmt = Statement(text, tuple(args))
                         await sql.execute(stmt, show=f"undo {t.gtid}: {stmt.redacted()}")
                     undone += 1
@@ -555,15 +562,18 @@ def _row_key(r: RowChange, pk: dict[tuple[str, str], list[int]]) -> tuple[str, s
     return (r.schema, r.table, tuple(image.get(k, "NULL") for k in keys))
 
 
-async def _current_row(sql, r: RowChange, pk: list[int], columns: list[str]) -> dict[int, Any] | None:
+async def _current_row(sql, r: RowChange, pk: list[int], columns: list[str],
+                       unix_ts: set[int] | frozenset[int] = frozenset()) -> dict[int, Any] | None:
     image = r.after if r.after is not None else r.before or {}
     keys = pk or sorted(image)
-    where = " AND ".join(f"{_q(columns[k - 1])} <=> %s" for k in keys)
+    where = " AND ".join(f"{_q(columns[k - 1])} <=> " + ("FROM_UNIXTIME(%s)" if k in unix_ts else "%s")
+                         for k in keys)
+    select = ", ".join(f"UNIX_TIMESTAMP({_q(c)})" if i + 1 in unix_ts else _q(c) for i, c in enumerate(columns))
     args = []
     for k in keys:
         v = gapmod.literal_value(image[k])
         args.append(str(v) if v is not None and not isinstance(v, str) else v)
-    rows = await sql.query(f"SELECT * FROM {_q(r.schema)}.{_q(r.table)} WHERE {where} LIMIT 1", tuple(args))
+    rows = await sql.query(f"SELECT {select} FROM {_q(r.schema)}.{_q(r.table)} WHERE {where} LIMIT 1", tuple(args))
     return {i + 1: v for i, v in enumerate(rows[0].values())} if rows else None
 
 
@@ -577,14 +587,16 @@ def _matches(row: dict[int, Any] | None, image: dict[int, str] | None) -> bool:
 
 
 async def _undo_kind(ctx: RunContext, node: str, w: str, r: RowChange, pk: dict[tuple[str, str], list[int]],
-                     columns: dict[tuple[str, str], list[str]]) -> str:
+                     columns: dict[tuple[str, str], list[str]],
+                     unix_ts: dict[tuple[str, str], set[int]] | None = None) -> str:
     """How one errant row change is undone: "converged" (the node's row already equals the
     writer's: replication overwrote it), "invert" (the row is as the change left it), or
     "conflict" (something else changed it: undoing could not give the writer's row)."""
     keys, cols = pk.get((r.schema, r.table), []), columns[(r.schema, r.table)]
-    mine = await _current_row(ctx.access.sql(node), r, keys, cols)
+    ts = (unix_ts or {}).get((r.schema, r.table), frozenset())
+    mine = await _current_row(ctx.access.sql(node), r, keys, cols, ts)
     if keys and w:
-        theirs = await _current_row(ctx.access.sql(w), r, keys, cols)
+        theirs = await _current_row(ctx.access.sql(w), r, keys, cols, ts)
         if mine == theirs:
             return "converged"
     return "invert" if _matches(mine, r.after) else "conflict"
