@@ -23,7 +23,7 @@ from hatui.binlog.locate import (ServerFiles, alive_command, defaults_command, d
                                  heads_command, index_command, parse_defaults, parse_heads, parse_index,
                                  tool_command)
 from hatui.cluster import Cluster, Role
-from hatui.rules.topology import vip_views
+from hatui.rules.topology import node_for_host, vip_views
 from hatui.runbook.facts import Facts, gather
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
@@ -114,7 +114,13 @@ class RepairGap:
         # 2. what the new writer has, and what the old one's binlogs hold beyond it
         have = gapmod.Have.of(mariadb, ns.gtid_binlog_state, ns.gtid_slave_pos) if mariadb \
             else gapmod.Have.of(False, ns.gtid_executed)
-        failed = await extract(ctx, old, files, have, g, checks, what=f"everything {new} lacks")
+        position = None
+        if not mariadb and (ns.gtid_mode or "OFF").upper() != "ON":
+            position = self._position_mode(ns, checks)
+            if position is None:
+                return checks
+        failed = await extract(ctx, old, files, have, g, checks, what=f"everything {new} lacks",
+                               from_position=position)
         if failed:
             return checks
         if not g.missing:
@@ -141,7 +147,10 @@ class RepairGap:
                 ctx.note(f"CONFLICT {c}")
             if len(g.conflicts) > SHOWN_CONFLICTS:
                 ctx.note(f"… {len(g.conflicts) - SHOWN_CONFLICTS} more conflict(s) in {folder / 'conflicts.txt'}")
-            if self.on_conflict == "skip":
+            if self.on_conflict == "skip" and position is not None:
+                checks.append(Check("--on-conflict skip", F, "without GTIDs a skipped transaction could not be "
+                                    "told apart from an applied one later", "choose stop or apply"))
+            elif self.on_conflict == "skip":
                 held = gapmod.conflicting_transactions(g.missing, g.conflicts, mariadb)
         g.apply = [t for t in g.missing if t.gtid not in held]
         g.held_back = [t for t in g.missing if t.gtid in held]
@@ -169,6 +178,32 @@ class RepairGap:
                                 f"{g.sha256[:12]}…)", "read the new preview and confirm again"))
         ctx.facts.update({"folder": str(folder), "sha256": g.sha256, "count": len(g.apply)})
         return checks
+
+    def _marker(self) -> Path:
+        """Without GTIDs nothing on the new writer says what a repair applied: this file does."""
+        return cluster_dir(self.base_dir or state_dir(), self.cluster) / "recovery" / f"applied-{self.old}.json"
+
+    def _position_mode(self, ns, checks: list[Check]) -> tuple[str, int] | None:
+        snap = self.facts.snap if self.facts else None
+        ch = next((c for c in ns.channels if snap is not None
+                   and node_for_host(snap, c.source_host or "") == self.old), None)
+        if ch is None or not ch.relay_source_log_file or ch.exec_source_log_pos is None:
+            checks.append(Check("where the new writer stopped reading the old one", F,
+                                f"gtid_mode is {ns.gtid_mode or 'OFF'} and {self.new} has no channel from {self.old} "
+                                "any more: nothing says which transactions it lacks",
+                                "compare the tables (pt-table-checksum) or give the position by hand"))
+            return None
+        pos = (ch.relay_source_log_file, int(ch.exec_source_log_pos))
+        try:
+            done = json.loads(self._marker().read_text())
+            if (done["file"], int(done["pos"])) > pos:
+                pos = (done["file"], int(done["pos"]))  # an earlier repair applied up to here
+        except (OSError, ValueError, KeyError):
+            pass
+        checks.append(Check("where the new writer stopped reading the old one", W,
+                            f"no GTIDs (gtid_mode {ns.gtid_mode or 'OFF'}): from {pos[0]}:{pos[1]}; a re-run "
+                            f"is kept harmless only by {self._marker()}"))
+        return pos
 
     def _folder(self, ctx: RunContext) -> Path:
         base = cluster_dir(self.base_dir or state_dir(), self.cluster) / "recovery"
@@ -267,16 +302,25 @@ class RepairGap:
                     if _starts_transaction(stmt, g.mariadb):
                         if len(in_batch) >= BATCH_TRANSACTIONS:
                             await send()
-                        in_batch.append(g.apply[k].gtid if k < len(g.apply) else f"#{k + 1}")
+                        t = g.apply[k] if k < len(g.apply) else None
+                        in_batch.append((t.gtid or f"{t.file}:{t.start}") if t else f"#{k + 1}")
                         k += 1
                     batch.append(stmt)
                 await send()
             finally:
                 await session.close()
             ctx.facts["applied"] = done
+            if g.apply and not g.apply[-1].gtid:  # position mode: remember how far it got
+                last = g.apply[-1]
+                self._marker().parent.mkdir(parents=True, exist_ok=True)
+                self._marker().write_text(json.dumps({"file": last.file, "pos": last.end}))
             return f"replayed {done} transaction(s) on {new} in {time.monotonic() - t0:.1f} s"
 
         async def verify(ctx: RunContext) -> str:
+            if not g.apply[0].gtid:  # no GTIDs: only the count of replayed transactions says it
+                if ctx.facts.get("applied") != len(g.apply):
+                    raise StepFailed(f"replayed {ctx.facts.get('applied')} of {len(g.apply)} transaction(s)")
+                return f"{new} replayed all {len(g.apply)} transaction(s) (no GTIDs: counted, not proven)"
             st = await ctx.access.sql(new).status()
             have = gapmod.Have.of(True, st.gtid_binlog_state, st.gtid_slave_pos) if g.mariadb \
                 else gapmod.Have.of(False, st.gtid_executed)
@@ -298,7 +342,7 @@ class RepairGap:
 
 
 async def extract(ctx: RunContext, node: str, files: ServerFiles, have: gapmod.Have, g: Gap,
-                  checks: list[Check], *, what: str) -> bool:
+                  checks: list[Check], *, what: str, from_position: tuple[str, int] | None = None) -> bool:
     """Read `node`'s binlogs from disk (the files that can hold what `have` lacks), keep the raw
     dumps in g.folder/raw, and fill g.files, g.dumps, g.old_has and g.missing. Appends its checks;
     returns True when it failed (a FAIL check says why)."""
@@ -319,7 +363,14 @@ async def extract(ctx: RunContext, node: str, files: ServerFiles, have: gapmod.H
     except SshError as exc:
         checks.append(Check(f"binlogs of {node} readable", F, f"cannot read {files.index}: {exc}", _UNREADABLE_FIX))
         return True
-    start = gapmod.choose_start(heads, have)
+    if from_position is None:
+        start = gapmod.choose_start(heads, have)
+    else:  # without GTIDs: from the file the new writer was executing
+        names = [Path(h.path).name for h in heads]
+        base = Path(from_position[0]).name
+        start = gapmod.Start(names.index(base), f"reading from {base} at {from_position[1]}") if base in names \
+            else gapmod.Start(None, f"{base}, where the new writer stopped, is no longer among the old writer's "
+                                    "binlogs: purged")
     if start.index is None:
         checks.append(Check(f"binlogs of {node} hold {what}", F, start.reason, _UNREADABLE_FIX))
         return True
@@ -335,7 +386,8 @@ async def extract(ctx: RunContext, node: str, files: ServerFiles, have: gapmod.H
             g.dumps.append(parse_dump(f, Path(h.path).name))
     every = [t for d in g.dumps for t in d.transactions]
     g.old_has = gapmod.held_by_old(heads[start.index].gtids, every, mariadb)
-    g.missing = gapmod.missing(every, have)
+    g.missing = gapmod.missing(every, have) if from_position is None else \
+        gapmod.after_position(every, [h.path for h in heads], *from_position)
     ctx.note(f"read {len(every)} transaction(s) from {len(g.dumps)} binlog(s) of {node} in "
              f"{time.monotonic() - t0:.1f} s; {len(g.missing)} not on the other side", folder=str(g.folder))
     return False
