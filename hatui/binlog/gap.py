@@ -222,6 +222,12 @@ def literal_value(text: str) -> Any:
 _CONTROL = re.compile(r"\\x([01][0-9a-fA-F])")
 
 
+def literal_param(text: str) -> Any:
+    """A printed value as a query parameter (numbers as their exact text, never a float)."""
+    v = literal_value(text)
+    return str(v) if v is not None and not isinstance(v, str) else v
+
+
 def _unquote(s: str) -> str:
     # the tools print every byte above 0x1F as it is (quotes and backslashes unescaped: the
     # value is everything between the outer quotes) and control bytes as \xNN

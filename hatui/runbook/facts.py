@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import re
 import shlex
+import time
 from dataclasses import dataclass, field
 
 from hatui.cluster import Role
 from hatui.collect.nodeprobe import parse_probe, probe_command
 from hatui.mysql.status import MysqlStatus
+from hatui.runbook.model import StepFailed
 from hatui.runbook.runner import RunContext
 from hatui.ssh.errors import SshError
 from hatui.state import Kind, SshObs, Store
@@ -79,3 +81,18 @@ async def gather(ctx: RunContext, nodes: list[str] | None = None) -> Facts:
     await asyncio.gather(*(one(n) for n in (nodes or list(cluster.nodes))))
     facts.snap = store.snapshot()
     return facts
+
+
+async def wait_channel(sql, channel: str, host: str, timeout: float) -> None:
+    """Until `channel` replicates from `host` with both threads running; StepFailed after
+    `timeout` seconds, with what the channel last said."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        st = await sql.status()
+        ch = st.channel(channel)
+        if ch is not None and ch.source_host == host and ch.io_running and ch.sql_running:
+            return
+        last = "" if ch is None else f"IO {ch.io_state or ch.io_running}, SQL {ch.sql_running} {ch.last_error or ''}"
+        await asyncio.sleep(0.2)
+    raise StepFailed(f"replication from {host} not running within {timeout:g} s ({last})")

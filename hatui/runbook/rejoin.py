@@ -26,7 +26,7 @@ from hatui.gtid import GtidSet, MariaGtid
 from hatui.mysql.dialect import Statement
 from hatui.mysql.status import MysqlStatus
 from hatui.rules.topology import node_for_host, vip_views, writer
-from hatui.runbook.facts import Facts, gather
+from hatui.runbook.facts import Facts, gather, wait_channel
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
 from hatui.binlog.locate import from_variables
 from hatui.runbook.repair_gap import Gap, _q, _script, _table_meta, extract
@@ -97,9 +97,7 @@ def inverse(change: RowChange, pk: list[int], columns: list[str],
             unix_ts: set[int] | frozenset[int] = frozenset()) -> tuple[str, list[Any]]:
     """The statement that undoes one row change (values as parameters, never spliced in).
     `unix_ts`: TIMESTAMP columns, which the tools print as epoch seconds."""
-    def val(text: str) -> Any:
-        v = gapmod.literal_value(text)
-        return str(v) if v is not None and not isinstance(v, str) else v
+    val = gapmod.literal_param
 
     def ph(pos: int) -> str:
         return "FROM_UNIXTIME(%s)" if pos in unix_ts else "%s"
@@ -366,11 +364,7 @@ class Rejoin:
             name = ch.name if ch else ""
             creds = {}
             if ch is None:
-                acct = c.nodes[w].mysql.replication
-                if acct is None:
-                    raise StepFailed(f"{n} has no replication channel and the cluster file no mysql.replication")
-                creds = {"user": acct.user, "password": resolve_password(acct)}
-                ctx.access.secrets = (*ctx.access.secrets, creds["password"])
+                creds = _new_channel_creds(ctx, c, w, f"{n} has no replication channel")
             elif not mariadb:
                 await sql.execute(d.stop_replica(name))
             if mariadb:
@@ -379,7 +373,7 @@ class Rejoin:
                     await _set_slave_pos(sql, cur)
             await sql.execute(d.change_source(wh, wport, channel=name, use_gtid="slave_pos", **creds))
             await sql.execute(d.start_replica(name))
-            await _wait_channel(sql, name, wh, 20)
+            await wait_channel(sql, name, wh, 20)
             ctx.facts["channel"] = name
             return f"{n} replicates from {w} with GTID auto-positioning"
 
@@ -402,11 +396,7 @@ class Rejoin:
                        or x.source_host == nh), None) if facts else None
             creds = {}
             if ch is None:
-                acct = c.nodes[w].mysql.replication
-                if acct is None:
-                    raise StepFailed(f"{w} has no channel from {n} and the cluster file no mysql.replication")
-                creds = {"user": acct.user, "password": resolve_password(acct)}
-                ctx.access.secrets = (*ctx.access.secrets, creds["password"])
+                creds = _new_channel_creds(ctx, c, w, f"{w} has no channel from {n}")
                 name = ""
             else:
                 name = ch.name
@@ -426,7 +416,7 @@ class Rejoin:
                 raise StepFailed(f"{n} did not reach {pos}: the reverse channel would ask it for a GTID it lacks")
             for other in [name, *running]:
                 await sql.execute(d.start_replica(other))
-            await _wait_channel(sql, name, nh, 20)
+            await wait_channel(sql, name, nh, 20)
             return f"{w} replicates from {n} again (dual master)"
 
         async def orphans(ctx: RunContext) -> str:
@@ -441,7 +431,7 @@ class Rejoin:
                     await sql.execute(d.stop_replica(ch.name))
                     await sql.execute(d.change_source(wh, wport, channel=ch.name, use_gtid="slave_pos"))
                     await sql.execute(d.start_replica(ch.name))
-                    await _wait_channel(sql, ch.name, wh, 20)
+                    await wait_channel(sql, ch.name, wh, 20)
                     done.append(o)
             return f"{', '.join(done)} now replicate from {w}" if done else "no replica pulled from it"
 
@@ -525,6 +515,17 @@ class Rejoin:
         return steps
 
 
+def _new_channel_creds(ctx: RunContext, c: Cluster, node: str, why: str) -> dict[str, str]:
+    """The replication account for a channel that does not exist yet; its password is masked
+    in everything shown or audited from here on."""
+    acct = c.nodes[node].mysql.replication
+    if acct is None:
+        raise StepFailed(f"{why} and the cluster file has no mysql.replication account")
+    password = resolve_password(acct)
+    ctx.access.secrets = (*ctx.access.secrets, password)
+    return {"user": acct.user, "password": password}
+
+
 def continue_from(binlog_pos: str | None, slave_pos: str | None) -> str:
     """MariaDB: where a server continues replicating from, per domain the latest GTID it holds,
     whether it logged it or applied it as a replica.
@@ -569,10 +570,7 @@ async def _current_row(sql, r: RowChange, pk: list[int], columns: list[str],
     where = " AND ".join(f"{_q(columns[k - 1])} <=> " + ("FROM_UNIXTIME(%s)" if k in unix_ts else "%s")
                          for k in keys)
     select = ", ".join(f"UNIX_TIMESTAMP({_q(c)})" if i + 1 in unix_ts else _q(c) for i, c in enumerate(columns))
-    args = []
-    for k in keys:
-        v = gapmod.literal_value(image[k])
-        args.append(str(v) if v is not None and not isinstance(v, str) else v)
+    args = [gapmod.literal_param(image[k]) for k in keys]
     rows = await sql.query(f"SELECT {select} FROM {_q(r.schema)}.{_q(r.table)} WHERE {where} LIMIT 1", tuple(args))
     return {i + 1: v for i, v in enumerate(rows[0].values())} if rows else None
 
@@ -607,19 +605,6 @@ async def _position(ctx: RunContext, node: str) -> str:
     d = await sql.dialect()
     rows = await sql.query("SELECT @@gtid_binlog_pos AS pos" if d.is_mariadb else "SELECT @@gtid_executed AS pos")
     return str(rows[0]["pos"] or "")
-
-
-async def _wait_channel(sql, channel: str, host: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        st = await sql.status()
-        ch = st.channel(channel)
-        if ch is not None and ch.source_host == host and ch.io_running and ch.sql_running:
-            return
-        last = "" if ch is None else f"IO {ch.io_state or ch.io_running}, SQL {ch.sql_running} {ch.last_error or ''}"
-        await asyncio.sleep(0.2)
-    raise StepFailed(f"replication from {host} not running within {timeout:g} s ({last})")
 
 
 async def _writer_first_head(ctx: RunContext, w: str, ws: MysqlStatus, mariadb: bool) -> str:

@@ -481,7 +481,7 @@ async def _conflicts(ctx: RunContext, node: str, txs: list[Transaction], pk: dic
             args: list[Any] = []
             for p in chunk:
                 for v in p.key:
-                    args.append(_arg(v))
+                    args.append(gapmod.literal_param(v))
             tuple_ph = "(" + ", ".join(["%s"] * len(keys)) + ")"
             rows = await sql.query(f"SELECT {select} FROM {_q(schema)}.{_q(table)} WHERE ({keycols}) IN "
                                    f"({', '.join([tuple_ph] * len(chunk))})", args, timeout=60)
@@ -491,15 +491,10 @@ async def _conflicts(ctx: RunContext, node: str, txs: list[Transaction], pk: dic
                 row = {j + 1: vals[j] for j in range(len(vals))}
                 found[tuple(_key_text(row[k]) for k in keys)] = row
             for p in chunk:
-                c = gapmod.check_probe(p, found.get(tuple(_key_text(_arg(v)) for v in p.key)))
+                c = gapmod.check_probe(p, found.get(tuple(_key_text(gapmod.literal_param(v)) for v in p.key)))
                 if c is not None:
                     out.append(c)
     return out
-
-
-def _arg(text: str) -> Any:
-    v = gapmod.literal_value(text)
-    return str(v) if v is not None and not isinstance(v, str) else v
 
 
 def _key_text(v: Any) -> str:

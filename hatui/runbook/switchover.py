@@ -20,7 +20,7 @@ from hatui.mysql.status import MysqlStatus
 from hatui.rules.errant import errant_transactions
 from hatui.rules.topology import node_for_host, vip_views, writer
 from hatui.runbook.model import Action, Check, StepFailed, Step, Verdict
-from hatui.runbook.facts import Facts, gather
+from hatui.runbook.facts import Facts, gather, wait_channel
 from hatui.runbook.runner import RunContext
 from hatui.ssh.errors import SshError
 from hatui.state import Kind
@@ -412,7 +412,7 @@ class Switchover:
                     await sql.execute(d.change_source(th, c.nodes[t].mysql.port, channel=ch.name,
                                                       use_gtid="slave_pos"))
                     await sql.execute(d.start_replica(ch.name))
-                    await _wait_channel(sql, ch.name, th, 15)
+                    await wait_channel(sql, ch.name, th, 15)
                     done.append(r)
             return f"{', '.join(done)} now replicate from {t}" if done else "no other replicas"
 
@@ -433,7 +433,7 @@ class Switchover:
                 ch = named
             if not (ch.io_running and ch.sql_running):
                 await sql.execute(d.start_replica(ch.name))
-            await _wait_channel(sql, ch.name, th, 15)
+            await wait_channel(sql, ch.name, th, 15)
             return f"{old} replicates from {t}"
 
         async def verify(ctx: RunContext) -> str:
@@ -512,19 +512,6 @@ def _base_priority(facts: Facts | None, node: str) -> int | None:
     return facts.priority.get(node) if facts else None
 
 
-
-
-async def _wait_channel(sql, channel: str, host: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        st = await sql.status()
-        ch = st.channel(channel)
-        if ch is not None and ch.source_host == host and ch.io_running and ch.sql_running:
-            return
-        last = "" if ch is None else f"IO {ch.io_state}, SQL {ch.sql_running} {ch.last_error}"
-        await asyncio.sleep(0.2)
-    raise StepFailed(f"replication from {host} not running within {timeout:g} s ({last})")
 
 
 async def _through_vip(ctx: RunContext, node: str, vip: str, port: int) -> dict:

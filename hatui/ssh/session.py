@@ -297,7 +297,12 @@ class NodeSession:
             if proc is not None:
                 proc.close()
                 self._procs.discard(proc)
-        status = proc.exit_status
+        return self._result(command, proc.exit_status, out, err, t0, wrapped=wrapped, check=check)
+
+    def _result(self, command: str, status: int | None, out: bytes, err: bytes, t0: float, *,
+                wrapped: bool, check: bool) -> CommandResult:
+        """The finished command's result; SshError when it never reported an exit status,
+        a refused sudo, or (check) CommandFailed on a non-zero exit."""
         if status is None:
             raise self._err(self._why_ended(f"`{shorten(command)}`", None))
         result = CommandResult(command=command, exit_status=status,
@@ -344,19 +349,7 @@ class NodeSession:
             if proc is not None:
                 proc.close()
                 self._procs.discard(proc)
-        status = proc.exit_status
-        if status is None:
-            raise self._err(self._why_ended(f"`{shorten(command)}`", None))
-        result = CommandResult(command=command, exit_status=status, stdout="",
-                               stderr=err.decode("utf-8", errors="replace"), seconds=time.monotonic() - t0)
-        if wrapped and status != 0 and (refused := self._sudo_refused(result.stderr)) is not None:
-            raise refused
-        if status != 0:
-            tail = result.stderr.strip().splitlines()[-1:] or ["(no error output)"]
-            raise CommandFailed(f"`{shorten(command)}` exited with status {status}: {tail[0]}",
-                                result=result, node=self._node.name, host=self._node.host,
-                                port=self._node.ssh.port)
-        return result
+        return self._result(command, proc.exit_status, b"", err, t0, wrapped=wrapped, check=True)
 
     async def _open_process(self, conn: asyncssh.SSHClientConnection, remote: str, *,
                             retry_for: float) -> asyncssh.SSHClientProcess:
