@@ -25,6 +25,11 @@ subcommands:
                                  or console format) as one time-ordered incident timeline
   trust-host --cluster FILE NODE record NODE's SSH host key in its known_hosts (explicit opt-in;
                                  prints the fingerprint; never replaces a changed key)
+  lint --cluster FILE [--json]   check every node's keepalived config over SSH, alone and against
+                                 the other nodes (drift, VRID, auth, priorities, scripts, ...)
+  lint [--json] FILE ...         the same checks on local keepalived.conf files
+  check-mysql [options]          keepalived vrrp_script: exit 0 when the local MySQL/MariaDB is
+                                 healthy, 1 when not (see `hatui check-mysql --help`)
   lab up                         build the lab: a real 3-node keepalived + MariaDB cluster in
                                  network namespaces (needs root); prints its cluster file
   lab down                       remove every namespace, process and file the lab made
@@ -96,6 +101,21 @@ def _parser() -> argparse.ArgumentParser:
     rj.add_argument("--dry-run", action="store_true", help="run the checks and show the steps; change nothing")
     rj.add_argument("--yes", action="store_true", help="do not ask to type the node's name (scripts)")
 
+    li = sub.add_parser("lint", help="check keepalived configs: each node alone and the nodes against each other")
+    li.add_argument("--cluster", metavar="FILE", help="read every node's effective config over SSH")
+    li.add_argument("--json", action="store_true",
+                    help="a JSON list of {severity, node, file, line, code, message}")
+    li.add_argument("--config-id", metavar="ID",
+                    help="for local files: the id `@ID` lines are kept for (keepalived -i; default: "
+                         "this host's short name)")
+    li.add_argument("--no-keepalived-t", action="store_true",
+                    help="with --cluster: do not run `keepalived -t` on the nodes")
+    li.add_argument("--root", metavar="DIR",
+                    help="for local files: a copy of a node's files; every absolute path (FILE, "
+                         "includes, scripts) is read under DIR, as the node would see it")
+    li.add_argument("files", nargs="*", metavar="[NODE=]FILE",
+                    help="local keepalived.conf files, one per node (NODE names it in the findings)")
+
     rb = sub.add_parser("runbook", help="an interrupted runbook: status, rollback or resume")
     rb.add_argument("action", choices=("status", "rollback", "resume"))
     rb.add_argument("--cluster", metavar="FILE", required=True)
@@ -135,7 +155,14 @@ def _main(argv: list[str] | None = None) -> int:
         from hatui.keepalived.timeline import timeline_main
 
         return timeline_main(argv[1:])
+    if argv[:1] == ["check-mysql"]:
+        # keepalived runs it every interval: import nothing the check does not need
+        from hatui.checkmysql import main as check_mysql_main
+
+        return check_mysql_main(argv[1:])
     args = _parser().parse_args(argv)
+    if args.command == "lint":
+        return _lint(args, argv)
     if args.command == "validate":
         return _validate(args.cluster)
     if args.command == "lab":
@@ -210,6 +237,26 @@ def _status(args, argv: list[str]) -> int:
     text, code = render(snap, args.json)
     print(text)
     return code
+
+
+def _lint(args, argv: list[str]) -> int:
+    import asyncio
+
+    from hatui.lint.cli import lint_cluster, lint_local, report
+
+    if bool(args.cluster) == bool(args.files):
+        print("hatui lint: give either --cluster FILE or keepalived.conf files", file=sys.stderr)
+        return 3
+    if args.files:
+        findings = lint_local(args.files, root=args.root, config_id=args.config_id)
+        return report(findings, as_json=args.json, checked=f"{len(args.files)} file(s)")
+    clusters = _load([args.cluster])
+    if clusters is None:
+        return 3
+    if (code := _enter_namespace(clusters, argv)) is not None:
+        return 3
+    findings = asyncio.run(lint_cluster(clusters[0], run_t=not args.no_keepalived_t))
+    return report(findings, as_json=args.json, checked=f"cluster {clusters[0].name}")
 
 
 def _runbook(args, argv: list[str]) -> int:

@@ -1,0 +1,180 @@
+"""Reading what the lint needs: local files, or every node's effective config over SSH.
+
+Over SSH a node gives its config and everything its `include` lines match (globbed on the
+node), the scripts its vrrp_scripts run, its interfaces (`ip -j addr`), its config id
+(`uname -n`, what `@ID` lines are matched against) and, when installed, `keepalived -t`'s verdict.
+Nothing is written on the node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import re
+import shlex
+import socket
+from pathlib import Path
+
+from hatui.keepalived.conf_model import build, load
+from hatui.keepalived.conf_parse import LocalSource, TextSource, include_patterns, parse
+from hatui.lint.findings import Finding, finding
+from hatui.lint.rules import ClusterFacts, NodeConfig
+from hatui.lint.scripts import script_path
+
+MAX_FILES = 64  # includes followed per node; a glob of a whole /etc must not run away
+MAX_SCRIPT_BYTES = 256 * 1024
+
+
+def default_config_id() -> str:
+    # keepalived's default config id is the host name up to its first dot
+    return socket.gethostname().split(".")[0]
+
+
+def local_config(path: str, node: str | None = None, *, root: str | None = None,
+                 config_id: str | None = None) -> NodeConfig:
+    source = LocalSource(root)
+    conf = load(path, source, config_id=config_id or default_config_id())
+    scripts: dict[str, str | None] = {}
+    for sc in conf.scripts.values():
+        p = script_path(sc.script)
+        if p:
+            try:
+                scripts[p] = source.read(p)[:MAX_SCRIPT_BYTES]
+            except (OSError, UnicodeError):
+                scripts[p] = None
+    return NodeConfig(node, conf, scripts)
+
+
+# ---------------------------------------------------------------------------- over SSH
+
+def _q(s: str) -> str:
+    return shlex.quote(s)
+
+
+def _glob_command(pattern: str) -> str:
+    # the pattern goes through a variable: globbed by the shell, never executed ($(...) stays text)
+    return (f"p={_q(pattern)}; IFS='\n'; for f in $p; do [ -f \"$f\" ] && printf '%s\\n' \"$f\"; done; exit 0")
+
+
+def parse_ip_addr(text: str) -> dict[str, list]:
+    """`ip -j addr` -> interface -> [IPv4Interface/IPv6Interface]."""
+    out: dict[str, list] = {}
+    try:
+        data = json.loads(text or "[]")
+    except ValueError:
+        return out
+    for link in data:
+        name = link.get("ifname")
+        if not name:
+            continue
+        addrs = out.setdefault(name, [])
+        for a in link.get("addr_info", []):
+            try:
+                addrs.append(ipaddress.ip_interface(f"{a['local']}/{a['prefixlen']}"))
+            except (KeyError, ValueError):
+                continue
+    return out
+
+
+_T_LINE = re.compile(r"^\((?P<file>[^:()]+): Line (?P<line>\d+)\) (?P<msg>.*)$")
+_T_EXIT = {4: "a fatal error", 5: "config errors", 6: "a script security problem"}
+
+
+def keepalived_t_findings(node: str, path: str, status: int, output: str) -> list[Finding]:
+    """`keepalived -t -l` output -> findings (exit 4 fatal, 5 errors, 6 security)."""
+    out: list[Finding] = []
+    severity = "error" if status else "warning"
+    for raw in output.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        m = _T_LINE.match(line)
+        if m:
+            out.append(finding(severity, node, m["file"], int(m["line"]), "keepalived-t", m["msg"]))
+        else:
+            out.append(finding(severity, node, path, None, "keepalived-t", line))
+    if status and not out:
+        out.append(finding("error", node, path, None, "keepalived-t",
+                           f"keepalived -t exited {status} ({_T_EXIT.get(status, 'failed')})"))
+    return out
+
+
+async def remote_config(session, node, *, run_t: bool = True, timeout: float = 10.0
+                        ) -> tuple[NodeConfig | None, list[Finding]]:
+    """One node's NodeConfig (None when its config could not be read) and the findings made
+    while reading it (unreachable node, keepalived -t)."""
+    from hatui.ssh.errors import SshError
+
+    name = node.name
+    path = str(node.keepalived.config)
+    try:
+        head = await session.run("uname -n; echo '--hatui--'; ip -j addr 2>/dev/null; exit 0", timeout=timeout)
+        config_id, _, addr_json = head.stdout.partition("--hatui--\n")
+        config_id = config_id.strip().split(".")[0] or None
+        interfaces = parse_ip_addr(addr_json)
+        main = await session.run(f"cat -- {_q(path)}", timeout=timeout, sudo=True)
+        if not main.ok:
+            reason = main.stderr.strip().splitlines()[-1:] or ["cannot read it"]
+            return None, [finding("error", name, path, None, "config-unreadable", f"{path}: {reason[0]}")]
+        files = {path: main.stdout}
+        todo = [path]
+        globbed: set[str] = set()
+        while todo and len(files) < MAX_FILES:
+            current = todo.pop(0)
+            for pattern in include_patterns(current, files[current], config_id):
+                if pattern in globbed:
+                    continue
+                globbed.add(pattern)
+                hits = await session.run(_glob_command(pattern), timeout=timeout, sudo=True)
+                for hit in hits.stdout.splitlines():
+                    if hit and hit not in files and len(files) < MAX_FILES:
+                        r = await session.run(f"cat -- {_q(hit)}", timeout=timeout, sudo=True)
+                        if r.ok:
+                            files[hit] = r.stdout
+                            todo.append(hit)
+        conf = build(path, parse(path, TextSource(files), config_id=config_id))
+        scripts: dict[str, str | None] = {}
+        for sc in conf.scripts.values():
+            p = script_path(sc.script)
+            if p and p not in scripts:
+                r = await session.run(f"test -f {_q(p)} && head -c {MAX_SCRIPT_BYTES} -- {_q(p)}",
+                                      timeout=timeout, sudo=True)
+                scripts[p] = r.stdout if r.ok else None
+        addresses = {str(a.ip) for addrs in interfaces.values() for a in addrs} | {str(node.host)}
+        extra: list[Finding] = []
+        if run_t:
+            r = await session.run(
+                "command -v keepalived >/dev/null 2>&1 || exit 127; "
+                f"exec keepalived -t -l -f {_q(path)} 2>&1", timeout=timeout, sudo=True)
+            if r.exit_status != 127:
+                extra = keepalived_t_findings(name, path, r.exit_status, r.stdout + r.stderr)
+        return NodeConfig(name, conf, scripts, interfaces, addresses, remote=True), extra
+    except (SshError, OSError, asyncio.TimeoutError) as exc:
+        return None, [finding("error", name, None, None, "node-unreachable", f"{name}: {exc}")]
+
+
+async def cluster_configs(cluster, *, run_t: bool = True, timeout: float = 10.0
+                          ) -> tuple[list[NodeConfig], list[Finding], ClusterFacts]:
+    """Every keepalived node's config, read in parallel."""
+    from hatui.cluster import Role
+    from hatui.ssh.pool import SessionPool
+
+    nodes = cluster.nodes_with_role(Role.KEEPALIVED)
+    facts = ClusterFacts(
+        node_addresses={n.name: {str(n.host)} for n in cluster.nodes.values()},
+        vips=[(str(v.address), v.instance) for v in cluster.vips if v.instance])
+    async with SessionPool(nodes, cluster_file=cluster.source) as pool:
+        results = await asyncio.gather(*(remote_config(pool[n.name], n, run_t=run_t, timeout=timeout)
+                                         for n in nodes))
+    configs = [nc for nc, _ in results if nc is not None]
+    extra = [f for _, fs in results for f in fs]
+    return configs, extra, facts
+
+
+def node_and_path(arg: str) -> tuple[str, str]:
+    """`db1=/path/keepalived.conf` -> (db1, path); a bare path names its node by the file."""
+    name, eq, path = arg.partition("=")
+    if eq and name and "/" not in name:
+        return name, path
+    return Path(arg).stem if Path(arg).name != "keepalived.conf" else (Path(arg).parent.name or arg), arg
