@@ -25,6 +25,7 @@ from hatui.views.dashboard import (
 )
 from hatui.views.feed import Feed, live_feed
 from hatui.views.frame import ClusterState
+from screens.notify import ClusterNotifications
 from screens.widgets.lagplot import LagPlot
 from screens.wallboard import Wallboard
 from screens.widgets.logview import LogView
@@ -91,6 +92,7 @@ class ClusterView(Vertical):
         self.cluster = cluster
         self.feed = feed
         self.state = ClusterState(feed)
+        self.notifications = ClusterNotifications(self, cluster)
         self._seq = 0  # last event handed to the log view
         self._plotted = 0.0
 
@@ -116,11 +118,13 @@ class ClusterView(Vertical):
             t = self.query_one(tid, DataTable)
             for c in cols:
                 t.add_column(c, key=c)
+        self.notifications.start()
         self.refresh_state()
         self.run_worker(self.feed.start(), name=f"feed-{self.cluster.name}", exclusive=False)
         self.set_interval(TICK, self.refresh_state)
 
     async def on_unmount(self) -> None:
+        await self.notifications.close()
         await self.feed.stop()
 
     @property
@@ -160,6 +164,7 @@ class ClusterView(Vertical):
             self._seq = new[-1].seq
             self.query_one("#logs", LogView).add(new)  # one batch per tick, whatever the log rate
         frame = self.state.tick()
+        self.notifications.on_frame(frame)  # toasts, bell, hooks for role changes and alerts
         snap, alerts, now = frame.snapshot, frame.alerts, frame.now
         self._mark_stale(snap)
         h = header(snap, alerts)

@@ -17,6 +17,7 @@ from hatui.cluster import Cluster
 from hatui.views.feed import Feed
 from hatui.views.frame import ClusterState
 from hatui.views.wallboard import Board, board
+from screens.notify import ClusterNotifications
 from screens.widgets.bigtext import big_text
 
 COLOUR = {"ok": "green", "warning": "dark_orange", "critical": "red", "unknown": "grey50"}
@@ -58,18 +59,22 @@ class ClusterBoard(Static):
         self.cluster = cluster
         self.feed = feed
         self.state = ClusterState(feed)
+        self.notifications = ClusterNotifications(self, cluster)  # hooks run on a wallboard too
         self.last: Board | None = None
 
     def on_mount(self) -> None:
+        self.notifications.start()
         self.refresh_state()
         self.run_worker(self.feed.start(), exclusive=False)
         self.set_interval(0.5, self.refresh_state)
 
     async def on_unmount(self) -> None:
+        await self.notifications.close()
         await self.feed.stop()
 
     def refresh_state(self) -> None:
         f = self.state.tick(max_events=500)
+        self.notifications.on_frame(f)
         self.last = board(f.snapshot, f.active, self.state.lag, f.now)
         self.update(render_board(self.last))
 

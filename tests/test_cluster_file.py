@@ -75,6 +75,34 @@ def test_sample_cluster_loads(path):
         assert node.mysql.admin is not None and node.mysql.admin.source == "password_file"
 
 
+def test_notify_section_loads_with_its_defaults():
+    cluster = load_cluster_text("""\
+name: prod-orders
+topology: primary-replicas
+nodes:
+  db1: {host: 198.18.0.11, roles: [mysql]}
+notify:
+  bell: true
+  rate_limit: {max_events: 5}
+  hooks:
+    - command: /etc/hatui/mail.sh
+      events: [role, alert_raised]
+      min_severity: critical
+    - command: [/usr/bin/logger, -t, hatui]
+      timeout: 3
+""", "prod.yml")
+    n = cluster.notify
+    assert (n.bell, n.toast, n.rate_limit.max_events, n.rate_limit.per_seconds) == (True, True, 5, 60.0)
+    mail, logger = n.hooks
+    assert mail.argv == ("/bin/sh", "-c", "/etc/hatui/mail.sh") and mail.label == "mail.sh"
+    assert mail.events == {"role", "alert_raised"} and mail.min_severity == "critical" and mail.timeout == 10.0
+    assert logger.argv == ("/usr/bin/logger", "-t", "hatui") and logger.timeout == 3.0
+    assert logger.events == {"role", "alert_raised", "alert_cleared"} and logger.min_severity == "warning"
+    quiet = load_cluster_text("name: x\ntopology: mmm\nnodes: {db1: {host: h, roles: [mysql]}}\n"
+                              "vips: [{address: 10.0.0.1, role: writer}]\nnotify:\n", "prod.yml").notify
+    assert quiet.hooks == () and not quiet.bell and quiet.toast
+
+
 def test_dual_master_sample_reads_keepalived_from_syslog_file():
     cluster = load_cluster(SAMPLES / "dual-master.yml")
     assert {n.host for n in cluster.nodes.values()} == {"192.168.91.23", "192.168.91.22"}
@@ -123,7 +151,7 @@ nodes:
   db1: {host: 198.18.0.11, roles: [mysql]}
 """,
         [
-            "prod.yml:3:1: error: top level: unknown key 'colour'; expected one of name, topology, namespace, thresholds, nodes, vips, defaults",
+            "prod.yml:3:1: error: top level: unknown key 'colour'; expected one of name, topology, namespace, thresholds, nodes, vips, notify, defaults",
         ],
         id='unknown_key_no_close_match',
     ),
@@ -552,7 +580,7 @@ nodes:
   db1: {name: primary, host: 198.18.0.11, roles: [mysql]}
 """,
         [
-            "prod.yml:3:1: error: top level: unknown key 'source'; expected one of name, topology, namespace, thresholds, nodes, vips, defaults",
+            "prod.yml:3:1: error: top level: unknown key 'source'; expected one of name, topology, namespace, thresholds, nodes, vips, notify, defaults",
             "prod.yml:5:3: error: defaults: unknown key 'host'; expected one of roles, ssh, mysql, keepalived",
             "prod.yml:7:9: error: nodes.db1: unknown key 'name'; expected one of host, roles, ssh, mysql, keepalived",
         ],
@@ -648,6 +676,55 @@ nodes:
             "prod.yml:13:15: error: nodes.db1.keepalived.config: found 'keepalived.conf'; expected an absolute path on the node",
         ],
         id='account_and_log_choices',
+    ),
+    pytest.param(
+        """\
+name: prod-orders
+topology: primary-replicas
+nodes:
+  db1: {host: 198.18.0.11, roles: [mysql]}
+notify:
+  bel: true
+  toast: 1
+  rate_limit: {max_events: 0, per_seconds: soon, burst: 3}
+  hooks:
+    - command: /etc/hatui/mail.sh
+      events: [role, alert]
+      min_severity: info
+      timeout: -1
+      shell: bash
+    - events: []
+    - command: [/usr/bin/logger, -p, 3]
+""",
+        [
+            "prod.yml:6:3: error: notify: unknown key 'bel'; did you mean 'bell'?",
+            'prod.yml:7:10: error: notify.toast: found 1; expected true or false',
+            'prod.yml:8:28: error: notify.rate_limit.max_events: found 0; expected an integer 1-100000',
+            "prod.yml:8:44: error: notify.rate_limit.per_seconds: found 'soon'; expected a number of seconds > 0",
+            "prod.yml:8:50: error: notify.rate_limit: unknown key 'burst'; expected one of max_events, per_seconds",
+            "prod.yml:11:22: error: notify.hooks[0].events[1]: found 'alert'; expected one of role, alert_raised, alert_cleared",
+            "prod.yml:12:21: error: notify.hooks[0].min_severity: found 'info'; expected one of warning, critical",
+            'prod.yml:13:16: error: notify.hooks[0].timeout: found -1; expected a number of seconds > 0',
+            "prod.yml:14:7: error: notify.hooks[0]: unknown key 'shell'; expected one of command, events, min_severity, timeout",
+            "prod.yml:15:7: error: notify.hooks[1]: missing required key 'command'",
+            'prod.yml:15:15: error: notify.hooks[1].events: found an empty list; expected at least one event (role, alert_raised, alert_cleared)',
+            'prod.yml:16:16: error: notify.hooks[2].command: found a list with a non-string item; expected a command: a string run with /bin/sh -c, or a list of program and arguments (each a non-empty string; quote numbers)',
+        ],
+        id='notify_section',
+    ),
+    pytest.param(
+        """\
+name: prod-orders
+topology: primary-replicas
+nodes:
+  db1: {host: 198.18.0.11, roles: [mysql]}
+notify:
+  hooks: {command: /etc/hatui/mail.sh}
+""",
+        [
+            'prod.yml:6:3: error: notify.hooks: found a mapping; expected a list of hooks',
+        ],
+        id='notify_hooks_not_a_list',
     ),
 ]
 
@@ -996,7 +1073,8 @@ def test_parse_option_file_quirks():
 VOCAB = ["name", "topology", "namespace", "thresholds", "lag_warning", "lag_critical", "defaults", "roles", "ssh",
          "user", "port", "identity", "jump_host", "sudo", "mysql", "via", "monitor", "admin", "password_env",
          "password_file", "password", "option_file", "keepalived", "log", "journald", "file", "nodes", "db1",
-         "db2", "host", "vips", "address", "instance", "role", "pasword", "source"]
+         "db2", "host", "vips", "address", "instance", "role", "pasword", "source", "notify", "hooks", "command",
+         "events", "min_severity", "timeout", "rate_limit", "max_events", "bell", "toast"]
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 70000), st.floats(allow_nan=True),
     st.sampled_from(["mysql", "keepalived", "router", "dual-master", "mmm", "writer", "reader", "198.18.0.11",

@@ -457,6 +457,77 @@ class Vip(BaseModel):
     nodes: Annotated[tuple[NodeName, ...], BeforeValidator(_list_of("node names", "node name"))] | None = None
 
 
+class NotifyKind(StrEnum):
+    """What a notification hook can be told about (hatui.notify has the events themselves)."""
+
+    ROLE = "role"  # a node's VRRP instance changed state (MASTER, BACKUP, FAULT, STOP)
+    ALERT_RAISED = "alert_raised"
+    ALERT_CLEARED = "alert_cleared"
+
+
+class AlertLevel(StrEnum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+def _command(v: Any) -> str | tuple[str, ...]:
+    """A string (run with /bin/sh -c) or a list (program and arguments, run without a shell)."""
+    if isinstance(v, str) and v.strip():
+        return v
+    what = "a command: a string run with /bin/sh -c, or a list of program and arguments"
+    if isinstance(v, list | tuple) and v:
+        if all(isinstance(a, str) and a for a in v):
+            return tuple(v)
+        raise expected(what + " (each a non-empty string; quote numbers)", found="a list with a non-string item")
+    raise expected(what)
+
+
+NotifyKindT = Annotated[NotifyKind, BeforeValidator(_enum(NotifyKind))]
+
+
+class Hook(BaseModel):
+    """A command the console runs on its own machine for each event, the event in HATUI_*
+    environment variables only (never on the command line)."""
+
+    model_config = _FROZEN
+
+    command: Annotated[str | tuple[str, ...], BeforeValidator(_command)]
+    events: Annotated[
+        frozenset[NotifyKindT],
+        BeforeValidator(_list_of(f"events ({', '.join(NotifyKind)})", f"event ({', '.join(NotifyKind)})")),
+    ] = frozenset(NotifyKind)
+    min_severity: Annotated[AlertLevel, BeforeValidator(_enum(AlertLevel))] = AlertLevel.WARNING  # alerts only
+    timeout: Timeout = 10.0
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("/bin/sh", "-c", self.command) if isinstance(self.command, str) else self.command
+
+    @property
+    def label(self) -> str:
+        """Short name for messages: the program's file name (never the arguments)."""
+        first = self.command.split(None, 1)[0] if isinstance(self.command, str) else self.command[0]
+        return PurePosixPath(first).name or first
+
+
+class RateLimit(BaseModel):
+    model_config = _FROZEN
+
+    max_events: Annotated[int, BeforeValidator(_int_range(1, 100_000))] = 10
+    per_seconds: Timeout = 60.0
+
+
+class Notify(BaseModel):
+    """`notify:`: what happens on VRRP role changes and alerts raised or cleared."""
+
+    model_config = _FROZEN
+
+    hooks: Annotated[tuple[Hook, ...], BeforeValidator(_list_of("hooks"))] = ()
+    rate_limit: Annotated[RateLimit, BeforeValidator(_none_is_empty)] = RateLimit()
+    bell: Flag = False
+    toast: Flag = True
+
+
 def _node_mapping(v: Any) -> Any:
     if not isinstance(v, Mapping):
         raise expected("a mapping of node names to nodes")
@@ -474,6 +545,7 @@ class Cluster(BaseModel):
     thresholds: Annotated[Thresholds, BeforeValidator(_none_is_empty)] = Thresholds()
     nodes: Annotated[dict[NodeName, Node], BeforeValidator(_node_mapping)]
     vips: Annotated[list[Vip], BeforeValidator(_list_of("VIPs"))] = Field(default_factory=list)
+    notify: Annotated[Notify, BeforeValidator(_none_is_empty)] = Notify()
     source: Path | None = None  # the cluster file, absolute; set by the loader
     warnings: list[Problem] = Field(default_factory=list, repr=False)
 

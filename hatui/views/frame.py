@@ -23,6 +23,8 @@ class Frame:
     cleared: list[ClearedAlert]  # newest first
     now: float
     lag_changed: bool  # the lag history took new points (plots redraw only then)
+    raised: tuple[ActiveAlert, ...] = ()  # raised by this tick (for notifications)
+    cleared_now: tuple[ClearedAlert, ...] = ()  # cleared by this tick
 
 
 class ClusterState:
@@ -37,5 +39,6 @@ class ClusterState:
         snap = self.feed.store.snapshot(max_events=max_events)
         alerts = evaluate(snap)
         now = time.time()
-        self.book.update(alerts, now)
-        return Frame(snap, alerts, self.book.active, self.book.cleared, now, self.lag.observe(snap))
+        raised, cleared = self.book.update(alerts, now)
+        return Frame(snap, alerts, self.book.active, self.book.cleared, now, self.lag.observe(snap),
+                     tuple(raised), tuple(cleared))

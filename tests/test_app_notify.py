@@ -1,0 +1,146 @@
+"""Notifications in the console: a toast for each role change and alert, the bell when asked,
+the cluster's hooks run (real commands), a failing hook said once; on the wallboard too."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+
+from hatui.cluster import load_cluster_text
+from hatui.keepalived.dump import VrrpInstance, VrrpSnapshot
+from hatui.mysql.status import MysqlStatus
+from hatui.state import Kind
+from hatui.views.feed import RecordedFeed
+from screens.app import HatuiApp
+from tests.test_app import lab_state
+
+LAB_YAML = """\
+name: lab
+topology: dual-master
+defaults:
+  mysql:
+    monitor: {user: hatui_monitor, password_env: HATUI_TEST_MONITOR_PW}
+nodes:
+  db1: {host: 198.18.0.11, roles: [mysql, keepalived]}
+  db2: {host: 198.18.0.12, roles: [mysql, keepalived]}
+  db3: {host: 198.18.0.13, roles: [mysql]}
+vips:
+  - {address: 198.18.0.100, instance: VI_1, role: writer, nodes: [db1, db2]}
+"""
+
+
+def notify_cluster(out, *, bell: bool, command: str | None = None):
+    command = command or f'echo "$HATUI_EVENT|$HATUI_NODE|$HATUI_OLD_STATE|$HATUI_NEW_STATE|$HATUI_ALERT_CODE" >> {shlex.quote(str(out))}'
+    return load_cluster_text(LAB_YAML + f"""\
+notify:
+  bell: {'true' if bell else 'false'}
+  hooks:
+    - command: {json.dumps(command)}
+""", "lab.yml")
+
+
+def vrrp(state: str, prio: int) -> VrrpSnapshot:
+    return VrrpSnapshot((VrrpInstance(name="VI_1", state=state, vrid=51, interface="eth0", base_priority=prio,
+                                      effective_priority=prio),), "json", None)
+
+
+def toasts(app) -> list[str]:
+    return [t.render().plain for t in app.screen.query("Toast")]
+
+
+async def until(pilot, check, timeout: float = 8.0):
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await pilot.pause(0.05)
+    assert check()
+
+
+def failover(store) -> None:
+    """db1 hands the VIP to db2 and db3's mysqld stops answering."""
+    store.put("db1", Kind.VRRP, vrrp("BACKUP", 100))
+    store.put("db2", Kind.VRRP, vrrp("MASTER", 90))
+    store.put("db3", Kind.MYSQL, MysqlStatus(up=False, error="Can't connect to MySQL server"))
+
+
+async def test_role_change_and_alert_show_a_toast_ring_the_bell_and_run_the_hook(tmp_path):
+    out = tmp_path / "hook.out"
+    cluster = notify_cluster(out, bell=True)
+    store = lab_state(cluster)
+    app = HatuiApp([cluster], feed_factory=lambda c: RecordedFeed(store))
+    rings = []
+    app.bell = lambda: rings.append(1)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await pilot.pause(0.6)
+        assert toasts(app) == [] and rings == [] and not out.exists()  # the start is the baseline
+        failover(store)
+        await until(pilot, lambda: len(toasts(app)) >= 3)
+        shown = toasts(app)
+        assert any("VRRP db1 VI_1: MASTER → BACKUP" in t and "went from MASTER to BACKUP" in t for t in shown)
+        assert any("VRRP db2 VI_1: BACKUP → MASTER" in t for t in shown)
+        [down] = [t for t in shown if "mysql.down" in t]
+        assert "CRITICAL mysql.down" in down and "mysqld on db3 does not answer" in down
+        severities = {t._notification.severity for t in app.screen.query("Toast")}
+        assert severities == {"information", "error"}
+        assert rings  # rung once for the tick that brought them
+        await until(pilot, lambda: out.exists() and len(out.read_text().splitlines()) >= 3)
+        lines = out.read_text().splitlines()
+        assert "role|db1|MASTER|BACKUP|" in lines and "role|db2|BACKUP|MASTER|" in lines
+        assert "alert_raised|db3|ok|critical|mysql.down" in lines
+        # back to health: the alert clears, once
+        store.put("db3", Kind.MYSQL, MysqlStatus(up=True, server_id=3, read_only=True))
+        await until(pilot, lambda: "alert_cleared|db3|critical|ok|mysql.down" in out.read_text())
+        assert any("cleared mysql.down" in t for t in toasts(app))
+
+
+async def test_no_bell_unless_asked(tmp_path):
+    cluster = notify_cluster(tmp_path / "out", bell=False)
+    store = lab_state(cluster)
+    app = HatuiApp([cluster], feed_factory=lambda c: RecordedFeed(store))
+    rings = []
+    app.bell = lambda: rings.append(1)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await pilot.pause(0.6)
+        failover(store)
+        await until(pilot, lambda: len(toasts(app)) >= 3)
+        assert rings == []
+
+
+async def test_a_failing_hook_is_said_once_not_on_every_event(tmp_path):
+    cluster = notify_cluster(tmp_path / "out", bell=False, command="echo 'smtp refused' >&2; exit 2")
+    store = lab_state(cluster)
+    app = HatuiApp([cluster], feed_factory=lambda c: RecordedFeed(store))
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await pilot.pause(0.6)
+        failover(store)  # three events: three failing runs
+        view = app.current_view()
+        await until(pilot, lambda: len(view.notifications.runner.results) >= 3)
+        await pilot.pause(0.3)
+        failed = [t for t in toasts(app) if "hook failed" in t]
+        assert len(failed) == 1
+        assert "exit 2: smtp refused" in failed[0]
+
+
+async def test_hooks_run_on_the_wallboard_too(tmp_path):
+    out = tmp_path / "hook.out"
+    cluster = notify_cluster(out, bell=False)
+    store = lab_state(cluster)
+    app = HatuiApp([cluster], watch=True, feed_factory=lambda c: RecordedFeed(store))
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        await pilot.pause(0.8)
+        failover(store)
+        await until(pilot, lambda: out.exists() and "role|db1|MASTER|BACKUP|" in out.read_text())
+        assert any("MASTER → BACKUP" in t for t in toasts(app))
+
+
+async def test_closing_the_console_stops_the_hook_workers(tmp_path):
+    cluster = notify_cluster(tmp_path / "out", bell=False)
+    app = HatuiApp([cluster], feed_factory=lambda c: RecordedFeed(lab_state(c)))
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await pilot.pause(0.3)
+        runner = app.current_view().notifications.runner
+        tasks = list(runner._tasks)
+        assert tasks and not any(t.done() for t in tasks)
+    await asyncio.sleep(0)
+    assert all(t.done() for t in tasks)
