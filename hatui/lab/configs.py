@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
+
 from .spec import LabNode, LabSpec
 
 # Paths as a node sees them (its private mounts make these its own).
@@ -14,6 +17,11 @@ NODE_KEEPALIVED_LOG = "/var/log/keepalived.log"
 # hatui's switchover writes it to move the VIP through keepalived in milliseconds.
 NODE_PRIORITY_FILE = "/etc/keepalived/hatui_priority"
 NODE_SOCKET = "/run/mysqld/mysqld.sock"
+# `hatui check-mysql`'s option file (the monitor account; mode 0600) and its maintenance flag:
+# while the flag exists the check fails, so keepalived moves the VIP off the node.
+NODE_CHECK_CNF = "/etc/keepalived/hatui-check.cnf"
+NODE_MAINTENANCE_FILE = "/etc/keepalived/hatui-maintenance"
+CHECK_TIMEOUT = 1.5  # below the vrrp_script's `timeout 2`, so the check says why it failed
 
 MONITOR_USER = "hatui_monitor"
 ADMIN_USER = "hatui_admin"
@@ -60,13 +68,33 @@ max_connections = 60
 """
 
 
-def check_script() -> str:
-    # Healthy only when mysqld answers a real query (seed 000's check only looked for a process).
-    return """\
+def check_script(python: str | None = None) -> str:
+    """keepalived's vrrp_script: `hatui check-mysql` run by the Python that runs the lab.
+
+    A wrapper in /etc/keepalived (root-owned), because enable_script_security refuses a script
+    under a writable path such as a venv in /tmp. Healthy only when mysqld answers a real query
+    (seed 000's check only looked for a process)."""
+    python = python or sys.executable
+    return f"""\
 #!/bin/sh
-# vrrp_script of the hatui lab: exit 0 when the local mysqld answers a query within 2 s.
-exec /usr/bin/timeout 2 /usr/bin/mariadb --connect-timeout=1 --batch --skip-column-names \\
-    -e 'SELECT 1' >/dev/null 2>&1
+# vrrp_script of the hatui lab: exit 0 when the local mysqld answers a query within {CHECK_TIMEOUT} s.
+# `touch {NODE_MAINTENANCE_FILE}` fails it at once: keepalived then moves the VIP away.
+# compiled modules make each run ~25 ms faster; keep them even if the lab's caller turned them off
+unset PYTHONDONTWRITEBYTECODE
+exec {shlex.quote(python)} -m hatui.checkmysql --defaults-file {NODE_CHECK_CNF} \\
+    --timeout {CHECK_TIMEOUT} --maintenance-file {NODE_MAINTENANCE_FILE}
+"""
+
+
+def check_cnf(monitor_password: str) -> str:
+    """The option file of `hatui check-mysql`: the monitor account over the local socket."""
+    pw = monitor_password.replace("\\", "\\\\").replace('"', '\\"')
+    return f"""\
+# hatui check-mysql's account, written by `hatui lab up` (mode 0600: it holds a password)
+[client]
+user = {MONITOR_USER}
+password = "{pw}"
+socket = {NODE_SOCKET}
 """
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import fcntl
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -218,6 +220,11 @@ class Lab:
                                      ("notify_mysql.sh", configs.notify_script())):
                     (nd / "keepalived" / script).write_text(text)
                     (nd / "keepalived" / script).chmod(0o755)
+                # the check's account: made 0600 before the password goes in
+                cnf = nd / "keepalived" / Path(configs.NODE_CHECK_CNF).name
+                cnf.touch(mode=0o600)
+                cnf.chmod(0o600)
+                cnf.write_text(configs.check_cnf(passwords["monitor"]))
             shutil.rmtree(nd / "mysql")
             shutil.copytree(template, nd / "mysql", symlinks=True)
             for sub in ("run/mysqld", "log/mysql"):
@@ -257,7 +264,13 @@ class Lab:
         nd = self.spec.node_dir(n.name)
         lines = [f"hostname {n.name}"]
         for sub, target in NODE_MOUNTS.items():
-            lines.append(f"mkdir -p {target} && mount --bind {nd / sub} {target}")
+            # the Python running the lab (keepalived's check runs it in the node) stays visible
+            # even when it lives under a path the node gets privately, e.g. a checkout in /tmp
+            for path in _hidden_by(target):
+                stage = nd / sub / path.relative_to(target)
+                lines.append(f"mkdir -p {shlex.quote(str(stage))} && mount --bind {shlex.quote(str(path))} "
+                             f"{shlex.quote(str(stage))}")
+            lines.append(f"mkdir -p {target} && mount --rbind {nd / sub} {target}")
         res = procs.run_in_node(holder_pid, ["sh", "-ec", "\n".join(lines)], timeout=10, check=False)
         if res.returncode != 0:
             raise LabError(f"{n.name}: could not set up its private mounts: {res.stderr.strip()}")
@@ -436,6 +449,16 @@ FAULTS: dict[str, Callable[[Lab, LabNode], str]] = {
     "partition": lambda lab, n: lab._partition(n, True),
     "heal": lambda lab, n: lab._partition(n, False),
 }
+
+
+def _hidden_by(target: str) -> list[Path]:
+    """This Python's environment and hatui's source, where a node's private `target` would hide
+    them (the outermost of each)."""
+    import hatui
+
+    paths = {Path(sys.prefix).resolve(), Path(hatui.__file__).resolve().parent.parent}
+    under = sorted(p for p in paths if p.is_relative_to(target) and p != Path(target))
+    return [p for p in under if not any(p != q and p.is_relative_to(q) for q in under)]
 
 
 def _mounted_under(path: Path) -> bool:
