@@ -108,49 +108,53 @@ async def remote_config(session, node, *, run_t: bool = True, timeout: float = 1
 
     name = node.name
     path = str(node.keepalived.config)
+    sep = "--hatui-lint--"
+    t_run: asyncio.Future | None = None
     try:
-        head = await session.run("uname -n; echo '--hatui--'; ip -j addr 2>/dev/null; exit 0", timeout=timeout)
-        config_id, _, addr_json = head.stdout.partition("--hatui--\n")
+        # one round trip for the config id, the interfaces and the config itself
+        head = await session.run(f"uname -n; echo {sep}; ip -j addr 2>/dev/null; echo {sep}; cat -- {_q(path)}",
+                                 timeout=timeout, sudo=True)
+        config_id, _, rest = head.stdout.partition(f"{sep}\n")
+        addr_json, _, text = rest.partition(f"{sep}\n")
         config_id = config_id.strip().split(".")[0] or None
         interfaces = parse_ip_addr(addr_json)
-        main = await session.run(f"cat -- {_q(path)}", timeout=timeout, sudo=True)
-        if not main.ok:
-            reason = main.stderr.strip().splitlines()[-1:] or ["cannot read it"]
+        if not head.ok:
+            reason = head.stderr.strip().splitlines()[-1:] or ["cannot read it"]
             return None, [finding("error", name, path, None, "config-unreadable", f"{path}: {reason[0]}")]
-        files = {path: main.stdout}
+        # keepalived -t needs nothing from the rest: run it while the includes are read
+        t_run = asyncio.ensure_future(session.run(
+            "command -v keepalived >/dev/null 2>&1 || exit 127; "
+            f"exec keepalived -t -l -f {_q(path)} 2>&1", timeout=timeout, sudo=True)) if run_t else None
+        files = {path: text}
         todo = [path]
         globbed: set[str] = set()
         while todo and len(files) < MAX_FILES:
-            current = todo.pop(0)
-            for pattern in include_patterns(current, files[current], config_id):
-                if pattern in globbed:
-                    continue
-                globbed.add(pattern)
-                hits = await session.run(_glob_command(pattern), timeout=timeout, sudo=True)
-                for hit in hits.stdout.splitlines():
-                    if hit and hit not in files and len(files) < MAX_FILES:
-                        r = await session.run(f"cat -- {_q(hit)}", timeout=timeout, sudo=True)
-                        if r.ok:
-                            files[hit] = r.stdout
-                            todo.append(hit)
+            patterns = [p for f in todo for p in include_patterns(f, files[f], config_id) if p not in globbed]
+            globbed.update(patterns)
+            hits = await asyncio.gather(*(session.run(_glob_command(p), timeout=timeout, sudo=True) for p in patterns))
+            new = list(dict.fromkeys(h for r in hits for h in r.stdout.splitlines() if h and h not in files))
+            new = new[: MAX_FILES - len(files)]
+            reads = await asyncio.gather(*(session.run(f"cat -- {_q(h)}", timeout=timeout, sudo=True) for h in new))
+            todo = []
+            for h, r in zip(new, reads):
+                if r.ok:
+                    files[h] = r.stdout
+                    todo.append(h)
         conf = build(path, parse(path, TextSource(files), config_id=config_id))
-        scripts: dict[str, str | None] = {}
-        for sc in conf.scripts.values():
-            p = script_path(sc.script)
-            if p and p not in scripts:
-                r = await session.run(f"test -f {_q(p)} && head -c {MAX_SCRIPT_BYTES} -- {_q(p)}",
-                                      timeout=timeout, sudo=True)
-                scripts[p] = r.stdout if r.ok else None
+        paths = list(dict.fromkeys(p for sc in conf.scripts.values() if (p := script_path(sc.script))))
+        reads = await asyncio.gather(*(session.run(f"test -f {_q(p)} && head -c {MAX_SCRIPT_BYTES} -- {_q(p)}",
+                                                   timeout=timeout, sudo=True) for p in paths))
+        scripts: dict[str, str | None] = {p: (r.stdout if r.ok else None) for p, r in zip(paths, reads)}
         addresses = {str(a.ip) for addrs in interfaces.values() for a in addrs} | {str(node.host)}
         extra: list[Finding] = []
-        if run_t:
-            r = await session.run(
-                "command -v keepalived >/dev/null 2>&1 || exit 127; "
-                f"exec keepalived -t -l -f {_q(path)} 2>&1", timeout=timeout, sudo=True)
+        if t_run is not None:
+            r = await t_run
             if r.exit_status != 127:
                 extra = keepalived_t_findings(name, path, r.exit_status, r.stdout + r.stderr)
         return NodeConfig(name, conf, scripts, interfaces, addresses, remote=True), extra
     except (SshError, OSError, asyncio.TimeoutError) as exc:
+        if t_run is not None:
+            t_run.cancel()
         return None, [finding("error", name, None, None, "node-unreachable", f"{name}: {exc}")]
 
 
