@@ -353,34 +353,22 @@ def _ip(value: str) -> str:
         raise argparse.ArgumentTypeError(f"{value!r} is not an IPv4 or IPv6 address") from None
 
 
-def _positive(value: str) -> float:
-    try:
-        v = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not 0 < v <= 3600:
-        raise argparse.ArgumentTypeError(f"{value} is out of range (0 < S <= 3600)")
-    return v
+def _ranged(kind: type, what: str, ok, bounds: str):
+    """An argparse type: `kind(value)` that `ok` accepts, else an error naming the bounds."""
+    def convert(value: str):
+        try:
+            v = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not {what}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({bounds})")
+        return v
+    return convert
 
 
-def _lag(value: str) -> int:
-    try:
-        v = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of seconds") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return v
-
-
-def _port(value: str) -> int:
-    try:
-        v = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
-    if not 0 < v < 65536:
-        raise argparse.ArgumentTypeError(f"{v} is out of range 1-65535")
-    return v
+_positive = _ranged(float, "a number", lambda v: 0 < v <= 3600, "0 < S <= 3600")
+_lag = _ranged(int, "a whole number of seconds", lambda v: v >= 0, "0 or more")
+_port = _ranged(int, "a port number", lambda v: 0 < v < 65536, "1-65535")
 
 
 DESCRIPTION = """\

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from hatui.lint.findings import Finding, exit_code, sort_key
-from hatui.lint.rules import ClusterFacts, NodeConfig, lint
+from hatui.lint.rules import NodeConfig, lint
 
 
 def lint_local(args: list[str], *, root: str | None = None, config_id: str | None = None) -> list[Finding]:
@@ -49,5 +49,3 @@ def report(findings: list[Finding], *, as_json: bool, checked: str) -> int:
     print(render_json(findings) if as_json else render_text(findings, checked))
     return exit_code(findings)
 
-
-__all__ = ["ClusterFacts", "lint_cluster", "lint_local", "render_json", "render_text", "report"]

@@ -217,7 +217,7 @@ def instance_groups(configs: list[NodeConfig]) -> list[list[_Member]]:
     VRID, never putting two instances of one node together (seed 000 names its instance
     differently on each node: VI_23 and VI_22, one VRID)."""
     groups: list[list[_Member]] = []
-    for idx, nc in enumerate(configs):
+    for nc in configs:
         for inst in nc.conf.instances:
             groups.append([_Member(nc, inst)])
 
