@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import re
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import pytest
 
 from hatui.binlog.dump import (
     BinlogDump,
+    BinlogIntegrityError,
     RowChange,
     RowProbe,
     Transaction,
@@ -18,8 +22,10 @@ from hatui.binlog.dump import (
     parse_dump,
     readable,
     render_sql,
+    replay_statements,
     split_statements,
 )
+from hatui.binlog.dump import _is_dml  # the DML test itself, for the worst case
 
 FIX = Path(__file__).parent / "fixtures" / "binlog"
 MYSQL_UUID = "7f4be0b0-09b9-11ef-9bc6-0242ac130002"
@@ -154,15 +160,19 @@ def test_render_subset(maria: BinlogDump) -> None:
     chosen = [g["0-1-5"], g["0-1-6"], g["0-1-8"], g["0-1-11"]]
     script = render_sql([(maria, chosen)])
     assert gtid_sets(script) == ["5", "6", "8", "11"]
-    assert script.startswith(maria.preamble)
-    assert script.endswith(maria.trailer)
+    stmts = list(replay_statements(script))
+    assert stmts[:len(split(maria.preamble))] == split(maria.preamble)
+    assert stmts[-len(split(maria.trailer)):] == split(maria.trailer)
     assert script.count("BINLOG '\nP9kBaw8BAAAA/AAAAAABAAAAAAQAMTAuMTEuMTktTWFyaWFEQi0wK2RlYjEydTEtbG9n") == 1
     for t in chosen:
-        assert t.text in script
+        assert t.replay and "\n".join(t.replay) in "\n".join(stmts)
     # 0-1-6 follows 0-1-5 in the file: nothing in between; 0-1-5, 0-1-8 and 0-1-11 get their state
-    assert g["0-1-5"].text + g["0-1-6"].text in script
-    assert g["0-1-8"].context + g["0-1-8"].text in script
-    assert script.count("# hatui: session state") == 3
+    assert script.count("first the session state printed before it") == 3
+    r8 = g["0-1-8"].replay
+    at8 = next(i for i in range(len(stmts)) if stmts[i:i + len(r8)] == r8)
+    ctx8 = [line[: -len("/*!*/;")] for line in g["0-1-8"].context.splitlines()
+            if not line.startswith("/*!\\C ")]  # the client's charset command is not sent
+    assert stmts[at8 - len(ctx8):at8] == ctx8
     assert "0-1-7" not in script and "gtid_seq_no=7*/" not in script
 
 
@@ -173,7 +183,11 @@ def test_render_leaves_out_parts_without_transactions(maria: BinlogDump) -> None
     t = by_gtid(maria)["0-1-9"]
     assert render_sql([(empty, []), (maria, [t])]) == render_sql([(maria, [t])])
     two = render_sql([(maria, [t]), (maria, [by_gtid(maria)["0-1-10"]])])
-    assert two.count(maria.preamble) == 2 and gtid_sets(two) == ["9", "10"]
+    assert two.count("BINLOG '\nP9kBaw8BAAAA") == 2 and gtid_sets(two) == ["9", "10"]
+
+
+def split(text: str) -> list[str]:
+    return list(split_statements(text))
 
 
 def count_statements(script: str) -> int:
@@ -195,10 +209,25 @@ STATEMENT_SHAPES = re.compile(
 )
 
 
-def test_split_rendered_script(maria: BinlogDump) -> None:
+@pytest.mark.parametrize("name", ["mariadb-10.11-workload.txt", "mariadb-10.11-from-position.txt",
+                                  "mysql-8.0-gtid.txt", "mysql-8.0-incomplete-trx.txt"])
+def test_replay_is_what_the_client_would_run_of_the_tool_output(name: str) -> None:
+    """On honest output, the statements cut at the event boundaries are exactly those the
+    mariadb client would run of the tool's own text (split_statements reads it as the client)."""
+    d = load(name)
+    script = render_sql([(d, d.transactions)])
+    raw = d.preamble + "".join(t.text for t in d.transactions) + d.trailer
+    expected = split(raw)
+    if d.flavor == "mysql" and "AUTOMATIC" not in d.trailer:
+        expected.append("SET @@SESSION.GTID_NEXT= 'AUTOMATIC' /* added by hatui */")
+    first_ctx = [line[: -len("/*!*/;")] for line in d.transactions[0].context.splitlines()]
+    got = list(replay_statements(script))
+    assert got[:len(split(d.preamble))] + got[len(split(d.preamble)) + len(first_ctx):] == expected
+
+
+def test_replay_statements_of_rendered_script(maria: BinlogDump) -> None:
     script = render_sql([(maria, maria.transactions)])
-    stmts = list(split_statements(script))
-    assert len(stmts) == count_statements(script)
+    stmts = list(replay_statements(script))
     for s in stmts:
         assert STATEMENT_SHAPES.match(s), s
         assert not s.startswith("#") and not s.endswith(";") and "/*!*/" not in s
@@ -212,6 +241,19 @@ def test_split_rendered_script(maria: BinlogDump) -> None:
     assert stmts.count("START TRANSACTION") == 8 and stmts.count("COMMIT") == 8
     assert "ROLLBACK" in stmts and "DELIMITER" not in " ".join(stmts)
     assert [s for s in stmts if s.startswith("CREATE TABLE")][0].endswith("ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+    # the delimiter is on lines of its own and in no statement
+    delim = re.search(r"^DELIMITER (\S+)$", script, re.M)[1]
+    assert delim.startswith("$$hatui_") and not any(delim in s for s in stmts)
+    assert render_sql([(maria, maria.transactions)]) == script  # the same every time
+
+
+def test_replay_statements_refuses_what_it_did_not_render() -> None:
+    with pytest.raises(ValueError, match="not a hatui replay script"):
+        list(replay_statements("SELECT 1;\n"))
+    with pytest.raises(ValueError, match="ends inside a statement"):
+        list(replay_statements("DELIMITER $$x$$\nSELECT 1\n$$x$$\nSELECT 2\n"))
+    assert list(replay_statements("-- hatui: note\nDELIMITER $$x$$\n-- hatui: t\nSELECT\n'a\n$$x$$ b'\n$$x$$\n"
+                                  "DELIMITER ;\n")) == ["SELECT\n'a\n$$x$$ b'"]
 
 
 def test_split_statements_rules() -> None:
@@ -349,19 +391,21 @@ def test_truncated_dump_drops_the_partial_transaction() -> None:
     assert [t.gtid for t in d.transactions] == ["0-1-2", "0-1-3", "0-1-4", "0-1-5"]
     assert d.trailer == ""
     script = render_sql([(d, d.transactions[-1:])])
-    assert script.endswith("COMMIT/*!*/;\nDELIMITER ;\n")  # the delimiter is reset all the same
-    assert len(list(split_statements(script))) == count_statements(script)
+    assert list(replay_statements(script))[-1] == "COMMIT"  # no trailer: the output was cut
+    assert script.endswith("DELIMITER ;\n")
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in FIX.glob("*.txt")))
+@pytest.mark.parametrize("name", sorted(p.name for p in FIX.glob("*.txt") if "forged-ddl.txt" not in p.name))
 def test_any_cut_gives_whole_transactions_only(name: str) -> None:
     lines = text(name).splitlines(keepends=True)
-    full = parse_dump(lines, name).transactions
+    stream = name == "mysql-8.3-gtid-rotate.txt"
+    full = parse_dump(lines, name, stream=stream).transactions
     for n in range(len(lines) + 1):
-        got = parse_dump(lines[:n], name).transactions
+        got = parse_dump(lines[:n], name, stream=stream).transactions
         assert len(got) <= len(full)
         for a, b in zip(got, full):
-            assert (a.gtid, a.start, a.end, a.text, a.rows) == (b.gtid, b.start, b.end, b.text, b.rows)
+            assert (a.gtid, a.start, a.end, a.text, a.rows, a.replay) == (b.gtid, b.start, b.end, b.text, b.rows,
+                                                                        b.replay)
 
 
 def test_lines_without_newlines(maria: BinlogDump) -> None:
@@ -400,18 +444,17 @@ def test_mysql_gtids_rows_and_statements(mysql: BinlogDump) -> None:
 def test_mysql_render_and_split(mysql: BinlogDump) -> None:
     chosen = [mysql.transactions[2], mysql.transactions[4]]
     script = render_sql([(mysql, chosen)])
-    stmts = list(split_statements(script))
+    stmts = list(replay_statements(script))
     assert [s for s in stmts if "GTID_NEXT" in s] == [
         f"SET @@SESSION.GTID_NEXT= '{MYSQL_UUID}:3'",
         f"SET @@SESSION.GTID_NEXT= '{MYSQL_UUID}:5'",
         "SET @@SESSION.GTID_NEXT= 'AUTOMATIC'",
     ]
     assert stmts.count("BEGIN") == 2 and stmts.count("COMMIT") == 2
-    assert len(stmts) == count_statements(script)
 
 
 def test_mysql_stream_across_rotate() -> None:
-    d = load("mysql-8.3-gtid-rotate.txt")
+    d = parse_dump(text("mysql-8.3-gtid-rotate.txt").splitlines(keepends=True), "rotate", stream=True)
     uuid = "6af9e1aa-0225-11ef-8fee-0242ac140002"
     assert d.flavor == "mysql" and d.gtid_list == f"{uuid}:1-7"
     assert [t.gtid for t in d.transactions] == [f"{uuid}:{n}" for n in range(8, 15)]
@@ -420,6 +463,9 @@ def test_mysql_stream_across_rotate() -> None:
     assert "Rotate to mysql-bin.000006" in d.trailer  # the next files' starts come after the last one
     script = render_sql([(d, d.transactions[-2:])])
     assert script.rstrip().endswith("DELIMITER ;")  # the stream was cut before the tool's own reset
+    # read as one file, the second file's start after the Rotate is refused
+    with pytest.raises(BinlogIntegrityError, match="artificial event `Rotate to mysql-bin.000005 pos: 4` after the event `Rotate"):
+        load("mysql-8.3-gtid-rotate.txt")
 
 
 def test_mysql_file_ending_inside_a_transaction() -> None:
@@ -428,3 +474,87 @@ def test_mysql_file_ending_inside_a_transaction() -> None:
     assert [t.gtid for t in d.transactions] == [f"{MYSQL_UUID}:{n}" for n in (1, 2, 3)]
     assert d.trailer.startswith("ROLLBACK /* added by mysqlbinlog */ /*!*/;\n")
     assert "REPLACE INTO" not in render_sql([(d, d.transactions)])
+
+
+# ------------------------------------------------------------------ forged events (security)
+# Made by the lab's MariaDB from statements of the application account, printed by the real
+# mariadb-binlog: tests/fixtures/binlog/make_forged.py. Sizes are the files' own (stat).
+
+GRANT = "GRANT ALL PRIVILEGES ON *.* TO 'hatui_app'@'%' WITH GRANT OPTION"
+
+
+def test_forged_events_inside_a_ddl_statement_are_refused() -> None:
+    # Before the fix this gave a transaction 1-1-999999 (a GTID that never existed) whose
+    # replay held the GRANT: a privilege escalation at the DBA's next gap repair.
+    with pytest.raises(BinlogIntegrityError) as err:
+        parse_dump(text("mariadb-10.11-forged-ddl.txt").splitlines(), "mysql-bin.000005", expect_end=1134)
+    msg = str(err.value)
+    assert msg.startswith("mysql-bin.000005: line 41: ")  # the forged GTID header
+    assert "`GTID 1-1-999999 ddl` claims position 999" in msg
+    assert "the event `Query" in msg and "at 427 (line 28) ends at 907" in msg  # the real event it sits in
+    assert err.value.line == 41
+
+
+def test_forged_events_at_the_end_of_a_file_are_refused_by_its_size() -> None:
+    lines = text("mariadb-10.11-forged-ddl-last.txt").splitlines()
+    # positioned to continue the chain, they are caught only by where the file ends: that is
+    # why the runbook reads each file's size first and dumps exactly up to it
+    unchecked = parse_dump(lines, "mysql-bin.000008")
+    assert unchecked.transactions[-1].gtid == "1-1-999999" and unchecked.end == 1107
+    with pytest.raises(BinlogIntegrityError, match=r"line 44: the last event ends at 1107, but the file is 907 "
+                                                   r"bytes long \(the event `Query"):
+        parse_dump(lines, "mysql-bin.000008", expect_end=907)
+
+
+def test_a_statement_is_replayed_and_shown_whole() -> None:
+    d = parse_dump(text("mariadb-10.11-lookalike-ddl.txt").splitlines(), "mysql-bin.000009", expect_end=1261)
+    alter, insert, forty = d.transactions
+    full = alter.statements[0]
+    assert full.startswith('ALTER TABLE labdb.forge COMMENT "z\n### DELETE FROM `labdb`.`t`')
+    assert full.endswith('/*!*/;\nuse `mysql`/*!*/;\n/*!*/;\n# z"')
+    assert alter.ddl and alter.rows == []  # "###" lines inside a statement are not row images
+    assert alter.replay[-1] == full  # one statement, sent whole, the same text the preview shows
+    # session-shaped lines inside the statement set nothing for the transactions after it
+    assert "gtid_domain_id=7" not in insert.context and "use `mysql`" not in insert.context
+    assert not any("gtid_domain_id=7" in s or s == "use `mysql`" for s in insert.replay)
+    stmts = list(replay_statements(render_sql([(d, [alter, insert])])))
+    assert full in stmts and "use `mysql`" not in stmts
+    assert [r.after for r in insert.rows] == [{1: "2", 2: "'b'"}]
+    assert forty.ddl and forty.statements[0].endswith("ALTER TABLE labdb.forge COMMENT 'forty comments'")
+
+
+class _Slow(Exception):
+    pass
+
+
+@contextmanager
+def deadline(seconds: int) -> Iterator[None]:
+    """Fail (instead of hanging CI) when the block runs past `seconds`."""
+    def alarm(*_: object) -> None:
+        raise _Slow(f"still running after {seconds} s")
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_a_runbook_dump_must_be_complete() -> None:
+    lines = text("mariadb-10.11-lookalike-ddl.txt").splitlines()
+    cut = next(i for i, line in enumerate(lines) if "gtid_domain_id=7" in line)  # inside the ALTER
+    assert parse_dump(lines[:cut + 1], "x").transactions == []  # unproven: dropped, not shortened
+    with pytest.raises(BinlogIntegrityError, match="without the binlog tool's closing lines"):
+        parse_dump(lines[:cut + 1], "x", expect_end=1261)
+
+
+def test_many_leading_comments_parse_in_linear_time() -> None:
+    # the old DML pattern backtracked exponentially: 22 "/**/" took 1.2 s, 40 never finished
+    # (the lookalike fixture's last statement, written by the real server and tool)
+    head = text("mariadb-10.11-lookalike-ddl.txt").splitlines()
+    with deadline(5):
+        d = parse_dump(head, "mysql-bin.000009", expect_end=1261)
+        assert d.transactions[-1].ddl
+        huge = "/**/ " * 20000
+        assert _is_dml(huge + "INSERT INTO t VALUES (1)") and not _is_dml(huge + "GRANT ALL ON *.* TO x")

@@ -25,6 +25,7 @@ from hatui.binlog.gap import (
 )
 from hatui.binlog.locate import (
     Head, ServerFiles, alive_command, dump_command, heads_command, parse_defaults, parse_heads, parse_index,
+    parse_sizes, sizes_command,
 )
 from hatui.gtid import GtidSet
 
@@ -247,12 +248,13 @@ def test_heads_command_runs_per_file_and_survives_spaces_in_paths(tmp_path: Path
 
 def test_commands_quote_paths_with_spaces_and_shell_characters():
     path = "/data/my sql/$(touch pwned) `id` bin.000001"
-    for command in (heads_command("mysqlbinlog", [path]), dump_command("mysqlbinlog", path),
+    for command in (heads_command("mysqlbinlog", [path]), dump_command("mysqlbinlog", path, 120),
+                    sizes_command([path]),
                     alive_command(ServerFiles("/data", "/data/b", "/data/b.index", path))):
         words = shlex.split(command)
         assert path in words or any(w.rstrip(";") == path for w in words), command
-    assert shlex.split(dump_command("/opt/mysql 8/bin/mysqlbinlog", path)) == [
-        "/opt/mysql 8/bin/mysqlbinlog", "-v", path]
+    assert shlex.split(dump_command("/opt/mysql 8/bin/mysqlbinlog", path, 120)) == [
+        "/opt/mysql 8/bin/mysqlbinlog", "-v", "--stop-position=120", path]
 
 
 def test_shell_characters_in_paths_are_never_executed(tmp_path: Path, fake_binlog_tool: str):
@@ -263,7 +265,8 @@ def test_shell_characters_in_paths_are_never_executed(tmp_path: Path, fake_binlo
     files = ServerFiles(str(d), str(d / "mysql-bin"), str(d / "mysql-bin.index"), str(d / "mysqld.pid"))
     (h,) = parse_heads(sh(heads_command(fake_binlog_tool, [str(binlog)]), cwd=tmp_path))
     assert (h.path, h.gtids) == (str(binlog), "0-1-41")
-    assert "Gtid list [0-1-41]" in sh(dump_command(str(tmp_path / "fake binlog"), str(binlog)), cwd=tmp_path)
+    assert "Gtid list [0-1-41]" in sh(dump_command(str(tmp_path / "fake binlog"), str(binlog), 99), cwd=tmp_path)
+    assert parse_sizes(sh(sizes_command([str(binlog)]), cwd=tmp_path)) == {str(binlog): binlog.stat().st_size}
     assert sh(alive_command(files), cwd=tmp_path).split() == ["none"]
     assert not list(tmp_path.glob("pwned*"))
 
@@ -301,9 +304,9 @@ def test_a_gtid_list_of_many_domain_server_pairs_is_read_whole(tmp_path: Path, f
     assert maria_state(h.gtids) == maria_state(",".join(pairs))
 
 
-def test_dump_command_reads_one_file_verbosely():
-    assert shlex.split(dump_command("mariadb-binlog", "/var/lib/mysql/mysql-bin.000002")) == [
-        "mariadb-binlog", "-v", "/var/lib/mysql/mysql-bin.000002"]
+def test_dump_command_reads_one_file_verbosely_up_to_its_size():
+    assert shlex.split(dump_command("mariadb-binlog", "/var/lib/mysql/mysql-bin.000002", 4937)) == [
+        "mariadb-binlog", "-v", "--stop-position=4937", "/var/lib/mysql/mysql-bin.000002"]
 
 
 def test_alive_command_tells_a_live_mysqld_from_a_stale_pid_file(tmp_path: Path):

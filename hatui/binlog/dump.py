@@ -33,6 +33,24 @@ A transaction the dump does not finish (the output was truncated, or the tool
 itself closed it with ``ROLLBACK /* added by mysqlbinlog */`` because the file
 ends inside it) is dropped: it never committed as far as this file tells.
 
+Event boundaries are checked, never assumed
+-------------------------------------------
+The tool prints a Query event's statement verbatim, newlines included, so a DDL
+statement (or a comment inside one) can hold lines shaped exactly like ``# at``,
+an event header or ``/*!*/;``. Anyone allowed to run DDL on the old writer could
+plant forged "events" (a GRANT with a made-up GTID) for the next gap repair to
+replay as the admin account. So boundaries come from the binlog's own position
+chain: every header consumes one ``# at N`` line (the tool may print several
+before a group of headers), each event must start where the one before it ended
+(``end_log_pos``), the format description must sit at 4, and a file must end
+where its last event ends (``expect_end``, the file's size). A forged event cannot
+fit into that chain, so a dump that does not check out raises
+:class:`BinlogIntegrityError`, naming the line and the real event it sits in.
+Inside an event, only the tool's own session lines are read as session state,
+``###`` row images only inside row events, and a Query event's statement is
+everything after its session lines, as one statement: what is replayed
+(:attr:`Transaction.replay`) and what the preview shows are the same text.
+
 Session state
 -------------
 The tool prints session settings (``SET @@session.sql_mode=...``, ``use `db```,
@@ -55,13 +73,18 @@ same way before sending them (pymysql: ``conn.query(stmt.encode("utf-8",
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from hatui.errors import Refused
+
 __all__ = [
     "BinlogDump",
+    "BinlogIntegrityError",
     "RowChange",
     "RowProbe",
     "Transaction",
@@ -69,8 +92,20 @@ __all__ = [
     "parse_dump",
     "readable",
     "render_sql",
+    "replay_statements",
     "split_statements",
 ]
+
+
+class BinlogIntegrityError(Refused):
+    """The dump's event boundaries do not agree with the binlog's own positions: some text
+    imitates the tool's event headers (or the file changed while it was read). Nothing read
+    from such a dump may be replayed."""
+
+    def __init__(self, file: str, line: int, message: str):
+        super().__init__(f"{file}: line {line}: {message}")
+        self.file = file
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -97,6 +132,9 @@ class Transaction:
     # Session-setting lines in effect before it (printed by earlier events): what render_sql
     # needs to replay it without its predecessors. "" for the first transaction of a file.
     context: str = ""
+    # The statements that replay it, exactly, in order (no delimiters): cut at the event
+    # boundaries the position chain proved, a Query event's statement kept whole.
+    replay: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -107,6 +145,7 @@ class BinlogDump:
     trailer: str
     transactions: list[Transaction]
     gtid_list: str  # MariaDB "Gtid list" / MySQL Previous-GTIDs at the file start, "" if none
+    end: int = 0  # end_log_pos of the last event read (the file's size when read whole)
 
 
 @dataclass(frozen=True)
@@ -143,10 +182,12 @@ _GROUP_END = re.compile(r"(?:COMMIT|ROLLBACK)\s*$|XA (?:COMMIT|ROLLBACK)\b", re.
 _SESSION_STMT = re.compile(
     r"SET (?:TIMESTAMP|INSERT_ID|LAST_INSERT_ID|@@session\.|@@SESSION\.|@)|use `|/\*!\\C |/\*M?!\d+ SET @@session\."
 )
+# matched after leading comments are skipped (_is_dml): a pattern that skips them itself
+# backtracks exponentially on many "/**/"
 _DML = re.compile(
-    r"(?:/\*.*?\*/\s*)*(?:INSERT|UPDATE|DELETE|REPLACE|LOAD\s+DATA|SAVEPOINT|RELEASE|ROLLBACK\s+TO|"
+    r"(?:INSERT|UPDATE|DELETE|REPLACE|LOAD\s+DATA|SAVEPOINT|RELEASE|ROLLBACK\s+TO|"
     r"XA\s|CALL|DO|SELECT|WITH|TRUNCATE\s+TEMPORARY)\b",
-    re.I | re.S,
+    re.I,
 )
 # per-transaction values: never part of the carried-over session state
 _PER_TRX = frozenset({"gtid_seq_no", "original_commit_timestamp", "immediate_commit_timestamp",
@@ -156,7 +197,6 @@ _META = ("Start:", "Gtid list", "Binlog checkpoint", "Rotate to", "Previous-GTID
          "Incident", "Heartbeat", "Format_desc")
 _DELIM = "/*!*/;"
 _KIND = {"INSERT INTO": "insert", "UPDATE": "update", "DELETE FROM": "delete"}
-_CONTEXT_NOTE = "# hatui: session state printed before this transaction in the file\n"
 
 
 def _when(m: re.Match[str]) -> datetime | None:
@@ -193,7 +233,7 @@ class _Trx:
     """A transaction being read."""
 
     __slots__ = ("gtid", "server_id", "when", "start", "end", "lines", "statements", "rows",
-                 "ddl", "group", "done", "tentative", "context")
+                 "ddl", "group", "done", "tentative", "context", "replay")
 
     def __init__(self, gtid: str, server_id: int, when: datetime | None, start: int, context: str):
         self.gtid = gtid
@@ -209,24 +249,152 @@ class _Trx:
         self.done = False
         self.tentative = False  # opened by a Query without GTID: may turn out an orphan COMMIT
         self.context = context
+        self.replay: list[str] = []
+
+
+# events whose body holds text the server got from a client, printed verbatim: the statement
+# after the tool's session lines is one statement, whatever lines it holds
+_VERBATIM = frozenset({"query", "user_var"})
+_ROWS_EVENT = re.compile(r"(?:Write|Update|Delete)_rows")
+
+
+def _session_line(line: str) -> bool:
+    """One of the tool's own session-setting lines (one line, ends with the delimiter)."""
+    return line.endswith(_DELIM) and bool(_SESSION_STMT.match(line))
+
+
+def _event_statements(kind: str, body: list[str]) -> tuple[list[str], str | None]:
+    """(statements, verbatim statement or None) of one event's body, delimiters removed.
+
+    The tool's session lines come first, one statement a line. In a Query or User_var event
+    the rest, up to its last delimiter, is one statement (it may hold delimiter-shaped lines
+    of its own); in the other events the tool prints only its own text, a statement ending at
+    each delimiter. Comment lines outside a statement (``# ...``, ``### ...``) are not SQL."""
+    out: list[str] = []
+    i, n = 0, len(body)
+    while i < n:
+        line = body[i]
+        if not line.strip() or line[:1] == "#":
+            i += 1
+        elif _session_line(line):
+            out.append(line[: -len(_DELIM)])
+            i += 1
+        else:
+            break
+    if i >= n:
+        return out, None
+    if kind in _VERBATIM:
+        last = n - 1
+        while last >= i and not body[last].endswith(_DELIM):
+            last -= 1
+        if last < i:
+            return out, None  # cut short: no delimiter after the statement
+        text = "\n".join(body[i:last + 1])[: -len(_DELIM)].rstrip()
+        if text:
+            out.append(text)
+        return out, text or None
+    buf: list[str] = []
+    for line in body[i:]:
+        if not buf and (not line.strip() or line[:1] == "#"):
+            continue
+        if line.endswith(_DELIM):
+            buf.append(line[: -len(_DELIM)])
+            stmt = "\n".join(buf).strip()
+            if stmt:
+                out.append(stmt)
+            buf = []
+        else:
+            buf.append(line)
+    return out, None
+
+
+class _Chain:
+    """The binlog's own position chain: each event starts where the one before it ended.
+
+    ``stream`` accepts what reading several files from a server prints (a Rotate, then the
+    next file's artificial Rotate and format description at 4); hatui reads one file at a
+    time from disk and never needs it."""
+
+    def __init__(self, file: str, stream: bool):
+        self.file = file
+        self.stream = stream
+        self.state = "start"  # start | after_fd | running | rotated
+        self.expect = 0
+        self.last_line = 0
+        self.last_event = "the start of the dump"
+
+    def fail(self, lineno: int, message: str) -> BinlogIntegrityError:
+        return BinlogIntegrityError(
+            self.file, lineno,
+            f"{message}. Event boundaries in this dump do not check out against the binlog's own "
+            f"positions: text inside a statement imitates the binlog tool's event headers (a "
+            f"forged event), or the file changed while it was read. Nothing from it is replayed")
+
+    def event(self, pos: int | None, end: int, info: str, lineno: int) -> None:
+        what = "`" + " ".join(info.split())[:60] + "`"
+        if pos is None:
+            raise self.fail(lineno, f"the event header {what} has no `# at` position of its own")
+        fd = info.startswith(("Start:", "Format_desc"))
+        if end == 0:  # an artificial event the tool makes up when reading from a server
+            if self.stream and info.startswith("Rotate to"):
+                self.state = "start"  # the next file of the stream begins
+            elif self.state != "start":
+                raise self.fail(lineno, f"an artificial event {what} after {self.last_event}")
+            return
+        if fd:
+            if self.state != "start" or pos != 4:
+                raise self.fail(lineno, f"a format description {what} at {pos}, after {self.last_event}; "
+                                        "a file has exactly one, at 4")
+            self.state = "after_fd"
+        elif self.state == "start":
+            raise self.fail(lineno, f"the event {what} at {pos} comes before the file's format description")
+        elif self.state == "rotated":
+            raise self.fail(lineno, f"the event {what} at {pos} follows {self.last_event}, which ends the file")
+        elif self.state == "after_fd":
+            # --start-position: the tool jumps from the format description to the start
+            if pos < self.expect:
+                raise self.fail(lineno, f"the event {what} claims position {pos}, inside {self.last_event}")
+            self.state = "running"
+        elif pos != self.expect:
+            raise self.fail(lineno, f"the event {what} claims position {pos}, but {self.last_event} "
+                                    f"ends at {self.expect}")
+        if end <= pos:
+            raise self.fail(lineno, f"the event {what} at {pos} ends at {end}, not after its start")
+        self.expect = end
+        self.last_line = lineno
+        self.last_event = f"the event {what} at {pos} (line {lineno})"
+        if info.startswith("Rotate to"):
+            self.state = "start" if self.stream else "rotated"
+
+    def finish(self, expect_end: int | None, complete: bool, lineno: int) -> None:
+        if expect_end is None:
+            return
+        if not complete:
+            raise self.fail(lineno, "the dump ends without the binlog tool's closing lines: it is incomplete")
+        if self.state != "start" and self.expect != expect_end:
+            raise self.fail(self.last_line, f"the last event ends at {self.expect}, but the file is {expect_end} "
+                                            f"bytes long ({self.last_event})")
 
 
 class _Parser:
-    def __init__(self, file: str):
+    def __init__(self, file: str, stream: bool = False):
         self.file = file
         self.flavor: str | None = None
         self.gtid_list: str | None = None
         self.pre: list[str] = []
         self.inter: list[str] = []  # lines after the last finished transaction
         self.sink: list[str] = self.pre
-        self.pending: list[str] = []  # "# at N" lines waiting for their header
-        self.pending_pos: int | None = None
+        self.pending: list[str] = []  # "# at N" lines waiting to be written with their header
+        self.positions: deque[int] = deque()  # "# at N" not yet taken by a header
+        self.chain = _Chain(file, stream)
+        self.lineno = 0
         self.cur: _Trx | None = None
         self.out: list[Transaction] = []
         self.seen_trx = False
         self.last_end = 0
         # current event
         self.ev_kind = ""
+        self.ev_rows = False  # a row event: its "###" lines are its row images
         self.ev_body = 0  # index in sink where its body starts
         self.ev_mark = 0  # index in sink where the event (its "# at" lines) starts
         # current row image
@@ -240,28 +408,23 @@ class _Parser:
 
     # -------------------------------------------------------------- lines
     def feed(self, raw: str) -> None:
+        self.lineno += 1
         line = raw[:-1] if raw.endswith("\n") else raw
         if line[:1] == "#":
             if line.startswith("# at "):
                 m = _AT.match(line)
                 if m:
-                    if not self.pending:
-                        self.pending_pos = int(m[1])
+                    self.positions.append(int(m[1]))
                     self.pending.append(line)
                     return
             elif line.startswith("###"):
-                if self.row is not None or line.startswith(("### I", "### U", "### D")):
+                if self.ev_rows and (self.row is not None or line.startswith(("### I", "### U", "### D"))):
                     self._row_line(line)
             elif line[1:2].isdigit():
                 m = _HEADER.match(line)
                 if m:
                     self._header(m, line)
                     return
-        elif line.endswith(_DELIM) and line[:1] in "Su/":
-            key = _ctx_key(line)
-            if key is not None and self.ctx.get(key) != line:
-                self.ctx[key] = line
-                self.ctx_text = None
         if self.pending:
             self.sink.extend(self.pending)
             self.pending.clear()
@@ -272,16 +435,24 @@ class _Parser:
             self.ctx_text = "".join(v + "\n" for v in self.ctx.values())
         return self.ctx_text
 
+    def _note_ctx(self, line: str) -> None:
+        key = _ctx_key(line)
+        if key is not None and self.ctx.get(key) != line:
+            self.ctx[key] = line
+            self.ctx_text = None
+
     # -------------------------------------------------------------- events
     def _header(self, m: re.Match[str], line: str) -> None:
         self._close_event()
+        info = m[9]
+        end = int(m[8])
+        pos = self.positions.popleft() if self.positions else None
+        self.chain.event(pos, end, info, self.lineno)
         cur = self.cur
         if cur is not None and cur.done:
             self._finish()
             cur = None
-        info = m[9]
-        end = int(m[8])
-        start = self.pending_pos if self.pending else self.last_end
+        start = pos if pos is not None else self.last_end
         kind = self._kind(info)
         if kind == "gtid":
             # a GTID inside an unfinished transaction: that one never completed here
@@ -314,6 +485,7 @@ class _Parser:
             self.pending.clear()
         self.sink.append(line)
         self.ev_kind = kind
+        self.ev_rows = bool(_ROWS_EVENT.match(info))
         self.ev_body = len(self.sink)
 
     @staticmethod
@@ -330,9 +502,11 @@ class _Parser:
             return "rows_query"
         if info.startswith("Previous-GTIDs"):
             return "prev_gtids"
+        if info.startswith("User var"):
+            return "user_var"
         if info.startswith(_META):
             return "meta"
-        return "event"  # Table_map, *_rows, Intvar, User_var, ...
+        return "event"  # Table_map, *_rows, Intvar, Rand, ...
 
     def _meta(self, info: str) -> None:
         if info.startswith("Start:"):
@@ -354,7 +528,7 @@ class _Parser:
         self.ev_kind = ""
         self._flush_row()
         cur = self.cur
-        body = self.sink[self.ev_body:] if kind != "event" else ()
+        body = self.sink[self.ev_body:]
         if kind == "prev_gtids":
             # the set is printed as "# uuid:1-5,\n# uuid2:1-9" (or "# [empty]") under the header
             if self.gtid_list is None and self.sink is self.pre:
@@ -363,18 +537,24 @@ class _Parser:
             return
         if kind == "meta":
             return
+        stmts, verbatim = _event_statements(kind, body)
+        if kind in ("gtid", "query"):
+            for st in stmts:  # the tool's session lines, as it printed them
+                if st is not verbatim:
+                    self._note_ctx(st + _DELIM)
         if cur is None or self.sink is not cur.lines:
             return
+        cur.replay.extend(stmts)
         if kind == "gtid":
-            for b in body:
-                g = _GTID_NEXT.match(b)
+            for b in stmts:
+                g = _GTID_NEXT.match(b + _DELIM)
                 if g:
                     v = g[1].lower()
                     cur.gtid = "" if v == "anonymous" else v
                 elif _GROUP_START.match(b):
                     cur.group = True
         elif kind == "query":
-            sql = self._query_sql(body)
+            sql = verbatim or ""
             if not sql:
                 return  # every Query event carries a statement: this one is cut short
             if _GROUP_START.match(sql):
@@ -389,7 +569,7 @@ class _Parser:
             else:
                 cur.tentative = False
                 cur.statements.append(sql)
-                if not _DML.match(sql):
+                if not _is_dml(sql):
                     cur.ddl = True
                 if not cur.group:
                     cur.done = True
@@ -404,22 +584,6 @@ class _Parser:
             if q:
                 cur.statements.append("\n".join(q))
 
-    def _query_sql(self, body: list[str]) -> str:
-        """The statement a Query event carries: its last one that is not a session setting."""
-        sql = ""
-        buf: list[str] = []
-        d = _DELIM  # the tool always ends event statements with it
-        for b in body:
-            if b.endswith(d):
-                buf.append(b[: -len(d)])
-                stmt = "\n".join(buf).strip()
-                buf = []
-                if stmt and not _SESSION_STMT.match(stmt):
-                    sql = stmt
-            else:
-                buf.append(b)
-        return sql
-
     def _finish(self) -> None:
         cur = self.cur
         assert cur is not None
@@ -427,6 +591,7 @@ class _Parser:
             gtid=cur.gtid, server_id=cur.server_id, when=cur.when, file=self.file,
             start=cur.start, end=cur.end, text=_joined(cur.lines),
             statements=cur.statements, rows=cur.rows, ddl=cur.ddl, context=cur.context,
+            replay=cur.replay,
         ))
         self.cur = None
         self.seen_trx = True
@@ -465,7 +630,7 @@ class _Parser:
         self.before = self.after = self.image = None
 
     # -------------------------------------------------------------- end
-    def result(self) -> BinlogDump:
+    def result(self, expect_end: int | None) -> BinlogDump:
         # the tool's closing lines follow the last event's body: cut them off it
         tail: list[str] = []
         for i in range(self.ev_mark, len(self.sink)):
@@ -473,13 +638,21 @@ class _Parser:
                 tail = self.sink[i:]
                 del self.sink[i:]
                 break
+        complete = bool(tail)
         tail += self.pending  # "# at" of an event the output does not show
         self.pending = []
+        last_kind = self.ev_kind
         self._close_event()
+        self.chain.finish(expect_end, complete, self.lineno)
         cur = self.cur
         if cur is not None:
-            # mid-stream the next header proves an event whole; here its last statement must be
-            if cur.done and cur.lines and cur.lines[-1].endswith(_DELIM):
+            # mid-stream the next header proves an event whole; at the end the tool's closing
+            # lines do. Without them, only an event the tool wrote itself can be seen to be
+            # whole (its last statement ends the text); a client's statement may hold lines
+            # that end like one, so a dump cut inside it must not pass for a shorter statement.
+            whole = cur.done and cur.lines and cur.lines[-1].endswith(_DELIM) and (
+                complete or last_kind not in _VERBATIM)
+            if whole:
                 self._finish()
             else:
                 self.cur = None  # unfinished: dropped (see module docstring)
@@ -491,29 +664,51 @@ class _Parser:
             trailer=_joined(trailer),
             transactions=self.out,
             gtid_list=self.gtid_list or "",
+            end=self.last_end,
         )
 
 
-def parse_dump(lines: Iterable[str], file: str) -> BinlogDump:
+def _is_dml(sql: str) -> bool:
+    """Whether a statement changes rows (after any leading comments), in linear time."""
+    i, n = 0, len(sql)
+    while True:
+        while i < n and sql[i].isspace():
+            i += 1
+        if sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            if j < 0:
+                return False
+            i = j + 2
+        else:
+            return bool(_DML.match(sql, i))
+
+
+def parse_dump(lines: Iterable[str], file: str, *, expect_end: int | None = None,
+               stream: bool = False) -> BinlogDump:
     """Parse one file's ``mariadb-binlog -v`` / ``mysqlbinlog -v`` (or ``-vv``) output.
 
     Single pass, linear in the input. Lines may keep their ``\\n``. A transaction
     the output does not finish (truncated dump, or closed by the tool's own
     ``ROLLBACK /* added by mysqlbinlog */``) is dropped, as are events of a
-    transaction the output starts in the middle of.
+    transaction the output starts in the middle of. Raises
+    :class:`BinlogIntegrityError` when the event positions do not form the binlog's
+    chain, or (``expect_end``, the file's size) the last event does not end the file.
     """
-    p = _Parser(file)
+    p = _Parser(file, stream)
     feed = p.feed
     for raw in lines:
         feed(raw)
-    return p.result()
+    return p.result(expect_end)
 
 
 # ------------------------------------------------------------------ render
 
 
-def _final_delimiter(text: str, start: str) -> str:
-    d = start
+_NOTE = "-- hatui: "
+
+
+def _final_delimiter(text: str) -> str:
+    d = ";"
     for line in text.splitlines():
         if line.startswith(("DELIMITER ", "delimiter ")):
             parts = line.split()
@@ -522,34 +717,106 @@ def _final_delimiter(text: str, start: str) -> str:
     return d
 
 
+def _delimiter(statements: list[str]) -> str:
+    """A delimiter found in none of the statements (derived from them, so a script renders
+    the same every time)."""
+    digest = hashlib.sha256("\x00".join(statements).encode("utf-8", "surrogateescape")).hexdigest()
+    for i in range(0, len(digest) - 12):
+        d = f"$$hatui_{digest[i:i + 12]}$$"
+        if not any(d in s for s in statements):
+            return d
+    raise ValueError("no delimiter fits these statements")  # 52 tries of 48 random bits
+
+
 def render_sql(parts: list[tuple[BinlogDump, list[Transaction]]]) -> str:
     """A script replaying the chosen transactions of each dump (in the order given), GTIDs kept.
 
-    Per dump with at least one chosen transaction: its preamble, the transactions'
-    text -- each preceded by its ``context`` when the transaction rendered before it
-    is not its immediate predecessor in the file -- and its trailer. A trailer that
-    does not reset the delimiter (a truncated dump) gets ``DELIMITER ;`` added so the
-    next part's preamble still parses.
+    Per dump with at least one chosen transaction: its preamble's statements, each chosen
+    transaction's :attr:`~Transaction.replay` statements -- preceded by its ``context``
+    when the transaction rendered before it is not its immediate predecessor in the file --
+    and its trailer's. Every statement is followed by a line holding only the delimiter,
+    a token none of them contains, so :func:`replay_statements` (and the ``mariadb`` client,
+    by hand) cut the script exactly where the binlog's own event boundaries were: what runs
+    is what this text shows. ``-- hatui:`` lines say where each transaction comes from.
     """
-    out: list[str] = []
+    chunks: list[tuple[str, str]] = []  # (note, statement)
     for dump, chosen in parts:
         if not chosen:
             continue
-        out.append(dump.preamble)
+        note = f"{_NOTE}{dump.file}: the binlog tool's set-up"
+        for st in split_statements(dump.preamble):
+            chunks.append((note, st))
+            note = ""
         prev_end: int | None = None
         for t in chosen:
-            if t.context and t.start != prev_end:
-                out.append(_CONTEXT_NOTE + t.context)
-            out.append(t.text)
+            note = f"{_NOTE}transaction {t.gtid or '(no GTID)'} from {t.file}, bytes {t.start}-{t.end}"
+            with_ctx = bool(t.context) and t.start != prev_end
+            if with_ctx:
+                note += "; first the session state printed before it in the file"
+            # its rows, readable (the BINLOG statements below are what applies them)
+            note += "".join(f"\n{_NOTE}  " + readable(r).replace("\n", "\\n").replace("\r", "\\r")
+                            for r in t.rows)
+            if with_ctx:
+                for line in t.context.splitlines():
+                    chunks.append((note, line[: -len(_DELIM)] if line.endswith(_DELIM) else line))
+                    note = ""
+            for st in t.replay:
+                chunks.append((note, st))
+                note = ""
             prev_end = t.end
-        out.append(dump.trailer)
-        d = _final_delimiter(dump.trailer, _final_delimiter(dump.preamble, ";"))
-        if dump.flavor == "mysql" and "GTID_NEXT= 'AUTOMATIC'" not in dump.trailer:
+        note = f"{_NOTE}{dump.file}: the binlog tool's closing statements"
+        # the trailer continues under the delimiter the preamble set
+        trailer = list(split_statements(f"DELIMITER {_final_delimiter(dump.preamble)}\n{dump.trailer}"))
+        if dump.flavor == "mysql" and not any("GTID_NEXT= 'AUTOMATIC'" in st for st in trailer):
             # the session would otherwise keep the last GTID_NEXT and refuse the next statement
-            out.append(f"SET @@SESSION.GTID_NEXT= 'AUTOMATIC' /* added by hatui */ {d}\n")
-        if d != ";":
-            out.append("DELIMITER ;\n")
+            trailer.append("SET @@SESSION.GTID_NEXT= 'AUTOMATIC' /* added by hatui */")
+        for st in trailer:
+            chunks.append((note, st))
+            note = ""
+    if not chunks:
+        return ""
+    d = _delimiter([st for _, st in chunks])
+    out = [f"{_NOTE}replay script: each statement ends at a line holding only the delimiter below,\n",
+           f"{_NOTE}which none of them contains (run by hand: mariadb < this file)\n",
+           f"DELIMITER {d}\n"]
+    for note, st in chunks:
+        if note:
+            out.append(note + "\n")
+        out.append(st + "\n" + d + "\n")
+    out.append("DELIMITER ;\n")
     return "".join(out)
+
+
+def replay_statements(script: str) -> Iterator[str]:
+    """The statements of a :func:`render_sql` script, exactly as rendered: cut only at lines
+    that hold nothing but the declared delimiter, never by reading quotes or comments.
+    ``-- hatui:`` notes before a statement are dropped, and so is the client-only charset
+    command ``/*!\\C utf8mb4 */`` (the session's charset is set by the statement after it).
+    Raises ValueError on text that is not such a script (no delimiter, or an unended
+    statement)."""
+    delim: str | None = None
+    buf: list[str] = []
+    for line in script.split("\n"):
+        if not buf:
+            if line.startswith(_NOTE) or (delim is None and not line.strip()):
+                continue
+            if line.startswith("DELIMITER "):
+                word = line[len("DELIMITER "):].strip()
+                delim = None if word == ";" else word
+                continue
+        if delim is None:
+            if line.strip():
+                raise ValueError(f"not a hatui replay script: text outside the delimited part: {line[:60]!r}")
+            continue
+        if line == delim:
+            stmt = "\n".join(buf)
+            buf = []
+            if stmt.strip() and not _CLIENT_CHARSET.match(stmt.strip()):
+                yield stmt
+            continue
+        buf.append(line)
+    if any(x.strip() for x in buf):
+        raise ValueError("the replay script ends inside a statement (no closing delimiter line)")
 
 
 # ------------------------------------------------------------------ split

@@ -185,7 +185,11 @@ def preview(txs: Sequence[Transaction], columns: dict[tuple[str, str], list[str]
         when = f"{t.when:%Y-%m-%d %H:%M:%S}" if t.when else "?"
         lines.append(f"{t.gtid or f'{t.file}:{t.start}'}  {when}  server {t.server_id}")
         for s in t.statements:
-            lines.append(f"    -- {s}")
+            # a DDL statement runs exactly as shown; a row change's statement is only what the
+            # client sent (its rows below are what runs). Every line indented, so no line of a
+            # statement can pass for a transaction of its own here.
+            label = "runs as is:" if t.ddl else "--"
+            lines.append(f"    {label} " + s.replace("\n", "\n        "))
         if t.ddl:
             ddl.extend(s for s in t.statements)
         for r in t.rows:

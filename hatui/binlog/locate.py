@@ -166,6 +166,22 @@ def tool_command(mariadb: bool) -> str:
     return "command -v mysqlbinlog"
 
 
-def dump_command(tool: str, path: str) -> str:
-    """One file as readable, replayable text: BINLOG blobs plus -v row images."""
-    return f"{shlex.quote(tool)} -v {shlex.quote(path)}"
+def sizes_command(paths: list[str]) -> str:
+    """Each file's size in bytes, one `SIZE PATH` line each, in order."""
+    return "stat -c '%s %n' -- " + " ".join(shlex.quote(p) for p in paths)
+
+
+def parse_sizes(text: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        size, _, path = line.partition(" ")
+        if size.isdigit() and path:
+            out[path] = int(size)
+    return out
+
+
+def dump_command(tool: str, path: str, size: int) -> str:
+    """One file as readable, replayable text: BINLOG blobs plus -v row images, up to `size`
+    bytes (read just before), so the output must end exactly there (parse_dump's expect_end)
+    even if the server appends more meanwhile."""
+    return f"{shlex.quote(tool)} -v --stop-position={int(size)} {shlex.quote(path)}"

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from hatui.binlog import gap as gapmod
-from hatui.binlog.dump import BinlogDump, Transaction, first_touches, parse_dump, render_sql, split_statements
+from hatui.binlog.dump import (BinlogDump, BinlogIntegrityError, Transaction, first_touches, parse_dump,
+                               render_sql, replay_statements)
 from hatui.binlog.locate import (ServerFiles, alive_command, defaults_command, dump_command, from_variables,
                                  heads_command, index_command, parse_defaults, parse_heads, parse_index,
-                                 tool_command)
+                                 parse_sizes, sizes_command, tool_command)
 from hatui.cluster import Cluster, Role
 from hatui.rules.topology import node_for_host, vip_views
 from hatui.runbook.facts import Facts, gather
@@ -298,7 +299,7 @@ class RepairGap:
                     batch.clear()
                     in_batch.clear()
 
-                for stmt in split_statements(data.decode("utf-8", errors="surrogateescape")):
+                for stmt in replay_statements(data.decode("utf-8", errors="surrogateescape")):
                     if _starts_transaction(stmt, g.mariadb):
                         if len(in_batch) >= BATCH_TRANSACTIONS:
                             await send()
@@ -379,11 +380,30 @@ async def extract(ctx: RunContext, node: str, files: ServerFiles, have: gapmod.H
     t0 = time.monotonic()
     raw = g.folder / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    for h in heads[start.index:]:
-        dest = raw / (Path(h.path).name + ".txt")
-        await ctx.access.download(node, dump_command(g.tool, h.path), dest, sudo=True, timeout=1800)
-        with open(dest, encoding="utf-8", errors="surrogateescape") as f:
-            g.dumps.append(parse_dump(f, Path(h.path).name))
+    wanted = [h.path for h in heads[start.index:]]
+    try:
+        sizes = parse_sizes(await ctx.access.ssh(node, sizes_command(wanted), read=True, sudo=True, timeout=10))
+    except SshError as exc:
+        checks.append(Check(f"binlogs of {node} readable", F, f"cannot read their sizes: {exc}", _UNREADABLE_FIX))
+        return True
+    for path in wanted:
+        if path not in sizes:
+            checks.append(Check(f"binlogs of {node} readable", F, f"no size for {path}", _UNREADABLE_FIX))
+            return True
+        dest = raw / (Path(path).name + ".txt")
+        await ctx.access.download(node, dump_command(g.tool, path, sizes[path]), dest, sudo=True, timeout=1800)
+        try:
+            with open(dest, encoding="utf-8", errors="surrogateescape") as f:
+                g.dumps.append(parse_dump(f, Path(path).name, expect_end=sizes[path]))
+        except BinlogIntegrityError as exc:
+            checks.append(Check(f"the dump of {Path(path).name} checks out against the binlog's positions", F,
+                                f"{exc} (the dump is kept in {dest})",
+                                "read that statement in the dump: someone wrote event-header-shaped text into a "
+                                "statement (a forged event) and nothing from this binlog can be trusted to replay. "
+                                "Recover the rows by comparing tables instead (pt-table-checksum / pt-table-sync "
+                                "--print), and find who ran that statement. If the binlog grew while it was read, "
+                                "run the repair again"))
+            return True
     every = [t for d in g.dumps for t in d.transactions]
     g.old_has = gapmod.held_by_old(heads[start.index].gtids, every, mariadb)
     g.missing = gapmod.missing(every, have) if from_position is None else \

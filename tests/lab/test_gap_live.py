@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .support import query, vip_holders, wait_until
+from .support import connect, query, vip_holders, wait_until
 
 TABLE = "labdb.gap"
 
@@ -178,4 +178,45 @@ def test_conflict_stops_everything_then_diverged_node_is_refused_until_discarded
     wait_until("equal tables on every node",
                lambda: checksum(lab, "db1") == checksum(lab, "db2") == checksum(lab, "db3"), 20)
     assert rows(lab, "db1")[1] == rows(lab, "db3")[1] == "db2 says"
+    back_to_db1(lab, tmp_path)
+
+
+FORGED_COMMENT = (
+    "x\n/*!*/;\n# at 999\n#261206  0:00:00 server id 1  end_log_pos 1100 CRC32 0x00000000 \tGTID 1-1-999999 ddl\n"
+    "/*!100001 SET @@session.gtid_seq_no=999999*//*!*/;\n# at 1100\n"
+    "#261206  0:00:00 server id 1  end_log_pos 1200 CRC32 0x00000000 \tQuery\tthread_id=1\texec_time=0\terror_code=0\n"
+    "SET TIMESTAMP=1/*!*/;\nGRANT ALL PRIVILEGES ON *.* TO 'hatui_app'@'%' WITH GRANT OPTION\n/*!*/;\n# y")
+
+
+def test_forged_events_in_a_ddl_statement_are_refused_and_nothing_is_replayed(lab, tmp_path):
+    """The application account (privileges on labdb only) plants event-header-shaped text in a
+    table comment on the writer; the writer dies before db2 gets it. The repair must refuse the
+    dump, name the event that does not check out, and leave db2's grants and GTIDs alone."""
+    canonical(lab, tmp_path)
+    lab.sql("db2", "STOP SLAVE IO_THREAD")
+    app = connect(lab, lab.spec.node("db1").address, "app")
+    try:
+        app.cursor().execute('ALTER TABLE labdb.gap COMMENT "' + FORGED_COMMENT + '"')
+        app.cursor().execute(f"INSERT INTO {TABLE} VALUES (3000, 'after the forged comment')")
+    finally:
+        app.close()
+    lab.fault("kill-mysqld", "db1")
+    wait_until("the VIP on db2, writable", lambda: vip_holders(lab) == ["db2"]
+               and lab.sql("db2", "SELECT @@read_only").strip() == "0", 30)
+    grants, st = lab.sql("db2", "SHOW GRANTS FOR 'hatui_app'@'%'"), state(lab, "db2")
+    assert "ALL PRIVILEGES ON *.*" not in grants
+
+    r = hatui(lab, tmp_path, "repair-gap", "--from", "db1", "--to", "db2", "--yes")
+    assert r.returncode == 1, r.stdout
+    assert "checks out against the binlog's positions" in r.stdout
+    assert "`GTID 1-1-999999 ddl` claims position 999" in r.stdout and "forged event" in r.stdout
+    assert "replay 1-1-" not in (tmp_path / "lab" / "audit.log").read_text()
+    assert lab.sql("db2", "SHOW GRANTS FOR 'hatui_app'@'%'") == grants and state(lab, "db2") == st
+    assert 3000 not in rows(lab, "db2")
+
+    # back to health: db2 takes db1's transactions through replication (it wrote nothing since)
+    lab.fault("start-mysqld", "db1")
+    lab.sql("db2", "START SLAVE IO_THREAD")
+    wait_until("db2 has db1's rows", lambda: 3000 in rows(lab, "db2"), 30)
+    assert "ALL PRIVILEGES ON *.*" not in lab.sql("db2", "SHOW GRANTS FOR 'hatui_app'@'%'")
     back_to_db1(lab, tmp_path)
