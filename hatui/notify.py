@@ -308,9 +308,14 @@ def secret_env_names(cluster: Cluster) -> set[str]:
     return names
 
 
-def hook_base_env(cluster: Cluster, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The console's environment without its passwords, and without stale HATUI_* event names."""
+def hook_base_env(cluster: Cluster, environ: Mapping[str, str] | None = None,
+                  others: Iterable[Cluster] = ()) -> dict[str, str]:
+    """The console's environment without its passwords, and without stale HATUI_* event names.
+    `others`: every other cluster open in this process (one console watches several), whose
+    passwords are in this environment too."""
     drop = secret_env_names(cluster) | set(ENV_NAMES)
+    for other in others:
+        drop |= secret_env_names(other)
     return {k: v for k, v in (os.environ if environ is None else environ).items() if k not in drop}
 
 
@@ -497,11 +502,12 @@ class HookRunner:
 
     def __init__(self, cluster: Cluster, *, on_result: Callable[[HookResult], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, queue_size: int = QUEUE_SIZE,
-                 environ: Mapping[str, str] | None = None, cwd: str | Path | None = None):
+                 environ: Mapping[str, str] | None = None, cwd: str | Path | None = None,
+                 others: Iterable[Cluster] = ()):
         self.cluster = cluster
         cfg = cluster.notify
         self.on_result = on_result
-        self._env = hook_base_env(cluster, environ)
+        self._env = hook_base_env(cluster, environ, others)
         # relative commands resolve against the cluster file's folder, like its other paths
         self._cwd = cwd if cwd is not None else (cluster.source.parent if cluster.source else None)
         self.lanes = [_Lane(i, h, Gate(RateLimiter(cfg.rate_limit.max_events, cfg.rate_limit.per_seconds, clock)),

@@ -17,7 +17,6 @@ from hatui.cluster import Cluster, Node
 from hatui.collect.kaconfig import config_command
 from hatui.collect.logs import LogSource
 from hatui.collect.nodeprobe import probe_command
-from hatui.collect.vrrpdump import dump_command
 from hatui.mysql.dialect import dialect_for
 from hatui.mysql.reader import VERSION_SQL
 from hatui.mysql.version import detect_version
@@ -42,27 +41,34 @@ def allowed_sql() -> frozenset[str]:
 
 
 _NUM = "9876543210123"  # stand-ins, replaced by patterns after escaping
-_WORD = "hatuiINODEhatui"
+_INODE = "hatuiINODEhatui"
+_CURSOR = "hatuiCURSORhatui"
+# An inode sits inside `sh -c '...'`: digits only, so nothing can close that quote. A journald
+# cursor is a command word of its own: shlex quotes it when it holds ';' (as cursors do).
+_INODE_RE = r"(?:\d+|-)"
+_CURSOR_RE = r"(?:'[0-9A-Za-z=;_-]+'|[0-9A-Za-z=_-]+)"
 
 
 def _shape(command: str) -> re.Pattern[str]:
-    # a cursor or inode: quoted by shlex when it holds ';' (harmless inside quotes), else bare
-    # and then without ';', which would end the command
-    word = r"(?:'[0-9A-Za-z=;_-]*'|[0-9A-Za-z=_-]*)"
-    pattern = re.escape(command).replace(_NUM, r"\d+").replace(_WORD, word)
+    pattern = (re.escape(command).replace(_NUM, r"\d+").replace(_INODE, _INODE_RE)
+               .replace(_CURSOR, _CURSOR_RE))
     return re.compile(pattern + r"\Z")
 
 
 def allowed_command_shapes(node: Node) -> list[re.Pattern[str]]:
     """What the read sources may run on this node, as anchored patterns."""
-    shapes = [_shape(probe_command(True)), _shape(probe_command(False)),
-              _shape(dump_command("json")), _shape(dump_command("data")),
-              _shape(config_command(node))]
+    # no VRRP dump: it signals keepalived and replaces a file on the node (the wallboard reads
+    # VRRP state from the log instead)
+    shapes = [_shape(probe_command(True)), _shape(probe_command(False)), _shape(config_command(node))]
     src = LogSource(node)
     shapes.append(_shape(src.backlog_command()))
     shapes.append(_shape(src.follow_command()))  # before a position is known
     src.started = True
-    src.pos.offset, src.pos.inode, src.pos.cursor = int(_NUM), _WORD, _WORD
+    src.pos.offset = int(_NUM)
+    if src.journald_unit:
+        src.pos.cursor = _CURSOR
+    else:
+        src.pos.inode = _INODE
     shapes.append(_shape(src.follow_command()))
     return shapes
 

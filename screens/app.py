@@ -87,12 +87,12 @@ class ClusterView(Vertical):
         Binding("slash", "filter_logs", "Filter logs", id="dashboard.filter"),
     ]
 
-    def __init__(self, cluster: Cluster, feed: Feed, **kw):
+    def __init__(self, cluster: Cluster, feed: Feed, *, others: tuple[Cluster, ...] = (), **kw):
         super().__init__(**kw)
         self.cluster = cluster
         self.feed = feed
         self.state = ClusterState(feed)
-        self.notifications = ClusterNotifications(self, cluster)
+        self.notifications = ClusterNotifications(self, cluster, others=others)
         self._seq = 0  # last event handed to the log view
         self._plotted = 0.0
 
@@ -236,7 +236,7 @@ class HatuiApp(App):
             with TabbedContent():
                 for i, c in enumerate(self.clusters):
                     with TabPane(c.name, id=f"cluster-{i}"):
-                        yield ClusterView(c, self.feed_factory(c))
+                        yield ClusterView(c, self.feed_factory(c), others=tuple(self.clusters))
         yield Footer()
 
     def on_mount(self) -> None:

@@ -22,7 +22,8 @@ def _section_table(title: str, pairs: list[tuple[str, str]]) -> Table:
     t.add_column(style="dim", no_wrap=True)
     t.add_column(overflow="fold")
     for k, v in pairs:
-        t.add_row(k, v)
+        # values come from the nodes (errors quote application data): text, never markup
+        t.add_row(Text(k), Text(v))
     return t
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from textual.widget import Widget
 
@@ -25,7 +25,8 @@ TOAST_SECONDS = {"error": 15.0, "warning": 10.0, "information": 6.0}
 class ClusterNotifications:
     """One cluster's notifications. `on_frame` is called every tick with the view's frame."""
 
-    def __init__(self, owner: Widget, cluster: Cluster, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, owner: Widget, cluster: Cluster, *, clock: Callable[[], float] = time.monotonic,
+                 others: Iterable[Cluster] = ()):
         self.owner = owner
         self.cluster = cluster
         self.config = cluster.notify
@@ -33,7 +34,8 @@ class ClusterNotifications:
         rate = self.config.rate_limit
         # toasts are rate-limited like a hook, so an alert storm cannot bury the screen
         self.toasts = Gate(RateLimiter(rate.max_events, rate.per_seconds, clock))
-        self.runner = HookRunner(cluster, on_result=self._on_result) if self.config.hooks else None
+        # `others`: every cluster this console has open; their password variables are dropped too
+        self.runner = HookRunner(cluster, on_result=self._on_result, others=others) if self.config.hooks else None
         self._failing: set[int] = set()  # hooks whose failure was shown (once per failing streak)
 
     def start(self) -> None:

@@ -57,11 +57,11 @@ class RunbookScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical():
-            yield Static(self.title_text, id="rb-title")
+            yield Static(Text(self.title_text), id="rb-title")
             yield Static("running the checks (reads only)…", id="rb-status")
             yield RichLog(id="rb-log", wrap=False, markup=False, auto_scroll=True)
             with Horizontal(id="rb-confirm"):
-                yield Static(f"Type {self.target} to go ahead: ")
+                yield Static(Text(f"Type {self.target} to go ahead: "))
                 yield Input(id="rb-name", placeholder=self.target)
                 yield Button("Cancel", id="rb-cancel")
         yield Footer()

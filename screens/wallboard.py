@@ -54,12 +54,13 @@ class ClusterBoard(Static):
 
     can_focus = False
 
-    def __init__(self, cluster: Cluster, feed: Feed, **kw):
+    def __init__(self, cluster: Cluster, feed: Feed, *, others: tuple[Cluster, ...] = (), **kw):
         super().__init__(**kw)
         self.cluster = cluster
         self.feed = feed
         self.state = ClusterState(feed)
-        self.notifications = ClusterNotifications(self, cluster)  # hooks run on a wallboard too
+        # hooks run on a wallboard too; none sees any open cluster's password variables
+        self.notifications = ClusterNotifications(self, cluster, others=others)
         self.last: Board | None = None
 
     def on_mount(self) -> None:
@@ -90,7 +91,7 @@ class Wallboard(Vertical):
     def compose(self) -> ComposeResult:
         with ContentSwitcher(initial="board-0"):
             for i, (c, f) in enumerate(zip(self.clusters, self.feeds)):
-                yield ClusterBoard(c, f, id=f"board-{i}")
+                yield ClusterBoard(c, f, id=f"board-{i}", others=tuple(self.clusters))
 
     def on_mount(self) -> None:
         if len(self.clusters) > 1:

@@ -30,7 +30,7 @@ def lab_cluster():
 FIXED_NOW = 1_790_000_000.0  # recorded states carry fixed times, so snapshots are deterministic
 
 
-def lab_state(cluster, *, split_brain=False, unreachable=None):
+def lab_state(cluster, *, split_brain=False, unreachable=None, replica_error=""):
     """A recorded lab state: db1 writer with the VIP, db2 standby, db3 replica of db1."""
     vip = "198.18.0.100"
     store = Store(cluster, clock=lambda: FIXED_NOW)
@@ -38,7 +38,8 @@ def lab_state(cluster, *, split_brain=False, unreachable=None):
 
     def ch(src):
         return ReplicationChannel(source_host=src, source_port=3306, io_state="Yes", io_running=True,
-                                  sql_running=True, lag_seconds=0.0)
+                                  sql_running=not replica_error, lag_seconds=0.0,
+                                  last_sql_error=replica_error, last_error=replica_error)
     for n in ("db1", "db2", "db3"):
         store.put(n, Kind.SSH, SshObs("up"))
     store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"198.18.0.11", vip})))
@@ -212,6 +213,28 @@ async def test_enter_on_a_node_opens_its_detail_and_esc_goes_back():
         await pilot.press("escape")
         await pilot.pause()
         assert type(app.screen).__name__ != "NodeDetail"
+
+
+MARKUP_LOOKALIKE = ("Error 'Duplicate entry '[/]' for key 'PRIMARY'' on query. Default database: 'labdb'. "
+                    "Query: 'INSERT INTO t VALUES ('[bold red]x[/bold red]', '[/]', '[link=file:///etc]')'")
+
+
+async def test_remote_text_is_shown_as_text_never_as_markup():
+    """A replica error quoting application data ('[/]') used to exit the console with a
+    MarkupError in node detail; it must show verbatim in every pane and toast."""
+    app = HatuiApp([lab_cluster()], feed_factory=recorded(replica_error=MARKUP_LOOKALIKE))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        assert any("Duplicate entry '[/]'" in " ".join(row) for row in cells(app.query_one("#repl", DataTable)))
+        app.query_one("#nodes", DataTable).focus()
+        await pilot.press("down", "down", "enter")  # db3
+        await pilot.pause()
+        screen = app.screen
+        assert type(screen).__name__ == "NodeDetail"
+        assert "'[bold red]x[/bold red]', '[/]', '[link=file:///etc]'" in screen.sections_text()
+        app.notify(MARKUP_LOOKALIKE, markup=False)
+        await pilot.pause()
+        assert app.is_running
 
 
 def test_node_detail_snapshot(snap_compare, fixed_clock):

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -523,24 +520,6 @@ def test_a_statement_is_replayed_and_shown_whole() -> None:
     assert forty.ddl and forty.statements[0].endswith("ALTER TABLE labdb.forge COMMENT 'forty comments'")
 
 
-class _Slow(Exception):
-    pass
-
-
-@contextmanager
-def deadline(seconds: int) -> Iterator[None]:
-    """Fail (instead of hanging CI) when the block runs past `seconds`."""
-    def alarm(*_: object) -> None:
-        raise _Slow(f"still running after {seconds} s")
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-
-
 def test_a_runbook_dump_must_be_complete() -> None:
     lines = text("mariadb-10.11-lookalike-ddl.txt").splitlines()
     cut = next(i for i, line in enumerate(lines) if "gtid_domain_id=7" in line)  # inside the ALTER
@@ -549,7 +528,7 @@ def test_a_runbook_dump_must_be_complete() -> None:
         parse_dump(lines[:cut + 1], "x", expect_end=1261)
 
 
-def test_many_leading_comments_parse_in_linear_time() -> None:
+def test_many_leading_comments_parse_in_linear_time(deadline) -> None:
     # the old DML pattern backtracked exponentially: 22 "/**/" took 1.2 s, 40 never finished
     # (the lookalike fixture's last statement, written by the real server and tool)
     head = text("mariadb-10.11-lookalike-ddl.txt").splitlines()

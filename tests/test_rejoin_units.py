@@ -303,3 +303,14 @@ def test_the_undo_of_a_timestamp_value_converts_the_epoch_seconds_the_tools_prin
     assert sql == ("UPDATE `labdb`.`t` SET `id` = %s, `changed_at` = FROM_UNIXTIME(%s) "
                    "WHERE `id` <=> %s LIMIT 1")
     assert args == ["7", "1795283509", "7"]
+
+
+def test_identifiers_with_percent_survive_pymysql_formatting():
+    # pymysql formats the text with `%` when arguments are given: a table `we%ird` with a column
+    # `p%s` used to raise "unsupported format character" or take an argument's place
+    from pymysql.converters import escape_item
+
+    change = RowChange("update", "lab%db", "we%ird", before={1: "1", 2: "'a'"}, after={1: "1", 2: "'b'"})
+    sql, args = inverse(change, [1], ["i%d", "p%s"])
+    sent = sql % tuple(escape_item(a, "utf8mb4") for a in args)
+    assert sent == ("UPDATE `lab%db`.`we%ird` SET `i%d` = '1', `p%s` = 'a' WHERE `i%d` <=> '1' LIMIT 1")

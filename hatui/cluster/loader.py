@@ -39,6 +39,7 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _MAX_VALUES = 200_000  # aliases can expand a small file exponentially ("billion laughs")
+MAX_FILE_BYTES = 4 * 1024 * 1024
 _TOP_EXPECTED = "a mapping with name, topology and nodes"
 
 
@@ -594,7 +595,12 @@ def load_cluster(path: str | Path) -> Cluster:
         return ClusterFileError([Problem(file, line, col, "error", message)])
 
     try:
-        raw = p.read_bytes()
+        with open(p, "rb") as f:
+            # a cluster file is a few KB: never read a device or a huge file into memory
+            raw = f.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise fail(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; expected a cluster "
+                       "description (a few KB of YAML)")
     except FileNotFoundError:
         raise fail("cannot read the cluster file: no such file") from None
     except IsADirectoryError:

@@ -216,12 +216,20 @@ def _local_path(v: Any, info: ValidationInfo) -> Path:
     return p
 
 
+# Paths on a node end up in commands run there (as root with sudo): they are quoted every
+# time, and on top of that only plain path characters are accepted.
+_REMOTE_PATH_RE = re.compile(r"/[A-Za-z0-9_./@+:,=~-]*")
+
+
 def _remote_path(v: Any) -> PurePosixPath:
     """A path on a node: never expanded or resolved locally."""
     if isinstance(v, PurePosixPath):
-        return v
+        v = str(v)
     if not isinstance(v, str) or not v.startswith("/"):
         raise expected("an absolute path on the node")
+    if not _REMOTE_PATH_RE.fullmatch(v) or "/../" in v + "/":
+        raise expected("an absolute path on the node of letters, digits and _ . / @ + : , = ~ - "
+                       "(no spaces, quotes, shell characters or '..')")
     return PurePosixPath(v)
 
 
@@ -262,6 +270,9 @@ IPAddress = Annotated[ipaddress.IPv4Address | ipaddress.IPv6Address, BeforeValid
 LocalPath = Annotated[Path, BeforeValidator(_local_path)]
 RemotePath = Annotated[PurePosixPath, BeforeValidator(_remote_path)]
 NodeName = Annotated[str, BeforeValidator(_node_name)]
+# the name is a folder of the state directory: never "." or "..", no "/"
+ClusterName = Annotated[str, BeforeValidator(_matching(
+    r"(?!\.\.?$)[A-Za-z0-9_.-]{1,64}", "a cluster name of letters, digits, '_', '.', '-' (not '.' or '..')"))]
 NetnsName = Annotated[str, BeforeValidator(_netns)]
 RoleT = Annotated[Role, BeforeValidator(_enum(Role))]
 
@@ -539,7 +550,7 @@ def _node_mapping(v: Any) -> Any:
 class Cluster(BaseModel):
     model_config = _FROZEN
 
-    name: Text
+    name: ClusterName
     topology: Annotated[Topology, BeforeValidator(_enum(Topology))]
     namespace: NetnsName | None = None
     thresholds: Annotated[Thresholds, BeforeValidator(_none_is_empty)] = Thresholds()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 
 from hatui.cluster import Node
-from hatui.keepalived.redact import redact
+from hatui.keepalived.redact import redact_config
 
 MAX_BYTES = 256 * 1024  # a config is small; never pull a huge file into the console
 
@@ -15,4 +15,4 @@ def config_command(node: Node) -> str:
 
 
 def masked_config(stdout: str) -> str:
-    return redact(stdout)
+    return redact_config(stdout)

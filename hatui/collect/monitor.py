@@ -48,7 +48,7 @@ class Intervals:
 
 class NodeCollector:
     def __init__(self, cluster: Cluster, node: Node, session: NodeSession, store: Store,
-                 intervals: Intervals, *, follow_logs: bool = True,
+                 intervals: Intervals, *, follow_logs: bool = True, dumps: bool = True,
                  mysql_probe_factory: Callable[..., MysqlProbe] = MysqlProbe):
         self.cluster = cluster
         self.node = node
@@ -60,7 +60,9 @@ class NodeCollector:
         self.has_mysql = node.has_role(Role.MYSQL) and node.mysql.monitor is not None
         self.logs = LogSource(node)
         self._vrrp_due = asyncio.Event()
-        self._dump_kind: str | None = "json"  # falls back to "data", then to events only
+        # falls back to "data", then to events only; never dumps on the read-only wallboard (a
+        # dump signals keepalived and replaces a file on the node: not a read)
+        self._dump_kind: str | None = "json" if dumps else None
         self._probe: MysqlProbe | None = None
         self._mysql_factory = mysql_probe_factory
         self._rng = random.Random()
@@ -125,8 +127,10 @@ class NodeCollector:
                 return
             got = split_dump(res.stdout) if res.exit_status == 0 else None
             if got is None:
-                if res.exit_status in (3, 5, 6):
-                    break  # keepalived not running or slow: try again next round
+                if res.exit_status in (3, 5, 6, 7):
+                    if res.exit_status == 7:
+                        log.warning("%s: %s", self.node.name, res.stderr.strip())
+                    break  # keepalived not running or slow, or a foreign file: try again next round
                 # no such dump in this build, or not allowed: fall back for good
                 self._dump_kind = "data" if self._dump_kind == "json" else None
                 continue
@@ -269,7 +273,7 @@ class Monitor:
             name: NodeCollector(cluster, node,
                                 self.pool[name] if self.pool else _guard_session(
                                     session_factory(node), read_only, name),
-                                self.store, intervals, follow_logs=follow_logs,
+                                self.store, intervals, follow_logs=follow_logs, dumps=read_only is None,
                                 mysql_probe_factory=mysql_probe_factory)
             for name, node in cluster.nodes.items()
         }

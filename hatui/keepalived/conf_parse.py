@@ -15,6 +15,8 @@ not read it so.
 
 from __future__ import annotations
 
+from hatui.keepalived.redact import redact
+
 import fnmatch
 import glob as globmod
 import posixpath
@@ -269,8 +271,9 @@ def _include(path: str, no: int, args: list[str], source: Source, config_id: str
         problems.append(Problem("include-no-match", "error", path, no, "`include` names no file"))
         return
     if depth >= MAX_INCLUDE_DEPTH:
-        problems.append(Problem("include-loop", "error", path, no,
-                                f"includes nested deeper than {MAX_INCLUDE_DEPTH}: a file includes itself?"))
+        if not any(p.code == "include-loop" and (p.file, p.line) == (path, no) for p in problems):
+            problems.append(Problem("include-loop", "error", path, no,
+                                    f"includes nested deeper than {MAX_INCLUDE_DEPTH}: a file includes itself?"))
         return
     for pattern in args:
         full = pattern if pattern.startswith("/") else posixpath.normpath(posixpath.join(posixpath.dirname(path), pattern))
@@ -279,6 +282,12 @@ def _include(path: str, no: int, args: list[str], source: Source, config_id: str
             problems.append(Problem("include-no-match", "warning", path, no,
                                     f"`include {pattern}` matches no file, so nothing is included"))
         for hit in hits:
+            if len(files) >= MAX_FILES:
+                # files including each other by glob multiply at every level: cap what is read
+                if not any(p.code == "include-limit" for p in problems):
+                    problems.append(Problem("include-limit", "error", path, no,
+                                            f"includes reach more than {MAX_FILES} files; the rest are not read"))
+                return
             yield from lex_file(hit, source, config_id, problems, files, depth + 1, raw_lines)
 
 
@@ -297,6 +306,10 @@ def include_patterns(path: str, text: str, config_id: str | None) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- parsing
+
+MAX_FILES = 256  # files read for one config, includes counted each time they are read
+MAX_DEPTH = 32  # keepalived's deepest real blocks are 3-4 levels (virtual_server/real_server/TCP_CHECK)
+
 
 @dataclass
 class _Block:
@@ -323,6 +336,7 @@ def parse(path: str, source: Source | None = None, *, config_id: str | None = No
     segment: list[Tok] = []
     flagged: set[tuple[str, int]] = set()
     raw_lines: dict[tuple[str, int], str] = {}
+    too_deep: set[tuple[str, int]] = set()
 
     def flush() -> list[Stmt | _Block]:
         nonlocal segment
@@ -347,7 +361,7 @@ def parse(path: str, source: Source | None = None, *, config_id: str | None = No
         # than one in a segment is what keepalived misreads
         if len(groups) > 1 and (words[0].file, words[0].line) not in flagged:
             flagged.add((words[0].file, words[0].line))
-            raw = raw_lines.get((words[0].file, words[0].line)) or " ".join(t.text for t in words)
+            raw = redact(raw_lines.get((words[0].file, words[0].line)) or " ".join(t.text for t in words))
             shown = raw if len(raw) <= 60 else raw[:57] + "..."
             if raw.startswith(("#", "!")):
                 text = (f"a comment runs into statements on one line (`{shown}`): keepalived "
@@ -372,6 +386,16 @@ def parse(path: str, source: Source | None = None, *, config_id: str | None = No
         elif tok.kind == "{":
             made = flush()
             block = stack[-1]
+            if len(stack) > MAX_DEPTH:
+                # no keepalived config nests more than a few levels: stop building the tree (its
+                # walks recurse) but keep counting braces so the rest still parses
+                if not too_deep:
+                    problems.append(Problem("nesting-too-deep", "error", tok.file, tok.line,
+                                            f"blocks nest more than {MAX_DEPTH} deep here; the rest of "
+                                            "this block is not read"))
+                too_deep.add((tok.file, tok.line))
+                stack.append(_Block("?", block.keyword, tok.file, tok.line, ()))
+                continue
             target = made[-1] if made else (block.children[-1] if block.children else None)
             if not isinstance(target, Stmt):
                 problems.append(Problem("unexpected-brace", "error", tok.file, tok.line,

@@ -108,6 +108,8 @@ def parse_json_dump(text: str | bytes, *, taken_at: datetime | None = None) -> V
                              "was it read before keepalived finished?)")
     try:
         doc = json.loads(text)
+    except RecursionError:  # "[[[[..." from a broken or hostile file
+        raise DumpParseError(f"{name}: nests too deeply; expected a JSON list of instances") from None
     except ValueError as exc:
         pos = getattr(exc, "lineno", None)
         where = f" at line {exc.lineno} column {exc.colno}" if pos else ""

@@ -13,19 +13,29 @@ MASK = "********"
 
 _SECRET = re.compile(
     r"""
-    (?P<k1>auth_pass\b[ \t]*[=:]?[ \t]*)       # config: auth_pass X (no \b before: seed 003 glues lines)
-        (?P<v1>"(?:[^"\\\r\n]|\\.)*"?|'[^'\r\n]*'?|[^\s{}"']+)
+    (?P<k1>auth_pass(?!word)(?![ \t]+to[ \t]+\d+[ \t]+char)[ \t]*[=:]?[ \t]*)
+        # config: auth_pass X; no \b before or after: seed 003 glues statements together
+        # (`PASSauth_pass 1111`, `auth_pass1111}`); keepalived's own "Truncating auth_pass to 8
+        # characters" names no password
+        (?P<v1>"(?:[^"\\\r\n]|\\.)*"?|'[^'\r\n]*'?|\$\{[^}\s]*\}|[^\s{}"']+)
   | (?P<k2>["']auth_data["'][ \t]*:[ \t]*)                       # JSON dump / repr
         (?P<v2>"(?:[^"\\\r\n]|\\.)*"?|'[^'\r\n]*'?|[^\s,}\]]+)
   | (?P<k3>\b(?:password|passwd|auth[ _]?data|auth[ _]?pass(?:word)?)[ \t]*[=:][ \t]*)
         (?P<v3>[^\r\n]*)                                          # text dump: Password = X
+  | (?P<k4>^[ \t]*\$\{?\w*(?:pass|pw|pwd|secret|auth|key|token)\w*\}?[ \t]*=)
+        (?P<v4>[^\r\n]*)                       # a config parameter that names a secret: $VRRP_PW=X
     """,
-    re.IGNORECASE | re.VERBOSE,
+    re.IGNORECASE | re.VERBOSE | re.MULTILINE,
 )
+
+# `auth_pass $NAME` / `auth_pass ${NAME}`: that parameter's definition holds the password,
+# whatever its name
+_AUTH_PARAM = re.compile(r"auth_pass[ \t]+\$\{?(\w+)\}?")
+_DEFINITION = r"^([ \t]*\$\{{?{name}\}}?[ \t]*=)[^\r\n]*"
 
 
 def _mask(m: re.Match) -> str:
-    for k, v in (("k1", "v1"), ("k2", "v2"), ("k3", "v3")):
+    for k, v in (("k1", "v1"), ("k2", "v2"), ("k3", "v3"), ("k4", "v4")):
         key = m.group(k)
         if key is not None:
             val = m.group(v)
@@ -39,6 +49,16 @@ def _mask(m: re.Match) -> str:
 def redact(text: str) -> str:
     """The text with every VRRP password replaced by ******** (the key is kept)."""
     # cheap pre-check: almost every log line has none of these
-    if "ass" not in text and "uth" not in text and "ASS" not in text and "UTH" not in text:
+    if ("ass" not in text and "uth" not in text and "ASS" not in text and "UTH" not in text
+            and "$" not in text):
         return text
     return _SECRET.sub(_mask, text)
+
+
+def redact_config(text: str) -> str:
+    """A keepalived config with its passwords masked: what redact() masks, and the definition
+    of every parameter an `auth_pass $NAME` uses (`$PW=secret` with any name)."""
+    for name in set(_AUTH_PARAM.findall(text)):
+        text = re.sub(_DEFINITION.format(name=re.escape(name)), lambda m: m.group(1) + MASK, text,
+                      flags=re.MULTILINE)
+    return redact(text)

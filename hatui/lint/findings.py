@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hatui.keepalived.redact import redact
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "correct the keyword (keepalived -t on the node names it too)"),
     "unexpected-brace": ("the blocks after it nest differently from what the indentation suggests",
                          "balance the braces"),
+    "include-limit": ("the config includes more files than any real one (files including each other by "
+                      "glob multiply at every level)", "include each file once, without overlapping globs"),
+    "nesting-too-deep": ("no keepalived config nests this deep: the file is broken or not a keepalived "
+                         "config", "check the braces"),
     "unclosed-block": ("everything after the block is read as part of it, so later instances and "
                        "servers vanish", "add the missing `}`"),
     "unterminated-quote": ("the rest of the line becomes part of the string", "close the quote"),
@@ -136,4 +142,5 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 def finding(severity: str, node: str | None, file: str | None, line: int | None, code: str,
             message: str) -> Finding:
     why, fix = CATALOGUE.get(code, ("", ""))
-    return Finding(severity, node, file, line, code, message, why, fix)
+    # messages quote config text and keepalived's own words: never a password
+    return Finding(severity, node, file, line, code, redact(message), why, fix)

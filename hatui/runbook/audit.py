@@ -3,7 +3,6 @@ operator. Secrets are masked before anything is written."""
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import socket
@@ -11,13 +10,23 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pwd
+
 from hatui.keepalived.redact import redact
+from hatui.privatefs import append_private, private_dir
 
 
 def operator() -> str:
-    """Who runs this: the login name and host (sudo keeps the real user in SUDO_USER)."""
-    user = os.environ.get("SUDO_USER") or getpass.getuser()
-    return f"{user}@{socket.gethostname()}"
+    """Who runs this: the account of the real uid and the host. SUDO_USER is only a claim
+    (anyone can set it), so it is added as such, never instead of the real account."""
+    uid = os.getuid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = f"uid {uid}"
+    claimed = os.environ.get("SUDO_USER")
+    via = f" (sudo from {claimed})" if claimed and claimed != user else ""
+    return f"{user}{via}@{socket.gethostname()}"
 
 
 class AuditLog:
@@ -28,7 +37,7 @@ class AuditLog:
         self.run_id = run_id
         self.who = who or operator()
         self._secrets = tuple(s for s in secrets if s)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
 
     def mask(self, text: str) -> str:
         for s in self._secrets:
@@ -37,15 +46,10 @@ class AuditLog:
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
         entry = {"time": time.time(), "cluster": self.cluster, "run": self.run_id,
-                 "operator": self.who, "event": event}
+                 "operator": self.who, "uid": os.getuid(), "event": event}
         entry.update({k: self.mask(v) if isinstance(v, str) else v for k, v in fields.items()})
         line = json.dumps(entry, ensure_ascii=False, default=str)
-        # O_APPEND: concurrent writers never interleave within a line this short
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, (line + "\n").encode())
-        finally:
-            os.close(fd)
+        append_private(self.path, line + "\n")
         return entry
 
 

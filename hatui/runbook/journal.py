@@ -4,11 +4,12 @@ interrupted runbook can be rolled back or resumed after the console restarts."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from hatui.privatefs import private_dir, replace_private
 
 
 @dataclass
@@ -46,11 +47,9 @@ class Journal:
         self.save()
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
+        private_dir(self.path.parent)
         data = {k: v for k, v in asdict(self).items() if k != "path"}
-        tmp.write_text(json.dumps(data, indent=1, default=str))
-        os.replace(tmp, self.path)  # a crash never leaves half a journal
+        replace_private(self.path, json.dumps(data, indent=1, default=str))  # never half a journal
 
     @classmethod
     def load(cls, path: Path) -> Journal | None:

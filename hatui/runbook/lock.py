@@ -1,5 +1,7 @@
-"""One runbook at a time per cluster: an exclusive lock file that every console on this
-machine sees (flock), with who holds it and what they run, for the other console to show."""
+"""One runbook at a time per cluster: an exclusive lock file (flock) in the cluster's state
+folder, with who holds it and what they run, for the other console to show. It covers every
+console and command that uses the same state folder: one OS user's (or one HATUI_STATE_DIR's);
+the folder is private (0700), so another OS user's consoles do not see it."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from hatui.privatefs import private_dir
 
 
 class LockBusy(Exception):
@@ -28,8 +32,8 @@ class RunbookLock:
     _fd: int | None = None
 
     def acquire(self, info: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -50,7 +54,7 @@ class RunbookLock:
         """Who holds the lock now (None if nobody): the kernel knows, the file says who."""
         if not self.path.exists():
             return None
-        fd = os.open(self.path, os.O_RDONLY)
+        fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)

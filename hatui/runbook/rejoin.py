@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import shlex
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,6 +30,7 @@ from hatui.rules.topology import node_for_host, vip_views, writer
 from hatui.runbook.facts import Facts, gather, wait_channel
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
 from hatui.binlog.locate import from_variables
+from hatui.privatefs import write_private
 from hatui.runbook.repair_gap import Gap, _q, _script, _table_meta, extract
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
 
@@ -257,7 +259,7 @@ class Rejoin:
                           f"re-clone {self.node} from the writer")]
         folder = cluster_dir(self.base_dir or state_dir(), self.cluster) / "recovery" / \
             f"{time.strftime('%Y%m%dT%H%M%S')}-{self.node}-errant"
-        g = self.errant = Gap(folder, True)
+        g = self.errant = Gap(folder, True, root=self.base_dir or state_dir())
         rows = await ctx.access.sql(self.node).query(
             "SELECT @@log_bin_basename AS log_bin_basename, @@log_bin_index AS log_bin_index, "
             "@@datadir AS datadir, @@pid_file AS pid_file")
@@ -265,12 +267,13 @@ class Rejoin:
         if await extract(ctx, self.node, from_variables(rows[0]), have, g, checks, what="its errant transactions"):
             return checks
         script = _script(g, g.missing)
-        (folder / "errant.sql").write_text(script, encoding="utf-8", errors="surrogateescape")
+        g.private_folder()
+        write_private(folder / "errant.sql", script)
         g.sha256 = hashlib.sha256(script.encode("utf-8", errors="surrogateescape")).hexdigest()
-        (folder / "errant.sql.sha256").write_text(f"{g.sha256}  errant.sql\n")
+        write_private(folder / "errant.sql.sha256", f"{g.sha256}  errant.sql\n")
         columns, pk, unix_ts = await _table_meta(ctx, self.node, g.missing)
         pv = gapmod.preview(g.missing, columns)
-        (folder / "preview.txt").write_text("\n".join(pv.lines) + "\n", encoding="utf-8", errors="surrogateescape")
+        write_private(folder / "preview.txt", "\n".join(pv.lines) + "\n")
         for line in pv.summary()[:1] + pv.lines[:SHOWN]:
             ctx.note(line)
         ddl = [t for t in g.missing if t.ddl]
@@ -443,7 +446,7 @@ class Rejoin:
             # below the writer's priority, so it never preempts even without nopreempt
             low = min(0, base_w - base_n - 1) if base_n is not None and base_w is not None else 0
             if pf is not None and low:
-                await ctx.access.ssh(n, f"printf '%s\\n' {low} > {pf}", sudo=True)
+                await ctx.access.ssh(n, f"printf '%s\\n' {int(low)} > {shlex.quote(str(pf))}", sudo=True)
             running = proc is not None and proc.running
             if not running:
                 raise StepFailed(f"keepalived is not running on {n}: start it yourself (as BACKUP, nopreempt); "
@@ -507,7 +510,8 @@ class Rejoin:
                               orphans, 90))
         if c.nodes[n].has_role(Role.KEEPALIVED):
             steps.append(Step("keepalived", f"keepalived on {n} stays BACKUP (the VIP does not flap back)",
-                              [Action(n, "ssh", f"printf '%s\\n' <below {w}> > {c.nodes[n].keepalived.priority_file}")
+                              [Action(n, "ssh", f"printf '%s\\n' <below {w}> > "
+                                                f"{shlex.quote(str(c.nodes[n].keepalived.priority_file))}")
                                if c.nodes[n].keepalived.priority_file else Action(n, "ssh", "(read) keepalived state")],
                               keepalived, 15))
         steps.append(Step("verify", f"Verify {n} is a healthy replica and the VIP stayed on {w}",

@@ -24,6 +24,7 @@ from hatui.binlog.locate import (ServerFiles, alive_command, defaults_command, d
                                  heads_command, index_command, parse_defaults, parse_heads, parse_index,
                                  parse_sizes, sizes_command, tool_command)
 from hatui.cluster import Cluster, Role
+from hatui.privatefs import private_dir, replace_private, write_private
 from hatui.rules.topology import node_for_host, vip_views
 from hatui.runbook.facts import Facts, gather
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
@@ -54,6 +55,10 @@ class Gap:
     old_has: gapmod.Have | None = None
     sha256: str = ""
     script: Path | None = None
+    root: Path | None = None  # the state folder it lives in: every folder from there down is private
+
+    def private_folder(self, *sub: str) -> Path:
+        return private_dir(self.folder.joinpath(*sub), root=self.root or self.folder)
 
 
 class RepairGap:
@@ -104,7 +109,7 @@ class RepairGap:
             return checks
         mariadb = bool(ns.version and ns.version.is_mariadb)
         folder = self._folder(ctx)
-        self.gap = g = Gap(folder, mariadb)
+        self.gap = g = Gap(folder, mariadb, root=self.base_dir or state_dir())
 
         # 1. the old writer can take no more writes: prove it before reading anything
         files = await self._server_files(ctx, os_)
@@ -247,19 +252,17 @@ class RepairGap:
         return out
 
     def _save(self, g: Gap, preview_lines: list[str]) -> None:
-        g.folder.mkdir(parents=True, exist_ok=True)
+        g.private_folder()
         script = _script(g, g.apply)
         g.script = g.folder / "gap.sql"
-        g.script.write_text(script, encoding="utf-8", errors="surrogateescape")
+        write_private(g.script, script)
         g.sha256 = hashlib.sha256(script.encode("utf-8", errors="surrogateescape")).hexdigest()
-        (g.folder / "gap.sql.sha256").write_text(f"{g.sha256}  gap.sql\n")
+        write_private(g.folder / "gap.sql.sha256", f"{g.sha256}  gap.sql\n")
         if g.held_back:
-            held = _script(g, g.held_back)
-            (g.folder / "held_back.sql").write_text(held, encoding="utf-8", errors="surrogateescape")
-        (g.folder / "preview.txt").write_text("\n".join(preview_lines) + "\n", encoding="utf-8",
-                                              errors="surrogateescape")
-        (g.folder / "conflicts.txt").write_text("".join(f"{c}\n" for c in g.conflicts))
-        (g.folder / "manifest.json").write_text(json.dumps({
+            write_private(g.folder / "held_back.sql", _script(g, g.held_back))
+        write_private(g.folder / "preview.txt", "\n".join(preview_lines) + "\n")
+        write_private(g.folder / "conflicts.txt", "".join(f"{c}\n" for c in g.conflicts))
+        write_private(g.folder / "manifest.json", json.dumps({
             "cluster": self.cluster.name, "from": self.old, "to": self.new, "tool": g.tool,
             "binlogs": [d.file for d in g.dumps], "missing": [t.gtid for t in g.missing],
             "apply": [t.gtid for t in g.apply], "held_back": [t.gtid for t in g.held_back],
@@ -313,8 +316,8 @@ class RepairGap:
             ctx.facts["applied"] = done
             if g.apply and not g.apply[-1].gtid:  # position mode: remember how far it got
                 last = g.apply[-1]
-                self._marker().parent.mkdir(parents=True, exist_ok=True)
-                self._marker().write_text(json.dumps({"file": last.file, "pos": last.end}))
+                private_dir(self._marker().parent, root=self.base_dir or state_dir())
+                replace_private(self._marker(), json.dumps({"file": last.file, "pos": last.end}))
             return f"replayed {done} transaction(s) on {new} in {time.monotonic() - t0:.1f} s"
 
         async def verify(ctx: RunContext) -> str:
@@ -378,8 +381,7 @@ async def extract(ctx: RunContext, node: str, files: ServerFiles, have: gapmod.H
     checks.append(Check(f"binlogs of {node} hold {what}", P,
                         f"{len(g.files)} binlog(s); {start.reason}; the other side has {have or 'nothing'}"))
     t0 = time.monotonic()
-    raw = g.folder / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
+    raw = g.private_folder("raw")
     wanted = [h.path for h in heads[start.index:]]
     try:
         sizes = parse_sizes(await ctx.access.ssh(node, sizes_command(wanted), read=True, sudo=True, timeout=10))
@@ -468,7 +470,9 @@ async def _table_meta(ctx: RunContext, node: str, txs: list[Transaction]):
 
 
 def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
+    """A backquoted identifier for a statement sent WITH %s arguments: pymysql then applies `%`
+    formatting to the whole text, so a `%` in a table or column name must be doubled."""
+    return "`" + name.replace("`", "``").replace("%", "%%") + "`"
 
 
 async def _conflicts(ctx: RunContext, node: str, txs: list[Transaction], pk: dict[tuple[str, str], list[int]],

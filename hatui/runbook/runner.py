@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from hatui.cluster import Cluster
 from hatui.runbook.access import WriteAccess
+from hatui.privatefs import private_dir
 from hatui.runbook.audit import AuditLog, operator
 from hatui.runbook.journal import Journal
 from hatui.runbook.lock import LockBusy, RunbookLock
@@ -32,7 +33,15 @@ def state_dir() -> Path:
 
 def cluster_dir(base: Path, cluster: Cluster) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in cluster.name)
+    if set(safe) <= {"."}:  # "", "." and ".." would name the state folder or its parent
+        safe = "_" + safe
     return base / safe
+
+
+def private_cluster_dir(base: Path, cluster: Cluster, *sub: str) -> Path:
+    """The cluster's state folder (or one inside it), created 0700 and checked to be the
+    operator's own from `base` down (hatui.privatefs)."""
+    return private_dir(cluster_dir(base, cluster).joinpath(*sub), root=base)
 
 
 class Runbook(Protocol):
@@ -86,7 +95,7 @@ class Runner:
         self.runbook = runbook
         self.pool = pool
         self.on_event = on_event
-        self.dir = cluster_dir(base_dir or state_dir(), cluster)
+        self.dir = private_cluster_dir(base_dir or state_dir(), cluster)
         self.run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         self.who = who or operator()
         self.events: list[Event] = []

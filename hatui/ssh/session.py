@@ -36,6 +36,7 @@ from pathlib import Path
 import asyncssh
 
 from hatui.cluster.model import Node
+from hatui.privatefs import open_private
 from hatui.ssh.backoff import Backoff
 from hatui.ssh.commands import CommandResult, needs_sudo_wrap, remote_command, shorten
 from hatui.ssh.connect import connect_node
@@ -336,7 +337,7 @@ class NodeSession:
                     self._procs.add(proc)
 
                     async def copy() -> None:
-                        with open(dest, "wb") as f:
+                        with open_private(dest) as f:  # row data: 0600, never via a symlink
                             while chunk := await proc.stdout.read(1 << 20):
                                 f.write(chunk)
                     _, err = await asyncio.gather(copy(), proc.stderr.read())
