@@ -56,12 +56,24 @@ for _ in range(runs):
 print(json.dumps(out))
 """
 
-OLD_SHELL = ["sh", "-c", "exec /usr/bin/timeout 2 /usr/bin/mariadb --connect-timeout=1 --batch "
-             "--skip-column-names -e 'SELECT 1' >/dev/null 2>&1"]
+OLD_SHELL = [
+    "sh",
+    "-c",
+    "exec /usr/bin/timeout 2 /usr/bin/mariadb --connect-timeout=1 --batch "
+    "--skip-column-names -e 'SELECT 1' >/dev/null 2>&1",
+]
 CHECKS = {
     "hatui check-mysql (wrapper)": [configs.NODE_CHECK_SCRIPT],
-    "hatui check-mysql --replication": [sys.executable, "-m", "hatui.checkmysql", "--defaults-file",
-                                        configs.NODE_CHECK_CNF, "--timeout", "1.5", "--replication"],
+    "hatui check-mysql --replication": [
+        sys.executable,
+        "-m",
+        "hatui.checkmysql",
+        "--defaults-file",
+        configs.NODE_CHECK_CNF,
+        "--timeout",
+        "1.5",
+        "--replication",
+    ],
     "old shell check (mariadb)": OLD_SHELL,
     "seed 000: pidof mariadbd": ["sh", "-c", "exec pidof mariadbd >/dev/null"],
     "seed 000: killall -0 mariadbd": ["sh", "-c", "exec killall -0 mariadbd"],
@@ -74,9 +86,11 @@ def holders(lab: Lab) -> list[str]:
 
 def drive(lab: Lab, node: str, cmds: dict[str, list[str]], runs: int) -> dict[str, list[tuple[float, int, float]]]:
     # as under systemd: Python may cache bytecode (__pycache__, git-ignored)
-    res = lab.node_run(node, ["env", "-u", "PYTHONDONTWRITEBYTECODE", sys.executable, "-c", DRIVER,
-                              json.dumps(cmds), str(runs)],
-                       timeout=60 + runs * len(cmds) * 3)
+    res = lab.node_run(
+        node,
+        ["env", "-u", "PYTHONDONTWRITEBYTECODE", sys.executable, "-c", DRIVER, json.dumps(cmds), str(runs)],
+        timeout=60 + runs * len(cmds) * 3,
+    )
     if res.returncode != 0:
         raise RuntimeError(f"driver failed on {node}: {res.stderr.strip()[-800:]}")
     return {k: [tuple(x) for x in v] for k, v in json.loads(res.stdout).items()}
@@ -97,8 +111,10 @@ def table(title: str, results: dict[str, list[tuple[float, int, float]]]) -> Non
     for name, samples in results.items():
         ms = [t for t, _, _ in samples]
         cpu = statistics.median(c for _, _, c in samples)
-        print(f"  {name:34} {len(ms):5d} {statistics.median(ms):8.1f} {p99(ms):8.1f} {max(ms):8.1f} "
-              f"{cpu:6.1f}  {codes(samples)}")
+        print(
+            f"  {name:34} {len(ms):5d} {statistics.median(ms):8.1f} {p99(ms):8.1f} {max(ms):8.1f} "
+            f"{cpu:6.1f}  {codes(samples)}"
+        )
 
 
 def wait_check_ok(lab: Lab, node: str, timeout: float = 60.0) -> None:
@@ -121,8 +137,10 @@ def main() -> int:
     lab = Lab(default_spec())
     t0 = time.monotonic()
     brought_up = lab.up()
-    print(f"lab {lab.spec.prefix}* in {lab.spec.state_dir}: "
-          f"{'brought up in %.1f s' % (time.monotonic() - t0) if brought_up else 'already up, reused'}")
+    print(
+        f"lab {lab.spec.prefix}* in {lab.spec.state_dir}: "
+        f"{'brought up in %.1f s' % (time.monotonic() - t0) if brought_up else 'already up, reused'}"
+    )
     try:
         (holder,) = holders(lab)
         node = next(n.name for n in lab.spec.nodes if n.keepalived and n.name != holder)
@@ -131,12 +149,16 @@ def main() -> int:
         drive(lab, node, CHECKS, 3)  # warm the page cache
         table(f"\nhealthy mysqld, {args.runs} runs each, ms", drive(lab, node, CHECKS, args.runs))
 
-        broken = {k: CHECKS[k] for k in ("hatui check-mysql (wrapper)", "old shell check (mariadb)",
-                                         "seed 000: pidof mariadbd")}
+        broken = {
+            k: CHECKS[k]
+            for k in ("hatui check-mysql (wrapper)", "old shell check (mariadb)", "seed 000: pidof mariadbd")
+        }
         lab.fault("stop-mysqld", node)
         try:
-            table(f"\nmysqld stopped on {node}, {args.fault_runs} runs each, ms",
-                  drive(lab, node, broken, args.fault_runs))
+            table(
+                f"\nmysqld stopped on {node}, {args.fault_runs} runs each, ms",
+                drive(lab, node, broken, args.fault_runs),
+            )
         finally:
             lab.fault("start-mysqld", node)
         wait_check_ok(lab, node)
@@ -144,14 +166,18 @@ def main() -> int:
         rec = lab.state().daemons[node]["mysqld"]
         procs.signal_rec(rec, signal.SIGSTOP)
         try:
-            table(f"\nmysqld SIGSTOPped on {node} (hung), {args.fault_runs} runs each, ms",
-                  drive(lab, node, broken, args.fault_runs))
+            table(
+                f"\nmysqld SIGSTOPped on {node} (hung), {args.fault_runs} runs each, ms",
+                drive(lab, node, broken, args.fault_runs),
+            )
         finally:
             procs.signal_rec(rec, signal.SIGCONT)
         wait_check_ok(lab, node)
-        print("\nms: wall time from fork to exit; cpu: median user+sys CPU ms of the check's processes."
-              "\nexit: 0 healthy, 1 unhealthy, 124 killed by timeout(1). hatui's wrapper runs with "
-              "--timeout 1.5 (keepalived's vrrp_script timeout is 2 s).")
+        print(
+            "\nms: wall time from fork to exit; cpu: median user+sys CPU ms of the check's processes."
+            "\nexit: 0 healthy, 1 unhealthy, 124 killed by timeout(1). hatui's wrapper runs with "
+            "--timeout 1.5 (keepalived's vrrp_script timeout is 2 s)."
+        )
     finally:
         if brought_up:
             lab.down()

@@ -22,25 +22,31 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hatui.cluster import load_cluster_text  # noqa: E402
-from hatui.keepalived import parse_line  # noqa: E402
-from hatui.keepalived.dump import VrrpInstance, VrrpSnapshot  # noqa: E402
-from hatui.mysql.status import MysqlStatus, ReplicationChannel  # noqa: E402
-from hatui.mysql.version import detect_version  # noqa: E402
-from hatui.state import AddressObs, KeepalivedProcObs, Kind, SshObs, Store  # noqa: E402
-from hatui.views.feed import RecordedFeed  # noqa: E402
-from screens.app import ClusterView, HatuiApp  # noqa: E402
+from hatui.cluster import load_cluster_text
+from hatui.keepalived import parse_line
+from hatui.keepalived.dump import VrrpInstance, VrrpSnapshot
+from hatui.mysql.status import MysqlStatus, ReplicationChannel
+from hatui.mysql.version import detect_version
+from hatui.state import AddressObs, KeepalivedProcObs, Kind, SshObs, Store
+from hatui.views.feed import RecordedFeed
+from screens.app import ClusterView, HatuiApp
 
 LINES = [
-    "(VI_1) Entering BACKUP STATE", "VRRP_Script(chk_mysql) succeeded", "(VI_1) Entering MASTER STATE",
-    "(VI_1) setting VIPs.", "Sending gratuitous ARP on eth0 for 10.0.0.100",
-    "(VI_1) Receive advertisement timeout", "(VI_1) Changing effective priority from 100 to 70",
+    "(VI_1) Entering BACKUP STATE",
+    "VRRP_Script(chk_mysql) succeeded",
+    "(VI_1) Entering MASTER STATE",
+    "(VI_1) setting VIPs.",
+    "Sending gratuitous ARP on eth0 for 10.0.0.100",
+    "(VI_1) Receive advertisement timeout",
+    "(VI_1) Changing effective priority from 100 to 70",
 ]
 
 
 def fleet_yaml(n: int) -> str:
-    nodes = "\n".join(f"  db{i}: {{host: 10.9.{i // 250}.{i % 250 + 1}, roles: [mysql{', keepalived' if i < 2 else ''}]}}"
-                      for i in range(n))
+    nodes = "\n".join(
+        f"  db{i}: {{host: 10.9.{i // 250}.{i % 250 + 1}, roles: [mysql{', keepalived' if i < 2 else ''}]}}"
+        for i in range(n)
+    )
     return f"""name: fleet
 topology: primary-replicas
 defaults:
@@ -60,17 +66,52 @@ def fill(store: Store, n: int, rng: random.Random) -> None:
         store.put(name, Kind.SSH, SshObs("up"))
         addrs = {f"10.9.{i // 250}.{i % 250 + 1}"} | ({"10.9.9.100"} if i == 0 else set())
         store.put(name, Kind.ADDRESSES, AddressObs(frozenset(addrs)))
-        chans = () if i == 0 else (ReplicationChannel(
-            source_host="10.9.0.1", source_port=3306, io_state="Yes", io_running=True, sql_running=True,
-            lag_seconds=max(0.0, rng.gauss(2, 3))),)
-        store.put(name, Kind.MYSQL, MysqlStatus(up=True, version=mdb, server_id=i + 1, read_only=i != 0,
-                                                gtid_current_pos=f"0-1-{1000 + i}", gtid_binlog_state="0-1-1000",
-                                                channels=chans))
+        chans = (
+            ()
+            if i == 0
+            else (
+                ReplicationChannel(
+                    source_host="10.9.0.1",
+                    source_port=3306,
+                    io_state="Yes",
+                    io_running=True,
+                    sql_running=True,
+                    lag_seconds=max(0.0, rng.gauss(2, 3)),
+                ),
+            )
+        )
+        store.put(
+            name,
+            Kind.MYSQL,
+            MysqlStatus(
+                up=True,
+                version=mdb,
+                server_id=i + 1,
+                read_only=i != 0,
+                gtid_current_pos=f"0-1-{1000 + i}",
+                gtid_binlog_state="0-1-1000",
+                channels=chans,
+            ),
+        )
         if i < 2:
             store.put(name, Kind.KEEPALIVED, KeepalivedProcObs(True, 100 + i))
-            store.put(name, Kind.VRRP, VrrpSnapshot((VrrpInstance(
-                name="VI_1", state="MASTER" if i == 0 else "BACKUP", vrid=51, base_priority=100 - i,
-                effective_priority=100 - i),), "json", None))
+            store.put(
+                name,
+                Kind.VRRP,
+                VrrpSnapshot(
+                    (
+                        VrrpInstance(
+                            name="VI_1",
+                            state="MASTER" if i == 0 else "BACKUP",
+                            vrid=51,
+                            base_priority=100 - i,
+                            effective_priority=100 - i,
+                        ),
+                    ),
+                    "json",
+                    None,
+                ),
+            )
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -95,6 +136,7 @@ async def run(nodes: int, seconds: float, rate: int) -> None:
             t0 = time.perf_counter()
             original()
             frames.append(time.perf_counter() - t0)
+
         view.refresh_state = timed  # the interval calls the attribute at each tick
         for timer in list(view._timers):
             timer.stop()
@@ -108,8 +150,7 @@ async def run(nodes: int, seconds: float, rate: int) -> None:
             batch = rate // 4
             for k in range(batch):
                 node = f"db{rng.randrange(2)}"
-                store.add_event(node, parse_line(f"Sat Nov 21 15:05:{k % 60:02d} 2026: {rng.choice(LINES)}",
-                                                 node=node))
+                store.add_event(node, parse_line(f"Sat Nov 21 15:05:{k % 60:02d} 2026: {rng.choice(LINES)}", node=node))
             if tick % 4 == 0:
                 fill(store, nodes, rng)  # every node observed once a second
             t0 = time.perf_counter()
@@ -121,12 +162,16 @@ async def run(nodes: int, seconds: float, rate: int) -> None:
             tick += 1
             await asyncio.sleep(0.25)
     print(f"console under load: {nodes} nodes, {rate} log lines/s, {seconds:g} s, 160x50 headless")
-    print(f"  dashboard tick (snapshot + rules + tables + logs + plot): n={len(frames)}  median "
-          f"{statistics.median(frames) * 1000:.1f} ms  p99 {pct(frames, 0.99) * 1000:.1f} ms  "
-          f"worst {max(frames) * 1000:.1f} ms  (budget 250 ms at 4 Hz)")
-    print(f"  key -> cursor moved (Pilot round trip):                n={len(keys)}  median "
-          f"{statistics.median(keys) * 1000:.1f} ms  p99 {pct(keys, 0.99) * 1000:.1f} ms  "
-          f"worst {max(keys) * 1000:.1f} ms")
+    print(
+        f"  dashboard tick (snapshot + rules + tables + logs + plot): n={len(frames)}  median "
+        f"{statistics.median(frames) * 1000:.1f} ms  p99 {pct(frames, 0.99) * 1000:.1f} ms  "
+        f"worst {max(frames) * 1000:.1f} ms  (budget 250 ms at 4 Hz)"
+    )
+    print(
+        f"  key -> cursor moved (Pilot round trip):                n={len(keys)}  median "
+        f"{statistics.median(keys) * 1000:.1f} ms  p99 {pct(keys, 0.99) * 1000:.1f} ms  "
+        f"worst {max(keys) * 1000:.1f} ms"
+    )
 
 
 def main() -> int:

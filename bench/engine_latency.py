@@ -80,8 +80,8 @@ class DiskWatcher:
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", WATCHER, *(f"{n}={p}" for n, p in self.paths.items()),
-            stdout=asyncio.subprocess.PIPE)
+            sys.executable, "-c", WATCHER, *(f"{n}={p}" for n, p in self.paths.items()), stdout=asyncio.subprocess.PIPE
+        )
         self._reader = asyncio.create_task(self._read())
         await asyncio.sleep(0.2)
 
@@ -124,10 +124,11 @@ def summary(name: str, xs: list[float], ref: list[tuple[str, float]]) -> str:
     p99 = xs[min(len(xs) - 1, round(0.99 * (len(xs) - 1)))]
     # below ~2 ms the disk watcher's own polling dominates: quote ratios against that floor
     floor = max(med, RESOLUTION_S)
-    refs = "  ".join(f"{label} {'>=' if med < RESOLUTION_S else ''}{v / floor:.0f}x faster"
-                     for label, v in ref)
-    return (f"{name:42} n={len(xs):<3} median {med * 1000:7.0f} ms   p99 {p99 * 1000:7.0f} ms   "
-            f"worst {xs[-1] * 1000:7.0f} ms   {refs}")
+    refs = "  ".join(f"{label} {'>=' if med < RESOLUTION_S else ''}{v / floor:.0f}x faster" for label, v in ref)
+    return (
+        f"{name:42} n={len(xs):<3} median {med * 1000:7.0f} ms   p99 {p99 * 1000:7.0f} ms   "
+        f"worst {xs[-1] * 1000:7.0f} ms   {refs}"
+    )
 
 
 async def bench(lab: Lab, trials: int) -> None:
@@ -145,8 +146,7 @@ async def bench(lab: Lab, trials: int) -> None:
         del alert_times[:-50]
 
     store.subscribe(on_change)
-    logs = {n.name: lab.spec.node_dir(n.name) / "log" / "keepalived.log"
-            for n in lab.spec.nodes if n.keepalived}
+    logs = {n.name: lab.spec.node_dir(n.name) / "log" / "keepalived.log" for n in lab.spec.nodes if n.keepalived}
     watcher = DiskWatcher(logs)
     await watcher.start()
     await monitor.start()
@@ -161,13 +161,13 @@ async def bench(lab: Lab, trials: int) -> None:
             t0 = time.time()
             await asyncio.to_thread(lab.fault, "stop-keepalived", h)
             t_disk = await wait_for(lambda: watcher.first(other, "Entering MASTER STATE", t0), 20)
-            t_store = await wait_for(lambda: next((t for t, n, e in got if n == other and t >= t0
-                                                   and e.state == "MASTER"), None), 20)
+            t_store = await wait_for(
+                lambda: next((t for t, n, e in got if n == other and t >= t0 and e.state == "MASTER"), None), 20
+            )
             vrrp.append(t_store - t_disk)
             await asyncio.to_thread(lab.fault, "start-keepalived", h)
             await wait_for(lambda: watcher.first(h, "Entering BACKUP STATE", t0), 20)
-            print(f"  VRRP trial {i + 1}: {h} -> {other}: disk -> store {1000 * (t_store - t_disk):.0f} ms",
-                  flush=True)
+            print(f"  VRRP trial {i + 1}: {h} -> {other}: disk -> store {1000 * (t_store - t_disk):.0f} ms", flush=True)
 
         kill: list[float] = []
         want = ("mysql.down", "db3")
@@ -180,17 +180,28 @@ async def bench(lab: Lab, trials: int) -> None:
             t_done = time.monotonic()
             t_alert = await wait_for(lambda: next((t for t, a in alert_times if t >= t0 and want in a), None), 20)
             kill.append(t_alert - t0)
-            print(f"  kill-mysqld trial {i + 1}: alert {1000 * (t_alert - t0):.0f} ms after the fault "
-                  f"command started ({1000 * (t_done - t0):.0f} ms of it in the command itself)", flush=True)
+            print(
+                f"  kill-mysqld trial {i + 1}: alert {1000 * (t_alert - t0):.0f} ms after the fault "
+                f"command started ({1000 * (t_done - t0):.0f} ms of it in the command itself)",
+                flush=True,
+            )
             await asyncio.to_thread(lab.fault, "start-mysqld", "db3")
             t1 = time.monotonic()
             await wait_for(lambda: next((t for t, a in alert_times if t >= t1 and not a), None), 30)
 
         print()
-        print(summary("(a) VRRP transition logged -> in store", vrrp,
-                      [("vs a 5 s poll (MMM/orchestrator):", MMM_CHECK_S)]))
-        print(summary("(b) kill-mysqld -> mysql.down alert", kill,
-                      [("vs MMM 5 s check:", MMM_CHECK_S), ("vs seed 000 60 s check:", SEED_000_CHECK_S)]))
+        print(
+            summary(
+                "(a) VRRP transition logged -> in store", vrrp, [("vs a 5 s poll (MMM/orchestrator):", MMM_CHECK_S)]
+            )
+        )
+        print(
+            summary(
+                "(b) kill-mysqld -> mysql.down alert",
+                kill,
+                [("vs MMM 5 s check:", MMM_CHECK_S), ("vs seed 000 60 s check:", SEED_000_CHECK_S)],
+            )
+        )
         print("targets: (a) <= 500 ms median, (b) <= 2000 ms median")
     finally:
         await watcher.stop()

@@ -47,8 +47,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hatui.lab import Lab, network  # noqa: E402
-from hatui.lab.spec import default_spec  # noqa: E402
+from hatui.lab import Lab, network
+from hatui.lab.spec import default_spec
 
 TABLE = "labdb.gapbench"
 GAP_BASE = 1_000_000  # ids of the rows only db1 gets
@@ -91,8 +91,11 @@ def slave_status(lab: Lab, node: str) -> dict[str, str]:
 
 def follows(lab: Lab, node: str, source: str) -> bool:
     st = slave_status(lab, node)
-    return (st.get("Master_Host") == lab.spec.node(source).address and st.get("Slave_IO_Running") == "Yes"
-            and st.get("Slave_SQL_Running") == "Yes")
+    return (
+        st.get("Master_Host") == lab.spec.node(source).address
+        and st.get("Slave_IO_Running") == "Yes"
+        and st.get("Slave_SQL_Running") == "Yes"
+    )
 
 
 def scalar(lab: Lab, node: str, sql: str) -> str:
@@ -148,8 +151,11 @@ def canonical(lab: Lab, state: Path) -> None:
     lab.sql("db1", f"CREATE TABLE {TABLE} (id INT PRIMARY KEY, v VARCHAR(40))")
     lab.sql("db1", f"INSERT INTO {TABLE} VALUES (1,'orig'),(2,'orig'),(3,'orig')")
     want = scalar(lab, "db1", "SELECT @@gtid_binlog_pos")
-    wait("the fresh table on db2 and db3",
-         lambda: all(scalar(lab, n, f"SELECT COUNT(*) FROM {TABLE}") == "3" for n in ("db2", "db3")), 60)
+    wait(
+        "the fresh table on db2 and db3",
+        lambda: all(scalar(lab, n, f"SELECT COUNT(*) FROM {TABLE}") == "3" for n in ("db2", "db3")),
+        60,
+    )
     log(f"canonical: db1 writer at {want}")
 
 
@@ -187,11 +193,16 @@ def make_gap(lab: Lab, n: int) -> GapInfo:
     if count_gap(lab, "db2", n) != 0:
         raise SystemExit("db2 received gap rows: its IO thread was not stopped")
     pos = scalar(lab, "db1", "SELECT @@gtid_binlog_pos")
-    log(f"gap: {n} transactions on db1 in {gen:.1f} s ({n / gen:.0f}/s, one mariadb client, "
-        f"flush_log_at_trx_commit=2, reset to {old_flush}); db1 at {pos}")
+    log(
+        f"gap: {n} transactions on db1 in {gen:.1f} s ({n / gen:.0f}/s, one mariadb client, "
+        f"flush_log_at_trx_commit=2, reset to {old_flush}); db1 at {pos}"
+    )
     lab.fault("kill-mysqld", "db1")
-    took = wait("the VIP on db2, writable", lambda: vip_holders(lab) == ["db2"]
-                and scalar(lab, "db2", "SELECT @@read_only") == "0", 60)
+    took = wait(
+        "the VIP on db2, writable",
+        lambda: vip_holders(lab) == ["db2"] and scalar(lab, "db2", "SELECT @@read_only") == "0",
+        60,
+    )
     for i in range(DB2_ROWS):  # one transaction each, as clients would
         lab.sql("db2", f"INSERT INTO {TABLE} VALUES ({DB2_BASE + i}, 'on db2 {i}')")
     log(f"db1 mysqld killed; VIP on db2 and writable after {took:.1f} s; {DB2_ROWS} rows written on db2")
@@ -242,8 +253,7 @@ def hatui_run(lab: Lab, n: int, state_root: Path) -> HatuiRun:
     r, total = hatui(lab, state, "repair-gap", "--from", "db1", "--to", "db2", "--yes")
     if r.returncode != 0:
         print(r.stdout[-6000:], r.stderr[-4000:], sep="\n")
-        raise SystemExit(f"hatui repair-gap failed (exit {r.returncode}) after {total:.1f} s; "
-                         f"state folder {state}")
+        raise SystemExit(f"hatui repair-gap failed (exit {r.returncode}) after {total:.1f} s; state folder {state}")
     (state / "repair-gap.out").write_text(r.stdout + r.stderr)
     m_read, m_rep = _READ.search(r.stdout), _REPLAYED.search(r.stdout)
     if not m_read or not m_rep:
@@ -259,11 +269,25 @@ def hatui_run(lab: Lab, n: int, state_root: Path) -> HatuiRun:
     again_ok = r2.returncode == 0 and "nothing to do" in r2.stdout
     if not again_ok:
         print(r2.stdout[-3000:], r2.stderr[-2000:], sep="\n")
-    res = HatuiRun(n, total, int(m_read[1]), int(m_read[2]), float(m_read[3]), int(m_rep[1]), float(m_rep[2]),
-                   verify, again, again_ok, verified, g.gen_s)
-    log(f"hatui repair-gap: {total:.1f} s end to end; read {res.read_tx} tx from {res.read_files} binlog(s) "
+    res = HatuiRun(
+        n,
+        total,
+        int(m_read[1]),
+        int(m_read[2]),
+        float(m_read[3]),
+        int(m_rep[1]),
+        float(m_rep[2]),
+        verify,
+        again,
+        again_ok,
+        verified,
+        g.gen_s,
+    )
+    log(
+        f"hatui repair-gap: {total:.1f} s end to end; read {res.read_tx} tx from {res.read_files} binlog(s) "
         f"in {res.extract:.1f} s; replayed {res.replayed} in {res.apply:.1f} s; db2 has {verified}/{n}; "
-        f"second run {again:.1f} s ({'nothing to do' if again_ok else 'NOT nothing to do'})")
+        f"second run {again:.1f} s ({'nothing to do' if again_ok else 'NOT nothing to do'})"
+    )
     back_to_canonical(lab, state)
     return res
 
@@ -284,7 +308,7 @@ class BaseRun:
 def binlogs_from(lab: Lab, first: str) -> list[str]:
     index = (lab.spec.node_dir("db1") / "mysql" / "mysql-bin.index").read_text().split()
     names = [Path(x).name for x in index]
-    return names[names.index(first):] if first in names else names
+    return names[names.index(first) :] if first in names else names
 
 
 def start_position(db2_pos: str, db1_pos: str) -> str:
@@ -321,22 +345,28 @@ def baseline_run(lab: Lab, n: int, state_root: Path) -> BaseRun:
     out2 = lab.spec.node_dir("db2") / "tmp" / "gap.sql"
     note = f"--start-position={start} (db2 at {db2_pos})"
     t0 = time.monotonic()
-    r = lab.node_run("db1", ["sh", "-c", f"mariadb-binlog --start-position={start} {paths} > /tmp/gap.sql"],
-                     timeout=3600)
+    r = lab.node_run(
+        "db1", ["sh", "-c", f"mariadb-binlog --start-position={start} {paths} > /tmp/gap.sql"], timeout=3600
+    )
     extract = time.monotonic() - t0
     errs = [ln for ln in r.stderr.splitlines() if ln.strip()]
     gtids = len(re.findall(rb"\tGTID \d+-\d+-\d+", out1.read_bytes())) if out1.exists() else 0
     if r.returncode != 0 and errs and all(_NEVER_REACHED.match(ln) for ln in errs) and gtids == n:
-        note += f"; mariadb-binlog exit {r.returncode} with \"{errs[0][7:]}\", output nonetheless exactly the gap"
+        note += f'; mariadb-binlog exit {r.returncode} with "{errs[0][7:]}", output nonetheless exactly the gap'
     elif r.returncode != 0 or gtids != n:
         # the by-hand fallback: byte position where db2 stopped (the file current when the gap began)
-        log(f"mariadb-binlog --start-position={start}: exit {r.returncode}, {gtids} GTIDs ({' | '.join(errs)[:300]}); "
-            f"falling back to the byte position")
-        note = (f"byte position {g.first_pos} of {g.first_file} (GTID form: exit {r.returncode}, {gtids} GTIDs, "
-                f"{' | '.join(errs)[:200]})")
+        log(
+            f"mariadb-binlog --start-position={start}: exit {r.returncode}, {gtids} GTIDs ({' | '.join(errs)[:300]}); "
+            f"falling back to the byte position"
+        )
+        note = (
+            f"byte position {g.first_pos} of {g.first_file} (GTID form: exit {r.returncode}, {gtids} GTIDs, "
+            f"{' | '.join(errs)[:200]})"
+        )
         t0 = time.monotonic()
-        r = lab.node_run("db1", ["sh", "-c", f"mariadb-binlog --start-position={g.first_pos} {paths} > /tmp/gap.sql"],
-                         timeout=3600)
+        r = lab.node_run(
+            "db1", ["sh", "-c", f"mariadb-binlog --start-position={g.first_pos} {paths} > /tmp/gap.sql"], timeout=3600
+        )
         extract = time.monotonic() - t0
         gtids = len(re.findall(rb"\tGTID \d+-\d+-\d+", out1.read_bytes()))
         if r.returncode != 0 or gtids != n:
@@ -353,8 +383,10 @@ def baseline_run(lab: Lab, n: int, state_root: Path) -> BaseRun:
     out1.unlink()
     out2.unlink()
     verified = count_gap(lab, "db2", n)
-    log(f"baseline: mariadb-binlog {note} {' '.join(files)} in {extract:.1f} s ({size:.1f} MB, {gtids} GTIDs), "
-        f"copy {copy:.2f} s, mariadb < gap.sql on db2 in {apply:.1f} s; db2 has {verified}/{n}")
+    log(
+        f"baseline: mariadb-binlog {note} {' '.join(files)} in {extract:.1f} s ({size:.1f} MB, {gtids} GTIDs), "
+        f"copy {copy:.2f} s, mariadb < gap.sql on db2 in {apply:.1f} s; db2 has {verified}/{n}"
+    )
     res = BaseRun(n, extract, copy, apply, verified, size, start, files, note)
     back_to_canonical(lab, state)
     return res
@@ -379,51 +411,84 @@ def med(vals: list[float], fmt: str | None = None) -> str:
 def report(sizes: list[int], hr: dict[int, list[HatuiRun]], br: dict[int, list[BaseRun]]) -> None:
     print()
     print("binlog gap repair, MariaDB 10.11 lab (3 nodes in network namespaces on this host), seconds")
-    cols = ["N", "runs", "hatui total med/worst", "extract+parse", "apply", "tx/s applied",
-            "rest", "2nd run", "baseline extract", "baseline apply", "rows verified"]
+    cols = [
+        "N",
+        "runs",
+        "hatui total med/worst",
+        "extract+parse",
+        "apply",
+        "tx/s applied",
+        "rest",
+        "2nd run",
+        "baseline extract",
+        "baseline apply",
+        "rows verified",
+    ]
     rows = []
     for n in sizes:
         h, b = hr.get(n, []), br.get(n, [])
         rest = [x.total - x.extract - x.apply for x in h]
-        rows.append([
-            f"{n:,}", str(len(h)), med_worst([x.total for x in h]), med([x.extract for x in h]),
-            med([x.apply for x in h]), med([x.replayed / x.apply for x in h if x.apply], "{:.0f}"),
-            med(rest), med([x.again for x in h]) + ("" if all(x.again_ok for x in h) else " (!)"),
-            med([x.extract + x.copy for x in b]) + (f" ×{len(b)}" if b else ""), med([x.apply for x in b]),
-            " ".join(f"{x.verified}/{n}" for x in h) + ("; base " + " ".join(f"{x.verified}/{n}" for x in b)
-                                                          if b else ""),
-        ])
+        rows.append(
+            [
+                f"{n:,}",
+                str(len(h)),
+                med_worst([x.total for x in h]),
+                med([x.extract for x in h]),
+                med([x.apply for x in h]),
+                med([x.replayed / x.apply for x in h if x.apply], "{:.0f}"),
+                med(rest),
+                med([x.again for x in h]) + ("" if all(x.again_ok for x in h) else " (!)"),
+                med([x.extract + x.copy for x in b]) + (f" ×{len(b)}" if b else ""),
+                med([x.apply for x in b]),
+                " ".join(f"{x.verified}/{n}" for x in h)
+                + ("; base " + " ".join(f"{x.verified}/{n}" for x in b) if b else ""),
+            ]
+        )
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
     print("  ".join(c.rjust(w) for c, w in zip(cols, widths)))
     for r in rows:
         print("  ".join(v.rjust(w) for v, w in zip(r, widths)))
     print()
-    print("hatui total: wall clock of the `hatui repair-gap --yes` subprocess (Python start, SSH, fencing "
-          "checks, extract, preview, conflict probe, replay, verify).")
-    print("extract+parse / apply: hatui's own figures from its output (\"read K transaction(s) ... in Y s\", "
-          "\"replayed N transaction(s) ... in X s\"); rest = total - both.")
-    print("tx/s applied = replayed / apply. 2nd run: wall clock of the repeat run, which must say "
-          "\"nothing to do\" ((!) if it did not).")
-    print("baseline: mariadb-binlog inside db1's node (+ copy of the file to db2's folder) / mariadb < "
-          "gap.sql inside db2's node; no preview, no conflict check.")
+    print(
+        "hatui total: wall clock of the `hatui repair-gap --yes` subprocess (Python start, SSH, fencing "
+        "checks, extract, preview, conflict probe, replay, verify)."
+    )
+    print(
+        'extract+parse / apply: hatui\'s own figures from its output ("read K transaction(s) ... in Y s", '
+        '"replayed N transaction(s) ... in X s"); rest = total - both.'
+    )
+    print(
+        "tx/s applied = replayed / apply. 2nd run: wall clock of the repeat run, which must say "
+        '"nothing to do" ((!) if it did not).'
+    )
+    print(
+        "baseline: mariadb-binlog inside db1's node (+ copy of the file to db2's folder) / mariadb < "
+        "gap.sql inside db2's node; no preview, no conflict check."
+    )
     for n in sizes:
         for x in hr.get(n, []):
-            print(f"  N={n}: hatui read {x.read_tx} tx from {x.read_files} binlog(s); replayed {x.replayed}; "
-                  f"verify step {x.verify:.2f} s; gap generated in {x.gen:.1f} s")
+            print(
+                f"  N={n}: hatui read {x.read_tx} tx from {x.read_files} binlog(s); replayed {x.replayed}; "
+                f"verify step {x.verify:.2f} s; gap generated in {x.gen:.1f} s"
+            )
         for x in br.get(n, []):
-            print(f"  N={n}: baseline {x.note} over {', '.join(x.files)}: {x.script_mb:.1f} MB script; "
-                  f"extract {x.extract:.1f} s + copy {x.copy:.2f} s; apply {x.apply:.1f} s")
-    print("gap generation ran with innodb_flush_log_at_trx_commit=2 on db1 (reset afterwards); "
-          "replays ran with db2's settings unchanged.")
+            print(
+                f"  N={n}: baseline {x.note} over {', '.join(x.files)}: {x.script_mb:.1f} MB script; "
+                f"extract {x.extract:.1f} s + copy {x.copy:.2f} s; apply {x.apply:.1f} s"
+            )
+    print(
+        "gap generation ran with innodb_flush_log_at_trx_commit=2 on db1 (reset afterwards); "
+        "replays ran with db2's settings unchanged."
+    )
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     ap.add_argument("--sizes", default="1000,100000", help="gap sizes, comma separated (default 1000,100000)")
     ap.add_argument("--runs", type=int, default=3, help="hatui runs per size (default 3)")
-    ap.add_argument("--runs-large", type=int, default=None,
-                    help="hatui runs for sizes >= 50000 (default: --runs)")
+    ap.add_argument("--runs-large", type=int, default=None, help="hatui runs for sizes >= 50000 (default: --runs)")
     ap.add_argument("--baseline-runs", type=int, default=1, help="baseline runs per size (default 1; 0: none)")
     ap.add_argument("--prefix", default=os.environ.get("HATUI_LAB_PREFIX", "hatui-b6-"))
     ap.add_argument("--dir", default=os.environ.get("HATUI_LAB_DIR", "/var/lib/hatui-lab-b6"))
@@ -442,9 +507,9 @@ def main() -> int:
         for n in sizes:
             runs = args.runs_large if (args.runs_large is not None and n >= 50_000) else args.runs
             print(f"N={n}: {runs} hatui run(s), {args.baseline_runs} baseline run(s)", flush=True)
-            for i in range(runs):
+            for _ in range(runs):
                 hr.setdefault(n, []).append(hatui_run(lab, n, state_root))
-            for i in range(args.baseline_runs):
+            for _ in range(args.baseline_runs):
                 br.setdefault(n, []).append(baseline_run(lab, n, state_root))
     finally:
         report(sizes, hr, br)

@@ -18,8 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hatui.lab import Lab, default_spec  # noqa: E402
-from hatui.lab import network  # noqa: E402
+from hatui.lab import (
+    Lab,
+    default_spec,
+    network,
+)
 
 SEED_000_FAILOVER_S = 6.0
 

@@ -43,29 +43,37 @@ def timed(fn, runs: int) -> list[float]:
 
 
 def big_config(n: int) -> str:
-    parts = ["global_defs {\n    enable_script_security\n}\n",
-             'vrrp_script chk {\n    script "/usr/bin/mariadb -e \'SELECT 1\'"\n    interval 1\n}\n']
+    parts = [
+        "global_defs {\n    enable_script_security\n}\n",
+        "vrrp_script chk {\n    script \"/usr/bin/mariadb -e 'SELECT 1'\"\n    interval 1\n}\n",
+    ]
     for i in range(n):
-        parts.append(f"vrrp_instance VI_{i} {{\n    state BACKUP\n    interface eth0\n"
-                     f"    virtual_router_id {i % 255 + 1}\n    priority 100\n    advert_int 1\n"
-                     "    authentication {\n        auth_type PASS\n        auth_pass 1111\n    }\n"
-                     "    track_script {\n        chk\n    }\n"
-                     f"    virtual_ipaddress {{\n        10.{i // 250}.{i % 250}.100/24 dev eth0\n    }}\n}}\n")
+        parts.append(
+            f"vrrp_instance VI_{i} {{\n    state BACKUP\n    interface eth0\n"
+            f"    virtual_router_id {i % 255 + 1}\n    priority 100\n    advert_int 1\n"
+            "    authentication {\n        auth_type PASS\n        auth_pass 1111\n    }\n"
+            "    track_script {\n        chk\n    }\n"
+            f"    virtual_ipaddress {{\n        10.{i // 250}.{i % 250}.100/24 dev eth0\n    }}\n}}\n"
+        )
     return "".join(parts)
 
 
 def bench_parse(runs: int) -> None:
     seeds = sorted((ROOT / "tests" / "fixtures" / "keepalived" / "seeds").glob("*.conf"))
     t = timed(lambda: [load(p) for p in seeds], runs)
-    print(f"parse: {len(seeds)} seed configs          median {statistics.median(t) * 1000:7.2f} ms"
-          f"   p99 {p99(t) * 1000:7.2f} ms")
+    print(
+        f"parse: {len(seeds)} seed configs          median {statistics.median(t) * 1000:7.2f} ms"
+        f"   p99 {p99(t) * 1000:7.2f} ms"
+    )
     text = big_config(500)
     lines = text.count("\n")
     src = TextSource({"/k.conf": text})
     t = timed(lambda: load("/k.conf", src), max(3, runs // 4))
     med = statistics.median(t)
-    print(f"parse: 500 instances ({lines} lines)  median {med * 1000:7.2f} ms   "
-          f"p99 {p99(t) * 1000:7.2f} ms   {lines / med:,.0f} lines/s")
+    print(
+        f"parse: 500 instances ({lines} lines)  median {med * 1000:7.2f} ms   "
+        f"p99 {p99(t) * 1000:7.2f} ms   {lines / med:,.0f} lines/s"
+    )
 
 
 def bench_cluster(runs: int) -> None:
@@ -80,8 +88,9 @@ def bench_cluster(runs: int) -> None:
         ns = lab.spec.operator_ns
 
         def hatui(*extra: str) -> None:
-            res = subprocess.run([sys.executable, "-m", "hatui", "lint", "--cluster", cf, *extra],
-                                 capture_output=True, text=True)
+            res = subprocess.run(
+                [sys.executable, "-m", "hatui", "lint", "--cluster", cf, *extra], capture_output=True, text=True
+            )
             assert res.returncode == 0, res.stdout + res.stderr
 
         key = lab.spec.ssh_dir / "id_ed25519"
@@ -91,21 +100,41 @@ def bench_cluster(runs: int) -> None:
 
         def by_hand() -> None:
             for n in nodes:
-                ssh = ["ip", "netns", "exec", ns, "ssh", "-i", str(key), "-o", f"UserKnownHostsFile={known}",
-                       "-o", "BatchMode=yes", f"root@{n.address}"]
-                (tmp / n.name).write_bytes(subprocess.run(ssh + ["cat /etc/keepalived/keepalived.conf"],
-                                                          capture_output=True, check=True).stdout)
-                subprocess.run(ssh + ["keepalived -t -l -f /etc/keepalived/keepalived.conf"],
-                               capture_output=True, check=True)
+                ssh = [
+                    "ip",
+                    "netns",
+                    "exec",
+                    ns,
+                    "ssh",
+                    "-i",
+                    str(key),
+                    "-o",
+                    f"UserKnownHostsFile={known}",
+                    "-o",
+                    "BatchMode=yes",
+                    f"root@{n.address}",
+                ]
+                (tmp / n.name).write_bytes(
+                    subprocess.run(
+                        ssh + ["cat /etc/keepalived/keepalived.conf"], capture_output=True, check=True
+                    ).stdout
+                )
+                subprocess.run(
+                    ssh + ["keepalived -t -l -f /etc/keepalived/keepalived.conf"], capture_output=True, check=True
+                )
             subprocess.run(["diff", str(tmp / nodes[0].name), str(tmp / nodes[1].name)], capture_output=True)
 
-        rows = [("hatui lint --cluster", timed(hatui, runs)),
-                ("hatui lint --cluster --no-keepalived-t", timed(lambda: hatui("--no-keepalived-t"), runs)),
-                ("by hand: ssh cat + keepalived -t per node, diff", timed(by_hand, runs))]
+        rows = [
+            ("hatui lint --cluster", timed(hatui, runs)),
+            ("hatui lint --cluster --no-keepalived-t", timed(lambda: hatui("--no-keepalived-t"), runs)),
+            ("by hand: ssh cat + keepalived -t per node, diff", timed(by_hand, runs)),
+        ]
         base = statistics.median(rows[-1][1])
         for name, t in rows:
-            print(f"cluster: {name:48} median {statistics.median(t) * 1000:7.0f} ms   p99 {p99(t) * 1000:7.0f} ms"
-                  f"   {statistics.median(t) / base:4.2f}x by hand")
+            print(
+                f"cluster: {name:48} median {statistics.median(t) * 1000:7.0f} ms   p99 {p99(t) * 1000:7.0f} ms"
+                f"   {statistics.median(t) / base:4.2f}x by hand"
+            )
     finally:
         if not was_up:
             lab.down()

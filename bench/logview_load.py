@@ -32,7 +32,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,14 +47,36 @@ from screens.widgets import logview as lv  # noqa: E402
 
 NODES = ("db1", "db2", "router")
 DELAY = (0.0, 0.05, 0.12)
-KEYS = ["up", "up", "up", "pageup", "down", "home", "pagedown", "end", "d", "d", "up", "f",
-        "slash", *"node:db1", "enter", "pageup", "escape", "end", "slash", *"failed", "enter", "escape"]
+KEYS = [
+    "up",
+    "up",
+    "up",
+    "pageup",
+    "down",
+    "home",
+    "pagedown",
+    "end",
+    "d",
+    "d",
+    "up",
+    "f",
+    "slash",
+    *"node:db1",
+    "enter",
+    "pageup",
+    "escape",
+    "end",
+    "slash",
+    *"failed",
+    "enter",
+    "escape",
+]
 
 
 def make_events(rate: int, seconds: float, seed: int = 7) -> list[tuple[float, str, KeepalivedEvent]]:
     """(arrival offset, node, event) sorted by arrival."""
     rnd = random.Random(seed)
-    t0 = datetime(2026, 11, 21, 15, 0, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 21, 15, 0, 0, tzinfo=UTC)
     out = []
     for i in range(int(rate * seconds)):
         at = i / rate
@@ -65,18 +87,19 @@ def make_events(rate: int, seconds: float, seed: int = 7) -> list[tuple[float, s
         if r < 0.17:
             ev = KeepalivedEvent(t, node, EventKind.DUMP, detail="Printing VRRP data for process(4242) on signal")
         elif r < 0.33:
-            ev = KeepalivedEvent(t, node, EventKind.GARP, "VI_1", detail="gratuitous ARPs on eth0 for 10.0.0.5",
-                                 address="10.0.0.5")
+            ev = KeepalivedEvent(
+                t, node, EventKind.GARP, "VI_1", detail="gratuitous ARPs on eth0 for 10.0.0.5", address="10.0.0.5"
+            )
         elif r < 0.43:
             st = rnd.choice(("MASTER", "BACKUP", "FAULT"))
             ev = KeepalivedEvent(t, node, EventKind.STATE, "VI_1", st, detail=f"Entering {st} STATE")
         elif r < 0.53:
             res = rnd.choice(("succeeded", "failed"))
-            ev = KeepalivedEvent(t, node, EventKind.SCRIPT, script="chk_mysql", result=res,
-                                 detail=f"chk_mysql {res}")
+            ev = KeepalivedEvent(t, node, EventKind.SCRIPT, script="chk_mysql", result=res, detail=f"chk_mysql {res}")
         elif r < 0.63:
-            ev = KeepalivedEvent(t, node, EventKind.PRIORITY, "VI_1", priority=50, old_priority=100,
-                                 detail="effective priority 100 → 50")
+            ev = KeepalivedEvent(
+                t, node, EventKind.PRIORITY, "VI_1", priority=50, old_priority=100, detail="effective priority 100 → 50"
+            )
         else:
             ev = KeepalivedEvent(t, node, EventKind.RAW, detail=f"some other keepalived line number {i}")
         out.append((at + DELAY[n] + rnd.random() * 0.02, node, ev))
@@ -93,8 +116,10 @@ def fmt(name: str, values: list[float]) -> str:
     if not values:
         return f"{name:<18} (no samples)"
     ms = [v * 1000 for v in values]
-    return (f"{name:<18} n={len(ms):<5} median {statistics.median(ms):7.2f} ms   p99 {pct(ms, 99):7.2f} ms"
-            f"   max {max(ms):7.2f} ms")
+    return (
+        f"{name:<18} n={len(ms):<5} median {statistics.median(ms):7.2f} ms   p99 {pct(ms, 99):7.2f} ms"
+        f"   max {max(ms):7.2f} ms"
+    )
 
 
 class Host(App):
@@ -194,8 +219,15 @@ async def run(rate: int, seconds: float, max_lines: int) -> None:
 
         setattr(lv.LogView, name, wrapper)
 
-    for name in ("action_scroll_lines", "action_page", "action_home", "action_follow",
-                 "action_toggle_noise", "action_open_filter", "action_clear_filter"):
+    for name in (
+        "action_scroll_lines",
+        "action_page",
+        "action_home",
+        "action_follow",
+        "action_toggle_noise",
+        "action_open_filter",
+        "action_clear_filter",
+    ):
         instrument(name)
 
     app = Host(feed, max_lines)
@@ -225,9 +257,11 @@ async def run(rate: int, seconds: float, max_lines: int) -> None:
     lv.LogBody.render_lines = original_render
     gc.callbacks.remove(on_gc)
     fed = app.sent
-    print(f"fed {fed:,} events in {len(app.batch_sizes)} batches "
-          f"(median {statistics.median(app.batch_sizes):,.0f}, max {max(app.batch_sizes):,} per batch), "
-          f"target {rate:,}/s for {seconds:g} s, max_lines {max_lines:,}")
+    print(
+        f"fed {fed:,} events in {len(app.batch_sizes)} batches "
+        f"(median {statistics.median(app.batch_sizes):,.0f}, max {max(app.batch_sizes):,} per batch), "
+        f"target {rate:,}/s for {seconds:g} s, max_lines {max_lines:,}"
+    )
     print(fmt("batch (add)", app.batch_times))
     print(fmt("frame (render)", frame_times))
     print(fmt("key→handled", handled))

@@ -27,13 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hatui.lab import Lab, network  # noqa: E402
-from hatui.lab.spec import default_spec  # noqa: E402
-from hatui.lab.writer import VipWriter, verify_rows  # noqa: E402
+from hatui.lab import Lab, network
+from hatui.lab.spec import default_spec
+from hatui.lab.writer import VipWriter, verify_rows
 
 
 def holder(lab: Lab) -> str:
-    held = [n.name for n in lab.spec.nodes if n.keepalived and lab.spec.vip in network.addresses(lab.spec.node_ns(n.name))]
+    held = [
+        n.name for n in lab.spec.nodes if n.keepalived and lab.spec.vip in network.addresses(lab.spec.node_ns(n.name))
+    ]
     if len(held) != 1:
         raise SystemExit(f"VIP held by {held}: the lab is not in a steady state")
     return held[0]
@@ -50,20 +52,27 @@ def wait(what: str, ok, timeout: float) -> None:
 
 def settle(lab: Lab) -> None:
     """One holder, writable, for a while: the next run starts from a steady cluster."""
+
     def steady() -> bool:
         try:
             h = holder(lab)
         except SystemExit:
             return False
         return lab.sql(h, "SELECT @@global.read_only", check=False).strip() == "0"
+
     wait("a writable VIP holder", steady, 30)
     time.sleep(1.0)
 
 
 def run_hatui(lab: Lab, to: str, state: Path) -> None:
     env = dict(os.environ, HATUI_STATE_DIR=str(state))
-    r = subprocess.run([sys.executable, "-m", "hatui", "switchover", "--cluster", str(lab.spec.cluster_file),
-                        "--to", to, "--yes"], capture_output=True, text=True, timeout=120, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "hatui", "switchover", "--cluster", str(lab.spec.cluster_file), "--to", to, "--yes"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     if r.returncode != 0:
         print(r.stdout, r.stderr)
         raise SystemExit(f"hatui switchover to {to} failed (exit {r.returncode})")
@@ -88,11 +97,14 @@ def measure(lab: Lab, how: str, n: int, state: Path) -> tuple[float, int]:
     time.sleep(1.5)
     report = w.stop()
     bad = 0
-    for node, c in verify_rows(lab, w.table, report.acked, timeout=20).items():
+    for c in verify_rows(lab, w.table, report.acked, timeout=20).values():
         bad += len(c.missing) + len(c.extra) + c.duplicates
     kinds = ", ".join(f"{k} ×{v}" for k, v in report.error_kinds.items()) or "no errors"
-    print(f"  {how:5} → {to}: longest pause {report.longest_pause * 1000:6.0f} ms  rows {report.acked:5d}  "
-          f"lost/dup/extra {bad}  ({kinds})", flush=True)
+    print(
+        f"  {how:5} → {to}: longest pause {report.longest_pause * 1000:6.0f} ms  rows {report.acked:5d}  "
+        f"lost/dup/extra {bad}  ({kinds})",
+        flush=True,
+    )
     return report.longest_pause, bad
 
 
@@ -117,8 +129,10 @@ def main() -> int:
         for how, label in (("hatui", "hatui switchover"), ("seed", "seed: stop keepalived on the master")):
             pauses = [p for p, _ in results[how]]
             lost = sum(b for _, b in results[how])
-            print(f"{label:38} pause median {statistics.median(pauses) * 1000:5.0f} ms  "
-                  f"worst {max(pauses) * 1000:5.0f} ms  rows lost/dup {lost}")
+            print(
+                f"{label:38} pause median {statistics.median(pauses) * 1000:5.0f} ms  "
+                f"worst {max(pauses) * 1000:5.0f} ms  rows lost/dup {lost}"
+            )
         ratio = statistics.median(p for p, _ in results["hatui"]) / statistics.median(p for p, _ in results["seed"])
         print(f"ratio of medians (hatui / seed): {ratio:.2f}")
     finally:

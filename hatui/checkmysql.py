@@ -26,27 +26,36 @@ PROG = "hatui check-mysql"
 # A later group in this list wins over an earlier one, whatever their order in the file.
 OPTION_GROUPS = ("client", "client-server", "client-mariadb", "hatui-check-mysql")
 CONNECTION_KEYS = ("user", "password", "host", "port", "socket")
-DEFAULT_SOCKETS = ("/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock",
-                   "/var/lib/mysql/mysql.sock", "/tmp/mysql.sock")
+DEFAULT_SOCKETS = (
+    "/run/mysqld/mysqld.sock",
+    "/var/run/mysqld/mysqld.sock",
+    "/var/lib/mysql/mysql.sock",
+    "/tmp/mysql.sock",
+)
 DEFAULT_PORT = 3306
 
 # Replication IO-thread errors that only say "the source cannot be reached or will not let us
 # in": the source is down, unreachable, restarting, or its replication account is being fixed.
 # None says anything about *this* node, so none fails the check: a dead peer must never push
 # the VIP off the node that survived it. The IO thread keeps retrying these by itself.
-CONNECTION_ERRNOS = frozenset({
-    1040,  # ER_CON_COUNT_ERROR: too many connections on the source
-    1045,  # ER_ACCESS_DENIED_ERROR: the source refuses the replication account
-    1129,  # ER_HOST_IS_BLOCKED: the source blocked this host (max_connect_errors)
-    1130,  # ER_HOST_NOT_PRIVILEGED: the source does not know this host
-    1158, 1159, 1160, 1161,  # ER_NET_READ/WRITE_ERROR(_INTERRUPTED): network errors
-    2002,  # CR_CONNECTION_ERROR
-    2003,  # CR_CONN_HOST_ERROR: cannot connect (the source is down or unreachable)
-    2005,  # CR_UNKNOWN_HOST: the source's name does not resolve
-    2006,  # CR_SERVER_GONE_ERROR
-    2013,  # CR_SERVER_LOST: lost the connection to the source
-    2026,  # CR_SSL_CONNECTION_ERROR
-})
+CONNECTION_ERRNOS = frozenset(
+    {
+        1040,  # ER_CON_COUNT_ERROR: too many connections on the source
+        1045,  # ER_ACCESS_DENIED_ERROR: the source refuses the replication account
+        1129,  # ER_HOST_IS_BLOCKED: the source blocked this host (max_connect_errors)
+        1130,  # ER_HOST_NOT_PRIVILEGED: the source does not know this host
+        1158,
+        1159,
+        1160,
+        1161,  # ER_NET_READ/WRITE_ERROR(_INTERRUPTED): network errors
+        2002,  # CR_CONNECTION_ERROR
+        2003,  # CR_CONN_HOST_ERROR: cannot connect (the source is down or unreachable)
+        2005,  # CR_UNKNOWN_HOST: the source's name does not resolve
+        2006,  # CR_SERVER_GONE_ERROR
+        2013,  # CR_SERVER_LOST: lost the connection to the source
+        2026,  # CR_SSL_CONNECTION_ERROR
+    }
+)
 IO_RUNNING_OK = ("yes", "connecting", "preparing")
 
 
@@ -59,6 +68,7 @@ class _Deadline(BaseException):
 
 
 # ---------------------------------------------------------------- option files
+
 
 def _unescape(value: str) -> str:
     out, i = [], 0
@@ -89,7 +99,7 @@ def _option_value(raw: str, where: str) -> str:
             end += 1
         if end >= len(raw):
             raise CheckError(f"{where}: unterminated {quote} quote")
-        rest = raw[end + 1:].strip()
+        rest = raw[end + 1 :].strip()
         if rest and not rest.startswith("#"):
             raise CheckError(f"{where}: text after the closing quote: {rest[:20]!r}")
         return _unescape(raw[1:end])
@@ -99,11 +109,12 @@ def _option_value(raw: str, where: str) -> str:
 
 def _option_name(raw: str) -> str:
     name = raw.strip().lower().replace("-", "_")
-    return name[len("loose_"):] if name.startswith("loose_") else name
+    return name[len("loose_") :] if name.startswith("loose_") else name
 
 
-def parse_option_text(text: str, source: str, groups: tuple[str, ...] = OPTION_GROUPS,
-                      include=None) -> dict[str, dict[str, str | None]]:
+def parse_option_text(
+    text: str, source: str, groups: tuple[str, ...] = OPTION_GROUPS, include=None
+) -> dict[str, dict[str, str | None]]:
     """MySQL option-file text -> {group: {option: value}} for the wanted groups.
 
     Option names are normalised (`-` and `_` alike, lower case, `loose-` dropped); a later line
@@ -145,8 +156,9 @@ def parse_option_text(text: str, source: str, groups: tuple[str, ...] = OPTION_G
     return out
 
 
-def read_option_file(path: str, groups: tuple[str, ...] = OPTION_GROUPS,
-                     _depth: int = 0) -> dict[str, dict[str, str | None]]:
+def read_option_file(
+    path: str, groups: tuple[str, ...] = OPTION_GROUPS, _depth: int = 0
+) -> dict[str, dict[str, str | None]]:
     """Read a MySQL option file (and what it includes); CheckError naming the file when not."""
     if _depth > 10:
         raise CheckError(f"option file {path}: !include nested too deep")
@@ -162,8 +174,10 @@ def read_option_file(path: str, groups: tuple[str, ...] = OPTION_GROUPS,
         raise CheckError(f"cannot read option file {path}: {e.strerror}") from None
     if mode & stat.S_IWOTH:
         # the MySQL clients ignore a world-writable option file; a health check fails loudly
-        raise CheckError(f"option file {path} is world-writable (mode {stat.S_IMODE(mode):04o}): "
-                         f"anyone could change what it says; chmod o-w {path}")
+        raise CheckError(
+            f"option file {path} is world-writable (mode {stat.S_IMODE(mode):04o}): "
+            f"anyone could change what it says; chmod o-w {path}"
+        )
 
     def include(directive: str, arg: str) -> dict[str, dict[str, str | None]]:
         target = arg if os.path.isabs(arg) else os.path.join(os.path.dirname(path), arg)
@@ -182,8 +196,9 @@ def read_option_file(path: str, groups: tuple[str, ...] = OPTION_GROUPS,
     return parse_option_text(text, path, groups, include)
 
 
-def merge_groups(parsed: dict[str, dict[str, str | None]],
-                 groups: tuple[str, ...] = OPTION_GROUPS) -> dict[str, str | None]:
+def merge_groups(
+    parsed: dict[str, dict[str, str | None]], groups: tuple[str, ...] = OPTION_GROUPS
+) -> dict[str, str | None]:
     """One set of options: a later group of `groups` wins over an earlier one."""
     out: dict[str, str | None] = {}
     for g in groups:
@@ -197,8 +212,10 @@ def read_password_file(path: str) -> str:
         with open(path, encoding="utf-8", errors="strict") as f:
             mode = os.fstat(f.fileno()).st_mode
             if mode & (stat.S_IRGRP | stat.S_IROTH | stat.S_IWGRP | stat.S_IWOTH):
-                raise CheckError(f"password file {path} is readable or writable by group/other "
-                                 f"(mode {stat.S_IMODE(mode):04o}); refusing it: chmod 600 {path}")
+                raise CheckError(
+                    f"password file {path} is readable or writable by group/other "
+                    f"(mode {stat.S_IMODE(mode):04o}); refusing it: chmod 600 {path}"
+                )
             first = f.readline()
     except FileNotFoundError:
         raise CheckError(f"password file {path} does not exist") from None
@@ -216,8 +233,7 @@ class Target:
 
     __slots__ = ("user", "password", "host", "port", "socket")
 
-    def __init__(self, user: str | None, password: str | None, host: str | None, port: int,
-                 socket: str | None):
+    def __init__(self, user: str | None, password: str | None, host: str | None, port: int, socket: str | None):
         self.user, self.password, self.host, self.port, self.socket = user, password, host, port, socket
 
     @property
@@ -243,10 +259,17 @@ class Target:
         return f"Target({self.where})"
 
 
-def resolve_target(file_opts: dict[str, str | None], *, user: str | None = None,
-                   host: str | None = None, port: int | None = None, socket: str | None = None,
-                   password: str | None = None, source: str = "option file",
-                   socket_exists=os.path.exists) -> Target:
+def resolve_target(
+    file_opts: dict[str, str | None],
+    *,
+    user: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    socket: str | None = None,
+    password: str | None = None,
+    source: str = "option file",
+    socket_exists=os.path.exists,
+) -> Target:
     """Flags over the option file. As the mysql client: host unset or `localhost` means the unix
     socket (the given one, else the first default that exists); any other host means TCP and
     the socket is ignored."""
@@ -272,6 +295,7 @@ def resolve_target(file_opts: dict[str, str | None], *, user: str | None = None,
 
 
 # ---------------------------------------------------------------- replication
+
 
 def _col(row: dict, *names: str):
     for n in names:
@@ -344,6 +368,7 @@ def replication_problems(rows: list[dict], max_lag: int | None = None) -> list[s
 
 # ---------------------------------------------------------------- the check
 
+
 def _ip(value: str) -> str:
     import ipaddress
 
@@ -355,6 +380,7 @@ def _ip(value: str) -> str:
 
 def _ranged(kind: type, what: str, ok, bounds: str):
     """An argparse type: `kind(value)` that `ok` accepts, else an error naming the bounds."""
+
     def convert(value: str):
         try:
             v = kind(value)
@@ -363,6 +389,7 @@ def _ranged(kind: type, what: str, ok, bounds: str):
         if not ok(v):
             raise argparse.ArgumentTypeError(f"{value} is out of range ({bounds})")
         return v
+
     return convert
 
 
@@ -421,60 +448,100 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG, allow_abbrev=False,
-                                 formatter_class=_Formatter)
+    ap = argparse.ArgumentParser(
+        prog=PROG, description=DESCRIPTION, epilog=EPILOG, allow_abbrev=False, formatter_class=_Formatter
+    )
     c = ap.add_argument_group("connection")
-    c.add_argument("--defaults-file", metavar="FILE",
-                   help="MySQL option file to read user, password, host, port and socket from: "
-                        "groups [client], [client-server], [client-mariadb], then "
-                        "[hatui-check-mysql] (a later group wins). Keep it mode 0600. A missing "
-                        "or unreadable file fails the check")
-    c.add_argument("--user", metavar="NAME", help="MySQL account (default: the option file's, else "
-                   "the user running the check)")
-    c.add_argument("--host", metavar="HOST", help="server address; unset or `localhost`: the unix "
-                   "socket. Normally leave it unset: the check is about the local server")
+    c.add_argument(
+        "--defaults-file",
+        metavar="FILE",
+        help="MySQL option file to read user, password, host, port and socket from: "
+        "groups [client], [client-server], [client-mariadb], then "
+        "[hatui-check-mysql] (a later group wins). Keep it mode 0600. A missing "
+        "or unreadable file fails the check",
+    )
+    c.add_argument(
+        "--user", metavar="NAME", help="MySQL account (default: the option file's, else the user running the check)"
+    )
+    c.add_argument(
+        "--host",
+        metavar="HOST",
+        help="server address; unset or `localhost`: the unix "
+        "socket. Normally leave it unset: the check is about the local server",
+    )
     c.add_argument("--port", metavar="N", type=_port, help="TCP port when --host is an address (default 3306)")
-    c.add_argument("--socket", metavar="PATH", help="unix socket path (default: the option file's, "
-                   "else the first usual path that exists)")
+    c.add_argument(
+        "--socket",
+        metavar="PATH",
+        help="unix socket path (default: the option file's, else the first usual path that exists)",
+    )
     pw = c.add_mutually_exclusive_group()
-    pw.add_argument("--password-env", metavar="VAR",
-                    help="take the password from environment variable VAR")
-    pw.add_argument("--password-file", metavar="FILE",
-                    help="take the password from the first line of FILE; refused when FILE is "
-                         "readable by group or other")
+    pw.add_argument("--password-env", metavar="VAR", help="take the password from environment variable VAR")
+    pw.add_argument(
+        "--password-file",
+        metavar="FILE",
+        help="take the password from the first line of FILE; refused when FILE is readable by group or other",
+    )
 
     k = ap.add_argument_group("what healthy means")
-    k.add_argument("--timeout", metavar="S", type=_positive, default=2.0,
-                   help="the whole check (connect, queries, gateway ping) must finish within S "
-                        "seconds, even against a hung mysqld (default 2.0). Keep it below the "
-                        "vrrp_script's `timeout`, so the check reports why instead of being killed")
-    k.add_argument("--query", metavar="SQL", default="SELECT 1",
-                   help="the query that must run without error (default: SELECT 1). E.g. a "
-                        "SELECT on a small table, to prove the storage engine answers")
-    k.add_argument("--replication", action="store_true",
-                   help="also fail when a replication channel is broken: SQL (applier) thread "
-                        "not running (also after a deliberate STOP SLAVE), an SQL error, or an "
-                        "IO thread stopped by an error other than not reaching its source. An IO "
-                        "thread that is connecting, or stopped because the source is down, "
-                        "unreachable or refuses the account (errors 2003, 2013, 1045, ...), is "
-                        "healthy: a dead peer must not push the VIP off the survivor. No channel: "
-                        "healthy")
-    k.add_argument("--max-lag", metavar="N", type=_lag,
-                   help="with --replication: also fail when a channel is more than N seconds "
-                        "behind its source (Seconds_Behind_Master/Source)")
-    k.add_argument("--writable", action="store_true",
-                   help="fail when @@read_only is ON: for set-ups where only a writable node may "
-                        "hold the VIP. Not for pairs whose notify script lifts read_only on MASTER")
-    k.add_argument("--gateway", metavar="IP", type=_ip, action="append", default=[],
-                   help="split-brain defence (repeatable): send each one ICMP echo, in parallel, "
-                        "and wait up to 1 s as `ping -c 1 -W 1` (a raw socket as root, else the "
-                        "ping command); fail only when none answers, i.e. this node is cut off "
-                        "and must not hold the VIP")
-    k.add_argument("--maintenance-file", metavar="PATH",
-                   help="fail at once, without connecting, while PATH exists: `touch PATH` moves "
-                        "the VIP away for maintenance, `rm PATH` lets the node back")
-    ap.add_argument("-v", "--verbose", action="store_true",
-                    help="say what was checked on success too (on stdout)")
+    k.add_argument(
+        "--timeout",
+        metavar="S",
+        type=_positive,
+        default=2.0,
+        help="the whole check (connect, queries, gateway ping) must finish within S "
+        "seconds, even against a hung mysqld (default 2.0). Keep it below the "
+        "vrrp_script's `timeout`, so the check reports why instead of being killed",
+    )
+    k.add_argument(
+        "--query",
+        metavar="SQL",
+        default="SELECT 1",
+        help="the query that must run without error (default: SELECT 1). E.g. a "
+        "SELECT on a small table, to prove the storage engine answers",
+    )
+    k.add_argument(
+        "--replication",
+        action="store_true",
+        help="also fail when a replication channel is broken: SQL (applier) thread "
+        "not running (also after a deliberate STOP SLAVE), an SQL error, or an "
+        "IO thread stopped by an error other than not reaching its source. An IO "
+        "thread that is connecting, or stopped because the source is down, "
+        "unreachable or refuses the account (errors 2003, 2013, 1045, ...), is "
+        "healthy: a dead peer must not push the VIP off the survivor. No channel: "
+        "healthy",
+    )
+    k.add_argument(
+        "--max-lag",
+        metavar="N",
+        type=_lag,
+        help="with --replication: also fail when a channel is more than N seconds "
+        "behind its source (Seconds_Behind_Master/Source)",
+    )
+    k.add_argument(
+        "--writable",
+        action="store_true",
+        help="fail when @@read_only is ON: for set-ups where only a writable node may "
+        "hold the VIP. Not for pairs whose notify script lifts read_only on MASTER",
+    )
+    k.add_argument(
+        "--gateway",
+        metavar="IP",
+        type=_ip,
+        action="append",
+        default=[],
+        help="split-brain defence (repeatable): send each one ICMP echo, in parallel, "
+        "and wait up to 1 s as `ping -c 1 -W 1` (a raw socket as root, else the "
+        "ping command); fail only when none answers, i.e. this node is cut off "
+        "and must not hold the VIP",
+    )
+    k.add_argument(
+        "--maintenance-file",
+        metavar="PATH",
+        help="fail at once, without connecting, while PATH exists: `touch PATH` moves "
+        "the VIP away for maintenance, `rm PATH` lets the node back",
+    )
+    ap.add_argument("-v", "--verbose", action="store_true", help="say what was checked on success too (on stdout)")
     return ap
 
 
@@ -530,7 +597,7 @@ def _is_timeout(exc: BaseException) -> bool:
 def _icmp_checksum(data: bytes) -> int:
     if len(data) % 2:
         data += b"\0"
-    total = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    total = sum(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
@@ -551,7 +618,7 @@ def is_echo_reply(data: bytes, ident: int | None, v6: bool, raw: bool) -> bool:
     if raw and not v6:
         if len(data) < 20:
             return False
-        data = data[(data[0] & 0x0F) * 4:]
+        data = data[(data[0] & 0x0F) * 4 :]
     if len(data) < 8 or data[0] != (129 if v6 else 0):
         return False
     return ident is None or int.from_bytes(data[4:6], "big") == ident
@@ -605,11 +672,22 @@ class _Pings:
 
         ping = shutil.which("ping") or next((p for p in ("/usr/bin/ping", "/bin/ping") if os.path.exists(p)), None)
         if ping is None:
-            raise CheckError("--gateway: cannot send ICMP (needs root, or net.ipv4.ping_group_range) "
-                             "and the `ping` command is not installed")
-        self.procs.append((subprocess.Popen([ping, "-n", "-q", "-c", "1", "-W", "1", gateway],
-                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL, close_fds=True), gateway))
+            raise CheckError(
+                "--gateway: cannot send ICMP (needs root, or net.ipv4.ping_group_range) "
+                "and the `ping` command is not installed"
+            )
+        self.procs.append(
+            (
+                subprocess.Popen(
+                    [ping, "-n", "-q", "-c", "1", "-W", "1", gateway],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    close_fds=True,
+                ),
+                gateway,
+            )
+        )
 
     def answered(self, deadline: float) -> str | None:
         """The first gateway that answered, or None when none did in time."""
@@ -686,9 +764,15 @@ def run_check(args: argparse.Namespace, target: Target) -> tuple[list[str], list
         try:
             pymysql = _import_pymysql()
             left = max(0.05, end - time.monotonic())
-            kw = dict(user=target.user, password=target.password or "", connect_timeout=left,
-                      read_timeout=left, write_timeout=left, autocommit=None,
-                      cursorclass=pymysql.cursors.DictCursor)
+            kw = dict(
+                user=target.user,
+                password=target.password or "",
+                connect_timeout=left,
+                read_timeout=left,
+                write_timeout=left,
+                autocommit=None,
+                cursorclass=pymysql.cursors.DictCursor,
+            )
             if target.socket:
                 kw["unix_socket"] = target.socket
             else:
@@ -711,8 +795,9 @@ def run_check(args: argparse.Namespace, target: Target) -> tuple[list[str], list
                     q0 = time.monotonic()
                     cur.execute(args.query)
                     cur.fetchall()
-                    fine.append(f"mysqld answered {short_query} in "
-                                f"{(time.monotonic() - q0) * 1000:.0f} ms ({target.where})")
+                    fine.append(
+                        f"mysqld answered {short_query} in {(time.monotonic() - q0) * 1000:.0f} ms ({target.where})"
+                    )
                     if args.writable:
                         statement = "SELECT @@read_only"
                         what = f"mysqld did not answer {statement}"
@@ -730,8 +815,7 @@ def run_check(args: argparse.Namespace, target: Target) -> tuple[list[str], list
                         if not rows:
                             fine.append("no replication channel")
                         elif not bad:
-                            fine.append(f"replication healthy ({len(rows)} channel"
-                                        f"{'' if len(rows) == 1 else 's'})")
+                            fine.append(f"replication healthy ({len(rows)} channel{'' if len(rows) == 1 else 's'})")
             except pymysql.MySQLError as e:
                 if _is_timeout(e):
                     raise _Deadline from None
@@ -745,8 +829,7 @@ def run_check(args: argparse.Namespace, target: Target) -> tuple[list[str], list
             what = f"no gateway answered ping ({', '.join(args.gateway)})"
             g = pings.answered(end)
             if g is None:
-                problems.append(f"no gateway answered ping ({', '.join(args.gateway)}): "
-                                f"this node looks cut off")
+                problems.append(f"no gateway answered ping ({', '.join(args.gateway)}): this node looks cut off")
             else:
                 fine.append(f"gateway {g} answered")
     except _Deadline:
@@ -780,9 +863,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if _password_on_command_line(argv):
         # said here, not by argparse, which would echo the password back in its error
-        print(f"{PROG}: error: there is no --password/-p option: a password on the command line "
-              "shows in `ps`; use --defaults-file, --password-file or --password-env",
-              file=sys.stderr)
+        print(
+            f"{PROG}: error: there is no --password/-p option: a password on the command line "
+            "shows in `ps`; use --defaults-file, --password-file or --password-env",
+            file=sys.stderr,
+        )
         return 2
     args = build_parser().parse_args(argv)
     if args.max_lag is not None and not args.replication:
@@ -801,9 +886,15 @@ def main(argv: list[str] | None = None) -> int:
             password = os.environ[args.password_env]
         elif args.password_file:
             password = read_password_file(args.password_file)
-        target = resolve_target(opts, user=args.user, host=args.host, port=args.port,
-                                socket=args.socket, password=password,
-                                source=f"option file {args.defaults_file}")
+        target = resolve_target(
+            opts,
+            user=args.user,
+            host=args.host,
+            port=args.port,
+            socket=args.socket,
+            password=password,
+            source=f"option file {args.defaults_file}",
+        )
     except CheckError as e:
         return _fail(str(e))
 

@@ -44,12 +44,16 @@ Run `hatui SUBCOMMAND --help` for the options of each.
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hatui", description=DESCRIPTION, epilog=EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cluster", metavar="FILE", action="append",
-                   help="cluster file (YAML); several with --watch cycle on the wallboard")
-    p.add_argument("--watch", action="store_true",
-                   help="read-only wallboard: nothing can be changed from it")
+    p = argparse.ArgumentParser(
+        prog="hatui", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--cluster",
+        metavar="FILE",
+        action="append",
+        help="cluster file (YAML); several with --watch cycle on the wallboard",
+    )
+    p.add_argument("--watch", action="store_true", help="read-only wallboard: nothing can be changed from it")
     sub = p.add_subparsers(dest="command", metavar="SUBCOMMAND")
 
     v = sub.add_parser("validate", help="check a cluster file")
@@ -58,20 +62,22 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("status", help="one snapshot of a cluster (Nagios exit codes)")
     s.add_argument("--cluster", metavar="FILE", required=True)
     s.add_argument("--json", action="store_true", help="machine-readable output")
-    s.add_argument("--timeout", type=float, default=8.0, metavar="S",
-                   help="give up on a node after S seconds (default 8)")
+    s.add_argument(
+        "--timeout", type=float, default=8.0, metavar="S", help="give up on a node after S seconds (default 8)"
+    )
 
-    t = sub.add_parser("timeline", help="merge saved keepalived logs into one timeline",
-                       add_help=False)
+    t = sub.add_parser("timeline", help="merge saved keepalived logs into one timeline", add_help=False)
     t.add_argument("rest", nargs=argparse.REMAINDER)
 
     th = sub.add_parser("trust-host", help="record a node's SSH host key (explicit opt-in)")
     th.add_argument("--cluster", metavar="FILE", required=True)
     th.add_argument("node", metavar="NODE")
-    th.add_argument("--fingerprint", metavar="SHA256:...",
-                    help="refuse unless the key has this fingerprint (checked out of band)")
-    th.add_argument("--yes", action="store_true",
-                    help="trust the key shown without asking (only after checking it another way)")
+    th.add_argument(
+        "--fingerprint", metavar="SHA256:...", help="refuse unless the key has this fingerprint (checked out of band)"
+    )
+    th.add_argument(
+        "--yes", action="store_true", help="trust the key shown without asking (only after checking it another way)"
+    )
     th.add_argument("--jump-host", action="store_true", help="trust the node's jump host instead")
 
     so = sub.add_parser("switchover", help="planned switchover: move the writer and its VIP to another master")
@@ -80,48 +86,67 @@ def _parser() -> argparse.ArgumentParser:
     so.add_argument("--dry-run", action="store_true", help="run the checks and show the steps; change nothing")
     so.add_argument("--yes", action="store_true", help="do not ask to type the target's name (scripts)")
 
-    rg = sub.add_parser("repair-gap", help="after a failover: recover the transactions the old writer's binlogs "
-                                           "hold and the new writer never got")
+    rg = sub.add_parser(
+        "repair-gap",
+        help="after a failover: recover the transactions the old writer's binlogs hold and the new writer never got",
+    )
     rg.add_argument("--cluster", metavar="FILE", required=True)
     rg.add_argument("--from", dest="old", metavar="OLD", required=True, help="the old writer (dead or fenced)")
     rg.add_argument("--to", dest="new", metavar="NEW", required=True, help="the current writer")
-    rg.add_argument("--on-conflict", choices=("stop", "skip", "apply"), default="stop",
-                    help="when a recovered change touches a row the new writer changed since: stop (default: "
-                         "apply nothing), skip (apply only what comes before the conflicts, keep the rest in "
-                         "the recovery folder) or apply (the old writer's rows win)")
+    rg.add_argument(
+        "--on-conflict",
+        choices=("stop", "skip", "apply"),
+        default="stop",
+        help="when a recovered change touches a row the new writer changed since: stop (default: "
+        "apply nothing), skip (apply only what comes before the conflicts, keep the rest in "
+        "the recovery folder) or apply (the old writer's rows win)",
+    )
     rg.add_argument("--dry-run", action="store_true", help="extract and show, check conflicts; apply nothing")
     rg.add_argument("--yes", action="store_true", help="do not ask to type the target's name (scripts)")
 
     rj = sub.add_parser("rejoin", help="make a repaired old writer a healthy replica of the current writer")
     rj.add_argument("--cluster", metavar="FILE", required=True)
     rj.add_argument("node", metavar="NODE")
-    rj.add_argument("--discard-errant", action="store_true",
-                    help="when it holds transactions the writer never had: save them to a file, then roll "
-                         "them back on the node (MariaDB)")
+    rj.add_argument(
+        "--discard-errant",
+        action="store_true",
+        help="when it holds transactions the writer never had: save them to a file, then roll "
+        "them back on the node (MariaDB)",
+    )
     rj.add_argument("--dry-run", action="store_true", help="run the checks and show the steps; change nothing")
     rj.add_argument("--yes", action="store_true", help="do not ask to type the node's name (scripts)")
 
     li = sub.add_parser("lint", help="check keepalived configs: each node alone and the nodes against each other")
     li.add_argument("--cluster", metavar="FILE", help="read every node's effective config over SSH")
-    li.add_argument("--json", action="store_true",
-                    help="a JSON list of {severity, node, file, line, code, message}")
-    li.add_argument("--config-id", metavar="ID",
-                    help="for local files: the id `@ID` lines are kept for (keepalived -i; default: "
-                         "this host's short name)")
-    li.add_argument("--no-keepalived-t", action="store_true",
-                    help="with --cluster: do not run `keepalived -t` on the nodes")
-    li.add_argument("--root", metavar="DIR",
-                    help="for local files: a copy of a node's files; every absolute path (FILE, "
-                         "includes, scripts) is read under DIR, as the node would see it")
-    li.add_argument("files", nargs="*", metavar="[NODE=]FILE",
-                    help="local keepalived.conf files, one per node (NODE names it in the findings)")
+    li.add_argument("--json", action="store_true", help="a JSON list of {severity, node, file, line, code, message}")
+    li.add_argument(
+        "--config-id",
+        metavar="ID",
+        help="for local files: the id `@ID` lines are kept for (keepalived -i; default: this host's short name)",
+    )
+    li.add_argument(
+        "--no-keepalived-t", action="store_true", help="with --cluster: do not run `keepalived -t` on the nodes"
+    )
+    li.add_argument(
+        "--root",
+        metavar="DIR",
+        help="for local files: a copy of a node's files; every absolute path (FILE, "
+        "includes, scripts) is read under DIR, as the node would see it",
+    )
+    li.add_argument(
+        "files",
+        nargs="*",
+        metavar="[NODE=]FILE",
+        help="local keepalived.conf files, one per node (NODE names it in the findings)",
+    )
 
     rb = sub.add_parser("runbook", help="an interrupted runbook: status, rollback or resume")
     rb.add_argument("action", choices=("status", "rollback", "resume"))
     rb.add_argument("--cluster", metavar="FILE", required=True)
 
-    lab = sub.add_parser("lab", help="the network-namespace lab (needs root)",
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    lab = sub.add_parser(
+        "lab", help="the network-namespace lab (needs root)", formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     lab.add_argument("--subnet", help="lab subnet (default 198.18.0.0/24 or $HATUI_LAB_SUBNET)")
     lab.add_argument("--dir", help="lab state folder (default /var/lib/hatui-lab or $HATUI_LAB_DIR)")
     lsub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
@@ -200,8 +225,7 @@ def _validate(paths: list[str]) -> int:
     if clusters is None:
         return 1
     for c in clusters:
-        print(f"{c.source}: ok: cluster {c.name!r} ({c.topology}), {len(c.nodes)} nodes, "
-              f"{len(c.vips)} VIPs")
+        print(f"{c.source}: ok: cluster {c.name!r} ({c.topology}), {len(c.nodes)} nodes, {len(c.vips)} VIPs")
     return 0
 
 
@@ -211,8 +235,10 @@ def _enter_namespace(clusters, argv: list[str]) -> int | None:
 
     namespaces = {c.namespace for c in clusters if c.namespace}
     if len(namespaces) > 1:
-        print("hatui: the cluster files name different network namespaces: "
-              + ", ".join(sorted(namespaces)), file=sys.stderr)
+        print(
+            "hatui: the cluster files name different network namespaces: " + ", ".join(sorted(namespaces)),
+            file=sys.stderr,
+        )
         return 2
     if namespaces:
         try:
@@ -253,7 +279,7 @@ def _lint(args, argv: list[str]) -> int:
     clusters = _load([args.cluster])
     if clusters is None:
         return 3
-    if (code := _enter_namespace(clusters, argv)) is not None:
+    if _enter_namespace(clusters, argv) is not None:
         return 3
     findings = asyncio.run(lint_cluster(clusters[0], run_t=not args.no_keepalived_t))
     return report(findings, as_json=args.json, checked=f"cluster {clusters[0].name}")
@@ -273,12 +299,15 @@ def _runbook(args, argv: list[str]) -> int:
     try:
         if args.command == "switchover":
             from hatui.runbook.switchover import Switchover
+
             runbook = Switchover(cluster, args.to)
         elif args.command == "repair-gap":
             from hatui.runbook.repair_gap import RepairGap
+
             runbook = RepairGap(cluster, args.old, args.new, on_conflict=args.on_conflict)
         else:
             from hatui.runbook.rejoin import Rejoin
+
             runbook = Rejoin(cluster, args.node, discard_errant=args.discard_errant)
     except ValueError as exc:
         print(f"hatui: {exc}", file=sys.stderr)
@@ -297,8 +326,10 @@ def _trust_host(args, argv: list[str]) -> int:
     cluster = clusters[0]
     node = cluster.nodes.get(args.node)
     if node is None:
-        print(f"hatui trust-host: {args.cluster}: no node {args.node!r}; expected one of: "
-              + ", ".join(cluster.nodes), file=sys.stderr)
+        print(
+            f"hatui trust-host: {args.cluster}: no node {args.node!r}; expected one of: " + ", ".join(cluster.nodes),
+            file=sys.stderr,
+        )
         return 2
     if (code := _enter_namespace(clusters, argv)) is not None:
         return code
@@ -310,16 +341,20 @@ def _trust_host(args, argv: list[str]) -> int:
             print(f"{target} offers a {key_type} host key with fingerprint {fp}")
             if not args.yes:
                 if not sys.stdin.isatty():
-                    print("hatui trust-host: not trusting it without a check: compare the fingerprint "
-                          "with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then "
-                          "run again with --fingerprint or --yes", file=sys.stderr)
+                    print(
+                        "hatui trust-host: not trusting it without a check: compare the fingerprint "
+                        "with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then "
+                        "run again with --fingerprint or --yes",
+                        file=sys.stderr,
+                    )
                     return 1
                 if input("Trust it? Type yes: ").strip() != "yes":
                     print("hatui trust-host: not trusted", file=sys.stderr)
                     return 1
             expected = fp
-        fp = asyncio.run(trust_host_key(node, expected_fingerprint=expected, jump_host=args.jump_host,
-                                        cluster_file=cluster.source))
+        fp = asyncio.run(
+            trust_host_key(node, expected_fingerprint=expected, jump_host=args.jump_host, cluster_file=cluster.source)
+        )
     except SshError as exc:
         print(f"hatui trust-host: {exc}", file=sys.stderr)
         return 1
@@ -384,13 +419,17 @@ def _lab_status(lab, as_json: bool) -> int:
     print(f"VIP {s['vip']}: held by {holders}")
     print(f"{'node':6} {'address':15} {'sshd':>12} {'mysqld':>12} {'keepalived':>12}  network")
     for name, n in s["nodes"].items():
+
         def cell(d):
             if not d:
                 return "-"
             return f"{'up' if d['running'] else 'DOWN'} {d['pid']}"
+
         net = "partitioned" if n.get("partitioned") else ("ok" if "partitioned" in n else "-")
-        print(f"{name:6} {n['address']:15} {cell(n.get('sshd')):>12} {cell(n.get('mysqld')):>12} "
-              f"{cell(n.get('keepalived')):>12}  {net}")
+        print(
+            f"{name:6} {n['address']:15} {cell(n.get('sshd')):>12} {cell(n.get('mysqld')):>12} "
+            f"{cell(n.get('keepalived')):>12}  {net}"
+        )
     missing = [ns for ns, ok in s["namespaces"].items() if not ok]
     if missing and s["up"] is False and len(missing) < len(s["namespaces"]):
         print("missing namespaces: " + ", ".join(missing))

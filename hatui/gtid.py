@@ -232,9 +232,7 @@ class GtidSet:
         return cls(text)
 
     @classmethod
-    def from_intervals(
-        cls, intervals: Mapping[str | Tsid, Iterable[Interval]]
-    ) -> GtidSet:
+    def from_intervals(cls, intervals: Mapping[str | Tsid, Iterable[Interval]]) -> GtidSet:
         """Build a set from ``{uuid or (uuid, tag): [(start, end), ...]}``.
 
         Intervals may overlap or touch; they are merged. Raises ValueError for
@@ -343,9 +341,7 @@ class GtidSet:
 
     def intersection(self, other: GtidSet) -> GtidSet:
         """GTIDs in both sets."""
-        return GtidSet._make(
-            {k: _intersect(ivs, other._data[k]) for k, ivs in self._data.items() if k in other._data}
-        )
+        return GtidSet._make({k: _intersect(ivs, other._data[k]) for k, ivs in self._data.items() if k in other._data})
 
     def issubset(self, other: GtidSet) -> bool:
         """True if every GTID of self is in other, like MySQL's GTID_SUBSET(self, other)."""

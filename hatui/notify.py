@@ -53,7 +53,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hatui.cluster import Cluster, Hook, Role
@@ -73,9 +73,21 @@ STDERR_LINES = 5
 KILL_GRACE = 1.0
 _LEVEL = {"warning": 1, "critical": 2}
 # every variable a hook is given, always set (empty when it does not apply)
-ENV_NAMES = ("HATUI_EVENT", "HATUI_CLUSTER", "HATUI_NODE", "HATUI_INSTANCE", "HATUI_OLD_STATE",
-             "HATUI_NEW_STATE", "HATUI_ALERT_CODE", "HATUI_SEVERITY", "HATUI_MESSAGE", "HATUI_TIME",
-             "HATUI_SUPPRESSED", "HATUI_SUPPRESSED_SUMMARY", "HATUI_LAST_EVENT")
+ENV_NAMES = (
+    "HATUI_EVENT",
+    "HATUI_CLUSTER",
+    "HATUI_NODE",
+    "HATUI_INSTANCE",
+    "HATUI_OLD_STATE",
+    "HATUI_NEW_STATE",
+    "HATUI_ALERT_CODE",
+    "HATUI_SEVERITY",
+    "HATUI_MESSAGE",
+    "HATUI_TIME",
+    "HATUI_SUPPRESSED",
+    "HATUI_SUPPRESSED_SUMMARY",
+    "HATUI_LAST_EVENT",
+)
 
 
 # ----------------------------------------------------------------------------- events
@@ -118,26 +130,49 @@ def _vips_of(cluster: Cluster, instance: str) -> list[str]:
 def role_event(cluster: Cluster, node: str, instance: str, old: str, new: str, at: float) -> NotifyEvent:
     vips = _vips_of(cluster, instance)
     on = f" (VIP {', '.join(dict.fromkeys(vips))})" if vips else ""
-    return NotifyEvent(ROLE, cluster.name, node, instance, old, new,
-                       f"{node}: VRRP instance {instance}{on} went from {old} to {new}", at)
+    return NotifyEvent(
+        ROLE,
+        cluster.name,
+        node,
+        instance,
+        old,
+        new,
+        f"{node}: VRRP instance {instance}{on} went from {old} to {new}",
+        at,
+    )
 
 
-def alert_events(cluster: Cluster, raised: Iterable[ActiveAlert], cleared: Iterable[ClearedAlert],
-                 now: float) -> list[NotifyEvent]:
+def alert_events(
+    cluster: Cluster, raised: Iterable[ActiveAlert], cleared: Iterable[ClearedAlert], now: float
+) -> list[NotifyEvent]:
     """AlertBook.update's (newly raised, newly cleared) as events, raised first."""
     out = []
     for r in raised:
         a = r.alert
         sev = str(a.severity)
-        out.append(NotifyEvent(RAISED, cluster.name, a.node, a.subject, "ok", sev, a.message, r.since,
-                               severity=sev, code=a.code))
+        out.append(
+            NotifyEvent(
+                RAISED, cluster.name, a.node, a.subject, "ok", sev, a.message, r.since, severity=sev, code=a.code
+            )
+        )
     for c in cleared:
         a = c.alert
         sev = str(a.severity)
         lasted = _duration(c.cleared_at - c.since)
-        out.append(NotifyEvent(CLEARED, cluster.name, a.node, a.subject, sev, "ok",
-                               f"cleared after {lasted}: {a.message}", c.cleared_at or now,
-                               severity=sev, code=a.code))
+        out.append(
+            NotifyEvent(
+                CLEARED,
+                cluster.name,
+                a.node,
+                a.subject,
+                sev,
+                "ok",
+                f"cleared after {lasted}: {a.message}",
+                c.cleared_at or now,
+                severity=sev,
+                code=a.code,
+            )
+        )
     return out
 
 
@@ -159,8 +194,9 @@ def _ssh_up(snap: Snapshot, node: str) -> bool:
     return v is not None and getattr(v, "up", False)
 
 
-def vrrp_states(snap: Snapshot, stopped_at: Mapping[str, float] | None = None
-                ) -> tuple[dict[Key, tuple[str, float]], dict[str, float]]:
+def vrrp_states(
+    snap: Snapshot, stopped_at: Mapping[str, float] | None = None
+) -> tuple[dict[Key, tuple[str, float]], dict[str, float]]:
     """The VRRP state of every instance whose state is known now, with when it was entered (as
     far as known), and the nodes whose keepalived is known not to run (with when that was seen).
 
@@ -256,8 +292,9 @@ class Notifier:
         self.ready = False
         self._first: float | None = None
 
-    def observe(self, snap: Snapshot, raised: Iterable[ActiveAlert], cleared: Iterable[ClearedAlert],
-                now: float) -> list[NotifyEvent]:
+    def observe(
+        self, snap: Snapshot, raised: Iterable[ActiveAlert], cleared: Iterable[ClearedAlert], now: float
+    ) -> list[NotifyEvent]:
         roles = self.roles.update(snap)  # always: the baseline is what is known when ready
         if not self.ready:
             self._first = now if self._first is None else self._first
@@ -274,7 +311,7 @@ def _clean(v: object) -> str:
 
 
 def iso_time(at: float) -> str:
-    return datetime.fromtimestamp(at, timezone.utc).astimezone().isoformat(timespec="seconds")
+    return datetime.fromtimestamp(at, UTC).astimezone().isoformat(timespec="seconds")
 
 
 def hook_env(event: NotifyEvent, *, suppressed: int = 0, summary: str = "") -> dict[str, str]:
@@ -308,8 +345,9 @@ def secret_env_names(cluster: Cluster) -> set[str]:
     return names
 
 
-def hook_base_env(cluster: Cluster, environ: Mapping[str, str] | None = None,
-                  others: Iterable[Cluster] = ()) -> dict[str, str]:
+def hook_base_env(
+    cluster: Cluster, environ: Mapping[str, str] | None = None, others: Iterable[Cluster] = ()
+) -> dict[str, str]:
     """The console's environment without its passwords, and without stale HATUI_* event names.
     `others`: every other cluster open in this process (one console watches several), whose
     passwords are in this environment too."""
@@ -500,19 +538,32 @@ async def _kill_group(proc: asyncio.subprocess.Process) -> None:
 class HookRunner:
     """Runs one cluster's `notify.hooks` for events, rate-limited, never blocking the caller."""
 
-    def __init__(self, cluster: Cluster, *, on_result: Callable[[HookResult], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, queue_size: int = QUEUE_SIZE,
-                 environ: Mapping[str, str] | None = None, cwd: str | Path | None = None,
-                 others: Iterable[Cluster] = ()):
+    def __init__(
+        self,
+        cluster: Cluster,
+        *,
+        on_result: Callable[[HookResult], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        queue_size: int = QUEUE_SIZE,
+        environ: Mapping[str, str] | None = None,
+        cwd: str | Path | None = None,
+        others: Iterable[Cluster] = (),
+    ):
         self.cluster = cluster
         cfg = cluster.notify
         self.on_result = on_result
         self._env = hook_base_env(cluster, environ, others)
         # relative commands resolve against the cluster file's folder, like its other paths
         self._cwd = cwd if cwd is not None else (cluster.source.parent if cluster.source else None)
-        self.lanes = [_Lane(i, h, Gate(RateLimiter(cfg.rate_limit.max_events, cfg.rate_limit.per_seconds, clock)),
-                            asyncio.Queue(queue_size))
-                      for i, h in enumerate(cfg.hooks)]
+        self.lanes = [
+            _Lane(
+                i,
+                h,
+                Gate(RateLimiter(cfg.rate_limit.max_events, cfg.rate_limit.per_seconds, clock)),
+                asyncio.Queue(queue_size),
+            )
+            for i, h in enumerate(cfg.hooks)
+        ]
         self.results: deque[HookResult] = deque(maxlen=100)
         self._tasks: list[asyncio.Task] = []
 
@@ -520,8 +571,7 @@ class HookRunner:
     def start(self) -> None:
         """Start one worker per hook (needs a running event loop)."""
         if not self._tasks:
-            self._tasks = [asyncio.create_task(self._lane_loop(lane), name=f"hook-{lane.index}")
-                           for lane in self.lanes]
+            self._tasks = [asyncio.create_task(self._lane_loop(lane), name=f"hook-{lane.index}") for lane in self.lanes]
 
     def submit(self, events: Iterable[NotifyEvent]) -> None:
         """Queue the events for every hook that wants them. Never blocks, never raises for a
@@ -532,13 +582,22 @@ class HookRunner:
                     continue
                 if lane.queue.full():
                     lane.gate.hold(event)
-                    log.warning("hook %d (%s): queue full, %s event counted as suppressed",
-                                lane.index, lane.hook.label, event.kind)
+                    log.warning(
+                        "hook %d (%s): queue full, %s event counted as suppressed",
+                        lane.index,
+                        lane.hook.label,
+                        event.kind,
+                    )
                     continue
                 d = lane.gate.offer(event)
                 if d is None:
-                    log.info("hook %d (%s): rate limit, %s event held back (%d so far)",
-                             lane.index, lane.hook.label, event.kind, lane.gate.pending)
+                    log.info(
+                        "hook %d (%s): rate limit, %s event held back (%d so far)",
+                        lane.index,
+                        lane.hook.label,
+                        event.kind,
+                        lane.gate.pending,
+                    )
                 else:
                     lane.queue.put_nowait(d)
 
@@ -591,8 +650,9 @@ class HookRunner:
             raise
         except Exception as e:  # a bug here must not stop the hook's later runs
             log.exception("hook %d (%s): run failed", lane.index, lane.hook.label)
-            result = HookResult(lane.index, lane.hook.label, d.event.kind, time.time(), 0.0, None,
-                                error=type(e).__name__)
+            result = HookResult(
+                lane.index, lane.hook.label, d.event.kind, time.time(), 0.0, None, error=type(e).__name__
+            )
         finally:
             lane.busy = False
         self.results.append(result)
@@ -609,13 +669,32 @@ class HookRunner:
         ev = d.event
         try:
             proc = await asyncio.create_subprocess_exec(
-                *hook.argv, env=env, cwd=self._cwd, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, start_new_session=True)
+                *hook.argv,
+                env=env,
+                cwd=self._cwd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
         except OSError as e:
-            result = HookResult(index, hook.label, ev.kind, started, time.monotonic() - t0, None,
-                                error=f"{e.strerror or e}: {hook.argv[0]}")
-            log.warning("hook %d (%s): %s event for %s: %s", index, hook.label, ev.kind,
-                        ev.code or ev.subject or ev.node or "-", result.describe())
+            result = HookResult(
+                index,
+                hook.label,
+                ev.kind,
+                started,
+                time.monotonic() - t0,
+                None,
+                error=f"{e.strerror or e}: {hook.argv[0]}",
+            )
+            log.warning(
+                "hook %d (%s): %s event for %s: %s",
+                index,
+                hook.label,
+                ev.kind,
+                ev.code or ev.subject or ev.node or "-",
+                result.describe(),
+            )
             return result
         if lane is not None:
             lane.pid = proc.pid
@@ -634,20 +713,57 @@ class HookRunner:
             if lane is not None:
                 lane.pid = None
         stderr = await head.finish(0.5 if not timed_out else 0.1)
-        result = HookResult(index, hook.label, ev.kind, started, time.monotonic() - t0,
-                            None if timed_out else proc.returncode, proc.pid, timed_out, "", stderr)
+        result = HookResult(
+            index,
+            hook.label,
+            ev.kind,
+            started,
+            time.monotonic() - t0,
+            None if timed_out else proc.returncode,
+            proc.pid,
+            timed_out,
+            "",
+            stderr,
+        )
         what = ev.code or (f"{ev.node} {ev.subject}" if ev.kind == ROLE else ev.subject) or ev.node or "-"
         if result.ok:
-            log.info("hook %d (%s): %s event for %s: exit 0 in %.2f s", index, hook.label, ev.kind, what,
-                     result.duration)
+            log.info(
+                "hook %d (%s): %s event for %s: exit 0 in %.2f s", index, hook.label, ev.kind, what, result.duration
+            )
         else:
             # the outcome only: neither the event's message nor the hook's output goes to the log
             what_failed = "timed out, killed" if timed_out else f"exit {proc.returncode}"
-            log.warning("hook %d (%s): %s event for %s: %s after %.2f s", index, hook.label, ev.kind,
-                        what, what_failed, result.duration)
+            log.warning(
+                "hook %d (%s): %s event for %s: %s after %.2f s",
+                index,
+                hook.label,
+                ev.kind,
+                what,
+                what_failed,
+                result.duration,
+            )
         return result
 
 
-__all__ = ["CLEARED", "RAISED", "ROLE", "SUPPRESSED", "Delivery", "Gate", "HookResult", "HookRunner",
-           "NotifyEvent", "Notifier", "RateLimiter", "RoleTracker", "alert_events", "data_complete",
-           "hook_base_env", "hook_env", "hook_wants", "role_changes", "role_event", "vrrp_states"]
+__all__ = [
+    "CLEARED",
+    "RAISED",
+    "ROLE",
+    "SUPPRESSED",
+    "Delivery",
+    "Gate",
+    "HookResult",
+    "HookRunner",
+    "NotifyEvent",
+    "Notifier",
+    "RateLimiter",
+    "RoleTracker",
+    "alert_events",
+    "data_complete",
+    "hook_base_env",
+    "hook_env",
+    "hook_wants",
+    "role_changes",
+    "role_event",
+    "vrrp_states",
+]

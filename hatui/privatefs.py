@@ -13,8 +13,7 @@ from pathlib import Path
 
 from hatui.errors import Refused
 
-__all__ = ["PrivatePathError", "append_private", "open_private", "private_dir", "replace_private",
-           "write_private"]
+__all__ = ["PrivatePathError", "append_private", "open_private", "private_dir", "replace_private", "write_private"]
 
 _WRITE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 _APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -27,13 +26,17 @@ class PrivatePathError(Refused):
 def _check_dir(path: Path) -> None:
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
-        raise PrivatePathError(f"{path} is a symbolic link: hatui keeps its state only in real folders "
-                               "(remove the link, or point HATUI_STATE_DIR at a folder of yours)")
+        raise PrivatePathError(
+            f"{path} is a symbolic link: hatui keeps its state only in real folders "
+            "(remove the link, or point HATUI_STATE_DIR at a folder of yours)"
+        )
     if not stat.S_ISDIR(st.st_mode):
         raise PrivatePathError(f"{path} is not a folder")
     if st.st_uid != os.geteuid():
-        raise PrivatePathError(f"{path} belongs to uid {st.st_uid}, not to you (uid {os.geteuid()}): someone "
-                               "else could change what hatui writes there; use a folder of your own")
+        raise PrivatePathError(
+            f"{path} belongs to uid {st.st_uid}, not to you (uid {os.geteuid()}): someone "
+            "else could change what hatui writes there; use a folder of your own"
+        )
     if st.st_mode & 0o077:
         os.chmod(path, 0o700, follow_symlinks=False)
 

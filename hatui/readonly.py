@@ -27,16 +27,31 @@ class ReadOnlyViolation(PermissionError):
 
 
 # One version per dialect boundary, so every statement any server would get is listed.
-_DIALECT_VERSIONS = ("5.7.44", "8.0.21", "8.0.22", "8.0.26", "8.2.0", "8.4.3",
-                     "10.5.27-MariaDB", "10.11.19-MariaDB", "11.4.2-MariaDB")
+_DIALECT_VERSIONS = (
+    "5.7.44",
+    "8.0.21",
+    "8.0.22",
+    "8.0.26",
+    "8.2.0",
+    "8.4.3",
+    "10.5.27-MariaDB",
+    "10.11.19-MariaDB",
+    "11.4.2-MariaDB",
+)
 
 
 def allowed_sql() -> frozenset[str]:
     stmts = {VERSION_SQL}
     for v in _DIALECT_VERSIONS:
         d = dialect_for(detect_version(v))
-        stmts |= {d.variables_sql(), d.replica_status_sql, d.binlog_status_sql, d.global_status_sql,
-                  d.semi_sync_variables_sql, d.session_read_only_sql}
+        stmts |= {
+            d.variables_sql(),
+            d.replica_status_sql,
+            d.binlog_status_sql,
+            d.global_status_sql,
+            d.semi_sync_variables_sql,
+            d.session_read_only_sql,
+        }
     return frozenset(s for s in stmts if s)
 
 
@@ -50,8 +65,7 @@ _CURSOR_RE = r"(?:'[0-9A-Za-z=;_-]+'|[0-9A-Za-z=_-]+)"
 
 
 def _shape(command: str) -> re.Pattern[str]:
-    pattern = (re.escape(command).replace(_NUM, r"\d+").replace(_INODE, _INODE_RE)
-               .replace(_CURSOR, _CURSOR_RE))
+    pattern = re.escape(command).replace(_NUM, r"\d+").replace(_INODE, _INODE_RE).replace(_CURSOR, _CURSOR_RE)
     return re.compile(pattern + r"\Z")
 
 

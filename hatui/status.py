@@ -38,7 +38,7 @@ def exit_code(snap: Snapshot, alerts: list[Alert]) -> int:
 def _iso(t: float | None) -> str | None:
     if t is None:
         return None
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).astimezone().isoformat(timespec="milliseconds")
+    return dt.datetime.fromtimestamp(t, dt.UTC).astimezone().isoformat(timespec="milliseconds")
 
 
 def _mysql_json(st) -> dict[str, Any] | None:
@@ -83,9 +83,17 @@ def _keepalived_json(snap: Snapshot, name: str) -> dict[str, Any] | None:
         "running": None if proc is None else proc.running,
         "detail": None if proc is None or proc.running else proc.detail,
         "source": None if vrrp is None else vrrp.source,
-        "instances": [] if vrrp is None or (proc is not None and not proc.running) else [
-            {"name": i.name, "state": i.state, "priority": i.effective_priority,
-             "base_priority": i.base_priority, "vrid": i.vrid, "vips": list(i.vips)}
+        "instances": []
+        if vrrp is None or (proc is not None and not proc.running)
+        else [
+            {
+                "name": i.name,
+                "state": i.state,
+                "priority": i.effective_priority,
+                "base_priority": i.base_priority,
+                "vrid": i.vrid,
+                "vips": list(i.vips),
+            }
             for i in vrrp.instances
         ],
     }
@@ -98,16 +106,18 @@ def status_dict(snap: Snapshot, alerts: list[Alert]) -> dict[str, Any]:
         addrs = snap.value(name, Kind.ADDRESSES)
         ssh = snap.value(name, Kind.SSH)
         held = [v.address for v in views if name in v.holders]
-        nodes.append({
-            "name": name,
-            "host": snap.cluster.nodes[name].host,
-            "reachable": ssh_up(snap, name),
-            "ssh_error": None if ssh is None or ssh.up else ssh.error,
-            "mysql": _mysql_json(snap.value(name, Kind.MYSQL)),
-            "keepalived": _keepalived_json(snap, name),
-            "vips": held if addrs is not None else None,
-            "ages": {str(k): round(snap.age(name, k), 2) for k in Kind if snap.get(name, k)},
-        })
+        nodes.append(
+            {
+                "name": name,
+                "host": snap.cluster.nodes[name].host,
+                "reachable": ssh_up(snap, name),
+                "ssh_error": None if ssh is None or ssh.up else ssh.error,
+                "mysql": _mysql_json(snap.value(name, Kind.MYSQL)),
+                "keepalived": _keepalived_json(snap, name),
+                "vips": held if addrs is not None else None,
+                "ages": {str(k): round(snap.age(name, k), 2) for k in Kind if snap.get(name, k)},
+            }
+        )
     w = writer(snap, views)
     return {
         "cluster": snap.cluster.name,
@@ -115,8 +125,10 @@ def status_dict(snap: Snapshot, alerts: list[Alert]) -> dict[str, Any]:
         "taken_at": _iso(snap.taken_at),
         "writer": w.node,
         "nodes": nodes,
-        "vips": [{"address": v.address, "role": str(v.role), "holders": list(v.holders),
-                  "unknown": list(v.unknown)} for v in views],
+        "vips": [
+            {"address": v.address, "role": str(v.role), "holders": list(v.holders), "unknown": list(v.unknown)}
+            for v in views
+        ],
         "alerts": [a.to_dict() for a in alerts],
     }
 
@@ -128,8 +140,7 @@ def _yn(v: bool | None) -> str:
 def status_text(snap: Snapshot, alerts: list[Alert], code: int) -> str:
     d = status_dict(snap, alerts)
     verdict = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}[code]
-    lines = [f"cluster {d['cluster']} ({d['topology']})  {d['taken_at']}  {verdict}"
-             f"  writer: {d['writer'] or '?'}"]
+    lines = [f"cluster {d['cluster']} ({d['topology']})  {d['taken_at']}  {verdict}  writer: {d['writer'] or '?'}"]
     for v in d["vips"]:
         who = ", ".join(v["holders"]) or "nobody"
         unk = f" (cannot see {', '.join(v['unknown'])})" if v["unknown"] else ""

@@ -26,8 +26,8 @@ from hatui.views.dashboard import (
 from hatui.views.feed import Feed, live_feed
 from hatui.views.frame import ClusterState
 from screens.notify import ClusterNotifications
-from screens.widgets.lagplot import LagPlot
 from screens.wallboard import Wallboard
+from screens.widgets.lagplot import LagPlot
 from screens.widgets.logview import LogView
 
 TICK = 0.25  # views redraw at 4 Hz from a snapshot, never once per log line
@@ -76,8 +76,7 @@ def _fill(table: DataTable, rows: list[tuple[str, tuple]], health: list[str] | N
 class ClusterView(Vertical):
     """Everything about one cluster, refreshed from its feed's store at a fixed tick."""
 
-    PANELS = {"nodes": "Nodes", "vrrp": "VRRP", "repl": "Replication", "alerts": "Alerts",
-              "logs": "Logs"}
+    PANELS = {"nodes": "Nodes", "vrrp": "VRRP", "repl": "Replication", "alerts": "Alerts", "logs": "Logs"}
     BINDINGS = [
         Binding("1", "focus_panel('nodes')", "Nodes", show=False, id="dashboard.nodes"),
         Binding("2", "focus_panel('vrrp')", "VRRP", show=False, id="dashboard.vrrp"),
@@ -113,8 +112,12 @@ class ClusterView(Vertical):
             yield LagPlot(id="lag-plot")
 
     def on_mount(self) -> None:
-        for tid, cols in (("#nodes", NODE_COLUMNS), ("#vrrp", VRRP_COLUMNS), ("#repl", REPL_COLUMNS),
-                          ("#alerts", ALERT_COLUMNS)):
+        for tid, cols in (
+            ("#nodes", NODE_COLUMNS),
+            ("#vrrp", VRRP_COLUMNS),
+            ("#repl", REPL_COLUMNS),
+            ("#alerts", ALERT_COLUMNS),
+        ):
             t = self.query_one(tid, DataTable)
             for c in cols:
                 t.add_column(c, key=c)
@@ -169,35 +172,68 @@ class ClusterView(Vertical):
         self._mark_stale(snap)
         h = header(snap, alerts)
         conns = "  ".join(f"{n}:{s}" for n, s in h.connections)
-        self.query_one("#cluster-header", Static).update(Text.assemble(
-            (f"{h.cluster} ", "bold"), (f"{h.health.upper()} ", STYLE[h.health]),
-            f"· {self.cluster.topology} · writer {h.writer} · oldest data {h.oldest_data} · {conns}"))
+        self.query_one("#cluster-header", Static).update(
+            Text.assemble(
+                (f"{h.cluster} ", "bold"),
+                (f"{h.health.upper()} ", STYLE[h.health]),
+                f"· {self.cluster.topology} · writer {h.writer} · oldest data {h.oldest_data} · {conns}",
+            )
+        )
         nodes = node_rows(snap, alerts)
-        _fill(self.query_one("#nodes", DataTable),
-              [(r.node, (r.node, r.role, r.vips, r.ssh, r.mysql, r.rw, r.replication, r.vrrp, r.age))
-               for r in nodes], [r.health for r in nodes])
+        _fill(
+            self.query_one("#nodes", DataTable),
+            [(r.node, (r.node, r.role, r.vips, r.ssh, r.mysql, r.rw, r.replication, r.vrrp, r.age)) for r in nodes],
+            [r.health for r in nodes],
+        )
         scripts = script_results(snap)
         vrrp = vrrp_rows(snap, alerts, scripts)
-        _fill(self.query_one("#vrrp", DataTable),
-              [(f"{r.node}/{r.instance}", (r.node, r.instance, r.state, r.base_priority,
-                                          r.effective_priority, r.last_transition, r.check))
-               for r in vrrp], [r.health for r in vrrp])
+        _fill(
+            self.query_one("#vrrp", DataTable),
+            [
+                (
+                    f"{r.node}/{r.instance}",
+                    (r.node, r.instance, r.state, r.base_priority, r.effective_priority, r.last_transition, r.check),
+                )
+                for r in vrrp
+            ],
+            [r.health for r in vrrp],
+        )
         lag = self.state.lag
         top = self.cluster.thresholds.lag_critical
         repl = repl_rows(snap, alerts)
-        _fill(self.query_one("#repl", DataTable),
-              [(f"{r.node}/{r.channel}", (r.node, r.channel, r.source, r.io, r.sql, r.lag,
-                                         spark_text(lag.sparkline_values(
-                                             (r.node, "" if r.channel == "-" else r.channel)), top),
-                                         r.gtid, r.last_error)) for r in repl], [r.health for r in repl])
+        _fill(
+            self.query_one("#repl", DataTable),
+            [
+                (
+                    f"{r.node}/{r.channel}",
+                    (
+                        r.node,
+                        r.channel,
+                        r.source,
+                        r.io,
+                        r.sql,
+                        r.lag,
+                        spark_text(lag.sparkline_values((r.node, "" if r.channel == "-" else r.channel)), top),
+                        r.gtid,
+                        r.last_error,
+                    ),
+                )
+                for r in repl
+            ],
+            [r.health for r in repl],
+        )
         if frame.lag_changed and now - self._plotted >= 1.0:  # plotting costs more than a table: 1 Hz
             self._plotted = now
             self.query_one("#lag-plot", LagPlot).update_from(lag, snap.taken_at, self.cluster.thresholds)
         shown = alert_rows(frame.active, now) + cleared_rows(frame.cleared, now)
-        _fill(self.query_one("#alerts", DataTable),
-              [(f"{r.code}/{r.node}/{i}", (r.severity, r.code, r.node, r.active_for, r.message))
-               for i, r in enumerate(shown)], [r.severity for r in shown])
-
+        _fill(
+            self.query_one("#alerts", DataTable),
+            [
+                (f"{r.code}/{r.node}/{i}", (r.severity, r.code, r.node, r.active_for, r.message))
+                for i, r in enumerate(shown)
+            ],
+            [r.severity for r in shown],
+        )
 
     def _mark_stale(self, snap) -> None:
         """A panel drawn from overdue data says so in its title, with the data's age."""
@@ -218,8 +254,7 @@ class HatuiApp(App):
         Binding("question_mark", "help", "Help", id="help"),
     ]
 
-    def __init__(self, clusters: Sequence[Cluster], *, watch: bool = False,
-                 feed_factory: FeedFactory | None = None):
+    def __init__(self, clusters: Sequence[Cluster], *, watch: bool = False, feed_factory: FeedFactory | None = None):
         super().__init__()
         self.clusters = list(clusters)
         self.watch_mode = watch
@@ -248,18 +283,28 @@ class HatuiApp(App):
         from screens.help import HelpScreen
         from screens.node_detail import NodeDetail
 
-        everywhere = [*HatuiApp.BINDINGS,
-                      Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")]
+        everywhere = [*HatuiApp.BINDINGS, Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")]
         if isinstance(self.screen, NodeDetail):
-            sections = [("Everywhere", everywhere), ("Node detail", NodeDetail.BINDINGS),
-                        ("Log pane", LogView.BINDINGS)]
+            sections = [
+                ("Everywhere", everywhere),
+                ("Node detail", NodeDetail.BINDINGS),
+                ("Log pane", LogView.BINDINGS),
+            ]
         elif self.watch_mode:
             sections = [("Wallboard", everywhere)]
         else:
-            sections = [("Everywhere", everywhere), ("Dashboard", ClusterView.BINDINGS),
-                        ("Tables", [Binding("enter", "select", "Open the node under the cursor (Nodes)"),
-                                    Binding("up,down", "", "Move between rows")]),
-                        ("Log pane", LogView.BINDINGS)]
+            sections = [
+                ("Everywhere", everywhere),
+                ("Dashboard", ClusterView.BINDINGS),
+                (
+                    "Tables",
+                    [
+                        Binding("enter", "select", "Open the node under the cursor (Nodes)"),
+                        Binding("up,down", "", "Move between rows"),
+                    ],
+                ),
+                ("Log pane", LogView.BINDINGS),
+            ]
         self.push_screen(HelpScreen(sections, self.watch_mode))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -284,8 +329,10 @@ class HatuiApp(App):
 
     def open_switchover(self, cluster: Cluster, node: str) -> None:
         from hatui.runbook.switchover import Switchover
-        self.open_runbook(cluster, f"Switchover of {cluster.name} to {node}", node,
-                          lambda planned: Switchover(cluster, node))
+
+        self.open_runbook(
+            cluster, f"Switchover of {cluster.name} to {node}", node, lambda planned: Switchover(cluster, node)
+        )
 
     def open_repair_gap(self, cluster: Cluster, old: str, new: str) -> None:
         from hatui.runbook.repair_gap import RepairGap
@@ -294,12 +341,15 @@ class HatuiApp(App):
             # the run must replay exactly what the preview showed: it refuses if the gap changed
             sha = planned.gap.sha256 if planned is not None and planned.gap is not None else None
             return RepairGap(cluster, old, new, expect_sha256=sha)
+
         self.open_runbook(cluster, f"Binlog gap repair of {cluster.name}: {old} → {new}", new, build)
 
     def open_rejoin(self, cluster: Cluster, node: str) -> None:
         from hatui.runbook.rejoin import Rejoin
-        self.open_runbook(cluster, f"Rejoin {node} to {cluster.name} as a replica", node,
-                          lambda planned: Rejoin(cluster, node))
+
+        self.open_runbook(
+            cluster, f"Rejoin {node} to {cluster.name} as a replica", node, lambda planned: Rejoin(cluster, node)
+        )
 
     def open_runbook(self, cluster: Cluster, title: str, target: str, build) -> None:
         """A runbook screen: `build(planned)` makes the runbook, for the dry run (planned is None)
@@ -318,8 +368,10 @@ class HatuiApp(App):
             rb = build(None if dry_run else (planned[-1] if planned else None))
             if dry_run:
                 planned.append(rb)
-            return Runner(cluster, rb, pool=SessionPool.for_cluster(cluster),
-                          on_event=on_event, dry_run=dry_run, close_pool=True)
+            return Runner(
+                cluster, rb, pool=SessionPool.for_cluster(cluster), on_event=on_event, dry_run=dry_run, close_pool=True
+            )
+
         self.push_screen(RunbookScreen(title, target, make))
 
     def current_view(self, screen: Screen | None = None) -> ClusterView:

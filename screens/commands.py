@@ -31,30 +31,33 @@ LOG_PRESETS = (
 def dashboard_commands(view: ClusterView) -> Iterator[SystemCommand]:
     cluster = view.cluster.name
     for node in view.cluster.nodes:
-        yield SystemCommand(f"Node detail: {node}", f"Everything about {node} ({cluster})",
-                            partial(view.open_node, node))
+        yield SystemCommand(
+            f"Node detail: {node}", f"Everything about {node} ({cluster})", partial(view.open_node, node)
+        )
     for panel, title in view.PANELS.items():
-        yield SystemCommand(f"Go to: {title}", f"Move the focus to the {title} panel",
-                            partial(view.focus_panel, panel))
+        yield SystemCommand(f"Go to: {title}", f"Move the focus to the {title} panel", partial(view.focus_panel, panel))
     logs = view.logs
     for node in view.cluster.nodes:
-        yield SystemCommand(f"Logs: only {node}", f"Show only {node}'s keepalived lines",
-                            partial(view.filter_logs, f"node:{node}"))
+        yield SystemCommand(
+            f"Logs: only {node}", f"Show only {node}'s keepalived lines", partial(view.filter_logs, f"node:{node}")
+        )
     for label, text in LOG_PRESETS:
-        yield SystemCommand(f"Logs: only {label}", f"Filter the log pane with `{text}`",
-                            partial(view.filter_logs, text))
+        yield SystemCommand(
+            f"Logs: only {label}", f"Filter the log pane with `{text}`", partial(view.filter_logs, text)
+        )
     if logs.filter_text:
-        yield SystemCommand("Logs: clear filter", f"Drop the filter `{logs.filter_text}`",
-                            partial(view.filter_logs, ""))
+        yield SystemCommand(
+            "Logs: clear filter", f"Drop the filter `{logs.filter_text}`", partial(view.filter_logs, "")
+        )
     if logs.following:
-        yield SystemCommand("Logs: pause", "Stop following new lines (a counter shows what arrives)",
-                            logs.action_pause)
+        yield SystemCommand("Logs: pause", "Stop following new lines (a counter shows what arrives)", logs.action_pause)
     else:
-        yield SystemCommand("Logs: follow", f"Jump to the newest line ({logs.pending_count} new)",
-                            logs.action_follow)
-    yield SystemCommand("Logs: hide dumps and gratuitous ARPs" if logs.show_noise
-                        else "Logs: show dumps and gratuitous ARPs",
-                        "Toggle keepalived's routine dump and GARP lines", logs.action_toggle_noise)
+        yield SystemCommand("Logs: follow", f"Jump to the newest line ({logs.pending_count} new)", logs.action_follow)
+    yield SystemCommand(
+        "Logs: hide dumps and gratuitous ARPs" if logs.show_noise else "Logs: show dumps and gratuitous ARPs",
+        "Toggle keepalived's routine dump and GARP lines",
+        logs.action_toggle_noise,
+    )
 
 
 def runbook_commands(view: ClusterView) -> Iterator[SystemCommand]:
@@ -64,26 +67,33 @@ def runbook_commands(view: ClusterView) -> Iterator[SystemCommand]:
     c = view.cluster
     candidates = [n for n, node in c.nodes.items() if node.has_role(Role.MYSQL) and node.has_role(Role.KEEPALIVED)]
     for node in candidates:
-        yield SystemCommand(f"Runbook: switch over to {node}",
-                            f"Planned switchover: move the writer and its VIP to {node} (checks first)",
-                            partial(view.app.open_switchover, c, node))
+        yield SystemCommand(
+            f"Runbook: switch over to {node}",
+            f"Planned switchover: move the writer and its VIP to {node} (checks first)",
+            partial(view.app.open_switchover, c, node),
+        )
     writer = _writer(view)
     if writer:
         for node in candidates:
             if node != writer:
-                yield SystemCommand(f"Runbook: repair binlog gap {node} → {writer}",
-                                    f"After a failover: recover what {node}'s binlogs hold and {writer} never got "
-                                    "(preview and conflict check first)",
-                                    partial(view.app.open_repair_gap, c, node, writer))
+                yield SystemCommand(
+                    f"Runbook: repair binlog gap {node} → {writer}",
+                    f"After a failover: recover what {node}'s binlogs hold and {writer} never got "
+                    "(preview and conflict check first)",
+                    partial(view.app.open_repair_gap, c, node, writer),
+                )
     for node, n in c.nodes.items():
         if n.has_role(Role.MYSQL) and node != writer:
-            yield SystemCommand(f"Runbook: rejoin {node}",
-                                f"Make {node} a healthy read-only replica of the writer (classified first)",
-                                partial(view.app.open_rejoin, c, node))
+            yield SystemCommand(
+                f"Runbook: rejoin {node}",
+                f"Make {node} a healthy read-only replica of the writer (classified first)",
+                partial(view.app.open_rejoin, c, node),
+            )
 
 
 def _writer(view: ClusterView) -> str | None:
     from hatui.rules.topology import writer
+
     try:
         return writer(view.feed.store.snapshot(max_events=0)).node
     except Exception:  # no data yet: no writer-dependent runbooks offered
@@ -99,5 +109,4 @@ def node_detail_commands(screen: NodeDetail) -> Iterator[SystemCommand]:
 
 def wallboard_commands(wall: Wallboard) -> Iterator[SystemCommand]:
     if len(wall.clusters) > 1:
-        yield SystemCommand("Next cluster", "Show the next cluster now (the board cycles anyway)",
-                            wall.next_board)
+        yield SystemCommand("Next cluster", "Show the next cluster now (the board cycles anyway)", wall.next_board)

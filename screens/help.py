@@ -32,8 +32,7 @@ CONVENTIONS = (
 
 
 def _keys_table(title: str, bindings: list[Binding], describe) -> Table:
-    t = Table(title=title, title_justify="left", title_style="bold", show_header=False, box=None,
-              padding=(0, 2, 0, 0))
+    t = Table(title=title, title_justify="left", title_style="bold", show_header=False, box=None, padding=(0, 2, 0, 0))
     t.add_column(style="bold cyan", no_wrap=True)
     t.add_column()
     seen = set()
@@ -71,14 +70,14 @@ class HelpScreen(ModalScreen[None]):
         if self.watch:
             parts.append(Text("Read-only wallboard: nothing here can change a node.", style="bold"))
         parts += [_keys_table(title, bindings, describe) for title, bindings in self.sections]
-        legend = Table(title="Colours", title_justify="left", title_style="bold",
-                       show_header=False, box=None, padding=(0, 2, 0, 0))
+        legend = Table(
+            title="Colours", title_justify="left", title_style="bold", show_header=False, box=None, padding=(0, 2, 0, 0)
+        )
         legend.add_column(no_wrap=True)
         legend.add_column()
         for style, meaning in COLOURS:
             legend.add_row(Text("■ " + style.split()[-1], style=style), meaning)
-        parts += [legend, Text("\n".join(f"• {c}" for c in CONVENTIONS)),
-                  Text("Esc closes this help.", style="dim")]
+        parts += [legend, Text("\n".join(f"• {c}" for c in CONVENTIONS)), Text("Esc closes this help.", style="dim")]
         return parts
 
     def plain_text(self, width: int = 100) -> str:

@@ -17,8 +17,9 @@ from screens.widgets.logview import LogView
 
 
 def _section_table(title: str, pairs: list[tuple[str, str]]) -> Table:
-    t = Table(title=title, title_justify="left", title_style="bold", show_header=False,
-              box=None, padding=(0, 1), expand=False)
+    t = Table(
+        title=title, title_justify="left", title_style="bold", show_header=False, box=None, padding=(0, 1), expand=False
+    )
     t.add_column(style="dim", no_wrap=True)
     t.add_column(overflow="fold")
     for k, v in pairs:

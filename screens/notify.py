@@ -25,8 +25,14 @@ TOAST_SECONDS = {"error": 15.0, "warning": 10.0, "information": 6.0}
 class ClusterNotifications:
     """One cluster's notifications. `on_frame` is called every tick with the view's frame."""
 
-    def __init__(self, owner: Widget, cluster: Cluster, *, clock: Callable[[], float] = time.monotonic,
-                 others: Iterable[Cluster] = ()):
+    def __init__(
+        self,
+        owner: Widget,
+        cluster: Cluster,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        others: Iterable[Cluster] = (),
+    ):
         self.owner = owner
         self.cluster = cluster
         self.config = cluster.notify
@@ -66,8 +72,7 @@ class ClusterNotifications:
         title = f"{self.cluster.name} · {e.title}"
         if d.suppressed and e.kind != "suppressed":
             title += f" (+{d.suppressed} held back)"
-        self.owner.app.notify(e.message, title=title, severity=severity,
-                              timeout=TOAST_SECONDS[severity], markup=False)
+        self.owner.app.notify(e.message, title=title, severity=severity, timeout=TOAST_SECONDS[severity], markup=False)
 
     def _on_result(self, r: HookResult) -> None:
         if r.ok:
@@ -77,8 +82,12 @@ class ClusterNotifications:
             return  # said once already; it is still failing
         self._failing.add(r.hook)
         try:
-            self.owner.app.notify(f"hook {r.hook + 1} ({r.label}) {r.describe()}",
-                                  title=f"{self.cluster.name} · notification hook failed",
-                                  severity="error", timeout=TOAST_SECONDS["error"], markup=False)
+            self.owner.app.notify(
+                f"hook {r.hook + 1} ({r.label}) {r.describe()}",
+                title=f"{self.cluster.name} · notification hook failed",
+                severity="error",
+                timeout=TOAST_SECONDS["error"],
+                markup=False,
+            )
         except Exception:  # the view is gone (shutting down): the log has it
             log.debug("cannot show a hook failure", exc_info=True)

@@ -22,11 +22,23 @@ from hatui.runbook.runner import Report, Runner
 # (dry_run, on_event) -> Runner; the console builds real ones, tests pass their own
 RunnerFactory = Callable[[bool, Callable[[Event], None]], Runner]
 
-STYLE = {"check": "", "refused": "bold red", "failed": "bold red", "rolled_back": "bold yellow",
-         "done": "bold green", "step_failed": "red", "undo_failed": "bold red", "step_start": "bold"}
-OUTCOME_STYLE = {Outcome.DONE: "bold white on green", Outcome.DRY_RUN: "bold white on blue",
-                 Outcome.REFUSED: "bold white on red", Outcome.ROLLED_BACK: "bold black on yellow",
-                 Outcome.FAILED: "bold white on red"}
+STYLE = {
+    "check": "",
+    "refused": "bold red",
+    "failed": "bold red",
+    "rolled_back": "bold yellow",
+    "done": "bold green",
+    "step_failed": "red",
+    "undo_failed": "bold red",
+    "step_start": "bold",
+}
+OUTCOME_STYLE = {
+    Outcome.DONE: "bold white on green",
+    Outcome.DRY_RUN: "bold white on blue",
+    Outcome.REFUSED: "bold white on red",
+    Outcome.ROLLED_BACK: "bold black on yellow",
+    Outcome.FAILED: "bold white on red",
+}
 
 
 class RunbookScreen(Screen):
@@ -89,8 +101,10 @@ class RunbookScreen(Screen):
         if report.outcome == Outcome.REFUSED:
             self.phase = "refused"
             failed = sum(c.failed for c in report.checks)
-            self._status(f" REFUSED: {failed} check(s) failed; nothing was changed. Esc to go back ",
-                         OUTCOME_STYLE[Outcome.REFUSED])
+            self._status(
+                f" REFUSED: {failed} check(s) failed; nothing was changed. Esc to go back ",
+                OUTCOME_STYLE[Outcome.REFUSED],
+            )
             return
         self.phase = "confirm"
         self._status("All checks passed. Read the plan above, then confirm below.", "bold")
@@ -106,8 +120,10 @@ class RunbookScreen(Screen):
             return
         self.query_one("#rb-confirm").remove_class("-shown")
         self.phase = "running"
-        self._status(" RUNNING: ctrl+a aborts (everything done so far is undone, before the VIP moves) ",
-                     "bold white on dark_orange")
+        self._status(
+            " RUNNING: ctrl+a aborts (everything done so far is undone, before the VIP moves) ",
+            "bold white on dark_orange",
+        )
         self.run_worker(self._execute(), exclusive=True)
 
     @on(Button.Pressed, "#rb-cancel")
@@ -120,13 +136,20 @@ class RunbookScreen(Screen):
 
         async def confirmed(checks, steps) -> bool:  # the DBA typed the name on this screen
             return True
+
         self.report = report = await self.runner.execute(confirmed)
         self.phase = "finished"
-        words = {Outcome.DONE: "DONE", Outcome.REFUSED: "REFUSED: nothing was changed",
-                 Outcome.ROLLED_BACK: "ROLLED BACK: the cluster is as it was",
-                 Outcome.FAILED: "FAILED: needs you (see above; `hatui runbook status`)"}
-        self._status(f" {words.get(report.outcome, report.outcome)} in {report.seconds:.2f} s. "
-                     f"Audit log: {self.runner.audit.path}. Esc to go back ", OUTCOME_STYLE[report.outcome])
+        words = {
+            Outcome.DONE: "DONE",
+            Outcome.REFUSED: "REFUSED: nothing was changed",
+            Outcome.ROLLED_BACK: "ROLLED BACK: the cluster is as it was",
+            Outcome.FAILED: "FAILED: needs you (see above; `hatui runbook status`)",
+        }
+        self._status(
+            f" {words.get(report.outcome, report.outcome)} in {report.seconds:.2f} s. "
+            f"Audit log: {self.runner.audit.path}. Esc to go back ",
+            OUTCOME_STYLE[report.outcome],
+        )
 
     # ------------------------------------------------------------------ keys
     def action_abort(self) -> None:
@@ -136,7 +159,6 @@ class RunbookScreen(Screen):
 
     def action_close(self) -> None:
         if self.phase == "running":
-            self.notify("A runbook is running: ctrl+a aborts it; the screen closes when it ends.",
-                        severity="warning")
+            self.notify("A runbook is running: ctrl+a aborts it; the screen closes when it ends.", severity="warning")
             return
         self.app.pop_screen()

@@ -32,11 +32,13 @@ def _stale(mark: str) -> tuple[str, str]:
 
 def render_board(b: Board) -> Panel:
     colour = COLOUR[b.health]
-    lines = [*[Text(row, style=f"bold {colour}") for row in big_text(WORD[b.health])],
-             Text.assemble(("writer  ", "dim"), (b.writer, "bold")),
-             *[Text.assemble(("VIP     ", "dim"), (v, "bold"), _stale(b.vip_stale)) for v in b.vips],
-             Text.assemble(("lag     ", "dim"), b.worst_lag, _stale(b.lag_stale)),
-             Text("")]
+    lines = [
+        *[Text(row, style=f"bold {colour}") for row in big_text(WORD[b.health])],
+        Text.assemble(("writer  ", "dim"), (b.writer, "bold")),
+        *[Text.assemble(("VIP     ", "dim"), (v, "bold"), _stale(b.vip_stale)) for v in b.vips],
+        Text.assemble(("lag     ", "dim"), b.worst_lag, _stale(b.lag_stale)),
+        Text(""),
+    ]
     if b.alerts:
         for sev, msg, since in b.alerts[:MAX_ALERTS]:
             lines.append(Text.assemble((f"{sev:8} ", COLOUR.get(sev, "")), f"{msg}  ", (f"({since})", "dim")))
@@ -45,8 +47,12 @@ def render_board(b: Board) -> Panel:
     else:
         lines.append(Text("no alerts", style="green"))
     subtitle = f"data {b.data_age} old" + (" · STALE" if b.stale else "")
-    return Panel(Group(*lines), title=Text(b.cluster, style="bold"), border_style=colour,
-                 subtitle=Text(subtitle, style="bold red" if b.stale else "dim"))
+    return Panel(
+        Group(*lines),
+        title=Text(b.cluster, style="bold"),
+        border_style=colour,
+        subtitle=Text(subtitle, style="bold red" if b.stale else "dim"),
+    )
 
 
 class ClusterBoard(Static):

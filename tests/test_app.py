@@ -12,12 +12,12 @@ from textual.widgets import DataTable
 from hatui.cluster import load_cluster, load_cluster_text
 from hatui.keepalived import parse_line
 from hatui.keepalived.dump import VrrpInstance, VrrpSnapshot
+from hatui.lab import configs
+from hatui.lab.spec import default_spec
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.mysql.version import detect_version
 from hatui.state import AddressObs, KeepalivedProcObs, Kind, SshObs, Store
 from hatui.views.feed import RecordedFeed
-from hatui.lab import configs
-from hatui.lab.spec import default_spec
 from screens.app import HatuiApp
 
 SAMPLES = sorted((Path(__file__).parent.parent / "sample_clusters").glob("*.yml"))
@@ -37,9 +37,17 @@ def lab_state(cluster, *, split_brain=False, unreachable=None, replica_error="")
     mdb = detect_version("10.11.19-MariaDB-0+deb12u1-log")
 
     def ch(src):
-        return ReplicationChannel(source_host=src, source_port=3306, io_state="Yes", io_running=True,
-                                  sql_running=not replica_error, lag_seconds=0.0,
-                                  last_sql_error=replica_error, last_error=replica_error)
+        return ReplicationChannel(
+            source_host=src,
+            source_port=3306,
+            io_state="Yes",
+            io_running=True,
+            sql_running=not replica_error,
+            lag_seconds=0.0,
+            last_sql_error=replica_error,
+            last_error=replica_error,
+        )
+
     for n in ("db1", "db2", "db3"):
         store.put(n, Kind.SSH, SshObs("up"))
     store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"198.18.0.11", vip})))
@@ -47,20 +55,49 @@ def lab_state(cluster, *, split_brain=False, unreachable=None, replica_error="")
     store.put("db3", Kind.ADDRESSES, AddressObs(frozenset({"198.18.0.13"})))
     for n, prio, state in (("db1", 100, "MASTER"), ("db2", 90, "MASTER" if split_brain else "BACKUP")):
         store.put(n, Kind.KEEPALIVED, KeepalivedProcObs(True, 100 + prio))
-        store.put(n, Kind.VRRP, VrrpSnapshot((VrrpInstance(
-            name="VI_1", state=state, vrid=51, interface="eth0", base_priority=prio,
-            effective_priority=prio, vips=(vip,) if state == "MASTER" else ()),), "json", None))
-    for n, sid, ro, src in (("db1", 1, False, "198.18.0.12"), ("db2", 2, not split_brain, "198.18.0.11"),
-                            ("db3", 3, True, "198.18.0.11")):
-        store.put(n, Kind.MYSQL, MysqlStatus(up=True, version=mdb, server_id=sid, read_only=ro,
-                                             gtid_current_pos="0-1-42", gtid_binlog_state="0-1-42",
-                                             channels=(ch(src),)))
+        store.put(
+            n,
+            Kind.VRRP,
+            VrrpSnapshot(
+                (
+                    VrrpInstance(
+                        name="VI_1",
+                        state=state,
+                        vrid=51,
+                        interface="eth0",
+                        base_priority=prio,
+                        effective_priority=prio,
+                        vips=(vip,) if state == "MASTER" else (),
+                    ),
+                ),
+                "json",
+                None,
+            ),
+        )
+    for n, sid, ro, src in (
+        ("db1", 1, False, "198.18.0.12"),
+        ("db2", 2, not split_brain, "198.18.0.11"),
+        ("db3", 3, True, "198.18.0.11"),
+    ):
+        store.put(
+            n,
+            Kind.MYSQL,
+            MysqlStatus(
+                up=True,
+                version=mdb,
+                server_id=sid,
+                read_only=ro,
+                gtid_current_pos="0-1-42",
+                gtid_binlog_state="0-1-42",
+                channels=(ch(src),),
+            ),
+        )
     if unreachable:  # its last readings are 45 s old: nothing has come since it went away
         for kind in (Kind.ADDRESSES, Kind.MYSQL):
             store.put(unreachable, kind, store.latest(unreachable, kind).value, at=FIXED_NOW - 45)
         store.put(unreachable, Kind.SSH, SshObs("down", "no answer within 5 s"))
     for node, line in LOG_LINES:
-        store.add_event(node, parse_line(line, node=node, tz=dt.timezone.utc))
+        store.add_event(node, parse_line(line, node=node, tz=dt.UTC))
     return store
 
 
@@ -171,8 +208,9 @@ async def test_wallboard_is_glanceable_has_nothing_to_focus_and_cycles_clusters(
 
 
 def test_wallboard_snapshot(snap_compare, fixed_clock):
-    assert snap_compare(HatuiApp([lab_cluster()], watch=True, feed_factory=recorded(split_brain=True)),
-                        terminal_size=(100, 30))
+    assert snap_compare(
+        HatuiApp([lab_cluster()], watch=True, feed_factory=recorded(split_brain=True)), terminal_size=(100, 30)
+    )
 
 
 @pytest.fixture
@@ -191,8 +229,9 @@ def test_console_snapshot(snap_compare, fixed_clock):
 
 
 def test_split_brain_snapshot(snap_compare, fixed_clock):
-    assert snap_compare(HatuiApp([lab_cluster()], feed_factory=recorded(split_brain=True, unreachable="db3")),
-                        terminal_size=(150, 34))
+    assert snap_compare(
+        HatuiApp([lab_cluster()], feed_factory=recorded(split_brain=True, unreachable="db3")), terminal_size=(150, 34)
+    )
 
 
 async def test_enter_on_a_node_opens_its_detail_and_esc_goes_back():
@@ -205,18 +244,28 @@ async def test_enter_on_a_node_opens_its_detail_and_esc_goes_back():
         screen = app.screen
         assert type(screen).__name__ == "NodeDetail" and screen.node == "db2"
         text = screen.sections_text()
-        for needle in ("server_id: 2", "read_only: ON", "Replication", "source_host: 198.18.0.11",
-                       "VRRP instance VI_1", "state: BACKUP", "priority: 90 (base 90)"):
+        for needle in (
+            "server_id: 2",
+            "read_only: ON",
+            "Replication",
+            "source_host: 198.18.0.11",
+            "VRRP instance VI_1",
+            "state: BACKUP",
+            "priority: 90 (base 90)",
+        ):
             assert needle in text, needle
         assert [ln for ln in screen.query_one("#node-logs").lines_text()] and all(
-            " db2 " in ln for ln in screen.query_one("#node-logs").lines_text())
+            " db2 " in ln for ln in screen.query_one("#node-logs").lines_text()
+        )
         await pilot.press("escape")
         await pilot.pause()
         assert type(app.screen).__name__ != "NodeDetail"
 
 
-MARKUP_LOOKALIKE = ("Error 'Duplicate entry '[/]' for key 'PRIMARY'' on query. Default database: 'labdb'. "
-                    "Query: 'INSERT INTO t VALUES ('[bold red]x[/bold red]', '[/]', '[link=file:///etc]')'")
+MARKUP_LOOKALIKE = (
+    "Error 'Duplicate entry '[/]' for key 'PRIMARY'' on query. Default database: 'labdb'. "
+    "Query: 'INSERT INTO t VALUES ('[bold red]x[/bold red]', '[/]', '[link=file:///etc]')'"
+)
 
 
 async def test_remote_text_is_shown_as_text_never_as_markup():
@@ -242,5 +291,7 @@ def test_node_detail_snapshot(snap_compare, fixed_clock):
         pilot.app.query_one("#nodes", DataTable).focus()
         await pilot.press("enter")
         await pilot.pause()
-    assert snap_compare(HatuiApp([lab_cluster()], feed_factory=recorded()), terminal_size=(130, 60),
-                        run_before=open_db1)
+
+    assert snap_compare(
+        HatuiApp([lab_cluster()], feed_factory=recorded()), terminal_size=(130, 60), run_before=open_db1
+    )

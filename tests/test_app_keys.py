@@ -42,8 +42,16 @@ async def test_palette_offers_what_is_on_screen():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         t = titles(app)
-        for needle in ("Node detail: db1", "Node detail: db3", "Logs: only db2", "Logs: only state changes",
-                       "Logs: pause", "Go to: Alerts", "Help", "Theme"):
+        for needle in (
+            "Node detail: db1",
+            "Node detail: db3",
+            "Logs: only db2",
+            "Logs: only state changes",
+            "Logs: pause",
+            "Go to: Alerts",
+            "Help",
+            "Theme",
+        ):
             assert needle in t, needle
         assert "Logs: clear filter" not in t  # nothing to clear yet
         app.current_view().filter_logs("node:db1")
@@ -181,9 +189,14 @@ async def test_a_cleared_alert_fades_into_history_under_the_active_ones():
         await pilot.pause()
         store.put("db3", Kind.MYSQL, MysqlStatus(up=False, error="(2003) Can't connect"))
         await pilot.pause(0.6)
-        rows = [[str(c) for c in r] for r in (app.query_one("#alerts", DataTable).get_row_at(i)
-                                              for i in range(app.query_one("#alerts", DataTable).row_count))]
-        assert ["critical", "mysql.down", "db3"] == rows[0][:3]
+        rows = [
+            [str(c) for c in r]
+            for r in (
+                app.query_one("#alerts", DataTable).get_row_at(i)
+                for i in range(app.query_one("#alerts", DataTable).row_count)
+            )
+        ]
+        assert rows[0][:3] == ["critical", "mysql.down", "db3"]
         store.put("db3", Kind.MYSQL, healthy)
         await pilot.pause(0.6)
         table = app.query_one("#alerts", DataTable)

@@ -31,18 +31,32 @@ vips:
 
 
 def notify_cluster(out, *, bell: bool, command: str | None = None):
-    command = command or f'echo "$HATUI_EVENT|$HATUI_NODE|$HATUI_OLD_STATE|$HATUI_NEW_STATE|$HATUI_ALERT_CODE" >> {shlex.quote(str(out))}'
-    return load_cluster_text(LAB_YAML + f"""\
+    command = (
+        command
+        or f'echo "$HATUI_EVENT|$HATUI_NODE|$HATUI_OLD_STATE|$HATUI_NEW_STATE|$HATUI_ALERT_CODE" >> {shlex.quote(str(out))}'
+    )
+    return load_cluster_text(
+        LAB_YAML
+        + f"""\
 notify:
-  bell: {'true' if bell else 'false'}
+  bell: {"true" if bell else "false"}
   hooks:
     - command: {json.dumps(command)}
-""", "lab.yml")
+""",
+        "lab.yml",
+    )
 
 
 def vrrp(state: str, prio: int) -> VrrpSnapshot:
-    return VrrpSnapshot((VrrpInstance(name="VI_1", state=state, vrid=51, interface="eth0", base_priority=prio,
-                                      effective_priority=prio),), "json", None)
+    return VrrpSnapshot(
+        (
+            VrrpInstance(
+                name="VI_1", state=state, vrid=51, interface="eth0", base_priority=prio, effective_priority=prio
+            ),
+        ),
+        "json",
+        None,
+    )
 
 
 def toasts(app) -> list[str]:

@@ -15,6 +15,7 @@ from hatui.binlog.dump import (
     RowChange,
     RowProbe,
     Transaction,
+    _is_dml,  # the DML test itself, for the worst case
     first_touches,
     parse_dump,
     readable,
@@ -22,7 +23,6 @@ from hatui.binlog.dump import (
     replay_statements,
     split_statements,
 )
-from hatui.binlog.dump import _is_dml  # the DML test itself, for the worst case
 
 FIX = Path(__file__).parent / "fixtures" / "binlog"
 MYSQL_UUID = "7f4be0b0-09b9-11ef-9bc6-0242ac130002"
@@ -110,8 +110,13 @@ def test_mariadb_row_changes(maria: BinlogDump) -> None:
     g = by_gtid(maria)
     kinds = {t.gtid: [(r.kind, r.table) for r in t.rows] for t in maria.transactions}
     assert kinds["0-1-5"] == [("insert", "bl_item")] * 3  # one multi-row INSERT
-    assert kinds["0-1-6"] == [("insert", "bl_pair"), ("insert", "bl_pair"), ("insert", "bl_log"),
-                              ("update", "bl_item"), ("delete", "bl_item")]
+    assert kinds["0-1-6"] == [
+        ("insert", "bl_pair"),
+        ("insert", "bl_pair"),
+        ("insert", "bl_log"),
+        ("update", "bl_item"),
+        ("delete", "bl_item"),
+    ]
     assert kinds["0-1-7"] == [("update", "bl_pair")] * 2  # one UPDATE of two rows
     assert kinds["0-1-8"] == [("insert", "bl_log")] * 3
     assert kinds["0-1-9"] == [("delete", "bl_log")]
@@ -121,8 +126,14 @@ def test_mariadb_row_changes(maria: BinlogDump) -> None:
     r1, r2, r3 = g["0-1-5"].rows
     assert r1.before is None
     # values exactly as -v prints them: quotes not escaped, bytes raw
-    assert r1.after == {1: "1", 2: "'O'Brien'", 3: "1.50", 4: "NULL", 5: "'2026-11-21 10:00:00'",
-                        6: "'\\x00\udcff\\x10'"}
+    assert r1.after == {
+        1: "1",
+        2: "'O'Brien'",
+        3: "1.50",
+        4: "NULL",
+        5: "'2026-11-21 10:00:00'",
+        6: "'\\x00\udcff\\x10'",
+    }
     assert r2.after[2] == "'中文'" and r2.after[3] == "2.00" and r2.after[6] == "NULL"
     assert r3.after[4] == "'semi;colon /*!*/ and \\ backslash'"
 
@@ -158,18 +169,19 @@ def test_render_subset(maria: BinlogDump) -> None:
     script = render_sql([(maria, chosen)])
     assert gtid_sets(script) == ["5", "6", "8", "11"]
     stmts = list(replay_statements(script))
-    assert stmts[:len(split(maria.preamble))] == split(maria.preamble)
-    assert stmts[-len(split(maria.trailer)):] == split(maria.trailer)
+    assert stmts[: len(split(maria.preamble))] == split(maria.preamble)
+    assert stmts[-len(split(maria.trailer)) :] == split(maria.trailer)
     assert script.count("BINLOG '\nP9kBaw8BAAAA/AAAAAABAAAAAAQAMTAuMTEuMTktTWFyaWFEQi0wK2RlYjEydTEtbG9n") == 1
     for t in chosen:
         assert t.replay and "\n".join(t.replay) in "\n".join(stmts)
     # 0-1-6 follows 0-1-5 in the file: nothing in between; 0-1-5, 0-1-8 and 0-1-11 get their state
     assert script.count("first the session state printed before it") == 3
     r8 = g["0-1-8"].replay
-    at8 = next(i for i in range(len(stmts)) if stmts[i:i + len(r8)] == r8)
-    ctx8 = [line[: -len("/*!*/;")] for line in g["0-1-8"].context.splitlines()
-            if not line.startswith("/*!\\C ")]  # the client's charset command is not sent
-    assert stmts[at8 - len(ctx8):at8] == ctx8
+    at8 = next(i for i in range(len(stmts)) if stmts[i : i + len(r8)] == r8)
+    ctx8 = [
+        line[: -len("/*!*/;")] for line in g["0-1-8"].context.splitlines() if not line.startswith("/*!\\C ")
+    ]  # the client's charset command is not sent
+    assert stmts[at8 - len(ctx8) : at8] == ctx8
     assert "0-1-7" not in script and "gtid_seq_no=7*/" not in script
 
 
@@ -206,8 +218,15 @@ STATEMENT_SHAPES = re.compile(
 )
 
 
-@pytest.mark.parametrize("name", ["mariadb-10.11-workload.txt", "mariadb-10.11-from-position.txt",
-                                  "mysql-8.0-gtid.txt", "mysql-8.0-incomplete-trx.txt"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mariadb-10.11-workload.txt",
+        "mariadb-10.11-from-position.txt",
+        "mysql-8.0-gtid.txt",
+        "mysql-8.0-incomplete-trx.txt",
+    ],
+)
 def test_replay_is_what_the_client_would_run_of_the_tool_output(name: str) -> None:
     """On honest output, the statements cut at the event boundaries are exactly those the
     mariadb client would run of the tool's own text (split_statements reads it as the client)."""
@@ -219,7 +238,7 @@ def test_replay_is_what_the_client_would_run_of_the_tool_output(name: str) -> No
         expected.append("SET @@SESSION.GTID_NEXT= 'AUTOMATIC' /* added by hatui */")
     first_ctx = [line[: -len("/*!*/;")] for line in d.transactions[0].context.splitlines()]
     got = list(replay_statements(script))
-    assert got[:len(split(d.preamble))] + got[len(split(d.preamble)) + len(first_ctx):] == expected
+    assert got[: len(split(d.preamble))] + got[len(split(d.preamble)) + len(first_ctx) :] == expected
 
 
 def test_replay_statements_of_rendered_script(maria: BinlogDump) -> None:
@@ -231,7 +250,7 @@ def test_replay_statements_of_rendered_script(maria: BinlogDump) -> None:
     blobs = [s for s in stmts if s.startswith("BINLOG")]
     assert len(blobs) == script.count("BINLOG '")
     for s in blobs:  # every base64 blob whole
-        body = s[len("BINLOG '"):]
+        body = s[len("BINLOG '") :]
         assert body.endswith("'")
         for chunk in body[:-1].split():
             base64.b64decode(chunk, validate=True)
@@ -249,8 +268,9 @@ def test_replay_statements_refuses_what_it_did_not_render() -> None:
         list(replay_statements("SELECT 1;\n"))
     with pytest.raises(ValueError, match="ends inside a statement"):
         list(replay_statements("DELIMITER $$x$$\nSELECT 1\n$$x$$\nSELECT 2\n"))
-    assert list(replay_statements("-- hatui: note\nDELIMITER $$x$$\n-- hatui: t\nSELECT\n'a\n$$x$$ b'\n$$x$$\n"
-                                  "DELIMITER ;\n")) == ["SELECT\n'a\n$$x$$ b'"]
+    assert list(
+        replay_statements("-- hatui: note\nDELIMITER $$x$$\n-- hatui: t\nSELECT\n'a\n$$x$$ b'\n$$x$$\nDELIMITER ;\n")
+    ) == ["SELECT\n'a\n$$x$$ b'"]
 
 
 def test_split_statements_rules() -> None:
@@ -306,21 +326,31 @@ def test_first_touches_update_and_delete_expect_before_image(maria: BinlogDump) 
         RowProbe("labdb", "bl_pair", ("1", "'a'"), {1: "1", 2: "'a'", 3: "5"}, "0-1-7"),
         RowProbe("labdb", "bl_pair", ("1", "'b'"), {1: "1", 2: "'b'", 3: "6"}, "0-1-7"),
         RowProbe("labdb", "bl_log", ("'hello'", "1"), {1: "'hello'", 2: "1"}, "0-1-9"),
-        RowProbe("labdb", "bl_item", ("2",),
-                 {1: "2", 2: "'中文'", 3: "2.00", 4: "'x'", 5: "'2026-11-21 10:00:01'", 6: "NULL", 7: "0"},
-                 "0-1-12"),
+        RowProbe(
+            "labdb",
+            "bl_item",
+            ("2",),
+            {1: "2", 2: "'中文'", 3: "2.00", 4: "'x'", 5: "'2026-11-21 10:00:01'", 6: "NULL", 7: "0"},
+            "0-1-12",
+        ),
     ]
 
 
 def _trx(gtid: str, rows: list[RowChange]) -> Transaction:
-    return Transaction(gtid=gtid, server_id=1, when=None, file="f", start=0, end=0, text="",
-                       statements=[], rows=rows, ddl=False)
+    return Transaction(
+        gtid=gtid, server_id=1, when=None, file="f", start=0, end=0, text="", statements=[], rows=rows, ddl=False
+    )
 
 
 def test_first_touches_key_moves_and_later_touches() -> None:
     a = _trx("0-1-1", [RowChange("update", "s", "t", {1: "1", 2: "'a'"}, {1: "9", 2: "'a'"})])
-    b = _trx("0-1-2", [RowChange("update", "s", "t", {1: "9", 2: "'a'"}, {1: "9", 2: "'b'"}),
-                       RowChange("delete", "s", "t", {1: "9", 2: "'b'"}, None)])
+    b = _trx(
+        "0-1-2",
+        [
+            RowChange("update", "s", "t", {1: "9", 2: "'a'"}, {1: "9", 2: "'b'"}),
+            RowChange("delete", "s", "t", {1: "9", 2: "'b'"}, None),
+        ],
+    )
     probes = first_touches([a, b], {("s", "t"): [1]})
     assert probes == [
         RowProbe("s", "t", ("1",), {1: "1", 2: "'a'"}, "0-1-1"),
@@ -345,7 +375,8 @@ def test_readable_on_fixture_rows(maria: BinlogDump) -> None:
     cols = ["id", "name", "price", "note", "created", "data", "qty"]
     assert readable(g["0-1-12"].rows[0], cols) == (
         "UPDATE labdb.bl_item SET note=NULL WHERE id=2, name='中文', price=2.00, note='x', "
-        "created='2026-11-21 10:00:01', data=NULL, qty=0")
+        "created='2026-11-21 10:00:01', data=NULL, qty=0"
+    )
     assert readable(g["0-1-7"].rows[0], ["a", "b", "qty"]) == "UPDATE labdb.bl_pair SET qty=50 WHERE a=1, b='a', qty=5"
 
 
@@ -401,8 +432,14 @@ def test_any_cut_gives_whole_transactions_only(name: str) -> None:
         got = parse_dump(lines[:n], name, stream=stream).transactions
         assert len(got) <= len(full)
         for a, b in zip(got, full):
-            assert (a.gtid, a.start, a.end, a.text, a.rows, a.replay) == (b.gtid, b.start, b.end, b.text, b.rows,
-                                                                        b.replay)
+            assert (a.gtid, a.start, a.end, a.text, a.rows, a.replay) == (
+                b.gtid,
+                b.start,
+                b.end,
+                b.text,
+                b.rows,
+                b.replay,
+            )
 
 
 def test_lines_without_newlines(maria: BinlogDump) -> None:
@@ -435,7 +472,8 @@ def test_mysql_gtids_rows_and_statements(mysql: BinlogDump) -> None:
     assert ins.after[13] == "'2024-05-10 15:30:00'" and ins.after[19] == "b'00000011'"
     upd = g[f"{MYSQL_UUID}:4"].rows[0]
     assert readable(upd) == "UPDATE test.data_types_demo SET @4=2222 WHERE " + ", ".join(
-        f"@{i}={v}" for i, v in sorted(upd.before.items()))
+        f"@{i}={v}" for i, v in sorted(upd.before.items())
+    )
 
 
 def test_mysql_render_and_split(mysql: BinlogDump) -> None:
@@ -461,7 +499,9 @@ def test_mysql_stream_across_rotate() -> None:
     script = render_sql([(d, d.transactions[-2:])])
     assert script.rstrip().endswith("DELIMITER ;")  # the stream was cut before the tool's own reset
     # read as one file, the second file's start after the Rotate is refused
-    with pytest.raises(BinlogIntegrityError, match="artificial event `Rotate to mysql-bin.000005 pos: 4` after the event `Rotate"):
+    with pytest.raises(
+        BinlogIntegrityError, match="artificial event `Rotate to mysql-bin.000005 pos: 4` after the event `Rotate"
+    ):
         load("mysql-8.3-gtid-rotate.txt")
 
 
@@ -498,8 +538,11 @@ def test_forged_events_at_the_end_of_a_file_are_refused_by_its_size() -> None:
     # why the runbook reads each file's size first and dumps exactly up to it
     unchecked = parse_dump(lines, "mysql-bin.000008")
     assert unchecked.transactions[-1].gtid == "1-1-999999" and unchecked.end == 1107
-    with pytest.raises(BinlogIntegrityError, match=r"line 44: the last event ends at 1107, but the file is 907 "
-                                                   r"bytes long \(the event `Query"):
+    with pytest.raises(
+        BinlogIntegrityError,
+        match=r"line 44: the last event ends at 1107, but the file is 907 "
+        r"bytes long \(the event `Query",
+    ):
         parse_dump(lines, "mysql-bin.000008", expect_end=907)
 
 
@@ -523,9 +566,9 @@ def test_a_statement_is_replayed_and_shown_whole() -> None:
 def test_a_runbook_dump_must_be_complete() -> None:
     lines = text("mariadb-10.11-lookalike-ddl.txt").splitlines()
     cut = next(i for i, line in enumerate(lines) if "gtid_domain_id=7" in line)  # inside the ALTER
-    assert parse_dump(lines[:cut + 1], "x").transactions == []  # unproven: dropped, not shortened
+    assert parse_dump(lines[: cut + 1], "x").transactions == []  # unproven: dropped, not shortened
     with pytest.raises(BinlogIntegrityError, match="without the binlog tool's closing lines"):
-        parse_dump(lines[:cut + 1], "x", expect_end=1261)
+        parse_dump(lines[: cut + 1], "x", expect_end=1261)
 
 
 def test_many_leading_comments_parse_in_linear_time(deadline) -> None:

@@ -4,7 +4,6 @@ against sockets that refuse, hang or drip, so the hard deadline is proven, not a
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
@@ -26,8 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_cli(*args: str, timeout: float = 20, env: dict | None = None) -> tuple[subprocess.CompletedProcess, float]:
     t0 = time.monotonic()
-    res = subprocess.run([sys.executable, "-m", "hatui.checkmysql", *args], capture_output=True,
-                         text=True, timeout=timeout, cwd=ROOT, env=env)
+    res = subprocess.run(
+        [sys.executable, "-m", "hatui.checkmysql", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
+    )
     return res, time.monotonic() - t0
 
 
@@ -36,6 +41,7 @@ def fixture_rows(rel: str) -> list[dict]:
 
 
 # ---------------------------------------------------------------- option files
+
 
 def test_option_file_groups_quotes_comments_and_precedence():
     text = """\
@@ -55,8 +61,13 @@ password = not-for-us
 socket = '/run/b.sock'   # a later line in the same group wins
 """
     parsed = cm.parse_option_text(text, "x.cnf")
-    assert parsed["client"] == {"user": "root", "password": 'p#ss w"rd', "socket": "/run/b.sock",
-                                "port": "3307", "host": None}
+    assert parsed["client"] == {
+        "user": "root",
+        "password": 'p#ss w"rd',
+        "socket": "/run/b.sock",
+        "port": "3307",
+        "host": None,
+    }
     assert "mysqld" not in parsed
     merged = cm.merge_groups(parsed)
     assert merged["user"] == "checker" and merged["password"] == 'p#ss w"rd'
@@ -67,12 +78,15 @@ def test_unquoted_value_stops_at_a_comment_and_dashes_equal_underscores():
     assert parsed["client"] == {"user": "mon", "de_fault_x": "1"}
 
 
-@pytest.mark.parametrize("text, line, what", [
-    ("user = x\n", 1, "outside any [group]"),
-    ("[client]\npassword = 'abc\n", 2, "unterminated"),
-    ("[client\n", 1, "bad group header"),
-    ("[client]\n!bogus x\n", 2, "unknown directive"),
-])
+@pytest.mark.parametrize(
+    "text, line, what",
+    [
+        ("user = x\n", 1, "outside any [group]"),
+        ("[client]\npassword = 'abc\n", 2, "unterminated"),
+        ("[client\n", 1, "bad group header"),
+        ("[client]\n!bogus x\n", 2, "unknown directive"),
+    ],
+)
 def test_option_file_errors_name_the_file_and_line(text, line, what):
     with pytest.raises(cm.CheckError, match=rf"^/etc/my\.cnf:{line}: .*{re.escape(what)}"):
         cm.parse_option_text(text, "/etc/my.cnf")
@@ -87,7 +101,10 @@ def test_option_file_includes(tmp_path):
     main.write_text("[client]\nuser = first\n!includedir conf.d\n!include pw.cnf\nsocket = /s\n")
     main.chmod(0o600)
     assert cm.merge_groups(cm.read_option_file(str(main))) == {
-        "user": "from-dir", "password": "included", "socket": "/s"}
+        "user": "from-dir",
+        "password": "included",
+        "socket": "/s",
+    }
 
 
 def test_missing_unreadable_or_world_writable_option_file_fails_naming_it(tmp_path, capsys):
@@ -115,6 +132,7 @@ def test_bad_port_in_option_file_names_the_file():
 
 # ---------------------------------------------------------------- passwords
 
+
 def test_password_file_first_line_and_permission_refusal(tmp_path, capsys):
     pw = tmp_path / "monitor.pw"
     pw.write_text("s3cret-Value\nsecond line\n")
@@ -122,8 +140,11 @@ def test_password_file_first_line_and_permission_refusal(tmp_path, capsys):
     assert cm.read_password_file(str(pw)) == "s3cret-Value"
     for mode in (0o640, 0o604, 0o620):
         pw.chmod(mode)
-        with pytest.raises(cm.CheckError, match=rf"password file {pw} is readable or writable by group/other "
-                                                 rf"\(mode 0{mode:o}\); refusing it"):
+        with pytest.raises(
+            cm.CheckError,
+            match=rf"password file {pw} is readable or writable by group/other "
+            rf"\(mode 0{mode:o}\); refusing it",
+        ):
             cm.read_password_file(str(pw))
     pw.chmod(0o644)
     assert cm.main(["--password-file", str(pw), "--socket", "/nonexistent"]) == 1
@@ -158,6 +179,7 @@ def test_target_never_shows_its_password():
 
 # ---------------------------------------------------------------- where to connect
 
+
 def test_flags_override_the_option_file_and_localhost_means_the_socket():
     opts = {"user": "file-user", "password": "file-pw", "socket": "/run/file.sock", "port": "3307"}
     t = cm.resolve_target(opts)
@@ -180,9 +202,14 @@ def test_default_socket_is_the_first_usual_path_that_exists():
 
 # ---------------------------------------------------------------- replication verdict
 
+
 def test_healthy_replicas_on_every_flavor_pass():
-    for rel in ("mariadb-10.11/show-all-slaves-status.txt", "mysql-8.0/show-replica-status.txt",
-                "mysql-8.4/show-replica-status.txt", "mysql-5.7/show-slave-status.txt"):
+    for rel in (
+        "mariadb-10.11/show-all-slaves-status.txt",
+        "mysql-8.0/show-replica-status.txt",
+        "mysql-8.4/show-replica-status.txt",
+        "mysql-5.7/show-slave-status.txt",
+    ):
         rows = fixture_rows(rel)
         assert rows, rel
         assert cm.replication_problems(rows, max_lag=10) == [], rel
@@ -206,17 +233,35 @@ def test_io_thread_connecting_to_a_dead_source_is_healthy():
 
 def mysql8_row(**kw) -> dict:
     """A MySQL 8 SHOW REPLICA STATUS row as PyMySQL's DictCursor gives it (ints, None)."""
-    row = {"Channel_Name": "", "Source_Host": "10.0.0.1", "Source_Port": 3306,
-           "Replica_IO_Running": "Yes", "Replica_SQL_Running": "Yes", "Last_IO_Errno": 0,
-           "Last_IO_Error": "", "Last_SQL_Errno": 0, "Last_SQL_Error": "", "Seconds_Behind_Source": 0}
+    row = {
+        "Channel_Name": "",
+        "Source_Host": "10.0.0.1",
+        "Source_Port": 3306,
+        "Replica_IO_Running": "Yes",
+        "Replica_SQL_Running": "Yes",
+        "Last_IO_Errno": 0,
+        "Last_IO_Error": "",
+        "Last_SQL_Errno": 0,
+        "Last_SQL_Error": "",
+        "Seconds_Behind_Source": 0,
+    }
     row.update(kw)
     return row
 
 
 def mariadb_row(**kw) -> dict:
-    row = {"Connection_name": "", "Master_Host": "198.18.0.11", "Master_Port": 3306,
-           "Slave_IO_Running": "Yes", "Slave_SQL_Running": "Yes", "Last_IO_Errno": 0,
-           "Last_IO_Error": "", "Last_SQL_Errno": 0, "Last_SQL_Error": "", "Seconds_Behind_Master": 0}
+    row = {
+        "Connection_name": "",
+        "Master_Host": "198.18.0.11",
+        "Master_Port": 3306,
+        "Slave_IO_Running": "Yes",
+        "Slave_SQL_Running": "Yes",
+        "Last_IO_Errno": 0,
+        "Last_IO_Error": "",
+        "Last_SQL_Errno": 0,
+        "Last_SQL_Error": "",
+        "Seconds_Behind_Master": 0,
+    }
     row.update(kw)
     return row
 
@@ -224,20 +269,34 @@ def mariadb_row(**kw) -> dict:
 @pytest.mark.parametrize("make", [mysql8_row, mariadb_row])
 def test_io_errors_about_reaching_the_source_never_fail(make):
     io_col = "Replica_IO_Running" if make is mysql8_row else "Slave_IO_Running"
-    for errno, msg in ((2003, "error connecting to master 'repl@10.0.0.1:3306' - retry-time: 60"),
-                       (2013, "Lost connection to MySQL server"), (2005, "Unknown MySQL server host"),
-                       (1045, "Access denied for user 'repl'")):
+    for errno, msg in (
+        (2003, "error connecting to master 'repl@10.0.0.1:3306' - retry-time: 60"),
+        (2013, "Lost connection to MySQL server"),
+        (2005, "Unknown MySQL server host"),
+        (1045, "Access denied for user 'repl'"),
+    ):
         for state in ("Connecting", "No"):
-            row = make(**{io_col: state, "Last_IO_Errno": errno, "Last_IO_Error": msg,
-                          ("Seconds_Behind_Source" if make is mysql8_row else "Seconds_Behind_Master"): None})
+            row = make(
+                **{
+                    io_col: state,
+                    "Last_IO_Errno": errno,
+                    "Last_IO_Error": msg,
+                    ("Seconds_Behind_Source" if make is mysql8_row else "Seconds_Behind_Master"): None,
+                }
+            )
             assert cm.replication_problems([row], max_lag=5) == [], (errno, state)
 
 
 @pytest.mark.parametrize("make", [mysql8_row, mariadb_row])
 def test_io_thread_stopped_by_a_real_error_fails(make):
     io_col = "Replica_IO_Running" if make is mysql8_row else "Slave_IO_Running"
-    row = make(**{io_col: "No", "Last_IO_Errno": 1236,
-                  "Last_IO_Error": "Got fatal error 1236 from master when reading data from binary log"})
+    row = make(
+        **{
+            io_col: "No",
+            "Last_IO_Errno": 1236,
+            "Last_IO_Error": "Got fatal error 1236 from master when reading data from binary log",
+        }
+    )
     (p,) = cm.replication_problems([row])
     assert "IO thread stopped with error 1236: Got fatal error 1236" in p
     # stopped by hand (no error): the source is simply not being read, this node is fine
@@ -259,24 +318,36 @@ def test_lag_threshold_and_null_lag():
     assert cm.replication_problems(rows, max_lag=None) == []
     assert cm.replication_problems([mysql8_row(Seconds_Behind_Source=31)], max_lag=30)
     # NULL lag with the applier running (IO reconnecting): not a lag failure
-    assert cm.replication_problems([mysql8_row(Seconds_Behind_Source=None, Replica_IO_Running="Connecting")],
-                                   max_lag=0) == []
+    assert (
+        cm.replication_problems([mysql8_row(Seconds_Behind_Source=None, Replica_IO_Running="Connecting")], max_lag=0)
+        == []
+    )
     # NULL lag with the applier down: one failure, for the applier, not two
-    assert len(cm.replication_problems([mariadb_row(Slave_SQL_Running="No", Seconds_Behind_Master=None)],
-                                       max_lag=0)) == 1
+    assert (
+        len(cm.replication_problems([mariadb_row(Slave_SQL_Running="No", Seconds_Behind_Master=None)], max_lag=0)) == 1
+    )
 
 
 def test_multi_source_channels_are_named():
-    rows = [mariadb_row(Connection_name="from_db2", Master_Host="198.18.0.12"),
-            mariadb_row(Connection_name="from_db4", Master_Host="198.18.0.14", Slave_SQL_Running="No")]
+    rows = [
+        mariadb_row(Connection_name="from_db2", Master_Host="198.18.0.12"),
+        mariadb_row(Connection_name="from_db4", Master_Host="198.18.0.14", Slave_SQL_Running="No"),
+    ]
     assert cm.replication_problems(rows) == ["channel 'from_db4' from 198.18.0.14:3306: SQL thread not running"]
 
 
 # ---------------------------------------------------------------- command line
 
+
 def test_usage_errors_exit_2():
-    for args in (["--max-lag", "5"], ["--gateway", "10.0.0"], ["--gateway", "gw.example"],
-                 ["--timeout", "0"], ["--port", "70000"], ["--password-env", "A", "--password-file", "/x"]):
+    for args in (
+        ["--max-lag", "5"],
+        ["--gateway", "10.0.0"],
+        ["--gateway", "gw.example"],
+        ["--timeout", "0"],
+        ["--port", "70000"],
+        ["--password-env", "A", "--password-file", "/x"],
+    ):
         res, _ = run_cli(*args)
         assert res.returncode == 2, (args, res.stderr)
         assert "hatui check-mysql: error:" in res.stderr
@@ -285,25 +356,44 @@ def test_usage_errors_exit_2():
 def test_help_explains_the_options():
     res, _ = run_cli("--help")
     assert res.returncode == 0
-    for word in ("--defaults-file", "--password-file", "--password-env", "--timeout", "--replication",
-                 "--max-lag", "--writable", "--gateway", "--maintenance-file", "no --password flag",
-                 "exit codes", "vrrp_script"):
+    for word in (
+        "--defaults-file",
+        "--password-file",
+        "--password-env",
+        "--timeout",
+        "--replication",
+        "--max-lag",
+        "--writable",
+        "--gateway",
+        "--maintenance-file",
+        "no --password flag",
+        "exit codes",
+        "vrrp_script",
+    ):
         assert word in res.stdout, word
 
 
 def test_maintenance_flag_fails_at_once_without_connecting(tmp_path):
     flag = tmp_path / "hatui-maintenance"
     flag.touch()
-    res, took = run_cli("--socket", str(tmp_path / "no.sock"), "--maintenance-file", str(flag),
-                        "--defaults-file", str(tmp_path / "not-read.cnf"))
+    res, took = run_cli(
+        "--socket",
+        str(tmp_path / "no.sock"),
+        "--maintenance-file",
+        str(flag),
+        "--defaults-file",
+        str(tmp_path / "not-read.cnf"),
+    )
     assert res.returncode == 1
     assert res.stderr == f"check-mysql: FAIL: maintenance flag {flag} present\n"
     assert res.stdout == ""
     flag.unlink()
     res, _ = run_cli("--socket", str(tmp_path / "no.sock"), "--maintenance-file", str(flag))
     assert res.returncode == 1 and "maintenance flag" not in res.stderr
-    assert res.stderr == f"check-mysql: FAIL: cannot connect to mysqld (socket {tmp_path / 'no.sock'}): " \
-                         "No such file or directory\n"
+    assert (
+        res.stderr == f"check-mysql: FAIL: cannot connect to mysqld (socket {tmp_path / 'no.sock'}): "
+        "No such file or directory\n"
+    )
 
 
 def test_connection_refused_fails_fast():
@@ -375,8 +465,9 @@ def test_a_server_that_never_answers_is_cut_off_by_the_deadline(drip):
     finally:
         lst.close()
     assert res.returncode == 1, res.stderr
-    assert res.stderr == ("check-mysql: FAIL: timed out after 1.0 s: mysqld did not complete the "
-                          f"connection (127.0.0.1:{port})\n")
+    assert res.stderr == (
+        f"check-mysql: FAIL: timed out after 1.0 s: mysqld did not complete the connection (127.0.0.1:{port})\n"
+    )
     assert took < 1.0 + 0.5, f"took {took:.2f} s"
 
 
@@ -388,8 +479,9 @@ def test_a_hung_server_on_the_unix_socket_is_cut_off_too(tmp_path):
     finally:
         lst.close()
     assert res.returncode == 1
-    assert res.stderr == ("check-mysql: FAIL: timed out after 0.8 s: mysqld did not complete the "
-                          f"connection (socket {path}, user mon)\n")
+    assert res.stderr == (
+        f"check-mysql: FAIL: timed out after 0.8 s: mysqld did not complete the connection (socket {path}, user mon)\n"
+    )
     assert took < 0.8 + 0.5
 
 
@@ -401,8 +493,8 @@ def test_icmp_echo_packets():
     ip_header = bytes([0x45]) + bytes(19)
     assert cm.is_echo_reply(ip_header + reply, 0x1234, v6=False, raw=True)
     assert not cm.is_echo_reply(ip_header + reply, 0x4321, v6=False, raw=True)  # someone else's
-    assert not cm.is_echo_reply(ip_header + req, 0x1234, v6=False, raw=True)    # our own request
-    assert cm.is_echo_reply(reply, None, v6=False, raw=False)                   # ping socket
+    assert not cm.is_echo_reply(ip_header + req, 0x1234, v6=False, raw=True)  # our own request
+    assert cm.is_echo_reply(reply, None, v6=False, raw=False)  # ping socket
     assert cm.is_echo_reply(bytes([129]) + req[1:], None, v6=True, raw=True)
 
 
@@ -428,8 +520,17 @@ def test_gateway_check_runs_beside_the_mysql_check():
 
 # ---------------------------------------------------------------- import hygiene and speed
 
-HEAVY = ("textual", "asyncssh", "pydantic", "yaml", "cryptography", "hatui.engine", "hatui.cluster",
-         "hatui.lab", "hatui.mysql")
+HEAVY = (
+    "textual",
+    "asyncssh",
+    "pydantic",
+    "yaml",
+    "cryptography",
+    "hatui.engine",
+    "hatui.cluster",
+    "hatui.lab",
+    "hatui.mysql",
+)
 
 
 def _probe(code: str) -> list[str]:
@@ -460,8 +561,13 @@ print(*[m for m in sys.modules if m.startswith({heavy})])
 
 
 def test_importtime_of_the_module_run():
-    res = subprocess.run([sys.executable, "-X", "importtime", "-m", "hatui.checkmysql", "--help"],
-                         capture_output=True, text=True, timeout=20, cwd=ROOT)
+    res = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "hatui.checkmysql", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        cwd=ROOT,
+    )
     assert res.returncode == 0
     mods = {line.rsplit("|", 1)[1].strip() for line in res.stderr.splitlines() if "|" in line}
     assert "hatui" in mods and "argparse" in mods
@@ -492,17 +598,28 @@ print(plain == _auth._xor_password(b'pw' + b'\\0', b'0123456789abcdefghij'))
 
 # ---------------------------------------------------------------- the lab's use of it
 
+
 def test_lab_check_script_runs_hatui_check_mysql_with_its_option_file():
     script = configs.check_script("/opt/venv/bin/python")
     assert script.startswith("#!/bin/sh\n")
-    assert ("exec /opt/venv/bin/python -m hatui.checkmysql --defaults-file /etc/keepalived/hatui-check.cnf \\\n"
-            "    --timeout 1.5 --maintenance-file /etc/keepalived/hatui-maintenance\n") in script
+    assert (
+        "exec /opt/venv/bin/python -m hatui.checkmysql --defaults-file /etc/keepalived/hatui-check.cnf \\\n"
+        "    --timeout 1.5 --maintenance-file /etc/keepalived/hatui-maintenance\n"
+    ) in script
     assert configs.NODE_CHECK_CNF == "/etc/keepalived/hatui-check.cnf"
     assert configs.NODE_MAINTENANCE_FILE == "/etc/keepalived/hatui-maintenance"
     assert f"exec {sys.executable} -m hatui.checkmysql" in configs.check_script()
     # the wrapper's arguments are valid for the real parser
-    args = cm.build_parser().parse_args(["--defaults-file", configs.NODE_CHECK_CNF, "--timeout", "1.5",
-                                          "--maintenance-file", configs.NODE_MAINTENANCE_FILE])
+    args = cm.build_parser().parse_args(
+        [
+            "--defaults-file",
+            configs.NODE_CHECK_CNF,
+            "--timeout",
+            "1.5",
+            "--maintenance-file",
+            configs.NODE_MAINTENANCE_FILE,
+        ]
+    )
     assert args.timeout == 1.5
 
 
@@ -515,8 +632,22 @@ def test_lab_check_option_file_round_trips_any_password():
 def test_lab_vrrp_script_block_is_unchanged():
     spec = default_spec()
     conf = configs.keepalived_conf(spec, spec.node("db1"))
-    block = conf[conf.index("vrrp_script chk_mysql {"):]
-    block = block[:block.index("}") + 1]
-    assert block.split() == ["vrrp_script", "chk_mysql", "{", "script", f'"{configs.NODE_CHECK_SCRIPT}"',
-                             "interval", "1", "timeout", "2", "fall", "2", "rise", "2", "}"]
+    block = conf[conf.index("vrrp_script chk_mysql {") :]
+    block = block[: block.index("}") + 1]
+    assert block.split() == [
+        "vrrp_script",
+        "chk_mysql",
+        "{",
+        "script",
+        f'"{configs.NODE_CHECK_SCRIPT}"',
+        "interval",
+        "1",
+        "timeout",
+        "2",
+        "fall",
+        "2",
+        "rise",
+        "2",
+        "}",
+    ]
     assert configs.CHECK_TIMEOUT < 2  # the check reports its own timeout before keepalived kills it

@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from hatui import cli
 from hatui.lab import preflight
 
@@ -17,14 +15,23 @@ SAMPLES = Path(__file__).parent.parent / "sample_clusters"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hatui", *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([sys.executable, "-m", "hatui", *args], capture_output=True, text=True, timeout=60)
 
 
 def test_help_documents_every_subcommand():
     out = run("--help").stdout
-    for words in ("--cluster", "--watch", "validate --cluster FILE", "lab up", "lab down",
-                  "lab status", "lab fault KIND NODE", "lab console", "kill-mysqld", "partition"):
+    for words in (
+        "--cluster",
+        "--watch",
+        "validate --cluster FILE",
+        "lab up",
+        "lab down",
+        "lab status",
+        "lab fault KIND NODE",
+        "lab console",
+        "kill-mysqld",
+        "partition",
+    ):
         assert words in out, words
     lab_help = run("lab", "fault", "--help").stdout
     assert "kill-keepalived" in lab_help and "start-sshd" in lab_help

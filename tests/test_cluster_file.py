@@ -76,7 +76,8 @@ def test_sample_cluster_loads(path):
 
 
 def test_notify_section_loads_with_its_defaults():
-    cluster = load_cluster_text("""\
+    cluster = load_cluster_text(
+        """\
 name: prod-orders
 topology: primary-replicas
 nodes:
@@ -90,7 +91,9 @@ notify:
       min_severity: critical
     - command: [/usr/bin/logger, -t, hatui]
       timeout: 3
-""", "prod.yml")
+""",
+        "prod.yml",
+    )
     n = cluster.notify
     assert (n.bell, n.toast, n.rate_limit.max_events, n.rate_limit.per_seconds) == (True, True, 5, 60.0)
     mail, logger = n.hooks
@@ -98,8 +101,11 @@ notify:
     assert mail.events == {"role", "alert_raised"} and mail.min_severity == "critical" and mail.timeout == 10.0
     assert logger.argv == ("/usr/bin/logger", "-t", "hatui") and logger.timeout == 3.0
     assert logger.events == {"role", "alert_raised", "alert_cleared"} and logger.min_severity == "warning"
-    quiet = load_cluster_text("name: x\ntopology: mmm\nnodes: {db1: {host: h, roles: [mysql]}}\n"
-                              "vips: [{address: 10.0.0.1, role: writer}]\nnotify:\n", "prod.yml").notify
+    quiet = load_cluster_text(
+        "name: x\ntopology: mmm\nnodes: {db1: {host: h, roles: [mysql]}}\n"
+        "vips: [{address: 10.0.0.1, role: writer}]\nnotify:\n",
+        "prod.yml",
+    ).notify
     assert quiet.hooks == () and not quiet.bell and quiet.toast
 
 
@@ -140,7 +146,7 @@ nodes:
         [
             "prod.yml:10:9: error: nodes.db1.mysql.monitor: unknown key 'pasword_env'; did you mean 'password_env'?",
         ],
-        id='unknown_key_did_you_mean',
+        id="unknown_key_did_you_mean",
     ),
     pytest.param(
         """\
@@ -153,7 +159,7 @@ nodes:
         [
             "prod.yml:3:1: error: top level: unknown key 'colour'; expected one of name, topology, namespace, thresholds, nodes, vips, notify, defaults",
         ],
-        id='unknown_key_no_close_match',
+        id="unknown_key_no_close_match",
     ),
     pytest.param(
         """\
@@ -173,7 +179,7 @@ nodes:
         [
             "prod.yml:10:3: error: nodes: duplicate key 'db1' (first on line 4, again on line 10); expected each key once",
         ],
-        id='duplicate_node',
+        id="duplicate_node",
     ),
     pytest.param(
         """\
@@ -185,7 +191,7 @@ nodes:
         [
             "prod.yml:2:11: error: topology: found 'dual_master'; expected one of dual-master, primary-replicas, mmm",
         ],
-        id='bad_enum',
+        id="bad_enum",
     ),
     pytest.param(
         """\
@@ -203,7 +209,7 @@ nodes:
         [
             "prod.yml:9:17: error: nodes.db2.ssh.port: found 'twenty-two'; expected an integer 1-65535",
         ],
-        id='bad_port_type',
+        id="bad_port_type",
     ),
     pytest.param(
         """\
@@ -218,9 +224,9 @@ nodes:
   db2: {host: 198.18.0.12}
 """,
         [
-            'prod.yml:6:11: error: defaults.mysql.port: found 70000; expected an integer 1-65535',
+            "prod.yml:6:11: error: defaults.mysql.port: found 70000; expected an integer 1-65535",
         ],
-        id='port_out_of_range',
+        id="port_out_of_range",
     ),
     pytest.param(
         """\
@@ -236,7 +242,7 @@ nodes:
         [
             "prod.yml:7:3: error: nodes.db3: missing required key 'host'",
         ],
-        id='missing_host',
+        id="missing_host",
     ),
     pytest.param(
         """\
@@ -253,9 +259,9 @@ nodes:
         password_file: /etc/hatui/admin.pw
 """,
         [
-            'prod.yml:11:9: error: nodes.db1.mysql.admin: found password_env and password_file; expected exactly one password source',
+            "prod.yml:11:9: error: nodes.db1.mysql.admin: found password_env and password_file; expected exactly one password source",
         ],
-        id='two_password_sources',
+        id="two_password_sources",
     ),
     pytest.param(
         """\
@@ -275,7 +281,7 @@ vips:
         [
             "prod.yml:12:18: error: vips[0].nodes[1]: unknown node 'db_2'; did you mean 'db2'?",
         ],
-        id='vip_unknown_node',
+        id="vip_unknown_node",
     ),
     pytest.param(
         """\
@@ -288,9 +294,9 @@ nodes:
   db1: {host: 198.18.0.11, roles: [mysql]}
 """,
         [
-            'prod.yml:5:17: error: thresholds.lag_critical: found 10; expected a number greater than lag_warning (30)',
+            "prod.yml:5:17: error: thresholds.lag_critical: found 10; expected a number greater than lag_warning (30)",
         ],
-        id='critical_not_above_warning',
+        id="critical_not_above_warning",
     ),
     pytest.param(
         """\
@@ -302,9 +308,9 @@ nodes:
   db1: {host: 198.18.0.11, roles: [mysql]}
 """,
         [
-            'prod.yml:3:1: error: thresholds.lag_critical: found 30; expected a number greater than lag_warning (60)',
+            "prod.yml:3:1: error: thresholds.lag_critical: found 30; expected a number greater than lag_warning (60)",
         ],
-        id='critical_default_below_warning',
+        id="critical_default_below_warning",
     ),
     pytest.param(
         """\
@@ -317,7 +323,7 @@ nodes:
         [
             "prod.yml:5:1: error: YAML syntax: found character '\\t' that cannot start any token; indent with spaces, YAML does not allow tabs",
         ],
-        id='yaml_tab',
+        id="yaml_tab",
     ),
     pytest.param(
         """\
@@ -333,21 +339,21 @@ nodes:
         [
             "prod.yml:7:6: error: YAML syntax: expected ',' or ']', but got ':' (while parsing a flow sequence at line 6, column 12)",
         ],
-        id='yaml_unclosed_bracket',
+        id="yaml_unclosed_bracket",
     ),
     pytest.param(
-        '',
+        "",
         [
-            'prod.yml: error: the file is empty; expected a mapping with name, topology and nodes',
+            "prod.yml: error: the file is empty; expected a mapping with name, topology and nodes",
         ],
-        id='empty_file',
+        id="empty_file",
     ),
     pytest.param(
-        '# to do\n\n',
+        "# to do\n\n",
         [
-            'prod.yml: error: the file is empty; expected a mapping with name, topology and nodes',
+            "prod.yml: error: the file is empty; expected a mapping with name, topology and nodes",
         ],
-        id='comments_only',
+        id="comments_only",
     ),
     pytest.param(
         """\
@@ -355,9 +361,9 @@ nodes:
 - topology: mmm
 """,
         [
-            'prod.yml:1:1: error: top level: found a list; expected a mapping with name, topology and nodes',
+            "prod.yml:1:1: error: top level: found a list; expected a mapping with name, topology and nodes",
         ],
-        id='top_level_list',
+        id="top_level_list",
     ),
     pytest.param(
         """\
@@ -383,16 +389,16 @@ vips:
     nodes: [db1, db4]
 """,
         [
-            'prod.yml:3:44: error: thresholds.lag_critical: found 5; expected a number greater than lag_warning (5)',
+            "prod.yml:3:44: error: thresholds.lag_critical: found 5; expected a number greater than lag_warning (5)",
             "prod.yml:7:5: error: defaults.ssh: unknown key 'usr'; did you mean 'user'?",
-            'prod.yml:11:17: error: nodes.db1.ssh.port: found 0; expected an integer 1-65535',
+            "prod.yml:11:17: error: nodes.db1.ssh.port: found 0; expected an integer 1-65535",
             "prod.yml:12:3: error: nodes.db2: missing required key 'host'",
             "prod.yml:13:20: error: nodes.db2.roles[1]: found 'keepalive'; expected one of mysql, keepalived, router",
             "prod.yml:15:11: error: nodes.db3.host: found '198.18.0.300'; expected a hostname or IP address",
             "prod.yml:17:14: error: vips[0].address: found '198.18.0.100/24'; expected an IP address without /prefix",
             "prod.yml:20:18: error: vips[0].nodes[1]: unknown node 'db4'; expected one of db1, db2, db3",
         ],
-        id='many_errors_at_once',
+        id="many_errors_at_once",
     ),
     pytest.param(
         """\
@@ -407,7 +413,7 @@ vips:
         [
             "prod.yml:2:11: error: topology: found 'dual-master' with 1 mysql node (db1); expected at least two nodes with the mysql role",
         ],
-        id='dual_master_one_mysql_node',
+        id="dual_master_one_mysql_node",
     ),
     pytest.param(
         """\
@@ -423,7 +429,7 @@ vips:
         [
             "prod.yml:2:11: error: topology: found 'mmm' without a writer VIP; expected a vips entry with role: writer",
         ],
-        id='mmm_without_writer_vip',
+        id="mmm_without_writer_vip",
     ),
     pytest.param(
         """\
@@ -439,7 +445,7 @@ vips:
         [
             "prod.yml:6:15: error: nodes.db2.host: found 198.18.0.100, the address of vips[0]; expected the node's own address (a VIP moves between nodes)",
         ],
-        id='node_host_is_a_vip',
+        id="node_host_is_a_vip",
     ),
     pytest.param(
         """\
@@ -456,16 +462,16 @@ vips:
         [
             "prod.yml:8:5: error: vips[0]: missing required key 'instance' (keepalived moves this VIP in a dual-master cluster)",
         ],
-        id='vip_without_instance',
+        id="vip_without_instance",
     ),
     pytest.param(
-        'namespace: hatui-op\n',
+        "namespace: hatui-op\n",
         [
             "prod.yml:1:1: error: top level: missing required key 'name'",
             "prod.yml:1:1: error: top level: missing required key 'nodes'",
             "prod.yml:1:1: error: top level: missing required key 'topology'",
         ],
-        id='missing_top_level_keys',
+        id="missing_top_level_keys",
     ),
     pytest.param(
         """\
@@ -479,10 +485,10 @@ nodes:
       monitor: {user: monitor, password: 147258}
 """,
         [
-            'prod.yml:8:32: warning: nodes.db1.mysql.monitor: found an inline password; expected password_env or password_file (keeps the secret out of this file)',
-            'prod.yml:8:42: error: nodes.db1.mysql.monitor.password: found a number; expected a quoted string (YAML turns unquoted digits into a number)',
+            "prod.yml:8:32: warning: nodes.db1.mysql.monitor: found an inline password; expected password_env or password_file (keeps the secret out of this file)",
+            "prod.yml:8:42: error: nodes.db1.mysql.monitor.password: found a number; expected a quoted string (YAML turns unquoted digits into a number)",
         ],
-        id='unquoted_numeric_password',
+        id="unquoted_numeric_password",
     ),
     pytest.param(
         """\
@@ -499,7 +505,7 @@ nodes:
         [
             "prod.yml:5:21: error: defaults.ssh: unknown key 'prot'; did you mean 'port'?",
         ],
-        id='defaults_mistake_reported_once',
+        id="defaults_mistake_reported_once",
     ),
     pytest.param(
         """\
@@ -520,7 +526,7 @@ nodes:
         [
             "prod.yml:6:5: error: defaults.mysql.monitor: missing required key 'user'",
         ],
-        id='monitor_without_user_after_merge',
+        id="monitor_without_user_after_merge",
     ),
     pytest.param(
         """\
@@ -534,9 +540,9 @@ nodes:
       log: {journald: keepalived, file: /var/log/messages}
 """,
         [
-            'prod.yml:8:35: error: nodes.db1.keepalived.log: found journald and file; expected exactly one of journald, file',
+            "prod.yml:8:35: error: nodes.db1.keepalived.log: found journald and file; expected exactly one of journald, file",
         ],
-        id='keepalived_log_two_choices',
+        id="keepalived_log_two_choices",
     ),
     pytest.param(
         """\
@@ -552,7 +558,7 @@ nodes:
             "prod.yml:4:3: error: nodes.db 1: found 'db 1'; expected a node name of letters, digits, '_', '.', '-' starting with a letter or digit",
             "prod.yml:7:22: error: nodes.db 1.ssh.jump_host: found 'admin@:22'; expected [user@]host[:port]",
         ],
-        id='bad_jump_host_and_node_name',
+        id="bad_jump_host_and_node_name",
     ),
     pytest.param(
         """\
@@ -565,9 +571,9 @@ nodes:
 """,
         [
             "prod.yml:5:11: error: nodes.db1.host: found YAML tag '!vault'; expected plain YAML (no tags)",
-            'prod.yml:6:12: error: nodes.db1.roles: found an empty list; expected at least one role (mysql, keepalived, router)',
+            "prod.yml:6:12: error: nodes.db1.roles: found an empty list; expected at least one role (mysql, keepalived, router)",
         ],
-        id='yaml_tag_and_empty_roles',
+        id="yaml_tag_and_empty_roles",
     ),
     pytest.param(
         """\
@@ -584,7 +590,7 @@ nodes:
             "prod.yml:5:3: error: defaults: unknown key 'host'; expected one of roles, ssh, mysql, keepalived",
             "prod.yml:7:9: error: nodes.db1: unknown key 'name'; expected one of host, roles, ssh, mysql, keepalived",
         ],
-        id='reserved_keys',
+        id="reserved_keys",
     ),
     pytest.param(
         """\
@@ -597,9 +603,9 @@ nodes: {}
 """,
         [
             "prod.yml:5:15: error: defaults.ssh.sudo: found 'maybe'; expected true or false",
-            'prod.yml:6:1: error: nodes: found an empty mapping; expected at least one node',
+            "prod.yml:6:1: error: nodes: found an empty mapping; expected at least one node",
         ],
-        id='no_nodes_and_bad_defaults',
+        id="no_nodes_and_bad_defaults",
     ),
     pytest.param(
         """\
@@ -614,9 +620,9 @@ vips:
   - {address: 198.18.0.100, instance: VI_1, role: reader, port: 7002}
 """,
         [
-            'prod.yml:9:15: error: vips[2].address: found 198.18.0.100 port 7002 again (also vips[1]); expected each address:port once',
+            "prod.yml:9:15: error: vips[2].address: found 198.18.0.100 port 7002 again (also vips[1]); expected each address:port once",
         ],
-        id='duplicate_vip',
+        id="duplicate_vip",
     ),
     pytest.param(
         """\
@@ -628,7 +634,7 @@ nodes:
         [
             "prod.yml:4:8: error: nodes.db1: found '198.18.0.11'; expected a mapping",
         ],
-        id='node_not_a_mapping',
+        id="node_not_a_mapping",
     ),
     pytest.param(
         """\
@@ -639,18 +645,18 @@ nodes: [db1, db2]
 vips: {address: 198.18.0.113, role: writer}
 """,
         [
-            'prod.yml:3:13: error: thresholds: found 5; expected a mapping',
-            'prod.yml:4:8: error: nodes: found a list; expected a mapping of node names to nodes',
-            'prod.yml:5:1: error: vips: found a mapping; expected a list of VIPs',
+            "prod.yml:3:13: error: thresholds: found 5; expected a mapping",
+            "prod.yml:4:8: error: nodes: found a list; expected a mapping of node names to nodes",
+            "prod.yml:5:1: error: vips: found a mapping; expected a list of VIPs",
         ],
-        id='wrong_shapes',
+        id="wrong_shapes",
     ),
     pytest.param(
-        'name: prod-orders\n---\nname: prod-orders-2\n',
+        "name: prod-orders\n---\nname: prod-orders-2\n",
         [
-            'prod.yml:2:1: error: YAML syntax: expected a single document in the stream (line 1, column 1), but found another document',
+            "prod.yml:2:1: error: YAML syntax: expected a single document in the stream (line 1, column 1), but found another document",
         ],
-        id='two_documents',
+        id="two_documents",
     ),
     pytest.param(
         """\
@@ -671,11 +677,11 @@ nodes:
         [
             "prod.yml:8:12: error: nodes.db1.mysql.via: found 'tunnel'; expected one of ssh-tunnel, direct",
             "prod.yml:9:52: error: nodes.db1.mysql.monitor.password_env: found 'HATUI-PW'; expected an environment variable name (letters, digits, '_')",
-            'prod.yml:10:70: error: nodes.db1.mysql.admin: found option_group without option_file; expected option_group only with option_file',
-            'prod.yml:12:7: error: nodes.db1.keepalived.log: found neither journald nor file; expected exactly one of journald, file',
+            "prod.yml:10:70: error: nodes.db1.mysql.admin: found option_group without option_file; expected option_group only with option_file",
+            "prod.yml:12:7: error: nodes.db1.keepalived.log: found neither journald nor file; expected exactly one of journald, file",
             "prod.yml:13:15: error: nodes.db1.keepalived.config: found 'keepalived.conf'; expected an absolute path on the node",
         ],
-        id='account_and_log_choices',
+        id="account_and_log_choices",
     ),
     pytest.param(
         """\
@@ -698,19 +704,19 @@ notify:
 """,
         [
             "prod.yml:6:3: error: notify: unknown key 'bel'; did you mean 'bell'?",
-            'prod.yml:7:10: error: notify.toast: found 1; expected true or false',
-            'prod.yml:8:28: error: notify.rate_limit.max_events: found 0; expected an integer 1-100000',
+            "prod.yml:7:10: error: notify.toast: found 1; expected true or false",
+            "prod.yml:8:28: error: notify.rate_limit.max_events: found 0; expected an integer 1-100000",
             "prod.yml:8:44: error: notify.rate_limit.per_seconds: found 'soon'; expected a number of seconds > 0",
             "prod.yml:8:50: error: notify.rate_limit: unknown key 'burst'; expected one of max_events, per_seconds",
             "prod.yml:11:22: error: notify.hooks[0].events[1]: found 'alert'; expected one of role, alert_raised, alert_cleared",
             "prod.yml:12:21: error: notify.hooks[0].min_severity: found 'info'; expected one of warning, critical",
-            'prod.yml:13:16: error: notify.hooks[0].timeout: found -1; expected a number of seconds > 0',
+            "prod.yml:13:16: error: notify.hooks[0].timeout: found -1; expected a number of seconds > 0",
             "prod.yml:14:7: error: notify.hooks[0]: unknown key 'shell'; expected one of command, events, min_severity, timeout",
             "prod.yml:15:7: error: notify.hooks[1]: missing required key 'command'",
-            'prod.yml:15:15: error: notify.hooks[1].events: found an empty list; expected at least one event (role, alert_raised, alert_cleared)',
-            'prod.yml:16:16: error: notify.hooks[2].command: found a list with a non-string item; expected a command: a string run with /bin/sh -c, or a list of program and arguments (each a non-empty string; quote numbers)',
+            "prod.yml:15:15: error: notify.hooks[1].events: found an empty list; expected at least one event (role, alert_raised, alert_cleared)",
+            "prod.yml:16:16: error: notify.hooks[2].command: found a list with a non-string item; expected a command: a string run with /bin/sh -c, or a list of program and arguments (each a non-empty string; quote numbers)",
         ],
-        id='notify_section',
+        id="notify_section",
     ),
     pytest.param(
         """\
@@ -722,9 +728,9 @@ notify:
   hooks: {command: /etc/hatui/mail.sh}
 """,
         [
-            'prod.yml:6:3: error: notify.hooks: found a mapping; expected a list of hooks',
+            "prod.yml:6:3: error: notify.hooks: found a mapping; expected a list of hooks",
         ],
-        id='notify_hooks_not_a_list',
+        id="notify_hooks_not_a_list",
     ),
 ]
 
@@ -741,7 +747,13 @@ def test_problem_fields_and_format():
     with pytest.raises(ClusterFileError) as info:
         load_cluster_text("name: x\ntopology: mmm\nnodes:\n  db1: {host: h1, roles: [mysql], sssh: {}}\n", "prod.yml")
     assert info.value.problems == [
-        Problem("prod.yml", 2, 11, "error", "topology: found 'mmm' without a writer VIP; expected a vips entry with role: writer"),
+        Problem(
+            "prod.yml",
+            2,
+            11,
+            "error",
+            "topology: found 'mmm' without a writer VIP; expected a vips entry with role: writer",
+        ),
         Problem("prod.yml", 4, 35, "error", "nodes.db1: unknown key 'sssh'; did you mean 'ssh'?"),
     ]
     assert str(info.value) == "\n".join(str(p) for p in info.value.problems)
@@ -772,7 +784,9 @@ def test_file_not_found(tmp_path):
 def test_directory_instead_of_file(tmp_path):
     with pytest.raises(ClusterFileError) as info:
         load_cluster(str(tmp_path))
-    assert str(info.value) == f"{tmp_path}: error: cannot read the cluster file: it is a directory; expected a YAML file"
+    assert (
+        str(info.value) == f"{tmp_path}: error: cannot read the cluster file: it is a directory; expected a YAML file"
+    )
 
 
 def test_not_utf8_names_line_and_column(tmp_path):
@@ -785,14 +799,19 @@ def test_not_utf8_names_line_and_column(tmp_path):
 
 def test_utf8_bom_and_crlf_are_fine(tmp_path):
     path = tmp_path / "windows.yml"
-    path.write_bytes(b"\xef\xbb\xbfname: prod\r\ntopology: primary-replicas\r\nnodes:\r\n  db1: {host: h1, roles: [mysql]}\r\n")
+    path.write_bytes(
+        b"\xef\xbb\xbfname: prod\r\ntopology: primary-replicas\r\nnodes:\r\n  db1: {host: h1, roles: [mysql]}\r\n"
+    )
     assert list(load_cluster(path).nodes) == ["db1"]
 
 
 def test_control_character_is_located():
     with pytest.raises(ClusterFileError) as info:
         load_cluster_text("name: prod\ntopology: \x07mmm\n", "prod.yml")
-    assert str(info.value) == "prod.yml:2:11: error: YAML syntax: found character U+0007; expected printable text (no control characters)"
+    assert (
+        str(info.value)
+        == "prod.yml:2:11: error: YAML syntax: found character U+0007; expected printable text (no control characters)"
+    )
 
 
 def test_yaml_anchors_and_merge_keys_work():
@@ -910,7 +929,9 @@ def test_lists_and_choices_are_replaced_not_merged(merged):
 
 
 def test_defaults_apply_when_file_says_nothing():
-    cluster = load_cluster_text("name: p\ntopology: primary-replicas\nnodes: {db1: {host: h1, roles: [mysql]}}\n", "p.yml")
+    cluster = load_cluster_text(
+        "name: p\ntopology: primary-replicas\nnodes: {db1: {host: h1, roles: [mysql]}}\n", "p.yml"
+    )
     node = cluster.nodes["db1"]
     assert (node.ssh.user, node.ssh.port, node.ssh.sudo, node.ssh.connect_timeout) == ("root", 22, False, 5.0)
     assert node.ssh.known_hosts is None and node.ssh.identity is None
@@ -936,9 +957,10 @@ def test_cluster_built_in_code_checks_the_same_rules():
 
 
 def test_jump_host_forms():
-    parse = lambda s: load_cluster_text(  # noqa: E731
-        f"name: p\ntopology: primary-replicas\nnodes: {{db1: {{host: h1, roles: [mysql], ssh: {{jump_host: '{s}'}}}}}}\n", "p.yml"
-    ).nodes["db1"].ssh.jump_host
+    def parse(s):
+        text = f"name: p\ntopology: primary-replicas\nnodes: {{db1: {{host: h1, roles: [mysql], ssh: {{jump_host: '{s}'}}}}}}\n"
+        return load_cluster_text(text, "p.yml").nodes["db1"].ssh.jump_host
+
     assert parse("bastion") == JumpHost(user=None, host="bastion", port=22)
     assert parse("ops@10.0.0.128:2222") == JumpHost(user="ops", host="10.0.0.128", port=2222)
     assert parse("[2001:db8::1]:2200") == JumpHost(user=None, host="2001:db8::1", port=2200)
@@ -976,7 +998,9 @@ def test_inline_password_never_shown():
     assert "m0n1tor-S3cret" not in cluster.model_dump_json()
     assert "m0n1tor-S3cret" not in str(cluster.model_dump())
     assert all("m0n1tor-S3cret" not in str(w) for w in cluster.warnings)
-    broken = INLINE.replace("roles: [mysql]", "roles: [mysql]\n    ssh: {port: x}").replace('"m0n1tor-S3cret"', '"m0n1tor-S3cret"\n        password_env: M')
+    broken = INLINE.replace("roles: [mysql]", "roles: [mysql]\n    ssh: {port: x}").replace(
+        '"m0n1tor-S3cret"', '"m0n1tor-S3cret"\n        password_env: M'
+    )
     with pytest.raises(ClusterFileError) as info:
         load_cluster_text(broken, "prod.yml")
     assert len(info.value.problems) == 3
@@ -1004,7 +1028,10 @@ def test_missing_env_var_names_the_account_and_variable(tmp_path):
     account = _account("        user: monitor\n        password_env: HATUI_MONITOR_PASSWORD\n", tmp_path)
     with pytest.raises(SecretError) as info:
         resolve_password(account, env={"OTHER": "x"})
-    assert str(info.value) == "nodes.db1.mysql.monitor: environment variable HATUI_MONITOR_PASSWORD (password_env) is not set"
+    assert (
+        str(info.value)
+        == "nodes.db1.mysql.monitor: environment variable HATUI_MONITOR_PASSWORD (password_env) is not set"
+    )
     with pytest.raises(SecretError, match="is empty"):
         resolve_password(account, env={"HATUI_MONITOR_PASSWORD": ""})
 
@@ -1046,7 +1073,9 @@ def test_password_from_option_file(tmp_path):
     assert resolve_password(account) == "p#ss word"
     account = _account("        user: monitor\n        option_file: my.cnf\n        option_group: hatui\n", tmp_path)
     assert resolve_password(account) == "plain space"
-    account = _account("        user: monitor\n        option_file: my.cnf\n        option_group: mysqldump\n", tmp_path)
+    account = _account(
+        "        user: monitor\n        option_file: my.cnf\n        option_group: mysqldump\n", tmp_path
+    )
     with pytest.raises(SecretError) as info:
         resolve_password(account)
     assert str(info.value) == f"nodes.db1.mysql.monitor: option_file {cnf} has no [mysqldump] group"
@@ -1070,15 +1099,79 @@ def test_parse_option_file_quirks():
 
 # ----------------------------------------------------------------------------- robustness
 
-VOCAB = ["name", "topology", "namespace", "thresholds", "lag_warning", "lag_critical", "defaults", "roles", "ssh",
-         "user", "port", "identity", "jump_host", "sudo", "mysql", "via", "monitor", "admin", "password_env",
-         "password_file", "password", "option_file", "keepalived", "log", "journald", "file", "nodes", "db1",
-         "db2", "host", "vips", "address", "instance", "role", "pasword", "source", "notify", "hooks", "command",
-         "events", "min_severity", "timeout", "rate_limit", "max_events", "bell", "toast"]
+VOCAB = [
+    "name",
+    "topology",
+    "namespace",
+    "thresholds",
+    "lag_warning",
+    "lag_critical",
+    "defaults",
+    "roles",
+    "ssh",
+    "user",
+    "port",
+    "identity",
+    "jump_host",
+    "sudo",
+    "mysql",
+    "via",
+    "monitor",
+    "admin",
+    "password_env",
+    "password_file",
+    "password",
+    "option_file",
+    "keepalived",
+    "log",
+    "journald",
+    "file",
+    "nodes",
+    "db1",
+    "db2",
+    "host",
+    "vips",
+    "address",
+    "instance",
+    "role",
+    "pasword",
+    "source",
+    "notify",
+    "hooks",
+    "command",
+    "events",
+    "min_severity",
+    "timeout",
+    "rate_limit",
+    "max_events",
+    "bell",
+    "toast",
+]
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 70000), st.floats(allow_nan=True),
-    st.sampled_from(["mysql", "keepalived", "router", "dual-master", "mmm", "writer", "reader", "198.18.0.11",
-                     "198.18.0.100", "VI_1", "db1", "db2", "~/x", "/var/log/messages", "a@b:22", ""]),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 70000),
+    st.floats(allow_nan=True),
+    st.sampled_from(
+        [
+            "mysql",
+            "keepalived",
+            "router",
+            "dual-master",
+            "mmm",
+            "writer",
+            "reader",
+            "198.18.0.11",
+            "198.18.0.100",
+            "VI_1",
+            "db1",
+            "db2",
+            "~/x",
+            "/var/log/messages",
+            "a@b:22",
+            "",
+        ]
+    ),
     st.text(max_size=8),
 )
 DOCS = st.recursive(

@@ -10,17 +10,24 @@ from hatui.cluster import load_cluster_text
 from hatui.collect.logs import BACKLOG_BYTES, LogSource
 from hatui.collect.nodeprobe import SEPARATOR, parse_ip_addr, parse_probe, probe_command
 from hatui.collect.vrrpdump import MARK, dump_command, split_dump
-from hatui.status import CRITICAL, OK, UNKNOWN, WARNING, exit_code, render
 from hatui.state import AddressObs, Kind, SshObs, Store
+from hatui.status import CRITICAL, OK, UNKNOWN, WARNING, exit_code, render
 
 # `ip -j addr` from the lab's db1 while it holds the VIP (abridged to two interfaces)
-IP_J_ADDR = json.dumps([
-    {"ifindex": 1, "ifname": "lo", "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8}]},
-    {"ifindex": 2, "ifname": "eth0", "addr_info": [
-        {"family": "inet", "local": "198.18.0.11", "prefixlen": 24},
-        {"family": "inet", "local": "198.18.0.100", "prefixlen": 24},
-        {"family": "inet6", "local": "fe80::1", "prefixlen": 64}]},
-])
+IP_J_ADDR = json.dumps(
+    [
+        {"ifindex": 1, "ifname": "lo", "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8}]},
+        {
+            "ifindex": 2,
+            "ifname": "eth0",
+            "addr_info": [
+                {"family": "inet", "local": "198.18.0.11", "prefixlen": 24},
+                {"family": "inet", "local": "198.18.0.100", "prefixlen": 24},
+                {"family": "inet6", "local": "fe80::1", "prefixlen": 64},
+            ],
+        },
+    ]
+)
 
 NODE_YAML = """
 name: c
@@ -130,9 +137,20 @@ def test_exit_codes_follow_nagios():
 
 def test_timeline_command_merges_saved_logs(tmp_path):
     fx = "tests/fixtures/keepalived/lab-2.2.7"
-    res = subprocess.run([sys.executable, "-m", "hatui", "timeline", "--json",
-                          f"db1={fx}/db1-keepalived.log", f"db2={fx}/db2-keepalived.log"],
-                         capture_output=True, text=True, timeout=30)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hatui",
+            "timeline",
+            "--json",
+            f"db1={fx}/db1-keepalived.log",
+            f"db2={fx}/db2-keepalived.log",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert res.returncode == 0, res.stderr
     events = [json.loads(x) for x in res.stdout.splitlines()]
     times = [e["time"] for e in events]
@@ -140,8 +158,7 @@ def test_timeline_command_merges_saved_logs(tmp_path):
     states = [(e["node"], e["state"]) for e in events if e["kind"] == "state"]
     assert ("db1", "MASTER") in states and ("db2", "MASTER") in states
     assert "hatuilab" not in res.stdout  # the VRRP password never shows
-    res = subprocess.run([sys.executable, "-m", "hatui", "timeline", "db1"],
-                         capture_output=True, text=True, timeout=30)
+    res = subprocess.run([sys.executable, "-m", "hatui", "timeline", "db1"], capture_output=True, text=True, timeout=30)
     assert res.returncode == 2 and "NODE=FILE" in res.stderr
 
 

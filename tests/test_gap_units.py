@@ -20,32 +20,73 @@ from hypothesis import strategies as st
 
 from hatui.binlog.dump import RowChange, RowProbe, Transaction, first_touches, parse_dump
 from hatui.binlog.gap import (
-    Conflict, Have, Preview, after_position, check_probe, choose_start, conflicting_transactions, format_state,
-    held_by_old, literal_value, maria_state, missing, preview, same_value,
+    Conflict,
+    Have,
+    Preview,
+    after_position,
+    check_probe,
+    choose_start,
+    conflicting_transactions,
+    format_state,
+    held_by_old,
+    literal_value,
+    maria_state,
+    missing,
+    preview,
+    same_value,
 )
 from hatui.binlog.locate import (
-    Head, ServerFiles, alive_command, dump_command, heads_command, parse_defaults, parse_heads, parse_index,
-    parse_sizes, sizes_command,
+    Head,
+    ServerFiles,
+    alive_command,
+    dump_command,
+    heads_command,
+    parse_defaults,
+    parse_heads,
+    parse_index,
+    parse_sizes,
+    sizes_command,
 )
 from hatui.gtid import GtidSet
 
 FIX = Path(__file__).parent / "fixtures" / "binlog"
 OLD = "3e11fa47-71ca-11e1-9e33-c80aa9429562"  # the old writer's server_uuid
 NEW = "7f4be0b0-09b9-11ef-9bc6-0242ac130002"  # the new writer's server_uuid
-FILES = ServerFiles("/var/lib/mysql", "/var/lib/mysql/mysql-bin", "/var/lib/mysql/mysql-bin.index",
-                    "/run/mysqld/mysqld.pid")
+FILES = ServerFiles(
+    "/var/lib/mysql", "/var/lib/mysql/mysql-bin", "/var/lib/mysql/mysql-bin.index", "/run/mysqld/mysqld.pid"
+)
 WHEN = dt.datetime(2026, 11, 21, 17, 47, 44)
 
 
-maria_states = st.dictionaries(st.tuples(st.integers(0, 5), st.integers(1, 2**32 - 1)),
-                               st.integers(1, 2**64 - 1), max_size=8)
+maria_states = st.dictionaries(
+    st.tuples(st.integers(0, 5), st.integers(1, 2**32 - 1)), st.integers(1, 2**64 - 1), max_size=8
+)
 
 
-def trx(gtid: str, *, file: str = "/var/lib/mysql/mysql-bin.000002", start: int = 4, server_id: int = 1,
-        when: dt.datetime | None = WHEN, rows: list[RowChange] | None = None, statements: list[str] | None = None,
-        ddl: bool = False) -> Transaction:
-    return Transaction(gtid=gtid, server_id=server_id, when=when, file=file, start=start, end=start + 100,
-                       text="", statements=list(statements or []), rows=list(rows or []), ddl=ddl, context="")
+def trx(
+    gtid: str,
+    *,
+    file: str = "/var/lib/mysql/mysql-bin.000002",
+    start: int = 4,
+    server_id: int = 1,
+    when: dt.datetime | None = WHEN,
+    rows: list[RowChange] | None = None,
+    statements: list[str] | None = None,
+    ddl: bool = False,
+) -> Transaction:
+    return Transaction(
+        gtid=gtid,
+        server_id=server_id,
+        when=when,
+        file=file,
+        start=start,
+        end=start + 100,
+        text="",
+        statements=list(statements or []),
+        rows=list(rows or []),
+        ddl=ddl,
+        context="",
+    )
 
 
 def workload() -> list[Transaction]:
@@ -68,8 +109,9 @@ def test_relative_log_bin_is_in_the_datadir():
 
 
 def test_absolute_log_bin_keeps_its_directory_and_the_index_goes_next_to_it():
-    f = parse_defaults("--datadir=/var/lib/mysql\n--log-bin=/binlogs/db1/mariadb-bin\n"
-                       "--pid-file=/run/mysqld/mysqld.pid\n")
+    f = parse_defaults(
+        "--datadir=/var/lib/mysql\n--log-bin=/binlogs/db1/mariadb-bin\n--pid-file=/run/mysqld/mysqld.pid\n"
+    )
     assert f.basename == "/binlogs/db1/mariadb-bin"
     assert f.index == "/binlogs/db1/mariadb-bin.index"
     assert f.pid_file == "/run/mysqld/mysqld.pid"
@@ -119,8 +161,11 @@ def test_index_entries_resolve_against_the_datadir():
 
 def test_parse_index_keeps_the_server_order_and_skips_blank_lines():
     text = "./mysql-bin.000007\n./mysql-bin.000008\n\n/var/lib/mysql/mysql-bin.000009\n"
-    assert parse_index(text, FILES) == ["/var/lib/mysql/mysql-bin.000007", "/var/lib/mysql/mysql-bin.000008",
-                                        "/var/lib/mysql/mysql-bin.000009"]
+    assert parse_index(text, FILES) == [
+        "/var/lib/mysql/mysql-bin.000007",
+        "/var/lib/mysql/mysql-bin.000008",
+        "/var/lib/mysql/mysql-bin.000009",
+    ]
     assert parse_index("", FILES) == []
 
 
@@ -171,17 +216,22 @@ def test_mysql_heads_read_previous_gtids_and_its_continuation_lines():
 
 
 uuids = st.sampled_from([OLD, NEW, "5a5a5a5a-0000-4000-8000-000000000001", "6b6b6b6b-0000-4000-8000-000000000002"])
-gtid_sets = st.dictionaries(uuids, st.lists(st.tuples(st.integers(1, 10**6), st.integers(0, 1000)), min_size=1,
-                                            max_size=3), min_size=1, max_size=4).map(
-    lambda d: GtidSet.from_intervals({u: [(a, a + n) for a, n in ivs] for u, ivs in d.items()}))
+gtid_sets = st.dictionaries(
+    uuids,
+    st.lists(st.tuples(st.integers(1, 10**6), st.integers(0, 1000)), min_size=1, max_size=3),
+    min_size=1,
+    max_size=4,
+).map(lambda d: GtidSet.from_intervals({u: [(a, a + n) for a, n in ivs] for u, ivs in d.items()}))
 
 
 @given(gtid_sets)
 def test_parse_heads_reads_any_previous_gtids_set_mysqlbinlog_prints(gtids):
     # mysqlbinlog: "\tPrevious-GTIDs\n# " + the set with ",\n# " between UUIDs
-    text = ("=== hatui binlog /var/lib/mysql/binlog.000031\n"
-            "#240424 10:58:23 server id 1  end_log_pos 262 CRC32 0x910adac0 \tPrevious-GTIDs\n"
-            "# " + gtids.format(multiline=True).replace("\n", "\n# ") + "\n# at 262\n")
+    text = (
+        "=== hatui binlog /var/lib/mysql/binlog.000031\n"
+        "#240424 10:58:23 server id 1  end_log_pos 262 CRC32 0x910adac0 \tPrevious-GTIDs\n"
+        "# " + gtids.format(multiline=True).replace("\n", "\n# ") + "\n# at 262\n"
+    )
     (h,) = parse_heads(text)
     assert not h.error and GtidSet.parse(h.gtids) == gtids
 
@@ -189,31 +239,38 @@ def test_parse_heads_reads_any_previous_gtids_set_mysqlbinlog_prints(gtids):
 @given(maria_states.filter(bool))
 def test_parse_heads_reads_any_gtid_list_mariadb_binlog_prints(state):
     # mariadb-binlog: "\tGtid list [" + entries joined by ",\n# " + "]"
-    text = ("=== hatui binlog /var/lib/mysql/mysql-bin.000031\n"
-            "#261121 18:02:11 server id 1  end_log_pos 327 CRC32 0x0c2a91e4 \tGtid list ["
-            + format_state(state).replace(",", ",\n# ") + "]\n# at 327\n")
+    text = (
+        "=== hatui binlog /var/lib/mysql/mysql-bin.000031\n"
+        "#261121 18:02:11 server id 1  end_log_pos 327 CRC32 0x0c2a91e4 \tGtid list ["
+        + format_state(state).replace(",", ",\n# ")
+        + "]\n# at 327\n"
+    )
     (h,) = parse_heads(text)
     assert not h.error and maria_state(h.gtids) == state
 
 
 def test_mysql_first_binlog_with_an_empty_previous_gtids_starts_at_nothing():
-    text = ("=== hatui binlog /var/lib/mysql/binlog.000001\n"
-            "#240512  8:56:10 server id 1  end_log_pos 157 CRC32 0x1d88746f \tPrevious-GTIDs\n"
-            "# [empty]\n"
-            "# at 157\n")
+    text = (
+        "=== hatui binlog /var/lib/mysql/binlog.000001\n"
+        "#240512  8:56:10 server id 1  end_log_pos 157 CRC32 0x1d88746f \tPrevious-GTIDs\n"
+        "# [empty]\n"
+        "# at 157\n"
+    )
     (h,) = parse_heads(text)
     assert (h.gtids, h.error) == ("", "")
     assert choose_start([h], Have.of(False, f"{NEW}:1-3")).index == 0
 
 
 def test_a_binlog_the_tool_cannot_read_is_reported_with_the_tool_error():
-    text = ("=== hatui binlog /var/lib/mysql/mysql-bin.000003\n"
-            "ERROR: Error in Log_event::read_log_event(): 'Found invalid event in binary log', "
-            "data_len: 0, event_type: 0\n"
-            "=== hatui binlog /var/lib/mysql/mysql-bin.000004\n"
-            "ERROR: cannot read /var/lib/mysql/mysql-bin.000004\n"
-            "=== hatui binlog /var/lib/mysql/notes.txt\n"
-            "some text that is no binlog\n")
+    text = (
+        "=== hatui binlog /var/lib/mysql/mysql-bin.000003\n"
+        "ERROR: Error in Log_event::read_log_event(): 'Found invalid event in binary log', "
+        "data_len: 0, event_type: 0\n"
+        "=== hatui binlog /var/lib/mysql/mysql-bin.000004\n"
+        "ERROR: cannot read /var/lib/mysql/mysql-bin.000004\n"
+        "=== hatui binlog /var/lib/mysql/notes.txt\n"
+        "some text that is no binlog\n"
+    )
     a, b, c = parse_heads(text)
     assert "Found invalid event" in a.error and not a.gtids
     assert b.error == "ERROR: cannot read /var/lib/mysql/mysql-bin.000004"
@@ -236,9 +293,11 @@ def test_heads_command_runs_per_file_and_survives_spaces_in_paths(tmp_path: Path
     (d / "mysql-bin.000007").write_text(
         "# at 4\n#261121 17:47:43 server id 1  end_log_pos 256 CRC32 0x1 \tStart: binlog v 4\n"
         "# at 256\n#261121 17:47:43 server id 1  end_log_pos 299 CRC32 0xd8f85cf9 \tGtid list [0-1-41]\n"
-        "# at 299\n")
+        "# at 299\n"
+    )
     (d / "mysql-bin.000008").write_text(
-        "# at 256\n#261121 17:50:02 server id 1  end_log_pos 299 CRC32 0xd8f85cf9 \tGtid list [0-1-42]\n")
+        "# at 256\n#261121 17:50:02 server id 1  end_log_pos 299 CRC32 0xd8f85cf9 \tGtid list [0-1-42]\n"
+    )
     paths = [str(d / "mysql-bin.000007"), str(d / "mysql-bin.000008"), str(d / "mysql-bin.000009")]
     heads = parse_heads(sh(heads_command(fake_binlog_tool, paths)))
     assert [h.path for h in heads] == paths
@@ -248,13 +307,20 @@ def test_heads_command_runs_per_file_and_survives_spaces_in_paths(tmp_path: Path
 
 def test_commands_quote_paths_with_spaces_and_shell_characters():
     path = "/data/my sql/$(touch pwned) `id` bin.000001"
-    for command in (heads_command("mysqlbinlog", [path]), dump_command("mysqlbinlog", path, 120),
-                    sizes_command([path]),
-                    alive_command(ServerFiles("/data", "/data/b", "/data/b.index", path))):
+    for command in (
+        heads_command("mysqlbinlog", [path]),
+        dump_command("mysqlbinlog", path, 120),
+        sizes_command([path]),
+        alive_command(ServerFiles("/data", "/data/b", "/data/b.index", path)),
+    ):
         words = shlex.split(command)
         assert path in words or any(w.rstrip(";") == path for w in words), command
     assert shlex.split(dump_command("/opt/mysql 8/bin/mysqlbinlog", path, 120)) == [
-        "/opt/mysql 8/bin/mysqlbinlog", "-v", "--stop-position=120", path]
+        "/opt/mysql 8/bin/mysqlbinlog",
+        "-v",
+        "--stop-position=120",
+        path,
+    ]
 
 
 def test_shell_characters_in_paths_are_never_executed(tmp_path: Path, fake_binlog_tool: str):
@@ -285,7 +351,9 @@ def test_a_previous_gtids_set_of_many_uuids_is_read_whole(tmp_path: Path, fake_b
     binlog.write_text(
         "# at 4\n#240512  8:56:10 server id 1  end_log_pos 126 CRC32 0x1 \tStart: binlog v 4, server v 8.0.36\n"
         "# at 126\n#240512  8:56:10 server id 1  end_log_pos 357 CRC32 0x1d88746f \tPrevious-GTIDs\n"
-        + ",\n".join(f"# {u}:1-7" for u in uuids) + "\n# at 357\n")
+        + ",\n".join(f"# {u}:1-7" for u in uuids)
+        + "\n# at 357\n"
+    )
     (h,) = parse_heads(sh(heads_command(fake_binlog_tool, [str(binlog)])))
     # the new writer lacks uuid 5's 6-7, which were in a purged file before this one
     have = Have.of(False, ",".join(f"{u}:1-7" for u in uuids[:4]) + f",{uuids[4]}:1-5")
@@ -298,7 +366,9 @@ def test_a_gtid_list_of_many_domain_server_pairs_is_read_whole(tmp_path: Path, f
     binlog.write_text(
         "# at 4\n#261121 17:47:43 server id 2  end_log_pos 256 CRC32 0x1 \tStart: binlog v 4, server v 10.11.6\n"
         "# at 256\n#261121 17:47:43 server id 2  end_log_pos 375 CRC32 0x2 \tGtid list ["
-        + ",\n# ".join(pairs) + "]\n# at 375\n")
+        + ",\n# ".join(pairs)
+        + "]\n# at 375\n"
+    )
     (h,) = parse_heads(sh(heads_command(fake_binlog_tool, [str(binlog)])))
     assert not h.error
     assert maria_state(h.gtids) == maria_state(",".join(pairs))
@@ -306,7 +376,11 @@ def test_a_gtid_list_of_many_domain_server_pairs_is_read_whole(tmp_path: Path, f
 
 def test_dump_command_reads_one_file_verbosely_up_to_its_size():
     assert shlex.split(dump_command("mariadb-binlog", "/var/lib/mysql/mysql-bin.000002", 4937)) == [
-        "mariadb-binlog", "-v", "--stop-position=4937", "/var/lib/mysql/mysql-bin.000002"]
+        "mariadb-binlog",
+        "-v",
+        "--stop-position=4937",
+        "/var/lib/mysql/mysql-bin.000002",
+    ]
 
 
 def test_alive_command_tells_a_live_mysqld_from_a_stale_pid_file(tmp_path: Path):
@@ -403,8 +477,7 @@ def test_a_gap_whose_oldest_binlog_starts_after_the_new_writer_is_refused_naming
 
 
 def test_mysql_gap_after_a_purge_is_refused_too():
-    heads = [Head("/var/lib/mysql/binlog.000004", f"{OLD}:1-500"), Head("/var/lib/mysql/binlog.000005",
-                                                                       f"{OLD}:1-800")]
+    heads = [Head("/var/lib/mysql/binlog.000004", f"{OLD}:1-500"), Head("/var/lib/mysql/binlog.000005", f"{OLD}:1-800")]
     start = choose_start(heads, Have.of(False, f"{OLD}:1-499,{NEW}:1-3"))
     assert start.index is None
     assert f"{OLD}:500" in start.reason and "purged" in start.reason
@@ -454,8 +527,7 @@ def _head_text(gtids: list[str], mariadb: bool) -> str:
 @given(data=st.data())
 def test_choose_start_never_skips_a_transaction_the_new_writer_lacks(mariadb, data):
     gtids, cuts, upto = data.draw(binlog_history(mariadb))
-    heads = [Head(f"/var/lib/mysql/mysql-bin.{i + 1:06d}", _head_text(gtids[:c], mariadb))
-             for i, c in enumerate(cuts)]
+    heads = [Head(f"/var/lib/mysql/mysql-bin.{i + 1:06d}", _head_text(gtids[:c], mariadb)) for i, c in enumerate(cuts)]
     own = "9-9-5" if mariadb else f"{NEW}:1-5"  # its own writes since the failover (own domain)
     have = Have.of(mariadb, _head_text(gtids[:upto], mariadb), own)
     start = choose_start(heads, have)
@@ -479,11 +551,14 @@ def test_missing_keeps_what_the_new_writer_lacks_and_drops_gtid_less_events():
 
 
 def test_after_position_starts_at_the_last_executed_position_of_the_old_writer():
-    files = ["/var/lib/mysql/mysql-bin.000007", "/var/lib/mysql/mysql-bin.000008",
-             "/var/lib/mysql/mysql-bin.000009"]
-    txs = [trx("", file=files[0], start=4000), trx("", file=files[1], start=256),
-           trx("", file=files[1], start=1815), trx("", file=files[1], start=2200),
-           trx("", file=files[2], start=256)]
+    files = ["/var/lib/mysql/mysql-bin.000007", "/var/lib/mysql/mysql-bin.000008", "/var/lib/mysql/mysql-bin.000009"]
+    txs = [
+        trx("", file=files[0], start=4000),
+        trx("", file=files[1], start=256),
+        trx("", file=files[1], start=1815),
+        trx("", file=files[1], start=2200),
+        trx("", file=files[2], start=256),
+    ]
     # Relay_Master_Log_File=mysql-bin.000008, Exec_Master_Log_Pos=1815: executed up to there
     got = after_position(txs, files, "mysql-bin.000008", 1815)
     assert [(t.file[-6:], t.start) for t in got] == [("000008", 1815), ("000008", 2200), ("000009", 256)]
@@ -507,13 +582,17 @@ def test_preview_of_the_lab_workload_counts_rows_per_table_and_lists_ddl():
     p = preview(workload(), {("labdb", "bl_item"): ["id", "name", "price", "note", "created", "data", "qty"]})
     assert (p.count, p.first, p.last) == (12, "0-1-2", "0-1-13")
     assert (p.since, p.until) == (dt.datetime(2026, 11, 21, 17, 47, 44), dt.datetime(2026, 11, 21, 17, 47, 56))
-    assert p.tables == {"labdb.bl_item": {"insert": 4, "update": 3, "delete": 1},
-                        "labdb.bl_pair": {"insert": 2, "update": 2},
-                        "labdb.bl_log": {"insert": 4, "delete": 1}}
+    assert p.tables == {
+        "labdb.bl_item": {"insert": 4, "update": 3, "delete": 1},
+        "labdb.bl_pair": {"insert": 2, "update": 2},
+        "labdb.bl_log": {"insert": 4, "delete": 1},
+    }
     assert len(p.ddl) == 4 and p.ddl[-1] == "ALTER TABLE labdb.bl_item ADD COLUMN qty INT NOT NULL DEFAULT 0"
     # readable lines use the column names where known, positions elsewhere
-    assert "    INSERT labdb.bl_item (id=2, name='中文', price=2.00, note='x', created='2026-11-21 10:00:01', " \
-           "data=NULL)" in p.lines
+    assert (
+        "    INSERT labdb.bl_item (id=2, name='中文', price=2.00, note='x', created='2026-11-21 10:00:01', "
+        "data=NULL)" in p.lines
+    )
     assert "    INSERT labdb.bl_pair (@1=1, @2='a', @3=5)" in p.lines
     assert p.lines[0] == "0-1-2  2026-11-21 17:47:44  server 1"
     summary = p.summary()
@@ -540,20 +619,23 @@ def test_an_empty_preview_says_there_is_nothing_to_recover():
 
 
 # ====================================================================== gap: values
-@pytest.mark.parametrize(("text", "value"), [
-    ("NULL", None),
-    ("42", Decimal(42)),
-    ("-7", Decimal(-7)),
-    ("1.50", Decimal("1.50")),
-    ("1.5e+10", Decimal("1.5e10")),
-    ("-1 (4294967295)", Decimal(4294967295)),  # INT UNSIGNED 4294967295
-    ("-2 (18446744073709551614)", Decimal(18446744073709551614)),  # BIGINT UNSIGNED
-    ("'O'Brien'", "O'Brien"),  # printed raw, not escaped
-    ("''", ""),
-    ("'中文'", "中文"),
-    (r"'\x00ab\x10'", "\x00ab\x10"),  # control bytes as \xNN
-    ("'2026-11-21 10:00:00'", "2026-11-21 10:00:00"),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("NULL", None),
+        ("42", Decimal(42)),
+        ("-7", Decimal(-7)),
+        ("1.50", Decimal("1.50")),
+        ("1.5e+10", Decimal("1.5e10")),
+        ("-1 (4294967295)", Decimal(4294967295)),  # INT UNSIGNED 4294967295
+        ("-2 (18446744073709551614)", Decimal(18446744073709551614)),  # BIGINT UNSIGNED
+        ("'O'Brien'", "O'Brien"),  # printed raw, not escaped
+        ("''", ""),
+        ("'中文'", "中文"),
+        (r"'\x00ab\x10'", "\x00ab\x10"),  # control bytes as \xNN
+        ("'2026-11-21 10:00:00'", "2026-11-21 10:00:00"),
+    ],
+)
 def test_literal_value_reads_what_mysqlbinlog_prints(text, value):
     got = literal_value(text)
     assert got == value and type(got) is type(value)
@@ -565,41 +647,47 @@ def test_literal_value_refuses_what_it_cannot_read(text):
         literal_value(text)
 
 
-@pytest.mark.parametrize(("expected", "actual"), [
-    (Decimal("1.50"), Decimal("1.50")),
-    (Decimal("1.50"), Decimal("1.5")),
-    (Decimal(42), 42),
-    (Decimal(42), "42"),
-    (Decimal(1), True),
-    (Decimal(4294967295), 4294967295),
-    ("2026-11-21 10:00:00", dt.datetime(2026, 11, 21, 10, 0, 0)),
-    ("2026-11-21 10:00:00.250000", dt.datetime(2026, 11, 21, 10, 0, 0, 250000)),
-    ("2026-11-21 10:00:00.250", dt.datetime(2026, 11, 21, 10, 0, 0, 250000)),  # DATETIME(3)
-    ("2026-11-21", dt.date(2026, 11, 21)),
-    ("10:30:05", dt.timedelta(hours=10, minutes=30, seconds=5)),
-    ("-01:00:00", dt.timedelta(hours=-1)),
-    ("838:59:59", dt.timedelta(hours=838, minutes=59, seconds=59)),
-    ("bytes", b"bytes"),
-    ("\x00\udcff\x10", b"\x00\xff\x10"),  # a BLOB's raw bytes
-    ("中文", "中文"),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("expected", "actual"),
+    [
+        (Decimal("1.50"), Decimal("1.50")),
+        (Decimal("1.50"), Decimal("1.5")),
+        (Decimal(42), 42),
+        (Decimal(42), "42"),
+        (Decimal(1), True),
+        (Decimal(4294967295), 4294967295),
+        ("2026-11-21 10:00:00", dt.datetime(2026, 11, 21, 10, 0, 0)),
+        ("2026-11-21 10:00:00.250000", dt.datetime(2026, 11, 21, 10, 0, 0, 250000)),
+        ("2026-11-21 10:00:00.250", dt.datetime(2026, 11, 21, 10, 0, 0, 250000)),  # DATETIME(3)
+        ("2026-11-21", dt.date(2026, 11, 21)),
+        ("10:30:05", dt.timedelta(hours=10, minutes=30, seconds=5)),
+        ("-01:00:00", dt.timedelta(hours=-1)),
+        ("838:59:59", dt.timedelta(hours=838, minutes=59, seconds=59)),
+        ("bytes", b"bytes"),
+        ("\x00\udcff\x10", b"\x00\xff\x10"),  # a BLOB's raw bytes
+        ("中文", "中文"),
+        (None, None),
+    ],
+)
 def test_same_value_matches_what_the_server_returns(expected, actual):
     assert same_value(expected, actual)
 
 
-@pytest.mark.parametrize(("expected", "actual"), [
-    (Decimal("1.50"), Decimal("2.50")),
-    (Decimal(42), "forty-two"),
-    ("2026-11-21 10:00:00", dt.datetime(2026, 11, 21, 10, 0, 1)),
-    ("2026-11-21", dt.date(2026, 11, 22)),
-    ("10:30:05", dt.timedelta(hours=10, minutes=30, seconds=6)),
-    ("bytes", b"bytez"),
-    (None, ""),
-    ("", None),
-    (None, 0),
-    (Decimal(0), None),
-])
+@pytest.mark.parametrize(
+    ("expected", "actual"),
+    [
+        (Decimal("1.50"), Decimal("2.50")),
+        (Decimal(42), "forty-two"),
+        ("2026-11-21 10:00:00", dt.datetime(2026, 11, 21, 10, 0, 1)),
+        ("2026-11-21", dt.date(2026, 11, 22)),
+        ("10:30:05", dt.timedelta(hours=10, minutes=30, seconds=6)),
+        ("bytes", b"bytez"),
+        (None, ""),
+        ("", None),
+        (None, 0),
+        (Decimal(0), None),
+    ],
+)
 def test_same_value_tells_changed_values_apart(expected, actual):
     assert not same_value(expected, actual)
 
@@ -646,8 +734,7 @@ def test_probes_of_the_lab_workload_match_the_rows_they_left():
     txs = [t for t in workload() if t.gtid in ("0-1-6", "0-1-7")]  # the new writer had up to 0-1-5
     probes = first_touches(txs, {("labdb", "bl_item"): [1], ("labdb", "bl_pair"): [1, 2]})
     p1 = next(p for p in probes if p.table == "bl_item" and p.key == ("1",))
-    row = {1: 1, 2: "O'Brien", 3: Decimal("1.50"), 4: None, 5: dt.datetime(2026, 11, 21, 10, 0, 0),
-           6: b"\x00\xff\x10"}
+    row = {1: 1, 2: "O'Brien", 3: Decimal("1.50"), 4: None, 5: dt.datetime(2026, 11, 21, 10, 0, 0), 6: b"\x00\xff\x10"}
     assert check_probe(p1, row) is None
     changed = check_probe(p1, {**row, 3: Decimal("9.99")})
     assert changed is not None and "column 3" in changed.why and "1.50" in changed.why
@@ -656,8 +743,14 @@ def test_probes_of_the_lab_workload_match_the_rows_they_left():
 def test_a_value_with_a_backslash_is_compared_as_printed():
     txs = [t for t in workload() if t.gtid == "0-1-6"]
     (p3,) = [p for p in first_touches(txs, {("labdb", "bl_item"): [1]}) if p.key == ("3",)]
-    row = {1: 3, 2: "plain", 3: Decimal("3.25"), 4: "semi;colon /*!*/ and \\ backslash",
-           5: dt.datetime(2026, 11, 21, 10, 0, 2), 6: b"bytes"}
+    row = {
+        1: 3,
+        2: "plain",
+        3: Decimal("3.25"),
+        4: "semi;colon /*!*/ and \\ backslash",
+        5: dt.datetime(2026, 11, 21, 10, 0, 2),
+        6: b"bytes",
+    }
     assert check_probe(p3, row) is None
     assert literal_value(r"'C:\new\table'") == "C:\\new\\table"
 

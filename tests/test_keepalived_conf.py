@@ -22,8 +22,10 @@ def _conf(name: str):
 
 
 def _summary(conf):
-    return [(i.name, i.state, i.interface, i.vrid, i.priority, i.advert_int, i.nopreempt,
-             tuple(v.address for v in i.vips)) for i in conf.instances]
+    return [
+        (i.name, i.state, i.interface, i.vrid, i.priority, i.advert_int, i.nopreempt, tuple(v.address for v in i.vips))
+        for i in conf.instances
+    ]
 
 
 # Every keepalived config in the seeds (copied verbatim into fixtures/keepalived/seeds, see its
@@ -37,16 +39,21 @@ SEED_INSTANCES = {
     "002-router02.conf": [("VI_1", None, "eth1**", 51, None, 1.0, False, ("**",))],
     "002-node1.conf": [("VI_NODE", "MASTER", "eth0", 100, 200, 5.0, False, ("192.168.1.206",))],
     "002-node2.conf": [("VI_NODE", "BACKUP", "eth0", 100, 100, 5.0, False, ("192.168.1.206",))],
-    "003-include/etc/keepalived/keepalived.conf":
-        [("VI_1", "MASTER", "eth0", 51, 100, 1.0, False, ("192.168.183.100",))],
+    "003-include/etc/keepalived/keepalived.conf": [
+        ("VI_1", "MASTER", "eth0", 51, 100, 1.0, False, ("192.168.183.100",))
+    ],
     "003-nopreempt-ka2.conf": [("VI_1", "BACKUP", "eth0", 51, 80, 1.0, True, ("192.168.183.100",))],
     "003-preempt-delay.conf": [("VI_1", "BACKUP", "eth0", 20, 100, 1.0, False, ("172.25.254.100",))],
     "003-unicast.conf": [("VI_1", "BACKUP", "eth0", 51, 100, 1.0, True, ("192.168.183.100",))],
     "003-notify.conf": [("VI_1", "BACKUP", "eth0", 51, 100, 1.0, True, ("192.168.183.100",))],
-    "003-master-master-ka1.conf": [("VI_1", "MASTER", "eth0", 51, 100, 1.0, True, ("192.168.183.100",)),
-                                   ("VI_60", "BACKUP", "eth0", 52, 80, 1.0, False, ("192.168.183.200",))],
-    "003-master-master-ka2.conf": [("VI_1", "BACKUP", "eth0", 51, 80, 1.0, True, ("192.168.183.100",)),
-                                   ("VI_2", "MASTER", "eth0", 52, 100, 1.0, True, ("192.168.183.200",))],
+    "003-master-master-ka1.conf": [
+        ("VI_1", "MASTER", "eth0", 51, 100, 1.0, True, ("192.168.183.100",)),
+        ("VI_60", "BACKUP", "eth0", 52, 80, 1.0, False, ("192.168.183.200",)),
+    ],
+    "003-master-master-ka2.conf": [
+        ("VI_1", "BACKUP", "eth0", 51, 80, 1.0, True, ("192.168.183.100",)),
+        ("VI_2", "MASTER", "eth0", 52, 100, 1.0, True, ("192.168.183.200",)),
+    ],
     # the `#   nopreempt` the author commented out stays commented out
     "003-check-script.conf": [("VI_1", "MASTER", "eth0", 51, 100, 1.0, False, ("192.168.183.100",))],
     "003-lvs-dr.conf": [],
@@ -99,9 +106,15 @@ def test_seed_003_lvs_flattened_real_servers():
     (vs,) = conf.virtual_servers
     assert (vs.address, vs.port, vs.lb_algo, vs.lb_kind) == ("192.168.183.200", "3306", "rr", "DR")
     assert [(r.address, r.port, r.weight, [c.kind for c in r.checks]) for r in vs.real_servers] == [
-        ("192.168.183.10", "3306", 1, ["TCP_CHECK"]), ("192.168.183.20", "3306", 1, ["TCP_CHECK"])]
+        ("192.168.183.10", "3306", 1, ["TCP_CHECK"]),
+        ("192.168.183.20", "3306", 1, ["TCP_CHECK"]),
+    ]
     assert vs.real_servers[0].checks[0].params == {
-        "connect_timeout": "10", "retry": "3", "delay_before_retry": "5", "connect_port": "3306"}
+        "connect_timeout": "10",
+        "retry": "3",
+        "delay_before_retry": "5",
+        "connect_port": "3306",
+    }
 
 
 def test_seed_003_include_is_followed_relative_to_root():
@@ -117,22 +130,27 @@ def test_seed_003_truncated_config_reports_the_open_block():
     assert ("unclosed-block", 6) in [(p.code, p.line) for p in conf.problems]
 
 
-@pytest.mark.parametrize("word,parts", [
-    ("MASTERinterface", ["MASTER", "interface"]),
-    ("eth0virtual_router_id", ["eth0", "virtual_router_id"]),
-    ("100nopreemptadvert_int", ["100", "nopreempt", "advert_int"]),
-    ("keepalived@KA1.cll.orgsmtp_server", ["keepalived@KA1.cll.org", "smtp_server"]),
-    ("virtual_router_id", ["virtual_router_id"]),  # a keyword stays whole (router_id inside)
-    ("192.168.183.100/24", ["192.168.183.100/24"]),
-])
+@pytest.mark.parametrize(
+    "word,parts",
+    [
+        ("MASTERinterface", ["MASTER", "interface"]),
+        ("eth0virtual_router_id", ["eth0", "virtual_router_id"]),
+        ("100nopreemptadvert_int", ["100", "nopreempt", "advert_int"]),
+        ("keepalived@KA1.cll.orgsmtp_server", ["keepalived@KA1.cll.org", "smtp_server"]),
+        ("virtual_router_id", ["virtual_router_id"]),  # a keyword stays whole (router_id inside)
+        ("192.168.183.100/24", ["192.168.183.100/24"]),
+    ],
+)
 def test_split_glued(word, parts):
     assert split_glued(word) == parts
 
 
 def test_braces_are_tokens_and_quotes_keep_spaces(tmp_path):
     f = tmp_path / "k.conf"
-    f.write_text('vrrp_script chk{\nscript "/bin/check mysql --x"\n}\nvrrp_instance VI_1\n{\n'
-                 'virtual_router_id 7\nnotify_master "/n.sh master"\n}\n')
+    f.write_text(
+        'vrrp_script chk{\nscript "/bin/check mysql --x"\n}\nvrrp_instance VI_1\n{\n'
+        'virtual_router_id 7\nnotify_master "/n.sh master"\n}\n'
+    )
     conf = load(f)
     assert conf.scripts["chk"].script == "/bin/check mysql --x"
     assert conf.instances[0].vrid == 7 and conf.instances[0].notify == {"notify_master": "/n.sh master"}
@@ -141,16 +159,20 @@ def test_braces_are_tokens_and_quotes_keep_spaces(tmp_path):
 
 def test_comment_chars_only_start_a_comment_at_a_word(tmp_path):
     f = tmp_path / "k.conf"
-    f.write_text("vrrp_instance VI_1 { # the instance\n  ! note\n  auth_type_x 1\n"
-                 "  authentication {\n    auth_pass ab#cd!e  # trailing\n  }\n}\n")
+    f.write_text(
+        "vrrp_instance VI_1 { # the instance\n  ! note\n  auth_type_x 1\n"
+        "  authentication {\n    auth_pass ab#cd!e  # trailing\n  }\n}\n"
+    )
     conf = load(f)
     assert conf.instances[0].auth_pass == "ab#cd!e"
 
 
 def test_prose_in_comments_is_not_taken_for_lost_line_breaks(tmp_path):
     f = tmp_path / "k.conf"
-    f.write_text("# see no-script-security and equal-priority@2 in the docs\n"
-                 "#   unicast_peer{\n#    10.0.0.1}\nglobal_defs {\n}\n")
+    f.write_text(
+        "# see no-script-security and equal-priority@2 in the docs\n"
+        "#   unicast_peer{\n#    10.0.0.1}\nglobal_defs {\n}\n"
+    )
     conf = load(f)
     assert conf.problems == [] and conf.instances == []
 
@@ -174,8 +196,9 @@ def test_include_relative_glob_sorted_and_nested():
     conf = load("/etc/keepalived/keepalived.conf", TextSource(files))
     assert [i.name for i in conf.instances] == ["A", "B"]
     assert "s" in conf.scripts and conf.scripts["s"].at.file == "/etc/keepalived/more/x.conf"
-    assert include_patterns("/etc/keepalived/keepalived.conf", files["/etc/keepalived/keepalived.conf"], None) \
-        == ["/etc/keepalived/conf.d/*.conf"]
+    assert include_patterns("/etc/keepalived/keepalived.conf", files["/etc/keepalived/keepalived.conf"], None) == [
+        "/etc/keepalived/conf.d/*.conf"
+    ]
 
 
 def test_include_loop_is_cut():
@@ -198,8 +221,15 @@ def test_sample_clusters_keepalived_configs_parse():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(list('{}#!"@ \n\tab_0123456789.^') + [
-    "state ", "vrrp_instance ", "include ", "virtual_ipaddress ", "MASTERinterface", "$X=1"]), max_size=120))
+@given(
+    st.lists(
+        st.sampled_from(
+            list('{}#!"@ \n\tab_0123456789.^')
+            + ["state ", "vrrp_instance ", "include ", "virtual_ipaddress ", "MASTERinterface", "$X=1"]
+        ),
+        max_size=120,
+    )
+)
 def test_parser_never_raises(pieces):
     text = "".join(pieces)
     parsed = parse("/k.conf", TextSource({"/k.conf": text}))

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hatui.keepalived import (DumpParseError, TrackedScript, VrrpSnapshot, infer_from_events, parse_data_dump,
-                              parse_json_dump, parse_line)
+from hatui.keepalived import (
+    DumpParseError,
+    TrackedScript,
+    VrrpSnapshot,
+    infer_from_events,
+    parse_data_dump,
+    parse_json_dump,
+    parse_line,
+)
 
 FIX = Path(__file__).parent / "fixtures" / "keepalived"
 LAB = FIX / "lab-2.2.7"
 SEEDS = FIX / "seeds-1.x"
-UTC = timezone.utc
+UTC = UTC
 PASSWORD = "hatuilab"
 STEMS = ["db1", "db2", "db1-mysqld-stopped", "db2-master", "db2-partitioned", "db1-weighted-mysqld-stopped"]
 
@@ -36,6 +43,7 @@ def events(path: Path, node: str, year: int | None = None, until: datetime | Non
 
 
 # ------------------------------------------------------------------ the lab's dumps
+
 
 @pytest.mark.parametrize("kind", ["json", "data"])
 def test_db1_is_master_with_priority_100_and_the_vip(kind):
@@ -79,7 +87,8 @@ def test_the_data_dump_gives_tracked_scripts_with_weight_and_status():
     assert snap("db1-mysqld-stopped", "data").instances[0].track_scripts == (TrackedScript("chk_mysql", 0, "BAD"),)
     # the JSON dump only names the script's command
     assert snap("db1", "json").instances[0].track_scripts == (
-        TrackedScript("/etc/keepalived/check_mysql.sh", None, None),)
+        TrackedScript("/etc/keepalived/check_mysql.sh", None, None),
+    )
 
 
 @pytest.mark.parametrize("kind", ["json", "data"])
@@ -100,8 +109,20 @@ def test_partitioned_backup_claims_master():
 @pytest.mark.parametrize("stem", STEMS)
 def test_json_and_data_dumps_agree(stem):
     j, d = snap(stem, "json").instances[0], snap(stem, "data").instances[0]
-    for f in ("name", "state", "vrid", "interface", "base_priority", "effective_priority", "vips",
-              "last_transition", "advert_int", "nopreempt", "auth_type", "wantstate"):
+    for f in (
+        "name",
+        "state",
+        "vrid",
+        "interface",
+        "base_priority",
+        "effective_priority",
+        "vips",
+        "last_transition",
+        "advert_int",
+        "nopreempt",
+        "auth_type",
+        "wantstate",
+    ):
         assert getattr(j, f) == getattr(d, f), f
 
 
@@ -128,18 +149,22 @@ def test_taken_at_is_kept():
 
 # ------------------------------------------------------------------ bad dumps
 
-@pytest.mark.parametrize("text, match", [
-    ("", "keepalived.json: the file is empty"),
-    ("   \n", "the file is empty"),
-    ('{"data": 1}', "keepalived.json: expected a JSON list of instances, found a JSON object"),
-    ('"x"', "expected a JSON list of instances, found the string 'x'"),
-    ("[1]", 'keepalived.json: instance #1: expected an object with a "data" object, found int 1'),
-    ('[{"data": {"state": 2}}]', 'no instance name'),
-    ('[{"data": {"iname": "VI_1", "state": "MASTER"}}]', r'VI_1\): "state" should be a number'),
-    ('[{"data": {"iname": "VI_1", "state": 2, "vrid": "x"}}]', '"vrid" should be a number'),
-    ('[{"data": {"iname": "VI_1", "state": 2, "vips": "1.2.3.4"}}]', '"vips" should be a list'),
-    ('[{"data": {"iname": "VI_1", "state": 2, "vrid": Infinity}}]', '"vrid" should be a finite number'),
-])
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("", "keepalived.json: the file is empty"),
+        ("   \n", "the file is empty"),
+        ('{"data": 1}', "keepalived.json: expected a JSON list of instances, found a JSON object"),
+        ('"x"', "expected a JSON list of instances, found the string 'x'"),
+        ("[1]", 'keepalived.json: instance #1: expected an object with a "data" object, found int 1'),
+        ('[{"data": {"state": 2}}]', "no instance name"),
+        ('[{"data": {"iname": "VI_1", "state": "MASTER"}}]', r'VI_1\): "state" should be a number'),
+        ('[{"data": {"iname": "VI_1", "state": 2, "vrid": "x"}}]', '"vrid" should be a number'),
+        ('[{"data": {"iname": "VI_1", "state": 2, "vips": "1.2.3.4"}}]', '"vips" should be a list'),
+        ('[{"data": {"iname": "VI_1", "state": 2, "vrid": Infinity}}]', '"vrid" should be a finite number'),
+    ],
+)
 def test_bad_json_dumps_say_what_is_wrong(text, match):
     with pytest.raises(DumpParseError, match=match):
         parse_json_dump(text)
@@ -184,7 +209,7 @@ def test_dump_parsers_raise_only_dump_parse_errors(data):
         text = text[: data.draw(st.integers(0, len(text)))]
     elif choice == "flip":
         i = data.draw(st.integers(0, len(text) - 1))
-        text = text[:i] + data.draw(st.text(min_size=1, max_size=3)) + text[i + 1:]
+        text = text[:i] + data.draw(st.text(min_size=1, max_size=3)) + text[i + 1 :]
     else:
         text = data.draw(st.text(max_size=200))
     for parse in (parse_json_dump, parse_data_dump):
@@ -198,12 +223,18 @@ def test_dump_parsers_raise_only_dump_parse_errors(data):
 
 # ------------------------------------------------------------------ from events
 
+
 def test_infer_from_the_lab_logs_matches_what_happened():
     s1 = infer_from_events(events(LAB / "db1-keepalived.log", "db1"))
     (vi,) = s1.instances
     assert s1.source == "events"
     assert (vi.name, vi.state, vi.effective_priority, vi.vips, vi.interface) == (
-        "VI_1", "MASTER", 100, ("198.18.0.100",), "eth0")
+        "VI_1",
+        "MASTER",
+        100,
+        ("198.18.0.100",),
+        "eth0",
+    )
     assert vi.last_transition == datetime(2026, 11, 21, 15, 6, 59, tzinfo=UTC)
     assert s1.taken_at == datetime(2026, 11, 21, 15, 7, 4, tzinfo=UTC)  # the log's last line
     (v2,) = infer_from_events(events(LAB / "db2-keepalived.log", "db2")).instances

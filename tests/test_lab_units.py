@@ -15,7 +15,10 @@ from hatui.lab.spec import default_spec
 def test_default_topology_is_the_seeds_dual_master_with_a_replica():
     spec = default_spec(subnet="198.18.0.0/24", state_dir="/x", prefix="hatui-")
     assert [(n.name, n.address, n.source) for n in spec.nodes] == [
-        ("db1", "198.18.0.11", "db2"), ("db2", "198.18.0.12", "db1"), ("db3", "198.18.0.13", "db1")]
+        ("db1", "198.18.0.11", "db2"),
+        ("db2", "198.18.0.12", "db1"),
+        ("db3", "198.18.0.13", "db1"),
+    ]
     assert spec.vip == "198.18.0.100" and spec.operator_address == "198.18.0.2"
     assert spec.all_namespaces == ["hatui-br", "hatui-op", "hatui-db1", "hatui-db2", "hatui-db3"]
 
@@ -111,4 +114,4 @@ def test_keepalived_notify_script_makes_only_the_master_writable():
     for state in ("master", "backup", "fault", "stop"):
         assert f'notify_{state} "{configs.NODE_NOTIFY_SCRIPT} {state}"' in conf
     script = configs.notify_script()
-    assert 'master) v=OFF' in script and 'backup|fault|stop) v=ON' in script
+    assert "master) v=OFF" in script and "backup|fault|stop) v=ON" in script

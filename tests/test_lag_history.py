@@ -10,9 +10,11 @@ from hatui.views.lag_history import LagHistory
 
 from .test_rules import T0, Clock, cluster
 
+
 def chan(lag, name="", source="10.0.0.11"):
-    return ReplicationChannel(name=name, source_host=source, io_state="Yes", io_running=True,
-                              sql_running=lag is not None, lag_seconds=lag)
+    return ReplicationChannel(
+        name=name, source_host=source, io_state="Yes", io_running=True, sql_running=lag is not None, lag_seconds=lag
+    )
 
 
 def up(*channels):

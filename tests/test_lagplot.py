@@ -33,8 +33,7 @@ def history_of(lags: dict[tuple[str, str], list[float | None]], window: float = 
 
 
 class Host(App):
-    def __init__(self, history: LagHistory | None = None, now: float = T0,
-                 thresholds: Thresholds | None = THRESHOLDS):
+    def __init__(self, history: LagHistory | None = None, now: float = T0, thresholds: Thresholds | None = THRESHOLDS):
         super().__init__()
         self.history, self.now, self.thresholds = history, now, thresholds
 
@@ -56,8 +55,11 @@ def lines(plot: LagPlot) -> list[str]:
 
 def threshold_rows(plot: LagPlot) -> list[str]:
     """Rows crossed from border to border by a horizontal line (data may cross it here and there)."""
-    return [r for r in lines(plot) if "├" in r and r.rstrip().endswith("┤")
-            and r.count("─") > (r.rindex("┤") - r.index("├")) * 3 // 4]
+    return [
+        r
+        for r in lines(plot)
+        if "├" in r and r.rstrip().endswith("┤") and r.count("─") > (r.rindex("┤") - r.index("├")) * 3 // 4
+    ]
 
 
 async def test_empty_history_mounts_and_says_there_is_no_data():
@@ -102,11 +104,13 @@ async def test_without_thresholds_there_are_no_threshold_lines():
 
 
 async def test_several_series_with_gaps_get_one_legend_entry_each_and_a_broken_line():
-    h, now = history_of({
-        ("db2", ""): [0.0] * 60,
-        ("db3", "east"): [3.0] * 20 + [None] * 20 + [3.0] * 19 + [10.0],
-        ("db3", "west"): [None] * 60,  # SQL thread stopped all along
-    })
+    h, now = history_of(
+        {
+            ("db2", ""): [0.0] * 60,
+            ("db3", "east"): [3.0] * 20 + [None] * 20 + [3.0] * 19 + [10.0],
+            ("db3", "west"): [None] * 60,  # SQL thread stopped all along
+        }
+    )
     app = Host(h, now, thresholds=None)
     async with app.run_test(size=(80, 20)) as pilot:
         await pilot.pause()
@@ -114,13 +118,17 @@ async def test_several_series_with_gaps_get_one_legend_entry_each_and_a_broken_l
         out = text(plot)
         assert plot.drawn == ("db2", "db3/east")  # db3/west has no known lag to draw
         assert out.count("db3/east") == 1  # one legend entry although drawn in two stretches
+
         # db3/east's line at 3 s is there before and after the gap but not across it,
         # while db2's line at 0 s runs unbroken
         def thirds(row: str) -> tuple[bool, bool, bool]:
             left, right = min(row.index(c) for c in "│┤" if c in row) + 1, row.rindex("│")
             w = right - left
-            parts = (row[left:left + w // 4], row[left + w * 4 // 10:left + w * 6 // 10],
-                     row[right - w // 4:right])
+            parts = (
+                row[left : left + w // 4],
+                row[left + w * 4 // 10 : left + w * 6 // 10],
+                row[right - w // 4 : right],
+            )
             return tuple(bool(set(part) - {BLANK}) for part in parts)
 
         plotted = [thirds(r) for r in lines(plot)[2:] if "│" in r and "└" not in r]
@@ -183,19 +191,31 @@ class SparkHost(App):
 
 
 async def test_sparkline_shows_the_last_values_and_colours_by_threshold():
-    h, _ = history_of({("db1", ""): [0.5] * 30, ("db2", ""): [1.0] * 25 + [8.0] * 5,
-                       ("db3", ""): [2.0] * 29 + [45.0], ("db3", "x"): [None] * 3})
-    sparks = [sparkline_for(h, (n, c), THRESHOLDS, id=f"s-{n}{c}")
-              for n, c in (("db1", ""), ("db2", ""), ("db3", ""), ("db3", "x"), ("db9", ""))]
+    h, _ = history_of(
+        {
+            ("db1", ""): [0.5] * 30,
+            ("db2", ""): [1.0] * 25 + [8.0] * 5,
+            ("db3", ""): [2.0] * 29 + [45.0],
+            ("db3", "x"): [None] * 3,
+        }
+    )
+    sparks = [
+        sparkline_for(h, (n, c), THRESHOLDS, id=f"s-{n}{c}")
+        for n, c in (("db1", ""), ("db2", ""), ("db3", ""), ("db3", "x"), ("db9", ""))
+    ]
     app = SparkHost(sparks)
     async with app.run_test(size=(40, 8)) as pilot:
         await pilot.pause()
         by_id = {s.id: s for s in app.query(LagSparkline)}
         assert by_id["s-db2"].data == [1.0] * 15 + [8.0] * 5
-        assert [by_id[i].level for i in ("s-db1", "s-db2", "s-db3", "s-db3x", "s-db9")] == \
-            ["ok", "warning", "critical", "ok", ""]
-        colours = {i: by_id[i].get_component_styles("sparkline--max-color").color
-                   for i in ("s-db1", "s-db2", "s-db3")}
+        assert [by_id[i].level for i in ("s-db1", "s-db2", "s-db3", "s-db3x", "s-db9")] == [
+            "ok",
+            "warning",
+            "critical",
+            "ok",
+            "",
+        ]
+        colours = {i: by_id[i].get_component_styles("sparkline--max-color").color for i in ("s-db1", "s-db2", "s-db3")}
         assert len(set(colours.values())) == 3  # green, warning, error: a glance tells them apart
         # the lag recovers: the sparkline follows on the next update
         h2, _ = history_of({("db3", ""): [0.0] * 30})

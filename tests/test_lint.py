@@ -32,8 +32,9 @@ def _expected(path: Path) -> set[tuple[str, int]]:
 
 
 def _cases() -> list[Path]:
-    return sorted(p for p in BROKEN.iterdir() if p.suffix == ".conf"
-                  or (p.is_dir() and p.name not in ("include", "conditional")))
+    return sorted(
+        p for p in BROKEN.iterdir() if p.suffix == ".conf" or (p.is_dir() and p.name not in ("include", "conditional"))
+    )
 
 
 @pytest.mark.parametrize("case", _cases(), ids=lambda p: p.name)
@@ -50,14 +51,17 @@ def test_broken_corpus_gives_exactly_the_announced_findings(case):
 def test_include_corpus_reads_included_files_and_the_script_under_root():
     findings = lint_local(["/keepalived.conf"], root=str(BROKEN / "include"))
     got = {(Path(f.file).name, f.code, f.line) for f in findings}
-    assert got == {("keepalived.conf", "include-no-match", 7),
-                   ("10-script.conf", "check-process-only", 3),
-                   ("20-instance.conf", "nopreempt-with-master", 4)}
+    assert got == {
+        ("keepalived.conf", "include-no-match", 7),
+        ("10-script.conf", "check-process-only", 3),
+        ("20-instance.conf", "nopreempt-with-master", 4),
+    }
 
 
 def test_every_code_has_why_and_every_finding_names_node_file_line():
-    findings = lint_local([f"db2={BROKEN / 'advert-int-drift' / 'db2.conf'}",
-                           f"db1={BROKEN / 'advert-int-drift' / 'db1.conf'}"])
+    findings = lint_local(
+        [f"db2={BROKEN / 'advert-int-drift' / 'db2.conf'}", f"db1={BROKEN / 'advert-int-drift' / 'db1.conf'}"]
+    )
     # two nodes that disagree: nobody can tell which one drifted, so both lines are named
     one, two = [x for x in findings if x.severity != "info"]  # sorted by node
     assert (two.node, two.code, two.line, one.node, one.line) == ("db2", "advert-int-mismatch", 16, "db1", 16)
@@ -84,8 +88,9 @@ def test_seed_000_pair_shows_the_mistyped_vip():
 
 
 def test_seed_003_master_master_gets_flattened_and_nopreempt_findings():
-    findings = lint_local([f"ka1={SEEDS / '003-master-master-ka1.conf'}",
-                           f"ka2={SEEDS / '003-master-master-ka2.conf'}"])
+    findings = lint_local(
+        [f"ka1={SEEDS / '003-master-master-ka1.conf'}", f"ka2={SEEDS / '003-master-master-ka2.conf'}"]
+    )
     got = {(f.node, f.code, f.line) for f in findings}
     assert ("ka1", "nopreempt-with-master", 1) in got and ("ka2", "nopreempt-with-master", 6) in got
     assert ("ka2", "unclosed-block", 6) in got
@@ -124,7 +129,9 @@ def test_interface_checks_need_the_nodes_interfaces():
 
 
 def test_cluster_facts_real_servers_and_vips():
-    text = INSTANCE % (100, "10.0.0.100") + """virtual_server 10.0.0.100 3306 {
+    text = (
+        INSTANCE % (100, "10.0.0.100")
+        + """virtual_server 10.0.0.100 3306 {
  real_server 10.0.0.11 3306 {
   TCP_CHECK {
    connect_port 3306
@@ -134,15 +141,18 @@ def test_cluster_facts_real_servers_and_vips():
  }
 }
 """
+    )
     facts = ClusterFacts({"db1": {"10.0.0.11"}, "db2": {"10.0.0.12"}}, [("10.0.0.100", "VI_1"), ("10.0.0.200", "VI_1")])
     got = [(f.code, f.line) for f in lint([_nc("db1", text)], facts)]
     assert got == [("real-server-not-node", 19), ("cluster-vip-missing", 4)]
 
 
 def test_weight_that_moves_the_vip_is_fine():
-    script = 'vrrp_script chk {\n script "/usr/bin/mariadb -e \'SELECT 1\'"\n weight -20\n}\n'
+    script = "vrrp_script chk {\n script \"/usr/bin/mariadb -e 'SELECT 1'\"\n weight -20\n}\n"
     track = " track_script {\n  chk\n }\n"
-    a = _nc("db1", script + (INSTANCE % (100, "10.0.0.100")).replace(" virtual_ipaddress", track + " virtual_ipaddress"))
+    a = _nc(
+        "db1", script + (INSTANCE % (100, "10.0.0.100")).replace(" virtual_ipaddress", track + " virtual_ipaddress")
+    )
     b = _nc("db2", script + (INSTANCE % (90, "10.0.0.100")).replace(" virtual_ipaddress", track + " virtual_ipaddress"))
     assert lint([a, b]) == []
 
@@ -153,34 +163,47 @@ def test_remote_script_missing_is_an_error(tmp_path):
     assert [(f.severity, f.code, f.line) for f in lint([nc])] == [("error", "script-missing", 5)]
 
 
-@pytest.mark.parametrize("command,text,kind", [
-    ("killall -0 mysqld", None, "process"),
-    ("/etc/keepalived/chk.sh", "#!/bin/sh\npidof mysqld >/dev/null\n", "process"),
-    ("/etc/keepalived/chk.sh", "#!/bin/sh\nps aux | grep -v grep | grep -q mysqld\n", "process"),
-    ("/etc/keepalived/chk.sh", "#!/bin/sh\n# was: pidof mysqld\nmysql -e 'SELECT 1'\n", "query"),
-    ("/chk.py", "import MySQLdb\nc = MySQLdb.connect(host='x')\nc.cursor().execute('select 1')\n", "query"),
-    ("/usr/bin/mysqladmin ping", None, "query"),
-    ("/usr/local/bin/hatui check-mysql --timeout 2", None, "query"),
-    ("/etc/keepalived/chk.sh", "#!/bin/sh\n[ ! -f /mnt/cll ]\n", "unknown"),  # seed 003's flag file
-])
+@pytest.mark.parametrize(
+    "command,text,kind",
+    [
+        ("killall -0 mysqld", None, "process"),
+        ("/etc/keepalived/chk.sh", "#!/bin/sh\npidof mysqld >/dev/null\n", "process"),
+        ("/etc/keepalived/chk.sh", "#!/bin/sh\nps aux | grep -v grep | grep -q mysqld\n", "process"),
+        ("/etc/keepalived/chk.sh", "#!/bin/sh\n# was: pidof mysqld\nmysql -e 'SELECT 1'\n", "query"),
+        ("/chk.py", "import MySQLdb\nc = MySQLdb.connect(host='x')\nc.cursor().execute('select 1')\n", "query"),
+        ("/usr/bin/mysqladmin ping", None, "query"),
+        ("/usr/local/bin/hatui check-mysql --timeout 2", None, "query"),
+        ("/etc/keepalived/chk.sh", "#!/bin/sh\n[ ! -f /mnt/cll ]\n", "unknown"),  # seed 003's flag file
+    ],
+)
 def test_classify_health_checks(command, text, kind):
     assert classify(command, text) == kind
 
 
 def test_keepalived_t_output_becomes_findings():
-    out = ("(/etc/keepalived/keepalived.conf: Line 2) WARNING - interface eth9 for vrrp_instance X doesn't exist\n"
-           "Non-existent interface specified in configuration\n")
+    out = (
+        "(/etc/keepalived/keepalived.conf: Line 2) WARNING - interface eth9 for vrrp_instance X doesn't exist\n"
+        "Non-existent interface specified in configuration\n"
+    )
     fs = keepalived_t_findings("db1", "/etc/keepalived/keepalived.conf", 5, out)
     assert [(f.severity, f.file, f.line) for f in fs] == [
-        ("error", "/etc/keepalived/keepalived.conf", 2), ("error", "/etc/keepalived/keepalived.conf", None)]
+        ("error", "/etc/keepalived/keepalived.conf", 2),
+        ("error", "/etc/keepalived/keepalived.conf", None),
+    ]
     assert keepalived_t_findings("db1", "/k", 0, "") == []
     assert "config errors" in keepalived_t_findings("db1", "/k", 5, "")[0].message
 
 
 def test_ip_json_parses():
-    text = json.dumps([{"ifname": "eth0", "addr_info": [{"local": "10.0.0.11", "prefixlen": 24},
-                                                        {"local": "10.0.0.100", "prefixlen": 32}]},
-                       {"ifname": "lo", "addr_info": []}])
+    text = json.dumps(
+        [
+            {
+                "ifname": "eth0",
+                "addr_info": [{"local": "10.0.0.11", "prefixlen": 24}, {"local": "10.0.0.100", "prefixlen": 32}],
+            },
+            {"ifname": "lo", "addr_info": []},
+        ]
+    )
     got = parse_ip_addr(text)
     assert [str(a) for a in got["eth0"]] == ["10.0.0.11/24", "10.0.0.100/32"] and got["lo"] == []
     assert parse_ip_addr("not json") == {}
@@ -207,7 +230,9 @@ def test_cli_json_shape_and_exit_codes():
     data = json.loads(res.stdout)
     assert {k for d in data for k in d} >= {"severity", "node", "file", "line", "code", "message"}
     assert [(d["node"], d["code"], d["line"]) for d in data if d["severity"] == "error"] == [
-        ("db1", "vrid-mismatch", 14), ("db2", "vrid-mismatch", 14)]
+        ("db1", "vrid-mismatch", 14),
+        ("db2", "vrid-mismatch", 14),
+    ]
     assert _cli(str(BROKEN / "clean-pair" / "db1.conf"), str(BROKEN / "clean-pair" / "db2.conf")).returncode in (0,)
     assert _cli(str(BROKEN / "auth-pass-long.conf")).returncode == 1
     res = _cli("/nonexistent/keepalived.conf")
@@ -218,6 +243,7 @@ def test_cli_json_shape_and_exit_codes():
 
 def test_exit_code_unreachable_node_is_unknown():
     from hatui.lint.findings import finding
+
     assert exit_code([finding("error", "db1", None, None, "node-unreachable", "x")]) == 3
     assert exit_code([]) == 0
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from textual import events
 from textual.app import App, ComposeResult
 from textual.widgets import Footer, Static
 
-from hatui.keepalived import KeepalivedEvent, EventKind, parse_line
+from hatui.keepalived import EventKind, KeepalivedEvent, parse_line
 from hatui.state.store import StoredEvent
 from screens.widgets.logview import LogView
 
-T0 = datetime(2026, 11, 21, 15, 5, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 21, 15, 5, 0, tzinfo=UTC)
 
 _seq = 0
 
@@ -37,7 +37,7 @@ class Host(App):
         self._kw = kw
 
     def compose(self) -> ComposeResult:
-        yield LogView(id="logs", tz=timezone.utc, **self._kw)
+        yield LogView(id="logs", tz=UTC, **self._kw)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -67,12 +67,23 @@ async def test_lines_are_merged_by_time_when_nodes_arrive_out_of_order():
         view = app.query_one(LogView)
         view.add([stored("db1", 1), stored("db1", 3), stored("db1", 5.25)])
         # db2's lines come later but were logged in between db1's
-        view.add([stored("db2", 2, "(VI_1) Entering BACKUP STATE"), stored("db2", 5.125),
-                  stored("db2", 4, "(VI_1) Entering BACKUP STATE")])
+        view.add(
+            [
+                stored("db2", 2, "(VI_1) Entering BACKUP STATE"),
+                stored("db2", 5.125),
+                stored("db2", 4, "(VI_1) Entering BACKUP STATE"),
+            ]
+        )
         await pilot.pause()
         got = [(line[:12], line.split()[1]) for line in view.lines_text()]
-        assert got == [("15:05:01.000", "db1"), ("15:05:02.000", "db2"), ("15:05:03.000", "db1"),
-                       ("15:05:04.000", "db2"), ("15:05:05.125", "db2"), ("15:05:05.250", "db1")]
+        assert got == [
+            ("15:05:01.000", "db1"),
+            ("15:05:02.000", "db2"),
+            ("15:05:03.000", "db1"),
+            ("15:05:04.000", "db2"),
+            ("15:05:05.125", "db2"),
+            ("15:05:05.250", "db1"),
+        ]
         assert bottom_row(view).startswith("15:05:05.250 db1")
 
 
@@ -95,22 +106,24 @@ async def test_line_count_stays_bounded_and_keeps_the_newest():
         view = app.query_one(LogView)
         events = [stored(("db1", "db2", "db3")[i % 3], i * 0.001) for i in range(20_000)]
         for start in range(0, 20_000, 5_000):
-            view.add(events[start:start + 5_000])
+            view.add(events[start : start + 5_000])
         await pilot.pause()
         assert view.line_count == 1000
         lines = view.lines_text()
         assert len(lines) == 1000
-        assert lines[0].startswith("15:05:19.000")   # event 19,000: the oldest kept
+        assert lines[0].startswith("15:05:19.000")  # event 19,000: the oldest kept
         assert lines[-1].startswith("15:05:19.999")  # event 19,999: the newest
         assert bottom_row(view).startswith("15:05:19.999")
         assert "1,000 lines" in header(app)
 
 
 async def test_dump_and_garp_are_hidden_until_toggled():
-    events = [stored("db1", 1),
-              stored("db1", 2, "Printing VRRP data for process(123) on signal"),
-              stored("db1", 3, "(VI_1) Sending/queueing gratuitous ARPs on eth0 for 10.0.0.5"),
-              stored("db2", 4, "(VI_1) Entering BACKUP STATE")]
+    events = [
+        stored("db1", 1),
+        stored("db1", 2, "Printing VRRP data for process(123) on signal"),
+        stored("db1", 3, "(VI_1) Sending/queueing gratuitous ARPs on eth0 for 10.0.0.5"),
+        stored("db2", 4, "(VI_1) Entering BACKUP STATE"),
+    ]
     app = Host(events)
     async with app.run_test(size=(100, 30)) as pilot:
         view = app.query_one(LogView)
@@ -128,10 +141,13 @@ async def test_dump_and_garp_are_hidden_until_toggled():
 
 
 async def test_filter_by_node_kind_and_text_from_the_keyboard():
-    events = [stored("db1", 1), stored("db2", 2, "(VI_1) Entering BACKUP STATE"),
-              stored("db1", 3, "VRRP_Script(chk_mysql) failed (exited with status 1)"),
-              stored("db2", 4, "VRRP_Script(chk_mysql) succeeded"),
-              stored("db1", 5, "(VI_1) Changing effective priority from 100 to 50")]
+    events = [
+        stored("db1", 1),
+        stored("db2", 2, "(VI_1) Entering BACKUP STATE"),
+        stored("db1", 3, "VRRP_Script(chk_mysql) failed (exited with status 1)"),
+        stored("db2", 4, "VRRP_Script(chk_mysql) succeeded"),
+        stored("db1", 5, "(VI_1) Changing effective priority from 100 to 50"),
+    ]
     app = Host(events)
     async with app.run_test(size=(100, 30)) as pilot:
         view = app.query_one(LogView)
@@ -259,18 +275,29 @@ async def test_pending_counts_only_lines_the_filter_lets_through():
         view = app.query_one(LogView)
         await pilot.pause()
         await pilot.press("/", *"node:db2", "enter", "up")
-        view.add([stored("db1", 200), stored("db2", 201), stored("db1", 202),
-                  stored("db2", 203, "Printing VRRP data for process(1) on signal")])  # hidden noise
+        view.add(
+            [
+                stored("db1", 200),
+                stored("db2", 201),
+                stored("db1", 202),
+                stored("db2", 203, "Printing VRRP data for process(1) on signal"),
+            ]
+        )  # hidden noise
         await pilot.pause()
         assert view.pending_count == 1
 
 
 def test_log_snapshot(snap_compare):
-    messages = ["(VI_1) Entering BACKUP STATE", "VRRP_Script(chk_mysql) succeeded",
-                "VRRP_Script(chk_mysql) failed (exited with status 1)",
-                "(VI_1) Changing effective priority from 100 to 50",
-                "(VI_1) Received advert from 10.0.0.2 with higher priority 110, ours 50",
-                "(VI_1) Entering FAULT STATE", "(VI_1) Entering MASTER STATE",
-                "Starting VRRP child process, pid=1234", "something keepalived says"]
+    messages = [
+        "(VI_1) Entering BACKUP STATE",
+        "VRRP_Script(chk_mysql) succeeded",
+        "VRRP_Script(chk_mysql) failed (exited with status 1)",
+        "(VI_1) Changing effective priority from 100 to 50",
+        "(VI_1) Received advert from 10.0.0.2 with higher priority 110, ours 50",
+        "(VI_1) Entering FAULT STATE",
+        "(VI_1) Entering MASTER STATE",
+        "Starting VRRP child process, pid=1234",
+        "something keepalived says",
+    ]
     events = [stored(("db1", "db2")[i % 2], i * 1.25, messages[i % len(messages)]) for i in range(30)]
     assert snap_compare(Host(events), terminal_size=(100, 30))

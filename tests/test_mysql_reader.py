@@ -71,14 +71,30 @@ STATUS_ROWS = [{"Variable_name": "Threads_connected", "Value": "4"}, {"Variable_
 
 def test_mysql_57_poll_is_five_statements_each_guarded_first():
     v = "5.7.22-log"
-    conn = FakeConnection(v, "MySQL Community Server (GPL)", {
-        "SELECT @@global.": [select_row(v, {"server_id": 2, "read_only": 1, "super_read_only": 1, "log_bin": 1,
-                                            "log_slave_updates": 1, "gtid_mode": "ON", "hostname": "db2",
-                                            "gtid_executed": "9e520b78-013c-11eb-a84c-0800271bf591:1-78"})],
-        "SHOW SLAVE STATUS": fixture_rows("mysql-5.7/show-slave-status-sql-error.txt"),
-        "SHOW MASTER STATUS": fixture_rows("mysql-5.7/show-master-status.txt"),
-        "SHOW GLOBAL STATUS": STATUS_ROWS,
-    })
+    conn = FakeConnection(
+        v,
+        "MySQL Community Server (GPL)",
+        {
+            "SELECT @@global.": [
+                select_row(
+                    v,
+                    {
+                        "server_id": 2,
+                        "read_only": 1,
+                        "super_read_only": 1,
+                        "log_bin": 1,
+                        "log_slave_updates": 1,
+                        "gtid_mode": "ON",
+                        "hostname": "db2",
+                        "gtid_executed": "9e520b78-013c-11eb-a84c-0800271bf591:1-78",
+                    },
+                )
+            ],
+            "SHOW SLAVE STATUS": fixture_rows("mysql-5.7/show-slave-status-sql-error.txt"),
+            "SHOW MASTER STATUS": fixture_rows("mysql-5.7/show-master-status.txt"),
+            "SHOW GLOBAL STATUS": STATUS_ROWS,
+        },
+    )
     guarded: list[str] = []
 
     def guard(sql: str) -> None:
@@ -89,7 +105,10 @@ def test_mysql_57_poll_is_five_statements_each_guarded_first():
     assert [s.split(" WHERE")[0] for s in conn.executed] == [
         "SELECT @@version AS version, @@version_comment AS version_comment",
         dialect_for(detect_version(v)).variables_sql(),
-        "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "SHOW GLOBAL STATUS"]
+        "SHOW SLAVE STATUS",
+        "SHOW MASTER STATUS",
+        "SHOW GLOBAL STATUS",
+    ]
     assert guarded == conn.executed
     assert st.up and st.version.number == (5, 7, 22) and st.hostname == "db2" and st.server_id == 2
     assert st.read_only is True and st.super_read_only is True and st.gtid_mode == "ON"
@@ -101,14 +120,21 @@ def test_mysql_57_poll_is_five_statements_each_guarded_first():
 
 def test_mysql_84_with_the_semi_sync_source_plugin_reads_its_switches():
     v = "8.4.3"
-    conn = FakeConnection(v, "MySQL Community Server - GPL", {
-        "SELECT @@global.": [select_row(v, {"server_id": 1, "read_only": 0, "super_read_only": 0})],
-        "SHOW REPLICA STATUS": [],
-        "SHOW BINARY LOG STATUS": fixture_rows("mysql-8.4/show-binary-log-status.txt"),
-        "SHOW GLOBAL STATUS": STATUS_ROWS + [{"Variable_name": "Rpl_semi_sync_source_clients", "Value": "2"},
-                                             {"Variable_name": "Rpl_semi_sync_source_status", "Value": "ON"}],
-        "SHOW GLOBAL VARIABLES LIKE 'rpl": [{"Variable_name": "rpl_semi_sync_source_enabled", "Value": "ON"}],
-    })
+    conn = FakeConnection(
+        v,
+        "MySQL Community Server - GPL",
+        {
+            "SELECT @@global.": [select_row(v, {"server_id": 1, "read_only": 0, "super_read_only": 0})],
+            "SHOW REPLICA STATUS": [],
+            "SHOW BINARY LOG STATUS": fixture_rows("mysql-8.4/show-binary-log-status.txt"),
+            "SHOW GLOBAL STATUS": STATUS_ROWS
+            + [
+                {"Variable_name": "Rpl_semi_sync_source_clients", "Value": "2"},
+                {"Variable_name": "Rpl_semi_sync_source_status", "Value": "ON"},
+            ],
+            "SHOW GLOBAL VARIABLES LIKE 'rpl": [{"Variable_name": "rpl_semi_sync_source_enabled", "Value": "ON"}],
+        },
+    )
     st = read_status(conn)
     assert "SHOW MASTER STATUS" not in conn.executed and "SHOW SLAVE STATUS" not in conn.executed
     assert len(conn.executed) == 6
@@ -120,16 +146,32 @@ def test_mysql_84_with_the_semi_sync_source_plugin_reads_its_switches():
 
 def test_mariadb_reads_every_connection_and_its_gtid_positions():
     v = "10.11.19-MariaDB-0+deb12u1-log"
-    conn = FakeConnection(v, "Debian 12", {
-        "SELECT @@global.": [select_row(v, {"server_id": 3, "read_only": 1, "gtid_domain_id": 0,
-                                            "gtid_slave_pos": "0-1-1", "gtid_current_pos": "0-1-1",
-                                            "gtid_binlog_pos": "0-1-1", "gtid_binlog_state": "0-1-1",
-                                            "gtid_strict_mode": 0, "rpl_semi_sync_master_enabled": 0,
-                                            "rpl_semi_sync_slave_enabled": 0})],
-        "SHOW ALL SLAVES STATUS": fixture_rows("mariadb-10.11/show-all-slaves-status.txt"),
-        "SHOW MASTER STATUS": fixture_rows("mariadb-10.11/show-master-status.txt"),
-        "SHOW GLOBAL STATUS": STATUS_ROWS,
-    })
+    conn = FakeConnection(
+        v,
+        "Debian 12",
+        {
+            "SELECT @@global.": [
+                select_row(
+                    v,
+                    {
+                        "server_id": 3,
+                        "read_only": 1,
+                        "gtid_domain_id": 0,
+                        "gtid_slave_pos": "0-1-1",
+                        "gtid_current_pos": "0-1-1",
+                        "gtid_binlog_pos": "0-1-1",
+                        "gtid_binlog_state": "0-1-1",
+                        "gtid_strict_mode": 0,
+                        "rpl_semi_sync_master_enabled": 0,
+                        "rpl_semi_sync_slave_enabled": 0,
+                    },
+                )
+            ],
+            "SHOW ALL SLAVES STATUS": fixture_rows("mariadb-10.11/show-all-slaves-status.txt"),
+            "SHOW MASTER STATUS": fixture_rows("mariadb-10.11/show-master-status.txt"),
+            "SHOW GLOBAL STATUS": STATUS_ROWS,
+        },
+    )
     st = read_status(conn)
     assert len(conn.executed) == 5  # semi-sync switches came with the variables (built in)
     assert st.gtid_slave_pos == st.gtid_current_pos == "0-1-1" and st.gtid_domain_id == 0
@@ -152,32 +194,66 @@ def test_a_guard_refusal_stops_before_the_statement():
 
 def test_missing_privilege_is_a_warning_while_the_server_is_up():
     denied = pymysql.err.OperationalError(
-        1227, "Access denied; you need (at least one of) the SUPER, REPLICATION CLIENT privilege(s) for this operation")
-    conn = FakeConnection("8.0.36", "", {"SELECT @@global.": [{"server_id": 5}], "SHOW REPLICA STATUS": denied,
-                                         "SHOW MASTER STATUS": denied, "SHOW GLOBAL STATUS": STATUS_ROWS})
+        1227, "Access denied; you need (at least one of) the SUPER, REPLICATION CLIENT privilege(s) for this operation"
+    )
+    conn = FakeConnection(
+        "8.0.36",
+        "",
+        {
+            "SELECT @@global.": [{"server_id": 5}],
+            "SHOW REPLICA STATUS": denied,
+            "SHOW MASTER STATUS": denied,
+            "SHOW GLOBAL STATUS": STATUS_ROWS,
+        },
+    )
     st = read_status(conn)
     assert st.up and st.server_id == 5 and st.channels == () and st.binlog_file is None
-    assert st.warnings == ("cannot read replica status: missing privilege SUPER, REPLICATION CLIENT",
-                           "cannot read binary log status: missing privilege SUPER, REPLICATION CLIENT")
+    assert st.warnings == (
+        "cannot read replica status: missing privilege SUPER, REPLICATION CLIENT",
+        "cannot read binary log status: missing privilege SUPER, REPLICATION CLIENT",
+    )
 
 
-@pytest.mark.parametrize("exc, expected", [
-    (pymysql.err.OperationalError(2003, "Can't connect to MySQL server on '10.0.0.9' ([Errno 111] Connection refused)"),
-     "connection refused"),
-    (pymysql.err.OperationalError(2003, "Can't connect to MySQL server on '10.0.0.9' (timed out)"),
-     "timeout after 2 s connecting"),
-    (pymysql.err.OperationalError(2003, "Can't connect to MySQL server on '10.0.0.9' ([Errno 113] No route to host)"),
-     "no route to host"),
-    (pymysql.err.OperationalError(2003, "Can't connect to MySQL server on 'x.invalid' "
-                                        "([Errno -2] Name or service not known)"), "unknown host name"),
-    (pymysql.err.OperationalError(1045, "Access denied for user 'hatui_monitor'@'198.18.0.2' (using password: YES)"),
-     "access denied for hatui_monitor"),
-    (pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query (timed out)"),
-     "timeout after 3 s waiting for an answer"),
-    (pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query"), "connection lost"),
-    (pymysql.err.OperationalError(1040, "Too many connections"), "too many connections"),
-    (pymysql.err.InterfaceError(0, ""), "connection closed"),
-])
+@pytest.mark.parametrize(
+    "exc, expected",
+    [
+        (
+            pymysql.err.OperationalError(
+                2003, "Can't connect to MySQL server on '10.0.0.9' ([Errno 111] Connection refused)"
+            ),
+            "connection refused",
+        ),
+        (
+            pymysql.err.OperationalError(2003, "Can't connect to MySQL server on '10.0.0.9' (timed out)"),
+            "timeout after 2 s connecting",
+        ),
+        (
+            pymysql.err.OperationalError(
+                2003, "Can't connect to MySQL server on '10.0.0.9' ([Errno 113] No route to host)"
+            ),
+            "no route to host",
+        ),
+        (
+            pymysql.err.OperationalError(
+                2003, "Can't connect to MySQL server on 'x.invalid' ([Errno -2] Name or service not known)"
+            ),
+            "unknown host name",
+        ),
+        (
+            pymysql.err.OperationalError(
+                1045, "Access denied for user 'hatui_monitor'@'198.18.0.2' (using password: YES)"
+            ),
+            "access denied for hatui_monitor",
+        ),
+        (
+            pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query (timed out)"),
+            "timeout after 3 s waiting for an answer",
+        ),
+        (pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query"), "connection lost"),
+        (pymysql.err.OperationalError(1040, "Too many connections"), "too many connections"),
+        (pymysql.err.InterfaceError(0, ""), "connection closed"),
+    ],
+)
 def test_error_reasons_are_short_and_human(exc, expected):
     assert describe_error(exc, user="hatui_monitor", connect_timeout=2.0, read_timeout=3.0) == expected
 

@@ -6,12 +6,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 from hatui.mysql.cli_output import parse_any, parse_tab_separated, parse_table, parse_vertical
 from hatui.mysql.dialect import dialect_for
 from hatui.mysql.status import (
-    BinlogStatus, MysqlStatus, ReplicationChannel, assemble_status, parse_binlog_status, parse_global_status,
-    parse_replica_rows, parse_semi_sync, parse_variables,
+    BinlogStatus,
+    MysqlStatus,
+    ReplicationChannel,
+    assemble_status,
+    parse_binlog_status,
+    parse_global_status,
+    parse_replica_rows,
+    parse_semi_sync,
+    parse_variables,
 )
 from hatui.mysql.version import Flavor, detect_version
 
@@ -57,8 +63,10 @@ def test_57_sql_error_stops_the_applier_and_says_why():
     assert ch.io_running and not ch.sql_running and not ch.healthy
     assert ch.lag_seconds is None  # NULL: the server cannot tell while the applier is stopped
     assert ch.last_sql_errno == 1060 and ch.last_io_errno == 0
-    assert ch.last_sql_error == ("Error 'Duplicate column name 'b'' on query. Default database: 'test_db'. "
-                                 "Query: 'alter table t_20201021 add column b int(11) default null'")
+    assert ch.last_sql_error == (
+        "Error 'Duplicate column name 'b'' on query. Default database: 'test_db'. "
+        "Query: 'alter table t_20201021 add column b int(11) default null'"
+    )
     assert ch.last_error == "SQL thread error 1060: " + ch.last_sql_error
     assert ch.last_sql_error_timestamp == "201022 16:41:59"
     # received transaction 79, applied up to 78: the failing one is 79
@@ -84,8 +92,9 @@ def test_57_errant_transaction_is_visible_in_the_executed_set():
     ch = channel("mysql-5.7/show-slave-status-errant-gtid.txt", MY57)
     assert ch.healthy and ch.lag_seconds == 0
     # printed over two lines; kept as one set string with no whitespace
-    assert ch.executed_gtid_set == ("599b2dfe-822e-11ea-a428-5254008afee6:1,"
-                                    "878286cb-822c-11ea-99c2-5254008afee6:1:3-37:39-81")
+    assert ch.executed_gtid_set == (
+        "599b2dfe-822e-11ea-a428-5254008afee6:1,878286cb-822c-11ea-99c2-5254008afee6:1:3-37:39-81"
+    )
     uuids = {part.split(":")[0] for part in ch.executed_gtid_set.split(",")}
     assert ch.source_uuid == "878286cb-822c-11ea-99c2-5254008afee6"
     assert uuids - {ch.source_uuid} == {"599b2dfe-822e-11ea-a428-5254008afee6"}
@@ -127,8 +136,10 @@ def test_80_show_slave_status_keeps_old_names_and_shows_lag():
 def test_80_master_status_with_a_set_over_three_lines():
     b = parse_binlog_status(rows("mysql-8.0/show-master-status-multiline-gtid.txt"))
     assert (b.file, b.position) == ("mysql-bin.000002", 261687382)
-    assert b.executed_gtid_set == ("48c3fa1e-06a6-11ea-a25d-0800275219f4:1-102821,"
-                                   "bebc6d54-fc75-11e9-8ea8-080027e2e489:1-13,e136faa2-eeab-11e9-9494-080027cb3816:1-14")
+    assert b.executed_gtid_set == (
+        "48c3fa1e-06a6-11ea-a25d-0800275219f4:1-102821,"
+        "bebc6d54-fc75-11e9-8ea8-080027e2e489:1-13,e136faa2-eeab-11e9-9494-080027cb3816:1-14"
+    )
 
 
 def test_percona_variables_give_flavor_version_and_fencing_state():
@@ -170,9 +181,19 @@ def test_mariadb_all_slaves_status_from_the_lab():
 
 # ----------------------------------------------------------------------------- robustness
 def test_missing_columns_and_driver_types_are_tolerated():
-    (ch,) = parse_replica_rows([{"Master_Host": b"db1", "Slave_IO_Running": b"Yes", "Slave_SQL_Running": "No",
-                                 "Seconds_Behind_Master": None, "Last_SQL_Errno": 1032,
-                                 "Last_SQL_Error": b"Could not execute Delete_rows event"}], MY57)
+    (ch,) = parse_replica_rows(
+        [
+            {
+                "Master_Host": b"db1",
+                "Slave_IO_Running": b"Yes",
+                "Slave_SQL_Running": "No",
+                "Seconds_Behind_Master": None,
+                "Last_SQL_Errno": 1032,
+                "Last_SQL_Error": b"Could not execute Delete_rows event",
+            }
+        ],
+        MY57,
+    )
     assert ch.source_host == "db1" and ch.io_running and not ch.sql_running and ch.lag_seconds is None
     assert ch.last_error == "SQL thread error 1032: Could not execute Delete_rows event"
     assert ch.source_port is None and ch.executed_gtid_set is None and ch.sql_delay == 0
@@ -180,10 +201,22 @@ def test_missing_columns_and_driver_types_are_tolerated():
 
 
 def test_both_threads_failing_show_both_errors():
-    (ch,) = parse_replica_rows([{"Slave_IO_Running": "No", "Slave_SQL_Running": "No",
-                                 "Last_IO_Errno": 1236, "Last_IO_Error": "Got fatal error 1236 from master",
-                                 "Last_SQL_Errno": 1062, "Last_SQL_Error": "Duplicate entry '4'"}])
-    assert ch.last_error == "SQL thread error 1062: Duplicate entry '4' | IO thread error 1236: Got fatal error 1236 from master"
+    (ch,) = parse_replica_rows(
+        [
+            {
+                "Slave_IO_Running": "No",
+                "Slave_SQL_Running": "No",
+                "Last_IO_Errno": 1236,
+                "Last_IO_Error": "Got fatal error 1236 from master",
+                "Last_SQL_Errno": 1062,
+                "Last_SQL_Error": "Duplicate entry '4'",
+            }
+        ]
+    )
+    assert (
+        ch.last_error
+        == "SQL thread error 1062: Duplicate entry '4' | IO thread error 1236: Got fatal error 1236 from master"
+    )
 
 
 def test_channels_are_ordered_by_name_whatever_the_server_order():
@@ -192,21 +225,38 @@ def test_channels_are_ordered_by_name_whatever_the_server_order():
 
 
 def test_semi_sync_old_new_and_absent():
-    old = parse_semi_sync({"rpl_semi_sync_master_enabled": "ON", "rpl_semi_sync_slave_enabled": "OFF"},
-                          parse_global_status([{"Variable_name": "Rpl_semi_sync_master_clients", "Value": "1"},
-                                               {"Variable_name": "Rpl_semi_sync_master_status", "Value": "ON"}]))
-    assert (old.naming, old.source_enabled, old.replica_enabled, old.source_active, old.clients) == \
-        ("master", True, False, True, 1)
-    new = parse_semi_sync({"rpl_semi_sync_source_enabled": 1},
-                          {"Rpl_semi_sync_source_status": "OFF", "Rpl_semi_sync_source_clients": "0"})
+    old = parse_semi_sync(
+        {"rpl_semi_sync_master_enabled": "ON", "rpl_semi_sync_slave_enabled": "OFF"},
+        parse_global_status(
+            [
+                {"Variable_name": "Rpl_semi_sync_master_clients", "Value": "1"},
+                {"Variable_name": "Rpl_semi_sync_master_status", "Value": "ON"},
+            ]
+        ),
+    )
+    assert (old.naming, old.source_enabled, old.replica_enabled, old.source_active, old.clients) == (
+        "master",
+        True,
+        False,
+        True,
+        1,
+    )
+    new = parse_semi_sync(
+        {"rpl_semi_sync_source_enabled": 1}, {"Rpl_semi_sync_source_status": "OFF", "Rpl_semi_sync_source_clients": "0"}
+    )
     assert (new.naming, new.source_enabled, new.source_active, new.clients) == ("source", True, False, 0)
     assert parse_semi_sync({"read_only": "ON"}, {"Uptime": "5"}) is None
 
 
 def test_to_dict_is_plain_json():
     ch = channel("mysql-5.7/show-slave-status-sql-error.txt", MY57)
-    st = assemble_status(MY57.version, parse_variables({"@@global.server_id": 7, "read_only": "1"}), (ch,),
-                         global_status={"Uptime": "100", "Threads_connected": "3"}, warnings=["x"])
+    st = assemble_status(
+        MY57.version,
+        parse_variables({"@@global.server_id": 7, "read_only": "1"}),
+        (ch,),
+        global_status={"Uptime": "100", "Threads_connected": "3"},
+        warnings=["x"],
+    )
     d = json.loads(json.dumps(st.to_dict()))
     assert d["up"] is True and d["server_id"] == 7 and d["read_only"] is True and d["uptime_seconds"] == 100
     assert d["version"] == {"flavor": "mysql", "major": 5, "minor": 7, "patch": 22, "raw": "5.7.22-log"}
@@ -218,13 +268,17 @@ def test_to_dict_is_plain_json():
 
 # ----------------------------------------------------------------------------- the text parsers
 def test_vertical_parser_nulls_continuations_and_several_rows():
-    text = ("mysql> SHOW X\\G\n*************************** 1. row ***************************\n"
-            "   A: 1\n   B: NULL\n   C: x:1-2,\ny:3\n   D: \n"
-            "*************************** 2. row ***************************\n   A: 2\n2 rows in set (0.00 sec)\n")
+    text = (
+        "mysql> SHOW X\\G\n*************************** 1. row ***************************\n"
+        "   A: 1\n   B: NULL\n   C: x:1-2,\ny:3\n   D: \n"
+        "*************************** 2. row ***************************\n   A: 2\n2 rows in set (0.00 sec)\n"
+    )
     assert parse_vertical(text) == [{"A": "1", "B": None, "C": "x:1-2,\ny:3", "D": ""}, {"A": "2"}]
 
 
 def test_table_and_tab_separated_parsers():
     assert parse_table("+---+----+\n| a | b  |\n+---+----+\n| 1 | NULL |\n+---+----+\n") == [{"a": "1", "b": None}]
     assert parse_tab_separated("read_only\tON\nserver_id\t3\n") == [
-        {"Variable_name": "read_only", "Value": "ON"}, {"Variable_name": "server_id", "Value": "3"}]
+        {"Variable_name": "read_only", "Value": "ON"},
+        {"Variable_name": "server_id", "Value": "3"},
+    ]

@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -69,8 +69,7 @@ class Clock:
 
 
 def vrrp(state: str, prio: int = 100) -> VrrpSnapshot:
-    return VrrpSnapshot((VrrpInstance(name="VI_1", state=state, base_priority=prio, effective_priority=prio),),
-                        "json")
+    return VrrpSnapshot((VrrpInstance(name="VI_1", state=state, base_priority=prio, effective_priority=prio),), "json")
 
 
 def full_store(c, clock: Clock, db1="MASTER", db2="BACKUP") -> Store:
@@ -149,7 +148,9 @@ def test_stale_vrrp_data_and_init_are_unknown():
     store.put("db1", Kind.VRRP, vrrp("FAULT"))
     store.put("db2", Kind.VRRP, vrrp("MASTER"))
     assert [(e.node, e.old, e.new) for e in tracker.update(store.snapshot())] == [
-        ("db1", "MASTER", "FAULT"), ("db2", "BACKUP", "MASTER")]
+        ("db1", "MASTER", "FAULT"),
+        ("db2", "BACKUP", "MASTER"),
+    ]
 
 
 def test_keepalived_stopping_is_stop_and_a_dump_from_before_the_restart_is_not_trusted():
@@ -211,8 +212,7 @@ def test_notifier_waits_for_every_node_or_the_warmup():
 def test_alert_raised_and_cleared_become_events_with_the_right_environment():
     c = cluster()
     book = AlertBook()
-    a = Alert("repl.io_stopped", Severity.CRITICAL, "db3", "db3 (from 198.18.0.11:3306): IO thread stopped",
-              subject="")
+    a = Alert("repl.io_stopped", Severity.CRITICAL, "db3", "db3 (from 198.18.0.11:3306): IO thread stopped", subject="")
     raised, _ = book.update([a], 1_790_000_000.0)
     _, cleared = book.update([], 1_790_000_075.0)
     up, down = alert_events(c, raised, [], 0) + alert_events(c, [], cleared, 0)
@@ -228,15 +228,25 @@ def test_alert_raised_and_cleared_become_events_with_the_right_environment():
     when = datetime.fromisoformat(env["HATUI_TIME"])
     assert when.tzinfo is not None and when.timestamp() == 1_790_000_000.0
     assert hook_env(down)["HATUI_EVENT"] == "alert_cleared"
-    cluster_wide = alert_events(c, book.update([Alert("vip.unheld", Severity.WARNING, None, "m", subject=VIP)],
-                                               1.0)[0], [], 1.0)[0]
+    cluster_wide = alert_events(
+        c, book.update([Alert("vip.unheld", Severity.WARNING, None, "m", subject=VIP)], 1.0)[0], [], 1.0
+    )[0]
     assert hook_env(cluster_wide)["HATUI_NODE"] == "" and hook_env(cluster_wide)["HATUI_INSTANCE"] == VIP
 
 
 def test_hook_env_never_carries_passwords_or_stale_event_names():
     c = cluster()
-    base = hook_base_env(c, {"PATH": "/bin", "HATUI_TEST_MONITOR_PW": "s3cret", "HATUI_TEST_ADMIN_PW": "x",
-                             "MYSQL_PWD": "y", "HATUI_NODE": "stale", "HATUI_STATE_DIR": "/tmp/s"})
+    base = hook_base_env(
+        c,
+        {
+            "PATH": "/bin",
+            "HATUI_TEST_MONITOR_PW": "s3cret",
+            "HATUI_TEST_ADMIN_PW": "x",
+            "MYSQL_PWD": "y",
+            "HATUI_NODE": "stale",
+            "HATUI_STATE_DIR": "/tmp/s",
+        },
+    )
     assert base == {"PATH": "/bin", "HATUI_STATE_DIR": "/tmp/s"}
 
 
@@ -289,8 +299,7 @@ def test_gate_runs_ten_holds_the_eleventh_and_reports_it_when_the_window_reopens
     late = gate.due()
     assert late is not None and late.suppressed == 1
     assert late.event.kind == SUPPRESSED and late.event.last_kind == ROLE and late.event.node == "db10"
-    assert late.event.message == ("1 event not notified (rate limit 10 per 60 s): 1 role; "
-                                  "the last: event 10")
+    assert late.event.message == ("1 event not notified (rate limit 10 per 60 s): 1 role; the last: event 10")
     env = hook_env(late.event, suppressed=late.suppressed, summary=late.summary)
     assert env["HATUI_EVENT"] == "suppressed" and env["HATUI_SUPPRESSED"] == "1"
     assert env["HATUI_LAST_EVENT"] == "role" and env["HATUI_NODE"] == "db10"
@@ -324,8 +333,7 @@ async def run_events(runner: HookRunner, events, timeout: float = 20.0):
     return list(runner.results)
 
 
-ROLE_EVENT = NotifyEvent(ROLE, "lab", "db1", "VI_1", "MASTER", "BACKUP", "db1 went to BACKUP",
-                         1_790_000_000.0)
+ROLE_EVENT = NotifyEvent(ROLE, "lab", "db1", "VI_1", "MASTER", "BACKUP", "db1 went to BACKUP", 1_790_000_000.0)
 
 
 async def test_a_hook_gets_the_event_in_its_environment(tmp_path):
@@ -340,23 +348,26 @@ async def test_a_hook_gets_the_event_in_its_environment(tmp_path):
     assert got["HATUI_OLD_STATE"] == "MASTER" and got["HATUI_NEW_STATE"] == "BACKUP"
     assert got["HATUI_MESSAGE"] == "db1 went to BACKUP" and got["HATUI_SUPPRESSED"] == "0"
     assert got["HATUI_ALERT_CODE"] == "" and got["HATUI_SEVERITY"] == ""
-    assert datetime.fromisoformat(got["HATUI_TIME"]).astimezone(timezone.utc).year == 2026
+    assert datetime.fromisoformat(got["HATUI_TIME"]).astimezone(UTC).year == 2026
     assert "HATUI_TEST_MONITOR_PW" not in out.read_text()
 
 
 @pytest.mark.parametrize("form", ["string", "argv"])
 async def test_event_text_is_delivered_verbatim_and_never_executed(tmp_path, form):
     out, victim = tmp_path / "msg.txt", tmp_path / "pwned"
-    nasty = (f"$(touch {victim}) `touch {victim}` \"; touch {victim}; echo ' it's \\ $HOME "
-             f"&& touch {victim} | x\nsecond line")
+    nasty = (
+        f"$(touch {victim}) `touch {victim}` \"; touch {victim}; echo ' it's \\ $HOME "
+        f"&& touch {victim} | x\nsecond line"
+    )
     if form == "string":
         hook = """    - command: 'printf "%s" "$HATUI_MESSAGE" > "$OUT"'\n"""
     else:
         code = "import os; open(os.environ['OUT'], 'w').write(os.environ['HATUI_MESSAGE'])"
         hook = f"""    - command: ["{sys.executable}", "-c", "{code}"]\n"""
     runner = HookRunner(hooks_cluster(hook), environ={**os.environ, "OUT": str(out)})
-    event = NotifyEvent(RAISED, "lab", "db1", "", "ok", "critical", nasty, time.time(),
-                        severity="critical", code="mysql.down")
+    event = NotifyEvent(
+        RAISED, "lab", "db1", "", "ok", "critical", nasty, time.time(), severity="critical", code="mysql.down"
+    )
     [result] = await run_events(runner, [event])
     assert result.ok, result
     assert out.read_text() == nasty
@@ -409,8 +420,7 @@ async def test_a_hook_that_cannot_start_says_why(tmp_path):
 async def test_a_relative_command_runs_from_the_cluster_files_folder(tmp_path):
     (tmp_path / "hook.sh").write_text('#!/bin/sh\necho "$HATUI_EVENT" > seen\n')
     (tmp_path / "hook.sh").chmod(0o755)
-    c = load_cluster_text(CLUSTER_YAML + "notify:\n  hooks:\n    - command: [./hook.sh]\n",
-                          str(tmp_path / "lab.yml"))
+    c = load_cluster_text(CLUSTER_YAML + "notify:\n  hooks:\n    - command: [./hook.sh]\n", str(tmp_path / "lab.yml"))
     [result] = await run_events(HookRunner(c), [ROLE_EVENT])
     assert result.ok and (tmp_path / "seen").read_text() == "role\n"
 
@@ -419,8 +429,11 @@ async def test_rate_limited_hook_runs_the_held_back_summary_when_the_window_reop
     out = tmp_path / "runs"
     hook = """    - command: 'echo "$HATUI_EVENT $HATUI_SUPPRESSED $HATUI_NODE" >> "$OUT"'\n"""
     clock = Clock(0.0)
-    runner = HookRunner(hooks_cluster(hook, "  rate_limit: {max_events: 2, per_seconds: 60}\n"),
-                        environ={**os.environ, "OUT": str(out)}, clock=clock)
+    runner = HookRunner(
+        hooks_cluster(hook, "  rate_limit: {max_events: 2, per_seconds: 60}\n"),
+        environ={**os.environ, "OUT": str(out)},
+        clock=clock,
+    )
     runner.start()
     try:
         runner.submit([ev(1), ev(2), ev(3), ev(4)])

@@ -41,16 +41,31 @@ def test_every_read_the_sources_make_is_allowed(policy):
             policy.check_command(name, cmd)
     for v in ("5.7.44", "8.0.36", "8.4.3", "10.11.19-MariaDB", "11.4.2-MariaDB"):
         d = dialect_for(detect_version(v))
-        for sql in (VERSION_SQL, d.variables_sql(), d.replica_status_sql, d.binlog_status_sql,
-                    d.global_status_sql, d.semi_sync_variables_sql, d.session_read_only_sql):
+        for sql in (
+            VERSION_SQL,
+            d.variables_sql(),
+            d.replica_status_sql,
+            d.binlog_status_sql,
+            d.global_status_sql,
+            d.semi_sync_variables_sql,
+            d.session_read_only_sql,
+        ):
             policy.check_sql("db1", sql)
     assert policy.violations() == [] and len(policy.record) > 20
 
 
-@pytest.mark.parametrize("sql", [
-    "SET GLOBAL read_only=0", "STOP SLAVE", "SHOW MASTER STATUS; DROP TABLE t",
-    "KILL 12", "SELECT 1 INTO OUTFILE '/tmp/x'", "FLUSH LOGS", "show master status",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SET GLOBAL read_only=0",
+        "STOP SLAVE",
+        "SHOW MASTER STATUS; DROP TABLE t",
+        "KILL 12",
+        "SELECT 1 INTO OUTFILE '/tmp/x'",
+        "FLUSH LOGS",
+        "show master status",
+    ],
+)
 def test_writes_and_anything_unlisted_are_refused(policy, sql):
     with pytest.raises(ReadOnlyViolation, match="refusing SQL on db1"):
         policy.check_sql("db1", sql)
@@ -74,7 +89,7 @@ def test_a_position_cannot_close_the_quote_it_sits_in(policy):
     src.take_backlog(b"10 77\n")
     follow = src.follow_command()
     assert '"$2" = 77 ]' in follow
-    forged = follow.replace('"$2" = 77 ]', '"$2" = \'x;reboot;\' ]', 1)  # old shape let this through
+    forged = follow.replace('"$2" = 77 ]', "\"$2\" = 'x;reboot;' ]", 1)  # old shape let this through
     with pytest.raises(ReadOnlyViolation):
         policy.check_command("db1", forged)
 
@@ -83,12 +98,14 @@ def test_commands_that_change_anything_are_refused_even_inside_an_allowed_shape(
     src = LogSource(policy.cluster.nodes["db1"])
     src.take_backlog(b"10 77\n")
     follow = src.follow_command()
-    bad = [("db1", "systemctl stop keepalived"),
-           ("db1", "exec sh -c 'rm -rf /var/lib/mysql'"),
-           ("db1", probe_command(True) + "; reboot"),
-           ("db1", follow.replace("-ge 10", "-ge 10; rm -f /x")),
-           ("db2", "exec journalctl -u keepalived -f -o json --no-pager --after-cursor=x;reboot"),
-           ("db2", "exec journalctl -u keepalived -f -o json --no-pager --after-cursor=x --rotate")]
+    bad = [
+        ("db1", "systemctl stop keepalived"),
+        ("db1", "exec sh -c 'rm -rf /var/lib/mysql'"),
+        ("db1", probe_command(True) + "; reboot"),
+        ("db1", follow.replace("-ge 10", "-ge 10; rm -f /x")),
+        ("db2", "exec journalctl -u keepalived -f -o json --no-pager --after-cursor=x;reboot"),
+        ("db2", "exec journalctl -u keepalived -f -o json --no-pager --after-cursor=x --rotate"),
+    ]
     for node, cmd in bad:
         with pytest.raises(ReadOnlyViolation, match=f"refusing to run on {node}"):
             policy.check_command(node, cmd)

@@ -22,8 +22,14 @@ NEW = "7f4be0b0-09b9-11ef-9bc6-0242ac130002"  # server_uuid of the current write
 
 
 def maria(binlog_state: str, slave_pos: str = "", server_id: int = 1) -> MysqlStatus:
-    return MysqlStatus(up=True, version=MARIADB, server_id=server_id, gtid_binlog_state=binlog_state,
-                       gtid_binlog_pos=binlog_state, gtid_slave_pos=slave_pos)
+    return MysqlStatus(
+        up=True,
+        version=MARIADB,
+        server_id=server_id,
+        gtid_binlog_state=binlog_state,
+        gtid_binlog_pos=binlog_state,
+        gtid_slave_pos=slave_pos,
+    )
 
 
 def mysql(executed: str, purged: str = "") -> MysqlStatus:
@@ -94,8 +100,9 @@ def test_mariadb_replica_position_counts_as_held():
     node = maria("", "0-2-1933", server_id=3)
     c = classify(node, maria("0-2-1933", server_id=2), "0-2-1700")
     assert (c.standing, c.errant, c.needs_purged) == (Standing.IDENTICAL, "", "")
-    assert classify(maria("", "0-2-1900", server_id=3), maria("0-2-1933", server_id=2), None).standing == \
-        Standing.BEHIND
+    assert (
+        classify(maria("", "0-2-1900", server_id=3), maria("0-2-1933", server_id=2), None).standing == Standing.BEHIND
+    )
 
 
 def test_mariadb_replica_position_covers_the_earlier_servers_of_its_domain():
@@ -139,8 +146,10 @@ def test_mariadb_classification_follows_the_per_server_positions(node_state, wri
     errant = {k for k, n in node_state.items() if n > writer_state.get(k, 0)}
     if errant:
         assert c.standing == Standing.DIVERGED
-        listed = {(MariaGtid.parse(e.split("..")[0]).domain, MariaGtid.parse(e.split("..")[0]).server_id)
-                  for e in c.errant.split(",")}
+        listed = {
+            (MariaGtid.parse(e.split("..")[0]).domain, MariaGtid.parse(e.split("..")[0]).server_id)
+            for e in c.errant.split(",")
+        }
         assert listed == errant
         for e in c.errant.split(","):
             first = MariaGtid.parse(e.split("..")[0])
@@ -154,13 +163,13 @@ def test_mariadb_classification_follows_the_per_server_positions(node_state, wri
 
 
 @given(states, states, st.data())
-def test_mariadb_behind_node_is_irrecoverable_exactly_when_the_writer_purged_what_it_lacks(node_state,
-                                                                                          writer_state, data):
+def test_mariadb_behind_node_is_irrecoverable_exactly_when_the_writer_purged_what_it_lacks(
+    node_state, writer_state, data
+):
     assume(all(n <= writer_state.get(k, 0) for k, n in node_state.items()))
     head = {k: data.draw(st.integers(0, n)) for k, n in writer_state.items()}
     head = {k: n for k, n in head.items() if n}
-    c = classify(maria(format_state(node_state)), maria(format_state(writer_state), server_id=2),
-                 format_state(head))
+    c = classify(maria(format_state(node_state)), maria(format_state(writer_state), server_id=2), format_state(head))
     lacks = {k: n for k, n in head.items() if node_state.get(k, 0) < n}
     assert (c.standing == Standing.IRRECOVERABLE) == bool(lacks)
     assert maria_state(c.needs_purged) == lacks
@@ -207,8 +216,10 @@ def _pos(p: dict[int, tuple[int, int]]) -> str:
 
 @given(positions, positions)
 def test_continue_from_never_goes_backwards(binlog_pos, slave_pos):
-    got = {g.domain: g for g in map(MariaGtid.parse, filter(None, continue_from(_pos(binlog_pos),
-                                                                                _pos(slave_pos)).split(",")))}
+    got = {
+        g.domain: g
+        for g in map(MariaGtid.parse, filter(None, continue_from(_pos(binlog_pos), _pos(slave_pos)).split(",")))
+    }
     assert set(got) == set(binlog_pos) | set(slave_pos)
     for d, g in got.items():
         for p in (binlog_pos, slave_pos):
@@ -223,8 +234,9 @@ COLUMNS = ["id", "status", "total", "note", "updated"]
 
 
 def test_the_undo_of_an_insert_deletes_that_row_by_primary_key():
-    ins = RowChange("insert", "shop", "orders", None,
-                    {1: "7", 2: "'new'", 3: "19.90", 4: "NULL", 5: "'2026-11-21 10:00:00'"})
+    ins = RowChange(
+        "insert", "shop", "orders", None, {1: "7", 2: "'new'", 3: "19.90", 4: "NULL", 5: "'2026-11-21 10:00:00'"}
+    )
     sql, args = inverse(ins, [1], COLUMNS)
     assert sql == "DELETE FROM `shop`.`orders` WHERE `id` <=> %s LIMIT 1"
     assert args == ["7"]
@@ -239,21 +251,29 @@ def test_the_undo_of_an_insert_without_primary_key_matches_the_whole_row_null_sa
 
 
 def test_the_undo_of_a_delete_inserts_the_row_back():
-    dele = RowChange("delete", "shop", "orders", {1: "7", 2: "'O'Brien'", 3: "19.90", 4: "NULL",
-                                                  5: "'2026-11-21 10:00:00'"}, None)
+    dele = RowChange(
+        "delete", "shop", "orders", {1: "7", 2: "'O'Brien'", 3: "19.90", 4: "NULL", 5: "'2026-11-21 10:00:00'"}, None
+    )
     sql, args = inverse(dele, [1], COLUMNS)
-    assert sql == ("INSERT INTO `shop`.`orders` (`id`, `status`, `total`, `note`, `updated`) "
-                   "VALUES (%s, %s, %s, %s, %s)")
+    assert sql == (
+        "INSERT INTO `shop`.`orders` (`id`, `status`, `total`, `note`, `updated`) VALUES (%s, %s, %s, %s, %s)"
+    )
     assert args == ["7", "O'Brien", "19.90", None, "2026-11-21 10:00:00"]
 
 
 def test_the_undo_of_an_update_restores_the_before_image_of_the_row_as_it_is_now():
-    upd = RowChange("update", "shop", "orders",
-                    {1: "7", 2: "'new'", 3: "19.90", 4: "NULL", 5: "'2026-11-21 10:00:00'"},
-                    {1: "8", 2: "'paid'", 3: "19.90", 4: "'card'", 5: "'2026-11-21 10:05:00'"})
+    upd = RowChange(
+        "update",
+        "shop",
+        "orders",
+        {1: "7", 2: "'new'", 3: "19.90", 4: "NULL", 5: "'2026-11-21 10:00:00'"},
+        {1: "8", 2: "'paid'", 3: "19.90", 4: "'card'", 5: "'2026-11-21 10:05:00'"},
+    )
     sql, args = inverse(upd, [1], COLUMNS)
-    assert sql == ("UPDATE `shop`.`orders` SET `id` = %s, `status` = %s, `total` = %s, `note` = %s, "
-                   "`updated` = %s WHERE `id` <=> %s LIMIT 1")
+    assert sql == (
+        "UPDATE `shop`.`orders` SET `id` = %s, `status` = %s, `total` = %s, `note` = %s, "
+        "`updated` = %s WHERE `id` <=> %s LIMIT 1"
+    )
     # the row is found under its new key (8) and gets its old key (7) back
     assert args == ["7", "new", "19.90", None, "2026-11-21 10:00:00", "8"]
 
@@ -275,9 +295,11 @@ def test_the_undo_uses_a_composite_key_and_unsigned_values():
 @pytest.mark.parametrize("value", ["x'); DROP TABLE orders; --", "it's", "%s", "`id`", "a\x00b", "中文"])
 def test_values_are_passed_as_parameters_never_spliced_into_the_statement(value):
     printed = "'" + value.replace("\x00", "\\x00") + "'"
-    for change in (RowChange("insert", "shop", "orders", None, {1: "7", 2: printed}),
-                   RowChange("delete", "shop", "orders", {1: "7", 2: printed}, None),
-                   RowChange("update", "shop", "orders", {1: "7", 2: printed}, {1: "7", 2: "'x'"})):
+    for change in (
+        RowChange("insert", "shop", "orders", None, {1: "7", 2: printed}),
+        RowChange("delete", "shop", "orders", {1: "7", 2: printed}, None),
+        RowChange("update", "shop", "orders", {1: "7", 2: printed}, {1: "7", 2: "'x'"}),
+    ):
         sql, args = inverse(change, [], COLUMNS)
         assert sql.count("%s") == len(args)
         assert value in args
@@ -300,8 +322,7 @@ def test_the_undo_of_a_timestamp_value_converts_the_epoch_seconds_the_tools_prin
     # mysqlbinlog prints TIMESTAMP columns as epoch seconds; writing them back must convert
     change = RowChange("update", "labdb", "t", before={1: "7", 2: "1795283509"}, after={1: "7", 2: "1795283600"})
     sql, args = inverse(change, [1], ["id", "changed_at"], {2})
-    assert sql == ("UPDATE `labdb`.`t` SET `id` = %s, `changed_at` = FROM_UNIXTIME(%s) "
-                   "WHERE `id` <=> %s LIMIT 1")
+    assert sql == ("UPDATE `labdb`.`t` SET `id` = %s, `changed_at` = FROM_UNIXTIME(%s) WHERE `id` <=> %s LIMIT 1")
     assert args == ["7", "1795283509", "7"]
 
 

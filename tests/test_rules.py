@@ -37,22 +37,46 @@ def cluster(topology="dual-master"):
 
 
 def chan(source="10.0.0.11", io="Yes", sql=True, lag=0.0, **kw):
-    return ReplicationChannel(source_host=source, source_port=3306, io_state=io,
-                              io_running=io == "Yes", sql_running=sql,
-                              lag_seconds=lag if io == "Yes" and sql else None, **kw)
+    return ReplicationChannel(
+        source_host=source,
+        source_port=3306,
+        io_state=io,
+        io_running=io == "Yes",
+        sql_running=sql,
+        lag_seconds=lag if io == "Yes" and sql else None,
+        **kw,
+    )
 
 
 def mysql(sid, ro, channels=(), state=None, up=True, error=None):
     if not up:
         return MysqlStatus(up=False, error=error or "connection refused")
-    return MysqlStatus(up=True, version=MARIADB, server_id=sid, read_only=ro,
-                       gtid_binlog_state=state or f"0-1-{100}", channels=tuple(channels))
+    return MysqlStatus(
+        up=True,
+        version=MARIADB,
+        server_id=sid,
+        read_only=ro,
+        gtid_binlog_state=state or f"0-1-{100}",
+        channels=tuple(channels),
+    )
 
 
 def vrrp(state, prio):
-    return VrrpSnapshot((VrrpInstance(name="VI_1", state=state, vrid=51, interface="eth0",
-                                      base_priority=prio, effective_priority=prio,
-                                      vips=(VIP,) if state == "MASTER" else ()),), "json", None)
+    return VrrpSnapshot(
+        (
+            VrrpInstance(
+                name="VI_1",
+                state=state,
+                vrid=51,
+                interface="eth0",
+                base_priority=prio,
+                effective_priority=prio,
+                vips=(VIP,) if state == "MASTER" else (),
+            ),
+        ),
+        "json",
+        None,
+    )
 
 
 T0 = 1_000_000.0
@@ -141,8 +165,9 @@ def test_mysql_state_is_unknown_not_down_when_the_ssh_tunnel_is_down():
     assert ("mysql.down", "db2") not in a and ("repl.source_down", "db1") not in a
 
 
-@pytest.mark.parametrize("topology,severity", [("primary-replicas", Severity.CRITICAL),
-                                               ("dual-master", Severity.WARNING)])
+@pytest.mark.parametrize(
+    "topology,severity", [("primary-replicas", Severity.CRITICAL), ("dual-master", Severity.WARNING)]
+)
 def test_more_than_one_writable_node(topology, severity):
     store, _ = healthy(topology)
     store.put("db3", Kind.MYSQL, mysql(3, False, [chan("10.0.0.11")]))
@@ -152,12 +177,18 @@ def test_more_than_one_writable_node(topology, severity):
 
 def test_replication_threads_lag_and_errors():
     store, _ = healthy()
-    store.put("db3", Kind.MYSQL, mysql(3, True, [chan(sql=False, last_sql_errno=1062,
-                                                      last_sql_error="Duplicate entry '4' for key 'PRIMARY'")]))
+    store.put(
+        "db3",
+        Kind.MYSQL,
+        mysql(3, True, [chan(sql=False, last_sql_errno=1062, last_sql_error="Duplicate entry '4' for key 'PRIMARY'")]),
+    )
     a = alerts(store)
     assert "1062 Duplicate entry" in a[("repl.sql_stopped", "db3")].message
-    store.put("db3", Kind.MYSQL, mysql(3, True, [chan(io="Connecting", last_io_errno=2003,
-                                                      last_io_error="Can't connect to MySQL server")]))
+    store.put(
+        "db3",
+        Kind.MYSQL,
+        mysql(3, True, [chan(io="Connecting", last_io_errno=2003, last_io_error="Can't connect to MySQL server")]),
+    )
     msg = alerts(store)[("repl.io_stopped", "db3")].message
     assert "connecting" in msg and "2003" in msg
     store.put("db3", Kind.MYSQL, mysql(3, True, [chan(lag=12)]))
@@ -207,9 +238,17 @@ def test_mysql_errant_gtid_set():
     mysql8 = detect_version("8.0.36")
 
     def st(sid, uuid, ro, executed):
-        return MysqlStatus(up=True, version=mysql8, server_id=sid, server_uuid=uuid, read_only=ro,
-                           gtid_mode="ON", gtid_executed=executed,
-                           channels=() if not ro else (chan(),))
+        return MysqlStatus(
+            up=True,
+            version=mysql8,
+            server_id=sid,
+            server_uuid=uuid,
+            read_only=ro,
+            gtid_mode="ON",
+            gtid_executed=executed,
+            channels=() if not ro else (chan(),),
+        )
+
     store.put("db1", Kind.MYSQL, st(1, w_uuid, False, f"{w_uuid}:1-100"))
     store.put("db2", Kind.MYSQL, st(2, "a" * 8 + w_uuid[8:], True, f"{w_uuid}:1-101"))
     store.put("db3", Kind.MYSQL, st(3, r_uuid, True, f"{w_uuid}:1-100,{r_uuid}:1-2"))
@@ -225,8 +264,11 @@ def test_duplicate_server_id_and_gtid_mode_mismatch():
     assert "db2, db3" in a.message
     mysql8 = detect_version("8.0.36")
     for n, mode in (("db1", "ON"), ("db2", "ON"), ("db3", "OFF_PERMISSIVE")):
-        store.put(n, Kind.MYSQL, MysqlStatus(up=True, version=mysql8, server_id=int(n[-1]),
-                                             read_only=n != "db1", gtid_mode=mode))
+        store.put(
+            n,
+            Kind.MYSQL,
+            MysqlStatus(up=True, version=mysql8, server_id=int(n[-1]), read_only=n != "db1", gtid_mode=mode),
+        )
     assert "OFF_PERMISSIVE on db3" in alerts(store)[("gtid.mode_mismatch", None)].message
 
 
@@ -237,13 +279,13 @@ def test_keepalived_down_fault_and_failing_check():
     assert "no pid file" in a[("keepalived.down", "db2")].message
     store.put("db2", Kind.KEEPALIVED, KeepalivedProcObs(True, 11))
     store.put("db2", Kind.VRRP, vrrp("FAULT", 90))
-    store.add_event("db2", parse_line("Sat Nov 21 15:06:22 2026: VRRP_Script(chk_mysql) failed "
-                                      "(exited with status 1)", node="db2"))
+    store.add_event(
+        "db2", parse_line("Sat Nov 21 15:06:22 2026: VRRP_Script(chk_mysql) failed (exited with status 1)", node="db2")
+    )
     a = alerts(store)
     assert ("keepalived.fault", "db2") in a
     assert "chk_mysql failed" in a[("keepalived.check_failing", "db2")].message
-    store.add_event("db2", parse_line("Sat Nov 21 15:06:30 2026: VRRP_Script(chk_mysql) succeeded",
-                                      node="db2"))
+    store.add_event("db2", parse_line("Sat Nov 21 15:06:30 2026: VRRP_Script(chk_mysql) succeeded", node="db2"))
     store.put("db2", Kind.VRRP, vrrp("BACKUP", 90))
     assert not {k for k in alerts(store) if k[1] == "db2"}
 

@@ -25,8 +25,9 @@ class Fake:
     destructive = True
     target = "db2"
 
-    def __init__(self, *, fail_at: str | None = None, checks=None, commit_at: str | None = None,
-                 hang_at: str | None = None):
+    def __init__(
+        self, *, fail_at: str | None = None, checks=None, commit_at: str | None = None, hang_at: str | None = None
+    ):
         self.did: list[str] = []
         self.fail_at = fail_at
         self.hang_at = hang_at
@@ -53,15 +54,24 @@ class Fake:
             async def undo(ctx):
                 self.did.append(f"undo {key}")
                 return f"{key} undone"
-            return Step(key, f"step {key}", [Action("db1", "sql", f"-- {key}")], run, 5,
-                        f"undo {key}", undo, commits=key == self.commit_at)
+
+            return Step(
+                key,
+                f"step {key}",
+                [Action("db1", "sql", f"-- {key}")],
+                run,
+                5,
+                f"undo {key}",
+                undo,
+                commits=key == self.commit_at,
+            )
+
         return [make(k) for k in ("a", "b", "c", "d")]
 
 
 def runner(tmp_path, rb, **kw):
     events = []
-    r = Runner(lab_cluster(), rb, pool=SessionPool([]), on_event=events.append, base_dir=tmp_path,
-               who="dba@test", **kw)
+    r = Runner(lab_cluster(), rb, pool=SessionPool([]), on_event=events.append, base_dir=tmp_path, who="dba@test", **kw)
     return r, events
 
 
@@ -192,8 +202,13 @@ def test_watch_mode_cannot_create_write_access(tmp_path):
 def test_dry_run_refuses_anything_but_reads():
     acc = WriteAccess(lab_cluster(), SessionPool([]), announce=lambda a, p: None, dry_run=True)
     acc.check_write("sql", "SELECT @@read_only")
-    for bad in ("SET GLOBAL read_only = ON", "KILL CONNECTION 5", "CHANGE MASTER TO MASTER_HOST='x'",
-                "STOP SLAVE", "  set global read_only=0"):
+    for bad in (
+        "SET GLOBAL read_only = ON",
+        "KILL CONNECTION 5",
+        "CHANGE MASTER TO MASTER_HOST='x'",
+        "STOP SLAVE",
+        "  set global read_only=0",
+    ):
         with pytest.raises(DryRunWrite):
             acc.check_write("sql", bad)
     with pytest.raises(DryRunWrite):
@@ -215,9 +230,20 @@ def test_audit_masks_secrets_and_vrrp_passwords(tmp_path):
 def test_report_lines_show_checks_with_fixes_and_the_plan_with_undo():
     from hatui.runbook.model import Event
 
-    lines = event_lines(Event("check", "db2 lag under 5 s: 12 s behind", ok=False,
-                              data={"verdict": "fail", "fix": "wait until it catches up"}))
+    lines = event_lines(
+        Event(
+            "check",
+            "db2 lag under 5 s: 12 s behind",
+            ok=False,
+            data={"verdict": "fail", "fix": "wait until it catches up"},
+        )
+    )
     assert lines == ["  ✘ db2 lag under 5 s: 12 s behind", "      → wait until it catches up"]
-    lines = event_lines(Event("plan", "1. Fence db1", data={"actions": ["db1 sql: SET GLOBAL read_only = ON"],
-                                                            "undo": "make db1 writable again"}))
+    lines = event_lines(
+        Event(
+            "plan",
+            "1. Fence db1",
+            data={"actions": ["db1 sql: SET GLOBAL read_only = ON"], "undo": "make db1 writable again"},
+        )
+    )
     assert lines[1].strip() == "db1 sql: SET GLOBAL read_only = ON" and "undo: make db1" in lines[2]

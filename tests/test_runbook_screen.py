@@ -19,8 +19,16 @@ from tests.test_runbook_engine import Fake
 
 def screen_for(tmp_path, rb: Fake) -> RunbookScreen:
     def make(dry_run, on_event):
-        return Runner(lab_cluster(), rb, pool=SessionPool([]), on_event=on_event, base_dir=tmp_path,
-                      dry_run=dry_run, who="dba@test")
+        return Runner(
+            lab_cluster(),
+            rb,
+            pool=SessionPool([]),
+            on_event=on_event,
+            base_dir=tmp_path,
+            dry_run=dry_run,
+            who="dba@test",
+        )
+
     return RunbookScreen("Switchover of lab to db2", "db2", make)
 
 
@@ -119,6 +127,7 @@ def test_runbook_screen_snapshot(snap_compare, tmp_path):
         await settle(pilot, screen, "confirm")
         await asyncio.sleep(0.1)
         await pilot.pause()
+
     assert snap_compare(Host(screen_for(tmp_path, rb)), terminal_size=(110, 36), run_before=wait_for_plan)
 
 

@@ -47,8 +47,17 @@ def cluster(name="lab", env="A", pf="/etc/keepalived/hatui_priority"):
 
 # ------------------------------------------------------------------ root shell injection (rejoin)
 
-@pytest.mark.parametrize("pf", ["'/etc/keepalived/p; touch /tmp/pwned'", "'/etc/keepalived/$(id)'",
-                                "'/etc/keepalived/p`id`'", "/etc/../etc/shadow", "relative/path"])
+
+@pytest.mark.parametrize(
+    "pf",
+    [
+        "'/etc/keepalived/p; touch /tmp/pwned'",
+        "'/etc/keepalived/$(id)'",
+        "'/etc/keepalived/p`id`'",
+        "/etc/../etc/shadow",
+        "relative/path",
+    ],
+)
 def test_a_priority_file_that_is_not_a_plain_path_is_refused_with_its_line(pf):
     # rejoin sent `printf ... > {pf}` unquoted through sudo: `;` ran a root command
     with pytest.raises(ClusterFileError) as err:
@@ -58,6 +67,7 @@ def test_a_priority_file_that_is_not_a_plain_path_is_refused_with_its_line(pf):
 
 
 # ------------------------------------------------------------------ state files
+
 
 def test_state_folders_and_files_are_private(tmp_path):
     base = tmp_path / "state"
@@ -127,21 +137,27 @@ def test_the_audit_records_the_real_account_not_just_sudo_user(tmp_path, monkeyp
 
 # ------------------------------------------------------------------ secrets
 
+
 def test_lint_never_quotes_a_password(tmp_path):
     conf = tmp_path / "ka.conf"
-    conf.write_text("vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n"
-                    "  priority 90\n  authentication {auth_type PASSauth_pass s3cr3t99}virtual_ipaddress {\n"
-                    "    10.0.0.100\n  }\n}\n")
+    conf.write_text(
+        "vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n"
+        "  priority 90\n  authentication {auth_type PASSauth_pass s3cr3t99}virtual_ipaddress {\n"
+        "    10.0.0.100\n  }\n}\n"
+    )
     findings = lint_local([f"db1={conf}"])
     assert any(f.code == "flattened-line" for f in findings)
     assert "s3cr3t99" not in json.dumps([f.__dict__ for f in findings])
 
 
-@pytest.mark.parametrize("text, secret", [
-    ("$VRRP_PW=s3cr3t99\nvrrp_instance VI_1 {\n  authentication {\n    auth_pass $VRRP_PW\n", "s3cr3t99"),
-    ("  auth_pass1111}", "1111"),
-    ("$PASSWORD = hunter22", "hunter22"),
-])
+@pytest.mark.parametrize(
+    "text, secret",
+    [
+        ("$VRRP_PW=s3cr3t99\nvrrp_instance VI_1 {\n  authentication {\n    auth_pass $VRRP_PW\n", "s3cr3t99"),
+        ("  auth_pass1111}", "1111"),
+        ("$PASSWORD = hunter22", "hunter22"),
+    ],
+)
 def test_redact_masks_parameter_definitions_and_glued_forms(text, secret):
     assert secret not in redact(text) and secret not in redact_config(text)
 
@@ -165,6 +181,7 @@ def test_a_hook_sees_no_password_variable_of_any_open_cluster():
 
 
 # ------------------------------------------------------------------ hostile inputs
+
 
 def test_deeply_nested_blocks_are_reported_not_a_crash(tmp_path, deadline):
     conf = tmp_path / "deep.conf"
@@ -197,6 +214,5 @@ def test_a_long_one_line_script_is_classified_in_linear_time(deadline):
 
 
 def test_a_cluster_file_that_never_ends_is_refused_not_read_whole(deadline):
-    with deadline(10):
-        with pytest.raises(ClusterFileError, match="larger than 4 MB"):
-            load_cluster(Path("/dev/zero"))
+    with deadline(10), pytest.raises(ClusterFileError, match="larger than 4 MB"):
+        load_cluster(Path("/dev/zero"))

@@ -25,9 +25,10 @@ from hatui.ssh import (
     HostKeyError,
     NodeSession,
     SshError,
+    hostkeys,
     known_hosts_line,
 )
-from hatui.ssh import hostkeys, session as session_mod
+from hatui.ssh import session as session_mod
 from hatui.ssh.commands import WRAPPER_NAME, needs_sudo_wrap, remote_command, stop_on_close
 
 TRICKY = [
@@ -204,8 +205,15 @@ async def test_a_dropped_connection_goes_down_and_the_next_call_reconnects_at_on
 async def test_an_untrusted_host_key_refuses_the_node_until_forced(fake_connect, tmp_path):
     calls, outcomes = fake_connect
     n = node()
-    err = HostKeyError(node="db1", host=n.host, port=22, fingerprint="SHA256:abc", key_type="ssh-ed25519",
-                       kind="unknown", known_hosts=tmp_path / "known_hosts")
+    err = HostKeyError(
+        node="db1",
+        host=n.host,
+        port=22,
+        fingerprint="SHA256:abc",
+        key_type="ssh-ed25519",
+        kind="unknown",
+        known_hosts=tmp_path / "known_hosts",
+    )
     outcomes += [err, "ok"]
     clock = Clock()
     s = NodeSession(n, clock=clock)
@@ -294,8 +302,9 @@ async def test_command_guard_runs_first_and_its_error_propagates(fake_connect):
 def local(remote: str, **kw) -> subprocess.Popen:
     """Run an exec request the way sshd does: the login shell gets it as `sh -c REQUEST`, its
     stdin a pipe that stays open while the channel is open."""
-    return subprocess.Popen(["sh", "-c", remote], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, **kw)
+    return subprocess.Popen(
+        ["sh", "-c", remote], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw
+    )
 
 
 def finish(p: subprocess.Popen) -> tuple[bytes, bytes, int]:
@@ -321,8 +330,7 @@ def test_the_sudo_form_runs_the_same_command(tmp_path, cmd):
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
     want = subprocess.run(["sh", "-c", cmd], capture_output=True, stdin=subprocess.DEVNULL)
-    assert finish(local(remote_command(cmd, sudo_wrapped=True), env=env)) == \
-        (want.stdout, want.stderr, want.returncode)
+    assert finish(local(remote_command(cmd, sudo_wrapped=True), env=env)) == (want.stdout, want.stderr, want.returncode)
 
 
 def test_the_wrapper_keeps_stdout_stderr_and_exit_status_apart():
@@ -334,8 +342,10 @@ def _running(marker: str) -> list[int]:
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes() and \
-                    Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            if (
+                marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+                and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+            ):
                 found.append(int(pid))
         except OSError:
             pass
@@ -424,10 +434,12 @@ def test_append_creates_a_private_file_and_completes_a_last_line(tmp_path, keys)
 def test_classify_unknown_changed_trusted_and_ports(tmp_path, keys):
     f = tmp_path / "known_hosts"
     assert hostkeys.classify(f, "198.18.0.11", 22, keys[0]) == ("unknown", ())  # no file at all
-    f.write_text("# comment\n"
-                 f"198.18.0.12 {hostkeys.key_text(keys[0])}\n"
-                 f"[198.18.0.11]:2222 {hostkeys.key_text(keys[0])}\n"
-                 f"{known_hosts_line('198.18.0.11', 22, keys[1], hashed=True)}\n")
+    f.write_text(
+        "# comment\n"
+        f"198.18.0.12 {hostkeys.key_text(keys[0])}\n"
+        f"[198.18.0.11]:2222 {hostkeys.key_text(keys[0])}\n"
+        f"{known_hosts_line('198.18.0.11', 22, keys[1], hashed=True)}\n"
+    )
     assert hostkeys.classify(f, "198.18.0.11", 22, keys[0]) == ("changed", (4,))
     assert hostkeys.classify(f, "198.18.0.11", 22, keys[1]) == ("trusted", (4,))
     assert hostkeys.classify(f, "198.18.0.11", 2222, keys[0]) == ("trusted", (3,))
@@ -435,8 +447,16 @@ def test_classify_unknown_changed_trusted_and_ports(tmp_path, keys):
 
 
 def test_unknown_host_key_message_names_host_fingerprint_and_the_way_to_trust_it(tmp_path):
-    e = HostKeyError(node="db1", host="198.18.0.11", port=22, fingerprint="SHA256:AbC123", key_type="ssh-ed25519",
-                     kind="unknown", known_hosts=tmp_path / "kh", cluster_file="/etc/hatui/prod.yml")
+    e = HostKeyError(
+        node="db1",
+        host="198.18.0.11",
+        port=22,
+        fingerprint="SHA256:AbC123",
+        key_type="ssh-ed25519",
+        kind="unknown",
+        known_hosts=tmp_path / "kh",
+        cluster_file="/etc/hatui/prod.yml",
+    )
     text = str(e)
     assert text.startswith("db1 (198.18.0.11:22): host key unknown: ssh-ed25519 key SHA256:AbC123")
     assert f"not in {tmp_path / 'kh'}" in text
@@ -445,8 +465,16 @@ def test_unknown_host_key_message_names_host_fingerprint_and_the_way_to_trust_it
 
 
 def test_changed_host_key_message_warns_and_says_which_line_to_remove(tmp_path):
-    e = HostKeyError(node="db2", host="10.0.0.5", port=2222, fingerprint="SHA256:Zz9", key_type="ssh-rsa",
-                     kind="changed", known_hosts=tmp_path / "kh", lines=(3,))
+    e = HostKeyError(
+        node="db2",
+        host="10.0.0.5",
+        port=2222,
+        fingerprint="SHA256:Zz9",
+        key_type="ssh-rsa",
+        kind="changed",
+        known_hosts=tmp_path / "kh",
+        lines=(3,),
+    )
     text = str(e)
     assert text.startswith("db2 (10.0.0.5:2222): WARNING: HOST KEY HAS CHANGED")
     assert "HOST KEY HAS CHANGED" in text and "possible man-in-the-middle" in text
@@ -456,17 +484,29 @@ def test_changed_host_key_message_warns_and_says_which_line_to_remove(tmp_path):
 
 
 def test_jump_host_key_message_names_the_jump_host(tmp_path):
-    e = HostKeyError(node="db2", host="198.18.0.11", port=22, fingerprint="SHA256:j", key_type="ssh-ed25519",
-                     kind="unknown", known_hosts=tmp_path / "kh", jump_host=True, cluster_file="c.yml")
+    e = HostKeyError(
+        node="db2",
+        host="198.18.0.11",
+        port=22,
+        fingerprint="SHA256:j",
+        key_type="ssh-ed25519",
+        kind="unknown",
+        known_hosts=tmp_path / "kh",
+        jump_host=True,
+        cluster_file="c.yml",
+    )
     assert str(e).startswith("db2 (jump host 198.18.0.11:22): jump host key unknown: ssh-ed25519 key SHA256:j")
     assert str(e).endswith("hatui trust-host --cluster c.yml --jump-host db2")
 
 
 def test_ssh_error_names_node_and_address():
-    assert str(SshError("connection refused", node="db1", host="198.18.0.11", port=22)) == \
-        "db1 (198.18.0.11:22): connection refused"
-    assert str(SshError("timed out", node="db9", host="2001:db8::9", port=2222)) == \
-        "db9 ([2001:db8::9]:2222): timed out"
+    assert (
+        str(SshError("connection refused", node="db1", host="198.18.0.11", port=22))
+        == "db1 (198.18.0.11:22): connection refused"
+    )
+    assert (
+        str(SshError("timed out", node="db9", host="2001:db8::9", port=2222)) == "db9 ([2001:db8::9]:2222): timed out"
+    )
 
 
 def test_fingerprints_are_normalized_for_comparison(keys):

@@ -73,6 +73,7 @@ def test_cleared_alerts_show_how_long_they_lasted_newest_first_and_fade_out():
 
     def gone(code, since, at):
         return ClearedAlert(Alert(code, Severity.CRITICAL, "db2", f"{code} happened", {}), since, at)
+
     now = 10_000.0
     cleared = [gone("mysql.down", now - 100, now - 30), gone("repl.lag", now - 4000, now - 3000)]
     rows = cleared_rows(cleared, now)

@@ -190,11 +190,27 @@ _DML = re.compile(
     re.I,
 )
 # per-transaction values: never part of the carried-over session state
-_PER_TRX = frozenset({"gtid_seq_no", "original_commit_timestamp", "immediate_commit_timestamp",
-                      "original_server_version", "immediate_server_version"})
+_PER_TRX = frozenset(
+    {
+        "gtid_seq_no",
+        "original_commit_timestamp",
+        "immediate_commit_timestamp",
+        "original_server_version",
+        "immediate_server_version",
+    }
+)
 # events that are never part of a transaction
-_META = ("Start:", "Gtid list", "Binlog checkpoint", "Rotate to", "Previous-GTIDs", "Stop",
-         "Incident", "Heartbeat", "Format_desc")
+_META = (
+    "Start:",
+    "Gtid list",
+    "Binlog checkpoint",
+    "Rotate to",
+    "Previous-GTIDs",
+    "Stop",
+    "Incident",
+    "Heartbeat",
+    "Format_desc",
+)
 _DELIM = "/*!*/;"
 _KIND = {"INSERT INTO": "insert", "UPDATE": "update", "DELETE FROM": "delete"}
 
@@ -232,8 +248,22 @@ def _unquote(name: str) -> str:
 class _Trx:
     """A transaction being read."""
 
-    __slots__ = ("gtid", "server_id", "when", "start", "end", "lines", "statements", "rows",
-                 "ddl", "group", "done", "tentative", "context", "replay")
+    __slots__ = (
+        "gtid",
+        "server_id",
+        "when",
+        "start",
+        "end",
+        "lines",
+        "statements",
+        "rows",
+        "ddl",
+        "group",
+        "done",
+        "tentative",
+        "context",
+        "replay",
+    )
 
     def __init__(self, gtid: str, server_id: int, when: datetime | None, start: int, context: str):
         self.gtid = gtid
@@ -289,7 +319,7 @@ def _event_statements(kind: str, body: list[str]) -> tuple[list[str], str | None
             last -= 1
         if last < i:
             return out, None  # cut short: no delimiter after the statement
-        text = "\n".join(body[i:last + 1])[: -len(_DELIM)].rstrip()
+        text = "\n".join(body[i : last + 1])[: -len(_DELIM)].rstrip()
         if text:
             out.append(text)
         return out, text or None
@@ -325,10 +355,12 @@ class _Chain:
 
     def fail(self, lineno: int, message: str) -> BinlogIntegrityError:
         return BinlogIntegrityError(
-            self.file, lineno,
+            self.file,
+            lineno,
             f"{message}. Event boundaries in this dump do not check out against the binlog's own "
             f"positions: text inside a statement imitates the binlog tool's event headers (a "
-            f"forged event), or the file changed while it was read. Nothing from it is replayed")
+            f"forged event), or the file changed while it was read. Nothing from it is replayed",
+        )
 
     def event(self, pos: int | None, end: int, info: str, lineno: int) -> None:
         what = "`" + " ".join(info.split())[:60] + "`"
@@ -343,8 +375,10 @@ class _Chain:
             return
         if fd:
             if self.state != "start" or pos != 4:
-                raise self.fail(lineno, f"a format description {what} at {pos}, after {self.last_event}; "
-                                        "a file has exactly one, at 4")
+                raise self.fail(
+                    lineno,
+                    f"a format description {what} at {pos}, after {self.last_event}; a file has exactly one, at 4",
+                )
             self.state = "after_fd"
         elif self.state == "start":
             raise self.fail(lineno, f"the event {what} at {pos} comes before the file's format description")
@@ -356,8 +390,9 @@ class _Chain:
                 raise self.fail(lineno, f"the event {what} claims position {pos}, inside {self.last_event}")
             self.state = "running"
         elif pos != self.expect:
-            raise self.fail(lineno, f"the event {what} claims position {pos}, but {self.last_event} "
-                                    f"ends at {self.expect}")
+            raise self.fail(
+                lineno, f"the event {what} claims position {pos}, but {self.last_event} ends at {self.expect}"
+            )
         if end <= pos:
             raise self.fail(lineno, f"the event {what} at {pos} ends at {end}, not after its start")
         self.expect = end
@@ -372,8 +407,10 @@ class _Chain:
         if not complete:
             raise self.fail(lineno, "the dump ends without the binlog tool's closing lines: it is incomplete")
         if self.state != "start" and self.expect != expect_end:
-            raise self.fail(self.last_line, f"the last event ends at {self.expect}, but the file is {expect_end} "
-                                            f"bytes long ({self.last_event})")
+            raise self.fail(
+                self.last_line,
+                f"the last event ends at {self.expect}, but the file is {expect_end} bytes long ({self.last_event})",
+            )
 
 
 class _Parser:
@@ -515,7 +552,7 @@ class _Parser:
                 self.flavor = "mariadb" if "mariadb" in v[1].lower() else "mysql"
         elif info.startswith("Gtid list") and not self.seen_trx and self.gtid_list is None:
             self.flavor = self.flavor or "mariadb"
-            inner = info[len("Gtid list"):].strip()
+            inner = info[len("Gtid list") :].strip()
             self.gtid_list = inner.strip("[]").strip()
         elif info.startswith("Previous-GTIDs"):
             self.flavor = self.flavor or "mysql"
@@ -528,7 +565,7 @@ class _Parser:
         self.ev_kind = ""
         self._flush_row()
         cur = self.cur
-        body = self.sink[self.ev_body:]
+        body = self.sink[self.ev_body :]
         if kind == "prev_gtids":
             # the set is printed as "# uuid:1-5,\n# uuid2:1-9" (or "# [empty]") under the header
             if self.gtid_list is None and self.sink is self.pre:
@@ -587,12 +624,22 @@ class _Parser:
     def _finish(self) -> None:
         cur = self.cur
         assert cur is not None
-        self.out.append(Transaction(
-            gtid=cur.gtid, server_id=cur.server_id, when=cur.when, file=self.file,
-            start=cur.start, end=cur.end, text=_joined(cur.lines),
-            statements=cur.statements, rows=cur.rows, ddl=cur.ddl, context=cur.context,
-            replay=cur.replay,
-        ))
+        self.out.append(
+            Transaction(
+                gtid=cur.gtid,
+                server_id=cur.server_id,
+                when=cur.when,
+                file=self.file,
+                start=cur.start,
+                end=cur.end,
+                text=_joined(cur.lines),
+                statements=cur.statements,
+                rows=cur.rows,
+                ddl=cur.ddl,
+                context=cur.context,
+                replay=cur.replay,
+            )
+        )
         self.cur = None
         self.seen_trx = True
         self.inter = []
@@ -650,8 +697,9 @@ class _Parser:
             # lines do. Without them, only an event the tool wrote itself can be seen to be
             # whole (its last statement ends the text); a client's statement may hold lines
             # that end like one, so a dump cut inside it must not pass for a shorter statement.
-            whole = cur.done and cur.lines and cur.lines[-1].endswith(_DELIM) and (
-                complete or last_kind not in _VERBATIM)
+            whole = (
+                cur.done and cur.lines and cur.lines[-1].endswith(_DELIM) and (complete or last_kind not in _VERBATIM)
+            )
             if whole:
                 self._finish()
             else:
@@ -683,8 +731,7 @@ def _is_dml(sql: str) -> bool:
             return bool(_DML.match(sql, i))
 
 
-def parse_dump(lines: Iterable[str], file: str, *, expect_end: int | None = None,
-               stream: bool = False) -> BinlogDump:
+def parse_dump(lines: Iterable[str], file: str, *, expect_end: int | None = None, stream: bool = False) -> BinlogDump:
     """Parse one file's ``mariadb-binlog -v`` / ``mysqlbinlog -v`` (or ``-vv``) output.
 
     Single pass, linear in the input. Lines may keep their ``\\n``. A transaction
@@ -722,7 +769,7 @@ def _delimiter(statements: list[str]) -> str:
     the same every time)."""
     digest = hashlib.sha256("\x00".join(statements).encode("utf-8", "surrogateescape")).hexdigest()
     for i in range(0, len(digest) - 12):
-        d = f"$$hatui_{digest[i:i + 12]}$$"
+        d = f"$$hatui_{digest[i : i + 12]}$$"
         if not any(d in s for s in statements):
             return d
     raise ValueError("no delimiter fits these statements")  # 52 tries of 48 random bits
@@ -754,8 +801,7 @@ def render_sql(parts: list[tuple[BinlogDump, list[Transaction]]]) -> str:
             if with_ctx:
                 note += "; first the session state printed before it in the file"
             # its rows, readable (the BINLOG statements below are what applies them)
-            note += "".join(f"\n{_NOTE}  " + readable(r).replace("\n", "\\n").replace("\r", "\\r")
-                            for r in t.rows)
+            note += "".join(f"\n{_NOTE}  " + readable(r).replace("\n", "\\n").replace("\r", "\\r") for r in t.rows)
             if with_ctx:
                 for line in t.context.splitlines():
                     chunks.append((note, line[: -len(_DELIM)] if line.endswith(_DELIM) else line))
@@ -776,9 +822,11 @@ def render_sql(parts: list[tuple[BinlogDump, list[Transaction]]]) -> str:
     if not chunks:
         return ""
     d = _delimiter([st for _, st in chunks])
-    out = [f"{_NOTE}replay script: each statement ends at a line holding only the delimiter below,\n",
-           f"{_NOTE}which none of them contains (run by hand: mariadb < this file)\n",
-           f"DELIMITER {d}\n"]
+    out = [
+        f"{_NOTE}replay script: each statement ends at a line holding only the delimiter below,\n",
+        f"{_NOTE}which none of them contains (run by hand: mariadb < this file)\n",
+        f"DELIMITER {d}\n",
+    ]
     for note, st in chunks:
         if note:
             out.append(note + "\n")
@@ -801,7 +849,7 @@ def replay_statements(script: str) -> Iterator[str]:
             if line.startswith(_NOTE) or (delim is None and not line.strip()):
                 continue
             if line.startswith("DELIMITER "):
-                word = line[len("DELIMITER "):].strip()
+                word = line[len("DELIMITER ") :].strip()
                 delim = None if word == ";" else word
                 continue
         if delim is None:

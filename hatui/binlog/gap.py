@@ -94,8 +94,11 @@ class Have:
         if not self.mariadb:
             return str(self.gtids)
         # the slave position's domains that its binlog state does not already show
-        pos = ",".join(f"{d}-?-{n}" for d, n in sorted(self.domains.items())
-                       if not any(k[0] == d and v >= n for k, v in self.state.items()))
+        pos = ",".join(
+            f"{d}-?-{n}"
+            for d, n in sorted(self.domains.items())
+            if not any(k[0] == d and v >= n for k, v in self.state.items())
+        )
         return format_state(self.state) + (f"; position {pos}" if pos else "")
 
 
@@ -119,8 +122,11 @@ def choose_start(heads: Sequence[Head], have: Have) -> Start:
         if have.covers(heads[i].gtids):
             return Start(i, f"reading from {heads[i].path} (starts at {heads[i].gtids or 'nothing'})")
     first = heads[0]
-    return Start(None, f"the oldest binlog left, {first.path}, starts after {have.lacking(first.gtids)} which "
-                       f"the new writer never executed: those transactions were purged")
+    return Start(
+        None,
+        f"the oldest binlog left, {first.path}, starts after {have.lacking(first.gtids)} which "
+        f"the new writer never executed: those transactions were purged",
+    )
 
 
 def missing(transactions: Iterable[Transaction], have: Have) -> list[Transaction]:
@@ -136,9 +142,12 @@ def after_position(transactions: Iterable[Transaction], files: Sequence[str], fi
         raise ValueError(f"{base} is not among the old writer's binlogs ({', '.join(names)}): purged")
     order = {n: i for i, n in enumerate(names)}
     at = order[base]
-    return [t for t in transactions
-            if order.get(t.file.rsplit("/", 1)[-1], -1) > at
-            or (order.get(t.file.rsplit("/", 1)[-1]) == at and t.start >= pos)]
+    return [
+        t
+        for t in transactions
+        if order.get(t.file.rsplit("/", 1)[-1], -1) > at
+        or (order.get(t.file.rsplit("/", 1)[-1]) == at and t.start >= pos)
+    ]
 
 
 def held_by_old(heads_last: str, transactions: Iterable[Transaction], mariadb: bool) -> Have:
@@ -165,15 +174,23 @@ class Preview:
     def summary(self) -> list[str]:
         if not self.count:
             return ["nothing to recover: the new writer has every transaction of the old one"]
-        span = (f"{self.since:%Y-%m-%d %H:%M:%S} – {self.until:%Y-%m-%d %H:%M:%S}"
-                if self.since and self.until else "unknown")
-        out = [f"{self.count} transaction(s) to recover: {self.first} … {self.last}",
-               f"committed on the old writer between {span}"]
+        span = (
+            f"{self.since:%Y-%m-%d %H:%M:%S} – {self.until:%Y-%m-%d %H:%M:%S}"
+            if self.since and self.until
+            else "unknown"
+        )
+        out = [
+            f"{self.count} transaction(s) to recover: {self.first} … {self.last}",
+            f"committed on the old writer between {span}",
+        ]
         for t, c in sorted(self.tables.items()):
             out.append(f"  {t}: " + ", ".join(f"{n} {k}" for k, n in sorted(c.items())))
         if self.ddl:
-            out.append(f"  {len(self.ddl)} DDL statement(s): " + "; ".join(" ".join(d.split()) for d in self.ddl[:3])
-                       + (" …" if len(self.ddl) > 3 else ""))
+            out.append(
+                f"  {len(self.ddl)} DDL statement(s): "
+                + "; ".join(" ".join(d.split()) for d in self.ddl[:3])
+                + (" …" if len(self.ddl) > 3 else "")
+            )
         return out
 
 
@@ -197,8 +214,16 @@ def preview(txs: Sequence[Transaction], columns: dict[tuple[str, str], list[str]
             lines.append(f"    {readable(r, columns.get((r.schema, r.table)))}")
     gt = [t for t in txs if t.gtid]
     whens = [t.when for t in txs if t.when]
-    return Preview(len(txs), gt[0].gtid if gt else "", gt[-1].gtid if gt else "",
-                   min(whens) if whens else None, max(whens) if whens else None, tables, ddl, lines)
+    return Preview(
+        len(txs),
+        gt[0].gtid if gt else "",
+        gt[-1].gtid if gt else "",
+        min(whens) if whens else None,
+        max(whens) if whens else None,
+        tables,
+        ddl,
+        lines,
+    )
 
 
 # ------------------------------------------------------------------ conflicts
@@ -267,8 +292,9 @@ def _time_value(text: str) -> dt.timedelta | None:
     m = re.fullmatch(r"(-?)(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?", text)
     if not m:
         return None
-    v = dt.timedelta(hours=int(m[2]), minutes=int(m[3]), seconds=int(m[4]),
-                     microseconds=int((m[5] or "0").ljust(6, "0")))
+    v = dt.timedelta(
+        hours=int(m[2]), minutes=int(m[3]), seconds=int(m[4]), microseconds=int((m[5] or "0").ljust(6, "0"))
+    )
     return -v if m[1] else v
 
 
@@ -289,8 +315,11 @@ def check_probe(probe: RowProbe, found: dict[int, Any] | None, unix_ts: set[int]
     because mysqlbinlog prints them as epoch seconds."""
     table = f"{probe.schema}.{probe.table}"
     if probe.expect is None:
-        return None if found is None else Conflict(probe.gtid, table, probe.key,
-                                                   "the row exists on the new writer (inserted there since)")
+        return (
+            None
+            if found is None
+            else Conflict(probe.gtid, table, probe.key, "the row exists on the new writer (inserted there since)")
+        )
     if found is None:
         return Conflict(probe.gtid, table, probe.key, "the row is gone on the new writer (deleted since)")
     for pos, text in probe.expect.items():
@@ -300,14 +329,16 @@ def check_probe(probe: RowProbe, found: dict[int, Any] | None, unix_ts: set[int]
             return Conflict(probe.gtid, table, probe.key, f"cannot compare column {pos}: {exc}")
         have = found.get(pos)
         if not same_value(want, have):
-            return Conflict(probe.gtid, table, probe.key,
-                            f"changed on the new writer since: column {pos} is {have!r}, the recovered "
-                            f"change expects {text}")
+            return Conflict(
+                probe.gtid,
+                table,
+                probe.key,
+                f"changed on the new writer since: column {pos} is {have!r}, the recovered change expects {text}",
+            )
     return None
 
 
-def conflicting_transactions(txs: Sequence[Transaction], conflicts: Sequence[Conflict],
-                             mariadb: bool) -> set[str]:
+def conflicting_transactions(txs: Sequence[Transaction], conflicts: Sequence[Conflict], mariadb: bool) -> set[str]:
     """The transactions that must be held back when conflicting ones are skipped. MariaDB
     positions cannot hold a hole (a server's GTIDs only grow), so with MariaDB every later
     transaction of the same (domain, server) is held back too."""

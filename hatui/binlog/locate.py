@@ -77,8 +77,9 @@ def parse_defaults(text: str, *, hostname: str = "", mariadb: bool = True) -> Se
 def from_variables(v: dict) -> ServerFiles:
     """ServerFiles from a live server's @@log_bin_basename, @@log_bin_index, @@datadir, @@pid_file."""
     datadir = str(v.get("datadir") or "/var/lib/mysql").rstrip("/")
-    return ServerFiles(datadir, str(v["log_bin_basename"]), str(v["log_bin_index"]),
-                       str(v.get("pid_file") or f"{datadir}/mysql.pid"))
+    return ServerFiles(
+        datadir, str(v["log_bin_basename"]), str(v["log_bin_index"]), str(v.get("pid_file") or f"{datadir}/mysql.pid")
+    )
 
 
 def index_command(files: ServerFiles) -> str:
@@ -93,9 +94,11 @@ def alive_command(files: ServerFiles) -> str:
     """Prints `alive PID`, `stale PID` or `none`: whether the pid file names a live mysqld.
     A pid file left by a killed server names a dead (or reused, non-mysqld) pid."""
     f = shlex.quote(files.pid_file)
-    return (f"if [ -s {f} ]; then p=$(cat {f}); "
-            "if [ -r /proc/$p/comm ] && grep -qE '^(mysqld|mariadbd)$' /proc/$p/comm; "
-            "then echo alive $p; else echo stale $p; fi; else echo none; fi")
+    return (
+        f"if [ -s {f} ]; then p=$(cat {f}); "
+        "if [ -r /proc/$p/comm ] && grep -qE '^(mysqld|mariadbd)$' /proc/$p/comm; "
+        "then echo alive $p; else echo stale $p; fi; else echo none; fi"
+    )
 
 
 def heads_command(tool: str, paths: list[str]) -> str:
@@ -104,10 +107,12 @@ def heads_command(tool: str, paths: list[str]) -> str:
     for p in paths:
         q = shlex.quote(p)
         # a long GTID list wraps over many "# ..." lines: keep enough of them
-        lines.append(f"echo {shlex.quote(_FILE_MARK + p)}; "
-                     f"if [ -r {q} ]; then {shlex.quote(tool)} --stop-position=1024 {q} 2>&1 | "
-                     f"grep -A100000 -m1 -E 'Gtid list|Previous-GTIDs|ERROR' | head -n 100000; "
-                     f"else echo {shlex.quote('ERROR: cannot read ' + p)}; fi")
+        lines.append(
+            f"echo {shlex.quote(_FILE_MARK + p)}; "
+            f"if [ -r {q} ]; then {shlex.quote(tool)} --stop-position=1024 {q} 2>&1 | "
+            f"grep -A100000 -m1 -E 'Gtid list|Previous-GTIDs|ERROR' | head -n 100000; "
+            f"else echo {shlex.quote('ERROR: cannot read ' + p)}; fi"
+        )
     return "; ".join(lines)
 
 
@@ -137,7 +142,7 @@ def parse_heads(text: str) -> list[Head]:
             if _PREVIOUS.search(ln):
                 # the set follows as "# uuid:1-5," lines, continued while they end with a comma
                 parts = []
-                for nxt in body[i + 1:]:
+                for nxt in body[i + 1 :]:
                     if not nxt.startswith("# ") or "\t" in nxt:
                         break
                     parts.append(nxt[2:].strip())
@@ -151,7 +156,7 @@ def parse_heads(text: str) -> list[Head]:
     for line in text.splitlines():
         if line.startswith(_FILE_MARK):
             flush()
-            path, body = line[len(_FILE_MARK):], []
+            path, body = line[len(_FILE_MARK) :], []
         else:
             body.append(line)
     flush()

@@ -1,8 +1,8 @@
 """The cluster file (`hatui --cluster prod.yml`): model, loader with located errors, secrets.
 
-    cluster = load_cluster("prod.yml")        # raises ClusterFileError listing every problem
-    for w in cluster.warnings: print(w)       # e.g. inline passwords
-    password = resolve_password(cluster.nodes["db1"].mysql.monitor)   # SecretError if unavailable
+cluster = load_cluster("prod.yml")        # raises ClusterFileError listing every problem
+for w in cluster.warnings: print(w)       # e.g. inline passwords
+password = resolve_password(cluster.nodes["db1"].mysql.monitor)   # SecretError if unavailable
 """
 
 from hatui.cluster.errors import ClusterFileError, Problem, Severity

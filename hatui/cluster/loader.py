@@ -599,8 +599,10 @@ def load_cluster(path: str | Path) -> Cluster:
             # a cluster file is a few KB: never read a device or a huge file into memory
             raw = f.read(MAX_FILE_BYTES + 1)
         if len(raw) > MAX_FILE_BYTES:
-            raise fail(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; expected a cluster "
-                       "description (a few KB of YAML)")
+            raise fail(
+                f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; expected a cluster "
+                "description (a few KB of YAML)"
+            )
     except FileNotFoundError:
         raise fail("cannot read the cluster file: no such file") from None
     except IsADirectoryError:
@@ -619,4 +621,3 @@ def load_cluster(path: str | Path) -> Cluster:
         raise fail(msg, line, col) from None
     source = p.absolute()
     return _load(text, file, source.parent, source)
-

@@ -228,16 +228,18 @@ def _remote_path(v: Any) -> PurePosixPath:
     if not isinstance(v, str) or not v.startswith("/"):
         raise expected("an absolute path on the node")
     if not _REMOTE_PATH_RE.fullmatch(v) or "/../" in v + "/":
-        raise expected("an absolute path on the node of letters, digits and _ . / @ + : , = ~ - "
-                       "(no spaces, quotes, shell characters or '..')")
+        raise expected(
+            "an absolute path on the node of letters, digits and _ . / @ + : , = ~ - "
+            "(no spaces, quotes, shell characters or '..')"
+        )
     return PurePosixPath(v)
 
 
 NODE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_node_name = _matching(NODE_NAME_RE.pattern,
-                       "a node name of letters, digits, '_', '.', '-' starting with a letter or digit")
-_netns = _matching(r"(?!\.\.?$)[A-Za-z0-9_.-]{1,255}",
-                   "a network namespace name (letters, digits, '_', '.', '-')")
+_node_name = _matching(
+    NODE_NAME_RE.pattern, "a node name of letters, digits, '_', '.', '-' starting with a letter or digit"
+)
+_netns = _matching(r"(?!\.\.?$)[A-Za-z0-9_.-]{1,255}", "a network namespace name (letters, digits, '_', '.', '-')")
 
 
 def _list_of(items: str, one: str | None = None) -> Callable[[Any], Any]:
@@ -271,8 +273,14 @@ LocalPath = Annotated[Path, BeforeValidator(_local_path)]
 RemotePath = Annotated[PurePosixPath, BeforeValidator(_remote_path)]
 NodeName = Annotated[str, BeforeValidator(_node_name)]
 # the name is a folder of the state directory: never "." or "..", no "/"
-ClusterName = Annotated[str, BeforeValidator(_matching(
-    r"(?!\.\.?$)[A-Za-z0-9_.-]{1,64}", "a cluster name of letters, digits, '_', '.', '-' (not '.' or '..')"))]
+ClusterName = Annotated[
+    str,
+    BeforeValidator(
+        _matching(
+            r"(?!\.\.?$)[A-Za-z0-9_.-]{1,64}", "a cluster name of letters, digits, '_', '.', '-' (not '.' or '..')"
+        )
+    ),
+]
 NetnsName = Annotated[str, BeforeValidator(_netns)]
 RoleT = Annotated[Role, BeforeValidator(_enum(Role))]
 

@@ -43,30 +43,35 @@ class LogSource:
     # ------------------------------------------------------------------ commands
     def backlog_command(self) -> str:
         if self.journald_unit:
-            return (f"exec journalctl -u {shlex.quote(self.journald_unit)} -o json --no-pager "
-                    f"-n {BACKLOG_ENTRIES}")
+            return f"exec journalctl -u {shlex.quote(self.journald_unit)} -o json --no-pager -n {BACKLOG_ENTRIES}"
         f = shlex.quote(self.path or "")
         # head -c SIZE makes the backlog end exactly at the offset we resume from
-        script = (f"set -- $(stat -L -c '%s %i' {f} 2>/dev/null || echo 0 0); echo \"$1 $2\"; "
-                  f"[ \"$1\" -gt 0 ] && head -c \"$1\" {f} | tail -c {BACKLOG_BYTES}; exit 0")
+        script = (
+            f"set -- $(stat -L -c '%s %i' {f} 2>/dev/null || echo 0 0); echo \"$1 $2\"; "
+            f'[ "$1" -gt 0 ] && head -c "$1" {f} | tail -c {BACKLOG_BYTES}; exit 0'
+        )
         return f"exec sh -c {shlex.quote(script)}"
 
     def follow_command(self) -> str:
         if self.journald_unit:
             unit = shlex.quote(self.journald_unit)
-            where = (f"--after-cursor={shlex.quote(self.pos.cursor)}" if self.pos.cursor else "-n 0")
+            where = f"--after-cursor={shlex.quote(self.pos.cursor)}" if self.pos.cursor else "-n 0"
             return f"exec journalctl -u {unit} -f -o json --no-pager {where}"
         f = shlex.quote(self.path or "")
         # The first line says where tail starts: after the last byte seen when it is the same
         # file and not shorter; otherwise (rotated or truncated meanwhile, or never read) from the
         # start of the current file, or from its end when we have no position at all.
         if self.started:
-            pick = (f"if [ \"$2\" = {shlex.quote(self.pos.inode or '-')} ] && "
-                    f"[ \"$1\" -ge {self.pos.offset} ]; then s={self.pos.offset}; else s=0; fi")
+            pick = (
+                f'if [ "$2" = {shlex.quote(self.pos.inode or "-")} ] && '
+                f'[ "$1" -ge {self.pos.offset} ]; then s={self.pos.offset}; else s=0; fi'
+            )
         else:
             pick = "s=$1"
-        script = (f"set -- $(stat -L -c '%s %i' {f} 2>/dev/null || echo 0 0); {pick}; "
-                  f"echo \"{HEADER.decode()} $s $2\"; exec tail -c +$((s+1)) -F {f} 2>/dev/null")
+        script = (
+            f"set -- $(stat -L -c '%s %i' {f} 2>/dev/null || echo 0 0); {pick}; "
+            f'echo "{HEADER.decode()} $s $2"; exec tail -c +$((s+1)) -F {f} 2>/dev/null'
+        )
         return f"exec sh -c {shlex.quote(script)}"
 
     # ------------------------------------------------------------------ reading output

@@ -47,9 +47,18 @@ class Intervals:
 
 
 class NodeCollector:
-    def __init__(self, cluster: Cluster, node: Node, session: NodeSession, store: Store,
-                 intervals: Intervals, *, follow_logs: bool = True, dumps: bool = True,
-                 mysql_probe_factory: Callable[..., MysqlProbe] = MysqlProbe):
+    def __init__(
+        self,
+        cluster: Cluster,
+        node: Node,
+        session: NodeSession,
+        store: Store,
+        intervals: Intervals,
+        *,
+        follow_logs: bool = True,
+        dumps: bool = True,
+        mysql_probe_factory: Callable[..., MysqlProbe] = MysqlProbe,
+    ):
         self.cluster = cluster
         self.node = node
         self.session = session
@@ -105,8 +114,9 @@ class NodeCollector:
                 password = resolve_password(node.mysql.monitor)
             except SecretError as e:
                 return MysqlStatus(up=False, error=f"no password: {e}")
-            self._probe = self._mysql_factory(node.host, node.mysql.port, node.mysql.monitor.user,
-                                              password, name=node.name)
+            self._probe = self._mysql_factory(
+                node.host, node.mysql.port, node.mysql.monitor.user, password, name=node.name
+            )
         if node.mysql.via == MysqlVia.SSH_TUNNEL:
             try:
                 # From the node itself, to its own address: the same path replication uses.
@@ -141,8 +151,7 @@ class NodeCollector:
                 log.warning("%s: %s", self.node.name, e)
                 break
         if snap is None:
-            events = [e.event for e in self.store.snapshot(max_events=None).events
-                      if e.node == self.node.name]
+            events = [e.event for e in self.store.snapshot(max_events=None).events if e.node == self.node.name]
             if not events:
                 return
             snap = infer_from_events(events)
@@ -165,8 +174,7 @@ class NodeCollector:
         if not self.has_keepalived:
             return
         try:
-            res = await self.session.run(self.logs.backlog_command(), timeout=5.0,
-                                         sudo=bool(self.logs.journald_unit))
+            res = await self.session.run(self.logs.backlog_command(), timeout=5.0, sudo=bool(self.logs.journald_unit))
         except SshError:
             return
         raw = res.stdout.encode("utf-8", "surrogateescape") if isinstance(res.stdout, str) else res.stdout
@@ -180,8 +188,7 @@ class NodeCollector:
     async def follow_logs_forever(self) -> None:
         while True:
             try:
-                stream = self.session.stream_lines(self.logs.follow_command(),
-                                                   sudo=bool(self.logs.journald_unit))
+                stream = self.session.stream_lines(self.logs.follow_command(), sudo=bool(self.logs.journald_unit))
                 try:
                     async for line in stream:
                         self._ingest(line)
@@ -243,6 +250,7 @@ class NodeCollector:
 def _guarded(factory: Callable[..., MysqlProbe], policy: ReadOnlyPolicy) -> Callable[..., MysqlProbe]:
     def make(*args, name: str = "", **kw) -> MysqlProbe:
         return factory(*args, name=name, guard=policy.sql_guard(name), **kw)
+
     return make
 
 
@@ -255,11 +263,18 @@ def _guard_session(session: NodeSession, policy: ReadOnlyPolicy | None, name: st
 class Monitor:
     """All sources of one cluster. `async with Monitor(cluster) as m: m.store.snapshot()`."""
 
-    def __init__(self, cluster: Cluster, *, store: Store | None = None,
-                 intervals: Intervals = Intervals(), follow_logs: bool = True,
-                 session_factory: Callable[[Node], NodeSession] | None = None,
-                 mysql_probe_factory: Callable[..., MysqlProbe] = MysqlProbe,
-                 read_only: ReadOnlyPolicy | None = None, **session_kwargs):
+    def __init__(
+        self,
+        cluster: Cluster,
+        *,
+        store: Store | None = None,
+        intervals: Intervals = Intervals(),
+        follow_logs: bool = True,
+        session_factory: Callable[[Node], NodeSession] | None = None,
+        mysql_probe_factory: Callable[..., MysqlProbe] = MysqlProbe,
+        read_only: ReadOnlyPolicy | None = None,
+        **session_kwargs,
+    ):
         self.cluster = cluster
         self.store = store or Store(cluster)
         self.read_only = read_only
@@ -270,11 +285,16 @@ class Monitor:
                 self.pool[name].command_guard = read_only.command_guard(name)
             mysql_probe_factory = _guarded(mysql_probe_factory, read_only)
         self.collectors = {
-            name: NodeCollector(cluster, node,
-                                self.pool[name] if self.pool else _guard_session(
-                                    session_factory(node), read_only, name),
-                                self.store, intervals, follow_logs=follow_logs, dumps=read_only is None,
-                                mysql_probe_factory=mysql_probe_factory)
+            name: NodeCollector(
+                cluster,
+                node,
+                self.pool[name] if self.pool else _guard_session(session_factory(node), read_only, name),
+                self.store,
+                intervals,
+                follow_logs=follow_logs,
+                dumps=read_only is None,
+                mysql_probe_factory=mysql_probe_factory,
+            )
             for name, node in cluster.nodes.items()
         }
         self._tasks: list[asyncio.Task] = []
@@ -296,14 +316,14 @@ class Monitor:
 
     async def once(self, timeout: float = 10.0) -> None:
         """Every source once, all nodes in parallel; a node that times out stays unknown."""
+
         async def bounded(c: NodeCollector) -> None:
             try:
                 await asyncio.wait_for(c.once(), timeout)
             except TimeoutError:
                 if str(c.session.state) != "up":
                     # still connecting at the deadline: for a one-shot answer that is unreachable
-                    self.store.put(c.node.name, Kind.SSH,
-                                   SshObs("down", f"no answer within {timeout:g} s"))
+                    self.store.put(c.node.name, Kind.SSH, SshObs("down", f"no answer within {timeout:g} s"))
 
         await asyncio.gather(*(bounded(c) for c in self.collectors.values()))
 

@@ -172,8 +172,9 @@ def build(path: str, parsed: Parsed) -> KeepalivedConf:
         elif s.keyword == "vrrp_instance":
             conf.instances.append(b.instance(s))
         elif s.keyword == "vrrp_sync_group":
-            conf.sync_groups.append(SyncGroup(s.arg(0, "?"), tuple(c.keyword for g in s.find("group")
-                                                                   for c in g.children or ()), _at(s)))
+            conf.sync_groups.append(
+                SyncGroup(s.arg(0, "?"), tuple(c.keyword for g in s.find("group") for c in g.children or ()), _at(s))
+            )
         elif s.keyword == "virtual_server":
             conf.virtual_servers.append(b.virtual_server(s))
         else:
@@ -199,8 +200,12 @@ class _Builder:
         close = difflib.get_close_matches(s.keyword, allowed, n=1, cutoff=0.75)
         hint = f"; did you mean `{close[0]}`?" if close else ""
         where = f"in `{parent}`" if parent else "at the top level"
-        self.problem("unknown-keyword", "warning", s,
-                     f"`{s.keyword}` is not a keepalived keyword {where}: keepalived ignores the line{hint}")
+        self.problem(
+            "unknown-keyword",
+            "warning",
+            s,
+            f"`{s.keyword}` is not a keepalived keyword {where}: keepalived ignores the line{hint}",
+        )
 
     def children(self, s: Stmt, allowed: frozenset[str] | None) -> dict[str, Stmt]:
         """Last statement of each keyword (keepalived keeps the last one), unknown ones named."""
@@ -228,23 +233,39 @@ class _Builder:
             script_user=c["script_user"].arg(0) if "script_user" in c else None,
             vrrp_strict="vrrp_strict" in c,
             vrrp_version=self.number(c.get("vrrp_version")),
-            at=_at(s), where={k: _at(v) for k, v in c.items()})
+            at=_at(s),
+            where={k: _at(v) for k, v in c.items()},
+        )
 
     def script(self, s: Stmt) -> VrrpScript:
         c = self.children(s, kw.VRRP_SCRIPT)
         return VrrpScript(
-            name=s.arg(0, "?"), script=" ".join(c["script"].args) if "script" in c else None,
-            interval=self.number(c.get("interval"), float), timeout=self.number(c.get("timeout"), float),
-            weight=self.number(c.get("weight")), rise=self.number(c.get("rise")),
-            fall=self.number(c.get("fall")), user=c["user"].arg(0) if "user" in c else None,
-            at=_at(s), where={k: _at(v) for k, v in c.items()})
+            name=s.arg(0, "?"),
+            script=" ".join(c["script"].args) if "script" in c else None,
+            interval=self.number(c.get("interval"), float),
+            timeout=self.number(c.get("timeout"), float),
+            weight=self.number(c.get("weight")),
+            rise=self.number(c.get("rise")),
+            fall=self.number(c.get("fall")),
+            user=c["user"].arg(0) if "user" in c else None,
+            at=_at(s),
+            where={k: _at(v) for k, v in c.items()},
+        )
 
     def track_file(self, s: Stmt) -> VrrpScript:
         c = self.children(s, kw.TRACK_FILE_DEF)
-        return VrrpScript(name=s.arg(0, "?"), script=c["file"].arg(0) if "file" in c else None,
-                          interval=None, timeout=None, weight=self.number(c.get("weight")),
-                          rise=None, fall=None, user=None, at=_at(s),
-                          where={k: _at(v) for k, v in c.items()})
+        return VrrpScript(
+            name=s.arg(0, "?"),
+            script=c["file"].arg(0) if "file" in c else None,
+            interval=None,
+            timeout=None,
+            weight=self.number(c.get("weight")),
+            rise=None,
+            fall=None,
+            user=None,
+            at=_at(s),
+            where={k: _at(v) for k, v in c.items()},
+        )
 
     def tracked(self, s: Stmt | None) -> tuple[Tracked, ...]:
         out = []
@@ -273,10 +294,12 @@ class _Builder:
         accept = True if "accept" in c else False if "no_accept" in c else None
         vrid_text = c["virtual_router_id"].arg(0) if "virtual_router_id" in c else None
         return VrrpInstance(
-            name=s.arg(0, "?"), at=_at(s),
+            name=s.arg(0, "?"),
+            at=_at(s),
             state=c["state"].arg(0) if "state" in c else None,
             interface=c["interface"].arg(0) if "interface" in c else None,
-            vrid=self.number(c.get("virtual_router_id")), vrid_text=vrid_text,
+            vrid=self.number(c.get("virtual_router_id")),
+            vrid_text=vrid_text,
             priority=self.number(c.get("priority")),
             advert_int=self.number(c.get("advert_int"), float),
             auth_type=ac["auth_type"].arg(0) if "auth_type" in ac else None,
@@ -289,10 +312,14 @@ class _Builder:
             track_scripts=self.tracked(c.get("track_script")),
             track_files=self.tracked(c.get("track_file")),
             track_interfaces=tuple(e.keyword for e in (c["track_interface"].children or ()))
-            if "track_interface" in c else (),
+            if "track_interface" in c
+            else (),
             notify={k: " ".join(v.args) for k, v in c.items() if k.startswith("notify")},
-            accept=accept, strict_mode="strict_mode" in c,
-            version=self.number(c.get("version")), where=where)
+            accept=accept,
+            strict_mode="strict_mode" in c,
+            version=self.number(c.get("version")),
+            where=where,
+        )
 
     def virtual_server(self, s: Stmt) -> VirtualServer:
         c = self.children(s, kw.VIRTUAL_SERVER)
@@ -307,10 +334,13 @@ class _Builder:
                         if sub.keyword == "url" and sub.children is not None:
                             self.children(sub, kw.URL)
                     checks.append(Check(k, {n: " ".join(v.args) for n, v in cc.items()}, _at(ch)))
-            reals.append(RealServer(r.arg(0, "?"), r.arg(1), self.number(rc.get("weight")),
-                                    tuple(checks), _at(r)))
-        return VirtualServer(s.arg(0, "?"), s.arg(1),
-                             c["protocol"].arg(0) if "protocol" in c else None,
-                             (c.get("lb_algo") or c.get("lvs_sched")).arg(0) if ("lb_algo" in c or "lvs_sched" in c) else None,
-                             (c.get("lb_kind") or c.get("lvs_method")).arg(0) if ("lb_kind" in c or "lvs_method" in c) else None,
-                             tuple(reals), _at(s))
+            reals.append(RealServer(r.arg(0, "?"), r.arg(1), self.number(rc.get("weight")), tuple(checks), _at(r)))
+        return VirtualServer(
+            s.arg(0, "?"),
+            s.arg(1),
+            c["protocol"].arg(0) if "protocol" in c else None,
+            (c.get("lb_algo") or c.get("lvs_sched")).arg(0) if ("lb_algo" in c or "lvs_sched" in c) else None,
+            (c.get("lb_kind") or c.get("lvs_method")).arg(0) if ("lb_kind" in c or "lvs_method" in c) else None,
+            tuple(reals),
+            _at(s),
+        )

@@ -15,8 +15,6 @@ not read it so.
 
 from __future__ import annotations
 
-from hatui.keepalived.redact import redact
-
 import fnmatch
 import glob as globmod
 import posixpath
@@ -27,6 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from hatui.keepalived import conf_keywords as kw
+from hatui.keepalived.redact import redact
 
 MAX_INCLUDE_DEPTH = 8  # keepalived's own limit is similar; a loop must not hang us
 
@@ -125,6 +124,7 @@ def glob_match(pattern: str, path: str) -> bool:
 
 # ---------------------------------------------------------------------------- lexing
 
+
 @dataclass(frozen=True)
 class Tok:
     kind: str  # "word" | "{" | "}" | "eol"
@@ -151,7 +151,7 @@ def split_glued(word: str) -> list[str]:
             parts.append(rest)
             break
         parts.append(rest[: m.start()])
-        rest = rest[m.start():]
+        rest = rest[m.start() :]
     return parts
 
 
@@ -187,7 +187,7 @@ def _scan(text: str, *, flat: bool) -> tuple[list[tuple[str, str, bool]], bool, 
             i += 1
             continue
         if c in "#!":
-            rest = text[i + 1:]
+            rest = text[i + 1 :]
             if not flat:
                 comment_glued = comment_glued or _glued_keyword(rest, len(rest)) is not None
                 break
@@ -199,10 +199,10 @@ def _scan(text: str, *, flat: bool) -> tuple[list[tuple[str, str, bool]], bool, 
         if c == '"':
             j = text.find('"', i + 1)
             if j < 0:
-                out.append(("word", text[i + 1:], True))
+                out.append(("word", text[i + 1 :], True))
                 out.append(("unterminated", "", False))
                 break
-            out.append(("word", text[i + 1:j], True))
+            out.append(("word", text[i + 1 : j], True))
             i = j + 1
             continue
         j = i
@@ -229,14 +229,24 @@ def _condition(text: str, config_id: str | None) -> tuple[str, bool]:
     return rest, (not match) if neg else match
 
 
-def lex_file(path: str, source: Source, config_id: str | None, problems: list[Problem],
-             files: list[str], depth: int = 0, raw_lines: dict | None = None) -> Iterator[Tok]:
+def lex_file(
+    path: str,
+    source: Source,
+    config_id: str | None,
+    problems: list[Problem],
+    files: list[str],
+    depth: int = 0,
+    raw_lines: dict | None = None,
+) -> Iterator[Tok]:
     try:
         text = source.read(path)
     except (OSError, UnicodeError) as exc:
         why = getattr(exc, "strerror", None) or exc
-        problems.append(Problem("include-unreadable" if files else "config-unreadable", "error",
-                                path, 0, f"cannot read {path}: {why}"))
+        problems.append(
+            Problem(
+                "include-unreadable" if files else "config-unreadable", "error", path, 0, f"cannot read {path}: {why}"
+            )
+        )
         return
     files.append(path)
     for no, raw in enumerate(text.splitlines(), 1):
@@ -251,42 +261,76 @@ def lex_file(path: str, source: Source, config_id: str | None, problems: list[Pr
                 raw_lines[(path, no)] = raw.strip()
         words = [t for t in toks if t[0] == "word"]
         if not flat and words and words[0][1] == "include" and not words[0][2]:
-            yield from _include(path, no, [w[1] for w in words[1:]], source, config_id,
-                                problems, files, depth, raw_lines)
+            yield from _include(
+                path, no, [w[1] for w in words[1:]], source, config_id, problems, files, depth, raw_lines
+            )
             continue
         if words and words[0][1].startswith("$") and not words[0][2]:
             continue  # a parameter definition ($NAME=value): not a statement
         for kind, t, quoted in toks:
             if kind == "unterminated":
-                problems.append(Problem("unterminated-quote", "error", path, no,
-                                        "a double quote is never closed on this line"))
+                problems.append(
+                    Problem("unterminated-quote", "error", path, no, "a double quote is never closed on this line")
+                )
                 continue
             yield Tok(kind, t, path, no, quoted, flat)
         yield Tok("eol", "", path, no)
 
 
-def _include(path: str, no: int, args: list[str], source: Source, config_id: str | None,
-             problems: list[Problem], files: list[str], depth: int, raw_lines: dict | None) -> Iterator[Tok]:
+def _include(
+    path: str,
+    no: int,
+    args: list[str],
+    source: Source,
+    config_id: str | None,
+    problems: list[Problem],
+    files: list[str],
+    depth: int,
+    raw_lines: dict | None,
+) -> Iterator[Tok]:
     if not args:
         problems.append(Problem("include-no-match", "error", path, no, "`include` names no file"))
         return
     if depth >= MAX_INCLUDE_DEPTH:
         if not any(p.code == "include-loop" and (p.file, p.line) == (path, no) for p in problems):
-            problems.append(Problem("include-loop", "error", path, no,
-                                    f"includes nested deeper than {MAX_INCLUDE_DEPTH}: a file includes itself?"))
+            problems.append(
+                Problem(
+                    "include-loop",
+                    "error",
+                    path,
+                    no,
+                    f"includes nested deeper than {MAX_INCLUDE_DEPTH}: a file includes itself?",
+                )
+            )
         return
     for pattern in args:
-        full = pattern if pattern.startswith("/") else posixpath.normpath(posixpath.join(posixpath.dirname(path), pattern))
+        full = (
+            pattern if pattern.startswith("/") else posixpath.normpath(posixpath.join(posixpath.dirname(path), pattern))
+        )
         hits = source.glob(full)
         if not hits:
-            problems.append(Problem("include-no-match", "warning", path, no,
-                                    f"`include {pattern}` matches no file, so nothing is included"))
+            problems.append(
+                Problem(
+                    "include-no-match",
+                    "warning",
+                    path,
+                    no,
+                    f"`include {pattern}` matches no file, so nothing is included",
+                )
+            )
         for hit in hits:
             if len(files) >= MAX_FILES:
                 # files including each other by glob multiply at every level: cap what is read
                 if not any(p.code == "include-limit" for p in problems):
-                    problems.append(Problem("include-limit", "error", path, no,
-                                            f"includes reach more than {MAX_FILES} files; the rest are not read"))
+                    problems.append(
+                        Problem(
+                            "include-limit",
+                            "error",
+                            path,
+                            no,
+                            f"includes reach more than {MAX_FILES} files; the rest are not read",
+                        )
+                    )
                 return
             yield from lex_file(hit, source, config_id, problems, files, depth + 1, raw_lines)
 
@@ -301,7 +345,11 @@ def include_patterns(path: str, text: str, config_id: str | None) -> list[str]:
         words = [t for t in _scan(line, flat=False)[0] if t[0] == "word"]
         if words and words[0][1] == "include" and not words[0][2]:
             for pattern in (w[1] for w in words[1:]):
-                out.append(pattern if pattern.startswith("/") else posixpath.normpath(posixpath.join(posixpath.dirname(path), pattern)))
+                out.append(
+                    pattern
+                    if pattern.startswith("/")
+                    else posixpath.normpath(posixpath.join(posixpath.dirname(path), pattern))
+                )
     return out
 
 
@@ -321,8 +369,13 @@ class _Block:
     children: list = field(default_factory=list)
 
     def freeze(self) -> Stmt:
-        return Stmt(self.keyword, self.args, self.file, self.line,
-                    tuple(c.freeze() if isinstance(c, _Block) else c for c in self.children))
+        return Stmt(
+            self.keyword,
+            self.args,
+            self.file,
+            self.line,
+            tuple(c.freeze() if isinstance(c, _Block) else c for c in self.children),
+        )
 
 
 def parse(path: str, source: Source | None = None, *, config_id: str | None = None) -> Parsed:
@@ -349,8 +402,11 @@ def parse(path: str, source: Source | None = None, *, config_id: str | None = No
         # keepalived's reading (one statement per segment) unless the words are plainly several
         # statements: the segment starts with a keyword and holds others, or came from a
         # flattened line. `** state MASTER**` (markdown debris) stays one unknown statement.
-        if allowed is not None and not kw.is_list_block(block.parent, block.keyword) \
-                and (words[0].flat or words[0].text in allowed):
+        if (
+            allowed is not None
+            and not kw.is_list_block(block.parent, block.keyword)
+            and (words[0].flat or words[0].text in allowed)
+        ):
             groups = []
             for t in words:
                 if not groups or (t.text in allowed and not t.quoted):
@@ -364,12 +420,16 @@ def parse(path: str, source: Source | None = None, *, config_id: str | None = No
             raw = redact(raw_lines.get((words[0].file, words[0].line)) or " ".join(t.text for t in words))
             shown = raw if len(raw) <= 60 else raw[:57] + "..."
             if raw.startswith(("#", "!")):
-                text = (f"a comment runs into statements on one line (`{shown}`): keepalived "
-                        "reads the whole line as a comment, so the statements in it are lost")
+                text = (
+                    f"a comment runs into statements on one line (`{shown}`): keepalived "
+                    "reads the whole line as a comment, so the statements in it are lost"
+                )
             else:
-                text = (f"several statements run together on one line (`{shown}`): keepalived "
-                        "ends a statement only at a newline or a brace, so it reads them as one "
-                        "statement and loses the rest")
+                text = (
+                    f"several statements run together on one line (`{shown}`): keepalived "
+                    "ends a statement only at a newline or a brace, so it reads them as one "
+                    "statement and loses the rest"
+                )
             problems.append(Problem("flattened-line", "error", words[0].file, words[0].line, text))
         made = []
         for g in groups:
@@ -390,16 +450,29 @@ def parse(path: str, source: Source | None = None, *, config_id: str | None = No
                 # no keepalived config nests more than a few levels: stop building the tree (its
                 # walks recurse) but keep counting braces so the rest still parses
                 if not too_deep:
-                    problems.append(Problem("nesting-too-deep", "error", tok.file, tok.line,
-                                            f"blocks nest more than {MAX_DEPTH} deep here; the rest of "
-                                            "this block is not read"))
+                    problems.append(
+                        Problem(
+                            "nesting-too-deep",
+                            "error",
+                            tok.file,
+                            tok.line,
+                            f"blocks nest more than {MAX_DEPTH} deep here; the rest of this block is not read",
+                        )
+                    )
                 too_deep.add((tok.file, tok.line))
                 stack.append(_Block("?", block.keyword, tok.file, tok.line, ()))
                 continue
             target = made[-1] if made else (block.children[-1] if block.children else None)
             if not isinstance(target, Stmt):
-                problems.append(Problem("unexpected-brace", "error", tok.file, tok.line,
-                                        "`{` with no keyword before it: keepalived ignores it"))
+                problems.append(
+                    Problem(
+                        "unexpected-brace",
+                        "error",
+                        tok.file,
+                        tok.line,
+                        "`{` with no keyword before it: keepalived ignores it",
+                    )
+                )
                 stack.append(_Block("?", block.keyword, tok.file, tok.line, ()))
                 continue
             child = _Block(target.keyword, block.keyword, target.file, target.line, target.args)
@@ -408,16 +481,27 @@ def parse(path: str, source: Source | None = None, *, config_id: str | None = No
         elif tok.kind == "}":
             flush()
             if len(stack) == 1:
-                problems.append(Problem("unexpected-brace", "error", tok.file, tok.line,
-                                        "`}` closes no block: a brace too many, or one missing above"))
+                problems.append(
+                    Problem(
+                        "unexpected-brace",
+                        "error",
+                        tok.file,
+                        tok.line,
+                        "`}` closes no block: a brace too many, or one missing above",
+                    )
+                )
             else:
                 stack.pop()
     flush()
     for open_block in stack[1:]:
-        problems.append(Problem(
-            "unclosed-block", "error", open_block.file, open_block.line,
-            f"`{' '.join((open_block.keyword,) + open_block.args)} {{` is never closed: keepalived "
-            "reads everything after it as part of this block"))
+        problems.append(
+            Problem(
+                "unclosed-block",
+                "error",
+                open_block.file,
+                open_block.line,
+                f"`{' '.join((open_block.keyword,) + open_block.args)} {{` is never closed: keepalived "
+                "reads everything after it as part of this block",
+            )
+        )
     return Parsed(list(top.freeze().children or ()), files, problems)
-
-

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, NamedTuple
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from .events import EventKind, KeepalivedEvent
 from .redact import redact
@@ -19,7 +20,7 @@ from .redact import redact
 JSON_STATES = {0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT", 97: "DELETED", 98: "STOP"}
 AUTH_TYPES = {0: None, 1: "PASS", 2: "AH"}
 _DATA_AUTH = {"SIMPLE_PASSWORD": "PASS", "IPSEC_AH": "AH", "none": None}
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class DumpParseError(ValueError):
@@ -27,34 +28,34 @@ class DumpParseError(ValueError):
 
 
 class TrackedScript(NamedTuple):
-    name: str              # the vrrp_script name (the JSON dump gives its command instead)
-    weight: int | None     # None when the dump does not say
-    status: str | None     # "GOOD" / "BAD" from the data dump, else None
+    name: str  # the vrrp_script name (the JSON dump gives its command instead)
+    weight: int | None  # None when the dump does not say
+    status: str | None  # "GOOD" / "BAD" from the data dump, else None
 
 
 @dataclass(frozen=True)
 class VrrpInstance:
     name: str
-    state: str                              # INIT BACKUP MASTER FAULT STOP (DELETED)
+    state: str  # INIT BACKUP MASTER FAULT STOP (DELETED)
     vrid: int | None = None
     interface: str | None = None
     base_priority: int | None = None
     effective_priority: int | None = None
-    vips: tuple[str, ...] = ()              # addresses, without prefix length
+    vips: tuple[str, ...] = ()  # addresses, without prefix length
     last_transition: datetime | None = None
-    advert_int: float | None = None         # seconds
+    advert_int: float | None = None  # seconds
     nopreempt: bool | None = None
-    auth_type: str | None = None            # "PASS", "AH" or None: never the password
+    auth_type: str | None = None  # "PASS", "AH" or None: never the password
     track_scripts: tuple[TrackedScript, ...] = ()
-    master_router: str | None = None        # the master a BACKUP last heard (data dump)
-    master_priority: int | None = None      # that master's priority (BACKUP only)
+    master_router: str | None = None  # the master a BACKUP last heard (data dump)
+    master_priority: int | None = None  # that master's priority (BACKUP only)
     wantstate: str | None = None
 
 
 @dataclass(frozen=True)
 class VrrpSnapshot:
     instances: tuple[VrrpInstance, ...]
-    source: str                             # "json" | "data" | "events"
+    source: str  # "json" | "data" | "events"
     taken_at: datetime | None = None
 
     def instance(self, name: str) -> VrrpInstance | None:
@@ -65,6 +66,7 @@ class VrrpSnapshot:
 
 
 # ------------------------------------------------------------------ helpers
+
 
 def _epoch(v) -> datetime | None:
     """keepalived's seconds.micros since the epoch -> aware UTC datetime (0 = never)."""
@@ -97,6 +99,7 @@ def _what(v) -> str:
 
 # ------------------------------------------------------------------ JSON dump
 
+
 def parse_json_dump(text: str | bytes, *, taken_at: datetime | None = None) -> VrrpSnapshot:
     """keepalived.json (a list of {"data", "stats"} objects; newer keepalived with
     json_version 2 wraps it as {"vrrp": [...]}) -> snapshot. Raises DumpParseError."""
@@ -104,8 +107,9 @@ def parse_json_dump(text: str | bytes, *, taken_at: datetime | None = None) -> V
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", errors="replace")
     if not text.strip():
-        raise DumpParseError(f"{name}: the file is empty (keepalived writes it asynchronously: "
-                             "was it read before keepalived finished?)")
+        raise DumpParseError(
+            f"{name}: the file is empty (keepalived writes it asynchronously: was it read before keepalived finished?)"
+        )
     try:
         doc = json.loads(text)
     except RecursionError:  # "[[[[..." from a broken or hostile file
@@ -114,8 +118,7 @@ def parse_json_dump(text: str | bytes, *, taken_at: datetime | None = None) -> V
         pos = getattr(exc, "lineno", None)
         where = f" at line {exc.lineno} column {exc.colno}" if pos else ""
         msg = getattr(exc, "msg", str(exc))
-        raise DumpParseError(f"{name}: not valid JSON{where}: {msg} (truncated or still being written?)") \
-            from None
+        raise DumpParseError(f"{name}: not valid JSON{where}: {msg} (truncated or still being written?)") from None
     if isinstance(doc, dict) and "vrrp" in doc:
         doc = doc["vrrp"]
     if not isinstance(doc, list):
@@ -192,8 +195,9 @@ def parse_data_dump(text: str | bytes, *, taken_at: datetime | None = None) -> V
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", errors="replace")
     if not text.strip():
-        raise DumpParseError(f"{name}: the file is empty (keepalived writes it asynchronously: "
-                             "was it read before keepalived finished?)")
+        raise DumpParseError(
+            f"{name}: the file is empty (keepalived writes it asynchronously: was it read before keepalived finished?)"
+        )
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in text.splitlines():
@@ -206,8 +210,10 @@ def parse_data_dump(text: str | bytes, *, taken_at: datetime | None = None) -> V
     if "VRRP Topology" not in sections:
         found = ", ".join(sections) or "none"
         first = redact(text.strip().splitlines()[0])[:60] if text.strip() else ""
-        raise DumpParseError(f"{name}: no '------< VRRP Topology >------' section (sections found: {found}; "
-                             f"first line {first!r}): not a keepalived data dump, or one cut short")
+        raise DumpParseError(
+            f"{name}: no '------< VRRP Topology >------' section (sections found: {found}; "
+            f"first line {first!r}): not a keepalived data dump, or one cut short"
+        )
 
     script_status = _scripts(sections.get("VRRP Scripts", []))
     raw_instances: list[tuple[str, list[str]]] = []
@@ -253,9 +259,12 @@ def _data_instance(iname: str, lines: list[str], script_status: dict[str, str], 
             continue
         current_list = None
         # a list header: "Virtual IP (1):", "Tracked scripts :", "Virtual IP = 1" (older)
-        mh = re.match(r"^(?P<key>Virtual IP|Virtual IP Excluded|Tracked scripts|Tracked interfaces"
-                      r"|Unicast Peers?|Virtual Routes|Virtual Rules|Tracked processes|Tracked files)"
-                      r"(?: \(\d+\))? ?(?::|= ?\d+)\s*$", body)
+        mh = re.match(
+            r"^(?P<key>Virtual IP|Virtual IP Excluded|Tracked scripts|Tracked interfaces"
+            r"|Unicast Peers?|Virtual Routes|Virtual Rules|Tracked processes|Tracked files)"
+            r"(?: \(\d+\))? ?(?::|= ?\d+)\s*$",
+            body,
+        )
         if mh:
             current_list = lists.setdefault(mh["key"], [])
             continue
@@ -320,6 +329,7 @@ def _data_instance(iname: str, lines: list[str], script_status: dict[str, str], 
 
 # ------------------------------------------------------------------ from the log
 
+
 @dataclass
 class _Acc:
     name: str
@@ -379,7 +389,14 @@ def infer_from_events(events: Iterable[KeepalivedEvent]) -> VrrpSnapshot:
             if m and a.interface is None:
                 a.interface = m.group(1)
     out = tuple(
-        VrrpInstance(name=a.name, state=a.state, interface=a.interface, effective_priority=a.effective,
-                     vips=tuple(a.vips), last_transition=a.last_transition)
-        for a in acc.values())
+        VrrpInstance(
+            name=a.name,
+            state=a.state,
+            interface=a.interface,
+            effective_priority=a.effective,
+            vips=tuple(a.vips),
+            last_transition=a.last_transition,
+        )
+        for a in acc.values()
+    )
     return VrrpSnapshot(out, "events", last_time)

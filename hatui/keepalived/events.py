@@ -8,23 +8,23 @@ from enum import StrEnum
 
 
 class EventKind(StrEnum):
-    STATE = "state"                          # Entering MASTER STATE, Transition to MASTER STATE, Now in FAULT state
-    SCRIPT = "script"                        # VRRP_Script(x) succeeded | failed | timed out
-    SCRIPT_RC = "script_rc"                  # Script `x` now returning N
-    PRIORITY = "priority"                    # Changing effective priority from A to B
-    ADVERT_HIGHER = "advert_higher"          # received an advert with a higher priority than ours
-    ADVERT_LOWER = "advert_lower"            # received an advert with a lower priority than ours
-    PRIORITY_ZERO = "priority_zero"          # sent / received a priority-0 advert (a master leaving)
-    ADVERT_TIMEOUT = "advert_timeout"        # Receive advertisement timeout
-    VIP_SET = "vip_set"                      # setting (protocol) VIPs
-    VIP_REMOVED = "vip_removed"              # removing (protocol) VIPs
-    GARP = "garp"                            # gratuitous ARP / unsolicited neighbour adverts
-    NETLINK = "netlink"                      # address and link changes reported by the kernel
-    AUTH_MISMATCH = "auth_mismatch"          # invalid password, wrong auth type
+    STATE = "state"  # Entering MASTER STATE, Transition to MASTER STATE, Now in FAULT state
+    SCRIPT = "script"  # VRRP_Script(x) succeeded | failed | timed out
+    SCRIPT_RC = "script_rc"  # Script `x` now returning N
+    PRIORITY = "priority"  # Changing effective priority from A to B
+    ADVERT_HIGHER = "advert_higher"  # received an advert with a higher priority than ours
+    ADVERT_LOWER = "advert_lower"  # received an advert with a lower priority than ours
+    PRIORITY_ZERO = "priority_zero"  # sent / received a priority-0 advert (a master leaving)
+    ADVERT_TIMEOUT = "advert_timeout"  # Receive advertisement timeout
+    VIP_SET = "vip_set"  # setting (protocol) VIPs
+    VIP_REMOVED = "vip_removed"  # removing (protocol) VIPs
+    GARP = "garp"  # gratuitous ARP / unsolicited neighbour adverts
+    NETLINK = "netlink"  # address and link changes reported by the kernel
+    AUTH_MISMATCH = "auth_mismatch"  # invalid password, wrong auth type
     INTERVAL_MISMATCH = "interval_mismatch"  # advert interval mismatch / changed
-    LIFECYCLE = "lifecycle"                  # starting, stopping, reloading, opening the config
-    DUMP = "dump"                            # "Printing VRRP ... on signal": a dump was asked for
-    RAW = "raw"                              # anything else, kept as it was
+    LIFECYCLE = "lifecycle"  # starting, stopping, reloading, opening the config
+    DUMP = "dump"  # "Printing VRRP ... on signal": a dump was asked for
+    RAW = "raw"  # anything else, kept as it was
 
 
 # Keepalived's own states (the dumps' numbers: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT)

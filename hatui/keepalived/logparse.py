@@ -18,33 +18,42 @@ from __future__ import annotations
 import json
 import re
 import time as _time
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from .events import EventKind, KeepalivedEvent
 from .redact import redact
 
 K = EventKind
-_MONTHS = {m: i for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
+}
 _DAYS = frozenset(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DETAIL_MAX = 200
 
 # ------------------------------------------------------------------ line prefixes
 
 _RFC3164 = re.compile(
     r"(?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)(?:\.(?P<frac>\d+))?"
-    r" +(?:(?P<host>\S+) )?(?P<tag>[^\s:\[\]]+)(?:\[(?P<pid>\d+)\])?:(?: |$)(?P<msg>.*)", re.S)
+    r" +(?:(?P<host>\S+) )?(?P<tag>[^\s:\[\]]+)(?:\[(?P<pid>\d+)\])?:(?: |$)(?P<msg>.*)",
+    re.S,
+)
 _CONSOLE = re.compile(
     r"(?:[A-Z][a-z]{2}) (?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)"
-    r"(?:\.(?P<frac>\d+))? (?P<year>\d{4}): ?(?P<msg>.*)", re.S)
+    r"(?:\.(?P<frac>\d+))? (?P<year>\d{4}): ?(?P<msg>.*)",
+    re.S,
+)
 _ISO = re.compile(
     r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d(?::?\d\d)?)?)"
-    r" +(?P<host>\S+) (?P<tag>[^\s:\[\]]+)(?:\[(?P<pid>\d+)\])?:(?: |$)(?P<msg>.*)", re.S)
+    r" +(?P<host>\S+) (?P<tag>[^\s:\[\]]+)(?:\[(?P<pid>\d+)\])?:(?: |$)(?P<msg>.*)",
+    re.S,
+)
 _RFC5424 = re.compile(
     r"<\d{1,3}>\d{1,2} (?P<ts>\S+) (?P<host>\S+) (?P<tag>\S+) (?P<pid>\S+) \S+"
-    r" (?:-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (?P<msg>.*))?", re.S)
+    r" (?:-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (?P<msg>.*))?",
+    re.S,
+)
 _PRI = re.compile(r"<\d{1,3}>")
 
 # ------------------------------------------------------------------ messages
@@ -54,19 +63,22 @@ _INST_OLD = re.compile(r"VRRP_Instance\((?P<i>[^()]*)\):? ?")
 _GROUP = re.compile(r"VRRP_Group\((?P<i>[^()]*)\):? ?")
 _SCRIPT = re.compile(
     r"VRRP_Script\((?P<s>[^()]*)\) (?P<r>succeeded|failed|timed[ _]out|considered (?:un)?successful on reload)"
-    r"(?: \((?P<why>[^)]*?)(?: (?P<rc>-?\d+))?\))?")
+    r"(?: \((?P<why>[^)]*?)(?: (?P<rc>-?\d+))?\))?"
+)
 _SCRIPT_RC = re.compile(r"Script `(?P<s>[^`]*)` now returning (?P<rc>-?\d+)")
 _STATE = re.compile(
     r"(?P<verb>Entering|entering|Now in|Transition to|Syncing instances to|Syncing \S+ to|Leaving)"
-    r" (?P<st>[A-Za-z]+) (?:STATE|state)(?P<rest>.*)", re.S)
+    r" (?P<st>[A-Za-z]+) (?:STATE|state)(?P<rest>.*)",
+    re.S,
+)
 _DUE_TO_SCRIPT = re.compile(r" due to script (?P<s>\S+)")
 _PRIO_CHANGE = re.compile(r"Changing effective priority from (?P<a>-?\d+) to (?P<b>-?\d+)")
 _PRIO_SET = re.compile(r"Setting effective priority to (?P<b>-?\d+)")
 _ADV_MASTER_HIGHER = re.compile(
-    r"Master received advert from (?P<ip>\S+) with higher priority (?P<p>\d+), ours (?P<o>\d+)")
+    r"Master received advert from (?P<ip>\S+) with higher priority (?P<p>\d+), ours (?P<o>\d+)"
+)
 _ADV_SAME = re.compile(r"Master received advert from (?P<ip>\S+) with same priority (?P<p>\d+)")
-_ADV_LOWER_FROM = re.compile(
-    r"Received advert from (?P<ip>\S+) with lower priority (?P<p>\d+), ours (?P<o>\d+)")
+_ADV_LOWER_FROM = re.compile(r"Received advert from (?P<ip>\S+) with lower priority (?P<p>\d+), ours (?P<o>\d+)")
 _ADV_WITH = re.compile(r"Received advert with (?P<hl>higher|lower) priority (?P<p>\d+), ours (?P<o>\d+)")
 _ADV_OLD = re.compile(r"Received (?P<hl>higher|lower) prio advert")
 _ADV_DISCARD = re.compile(r"received lower priority \((?P<p>\d+)\) advert from (?P<ip>\S+)")
@@ -75,7 +87,8 @@ _VIPS = re.compile(r"(?P<v>sett|remov)ing (?:protocol )?(?P<e>E-)?VIPs")
 _GARP = re.compile(
     r"(?P<err>Error (?:\d+ \([^)]*\) )?)?[Ss]ending(?:/queueing)? (?P<what>gratuitous ARPs?|"
     r"[Uu]nsolicited [Nn]eighbour [Aa]dverts?|gratuitous NAs?|NAs?)"
-    r" on (?P<ifname>\S+) for (?P<ip>\S+)")
+    r" on (?P<ifname>\S+) for (?P<ip>\S+)"
+)
 _NL_IP = re.compile(r"Netlink reflector reports IP (?P<ip>\S+) (?P<what>added|removed)")
 _NL_LINK = re.compile(r"(?:Netlink|Linkbeat) reports (?P<ifname>\S+) (?P<what>\S+)")
 _NL_KERNEL = re.compile(r"Kernel is reporting: (?:interface (?P<ifname>\S+) )?(?P<what>.*)")
@@ -84,19 +97,44 @@ _NL_IFDOWN = re.compile(r"interface (?P<ifname>\S+) is (?P<what>down|up)")
 _AUTH = re.compile(
     r"receive(?:d)? an invalid passwd|receive(?:d)? a \d+ auth, expecting \d+|Invalid auth type"
     r"|No AH header but auth type is AH|Received AH header but auth type not AH|IPSEC-AH : invalid"
-    r"|invalid IPSEC SPI")
+    r"|invalid IPSEC SPI"
+)
 _INTERVAL = re.compile(
     r"advertis+ement interval (?:mismatch|changed|updated)|changing advert interval"
-    r"|using locally configured advertisement interval")
+    r"|using locally configured advertisement interval"
+)
 
 _LIFECYCLE_PREFIXES = (
-    "Starting ", "Stopping", "Stopped", "Terminating ", "Reloading", "Reload complete", "Opening file",
-    "Configuration file", "Configuration is using", "Startup complete", "Running on ", "Command line:",
-    "Registering ", "Using LinkWatch", "Using MII-BMSR", "Remove a zombie pid file", "VRRP child process",
-    "Healthcheck child process", "VRRP sockpool", "daemon is already running", "CPU usage",
-    "Delaying startup", "Processing queued reload", "validate conf before Reload",
-    "New config failed validation", "Changing syslog ident", "Warning - keepalived has no configuration",
-    "WARNING - keepalived was built for newer Linux", "Initializing ipvs", "Leaving ",
+    "Starting ",
+    "Stopping",
+    "Stopped",
+    "Terminating ",
+    "Reloading",
+    "Reload complete",
+    "Opening file",
+    "Configuration file",
+    "Configuration is using",
+    "Startup complete",
+    "Running on ",
+    "Command line:",
+    "Registering ",
+    "Using LinkWatch",
+    "Using MII-BMSR",
+    "Remove a zombie pid file",
+    "VRRP child process",
+    "Healthcheck child process",
+    "VRRP sockpool",
+    "daemon is already running",
+    "CPU usage",
+    "Delaying startup",
+    "Processing queued reload",
+    "validate conf before Reload",
+    "New config failed validation",
+    "Changing syslog ident",
+    "Warning - keepalived has no configuration",
+    "WARNING - keepalived was built for newer Linux",
+    "Initializing ipvs",
+    "Leaving ",
 )
 
 # ------------------------------------------------------------------ time helpers
@@ -142,8 +180,13 @@ def _micro(frac: str | None) -> int:
 
 def _time_3164(m: re.Match, year: int | None, tz: tzinfo | None) -> datetime | None:
     # the stamp's text is the key; with no year, the hour of "now" too (the year guess uses it)
-    key = ("3164", m.string[m.start("mon"):m.end("s") if m["frac"] is None else m.end("frac")], year, tz,
-           None if year is not None else int(_time.time()) // 3600)
+    key = (
+        "3164",
+        m.string[m.start("mon") : m.end("s") if m["frac"] is None else m.end("frac")],
+        year,
+        tz,
+        None if year is not None else int(_time.time()) // 3600,
+    )
     hit = _ts_cache.get(key, False)
     if hit is not False:
         return hit
@@ -167,7 +210,7 @@ def _time_3164(m: re.Match, year: int | None, tz: tzinfo | None) -> datetime | N
 
 
 def _time_console(m: re.Match, tz: tzinfo | None) -> datetime | None:
-    key = ("con", m.string[:m.end("year")], tz)  # lines of one second share their stamp
+    key = ("con", m.string[: m.end("year")], tz)  # lines of one second share their stamp
     hit = _ts_cache.get(key, False)
     if hit is not False:
         return hit
@@ -176,8 +219,9 @@ def _time_console(m: re.Match, tz: tzinfo | None) -> datetime | None:
         mon = _MONTHS.get(m["mon"])
         if mon is None:
             return None
-        return _localize(datetime(int(m["year"]), mon, int(m["day"]), int(m["h"]), int(m["m"]), int(m["s"]),
-                                  _micro(m["frac"])), tz)
+        return _localize(
+            datetime(int(m["year"]), mon, int(m["day"]), int(m["h"]), int(m["m"]), int(m["s"]), _micro(m["frac"])), tz
+        )
 
     return _cached(key, make)
 
@@ -187,7 +231,7 @@ def _time_iso(ts: str, tz: tzinfo | None) -> datetime | None:
         t = ts.replace(",", ".")
         frac = re.search(r"\.(\d+)", t)
         if frac and len(frac.group(1)) > 6:  # nanoseconds: fromisoformat takes at most 6 digits
-            t = t[:frac.start(1) + 6] + t[frac.end(1):]
+            t = t[: frac.start(1) + 6] + t[frac.end(1) :]
         dt = datetime.fromisoformat(t)
         return dt if dt.tzinfo is not None else _localize(dt, tz)
 
@@ -196,9 +240,10 @@ def _time_iso(ts: str, tz: tzinfo | None) -> datetime | None:
 
 # ------------------------------------------------------------------ messages
 
+
 def _short(s: str) -> str:
     s = s.strip()
-    return s if len(s) <= _DETAIL_MAX else s[:_DETAIL_MAX - 1] + "…"
+    return s if len(s) <= _DETAIL_MAX else s[: _DETAIL_MAX - 1] + "…"
 
 
 def _addr(s: str) -> str:
@@ -223,24 +268,29 @@ def classify(msg: str) -> dict:
     if c0 == "(":
         m = _INST_NEW.match(msg)
         if m:
-            inst, rest = m["i"], msg[m.end():]
+            inst, rest = m["i"], msg[m.end() :]
     elif c0 == "V" and msg.startswith("VRRP_"):
         if msg.startswith("VRRP_Instance("):
             m = _INST_OLD.match(msg)
             if m:
-                inst, rest = m["i"], msg[m.end():]
+                inst, rest = m["i"], msg[m.end() :]
         elif msg.startswith("VRRP_Script("):
             m = _SCRIPT.match(msg)
             if m:
                 r = m["r"].replace("_", " ")
                 if r.startswith("considered"):
                     r = r[: -len(" on reload")]
-                return dict(kind=K.SCRIPT, script=m["s"], result=r, rc=_int(m["rc"]),
-                            detail=_short(msg[len("VRRP_Script("):].replace(")", "", 1)))
+                return dict(
+                    kind=K.SCRIPT,
+                    script=m["s"],
+                    result=r,
+                    rc=_int(m["rc"]),
+                    detail=_short(msg[len("VRRP_Script(") :].replace(")", "", 1)),
+                )
         elif msg.startswith("VRRP_Group("):
             m = _GROUP.match(msg)
             if m:
-                inst, rest = m["i"], msg[m.end():]
+                inst, rest = m["i"], msg[m.end() :]
     d = _classify_rest(rest)
     if d is None:
         return dict(kind=K.RAW, instance=inst, detail=_short(rest))
@@ -249,7 +299,7 @@ def classify(msg: str) -> dict:
     return d
 
 
-def _classify_rest(rest: str) -> dict | None:  # noqa: C901 - one flat dispatch is the fast path
+def _classify_rest(rest: str) -> dict | None:
     # state entry / transition
     if "STATE" in rest or "state" in rest:
         m = _STATE.match(rest)
@@ -277,21 +327,34 @@ def _classify_rest(rest: str) -> dict | None:  # noqa: C901 - one flat dispatch 
             return dict(kind=K.PRIORITY_ZERO, priority=0)
         m = _ADV_MASTER_HIGHER.search(rest)
         if m:
-            return dict(kind=K.ADVERT_HIGHER, priority=int(m["p"]), address=m["ip"],
-                        detail=f"advert from {m['ip']} with higher priority {m['p']}, ours {m['o']}")
+            return dict(
+                kind=K.ADVERT_HIGHER,
+                priority=int(m["p"]),
+                address=m["ip"],
+                detail=f"advert from {m['ip']} with higher priority {m['p']}, ours {m['o']}",
+            )
         m = _ADV_SAME.search(rest)
         if m:
-            return dict(kind=K.ADVERT_HIGHER, priority=int(m["p"]), address=m["ip"],
-                        detail=f"advert from {m['ip']} with same priority {m['p']} and a higher address")
+            return dict(
+                kind=K.ADVERT_HIGHER,
+                priority=int(m["p"]),
+                address=m["ip"],
+                detail=f"advert from {m['ip']} with same priority {m['p']} and a higher address",
+            )
         m = _ADV_LOWER_FROM.search(rest)
         if m:
-            return dict(kind=K.ADVERT_LOWER, priority=int(m["p"]), address=m["ip"],
-                        detail=f"advert from {m['ip']} with lower priority {m['p']}, ours {m['o']}")
+            return dict(
+                kind=K.ADVERT_LOWER,
+                priority=int(m["p"]),
+                address=m["ip"],
+                detail=f"advert from {m['ip']} with lower priority {m['p']}, ours {m['o']}",
+            )
         m = _ADV_WITH.search(rest)
         if m:
             kind = K.ADVERT_HIGHER if m["hl"] == "higher" else K.ADVERT_LOWER
-            return dict(kind=kind, priority=int(m["p"]),
-                        detail=f"advert with {m['hl']} priority {m['p']}, ours {m['o']}")
+            return dict(
+                kind=kind, priority=int(m["p"]), detail=f"advert with {m['hl']} priority {m['p']}, ours {m['o']}"
+            )
         m = _ADV_OLD.search(rest)
         if m:
             return dict(kind=K.ADVERT_HIGHER if m["hl"] == "higher" else K.ADVERT_LOWER)
@@ -317,15 +380,22 @@ def _classify_rest(rest: str) -> dict | None:  # noqa: C901 - one flat dispatch 
             what = m["what"]
             det = f"{'error ' if m['err'] else ''}{what} on {m['ifname']} for {m['ip']}"
             return dict(kind=K.GARP, address=_addr(m["ip"]), detail=det)
-    if "eports" in rest or "ssigned address" in rest or "Netlink" in rest or "Kernel is reporting" in rest \
-            or " is down" in rest or " is up" in rest:
+    if (
+        "eports" in rest
+        or "ssigned address" in rest
+        or "Netlink" in rest
+        or "Kernel is reporting" in rest
+        or " is down" in rest
+        or " is up" in rest
+    ):
         m = _NL_IP.search(rest)
         if m:
             return dict(kind=K.NETLINK, address=_addr(m["ip"]), detail=f"IP {_addr(m['ip'])} {m['what']}")
         m = _NL_ADDR.search(rest)
         if m:
-            return dict(kind=K.NETLINK, address=_addr(m["ip"]),
-                        detail=f"address {m['ip']} {m['what'].lower()} on {m['ifname']}")
+            return dict(
+                kind=K.NETLINK, address=_addr(m["ip"]), detail=f"address {m['ip']} {m['what'].lower()} on {m['ifname']}"
+            )
         m = _NL_LINK.search(rest)
         if m:
             return dict(kind=K.NETLINK, detail=f"{m['ifname']} {m['what'].lower()}")
@@ -346,12 +416,12 @@ def _classify_rest(rest: str) -> dict | None:  # noqa: C901 - one flat dispatch 
     if rest.startswith("Script `"):
         m = _SCRIPT_RC.match(rest)
         if m:
-            return dict(kind=K.SCRIPT_RC, script=m["s"], rc=int(m["rc"]),
-                        detail=f"{m['s']} now returning {m['rc']}")
+            return dict(kind=K.SCRIPT_RC, script=m["s"], rc=int(m["rc"]), detail=f"{m['s']} now returning {m['rc']}")
     return None
 
 
 # ------------------------------------------------------------------ entry points
+
 
 def _event(time, node, program, pid, raw, fields: dict, cursor=None) -> KeepalivedEvent:
     return KeepalivedEvent(time=time, node=node, program=program, pid=pid, raw=raw, cursor=cursor, **fields)
@@ -370,8 +440,7 @@ def _to_text(line: bytes | str) -> str:
     return text.rstrip("\r\n")
 
 
-def parse_line(line: bytes | str, *, node: str | None = None, year: int | None = None,
-               tz=None) -> KeepalivedEvent:
+def parse_line(line: bytes | str, *, node: str | None = None, year: int | None = None, tz=None) -> KeepalivedEvent:
     """One log line in any supported form -> an event. Never raises: the worst is a RAW event.
 
     node: the node name to record (default: the host the line names, if any);
@@ -384,10 +453,10 @@ def parse_line(line: bytes | str, *, node: str | None = None, year: int | None =
         text = _to_text(line)
         tzi = _resolve_tz(tz)
         return _parse_text(text, node, year, tzi)
-    except Exception:  # noqa: BLE001 - the contract is "never raises"
+    except Exception:
         try:
             raw = redact(text)
-        except Exception:  # noqa: BLE001
+        except Exception:
             raw = ""
         return KeepalivedEvent(time=None, node=node, kind=K.RAW, raw=raw, detail=_short(raw))
 
@@ -417,7 +486,7 @@ def _parse_text(text: str, node: str | None, year: int | None, tz: tzinfo | None
         else:
             p = _PRI.match(s)  # a PRI in front of an RFC 3164 or ISO line
             if p:
-                return _parse_text(s[p.end():], node, year, tz)
+                return _parse_text(s[p.end() :], node, year, tz)
     elif c0.isdigit():
         m = _ISO.match(s)
         if m:
@@ -458,12 +527,11 @@ def _field_text(v) -> str | None:
     return str(v)
 
 
-def parse_journal_entry(obj: dict, *, node: str | None = None, year: int | None = None,
-                        tz=None) -> KeepalivedEvent:
+def parse_journal_entry(obj: dict, *, node: str | None = None, year: int | None = None, tz=None) -> KeepalivedEvent:
     """One `journalctl -o json` entry (already decoded from JSON) -> an event. Never raises."""
     try:
         return _journal(obj, node, year, _resolve_tz(tz))
-    except Exception:  # noqa: BLE001
+    except Exception:
         return KeepalivedEvent(time=None, node=node, kind=K.RAW)
 
 
@@ -482,8 +550,11 @@ def _journal(obj: dict, node: str | None, year: int | None, tz: tzinfo | None) -
         us = _int(_field_text(_field(obj, "_SOURCE_REALTIME_TIMESTAMP")))
     if us is not None:
         try:
-            when = (_EPOCH + timedelta(microseconds=us)).astimezone(tz) if tz is not None else \
-                (_EPOCH + timedelta(microseconds=us)).astimezone()
+            when = (
+                (_EPOCH + timedelta(microseconds=us)).astimezone(tz)
+                if tz is not None
+                else (_EPOCH + timedelta(microseconds=us)).astimezone()
+            )
         except (OverflowError, OSError, ValueError):
             when = inner.time
     prog = _field_text(_field(obj, "SYSLOG_IDENTIFIER")) or _field_text(_field(obj, "_COMM")) or inner.program
@@ -491,7 +562,20 @@ def _journal(obj: dict, node: str | None, year: int | None, tz: tzinfo | None) -
     host = node or _field_text(_field(obj, "_HOSTNAME")) or inner.node
     cursor = _field_text(_field(obj, "__CURSOR"))
     return KeepalivedEvent(
-        time=when, node=host, kind=inner.kind, instance=inner.instance, state=inner.state,
-        script=inner.script, priority=inner.priority, old_priority=inner.old_priority,
-        detail=inner.detail, raw=inner.raw, program=prog, pid=pid, result=inner.result, rc=inner.rc,
-        address=inner.address, cursor=cursor)
+        time=when,
+        node=host,
+        kind=inner.kind,
+        instance=inner.instance,
+        state=inner.state,
+        script=inner.script,
+        priority=inner.priority,
+        old_priority=inner.old_priority,
+        detail=inner.detail,
+        raw=inner.raw,
+        program=prog,
+        pid=pid,
+        result=inner.result,
+        rc=inner.rc,
+        address=inner.address,
+        cursor=cursor,
+    )

@@ -49,8 +49,7 @@ def _mask(m: re.Match) -> str:
 def redact(text: str) -> str:
     """The text with every VRRP password replaced by ******** (the key is kept)."""
     # cheap pre-check: almost every log line has none of these
-    if ("ass" not in text and "uth" not in text and "ASS" not in text and "UTH" not in text
-            and "$" not in text):
+    if "ass" not in text and "uth" not in text and "ASS" not in text and "UTH" not in text and "$" not in text:
         return text
     return _SECRET.sub(_mask, text)
 
@@ -59,6 +58,5 @@ def redact_config(text: str) -> str:
     """A keepalived config with its passwords masked: what redact() masks, and the definition
     of every parameter an `auth_pass $NAME` uses (`$PW=secret` with any name)."""
     for name in set(_AUTH_PARAM.findall(text)):
-        text = re.sub(_DEFINITION.format(name=re.escape(name)), lambda m: m.group(1) + MASK, text,
-                      flags=re.MULTILINE)
+        text = re.sub(_DEFINITION.format(name=re.escape(name)), lambda m: m.group(1) + MASK, text, flags=re.MULTILINE)
     return redact(text)

@@ -8,9 +8,10 @@ import heapq
 import json
 import math
 import sys
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
 from .events import EventKind, KeepalivedEvent
 from .logparse import _resolve_tz, parse_line
@@ -101,16 +102,22 @@ class _Usage(Exception):
 
 
 def _parser() -> _Parser:
-    p = _Parser(prog="hatui timeline",
-                description="Merge keepalived logs of several nodes into one timeline, oldest first. "
-                            "Each FILE may be syslog (/var/log/messages), `journalctl -o json` output "
-                            "or keepalived's own -l/-g log; VRRP passwords are masked.")
+    p = _Parser(
+        prog="hatui timeline",
+        description="Merge keepalived logs of several nodes into one timeline, oldest first. "
+        "Each FILE may be syslog (/var/log/messages), `journalctl -o json` output "
+        "or keepalived's own -l/-g log; VRRP passwords are masked.",
+    )
     p.add_argument("sources", nargs="+", metavar="NODE=FILE", help="a node name and its log file")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--year", type=int, help="year of syslog lines (they carry none; default: this year)")
     p.add_argument("--tz", help="zone of timestamps without one (default: this machine's)")
-    p.add_argument("--kind", action="append", metavar="KIND",
-                   help=f"only these kinds (repeatable or comma-separated): {', '.join(k.value for k in EventKind)}")
+    p.add_argument(
+        "--kind",
+        action="append",
+        metavar="KIND",
+        help=f"only these kinds (repeatable or comma-separated): {', '.join(k.value for k in EventKind)}",
+    )
     return p
 
 
@@ -129,7 +136,7 @@ def timeline_main(argv: list[str], out: IO[str] | None = None, err: IO[str] | No
         return int(exc.code or 0)
     try:
         tz = _resolve_tz(args.tz)
-    except Exception:  # noqa: BLE001 - an unknown zone name
+    except Exception:
         err.write(f"hatui timeline: unknown time zone {args.tz!r}\n")
         return 2
     kinds = None
@@ -137,8 +144,10 @@ def timeline_main(argv: list[str], out: IO[str] | None = None, err: IO[str] | No
         kinds = {k.strip() for arg in args.kind for k in arg.split(",") if k.strip()}
         bad = kinds - {k.value for k in EventKind}
         if bad:
-            err.write(f"hatui timeline: unknown kind {', '.join(sorted(bad))}; expected one of "
-                      f"{', '.join(k.value for k in EventKind)}\n")
+            err.write(
+                f"hatui timeline: unknown kind {', '.join(sorted(bad))}; expected one of "
+                f"{', '.join(k.value for k in EventKind)}\n"
+            )
             return 2
     pairs = []
     for src in args.sources:

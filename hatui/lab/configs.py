@@ -220,8 +220,7 @@ START SLAVE;
 
 def cluster_yaml(spec: LabSpec) -> str:
     nodes = "\n".join(
-        f"  {n.name}:\n    host: {n.address}\n"
-        f"    roles: [{'mysql, keepalived' if n.keepalived else 'mysql'}]"
+        f"  {n.name}:\n    host: {n.address}\n    roles: [{'mysql, keepalived' if n.keepalived else 'mysql'}]"
         for n in spec.nodes
     )
     holders = ", ".join(n.name for n in spec.nodes if n.keepalived)

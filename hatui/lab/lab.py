@@ -11,10 +11,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 from . import configs, network, procs
 from .preflight import LabError, check, find
@@ -52,18 +52,32 @@ def _locked(spec: LabSpec) -> Iterator[None]:
 
 # ---------------------------------------------------------------- daemons
 
+
 def daemon_argv(spec: LabSpec, node: LabNode, daemon: str) -> tuple[list[str], Path]:
     nd = spec.node_dir(node.name)
     if daemon == "sshd":
-        return [find("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(nd / "ssh" / "sshd_config")], \
-            nd / "log" / "sshd.log"
+        return [
+            find("sshd") or "/usr/sbin/sshd",
+            "-D",
+            "-e",
+            "-f",
+            str(nd / "ssh" / "sshd_config"),
+        ], nd / "log" / "sshd.log"
     if daemon == "mysqld":
-        return [find("mariadbd") or "/usr/sbin/mariadbd", f"--defaults-file={configs.NODE_MYCNF}"], \
-            nd / "log" / "mysql" / "mariadbd.out"
+        return [
+            find("mariadbd") or "/usr/sbin/mariadbd",
+            f"--defaults-file={configs.NODE_MYCNF}",
+        ], nd / "log" / "mysql" / "mariadbd.out"
     if daemon == "keepalived":
         # -n foreground, -l log to the console (our log file), -D detailed VIP/ARP lines
-        return [find("keepalived") or "/usr/sbin/keepalived", "-n", "-l", "-D",
-                "-f", configs.NODE_KEEPALIVED_CONF], nd / "log" / "keepalived.log"
+        return [
+            find("keepalived") or "/usr/sbin/keepalived",
+            "-n",
+            "-l",
+            "-D",
+            "-f",
+            configs.NODE_KEEPALIVED_CONF,
+        ], nd / "log" / "keepalived.log"
     raise LabError(f"unknown daemon {daemon!r}")
 
 
@@ -83,8 +97,9 @@ class Lab:
         st = self.state()
         if st is None or st.phase != "up":
             return False
-        return all(procs.is_alive(r) for r in st.holders.values()) and \
-            set(network.existing(self.spec.all_namespaces)) == set(self.spec.all_namespaces)
+        return all(procs.is_alive(r) for r in st.holders.values()) and set(
+            network.existing(self.spec.all_namespaces)
+        ) == set(self.spec.all_namespaces)
 
     def _holder(self, node: str) -> int:
         st = self.state()
@@ -94,9 +109,9 @@ class Lab:
 
     def sql(self, node: str, query: str, *, timeout: float = 20.0, check: bool = True) -> str:
         """Run SQL as root over the node's unix socket (root authenticates by socket)."""
-        res = procs.run_in_node(self._holder(node),
-                                ["mariadb", "--batch", "--skip-column-names", "-e", query],
-                                timeout=timeout, check=False)
+        res = procs.run_in_node(
+            self._holder(node), ["mariadb", "--batch", "--skip-column-names", "-e", query], timeout=timeout, check=False
+        )
         if check and res.returncode != 0:
             raise LabError(f"{node}: SQL failed: {res.stderr.strip()}")
         return res.stdout
@@ -186,8 +201,7 @@ class Lab:
             d.mkdir(parents=True, exist_ok=True)
             d.chmod(0o700 if d != spec.state_dir else 0o755)
         key = spec.ssh_dir / "id_ed25519"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hatui-lab",
-                        "-f", str(key)], check=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hatui-lab", "-f", str(key)], check=True)
         (spec.ssh_dir / "authorized_keys").write_text(Path(f"{key}.pub").read_text())
         (spec.ssh_dir / "authorized_keys").chmod(0o600)
 
@@ -207,17 +221,22 @@ class Lab:
             (nd / "ssh").mkdir(exist_ok=True)
             (nd / "run" / "sshd").mkdir(exist_ok=True)
             hk = nd / "ssh" / "ssh_host_ed25519_key"
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{n.name}",
-                            "-f", str(hk)], check=True)
-            known.append(f"{n.address} {Path(f'{hk}.pub').read_text().split(' ')[0]} "
-                         f"{Path(f'{hk}.pub').read_text().split(' ')[1]}")
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{n.name}", "-f", str(hk)], check=True
+            )
+            known.append(
+                f"{n.address} {Path(f'{hk}.pub').read_text().split(' ')[0]} "
+                f"{Path(f'{hk}.pub').read_text().split(' ')[1]}"
+            )
             (nd / "ssh" / "sshd_config").write_text(configs.sshd_config(spec, n))
             (nd / "etc-mysql" / "my.cnf").write_text(configs.my_cnf(n))
             if n.keepalived:
                 (nd / "keepalived" / "keepalived.conf").write_text(configs.keepalived_conf(spec, n))
                 (nd / "keepalived" / "keepalived.conf").chmod(0o600)  # it holds the VRRP password
-                for script, text in (("check_mysql.sh", configs.check_script()),
-                                     ("notify_mysql.sh", configs.notify_script())):
+                for script, text in (
+                    ("check_mysql.sh", configs.check_script()),
+                    ("notify_mysql.sh", configs.notify_script()),
+                ):
                     (nd / "keepalived" / script).write_text(text)
                     (nd / "keepalived" / script).chmod(0o755)
                 # the check's account: made 0600 before the password goes in
@@ -237,8 +256,13 @@ class Lab:
 
     def _mariadb_template(self) -> Path:
         """An initialised, empty datadir, made once and copied per node (saves ~5 s a node)."""
-        version = subprocess.run([find("mariadbd") or "mariadbd", "--version"], capture_output=True,
-                                 text=True).stdout.split()[2] if find("mariadbd") else "unknown"
+        version = (
+            subprocess.run(
+                [find("mariadbd") or "mariadbd", "--version"], capture_output=True, text=True
+            ).stdout.split()[2]
+            if find("mariadbd")
+            else "unknown"
+        )
         template = TEMPLATE_CACHE / f"datadir-{version}"
         if (template / "mysql").is_dir():
             return template
@@ -247,12 +271,21 @@ class Lab:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         subprocess.run(["chown", "mysql:mysql", str(tmp)], check=True)
-        res = subprocess.run(["mariadb-install-db", "--no-defaults", "--user=mysql", f"--datadir={tmp}",
-                              "--auth-root-authentication-method=socket", "--skip-test-db",
-                              # --force: go on when the host name does not resolve (grants then use
-                              # addresses); safe, the template is always built in a new empty folder
-                              "--force"],
-                             capture_output=True, text=True)
+        res = subprocess.run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                "--user=mysql",
+                f"--datadir={tmp}",
+                "--auth-root-authentication-method=socket",
+                "--skip-test-db",
+                # --force: go on when the host name does not resolve (grants then use
+                # addresses); safe, the template is always built in a new empty folder
+                "--force",
+            ],
+            capture_output=True,
+            text=True,
+        )
         if res.returncode != 0:
             shutil.rmtree(tmp, ignore_errors=True)
             said = (res.stdout + res.stderr).strip()[-800:]
@@ -268,8 +301,10 @@ class Lab:
             # even when it lives under a path the node gets privately, e.g. a checkout in /tmp
             for path in _hidden_by(target):
                 stage = nd / sub / path.relative_to(target)
-                lines.append(f"mkdir -p {shlex.quote(str(stage))} && mount --bind {shlex.quote(str(path))} "
-                             f"{shlex.quote(str(stage))}")
+                lines.append(
+                    f"mkdir -p {shlex.quote(str(stage))} && mount --bind {shlex.quote(str(path))} "
+                    f"{shlex.quote(str(stage))}"
+                )
             lines.append(f"mkdir -p {target} && mount --rbind {nd / sub} {target}")
         res = procs.run_in_node(holder_pid, ["sh", "-ec", "\n".join(lines)], timeout=10, check=False)
         if res.returncode != 0:
@@ -295,31 +330,43 @@ class Lab:
         def ok() -> bool:
             r = self.node_run(node, ["mariadb", "--connect-timeout=1", "-e", "SELECT 1"], timeout=5)
             return r.returncode == 0
+
         try:
             self._wait(f"mariadbd on {node}", ok, timeout, 0.2)
         except LabError:
             log = self.spec.node_dir(node) / "log" / "mysql" / "error.log"
             tail = log.read_text(errors="replace")[-800:] if log.exists() else "(no error log)"
-            raise LabError(f"mariadbd on {node} did not answer within {timeout:.0f} s; error log:\n{tail}")
+            raise LabError(f"mariadbd on {node} did not answer within {timeout:.0f} s; error log:\n{tail}") from None
 
     def _wait_sshd(self, n: LabNode, timeout: float = 10.0) -> None:
         # probe from inside the node with bash's /dev/tcp, so no traffic leaves the lab
         probe = ["bash", "-c", f"exec 3<>/dev/tcp/{n.address}/22"]
-        self._wait(f"sshd on {n.name}", lambda: self.node_run(n.name, probe, timeout=3).returncode == 0,
-                   timeout, 0.1)
+        self._wait(f"sshd on {n.name}", lambda: self.node_run(n.name, probe, timeout=3).returncode == 0, timeout, 0.1)
 
     def _wait_replicated(self, db: str, timeout: float = 30.0) -> None:
         for n in self.spec.nodes:
-            self._wait(f"database {db} to replicate to {n.name}",
-                       lambda n=n: db in self.sql(n.name, "SHOW DATABASES").split(), timeout, 0.2)
+            self._wait(
+                f"database {db} to replicate to {n.name}",
+                lambda n=n: db in self.sql(n.name, "SHOW DATABASES").split(),
+                timeout,
+                0.2,
+            )
 
     def _wait_writable(self, node: str, timeout: float) -> None:
-        self._wait(f"keepalived's notify script to make {node} writable",
-                   lambda: self.sql(node, "SELECT @@read_only").strip() == "0", timeout, 0.1)
+        self._wait(
+            f"keepalived's notify script to make {node} writable",
+            lambda: self.sql(node, "SELECT @@read_only").strip() == "0",
+            timeout,
+            0.1,
+        )
 
     def _wait_vip_on(self, node: str, timeout: float) -> None:
-        self._wait(f"the VIP {self.spec.vip} on {node}",
-                   lambda: self.spec.vip in network.addresses(self.spec.node_ns(node)), timeout, 0.1)
+        self._wait(
+            f"the VIP {self.spec.vip} on {node}",
+            lambda: self.spec.vip in network.addresses(self.spec.node_ns(node)),
+            timeout,
+            0.1,
+        )
 
     # ------------------------------------------------------------ down
     def down(self) -> bool:
@@ -336,7 +383,7 @@ class Lab:
             self.say("lab is already down")
             return False
         if st is not None:
-            for node, daemons in st.daemons.items():
+            for daemons in st.daemons.values():
                 for name in reversed(DAEMONS):
                     if name in daemons:
                         procs.stop(daemons[name], timeout=20.0)
@@ -369,15 +416,20 @@ class Lab:
         spec = self.spec
         st = self.state()
         present = set(network.existing(spec.all_namespaces))
-        out: dict = {"up": self.is_up(), "cluster_file": str(spec.cluster_file),
-                     "namespaces": {ns: ns in present for ns in spec.all_namespaces},
-                     "vip": spec.vip, "vip_holders": [], "nodes": {}}
+        out: dict = {
+            "up": self.is_up(),
+            "cluster_file": str(spec.cluster_file),
+            "namespaces": {ns: ns in present for ns in spec.all_namespaces},
+            "vip": spec.vip,
+            "vip_holders": [],
+            "nodes": {},
+        }
         for n in spec.nodes:
             info: dict = {"address": n.address}
             if st is not None:
                 for d in DAEMONS:
                     rec = st.daemons.get(n.name, {}).get(d)
-                    info[d] = ({"pid": rec.pid, "running": procs.is_alive(rec)} if rec else None)
+                    info[d] = {"pid": rec.pid, "running": procs.is_alive(rec)} if rec else None
             if spec.node_ns(n.name) in present:
                 if spec.vip in network.addresses(spec.node_ns(n.name)):
                     out["vip_holders"].append(n.name)
@@ -394,7 +446,7 @@ class Lab:
         try:
             n = self.spec.node(node)
         except KeyError:
-            raise LabError(f"unknown node {node!r}; the lab has {', '.join(x.name for x in self.spec.nodes)}")
+            raise LabError(f"unknown node {node!r}; the lab has {', '.join(x.name for x in self.spec.nodes)}") from None
         with _locked(self.spec):
             if not self.is_up():
                 raise LabError("the lab is not up: run `hatui lab up` first")

@@ -49,7 +49,9 @@ def check() -> None:
     missing = missing_packages()
     if missing:
         raise LabError(
-            "the lab needs Debian packages that are not installed: " + ", ".join(missing)
-            + "\n  install them with: apt-get install -y " + " ".join(missing)
+            "the lab needs Debian packages that are not installed: "
+            + ", ".join(missing)
+            + "\n  install them with: apt-get install -y "
+            + " ".join(missing)
             + "\n  (or run ./dev/demo.sh, which installs everything)"
         )

@@ -30,7 +30,7 @@ class ProcRecord:
         return d
 
     @classmethod
-    def from_json(cls, d: dict) -> "ProcRecord":
+    def from_json(cls, d: dict) -> ProcRecord:
         return cls(d["name"], int(d["pid"]), int(d["start_time"]), tuple(d["argv"]))
 
 
@@ -128,10 +128,22 @@ def nsenter_argv(holder_pid: int) -> list[str]:
 def start_holder(netns: str) -> subprocess.Popen:
     """`ip netns exec` enters the network namespace (and remounts /sys for it); unshare then
     gives the node private mount and UTS namespaces. Both exec, so the Popen PID is the holder."""
-    argv = ["ip", "netns", "exec", netns, "unshare", "--mount", "--uts",
-            "--propagation", "private", "sleep", "infinity"]
-    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    argv = [
+        "ip",
+        "netns",
+        "exec",
+        netns,
+        "unshare",
+        "--mount",
+        "--uts",
+        "--propagation",
+        "private",
+        "sleep",
+        "infinity",
+    ]
+    return subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
 
 
 def wait_holder_ready(holder: subprocess.Popen, timeout: float = 5.0) -> None:
@@ -151,10 +163,12 @@ def wait_holder_ready(holder: subprocess.Popen, timeout: float = 5.0) -> None:
     raise RuntimeError("namespace holder did not start in time")
 
 
-def run_in_node(holder_pid: int, argv: list[str], *, timeout: float = 30.0, input: str | None = None,
-                check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(nsenter_argv(holder_pid) + argv, input=input, capture_output=True,
-                          text=True, timeout=timeout, check=check)
+def run_in_node(
+    holder_pid: int, argv: list[str], *, timeout: float = 30.0, input: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        nsenter_argv(holder_pid) + argv, input=input, capture_output=True, text=True, timeout=timeout, check=check
+    )
 
 
 def spawn_in_node(holder_pid: int, name: str, argv: list[str], log_path: Path) -> ProcRecord:
@@ -162,6 +176,7 @@ def spawn_in_node(holder_pid: int, name: str, argv: list[str], log_path: Path) -
     log_path.parent.mkdir(parents=True, exist_ok=True)
     full = nsenter_argv(holder_pid) + argv
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                start_new_session=True, close_fds=True)
+        proc = subprocess.Popen(
+            full, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True
+        )
     return record(name, proc, full)

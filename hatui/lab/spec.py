@@ -14,13 +14,13 @@ DEFAULT_STATE_DIR = "/var/lib/hatui-lab"
 
 @dataclass(frozen=True)
 class LabNode:
-    name: str              # db1, db2, db3
-    address: str           # its address on the lab bridge
+    name: str  # db1, db2, db3
+    address: str  # its address on the lab bridge
     server_id: int
     auto_increment_offset: int
-    keepalived: bool       # runs keepalived (the two masters)
-    priority: int          # VRRP base priority (0 when no keepalived)
-    source: str | None     # node it replicates from (None: none)
+    keepalived: bool  # runs keepalived (the two masters)
+    priority: int  # VRRP base priority (0 when no keepalived)
+    source: str | None  # node it replicates from (None: none)
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class LabSpec:
     state_dir: Path = Path(DEFAULT_STATE_DIR)
     vrid: int = 51
     instance: str = "VI_1"
-    vrrp_pass: str = "hatuilab"    # 8 chars: keepalived truncates longer passwords
+    vrrp_pass: str = "hatuilab"  # 8 chars: keepalived truncates longer passwords
     nodes: tuple[LabNode, ...] = field(default_factory=tuple)
 
     # --- names the lab creates (teardown removes exactly these) ---

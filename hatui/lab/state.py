@@ -12,7 +12,7 @@ from .procs import ProcRecord
 
 @dataclass
 class LabState:
-    phase: str = "building"                      # building | up
+    phase: str = "building"  # building | up
     namespaces: list[str] = field(default_factory=list)
     holders: dict[str, ProcRecord] = field(default_factory=dict)
     # node -> daemon (sshd, mysqld, keepalived) -> record
@@ -27,13 +27,12 @@ class LabState:
         }
 
     @classmethod
-    def from_json(cls, d: dict) -> "LabState":
+    def from_json(cls, d: dict) -> LabState:
         return cls(
             phase=d.get("phase", "building"),
             namespaces=list(d.get("namespaces", [])),
             holders={n: ProcRecord.from_json(r) for n, r in d.get("holders", {}).items()},
-            daemons={n: {k: ProcRecord.from_json(r) for k, r in dd.items()}
-                     for n, dd in d.get("daemons", {}).items()},
+            daemons={n: {k: ProcRecord.from_json(r) for k, r in dd.items()} for n, dd in d.get("daemons", {}).items()},
         )
 
 

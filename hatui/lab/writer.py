@@ -19,9 +19,9 @@ from .lab import Lab
 from .preflight import LabError
 
 DUPLICATE_KEY = 1062
-PAUSE_THRESHOLD = 0.1     # gaps longer than this are listed in WriteReport.pauses
-STOP_GRACE = 30.0         # stop() gives up on the in-flight id after this long
-SETUP_TIMEOUT = 30.0      # start() retries creating the table this long (the VIP may be moving)
+PAUSE_THRESHOLD = 0.1  # gaps longer than this are listed in WriteReport.pauses
+STOP_GRACE = 30.0  # stop() gives up on the in-flight id after this long
+SETUP_TIMEOUT = 30.0  # start() retries creating the table this long (the VIP may be moving)
 
 # Short names for the errors a switchover produces, so a report reads at a glance.
 ERROR_NAMES = {
@@ -70,15 +70,15 @@ class PauseTracker:
 
 @dataclass(frozen=True)
 class WriteReport:
-    acked: int                 # highest id acknowledged to the client (ids 1..acked are committed)
-    attempts: int              # tries to write an id, including ones that failed to connect
-    errors: int                # failed attempts (any error), each followed by a retry of the same id
-    reconnects: int            # successful connections after the first
-    longest_pause: float       # seconds: longest gap between two consecutive acks (and start -> first)
+    acked: int  # highest id acknowledged to the client (ids 1..acked are committed)
+    attempts: int  # tries to write an id, including ones that failed to connect
+    errors: int  # failed attempts (any error), each followed by a retry of the same id
+    reconnects: int  # successful connections after the first
+    longest_pause: float  # seconds: longest gap between two consecutive acks (and start -> first)
     pauses: tuple[tuple[float, float], ...]  # (start, end) monotonic of every gap > 0.1 s
     error_kinds: dict[str, int] = field(default_factory=dict)  # e.g. {"1290 read-only": 12}
-    duplicate_acks: int = 0    # retries answered 1062: the earlier, "failed" attempt had committed
-    abandoned: int = 0         # id still unacknowledged when stop() gave up (0: none). It may exist.
+    duplicate_acks: int = 0  # retries answered 1062: the earlier, "failed" attempt had committed
+    abandoned: int = 0  # id still unacknowledged when stop() gave up (0: none). It may exist.
 
 
 class VipWriter:
@@ -92,8 +92,16 @@ class VipWriter:
     commits too and replication between the masters then stops on 1062. verify_rows shows it.
     """
 
-    def __init__(self, lab: Lab, *, table: str = "hatui_writes", interval: float = 0.002,
-                 connect_timeout: float = 1.0, rw_timeout: float = 2.0, retry_sleep: float = 0.005):
+    def __init__(
+        self,
+        lab: Lab,
+        *,
+        table: str = "hatui_writes",
+        interval: float = 0.002,
+        connect_timeout: float = 1.0,
+        rw_timeout: float = 2.0,
+        retry_sleep: float = 0.005,
+    ):
         if not _IDENT.match(table):
             raise ValueError(f"table name {table!r}: use letters, digits and _ only")
         self.lab = lab
@@ -144,10 +152,17 @@ class VipWriter:
 
     # ------------------------------------------------------------ the thread
     def _connect(self) -> pymysql.connections.Connection:
-        return pymysql.connect(host=self.lab.spec.vip, port=3306, user=configs.APP_USER,
-                               password=self._password, database=configs.APP_DB, autocommit=True,
-                               connect_timeout=self.connect_timeout, read_timeout=self.rw_timeout,
-                               write_timeout=self.rw_timeout)
+        return pymysql.connect(
+            host=self.lab.spec.vip,
+            port=3306,
+            user=configs.APP_USER,
+            password=self._password,
+            database=configs.APP_DB,
+            autocommit=True,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.rw_timeout,
+            write_timeout=self.rw_timeout,
+        )
 
     def _main(self) -> None:
         try:
@@ -167,8 +182,10 @@ class VipWriter:
             self._failure = exc
 
     def _setup(self) -> None:
-        ddl = (f"CREATE TABLE IF NOT EXISTS `{self.table}` (id BIGINT PRIMARY KEY, "
-               "written_at DATETIME(6) NOT NULL, writer VARCHAR(64) NOT NULL)")
+        ddl = (
+            f"CREATE TABLE IF NOT EXISTS `{self.table}` (id BIGINT PRIMARY KEY, "
+            "written_at DATETIME(6) NOT NULL, writer VARCHAR(64) NOT NULL)"
+        )
         deadline = time.monotonic() + SETUP_TIMEOUT
         while True:
             try:
@@ -183,8 +200,7 @@ class VipWriter:
                 break
             except pymysql.err.MySQLError as exc:
                 if time.monotonic() > deadline:
-                    raise LabError(f"could not create {configs.APP_DB}.{self.table} through the "
-                                   f"VIP: {exc}") from exc
+                    raise LabError(f"could not create {configs.APP_DB}.{self.table} through the VIP: {exc}") from exc
                 time.sleep(0.2)
         if n:
             # ids restart at 1: old rows would turn first attempts into false 1062 "acks"
@@ -218,8 +234,9 @@ class VipWriter:
                         if not failed_before:
                             # the table started empty and only we write it: someone else is
                             # writing these ids, and exactly-once cannot be judged any more
-                            raise LabError(f"id {next_id} existed before its first attempt: "
-                                           f"another writer on {self.table}?") from exc
+                            raise LabError(
+                                f"id {next_id} existed before its first attempt: another writer on {self.table}?"
+                            ) from exc
                         dup_acks += 1  # our earlier attempt committed; its ack was lost
             except LabError:
                 raise
@@ -248,20 +265,28 @@ class VipWriter:
             except Exception:
                 pass
         self._report = WriteReport(
-            acked=self._acked, attempts=attempts, errors=errors,
-            reconnects=reconnects, longest_pause=pauses.longest, pauses=tuple(pauses.pauses),
-            error_kinds=kinds, duplicate_acks=dup_acks, abandoned=abandoned)
+            acked=self._acked,
+            attempts=attempts,
+            errors=errors,
+            reconnects=reconnects,
+            longest_pause=pauses.longest,
+            pauses=tuple(pauses.pauses),
+            error_kinds=kinds,
+            duplicate_acks=dup_acks,
+            abandoned=abandoned,
+        )
 
 
 # ---------------------------------------------------------------- checking the rows
 
+
 @dataclass(frozen=True)
 class RowCheck:
     node: str
-    count: int                 # rows in the table
-    missing: tuple[int, ...]   # ids in 1..acked that are absent
-    extra: tuple[int, ...]     # ids above acked (a write the client never saw acknowledged)
-    duplicates: int            # COUNT(*) - COUNT(DISTINCT id)
+    count: int  # rows in the table
+    missing: tuple[int, ...]  # ids in 1..acked that are absent
+    extra: tuple[int, ...]  # ids above acked (a write the client never saw acknowledged)
+    duplicates: int  # COUNT(*) - COUNT(DISTINCT id)
 
     @property
     def ok(self) -> bool:
@@ -271,18 +296,24 @@ class RowCheck:
 def row_check(node: str, acked: int, count: int, distinct: int, ids: list[int]) -> RowCheck:
     """Pure part of verify_rows: compare the ids a node holds with 1..acked."""
     have = set(ids)
-    return RowCheck(node=node, count=count,
-                    missing=tuple(i for i in range(1, acked + 1) if i not in have),
-                    extra=tuple(sorted(i for i in have if i > acked or i < 1)),
-                    duplicates=count - distinct)
+    return RowCheck(
+        node=node,
+        count=count,
+        missing=tuple(i for i in range(1, acked + 1) if i not in have),
+        extra=tuple(sorted(i for i in have if i > acked or i < 1)),
+        duplicates=count - distinct,
+    )
 
 
 def mysqld_nodes(lab: Lab) -> list[str]:
     st = lab.state()
     if st is None:
         raise LabError("the lab is not up: run `hatui lab up` first")
-    return [n.name for n in lab.spec.nodes
-            if (rec := st.daemons.get(n.name, {}).get("mysqld")) is not None and procs.is_alive(rec)]
+    return [
+        n.name
+        for n in lab.spec.nodes
+        if (rec := st.daemons.get(n.name, {}).get("mysqld")) is not None and procs.is_alive(rec)
+    ]
 
 
 def verify_rows(lab: Lab, table: str, acked: int, *, timeout: float = 30.0) -> dict[str, RowCheck]:
@@ -304,8 +335,7 @@ def verify_rows(lab: Lab, table: str, acked: int, *, timeout: float = 30.0) -> d
                 break
             time.sleep(0.2)
         # --batch --skip-column-names: "COUNT\tDISTINCT" on the first line, then one id a line
-        text = lab.sql(node, f"SELECT COUNT(*), COUNT(DISTINCT id) FROM {t}; "
-                             f"SELECT id FROM {t} ORDER BY id")
+        text = lab.sql(node, f"SELECT COUNT(*), COUNT(DISTINCT id) FROM {t}; SELECT id FROM {t} ORDER BY id")
         lines = text.splitlines()
         count, distinct = (int(x) for x in lines[0].split("\t"))
         out[node] = row_check(node, acked, count, distinct, [int(x) for x in lines[1:] if x])

@@ -48,4 +48,3 @@ def render_json(findings: list[Finding]) -> str:
 def report(findings: list[Finding], *, as_json: bool, checked: str) -> int:
     print(render_json(findings) if as_json else render_text(findings, checked))
     return exit_code(findings)
-

@@ -31,8 +31,9 @@ def default_config_id() -> str:
     return socket.gethostname().split(".")[0]
 
 
-def local_config(path: str, node: str | None = None, *, root: str | None = None,
-                 config_id: str | None = None) -> NodeConfig:
+def local_config(
+    path: str, node: str | None = None, *, root: str | None = None, config_id: str | None = None
+) -> NodeConfig:
     source = LocalSource(root)
     conf = load(path, source, config_id=config_id or default_config_id())
     scripts: dict[str, str | None] = {}
@@ -48,13 +49,14 @@ def local_config(path: str, node: str | None = None, *, root: str | None = None,
 
 # ---------------------------------------------------------------------------- over SSH
 
+
 def _q(s: str) -> str:
     return shlex.quote(s)
 
 
 def _glob_command(pattern: str) -> str:
     # the pattern goes through a variable: globbed by the shell, never executed ($(...) stays text)
-    return (f"p={_q(pattern)}; IFS='\n'; for f in $p; do [ -f \"$f\" ] && printf '%s\\n' \"$f\"; done; exit 0")
+    return f"p={_q(pattern)}; IFS='\n'; for f in $p; do [ -f \"$f\" ] && printf '%s\\n' \"$f\"; done; exit 0"
 
 
 def parse_ip_addr(text: str) -> dict[str, list]:
@@ -95,13 +97,22 @@ def keepalived_t_findings(node: str, path: str, status: int, output: str) -> lis
         else:
             out.append(finding(severity, node, path, None, "keepalived-t", line))
     if status and not out:
-        out.append(finding("error", node, path, None, "keepalived-t",
-                           f"keepalived -t exited {status} ({_T_EXIT.get(status, 'failed')})"))
+        out.append(
+            finding(
+                "error",
+                node,
+                path,
+                None,
+                "keepalived-t",
+                f"keepalived -t exited {status} ({_T_EXIT.get(status, 'failed')})",
+            )
+        )
     return out
 
 
-async def remote_config(session, node, *, run_t: bool = True, timeout: float = 10.0
-                        ) -> tuple[NodeConfig | None, list[Finding]]:
+async def remote_config(
+    session, node, *, run_t: bool = True, timeout: float = 10.0
+) -> tuple[NodeConfig | None, list[Finding]]:
     """One node's NodeConfig (None when its config could not be read) and the findings made
     while reading it (unreachable node, keepalived -t)."""
     from hatui.ssh.errors import SshError
@@ -112,8 +123,9 @@ async def remote_config(session, node, *, run_t: bool = True, timeout: float = 1
     t_run: asyncio.Future | None = None
     try:
         # one round trip for the config id, the interfaces and the config itself
-        head = await session.run(f"uname -n; echo {sep}; ip -j addr 2>/dev/null; echo {sep}; cat -- {_q(path)}",
-                                 timeout=timeout, sudo=True)
+        head = await session.run(
+            f"uname -n; echo {sep}; ip -j addr 2>/dev/null; echo {sep}; cat -- {_q(path)}", timeout=timeout, sudo=True
+        )
         config_id, _, rest = head.stdout.partition(f"{sep}\n")
         addr_json, _, text = rest.partition(f"{sep}\n")
         config_id = config_id.strip().split(".")[0] or None
@@ -122,9 +134,17 @@ async def remote_config(session, node, *, run_t: bool = True, timeout: float = 1
             reason = head.stderr.strip().splitlines()[-1:] or ["cannot read it"]
             return None, [finding("error", name, path, None, "config-unreadable", f"{path}: {reason[0]}")]
         # keepalived -t needs nothing from the rest: run it while the includes are read
-        t_run = asyncio.ensure_future(session.run(
-            "command -v keepalived >/dev/null 2>&1 || exit 127; "
-            f"exec keepalived -t -l -f {_q(path)} 2>&1", timeout=timeout, sudo=True)) if run_t else None
+        t_run = (
+            asyncio.ensure_future(
+                session.run(
+                    f"command -v keepalived >/dev/null 2>&1 || exit 127; exec keepalived -t -l -f {_q(path)} 2>&1",
+                    timeout=timeout,
+                    sudo=True,
+                )
+            )
+            if run_t
+            else None
+        )
         files = {path: text}
         todo = [path]
         globbed: set[str] = set()
@@ -142,8 +162,12 @@ async def remote_config(session, node, *, run_t: bool = True, timeout: float = 1
                     todo.append(h)
         conf = build(path, parse(path, TextSource(files), config_id=config_id))
         paths = list(dict.fromkeys(p for sc in conf.scripts.values() if (p := script_path(sc.script))))
-        reads = await asyncio.gather(*(session.run(f"test -f {_q(p)} && head -c {MAX_SCRIPT_BYTES} -- {_q(p)}",
-                                                   timeout=timeout, sudo=True) for p in paths))
+        reads = await asyncio.gather(
+            *(
+                session.run(f"test -f {_q(p)} && head -c {MAX_SCRIPT_BYTES} -- {_q(p)}", timeout=timeout, sudo=True)
+                for p in paths
+            )
+        )
         scripts: dict[str, str | None] = {p: (r.stdout if r.ok else None) for p, r in zip(paths, reads)}
         addresses = {str(a.ip) for addrs in interfaces.values() for a in addrs} | {str(node.host)}
         extra: list[Finding] = []
@@ -152,14 +176,15 @@ async def remote_config(session, node, *, run_t: bool = True, timeout: float = 1
             if r.exit_status != 127:
                 extra = keepalived_t_findings(name, path, r.exit_status, r.stdout + r.stderr)
         return NodeConfig(name, conf, scripts, interfaces, addresses, remote=True), extra
-    except (SshError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, SshError, OSError) as exc:
         if t_run is not None:
             t_run.cancel()
         return None, [finding("error", name, None, None, "node-unreachable", f"{name}: {exc}")]
 
 
-async def cluster_configs(cluster, *, run_t: bool = True, timeout: float = 10.0
-                          ) -> tuple[list[NodeConfig], list[Finding], ClusterFacts]:
+async def cluster_configs(
+    cluster, *, run_t: bool = True, timeout: float = 10.0
+) -> tuple[list[NodeConfig], list[Finding], ClusterFacts]:
     """Every keepalived node's config, read in parallel."""
     from hatui.cluster import Role
     from hatui.ssh.pool import SessionPool
@@ -167,10 +192,10 @@ async def cluster_configs(cluster, *, run_t: bool = True, timeout: float = 10.0
     nodes = cluster.nodes_with_role(Role.KEEPALIVED)
     facts = ClusterFacts(
         node_addresses={n.name: {str(n.host)} for n in cluster.nodes.values()},
-        vips=[(str(v.address), v.instance) for v in cluster.vips if v.instance])
+        vips=[(str(v.address), v.instance) for v in cluster.vips if v.instance],
+    )
     async with SessionPool(nodes, cluster_file=cluster.source) as pool:
-        results = await asyncio.gather(*(remote_config(pool[n.name], n, run_t=run_t, timeout=timeout)
-                                         for n in nodes))
+        results = await asyncio.gather(*(remote_config(pool[n.name], n, run_t=run_t, timeout=timeout) for n in nodes))
     configs = [nc for nc, _ in results if nc is not None]
     extra = [f for _, fs in results for f in fs]
     return configs, extra, facts

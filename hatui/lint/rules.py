@@ -52,9 +52,11 @@ def lint(configs: list[NodeConfig], cluster: ClusterFacts | None = None) -> list
 
 # ---------------------------------------------------------------------------- one node
 
+
 def _f(nc: NodeConfig, severity: str, where: Where | None, code: str, message: str) -> Finding:
-    return finding(severity, nc.node, where.file if where else nc.conf.path,
-                   where.line if where else None, code, message)
+    return finding(
+        severity, nc.node, where.file if where else nc.conf.path, where.line if where else None, code, message
+    )
 
 
 def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[Finding]:
@@ -68,49 +70,111 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
         if inst.vrid is None and inst.vrid_text is None:
             out.append(_f(nc, "error", inst.at, "vrid-missing", f"{name} has no virtual_router_id"))
         elif inst.vrid is not None and not 1 <= inst.vrid <= 255:
-            out.append(_f(nc, "error", inst.at_("virtual_router_id"), "vrid-out-of-range",
-                          f"{name}: virtual_router_id {inst.vrid} is outside 1-255"))
+            out.append(
+                _f(
+                    nc,
+                    "error",
+                    inst.at_("virtual_router_id"),
+                    "vrid-out-of-range",
+                    f"{name}: virtual_router_id {inst.vrid} is outside 1-255",
+                )
+            )
         if inst.vrid is not None:
             family = 6 if any(v.ip is not None and v.ip.version == 6 for v in inst.vips) else 4
             key = (inst.interface, inst.vrid, family)
             if key in seen_vrid:
                 other = seen_vrid[key]
-                out.append(_f(nc, "error", inst.at_("virtual_router_id"), "vrid-reused",
-                              f"{name} uses VRID {inst.vrid} on {inst.interface or 'its interface'}, "
-                              f"like vrrp_instance {other.name} at line {other.at.line}"))
+                out.append(
+                    _f(
+                        nc,
+                        "error",
+                        inst.at_("virtual_router_id"),
+                        "vrid-reused",
+                        f"{name} uses VRID {inst.vrid} on {inst.interface or 'its interface'}, "
+                        f"like vrrp_instance {other.name} at line {other.at.line}",
+                    )
+                )
             seen_vrid.setdefault(key, inst)
         master = (inst.state or "").upper() == "MASTER"
         if master and inst.nopreempt:
-            out.append(_f(nc, "error", inst.at_("nopreempt"), "nopreempt-with-master",
-                          f"{name} has nopreempt with `state MASTER`: keepalived ignores nopreempt"))
+            out.append(
+                _f(
+                    nc,
+                    "error",
+                    inst.at_("nopreempt"),
+                    "nopreempt-with-master",
+                    f"{name} has nopreempt with `state MASTER`: keepalived ignores nopreempt",
+                )
+            )
         if master and inst.preempt_delay is not None:
-            out.append(_f(nc, "error", inst.at_("preempt_delay"), "preempt-delay-with-master",
-                          f"{name} has preempt_delay with `state MASTER`: keepalived ignores it"))
+            out.append(
+                _f(
+                    nc,
+                    "error",
+                    inst.at_("preempt_delay"),
+                    "preempt-delay-with-master",
+                    f"{name} has preempt_delay with `state MASTER`: keepalived ignores it",
+                )
+            )
         if inst.auth_pass is not None and len(inst.auth_pass) > PASS_MAX:
             # never show the password itself: lint output ends up in tickets and CI logs
-            out.append(_f(nc, "warning", inst.at_("auth_pass"), "auth-pass-too-long",
-                          f"{name}: auth_pass has {len(inst.auth_pass)} characters; keepalived uses "
-                          f"only the first {PASS_MAX}"))
+            out.append(
+                _f(
+                    nc,
+                    "warning",
+                    inst.at_("auth_pass"),
+                    "auth-pass-too-long",
+                    f"{name}: auth_pass has {len(inst.auth_pass)} characters; keepalived uses "
+                    f"only the first {PASS_MAX}",
+                )
+            )
         inst_strict = strict or inst.strict_mode
         if inst_strict and inst.auth_type:
-            out.append(_f(nc, "error", inst.at_("authentication"), "vrrp-strict-auth",
-                          f"{name} has authentication while vrrp_strict is on"))
+            out.append(
+                _f(
+                    nc,
+                    "error",
+                    inst.at_("authentication"),
+                    "vrrp-strict-auth",
+                    f"{name} has authentication while vrrp_strict is on",
+                )
+            )
         if inst_strict and inst.unicast_peers:
-            out.append(_f(nc, "error", inst.at_("unicast_peer"), "vrrp-strict-unicast",
-                          f"{name} has unicast_peer while vrrp_strict is on"))
+            out.append(
+                _f(
+                    nc,
+                    "error",
+                    inst.at_("unicast_peer"),
+                    "vrrp-strict-unicast",
+                    f"{name} has unicast_peer while vrrp_strict is on",
+                )
+            )
         if inst.accept is False or (inst_strict and inst.accept is None):
             why = "no_accept" if inst.accept is False else "vrrp_strict (which implies no_accept)"
             at = inst.at_("no_accept") if inst.accept is False else (g.where.get("vrrp_strict") or inst.at)
-            out.append(_f(nc, "error", at, "vip-refuses-traffic",
-                          f"{name}: {why} makes the VIP drop traffic on a node that is not its owner"))
+            out.append(
+                _f(
+                    nc,
+                    "error",
+                    at,
+                    "vip-refuses-traffic",
+                    f"{name}: {why} makes the VIP drop traffic on a node that is not its owner",
+                )
+            )
         for t in inst.track_scripts:
             script = conf.scripts.get(t.name)
             weight = t.weight if t.weight is not None else (script.weight if script else None)
             if weight is not None and not WEIGHT_MIN <= weight <= WEIGHT_MAX:
                 at = t.at if t.weight is not None else script.where.get("weight", script.at)
-                out.append(_f(nc, "error", at, "track-weight-range",
-                              f"{name}: track_script {t.name} weight {weight} is outside "
-                              f"{WEIGHT_MIN}..{WEIGHT_MAX}"))
+                out.append(
+                    _f(
+                        nc,
+                        "error",
+                        at,
+                        "track-weight-range",
+                        f"{name}: track_script {t.name} weight {weight} is outside {WEIGHT_MIN}..{WEIGHT_MAX}",
+                    )
+                )
         for v in inst.vips:
             if v.ip is None:
                 out.append(_f(nc, "error", v.at, "vip-invalid", f"{name}: `{v.address}` is not an IP address"))
@@ -120,10 +184,19 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
         out.extend(_script_findings(nc, sc))
     if not g.enable_script_security and (conf.scripts or any(i.notify for i in conf.instances)):
         where = g.at or (next(iter(conf.scripts.values())).at if conf.scripts else conf.instances[0].at)
-        what = ", ".join([f"vrrp_script {n}" for n in conf.scripts]
-                         + [f"{k} of {i.name}" for i in conf.instances for k in i.notify][:3])
-        out.append(_f(nc, "warning", where, "no-script-security",
-                      f"scripts run ({what}) but global_defs has no enable_script_security"))
+        what = ", ".join(
+            [f"vrrp_script {n}" for n in conf.scripts]
+            + [f"{k} of {i.name}" for i in conf.instances for k in i.notify][:3]
+        )
+        out.append(
+            _f(
+                nc,
+                "warning",
+                where,
+                "no-script-security",
+                f"scripts run ({what}) but global_defs has no enable_script_security",
+            )
+        )
     out.extend(_virtual_server_findings(nc, cluster))
     if cluster is not None and nc.node is not None:
         out.extend(_cluster_vip_findings(nc, cluster))
@@ -143,12 +216,26 @@ def _script_findings(nc: NodeConfig, sc) -> list[Finding]:
         return out
     kind = classify(sc.script, text)
     if missing and kind == "unknown":
-        out.append(_f(nc, "info", at, "script-not-checked",
-                      f"vrrp_script {sc.name}: {path} is not here, so what it checks is unknown"))
+        out.append(
+            _f(
+                nc,
+                "info",
+                at,
+                "script-not-checked",
+                f"vrrp_script {sc.name}: {path} is not here, so what it checks is unknown",
+            )
+        )
     if kind == "process":
-        out.append(_f(nc, "warning", at, "check-process-only",
-                      f"vrrp_script {sc.name} (`{sc.script}`) only checks that a process exists, "
-                      "not that the database answers"))
+        out.append(
+            _f(
+                nc,
+                "warning",
+                at,
+                "check-process-only",
+                f"vrrp_script {sc.name} (`{sc.script}`) only checks that a process exists, "
+                "not that the database answers",
+            )
+        )
     return out
 
 
@@ -156,9 +243,16 @@ def _interface_findings(nc: NodeConfig, inst: VrrpInstance) -> list[Finding]:
     out: list[Finding] = []
     ifaces = nc.interfaces or {}
     if inst.interface and inst.interface not in ifaces:
-        out.append(_f(nc, "error", inst.at_("interface"), "interface-missing",
-                      f"vrrp_instance {inst.name}: interface {inst.interface} does not exist on this node "
-                      f"(it has {', '.join(sorted(ifaces)) or 'none'})"))
+        out.append(
+            _f(
+                nc,
+                "error",
+                inst.at_("interface"),
+                "interface-missing",
+                f"vrrp_instance {inst.name}: interface {inst.interface} does not exist on this node "
+                f"(it has {', '.join(sorted(ifaces)) or 'none'})",
+            )
+        )
         return out
     for v in inst.vips:
         dev = v.dev or inst.interface
@@ -166,9 +260,16 @@ def _interface_findings(nc: NodeConfig, inst: VrrpInstance) -> list[Finding]:
             continue
         nets = [a.network for a in ifaces[dev] if a.ip != v.ip and a.version == v.ip.version]
         if nets and not any(v.ip in n for n in nets):
-            out.append(_f(nc, "warning", v.at, "vip-outside-subnet",
-                          f"vrrp_instance {inst.name}: VIP {v.address} is in none of {dev}'s subnets "
-                          f"({', '.join(str(n) for n in nets)})"))
+            out.append(
+                _f(
+                    nc,
+                    "warning",
+                    v.at,
+                    "vip-outside-subnet",
+                    f"vrrp_instance {inst.name}: VIP {v.address} is in none of {dev}'s subnets "
+                    f"({', '.join(str(n) for n in nets)})",
+                )
+            )
     return out
 
 
@@ -180,13 +281,27 @@ def _virtual_server_findings(nc: NodeConfig, cluster: ClusterFacts | None) -> li
             try:
                 ipaddress.ip_address(rs.address)
             except ValueError:
-                out.append(_f(nc, "error", rs.at, "real-server-invalid",
-                              f"virtual_server {vs.address} {vs.port}: real_server `{rs.address}` is not an IP address"))
+                out.append(
+                    _f(
+                        nc,
+                        "error",
+                        rs.at,
+                        "real-server-invalid",
+                        f"virtual_server {vs.address} {vs.port}: real_server `{rs.address}` is not an IP address",
+                    )
+                )
                 continue
             if cluster is not None and rs.address not in known:
-                out.append(_f(nc, "warning", rs.at, "real-server-not-node",
-                              f"virtual_server {vs.address} {vs.port}: real_server {rs.address} is not a "
-                              "node of this cluster"))
+                out.append(
+                    _f(
+                        nc,
+                        "warning",
+                        rs.at,
+                        "real-server-not-node",
+                        f"virtual_server {vs.address} {vs.port}: real_server {rs.address} is not a "
+                        "node of this cluster",
+                    )
+                )
     return out
 
 
@@ -198,13 +313,21 @@ def _cluster_vip_findings(nc: NodeConfig, cluster: ClusterFacts) -> list[Finding
         if instance is None or address in have:
             continue
         inst = by_name.get(instance)
-        out.append(_f(nc, "warning", inst.at if inst else None, "cluster-vip-missing",
-                      f"the cluster file has VIP {address} on instance {instance}, which "
-                      + ("does not carry it here" if inst else "this config does not have")))
+        out.append(
+            _f(
+                nc,
+                "warning",
+                inst.at if inst else None,
+                "cluster-vip-missing",
+                f"the cluster file has VIP {address} on instance {instance}, which "
+                + ("does not carry it here" if inst else "this config does not have"),
+            )
+        )
     return out
 
 
 # ---------------------------------------------------------------------------- across nodes
+
 
 @dataclass
 class _Member:
@@ -281,25 +404,39 @@ def _compare(g: list[_Member]) -> list[Finding]:
     out = []
     checks = [
         ("vrid-mismatch", "virtual_router_id", lambda i: i.vrid, lambda v: f"VRID {v}"),
-        ("advert-int-mismatch", "advert_int", lambda i: i.advert_int, lambda v: f"advert_int {v:g}" if v else "no advert_int (1 s)"),
-        ("auth-mismatch", "authentication",
-         lambda i: (i.auth_type, (i.auth_pass or "")[:PASS_MAX]) if i.auth_type else None,
-         lambda v: "no authentication" if v is None else f"auth_type {v[0]}"),
-        ("vip-mismatch", "virtual_ipaddress", lambda i: frozenset(v.address for v in i.vips),
-         lambda v: "VIPs " + (", ".join(sorted(v)) or "none")),
+        (
+            "advert-int-mismatch",
+            "advert_int",
+            lambda i: i.advert_int,
+            lambda v: f"advert_int {v:g}" if v else "no advert_int (1 s)",
+        ),
+        (
+            "auth-mismatch",
+            "authentication",
+            lambda i: (i.auth_type, (i.auth_pass or "")[:PASS_MAX]) if i.auth_type else None,
+            lambda v: "no authentication" if v is None else f"auth_type {v[0]}",
+        ),
+        (
+            "vip-mismatch",
+            "virtual_ipaddress",
+            lambda i: frozenset(v.address for v in i.vips),
+            lambda v: "VIPs " + (", ".join(sorted(v)) or "none"),
+        ),
     ]
     for code, keyword, get, show in checks:
         values = [(m, get(m.inst)) for m in g]
         for m, v, others in _odd_ones(values):
             theirs = sorted({show(ov) for o, ov in values if o in others})
-            if code == "auth-mismatch" and v is not None and all(
-                    ov is not None and ov[0] == v[0] for o, ov in values if o in others):
+            if (
+                code == "auth-mismatch"
+                and v is not None
+                and all(ov is not None and ov[0] == v[0] for o, ov in values if o in others)
+            ):
                 # never print either password: lint output ends up in tickets and CI logs
                 text = f"a different auth_pass here than on {_who(others)}"
             else:
                 text = f"{show(v)} here, but {' / '.join(theirs)} on {_who(others)}"
-            out.append(finding("error", m.nc.node, *_loc(m, keyword), code,
-                               f"vrrp_instance {m.inst.name} has {text}"))
+            out.append(finding("error", m.nc.node, *_loc(m, keyword), code, f"vrrp_instance {m.inst.name} has {text}"))
     return out
 
 
@@ -316,8 +453,15 @@ def _priorities(g: list[_Member]) -> list[Finding]:
             by_prio.setdefault(m.inst.priority, []).append(m)
     for prio, ms in by_prio.items():
         for m in ms[1:]:
-            out.append(finding("warning", m.nc.node, *_loc(m, "priority"), "equal-priority",
-                               f"vrrp_instance {m.inst.name} has priority {prio}, like {_who(ms[:1])}"))
+            out.append(
+                finding(
+                    "warning",
+                    m.nc.node,
+                    *_loc(m, "priority"),
+                    "equal-priority",
+                    f"vrrp_instance {m.inst.name} has priority {prio}, like {_who(ms[:1])}",
+                )
+            )
     everyone_nopreempt = all(m.inst.nopreempt for m in g)
     for h in g:
         for t in h.inst.track_scripts:
@@ -327,21 +471,39 @@ def _priorities(g: list[_Member]) -> list[Finding]:
                 continue  # weight 0 (the default): failure means FAULT, the VIP leaves at once
             at = t.at
             if everyone_nopreempt:
-                out.append(finding("warning", h.nc.node, at.file, at.line, "weight-too-small",
-                                   f"vrrp_instance {h.inst.name}: track_script {t.name} has weight {w}, "
-                                   "but every node has nopreempt, so no priority change ever moves the VIP"))
+                out.append(
+                    finding(
+                        "warning",
+                        h.nc.node,
+                        at.file,
+                        at.line,
+                        "weight-too-small",
+                        f"vrrp_instance {h.inst.name}: track_script {t.name} has weight {w}, "
+                        "but every node has nopreempt, so no priority change ever moves the VIP",
+                    )
+                )
                 continue
             moves = []
             for o in g:
                 if o is h or o.inst.priority is None or o.inst.nopreempt:
                     continue
-                mine, theirs = (h.inst.priority + w, o.inst.priority) if w < 0 else (h.inst.priority, o.inst.priority + w)
+                mine, theirs = (
+                    (h.inst.priority + w, o.inst.priority) if w < 0 else (h.inst.priority, o.inst.priority + w)
+                )
                 moves.append(mine < theirs)
             if moves and not any(moves):
                 others = ", ".join(f"{o.nc.node} {o.inst.priority}" for o in g if o is not h)
-                out.append(finding("warning", h.nc.node, at.file, at.line, "weight-too-small",
-                                   f"vrrp_instance {h.inst.name}: when {t.name} fails here, priority "
-                                   f"{h.inst.priority} with weight {w} still beats {others}: the VIP stays"))
+                out.append(
+                    finding(
+                        "warning",
+                        h.nc.node,
+                        at.file,
+                        at.line,
+                        "weight-too-small",
+                        f"vrrp_instance {h.inst.name}: when {t.name} fails here, priority "
+                        f"{h.inst.priority} with weight {w} still beats {others}: the VIP stays",
+                    )
+                )
     return out
 
 
@@ -356,13 +518,29 @@ def _unicast(g: list[_Member]) -> list[Finding]:
                 continue
             theirs = ({o.inst.unicast_src_ip} if o.inst.unicast_src_ip else set()) | o.nc.addresses
             if not m.inst.unicast_peers:
-                out.append(finding("error", m.nc.node, m.inst.at.file, m.inst.at.line, "unicast-asymmetric",
-                                   f"vrrp_instance {m.inst.name} uses multicast here, but {o.nc.node or o.nc.conf.path} "
-                                   "sends unicast adverts"))
+                out.append(
+                    finding(
+                        "error",
+                        m.nc.node,
+                        m.inst.at.file,
+                        m.inst.at.line,
+                        "unicast-asymmetric",
+                        f"vrrp_instance {m.inst.name} uses multicast here, but {o.nc.node or o.nc.conf.path} "
+                        "sends unicast adverts",
+                    )
+                )
                 break
             if theirs and not (peers & theirs):
                 w = m.inst.at_("unicast_peer")
-                out.append(finding("error", m.nc.node, w.file, w.line, "unicast-asymmetric",
-                                   f"vrrp_instance {m.inst.name}: unicast_peer ({', '.join(sorted(peers))}) "
-                                   f"does not list {o.nc.node or o.nc.conf.path} ({', '.join(sorted(theirs))})"))
+                out.append(
+                    finding(
+                        "error",
+                        m.nc.node,
+                        w.file,
+                        w.line,
+                        "unicast-asymmetric",
+                        f"vrrp_instance {m.inst.name}: unicast_peer ({', '.join(sorted(peers))}) "
+                        f"does not list {o.nc.node or o.nc.conf.path} ({', '.join(sorted(theirs))})",
+                    )
+                )
     return out

@@ -18,7 +18,8 @@ _QUERY = re.compile(
         |\bmysqladmin\b[^\n]{0,200}?\b(ping|status)\b|\b(mysql|mariadb)\b[^\n|;]{0,200}?\s(-e|--execute)\b
         |\bMySQLdb\b|\bpymysql\b|\bmysql\.connector\b|\bmysqli?_(connect|query)\b
         |\bcheck-mysql\b|\bhatui\.checkmysql\b|\bcursor\(\)|\.execute\()""",
-    re.IGNORECASE | re.VERBOSE)
+    re.IGNORECASE | re.VERBOSE,
+)
 
 # Evidence of a process (or port) check.
 _PROCESS = re.compile(
@@ -26,7 +27,8 @@ _PROCESS = re.compile(
         |\bsystemctl\s+(is-active|status)\b|\bservice\s+\S+\s+status\b|/proc/\d*|\bnetstat\b
         |\bss\s+-\w*l|\blsof\b|\bnc\s+-z\b|\.pid\b|\bpsutil\b|\bos\.kill\b|\bprocess_iter\b
         |\bgrep\b[^\n]{0,200}?\bmysqld?\b)""",
-    re.IGNORECASE | re.VERBOSE)
+    re.IGNORECASE | re.VERBOSE,
+)
 
 
 MAX_SCRIPT = 1 << 20  # a health check is a few KB; read at most this much of one

@@ -6,6 +6,15 @@ from .status import MysqlStatus, ReplicationChannel, SemiSync
 from .version import Flavor, ServerVersion, detect_version
 
 __all__ = [
-    "Dialect", "Flavor", "MysqlProbe", "MysqlStatus", "ReplicationChannel", "SemiSync", "ServerVersion",
-    "Statement", "detect_version", "dialect_for", "read_status",
+    "Dialect",
+    "Flavor",
+    "MysqlProbe",
+    "MysqlStatus",
+    "ReplicationChannel",
+    "SemiSync",
+    "ServerVersion",
+    "Statement",
+    "detect_version",
+    "dialect_for",
+    "read_status",
 ]

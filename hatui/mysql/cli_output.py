@@ -12,8 +12,10 @@ __all__ = ["parse_vertical", "parse_table", "parse_tab_separated", "parse_any"]
 
 _ROW_SEP = re.compile(r"^\s*\*{5,}\s*\d+\.\s*row\s*\*{5,}\s*$")
 _FIELD = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_@.]*):(?: (.*))?$")
-_NOISE = re.compile(r"^\s*(?:\d+ rows? in set.*|Empty set.*|ERROR:\s*|No query specified\s*|"
-                    r"(?:mysql|MariaDB \[[^\]]*\])>.*|#.*)$")
+_NOISE = re.compile(
+    r"^\s*(?:\d+ rows? in set.*|Empty set.*|ERROR:\s*|No query specified\s*|"
+    r"(?:mysql|MariaDB \[[^\]]*\])>.*|#.*)$"
+)
 
 
 def _value(text: str) -> str | None:

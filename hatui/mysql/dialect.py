@@ -102,8 +102,9 @@ def _check_channel(channel: str) -> str:
     if not isinstance(channel, str):
         raise TypeError(f"channel name must be a string, not {type(channel).__name__}")
     if channel and not _CHANNEL.match(channel):
-        raise ValueError(f"invalid replication channel/connection name {channel!r}: "
-                         "use 1-64 letters, digits, '_', '.' or '-'")
+        raise ValueError(
+            f"invalid replication channel/connection name {channel!r}: use 1-64 letters, digits, '_', '.' or '-'"
+        )
     return channel
 
 
@@ -126,8 +127,7 @@ def _check_user(user: str) -> str:
 
 
 def _check_timeout(timeout: float) -> float:
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
-            or not math.isfinite(timeout) or timeout < 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or timeout < 0:
         raise ValueError(f"invalid wait timeout {timeout!r}: expected seconds >= 0")
     return timeout
 
@@ -202,11 +202,16 @@ class Dialect:
     @property
     def variables(self) -> tuple[str, ...]:
         """Global variables read in one SELECT; each exists on this flavor and version."""
-        names = ["hostname", "server_id", "read_only", "log_bin", self.log_replica_updates_variable,
-                 "binlog_format"]
+        names = ["hostname", "server_id", "read_only", "log_bin", self.log_replica_updates_variable, "binlog_format"]
         if self.is_mariadb:
-            names += ["gtid_domain_id", "gtid_strict_mode", "gtid_binlog_pos", "gtid_current_pos",
-                      "gtid_slave_pos", "gtid_binlog_state"]
+            names += [
+                "gtid_domain_id",
+                "gtid_strict_mode",
+                "gtid_binlog_pos",
+                "gtid_current_pos",
+                "gtid_slave_pos",
+                "gtid_binlog_state",
+            ]
             if self.has_builtin_semi_sync:
                 names += ["rpl_semi_sync_master_enabled", "rpl_semi_sync_slave_enabled"]
         else:
@@ -222,8 +227,10 @@ class Dialect:
 
     @property
     def global_status_sql(self) -> str:
-        return ("SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime', 'Threads_connected') "
-                "OR Variable_name LIKE 'Rpl\\_semi\\_sync\\_%'")
+        return (
+            "SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime', 'Threads_connected') "
+            "OR Variable_name LIKE 'Rpl\\_semi\\_sync\\_%'"
+        )
 
     @property
     def semi_sync_variables_sql(self) -> str:
@@ -264,10 +271,19 @@ class Dialect:
     def start_replica(self, channel: str = "", threads: Threads = "both") -> Statement:
         return self._start_stop("START", channel, threads)
 
-    def change_source(self, host: str, port: int = 3306, *, user: str | None = None,
-                      password: str | None = None, channel: str = "",
-                      connect_retry: int | None = None, use_gtid: str = "slave_pos",
-                      demote: bool = False, get_public_key: bool = False) -> Statement:
+    def change_source(
+        self,
+        host: str,
+        port: int = 3306,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        channel: str = "",
+        connect_retry: int | None = None,
+        use_gtid: str = "slave_pos",
+        demote: bool = False,
+        get_public_key: bool = False,
+    ) -> Statement:
         """Point replication at host:port with GTID auto-positioning (user/password: kept if None).
 
         MySQL < 8.0.23: CHANGE MASTER TO MASTER_HOST=..., MASTER_AUTO_POSITION=1
@@ -281,8 +297,9 @@ class Dialect:
             _check_user(user)
         if password is not None and (not isinstance(password, str) or "\0" in password):
             raise ValueError("invalid replication password: expected a string without NUL")
-        if connect_retry is not None and (isinstance(connect_retry, bool) or not isinstance(connect_retry, int)
-                                          or not 1 <= connect_retry <= 31536000):
+        if connect_retry is not None and (
+            isinstance(connect_retry, bool) or not isinstance(connect_retry, int) or not 1 <= connect_retry <= 31536000
+        ):
             raise ValueError(f"invalid connect_retry {connect_retry!r}: expected 1-31536000 seconds")
         src = "SOURCE" if self.change_source_keyword else "MASTER"
         parts = [f"{src}_HOST=%s", f"{src}_PORT={port}"]
@@ -308,8 +325,9 @@ class Dialect:
             if get_public_key:
                 raise ValueError("GET_MASTER_PUBLIC_KEY is MySQL-only")
             head, head_args = ("CHANGE MASTER %s TO ", (channel,)) if channel else ("CHANGE MASTER TO ", ())
-            return Statement(head + ", ".join(parts), head_args + tuple(args),
-                             frozenset(i + len(head_args) for i in secret))
+            return Statement(
+                head + ", ".join(parts), head_args + tuple(args), frozenset(i + len(head_args) for i in secret)
+            )
         if demote:
             raise ValueError("MASTER_DEMOTE_TO_SLAVE is MariaDB-only")
         parts.append(f"{src}_AUTO_POSITION=1")
@@ -330,8 +348,11 @@ class Dialect:
             raise TypeError("gtid_set must be a string")
         pattern = _MARIADB_GTID_POS if self.is_mariadb else _MYSQL_GTID_SET
         if not pattern.match(gtid_set):
-            kind = "a MariaDB GTID position (domain-server-seq,...)" if self.is_mariadb \
+            kind = (
+                "a MariaDB GTID position (domain-server-seq,...)"
+                if self.is_mariadb
                 else "a MySQL GTID set (uuid:1-5,...)"
+            )
             raise ValueError(f"invalid GTID set {gtid_set!r}: expected {kind}")
         _check_timeout(timeout)
         fn = "MASTER_GTID_WAIT" if self.is_mariadb else "WAIT_FOR_EXECUTED_GTID_SET"

@@ -23,7 +23,11 @@ from pymysql.constants import ER
 
 from .dialect import Dialect, dialect_for
 from .status import (
-    MysqlStatus, assemble_status, parse_binlog_status, parse_global_status, parse_replica_rows,
+    MysqlStatus,
+    assemble_status,
+    parse_binlog_status,
+    parse_global_status,
+    parse_replica_rows,
     parse_variables,
 )
 from .version import ServerVersion, detect_version
@@ -82,20 +86,28 @@ def read_status(conn: Any, *, guard: Guard | None = None, dialect: Dialect | Non
     warnings: list[str] = []
     var_rows = _rows(conn, dialect.variables_sql(), guard)
     variables = parse_variables(var_rows, dialect)
-    channels = parse_replica_rows(_optional(conn, dialect.replica_status_sql, guard, "replica status", warnings),
-                                  dialect)
+    channels = parse_replica_rows(
+        _optional(conn, dialect.replica_status_sql, guard, "replica status", warnings), dialect
+    )
     binlog = parse_binlog_status(_optional(conn, dialect.binlog_status_sql, guard, "binary log status", warnings))
     global_status = parse_global_status(_optional(conn, dialect.global_status_sql, guard, "global status", warnings))
     semi_vars: dict[str, Any] = {}
     if not dialect.is_mariadb and any(k.startswith("rpl_semi_sync_") for k in global_status):
-        semi_vars = parse_variables(_optional(conn, dialect.semi_sync_variables_sql, guard,
-                                              "semi-sync variables", warnings), dialect)
+        semi_vars = parse_variables(
+            _optional(conn, dialect.semi_sync_variables_sql, guard, "semi-sync variables", warnings), dialect
+        )
     return assemble_status(dialect.version, variables, channels, binlog, global_status, semi_vars, warnings)
 
 
 # ----------------------------------------------------------------------------- errors
-def describe_error(exc: BaseException, *, user: str | None = None, connect_timeout: float | None = None,
-                   read_timeout: float | None = None, secret: str | None = None) -> str:
+def describe_error(
+    exc: BaseException,
+    *,
+    user: str | None = None,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    secret: str | None = None,
+) -> str:
     """A short, human reason for a failed connection or statement; never contains `secret`."""
     text = _describe(exc, user, connect_timeout, read_timeout)
     if secret:
@@ -107,8 +119,7 @@ def _fmt_s(seconds: float | None) -> str:
     return f"{seconds:g} s" if seconds is not None else "the time limit"
 
 
-def _describe(exc: BaseException, user: str | None, connect_timeout: float | None,
-              read_timeout: float | None) -> str:
+def _describe(exc: BaseException, user: str | None, connect_timeout: float | None, read_timeout: float | None) -> str:
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
     msg = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
     low = msg.lower()
@@ -187,9 +198,19 @@ class MysqlProbe:
     probes ever wait on it.
     """
 
-    def __init__(self, host: str, port: int, user: str, password: str, *, connect_timeout: float = 2.0,
-                 read_timeout: float = 3.0, name: str = "", guard: Guard | None = None,
-                 thread_initializer: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        user: str,
+        password: str,
+        *,
+        connect_timeout: float = 2.0,
+        read_timeout: float = 3.0,
+        name: str = "",
+        guard: Guard | None = None,
+        thread_initializer: Callable[[], None] | None = None,
+    ):
         self.name = name or f"{host}:{port}"
         self.user = user
         self._password = _Secret(password)
@@ -203,8 +224,9 @@ class MysqlProbe:
         self._dialect: Dialect | None = None
         self._running: Future | None = None
         self._closed = False
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hatui-mysql-{self.name}",
-                                            initializer=thread_initializer)
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"hatui-mysql-{self.name}", initializer=thread_initializer
+        )
 
     # ------------------------------------------------------------------ target
     @property
@@ -235,8 +257,10 @@ class MysqlProbe:
         if self._closed:
             return MysqlStatus.down("probe closed")
         if self._running is not None and not self._running.done():
-            return MysqlStatus.down(f"no answer yet (previous poll still waiting, "
-                                    f"limits {self.connect_timeout:g} s connect, {self.read_timeout:g} s read)")
+            return MysqlStatus.down(
+                f"no answer yet (previous poll still waiting, "
+                f"limits {self.connect_timeout:g} s connect, {self.read_timeout:g} s read)"
+            )
         loop = asyncio.get_running_loop()
         try:
             fut = self._executor.submit(self._poll_blocking)
@@ -245,7 +269,7 @@ class MysqlProbe:
         self._running = fut
         try:
             return await asyncio.wait_for(asyncio.wrap_future(fut, loop=loop), self.max_poll_seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return MysqlStatus.down(f"timeout after {self.max_poll_seconds:g} s")
         except asyncio.CancelledError:
             raise
@@ -260,7 +284,7 @@ class MysqlProbe:
         if running is None or running.done():
             try:
                 await asyncio.wait_for(loop.run_in_executor(self._executor, self._drop), self.read_timeout + 1)
-            except (asyncio.TimeoutError, RuntimeError):
+            except (TimeoutError, RuntimeError):
                 pass
         # a worker stuck in a read ends at its socket timeout; do not wait for it here
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -276,10 +300,18 @@ class MysqlProbe:
 
     def _connect(self, target: tuple[str, int]) -> Any:
         host, port = target
-        conn = pymysql.connect(host=host, port=port, user=self.user, password=self._password.get(),
-                               connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
-                               write_timeout=self.read_timeout, autocommit=True, charset="utf8mb4",
-                               cursorclass=pymysql.cursors.DictCursor)
+        conn = pymysql.connect(
+            host=host,
+            port=port,
+            user=self.user,
+            password=self._password.get(),
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            write_timeout=self.read_timeout,
+            autocommit=True,
+            charset="utf8mb4",
+            cursorclass=pymysql.cursors.DictCursor,
+        )
         try:
             dialect = read_dialect(conn, guard=self.guard)
             # both flavors (MySQL 5.6.5+, MariaDB 10.0+): this session cannot write even by mistake
@@ -313,7 +345,12 @@ class MysqlProbe:
                 stale = reused and (code in _STALE or isinstance(exc, pymysql.err.InterfaceError))
                 if attempt == 1 and stale:
                     continue  # the kept connection died (wait_timeout, server restart): try a fresh one
-                reason = describe_error(exc, user=self.user, connect_timeout=self.connect_timeout,
-                                        read_timeout=self.read_timeout, secret=self._password.get())
+                reason = describe_error(
+                    exc,
+                    user=self.user,
+                    connect_timeout=self.connect_timeout,
+                    read_timeout=self.read_timeout,
+                    secret=self._password.get(),
+                )
                 return MysqlStatus.down(reason, version)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -19,9 +19,16 @@ from .dialect import Dialect
 from .version import ServerVersion
 
 __all__ = [
-    "BinlogStatus", "MysqlStatus", "ReplicationChannel", "SemiSync",
-    "assemble_status", "parse_binlog_status", "parse_global_status", "parse_replica_rows",
-    "parse_semi_sync", "parse_variables",
+    "BinlogStatus",
+    "MysqlStatus",
+    "ReplicationChannel",
+    "SemiSync",
+    "assemble_status",
+    "parse_binlog_status",
+    "parse_global_status",
+    "parse_replica_rows",
+    "parse_semi_sync",
+    "parse_variables",
 ]
 
 Row = Mapping[str, Any]
@@ -121,34 +128,34 @@ class _Lookup:
 # ----------------------------------------------------------------------------- channels
 @dataclass(frozen=True)
 class ReplicationChannel:
-    name: str = ""                      # "" = default channel / MariaDB's unnamed connection
+    name: str = ""  # "" = default channel / MariaDB's unnamed connection
     source_host: str | None = None
     source_port: int | None = None
     source_user: str | None = None
     source_server_id: int | None = None  # 0 until the receiver has connected once
-    source_uuid: str | None = None       # MySQL only
-    io_state: str = ""                   # raw Slave/Replica_IO_Running: "Yes", "No", "Connecting"
-    io_running: bool = False             # connected and receiving ("Yes" only)
+    source_uuid: str | None = None  # MySQL only
+    io_state: str = ""  # raw Slave/Replica_IO_Running: "Yes", "No", "Connecting"
+    io_running: bool = False  # connected and receiving ("Yes" only)
     sql_running: bool = False
-    io_thread_state: str = ""            # Slave/Replica_IO_State, e.g. "Waiting for master to send event"
-    sql_running_state: str = ""          # Slave/Replica_SQL_Running_State
-    lag_seconds: float | None = None     # NULL (None) when the server cannot tell, e.g. SQL thread stopped
+    io_thread_state: str = ""  # Slave/Replica_IO_State, e.g. "Waiting for master to send event"
+    sql_running_state: str = ""  # Slave/Replica_SQL_Running_State
+    lag_seconds: float | None = None  # NULL (None) when the server cannot tell, e.g. SQL thread stopped
     last_io_errno: int = 0
     last_io_error: str = ""
     last_io_error_timestamp: str = ""
     last_sql_errno: int = 0
     last_sql_error: str = ""
     last_sql_error_timestamp: str = ""
-    last_error: str = ""                 # the useful one(s), e.g. "SQL thread error 1062: ..."; "" if none
+    last_error: str = ""  # the useful one(s), e.g. "SQL thread error 1062: ..."; "" if none
     source_log_file: str | None = None
     read_source_log_pos: int | None = None
     relay_source_log_file: str | None = None
     exec_source_log_pos: int | None = None
     retrieved_gtid_set: str | None = None  # MySQL
-    executed_gtid_set: str | None = None   # MySQL
-    auto_position: bool | None = None      # MySQL; None on MariaDB
-    using_gtid: str | None = None          # MariaDB: "Slave_Pos", "Current_Pos" or "No"
-    gtid_io_pos: str | None = None         # MariaDB
+    executed_gtid_set: str | None = None  # MySQL
+    auto_position: bool | None = None  # MySQL; None on MariaDB
+    using_gtid: str | None = None  # MariaDB: "Slave_Pos", "Current_Pos" or "No"
+    gtid_io_pos: str | None = None  # MariaDB
     sql_delay: int = 0
 
     @property
@@ -191,7 +198,7 @@ def parse_replica_rows(rows: Iterable[Row], dialect: Dialect | None = None) -> t
     for row in rows:
         r = _Lookup(row)
 
-        def g(new: str, old: str) -> Any:
+        def g(new: str, old: str, r: _Lookup = r) -> Any:
             return r.get(new, old) if replica_first else r.get(old, new)
 
         io_state = _str(g("Replica_IO_Running", "Slave_IO_Running"))
@@ -208,54 +215,71 @@ def parse_replica_rows(rows: Iterable[Row], dialect: Dialect | None = None) -> t
         sql_state = g("Replica_SQL_Running_State", "Slave_SQL_Running_State")
         if sql_state is None:
             sql_state = r.get("Slave_SQL_State")
-        out.append(ReplicationChannel(
-            name=name,
-            source_host=_opt_str(g("Source_Host", "Master_Host")),
-            source_port=_int(g("Source_Port", "Master_Port")),
-            source_user=_opt_str(g("Source_User", "Master_User")),
-            source_server_id=_int(g("Source_Server_Id", "Master_Server_Id")),
-            source_uuid=_opt_str(g("Source_UUID", "Master_UUID")) or None,
-            io_state=io_state,
-            io_running=io_state.lower() == "yes",
-            sql_running=_str(g("Replica_SQL_Running", "Slave_SQL_Running")).lower() == "yes",
-            io_thread_state=_str(g("Replica_IO_State", "Slave_IO_State")),
-            sql_running_state=_str(sql_state),
-            lag_seconds=_float(g("Seconds_Behind_Source", "Seconds_Behind_Master")),
-            last_io_errno=io_errno,
-            last_io_error=io_error,
-            last_io_error_timestamp=_str(r.get("Last_IO_Error_Timestamp")),
-            last_sql_errno=sql_errno,
-            last_sql_error=sql_error,
-            last_sql_error_timestamp=_str(r.get("Last_SQL_Error_Timestamp")),
-            last_error=_combined_error(io_errno, io_error, sql_errno, sql_error),
-            source_log_file=_opt_str(g("Source_Log_File", "Master_Log_File")),
-            read_source_log_pos=_int(g("Read_Source_Log_Pos", "Read_Master_Log_Pos")),
-            relay_source_log_file=_opt_str(g("Relay_Source_Log_File", "Relay_Master_Log_File")),
-            exec_source_log_pos=_int(g("Exec_Source_Log_Pos", "Exec_Master_Log_Pos")),
-            retrieved_gtid_set=_gtid(r.get("Retrieved_Gtid_Set")),
-            executed_gtid_set=_gtid(r.get("Executed_Gtid_Set")),
-            auto_position=auto_pos,
-            using_gtid=_opt_str(r.get("Using_Gtid")),
-            gtid_io_pos=_gtid(r.get("Gtid_IO_Pos")),
-            sql_delay=_int(r.get("SQL_Delay")) or 0,
-        ))
+        out.append(
+            ReplicationChannel(
+                name=name,
+                source_host=_opt_str(g("Source_Host", "Master_Host")),
+                source_port=_int(g("Source_Port", "Master_Port")),
+                source_user=_opt_str(g("Source_User", "Master_User")),
+                source_server_id=_int(g("Source_Server_Id", "Master_Server_Id")),
+                source_uuid=_opt_str(g("Source_UUID", "Master_UUID")) or None,
+                io_state=io_state,
+                io_running=io_state.lower() == "yes",
+                sql_running=_str(g("Replica_SQL_Running", "Slave_SQL_Running")).lower() == "yes",
+                io_thread_state=_str(g("Replica_IO_State", "Slave_IO_State")),
+                sql_running_state=_str(sql_state),
+                lag_seconds=_float(g("Seconds_Behind_Source", "Seconds_Behind_Master")),
+                last_io_errno=io_errno,
+                last_io_error=io_error,
+                last_io_error_timestamp=_str(r.get("Last_IO_Error_Timestamp")),
+                last_sql_errno=sql_errno,
+                last_sql_error=sql_error,
+                last_sql_error_timestamp=_str(r.get("Last_SQL_Error_Timestamp")),
+                last_error=_combined_error(io_errno, io_error, sql_errno, sql_error),
+                source_log_file=_opt_str(g("Source_Log_File", "Master_Log_File")),
+                read_source_log_pos=_int(g("Read_Source_Log_Pos", "Read_Master_Log_Pos")),
+                relay_source_log_file=_opt_str(g("Relay_Source_Log_File", "Relay_Master_Log_File")),
+                exec_source_log_pos=_int(g("Exec_Source_Log_Pos", "Exec_Master_Log_Pos")),
+                retrieved_gtid_set=_gtid(r.get("Retrieved_Gtid_Set")),
+                executed_gtid_set=_gtid(r.get("Executed_Gtid_Set")),
+                auto_position=auto_pos,
+                using_gtid=_opt_str(r.get("Using_Gtid")),
+                gtid_io_pos=_gtid(r.get("Gtid_IO_Pos")),
+                sql_delay=_int(r.get("SQL_Delay")) or 0,
+            )
+        )
     return tuple(sorted(out, key=lambda c: c.name.lower()))
 
 
 # ----------------------------------------------------------------------------- variables
-_BOOL_VARS = {"read_only", "super_read_only", "log_bin", "log_slave_updates", "log_replica_updates",
-              "gtid_strict_mode", "rpl_semi_sync_master_enabled", "rpl_semi_sync_slave_enabled",
-              "rpl_semi_sync_source_enabled", "rpl_semi_sync_replica_enabled"}
+_BOOL_VARS = {
+    "read_only",
+    "super_read_only",
+    "log_bin",
+    "log_slave_updates",
+    "log_replica_updates",
+    "gtid_strict_mode",
+    "rpl_semi_sync_master_enabled",
+    "rpl_semi_sync_slave_enabled",
+    "rpl_semi_sync_source_enabled",
+    "rpl_semi_sync_replica_enabled",
+}
 _INT_VARS = {"server_id", "gtid_domain_id"}
-_GTID_VARS = {"gtid_executed", "gtid_purged", "gtid_binlog_pos", "gtid_current_pos", "gtid_slave_pos",
-              "gtid_binlog_state"}
+_GTID_VARS = {
+    "gtid_executed",
+    "gtid_purged",
+    "gtid_binlog_pos",
+    "gtid_current_pos",
+    "gtid_slave_pos",
+    "gtid_binlog_state",
+}
 
 
 def _var_name(key: Any) -> str:
     k = _str(key).lower()
     for prefix in ("@@global.", "@@session.", "@@"):
         if k.startswith(prefix):
-            return k[len(prefix):]
+            return k[len(prefix) :]
     return k
 
 
@@ -269,7 +293,7 @@ def _raw_variables(rows_or_dict: Row | Sequence[Row]) -> dict[str, Any]:
         r = _Lookup(row)
         if r.has("Variable_name") and r.has("Value"):  # SHOW VARIABLES / SHOW STATUS form
             out[_var_name(r.get("Variable_name"))] = r.get("Value")
-        else:                                          # SELECT @@global.x AS x form
+        else:  # SELECT @@global.x AS x form
             for k, v in row.items():
                 out[_var_name(k)] = v
     return out
@@ -297,7 +321,7 @@ def parse_variables(rows_or_dict: Row | Sequence[Row], dialect: Dialect | None =
 class BinlogStatus(NamedTuple):
     file: str | None = None
     position: int | None = None
-    executed_gtid_set: str | None = None   # MySQL's SHOW MASTER/BINARY LOG STATUS column
+    executed_gtid_set: str | None = None  # MySQL's SHOW MASTER/BINARY LOG STATUS column
 
 
 def parse_binlog_status(rows: Iterable[Row]) -> BinlogStatus:
@@ -325,12 +349,13 @@ class SemiSync:
     `naming` tells which variables answered: "master" (MariaDB; MySQL's old plugins) or "source"
     (MySQL 8.0.26+'s rpl_semi_sync_source/_replica plugins).
     """
+
     naming: str
-    source_enabled: bool | None = None     # rpl_semi_sync_{master,source}_enabled
-    replica_enabled: bool | None = None    # rpl_semi_sync_{slave,replica}_enabled
-    source_active: bool | None = None      # Rpl_semi_sync_{master,source}_status: ON = not fallen back to async
-    replica_active: bool | None = None     # Rpl_semi_sync_{slave,replica}_status
-    clients: int | None = None             # Rpl_semi_sync_{master,source}_clients
+    source_enabled: bool | None = None  # rpl_semi_sync_{master,source}_enabled
+    replica_enabled: bool | None = None  # rpl_semi_sync_{slave,replica}_enabled
+    source_active: bool | None = None  # Rpl_semi_sync_{master,source}_status: ON = not fallen back to async
+    replica_active: bool | None = None  # Rpl_semi_sync_{slave,replica}_status
+    clients: int | None = None  # Rpl_semi_sync_{master,source}_clients
 
 
 def parse_semi_sync(variables: Mapping[str, Any], status: Mapping[str, Any]) -> SemiSync | None:
@@ -339,8 +364,9 @@ def parse_semi_sync(variables: Mapping[str, Any], status: Mapping[str, Any]) -> 
     keys = [k for k in (*v, *s) if k.startswith("rpl_semi_sync_")]
     if not keys:
         return None
-    naming = "source" if any(k.startswith(("rpl_semi_sync_source", "rpl_semi_sync_replica")) for k in keys) \
-        else "master"
+    naming = (
+        "source" if any(k.startswith(("rpl_semi_sync_source", "rpl_semi_sync_replica")) for k in keys) else "master"
+    )
     src, rep = ("source", "replica") if naming == "source" else ("master", "slave")
 
     def b(d: Mapping[str, Any], k: str) -> bool | None:
@@ -360,32 +386,32 @@ def parse_semi_sync(variables: Mapping[str, Any], status: Mapping[str, Any]) -> 
 @dataclass(frozen=True)
 class MysqlStatus:
     up: bool
-    error: str | None = None                 # why it is down, short ("connection refused", ...)
+    error: str | None = None  # why it is down, short ("connection refused", ...)
     version: ServerVersion | None = None
     server_id: int | None = None
-    server_uuid: str | None = None           # MySQL
+    server_uuid: str | None = None  # MySQL
     hostname: str | None = None
     read_only: bool | None = None
-    super_read_only: bool | None = None      # None where it does not exist (MariaDB, MySQL < 5.7.8)
+    super_read_only: bool | None = None  # None where it does not exist (MariaDB, MySQL < 5.7.8)
     log_bin: bool | None = None
-    log_slave_updates: bool | None = None    # log_replica_updates on MySQL 8.0.26+
+    log_slave_updates: bool | None = None  # log_replica_updates on MySQL 8.0.26+
     binlog_format: str | None = None
-    gtid_mode: str | None = None             # MySQL: OFF, OFF_PERMISSIVE, ON_PERMISSIVE, ON; MariaDB: None
-    gtid_strict_mode: bool | None = None     # MariaDB
-    gtid_executed: str | None = None         # MySQL
-    gtid_purged: str | None = None           # MySQL
-    gtid_binlog_pos: str | None = None       # MariaDB
-    gtid_current_pos: str | None = None      # MariaDB
-    gtid_slave_pos: str | None = None        # MariaDB
-    gtid_binlog_state: str | None = None     # MariaDB
-    gtid_domain_id: int | None = None        # MariaDB
+    gtid_mode: str | None = None  # MySQL: OFF, OFF_PERMISSIVE, ON_PERMISSIVE, ON; MariaDB: None
+    gtid_strict_mode: bool | None = None  # MariaDB
+    gtid_executed: str | None = None  # MySQL
+    gtid_purged: str | None = None  # MySQL
+    gtid_binlog_pos: str | None = None  # MariaDB
+    gtid_current_pos: str | None = None  # MariaDB
+    gtid_slave_pos: str | None = None  # MariaDB
+    gtid_binlog_state: str | None = None  # MariaDB
+    gtid_domain_id: int | None = None  # MariaDB
     binlog_file: str | None = None
     binlog_position: int | None = None
     channels: tuple[ReplicationChannel, ...] = ()
     semi_sync: SemiSync | None = None
     uptime_seconds: int | None = None
     threads_connected: int | None = None
-    warnings: tuple[str, ...] = ()           # parts that could not be read while the server is up
+    warnings: tuple[str, ...] = ()  # parts that could not be read while the server is up
 
     @classmethod
     def down(cls, error: str, version: ServerVersion | None = None) -> MysqlStatus:
@@ -420,11 +446,15 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def assemble_status(version: ServerVersion, variables: Mapping[str, Any],
-                    channels: tuple[ReplicationChannel, ...] = (), binlog: BinlogStatus = BinlogStatus(),
-                    global_status: Mapping[str, Any] | None = None,
-                    semi_sync_variables: Mapping[str, Any] | None = None,
-                    warnings: Iterable[str] = ()) -> MysqlStatus:
+def assemble_status(
+    version: ServerVersion,
+    variables: Mapping[str, Any],
+    channels: tuple[ReplicationChannel, ...] = (),
+    binlog: BinlogStatus = BinlogStatus(),  # noqa: B008 - frozen dataclass: one shared empty value is fine
+    global_status: Mapping[str, Any] | None = None,
+    semi_sync_variables: Mapping[str, Any] | None = None,
+    warnings: Iterable[str] = (),
+) -> MysqlStatus:
     """An up server's MysqlStatus from the parsed pieces (parse_variables output and friends)."""
     v = dict(variables)
     gs = {_var_name(k): x for k, x in (global_status or {}).items()}

@@ -69,8 +69,10 @@ def detect_version(version: str | bytes, version_comment: str | bytes | None = N
     text = _RPL_HACK.sub("", raw) if "mariadb" in raw.lower() else raw
     m = _VERSION.match(text)
     if not m:
-        raise ValueError(f"cannot read a server version from @@version {raw!r}: "
-                         "expected MAJOR.MINOR.PATCH, as in '8.0.36' or '10.11.6-MariaDB'")
+        raise ValueError(
+            f"cannot read a server version from @@version {raw!r}: "
+            "expected MAJOR.MINOR.PATCH, as in '8.0.36' or '10.11.6-MariaDB'"
+        )
     major, minor, patch = (int(g) for g in m.groups())
     lowered = f"{text} {comment}".lower()
     if "mariadb" in lowered:

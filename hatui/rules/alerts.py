@@ -32,8 +32,13 @@ class Alert:
         return (self.code, self.node, self.subject)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "severity": str(self.severity), "node": self.node,
-                "message": self.message, "evidence": self.evidence}
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "node": self.node,
+            "message": self.message,
+            "evidence": self.evidence,
+        }
 
 
 def worst(alerts: Iterable[Alert]) -> Severity | None:

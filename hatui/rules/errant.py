@@ -16,8 +16,10 @@ def errant_transactions(replica, writer) -> str:
     try:
         if replica.gtid_executed is not None and writer.gtid_executed is not None:
             return _mysql_errant(replica, writer)
-        if getattr(replica, "gtid_binlog_state", None) is not None and \
-                getattr(writer, "gtid_binlog_state", None) is not None:
+        if (
+            getattr(replica, "gtid_binlog_state", None) is not None
+            and getattr(writer, "gtid_binlog_state", None) is not None
+        ):
             return _mariadb_errant(replica, writer)
     except GtidParseError:
         return ""  # unreadable GTID text is shown with the node, not guessed about here

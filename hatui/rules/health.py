@@ -64,13 +64,21 @@ def rule_unreachable(ctx: Context) -> Iterator[Alert]:
             continue
         node = ctx.cluster.nodes[name]
         if v.state == "refused":
-            yield Alert("ssh.host_key", C, name,
-                        f"{name}: refusing to connect, host key problem: {v.error}",
-                        {"host": node.host, "error": v.error})
+            yield Alert(
+                "ssh.host_key",
+                C,
+                name,
+                f"{name}: refusing to connect, host key problem: {v.error}",
+                {"host": node.host, "error": v.error},
+            )
         else:
-            yield Alert("ssh.unreachable", C, name,
-                        f"{name} ({node.host}) is unreachable over SSH: {v.error or 'connection lost'}",
-                        {"host": node.host, "port": node.ssh.port, "error": v.error})
+            yield Alert(
+                "ssh.unreachable",
+                C,
+                name,
+                f"{name} ({node.host}) is unreachable over SSH: {v.error or 'connection lost'}",
+                {"host": node.host, "port": node.ssh.port, "error": v.error},
+            )
 
 
 def rule_stale(ctx: Context) -> Iterator[Alert]:
@@ -79,10 +87,15 @@ def rule_stale(ctx: Context) -> Iterator[Alert]:
             continue  # an unreachable node is reported once, as unreachable
         age = ctx.snap.taken_at - obs.at
         if age > stale_after(kind):
-            yield Alert("data.stale", W, name,
-                        f"{name}: {kind} data is {age:.0f} s old (refreshed every "
-                        f"{stale_after(kind):.0f} s at worst); what is shown may be out of date",
-                        {"kind": str(kind), "age_seconds": round(age, 1)}, subject=str(kind))
+            yield Alert(
+                "data.stale",
+                W,
+                name,
+                f"{name}: {kind} data is {age:.0f} s old (refreshed every "
+                f"{stale_after(kind):.0f} s at worst); what is shown may be out of date",
+                {"kind": str(kind), "age_seconds": round(age, 1)},
+                subject=str(kind),
+            )
 
 
 # ----------------------------------------------------------------------------- VIPs
@@ -90,25 +103,45 @@ def rule_vip_holders(ctx: Context) -> Iterator[Alert]:
     for v in ctx.vips:
         ev = {"vip": v.address, "holders": list(v.holders), "unknown": list(v.unknown)}
         if len(v.holders) > 1:
-            yield Alert("vip.split_brain", C, None,
-                        f"split brain: VIP {v.address} is on {len(v.holders)} nodes at once "
-                        f"({', '.join(v.holders)}); clients reach either at random",
-                        ev, subject=v.address)
+            yield Alert(
+                "vip.split_brain",
+                C,
+                None,
+                f"split brain: VIP {v.address} is on {len(v.holders)} nodes at once "
+                f"({', '.join(v.holders)}); clients reach either at random",
+                ev,
+                subject=v.address,
+            )
         elif not v.holders and not v.unknown:
-            yield Alert("vip.unheld", C, None,
-                        f"VIP {v.address} is held by no node: clients of port {v.port} cannot connect",
-                        ev, subject=v.address)
+            yield Alert(
+                "vip.unheld",
+                C,
+                None,
+                f"VIP {v.address} is held by no node: clients of port {v.port} cannot connect",
+                ev,
+                subject=v.address,
+            )
         elif not v.holders:
-            yield Alert("vip.unheld", W, None,
-                        f"VIP {v.address} is on no reachable node; cannot see "
-                        f"{', '.join(v.unknown)}", ev, subject=v.address)
+            yield Alert(
+                "vip.unheld",
+                W,
+                None,
+                f"VIP {v.address} is on no reachable node; cannot see {', '.join(v.unknown)}",
+                ev,
+                subject=v.address,
+            )
         vip = next(x for x in ctx.cluster.vips if str(x.address) == v.address)
         if vip.nodes:
             for h in v.holders:
                 if h not in vip.nodes:
-                    yield Alert("vip.unexpected_holder", W, h,
-                                f"{h} holds VIP {v.address} but is not one of its nodes "
-                                f"({', '.join(vip.nodes)})", ev, subject=v.address)
+                    yield Alert(
+                        "vip.unexpected_holder",
+                        W,
+                        h,
+                        f"{h} holds VIP {v.address} but is not one of its nodes ({', '.join(vip.nodes)})",
+                        ev,
+                        subject=v.address,
+                    )
 
 
 def rule_vip_on_bad_db(ctx: Context) -> Iterator[Alert]:
@@ -120,39 +153,60 @@ def rule_vip_on_bad_db(ctx: Context) -> Iterator[Alert]:
             up = mysql_up(ctx.snap, h)
             st = mysql(ctx.snap, h)
             if up is False:
-                yield Alert("vip.holder_mysql_down", C, h,
-                            f"VIP {v.address} is on {h} but its mysqld is down "
-                            f"({st.error or 'no answer'}): every client through the VIP fails",
-                            {"vip": v.address, "error": st.error}, subject=v.address)
+                yield Alert(
+                    "vip.holder_mysql_down",
+                    C,
+                    h,
+                    f"VIP {v.address} is on {h} but its mysqld is down "
+                    f"({st.error or 'no answer'}): every client through the VIP fails",
+                    {"vip": v.address, "error": st.error},
+                    subject=v.address,
+                )
             elif up and v.role == VipRole.WRITER and not writable(st):
                 which = "super_read_only" if getattr(st, "super_read_only", False) else "read_only"
-                yield Alert("vip.holder_read_only", C, h,
-                            f"writer VIP {v.address} is on {h}, which is {which}: writes through "
-                            f"the VIP fail", {"vip": v.address, "read_only": st.read_only,
-                                               "super_read_only": getattr(st, "super_read_only", None)},
-                            subject=v.address)
+                yield Alert(
+                    "vip.holder_read_only",
+                    C,
+                    h,
+                    f"writer VIP {v.address} is on {h}, which is {which}: writes through the VIP fail",
+                    {
+                        "vip": v.address,
+                        "read_only": st.read_only,
+                        "super_read_only": getattr(st, "super_read_only", None),
+                    },
+                    subject=v.address,
+                )
 
 
 # ----------------------------------------------------------------------------- writers
 def rule_multiple_writers(ctx: Context) -> Iterator[Alert]:
-    writable_nodes = [n for n in ctx.nodes(Role.MYSQL)
-                      if (st := mysql(ctx.snap, n)) is not None and writable(st)]
+    writable_nodes = [n for n in ctx.nodes(Role.MYSQL) if (st := mysql(ctx.snap, n)) is not None and writable(st)]
     if len(writable_nodes) < 2:
         return
     ev = {"writable": writable_nodes, "writer": ctx.writer.node}
     if single_writer_topology(ctx.cluster):
-        yield Alert("topology.multiple_writers", C, None,
-                    f"{len(writable_nodes)} writable nodes ({', '.join(writable_nodes)}) in a "
-                    f"single-writer {ctx.cluster.topology} cluster: writes to a replica become "
-                    f"errant transactions", ev)
+        yield Alert(
+            "topology.multiple_writers",
+            C,
+            None,
+            f"{len(writable_nodes)} writable nodes ({', '.join(writable_nodes)}) in a "
+            f"single-writer {ctx.cluster.topology} cluster: writes to a replica become "
+            f"errant transactions",
+            ev,
+        )
         return
     # dual-master: both writable is how many keepalived setups run (seed 000), but a write that
     # reaches the standby directly conflicts with the writer's; say so without crying wolf
     others = [n for n in writable_nodes if n != ctx.writer.node]
-    yield Alert("topology.multiple_writers", W if ctx.writer.node else C, None,
-                f"{', '.join(others)} writable besides the writer "
-                f"{ctx.writer.node or '(none known)'}: direct writes there conflict with the "
-                f"writer's; set read_only=1 on standby masters", ev)
+    yield Alert(
+        "topology.multiple_writers",
+        W if ctx.writer.node else C,
+        None,
+        f"{', '.join(others)} writable besides the writer "
+        f"{ctx.writer.node or '(none known)'}: direct writes there conflict with the "
+        f"writer's; set read_only=1 on standby masters",
+        ev,
+    )
 
 
 # ----------------------------------------------------------------------------- replication
@@ -164,18 +218,21 @@ def _channel_label(node: str, ch) -> str:
 def rule_replication_threads(ctx: Context) -> Iterator[Alert]:
     for name, ch in ctx.channels():
         label = _channel_label(name, ch)
-        ev = {"channel": ch.name, "source": f"{ch.source_host}:{ch.source_port}",
-              "io_state": ch.io_state, "sql_running": ch.sql_running,
-              "last_io_error": ch.last_io_error, "last_sql_error": ch.last_sql_error}
+        ev = {
+            "channel": ch.name,
+            "source": f"{ch.source_host}:{ch.source_port}",
+            "io_state": ch.io_state,
+            "sql_running": ch.sql_running,
+            "last_io_error": ch.last_io_error,
+            "last_sql_error": ch.last_sql_error,
+        }
         if not ch.io_running:
             state = "connecting" if str(ch.io_state).lower() == "connecting" else "stopped"
             err = f": {ch.last_io_errno} {ch.last_io_error}" if ch.last_io_error else ""
-            yield Alert("repl.io_stopped", C, name, f"{label}: IO thread {state}{err}", ev,
-                        subject=ch.name)
+            yield Alert("repl.io_stopped", C, name, f"{label}: IO thread {state}{err}", ev, subject=ch.name)
         if not ch.sql_running:
             err = f": {ch.last_sql_errno} {ch.last_sql_error}" if ch.last_sql_error else ""
-            yield Alert("repl.sql_stopped", C, name, f"{label}: SQL thread stopped{err}", ev,
-                        subject=ch.name)
+            yield Alert("repl.sql_stopped", C, name, f"{label}: SQL thread stopped{err}", ev, subject=ch.name)
 
 
 def rule_lag(ctx: Context) -> Iterator[Alert]:
@@ -185,10 +242,14 @@ def rule_lag(ctx: Context) -> Iterator[Alert]:
         if lag is None or lag < t.lag_warning:
             continue
         sev, limit = (C, t.lag_critical) if lag >= t.lag_critical else (W, t.lag_warning)
-        yield Alert("repl.lag", sev, name,
-                    f"{_channel_label(name, ch)} is {lag:.0f} s behind (limit {limit:g} s)",
-                    {"lag_seconds": lag, "warning": t.lag_warning, "critical": t.lag_critical},
-                    subject=ch.name)
+        yield Alert(
+            "repl.lag",
+            sev,
+            name,
+            f"{_channel_label(name, ch)} is {lag:.0f} s behind (limit {limit:g} s)",
+            {"lag_seconds": lag, "warning": t.lag_warning, "critical": t.lag_critical},
+            subject=ch.name,
+        )
 
 
 def rule_sources(ctx: Context) -> Iterator[Alert]:
@@ -201,20 +262,37 @@ def rule_sources(ctx: Context) -> Iterator[Alert]:
         ev = {"channel": ch.name, "source_host": ch.source_host, "source_node": src, "writer": w}
         if src is None:
             if ch.source_host in vip_addrs:
-                yield Alert("repl.source_is_vip", W, name,
-                            f"{label} replicates through the VIP: after a failover it silently "
-                            f"follows the VIP to a node that may be missing transactions; "
-                            f"use the source's own address", ev, subject=ch.name)
+                yield Alert(
+                    "repl.source_is_vip",
+                    W,
+                    name,
+                    f"{label} replicates through the VIP: after a failover it silently "
+                    f"follows the VIP to a node that may be missing transactions; "
+                    f"use the source's own address",
+                    ev,
+                    subject=ch.name,
+                )
             continue
         if mysql_up(ctx.snap, src) is False:
-            yield Alert("repl.source_down", C, name,
-                        f"{label} pulls from {src}, whose mysqld is down"
-                        + (f"; repoint it to the writer {w}" if w and w != src else ""),
-                        ev, subject=ch.name)
+            yield Alert(
+                "repl.source_down",
+                C,
+                name,
+                f"{label} pulls from {src}, whose mysqld is down"
+                + (f"; repoint it to the writer {w}" if w and w != src else ""),
+                ev,
+                subject=ch.name,
+            )
         elif w and src != w and name != w:
-            yield Alert("repl.source_not_writer", W, name,
-                        f"{label} pulls from {src}, not from the writer {w}: "
-                        f"it misses whatever {w} writes unless {src} relays it", ev, subject=ch.name)
+            yield Alert(
+                "repl.source_not_writer",
+                W,
+                name,
+                f"{label} pulls from {src}, not from the writer {w}: "
+                f"it misses whatever {w} writes unless {src} relays it",
+                ev,
+                subject=ch.name,
+            )
 
 
 def rule_errant(ctx: Context) -> Iterator[Alert]:
@@ -230,10 +308,14 @@ def rule_errant(ctx: Context) -> Iterator[Alert]:
             continue
         errant = errant_transactions(st, wst)
         if errant:
-            yield Alert("gtid.errant", W, name,
-                        f"{name} has transactions the writer {w} does not: {errant}; they would be "
-                        f"lost or break replication if {name} became the writer",
-                        {"errant": errant, "writer": w})
+            yield Alert(
+                "gtid.errant",
+                W,
+                name,
+                f"{name} has transactions the writer {w} does not: {errant}; they would be "
+                f"lost or break replication if {name} became the writer",
+                {"errant": errant, "writer": w},
+            )
 
 
 def rule_server_ids(ctx: Context) -> Iterator[Alert]:
@@ -249,15 +331,23 @@ def rule_server_ids(ctx: Context) -> Iterator[Alert]:
             modes[str(st.gtid_mode)].append(name)
     for sid, names in by_id.items():
         if len(names) > 1:
-            yield Alert("mysql.duplicate_server_id", C, None,
-                        f"server_id {sid} is used by {', '.join(names)}: replication between "
-                        f"them skips each other's events", {"server_id": sid, "nodes": names},
-                        subject=str(sid))
+            yield Alert(
+                "mysql.duplicate_server_id",
+                C,
+                None,
+                f"server_id {sid} is used by {', '.join(names)}: replication between them skips each other's events",
+                {"server_id": sid, "nodes": names},
+                subject=str(sid),
+            )
     if len(modes) > 1:
         desc = "; ".join(f"{m} on {', '.join(ns)}" for m, ns in sorted(modes.items()))
-        yield Alert("gtid.mode_mismatch", W, None,
-                    f"gtid_mode differs between nodes ({desc}): GTID failover needs it ON everywhere",
-                    {k: v for k, v in modes.items()})
+        yield Alert(
+            "gtid.mode_mismatch",
+            W,
+            None,
+            f"gtid_mode differs between nodes ({desc}): GTID failover needs it ON everywhere",
+            {k: v for k, v in modes.items()},
+        )
 
 
 # ----------------------------------------------------------------------------- keepalived
@@ -267,24 +357,37 @@ def rule_keepalived(ctx: Context) -> Iterator[Alert]:
             continue
         proc = ctx.snap.value(name, Kind.KEEPALIVED)
         if proc is not None and not ctx.snap.is_stale(name, Kind.KEEPALIVED) and not proc.running:
-            yield Alert("keepalived.down", C, name,
-                        f"keepalived is not running on {name} ({proc.detail}): it cannot take "
-                        f"over the VIP", {"detail": proc.detail})
+            yield Alert(
+                "keepalived.down",
+                C,
+                name,
+                f"keepalived is not running on {name} ({proc.detail}): it cannot take over the VIP",
+                {"detail": proc.detail},
+            )
             continue
         vrrp = ctx.snap.value(name, Kind.VRRP)
         if vrrp is not None and not ctx.snap.is_stale(name, Kind.VRRP):
             for inst in vrrp.instances:
                 if inst.state == "FAULT":
-                    yield Alert("keepalived.fault", C, name,
-                                f"{name}: VRRP instance {inst.name} is in FAULT (failed check "
-                                f"or interface down): it cannot hold the VIP",
-                                {"instance": inst.name, "priority": inst.effective_priority},
-                                subject=inst.name)
+                    yield Alert(
+                        "keepalived.fault",
+                        C,
+                        name,
+                        f"{name}: VRRP instance {inst.name} is in FAULT (failed check "
+                        f"or interface down): it cannot hold the VIP",
+                        {"instance": inst.name, "priority": inst.effective_priority},
+                        subject=inst.name,
+                    )
         for script, (result, at) in ctx.scripts.get(name, {}).items():
             if result != "succeeded":
-                yield Alert("keepalived.check_failing", W, name,
-                            f"{name}: health check {script} {result}",
-                            {"script": script, "result": result, "at": at}, subject=script)
+                yield Alert(
+                    "keepalived.check_failing",
+                    W,
+                    name,
+                    f"{name}: health check {script} {result}",
+                    {"script": script, "result": result, "at": at},
+                    subject=script,
+                )
 
 
 def script_results(snap: Snapshot) -> dict[str, dict[str, tuple[str, float]]]:
@@ -311,9 +414,7 @@ def rule_mysql_down(ctx: Context) -> Iterator[Alert]:
     for name in ctx.nodes(Role.MYSQL):
         if mysql_up(ctx.snap, name) is False:
             st = mysql(ctx.snap, name)
-            yield Alert("mysql.down", C, name, f"mysqld on {name} does not answer: {st.error}",
-                        {"error": st.error})
-
+            yield Alert("mysql.down", C, name, f"mysqld on {name} does not answer: {st.error}", {"error": st.error})
 
 
 RULES: tuple[Rule, ...] = (
@@ -337,5 +438,3 @@ def evaluate(snap: Snapshot, rules: tuple[Rule, ...] = RULES) -> list[Alert]:
     ctx = Context(snap)
     alerts = [a for rule in rules for a in rule(ctx)]
     return sorted(alerts, key=lambda a: (-a.severity, a.node or "", a.code, a.subject))
-
-

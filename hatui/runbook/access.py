@@ -68,10 +68,18 @@ class NodeSql:
         account = self.access.cluster.nodes[self.node].mysql.admin
         if account is None:
             raise RuntimeError(f"{self.node}: no mysql.admin account in the cluster file (runbooks need one)")
-        conn = pymysql.connect(host=target[0], port=target[1], user=account.user,
-                               password=resolve_password(account), connect_timeout=min(timeout, 5.0),
-                               read_timeout=timeout, write_timeout=timeout, autocommit=True,
-                               charset="utf8mb4", cursorclass=pymysql.cursors.DictCursor)
+        conn = pymysql.connect(
+            host=target[0],
+            port=target[1],
+            user=account.user,
+            password=resolve_password(account),
+            connect_timeout=min(timeout, 5.0),
+            read_timeout=timeout,
+            write_timeout=timeout,
+            autocommit=True,
+            charset="utf8mb4",
+            cursorclass=pymysql.cursors.DictCursor,
+        )
         self._dialect = read_dialect(conn)
         return conn
 
@@ -109,22 +117,31 @@ class NodeSql:
             raise ValueError(f"query() is for reads; use execute() for {sql.split()[0]}")
         target = await self._target()
         loop = asyncio.get_running_loop()
-        return await asyncio.wait_for(loop.run_in_executor(self._executor, self._execute, target, sql, args,
-                                                           timeout), timeout + 5)
+        return await asyncio.wait_for(
+            loop.run_in_executor(self._executor, self._execute, target, sql, args, timeout), timeout + 5
+        )
 
-    async def execute(self, stmt: Statement | str, *, timeout: float = 10.0, show: str | None = None,
-                      benign: dict[int, str] | None = None) -> list[dict]:
+    async def execute(
+        self,
+        stmt: Statement | str,
+        *,
+        timeout: float = 10.0,
+        show: str | None = None,
+        benign: dict[int, str] | None = None,
+    ) -> list[dict]:
         """Send a statement that may write: announced (shown, audited) before it is sent."""
-        sql, args, text = ((stmt.sql, stmt.execute_args(), stmt.redacted()) if isinstance(stmt, Statement)
-                           else (stmt, None, stmt))
+        sql, args, text = (
+            (stmt.sql, stmt.execute_args(), stmt.redacted()) if isinstance(stmt, Statement) else (stmt, None, stmt)
+        )
         action = Action(self.node, "sql", show or text)
         self.access.check_write("sql", sql)
         self.access.announce(action, "start")
         try:
             target = await self._target()
             loop = asyncio.get_running_loop()
-            rows = await asyncio.wait_for(loop.run_in_executor(self._executor, self._execute, target, sql,
-                                                               args, timeout), timeout + 5)
+            rows = await asyncio.wait_for(
+                loop.run_in_executor(self._executor, self._execute, target, sql, args, timeout), timeout + 5
+            )
         except BaseException as exc:
             code = exc.args[0] if isinstance(exc, pymysql.err.MySQLError) and exc.args else None
             if benign and code in benign:  # e.g. 1094: the session ended by itself meanwhile
@@ -163,6 +180,7 @@ class NodeSql:
             except (pymysql.err.OperationalError, pymysql.err.InterfaceError, OSError):
                 self._drop()
                 raise
+
         loop = asyncio.get_running_loop()
         try:
             await asyncio.wait_for(loop.run_in_executor(self._executor, run), timeout + 5)
@@ -185,6 +203,7 @@ class NodeSql:
             except (pymysql.err.OperationalError, pymysql.err.InterfaceError, OSError):
                 self._drop()
                 raise
+
         return await asyncio.wait_for(loop.run_in_executor(self._executor, read), timeout + 5)
 
     async def close(self) -> None:
@@ -221,12 +240,20 @@ class Armed:
 
 
 class WriteAccess:
-    def __init__(self, cluster: Cluster, pool: SessionPool, *, announce: Announce,
-                 dry_run: bool = False, read_only_policy: object | None = None,
-                 recorder: list[tuple[str, str, str]] | None = None):
+    def __init__(
+        self,
+        cluster: Cluster,
+        pool: SessionPool,
+        *,
+        announce: Announce,
+        dry_run: bool = False,
+        read_only_policy: object | None = None,
+        recorder: list[tuple[str, str, str]] | None = None,
+    ):
         if read_only_policy is not None:
-            raise WatchModeRefused("watch mode is read-only: runbooks cannot run here "
-                                   "(open the console without --watch)")
+            raise WatchModeRefused(
+                "watch mode is read-only: runbooks cannot run here (open the console without --watch)"
+            )
         self.cluster = cluster
         self.pool = pool
         self.announce = announce
@@ -254,8 +281,16 @@ class WriteAccess:
             self._sql[node] = NodeSql(self, node)
         return self._sql[node]
 
-    async def ssh(self, node: str, command: str, *, timeout: float = 10.0, show: str | None = None,
-                  read: bool = False, sudo: bool = False) -> str:
+    async def ssh(
+        self,
+        node: str,
+        command: str,
+        *,
+        timeout: float = 10.0,
+        show: str | None = None,
+        read: bool = False,
+        sudo: bool = False,
+    ) -> str:
         """Run a command on a node. Writes are announced first; `read=True` marks a pure read
         (ip addr, cat), which is neither announced nor refused in a dry run."""
         session = self.pool[node]
@@ -280,8 +315,9 @@ class WriteAccess:
         The caller closes it."""
         return NodeSql(self, node)
 
-    async def download(self, node: str, command: str, dest: Path, *, timeout: float = 600.0,
-                       sudo: bool = False) -> None:
+    async def download(
+        self, node: str, command: str, dest: Path, *, timeout: float = 600.0, sudo: bool = False
+    ) -> None:
         """A read whose output goes to a local file (binlog dumps)."""
         self.record(node, "ssh", command)
         await self.pool[node].download(command, dest, timeout=timeout, sudo=sudo)
@@ -306,15 +342,23 @@ class WriteAccess:
         password = resolve_password(account)
 
         def run() -> list[dict]:
-            conn = pymysql.connect(host="127.0.0.1", port=local, user=account.user, password=password,
-                                   connect_timeout=min(timeout, 5.0), read_timeout=timeout, autocommit=True,
-                                   cursorclass=pymysql.cursors.DictCursor)
+            conn = pymysql.connect(
+                host="127.0.0.1",
+                port=local,
+                user=account.user,
+                password=password,
+                connect_timeout=min(timeout, 5.0),
+                read_timeout=timeout,
+                autocommit=True,
+                cursorclass=pymysql.cursors.DictCursor,
+            )
             try:
                 with conn.cursor() as cur:
                     cur.execute(sql)
                     return list(cur.fetchall() or [])
             finally:
                 conn.close()
+
         loop = asyncio.get_running_loop()
         return await asyncio.wait_for(loop.run_in_executor(None, run), timeout + 5)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import socket
 import time
 from pathlib import Path
 from typing import Any
-
-import pwd
 
 from hatui.keepalived.redact import redact
 from hatui.privatefs import append_private, private_dir
@@ -30,8 +29,7 @@ def operator() -> str:
 
 
 class AuditLog:
-    def __init__(self, path: Path, *, cluster: str, run_id: str, who: str | None = None,
-                 secrets: tuple[str, ...] = ()):
+    def __init__(self, path: Path, *, cluster: str, run_id: str, who: str | None = None, secrets: tuple[str, ...] = ()):
         self.path = path
         self.cluster = cluster
         self.run_id = run_id
@@ -45,8 +43,14 @@ class AuditLog:
         return redact(text)
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
-        entry = {"time": time.time(), "cluster": self.cluster, "run": self.run_id,
-                 "operator": self.who, "uid": os.getuid(), "event": event}
+        entry = {
+            "time": time.time(),
+            "cluster": self.cluster,
+            "run": self.run_id,
+            "operator": self.who,
+            "uid": os.getuid(),
+            "event": event,
+        }
         entry.update({k: self.mask(v) if isinstance(v, str) else v for k, v in fields.items()})
         line = json.dumps(entry, ensure_ascii=False, default=str)
         append_private(self.path, line + "\n")

@@ -19,6 +19,7 @@ def _printer(out=sys.stdout) -> Callable[[Event], None]:
     def show(ev: Event) -> None:
         for line in event_lines(ev):
             print(line, file=out, flush=True)
+
     return show
 
 
@@ -32,6 +33,7 @@ def ask_target_name(target: str, *, read: Callable[[str], str] = input) -> Calla
         except EOFError:
             return False
         return answer.strip() == target
+
     return confirm
 
 
@@ -39,8 +41,7 @@ async def _yes(checks, steps) -> bool:
     return True
 
 
-def run_switchover(cluster: Cluster, target: str, *, dry_run: bool, yes: bool,
-                   interactive: bool, **runner_kw) -> int:
+def run_switchover(cluster: Cluster, target: str, *, dry_run: bool, yes: bool, interactive: bool, **runner_kw) -> int:
     try:
         runbook = Switchover(cluster, target)
     except ValueError as exc:
@@ -60,19 +61,27 @@ def run_runbook(cluster: Cluster, runbook, *, dry_run: bool, yes: bool, interact
             runner = Runner(cluster, runbook, pool=pool, on_event=_printer(), dry_run=dry_run, **runner_kw)
             if dry_run:
                 report = await runner.plan()
-                print(f"DRY RUN: {'would be refused' if report.outcome == Outcome.REFUSED else 'nothing was changed'}"
-                      f" ({report.seconds:.2f} s)")
+                print(
+                    f"DRY RUN: {'would be refused' if report.outcome == Outcome.REFUSED else 'nothing was changed'}"
+                    f" ({report.seconds:.2f} s)"
+                )
                 return EXIT[report.outcome]
             if not yes and not interactive:
-                print(f"hatui: refusing to run {runbook.name} without a terminal to confirm on; add --yes "
-                      "(after a --dry-run) to confirm from a script", file=sys.stderr)
+                print(
+                    f"hatui: refusing to run {runbook.name} without a terminal to confirm on; add --yes "
+                    "(after a --dry-run) to confirm from a script",
+                    file=sys.stderr,
+                )
                 return 1
             report = await runner.execute(_yes if yes else ask_target_name(target))
-            print(f"{report.outcome.value.upper().replace('_', ' ')} in {report.seconds:.2f} s; "
-                  f"audit log: {runner.audit.path}")
+            print(
+                f"{report.outcome.value.upper().replace('_', ' ')} in {report.seconds:.2f} s; "
+                f"audit log: {runner.audit.path}"
+            )
             return EXIT[report.outcome]
         finally:
             await pool.close()
+
     try:
         return asyncio.run(go())
     except ValueError as exc:
@@ -97,11 +106,16 @@ def run_recovery(cluster: Cluster, how: str, *, yes: bool) -> int:
     if journal.runbook != "switchover":
         # gap repair and rejoin re-read everything and skip what is done: running them again
         # is their resume (a repair replays only what is still missing)
-        again = {"repair-gap": f"hatui repair-gap --cluster FILE --from {journal.params.get('from')} "
-                               f"--to {journal.params.get('to')}",
-                 "rejoin": f"hatui rejoin --cluster FILE {journal.params.get('node')}"}.get(journal.runbook)
-        print(f"hatui: a {journal.runbook} is not resumed from its journal: run it again"
-              + (f" (`{again}`); it re-reads the cluster and skips what is done" if again else ""), file=sys.stderr)
+        again = {
+            "repair-gap": f"hatui repair-gap --cluster FILE --from {journal.params.get('from')} "
+            f"--to {journal.params.get('to')}",
+            "rejoin": f"hatui rejoin --cluster FILE {journal.params.get('node')}",
+        }.get(journal.runbook)
+        print(
+            f"hatui: a {journal.runbook} is not resumed from its journal: run it again"
+            + (f" (`{again}`); it re-reads the cluster and skips what is done" if again else ""),
+            file=sys.stderr,
+        )
         return 1
 
     async def go() -> int:
@@ -115,4 +129,5 @@ def run_recovery(cluster: Cluster, how: str, *, yes: bool) -> int:
             return EXIT[report.outcome]
         finally:
             await pool.close()
+
     return asyncio.run(go())

@@ -22,8 +22,9 @@ class LockBusy(Exception):
         who = holder.get("operator", "someone")
         since = holder.get("since")
         when = time.strftime("%H:%M:%S", time.localtime(since)) if since else "?"
-        super().__init__(f"{what} is already running on this cluster ({who}, since {when}, pid "
-                         f"{holder.get('pid', '?')})")
+        super().__init__(
+            f"{what} is already running on this cluster ({who}, since {when}, pid {holder.get('pid', '?')})"
+        )
 
 
 @dataclass

@@ -10,7 +10,6 @@ keepalived stays BACKUP (the VIP must not flap back), and repoint replicas still
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import shlex
 import time
@@ -21,16 +20,16 @@ from typing import Any
 
 from hatui.binlog import gap as gapmod
 from hatui.binlog.dump import RowChange
+from hatui.binlog.locate import from_variables
 from hatui.cluster import Cluster, Role, Topology
 from hatui.cluster.secrets import resolve_password
 from hatui.gtid import GtidSet, MariaGtid
 from hatui.mysql.dialect import Statement
 from hatui.mysql.status import MysqlStatus
+from hatui.privatefs import write_private
 from hatui.rules.topology import node_for_host, vip_views, writer
 from hatui.runbook.facts import Facts, gather, wait_channel
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
-from hatui.binlog.locate import from_variables
-from hatui.privatefs import write_private
 from hatui.runbook.repair_gap import Gap, _q, _script, _table_meta, extract
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
 
@@ -63,8 +62,9 @@ def classify(node: MysqlStatus, w: MysqlStatus, writer_first_head: str | None) -
         mine = gapmod.Have.of(True, node.gtid_binlog_state, node.gtid_slave_pos)
         theirs = gapmod.Have.of(True, w.gtid_binlog_state, w.gtid_slave_pos)
         errant = {k: (theirs.seq(*k), n) for k, n in mine.state.items() if n > theirs.seq(*k)}
-        errant_text = ",".join(f"{d}-{s}-{a + 1}" + (f"..{b}" if b > a + 1 else "")
-                               for (d, s), (a, b) in sorted(errant.items()))
+        errant_text = ",".join(
+            f"{d}-{s}-{a + 1}" + (f"..{b}" if b > a + 1 else "") for (d, s), (a, b) in sorted(errant.items())
+        )
         head = gapmod.maria_state(writer_first_head or "")
         purged = {k: n for k, n in head.items() if mine.seq(*k) < n}
         purged_text = gapmod.format_state(purged)
@@ -76,14 +76,20 @@ def classify(node: MysqlStatus, w: MysqlStatus, writer_first_head: str | None) -
         purged_text = str(GtidSet.parse(writer_first_head or "") - mine_s)
         ahead = bool(theirs_s - mine_s)
     if errant_text:
-        return Classification(Standing.DIVERGED, errant_text, purged_text,
-                              f"it has transactions the writer never had: {errant_text}")
+        return Classification(
+            Standing.DIVERGED, errant_text, purged_text, f"it has transactions the writer never had: {errant_text}"
+        )
     if purged_text:
-        return Classification(Standing.IRRECOVERABLE, "", purged_text,
-                              f"it lacks {purged_text}, which the writer no longer has in its binlogs")
+        return Classification(
+            Standing.IRRECOVERABLE,
+            "",
+            purged_text,
+            f"it lacks {purged_text}, which the writer no longer has in its binlogs",
+        )
     if ahead:
-        return Classification(Standing.BEHIND, "", "", "the writer has transactions it lacks; replication will "
-                                                       "bring them")
+        return Classification(
+            Standing.BEHIND, "", "", "the writer has transactions it lacks; replication will bring them"
+        )
     return Classification(Standing.IDENTICAL, "", "", "it has exactly the writer's transactions")
 
 
@@ -95,20 +101,22 @@ def without_errant(node: MysqlStatus, w: MysqlStatus) -> str:
     return gapmod.format_state({k: min(n, theirs.seq(*k)) for k, n in mine.items() if theirs.seq(*k) > 0})
 
 
-def inverse(change: RowChange, pk: list[int], columns: list[str],
-            unix_ts: set[int] | frozenset[int] = frozenset()) -> tuple[str, list[Any]]:
+def inverse(
+    change: RowChange, pk: list[int], columns: list[str], unix_ts: set[int] | frozenset[int] = frozenset()
+) -> tuple[str, list[Any]]:
     """The statement that undoes one row change (values as parameters, never spliced in).
     `unix_ts`: TIMESTAMP columns, which the tools print as epoch seconds."""
     val = gapmod.literal_param
 
     def ph(pos: int) -> str:
         return "FROM_UNIXTIME(%s)" if pos in unix_ts else "%s"
+
     table = f"{_q(change.schema)}.{_q(change.table)}"
 
     def where(image: dict[int, str]) -> tuple[str, list[Any]]:
         keys = pk or sorted(image)
-        return (" AND ".join(f"{_q(columns[k - 1])} <=> {ph(k)}" for k in keys),
-                [val(image[k]) for k in keys])
+        return (" AND ".join(f"{_q(columns[k - 1])} <=> {ph(k)}" for k in keys), [val(image[k]) for k in keys])
+
     if change.kind == "insert":
         assert change.after is not None
         w, args = where(change.after)
@@ -116,13 +124,18 @@ def inverse(change: RowChange, pk: list[int], columns: list[str],
     if change.kind == "delete":
         assert change.before is not None
         cols = sorted(change.before)
-        return (f"INSERT INTO {table} ({', '.join(_q(columns[c - 1]) for c in cols)}) VALUES "
-                f"({', '.join(ph(c) for c in cols)})", [val(change.before[c]) for c in cols])
+        return (
+            f"INSERT INTO {table} ({', '.join(_q(columns[c - 1]) for c in cols)}) VALUES "
+            f"({', '.join(ph(c) for c in cols)})",
+            [val(change.before[c]) for c in cols],
+        )
     assert change.before is not None and change.after is not None
     cols = sorted(change.before)
     w, args = where(change.after)
-    return (f"UPDATE {table} SET {', '.join(f'{_q(columns[c - 1])} = {ph(c)}' for c in cols)} WHERE {w} LIMIT 1",
-            [val(change.before[c]) for c in cols] + args)
+    return (
+        f"UPDATE {table} SET {', '.join(f'{_q(columns[c - 1])} = {ph(c)}' for c in cols)} WHERE {w} LIMIT 1",
+        [val(change.before[c]) for c in cols] + args,
+    )
 
 
 class Rejoin:
@@ -130,8 +143,15 @@ class Rejoin:
     destructive = True
     resume_hint = "run the same `hatui rejoin` again (it classifies the node afresh and repeats only what is needed)"
 
-    def __init__(self, cluster: Cluster, node: str, *, discard_errant: bool = False,
-                 catch_up_timeout: float = 120.0, base_dir: Path | None = None):
+    def __init__(
+        self,
+        cluster: Cluster,
+        node: str,
+        *,
+        discard_errant: bool = False,
+        catch_up_timeout: float = 120.0,
+        base_dir: Path | None = None,
+    ):
         if node not in cluster.nodes:
             raise ValueError(f"no node {node!r} in cluster {cluster.name} (nodes: {', '.join(cluster.nodes)})")
         if not cluster.nodes[node].has_role(Role.MYSQL):
@@ -161,27 +181,50 @@ class Rejoin:
         w = writer(facts.snap)
         self.writer = w.node
         if not w.node or w.node == n:
-            checks.append(Check("a current writer other than the node", F,
-                                f"{n} is the writer ({w.how})" if w.node == n else w.how,
-                                "fail the VIP over to another master first" if w.node == n
-                                else "resolve the writer question first (see the console's alerts)"))
+            checks.append(
+                Check(
+                    "a current writer other than the node",
+                    F,
+                    f"{n} is the writer ({w.how})" if w.node == n else w.how,
+                    "fail the VIP over to another master first"
+                    if w.node == n
+                    else "resolve the writer question first (see the console's alerts)",
+                )
+            )
             return checks
         checks.append(Check("a current writer other than the node", P, f"{w.node} ({w.how})"))
         st, ws = facts.status.get(n), facts.status.get(w.node)
         if n in facts.ssh_errors:
             checks.append(Check(f"{n} reachable over SSH", F, facts.ssh_errors[n], "bring sshd back"))
         if st is None or not st.up:
-            checks.append(Check(f"MySQL on {n} answers", F, st.error if st else "not read",
-                                f"start mysqld on {n} (with read_only=ON in its my.cnf, so it takes no writes)"))
+            checks.append(
+                Check(
+                    f"MySQL on {n} answers",
+                    F,
+                    st.error if st else "not read",
+                    f"start mysqld on {n} (with read_only=ON in its my.cnf, so it takes no writes)",
+                )
+            )
             return checks
         if ws is None or not ws.up:
             checks.append(Check(f"MySQL on the writer {w.node} answers", F, ws.error if ws else "not read", ""))
             return checks
         held = [v.address for v in vip_views(facts.snap) if n in v.holders]
-        checks.append(Check(f"{n} holds no VIP", F if held else P, f"holds {', '.join(held)}" if held else "none",
-                            "it must not take client writes: stop its keepalived" if held else ""))
-        checks.append(Check(f"{n} read-only", P if st.read_only else W,
-                            "read_only=ON" if st.read_only else "writable now: the first step fences it"))
+        checks.append(
+            Check(
+                f"{n} holds no VIP",
+                F if held else P,
+                f"holds {', '.join(held)}" if held else "none",
+                "it must not take client writes: stop its keepalived" if held else "",
+            )
+        )
+        checks.append(
+            Check(
+                f"{n} read-only",
+                P if st.read_only else W,
+                "read_only=ON" if st.read_only else "writable now: the first step fences it",
+            )
+        )
         mariadb = bool(ws.version and ws.version.is_mariadb)
         head = await _writer_first_head(ctx, w.node, ws, mariadb)
         self.cls = cl = classify(st, ws, head)
@@ -189,9 +232,11 @@ class Rejoin:
         verdict = {Standing.IDENTICAL: P, Standing.BEHIND: P, Standing.DIVERGED: F, Standing.IRRECOVERABLE: F}
         fix = ""
         if cl.standing == Standing.DIVERGED:
-            fix = (f"keep them: `hatui repair-gap --from {n} --to {w.node}` copies them to the writer, then rejoin; "
-                   f"or discard them: `hatui rejoin {n} --discard-errant` saves them to a file, then rolls them "
-                   f"back on {n}")
+            fix = (
+                f"keep them: `hatui repair-gap --from {n} --to {w.node}` copies them to the writer, then rejoin; "
+                f"or discard them: `hatui rejoin {n} --discard-errant` saves them to a file, then rolls them "
+                f"back on {n}"
+            )
             if self.discard_errant:
                 verdict[Standing.DIVERGED] = W
         elif cl.standing == Standing.IRRECOVERABLE:
@@ -205,11 +250,16 @@ class Rejoin:
         snap = facts.snap
         # a master candidate of a dual-master pair gets its reverse channel back; a replica not
         writer_vip_nodes = {x for v in c.vips if v.role == "writer" for x in (v.nodes or c.nodes)}
-        self.reverse = (c.topology == Topology.DUAL_MASTER and c.nodes[n].has_role(Role.KEEPALIVED)
-                        and n in writer_vip_nodes) or any(node_for_host(snap, ch.source_host or "") == n
-                                                           for ch in ws.channels)
-        pulling = [o for o, s in facts.status.items() if o not in (n, w.node) and s.up
-                   and any(node_for_host(snap, ch.source_host or "") == n for ch in s.channels)]
+        self.reverse = (
+            c.topology == Topology.DUAL_MASTER and c.nodes[n].has_role(Role.KEEPALIVED) and n in writer_vip_nodes
+        ) or any(node_for_host(snap, ch.source_host or "") == n for ch in ws.channels)
+        pulling = [
+            o
+            for o, s in facts.status.items()
+            if o not in (n, w.node)
+            and s.up
+            and any(node_for_host(snap, ch.source_host or "") == n for ch in s.channels)
+        ]
         self.orphans = []
         for o in pulling:
             ocl = classify(facts.status[o], ws, head)
@@ -217,22 +267,39 @@ class Rejoin:
             if ok:
                 self.orphans.append(o)
             # a diverged replica is left alone (never repointed silently): it needs its own rejoin
-            checks.append(Check(f"{o} (still replicating from {n}) can follow {w.node}", P if ok else W,
-                                ocl.reason + ("" if ok else "; it is left as it is"),
-                                "" if ok else f"`hatui rejoin {o}` after this one (it lists and can save/discard "
-                                              "what it holds)"))
+            checks.append(
+                Check(
+                    f"{o} (still replicating from {n}) can follow {w.node}",
+                    P if ok else W,
+                    ocl.reason + ("" if ok else "; it is left as it is"),
+                    "" if ok else f"`hatui rejoin {o}` after this one (it lists and can save/discard what it holds)",
+                )
+            )
         if self.reverse and not any(node_for_host(snap, ch.source_host or "") == n for ch in ws.channels):
             acct = c.nodes[w.node].mysql.replication
-            checks.append(Check(f"credentials for {w.node}'s channel from {n}", P if acct else F,
-                                f"mysql.replication ({acct.user})" if acct else "the channel does not exist and "
-                                "the cluster file has no mysql.replication account",
-                                "" if acct else "add mysql.replication to the cluster file"))
+            checks.append(
+                Check(
+                    f"credentials for {w.node}'s channel from {n}",
+                    P if acct else F,
+                    f"mysql.replication ({acct.user})"
+                    if acct
+                    else "the channel does not exist and the cluster file has no mysql.replication account",
+                    "" if acct else "add mysql.replication to the cluster file",
+                )
+            )
         if c.nodes[n].has_role(Role.KEEPALIVED):
-            checks.append(Check(f"keepalived on {n} will not take the VIP back", P if facts.nopreempt.get(n) else W,
-                                "nopreempt" if facts.nopreempt.get(n) else
-                                "no nopreempt: a higher priority would preempt the writer",
-                                "" if facts.nopreempt.get(n) else "hatui lowers its tracked priority; better: "
-                                "state BACKUP + nopreempt on every node (seed 000)"))
+            checks.append(
+                Check(
+                    f"keepalived on {n} will not take the VIP back",
+                    P if facts.nopreempt.get(n) else W,
+                    "nopreempt"
+                    if facts.nopreempt.get(n)
+                    else "no nopreempt: a higher priority would preempt the writer",
+                    ""
+                    if facts.nopreempt.get(n)
+                    else "hatui lowers its tracked priority; better: state BACKUP + nopreempt on every node (seed 000)",
+                )
+            )
         return checks
 
     def _domains_check(self, st: MysqlStatus, ws: MysqlStatus) -> list[Check]:
@@ -243,26 +310,46 @@ class Rejoin:
         servers: dict[int, set[int]] = {}
         for d, sid in [*mine, *theirs]:
             servers.setdefault(d, set()).add(sid)
-        risky = [d for d, sids in sorted(servers.items()) if len(sids) > 1
-                 and {k: v for k, v in mine.items() if k[0] == d} != {k: v for k, v in theirs.items() if k[0] == d}]
+        risky = [
+            d
+            for d, sids in sorted(servers.items())
+            if len(sids) > 1
+            and {k: v for k, v in mine.items() if k[0] == d} != {k: v for k, v in theirs.items() if k[0] == d}
+        ]
         if not risky:
             return [Check("GTID domains", P, "each domain has one writing server, or both sides agree on it")]
-        return [Check("GTID domains", F, f"domain(s) {', '.join(map(str, risky))} hold transactions of several "
-                      "servers that the two sides do not share: a GTID position cannot say where to continue",
-                      "give every master its own gtid_domain_id (MariaDB's advice for multi-master), and rejoin "
-                      "this node by hand or by re-clone")]
+        return [
+            Check(
+                "GTID domains",
+                F,
+                f"domain(s) {', '.join(map(str, risky))} hold transactions of several "
+                "servers that the two sides do not share: a GTID position cannot say where to continue",
+                "give every master its own gtid_domain_id (MariaDB's advice for multi-master), and rejoin "
+                "this node by hand or by re-clone",
+            )
+        ]
 
     async def _save_errant(self, ctx: RunContext, st: MysqlStatus, ws: MysqlStatus, mariadb: bool) -> list[Check]:
         checks: list[Check] = []
         if not mariadb:
-            return [Check("errant transactions can be rolled back", F, "on MySQL hatui does not un-execute GTIDs",
-                          f"re-clone {self.node} from the writer")]
-        folder = cluster_dir(self.base_dir or state_dir(), self.cluster) / "recovery" / \
-            f"{time.strftime('%Y%m%dT%H%M%S')}-{self.node}-errant"
+            return [
+                Check(
+                    "errant transactions can be rolled back",
+                    F,
+                    "on MySQL hatui does not un-execute GTIDs",
+                    f"re-clone {self.node} from the writer",
+                )
+            ]
+        folder = (
+            cluster_dir(self.base_dir or state_dir(), self.cluster)
+            / "recovery"
+            / f"{time.strftime('%Y%m%dT%H%M%S')}-{self.node}-errant"
+        )
         g = self.errant = Gap(folder, True, root=self.base_dir or state_dir())
         rows = await ctx.access.sql(self.node).query(
             "SELECT @@log_bin_basename AS log_bin_basename, @@log_bin_index AS log_bin_index, "
-            "@@datadir AS datadir, @@pid_file AS pid_file")
+            "@@datadir AS datadir, @@pid_file AS pid_file"
+        )
         have = gapmod.Have.of(True, ws.gtid_binlog_state, ws.gtid_slave_pos)
         if await extract(ctx, self.node, from_variables(rows[0]), have, g, checks, what="its errant transactions"):
             return checks
@@ -277,11 +364,19 @@ class Rejoin:
         for line in pv.summary()[:1] + pv.lines[:SHOWN]:
             ctx.note(line)
         ddl = [t for t in g.missing if t.ddl]
-        checks.append(Check("errant transactions saved", P, f"{len(g.missing)} in {folder / 'errant.sql'} "
-                            f"(sha256 {g.sha256[:12]}…)"))
-        checks.append(Check("errant transactions can be rolled back row by row", F if ddl else P,
-                            f"{len(ddl)} DDL among them ({ddl[0].gtid})" if ddl else "row changes only",
-                            f"re-clone {self.node}" if ddl else ""))
+        checks.append(
+            Check(
+                "errant transactions saved", P, f"{len(g.missing)} in {folder / 'errant.sql'} (sha256 {g.sha256[:12]}…)"
+            )
+        )
+        checks.append(
+            Check(
+                "errant transactions can be rolled back row by row",
+                F if ddl else P,
+                f"{len(ddl)} DDL among them ({ddl[0].gtid})" if ddl else "row changes only",
+                f"re-clone {self.node}" if ddl else "",
+            )
+        )
         self._meta = (columns, pk, unix_ts)
         ctx.facts["errant_folder"] = str(folder)
         if not ddl:
@@ -296,10 +391,16 @@ class Rejoin:
                     what = await _undo_kind(ctx, self.node, self.writer or "", r, pk, columns, unix_ts)
                     if what == "conflict":
                         stuck.append(f"{t.gtid} {r.schema}.{r.table} {key[2]}")
-            checks.append(Check("every errant row is still as the errant change left it", F if stuck else P,
-                                f"{len(stuck)} row(s) changed since by something else: {', '.join(stuck[:5])}"
-                                if stuck else "or already equal to the writer's row (nothing to undo there)",
-                                f"re-clone {self.node}" if stuck else ""))
+            checks.append(
+                Check(
+                    "every errant row is still as the errant change left it",
+                    F if stuck else P,
+                    f"{len(stuck)} row(s) changed since by something else: {', '.join(stuck[:5])}"
+                    if stuck
+                    else "or already equal to the writer's row (nothing to undo there)",
+                    f"re-clone {self.node}" if stuck else "",
+                )
+            )
         return checks
 
     # ------------------------------------------------------------------ steps
@@ -330,8 +431,9 @@ class Rejoin:
             for ch in (await sql.status()).channels:  # rows must not move while they are undone
                 if ch.io_running or ch.sql_running:
                     await sql.execute(d.stop_replica(ch.name))
-            await sql.execute("SET SESSION sql_log_bin = 0", show="SET SESSION sql_log_bin = 0 (the undo is not "
-                                                                 "replicated anywhere)")
+            await sql.execute(
+                "SET SESSION sql_log_bin = 0", show="SET SESSION sql_log_bin = 0 (the undo is not replicated anywhere)"
+            )
             undone = 0
             try:
                 for t in reversed(g.missing):
@@ -341,18 +443,26 @@ class Rejoin:
                             ctx.note(f"{t.gtid}: {r.schema}.{r.table} row already as on {w}: nothing to undo")
                             continue
                         if what == "conflict":
-                            raise StepFailed(f"{t.gtid}: a row of {r.schema}.{r.table} changed since the errant "
-                                             f"change and differs from {w}'s: stopped (re-clone {n})")
-                        text, args = inverse(r, pk.get((r.schema, r.table), []), columns[(r.schema, r.table)],
-                                             unix_ts.get((r.schema, r.table), frozenset()))
+                            raise StepFailed(
+                                f"{t.gtid}: a row of {r.schema}.{r.table} changed since the errant "
+                                f"change and differs from {w}'s: stopped (re-clone {n})"
+                            )
+                        text, args = inverse(
+                            r,
+                            pk.get((r.schema, r.table), []),
+                            columns[(r.schema, r.table)],
+                            unix_ts.get((r.schema, r.table), frozenset()),
+                        )
                         stmt = Statement(text, tuple(args))
                         await sql.execute(stmt, show=f"undo {t.gtid}: {stmt.redacted()}")
                     undone += 1
             finally:
                 await sql.execute("SET SESSION sql_log_bin = 1")
             keep = without_errant(st, ws)
-            await sql.execute("RESET MASTER", show=f"RESET MASTER (its binlogs still hold the errant events; "
-                                                  f"they are saved in {g.folder})")
+            await sql.execute(
+                "RESET MASTER",
+                show=f"RESET MASTER (its binlogs still hold the errant events; they are saved in {g.folder})",
+            )
             await sql.execute(Statement("SET GLOBAL gtid_binlog_state = %s", (keep,)))
             await sql.execute(Statement("SET GLOBAL gtid_slave_pos = %s", (keep,)))
             return f"rolled back {undone} errant transaction(s) on {n}; its GTID state is now {keep or 'empty'}"
@@ -361,8 +471,18 @@ class Rejoin:
             sql = ctx.access.sql(n)
             d = await sql.dialect()
             cur = await sql.status()
-            ch = next((x for x in cur.channels if node_for_host(facts.snap, x.source_host or "") == w
-                       or x.source_host == wh), None) if facts else None
+            ch = (
+                next(
+                    (
+                        x
+                        for x in cur.channels
+                        if node_for_host(facts.snap, x.source_host or "") == w or x.source_host == wh
+                    ),
+                    None,
+                )
+                if facts
+                else None
+            )
             ch = ch or (cur.channels[0] if cur.channels else None)
             name = ch.name if ch else ""
             creds = {}
@@ -395,8 +515,18 @@ class Rejoin:
             sql = ctx.access.sql(w)
             d = await sql.dialect()
             cur = await sql.status()
-            ch = next((x for x in cur.channels if node_for_host(facts.snap, x.source_host or "") == n
-                       or x.source_host == nh), None) if facts else None
+            ch = (
+                next(
+                    (
+                        x
+                        for x in cur.channels
+                        if node_for_host(facts.snap, x.source_host or "") == n or x.source_host == nh
+                    ),
+                    None,
+                )
+                if facts
+                else None
+            )
             creds = {}
             if ch is None:
                 creds = _new_channel_creds(ctx, c, w, f"{w} has no channel from {n}")
@@ -449,8 +579,10 @@ class Rejoin:
                 await ctx.access.ssh(n, f"printf '%s\\n' {int(low)} > {shlex.quote(str(pf))}", sudo=True)
             running = proc is not None and proc.running
             if not running:
-                raise StepFailed(f"keepalived is not running on {n}: start it yourself (as BACKUP, nopreempt); "
-                                 "hatui does not start services")
+                raise StepFailed(
+                    f"keepalived is not running on {n}: start it yourself (as BACKUP, nopreempt); "
+                    "hatui does not start services"
+                )
             return f"keepalived on {n} stays BACKUP" + (f" (priority file {low} below {w})" if low else "")
 
         async def verify(ctx: RunContext) -> str:
@@ -471,51 +603,139 @@ class Rejoin:
                 raise StepFailed(f"VIP {', '.join(missing)} is no longer on {w}")
             return f"{n} is a healthy read-only replica of {w} with no errant transactions; the VIP stays on {w}"
 
-        steps = [Step("fence", f"Make {n} read-only", [Action(n, "sql", "SET GLOBAL read_only = ON")
-                                                       ] + ([Action(n, "sql", "SET GLOBAL super_read_only = ON")]
-                                                            if not mariadb else []), fence, 15)]
+        steps = [
+            Step(
+                "fence",
+                f"Make {n} read-only",
+                [Action(n, "sql", "SET GLOBAL read_only = ON")]
+                + ([Action(n, "sql", "SET GLOBAL super_read_only = ON")] if not mariadb else []),
+                fence,
+                15,
+            )
+        ]
         if self.cls and self.cls.standing == Standing.DIVERGED and self.discard_errant and self.errant:
-            steps.append(Step("discard", f"Roll back {len(self.errant.missing)} errant transaction(s) on {n} "
-                              f"(saved in {self.errant.folder})",
-                              [Action(n, "sql", "SET SESSION sql_log_bin = 0; the inverse of each row change, "
-                                                "newest first"),
-                               Action(n, "sql", "STOP SLAVE; RESET MASTER; SET GLOBAL gtid_binlog_state / "
-                                                "gtid_slave_pos = its state without the errant GTIDs")],
-                              discard, 600, commits=True))
+            steps.append(
+                Step(
+                    "discard",
+                    f"Roll back {len(self.errant.missing)} errant transaction(s) on {n} "
+                    f"(saved in {self.errant.folder})",
+                    [
+                        Action(n, "sql", "SET SESSION sql_log_bin = 0; the inverse of each row change, newest first"),
+                        Action(
+                            n,
+                            "sql",
+                            "STOP SLAVE; RESET MASTER; SET GLOBAL gtid_binlog_state / "
+                            "gtid_slave_pos = its state without the errant GTIDs",
+                        ),
+                    ],
+                    discard,
+                    600,
+                    commits=True,
+                )
+            )
         steps += [
-            Step("repoint", f"Replicate {n} from {w} with GTID auto-positioning",
-                 [Action(n, "sql", "STOP SLAVE" + ("; SET GLOBAL gtid_slave_pos = <latest GTID per domain it holds>"
-                                                  if mariadb and not self.discard_errant else "")
-                         + f"; CHANGE MASTER TO MASTER_HOST='{wh}', "
-                         + ("MASTER_USE_GTID=slave_pos" if mariadb else "MASTER_AUTO_POSITION=1") + "; START SLAVE")],
-                 repoint, 60, commits=not any(s.commits for s in steps)),
-            Step("catch_up", f"Wait until {n} has caught up with {w}",
-                 [Action(n, "sql", "SELECT MASTER_GTID_WAIT('<writer position>')" if mariadb
-                         else "SELECT WAIT_FOR_EXECUTED_GTID_SET('<writer position>')")],
-                 catch_up, self.catch_up_timeout + 15),
+            Step(
+                "repoint",
+                f"Replicate {n} from {w} with GTID auto-positioning",
+                [
+                    Action(
+                        n,
+                        "sql",
+                        "STOP SLAVE"
+                        + (
+                            "; SET GLOBAL gtid_slave_pos = <latest GTID per domain it holds>"
+                            if mariadb and not self.discard_errant
+                            else ""
+                        )
+                        + f"; CHANGE MASTER TO MASTER_HOST='{wh}', "
+                        + ("MASTER_USE_GTID=slave_pos" if mariadb else "MASTER_AUTO_POSITION=1")
+                        + "; START SLAVE",
+                    )
+                ],
+                repoint,
+                60,
+                commits=not any(s.commits for s in steps),
+            ),
+            Step(
+                "catch_up",
+                f"Wait until {n} has caught up with {w}",
+                [
+                    Action(
+                        n,
+                        "sql",
+                        "SELECT MASTER_GTID_WAIT('<writer position>')"
+                        if mariadb
+                        else "SELECT WAIT_FOR_EXECUTED_GTID_SET('<writer position>')",
+                    )
+                ],
+                catch_up,
+                self.catch_up_timeout + 15,
+            ),
         ]
         if self.reverse:
-            steps.append(Step("reverse", f"Restore the reverse channel: {w} replicates from {n}",
-                              [Action(w, "sql", "STOP SLAVE"
-                                      + ("; SET GLOBAL gtid_slave_pos = <latest GTID per domain it holds>"
-                                         if mariadb else "")
-                                      + f"; CHANGE MASTER TO MASTER_HOST='{nh}', "
-                                      + ("MASTER_USE_GTID=slave_pos" if mariadb else "MASTER_AUTO_POSITION=1")
-                                      + f"; START SLAVE once {n} has {w}'s position")],
-                              reverse, 90))
+            steps.append(
+                Step(
+                    "reverse",
+                    f"Restore the reverse channel: {w} replicates from {n}",
+                    [
+                        Action(
+                            w,
+                            "sql",
+                            "STOP SLAVE"
+                            + ("; SET GLOBAL gtid_slave_pos = <latest GTID per domain it holds>" if mariadb else "")
+                            + f"; CHANGE MASTER TO MASTER_HOST='{nh}', "
+                            + ("MASTER_USE_GTID=slave_pos" if mariadb else "MASTER_AUTO_POSITION=1")
+                            + f"; START SLAVE once {n} has {w}'s position",
+                        )
+                    ],
+                    reverse,
+                    90,
+                )
+            )
         if self.orphans:
-            steps.append(Step("orphans", f"Repoint {', '.join(self.orphans)} (still pulling from {n}) to {w}",
-                              [Action(o, "sql", f"STOP SLAVE; CHANGE MASTER TO MASTER_HOST='{wh}', "
-                                                "MASTER_USE_GTID=slave_pos; START SLAVE") for o in self.orphans],
-                              orphans, 90))
+            steps.append(
+                Step(
+                    "orphans",
+                    f"Repoint {', '.join(self.orphans)} (still pulling from {n}) to {w}",
+                    [
+                        Action(
+                            o,
+                            "sql",
+                            f"STOP SLAVE; CHANGE MASTER TO MASTER_HOST='{wh}', MASTER_USE_GTID=slave_pos; START SLAVE",
+                        )
+                        for o in self.orphans
+                    ],
+                    orphans,
+                    90,
+                )
+            )
         if c.nodes[n].has_role(Role.KEEPALIVED):
-            steps.append(Step("keepalived", f"keepalived on {n} stays BACKUP (the VIP does not flap back)",
-                              [Action(n, "ssh", f"printf '%s\\n' <below {w}> > "
-                                                f"{shlex.quote(str(c.nodes[n].keepalived.priority_file))}")
-                               if c.nodes[n].keepalived.priority_file else Action(n, "ssh", "(read) keepalived state")],
-                              keepalived, 15))
-        steps.append(Step("verify", f"Verify {n} is a healthy replica and the VIP stayed on {w}",
-                          [Action(n, "sql", "status; errant check"), Action(w, "ssh", "ip -j addr")], verify, 30))
+            steps.append(
+                Step(
+                    "keepalived",
+                    f"keepalived on {n} stays BACKUP (the VIP does not flap back)",
+                    [
+                        Action(
+                            n,
+                            "ssh",
+                            f"printf '%s\\n' <below {w}> > {shlex.quote(str(c.nodes[n].keepalived.priority_file))}",
+                        )
+                        if c.nodes[n].keepalived.priority_file
+                        else Action(n, "ssh", "(read) keepalived state")
+                    ],
+                    keepalived,
+                    15,
+                )
+            )
+        steps.append(
+            Step(
+                "verify",
+                f"Verify {n} is a healthy replica and the VIP stayed on {w}",
+                [Action(n, "sql", "status; errant check"), Action(w, "ssh", "ip -j addr")],
+                verify,
+                30,
+            )
+        )
         return steps
 
 
@@ -567,12 +787,12 @@ def _row_key(r: RowChange, pk: dict[tuple[str, str], list[int]]) -> tuple[str, s
     return (r.schema, r.table, tuple(image.get(k, "NULL") for k in keys))
 
 
-async def _current_row(sql, r: RowChange, pk: list[int], columns: list[str],
-                       unix_ts: set[int] | frozenset[int] = frozenset()) -> dict[int, Any] | None:
+async def _current_row(
+    sql, r: RowChange, pk: list[int], columns: list[str], unix_ts: set[int] | frozenset[int] = frozenset()
+) -> dict[int, Any] | None:
     image = r.after if r.after is not None else r.before or {}
     keys = pk or sorted(image)
-    where = " AND ".join(f"{_q(columns[k - 1])} <=> " + ("FROM_UNIXTIME(%s)" if k in unix_ts else "%s")
-                         for k in keys)
+    where = " AND ".join(f"{_q(columns[k - 1])} <=> " + ("FROM_UNIXTIME(%s)" if k in unix_ts else "%s") for k in keys)
     select = ", ".join(f"UNIX_TIMESTAMP({_q(c)})" if i + 1 in unix_ts else _q(c) for i, c in enumerate(columns))
     args = [gapmod.literal_param(image[k]) for k in keys]
     rows = await sql.query(f"SELECT {select} FROM {_q(r.schema)}.{_q(r.table)} WHERE {where} LIMIT 1", tuple(args))
@@ -588,9 +808,15 @@ def _matches(row: dict[int, Any] | None, image: dict[int, str] | None) -> bool:
         return False
 
 
-async def _undo_kind(ctx: RunContext, node: str, w: str, r: RowChange, pk: dict[tuple[str, str], list[int]],
-                     columns: dict[tuple[str, str], list[str]],
-                     unix_ts: dict[tuple[str, str], set[int]] | None = None) -> str:
+async def _undo_kind(
+    ctx: RunContext,
+    node: str,
+    w: str,
+    r: RowChange,
+    pk: dict[tuple[str, str], list[int]],
+    columns: dict[tuple[str, str], list[str]],
+    unix_ts: dict[tuple[str, str], set[int]] | None = None,
+) -> str:
     """How one errant row change is undone: "converged" (the node's row already equals the
     writer's: replication overwrote it), "invert" (the row is as the change left it), or
     "conflict" (something else changed it: undoing could not give the writer's row)."""
@@ -620,7 +846,7 @@ async def _writer_first_head(ctx: RunContext, w: str, ws: MysqlStatus, mariadb: 
     if not logs:
         return ""
     first = logs[0]["Log_name"]
-    events = await sql.query(f"SHOW BINLOG EVENTS IN %s LIMIT 5", (first,))
+    events = await sql.query("SHOW BINLOG EVENTS IN %s LIMIT 5", (first,))
     for e in events:
         if str(e.get("Event_type")) == "Gtid_list":
             return str(e.get("Info") or "").strip("[]")

@@ -11,18 +11,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hatui.binlog import gap as gapmod
-from hatui.binlog.dump import (BinlogDump, BinlogIntegrityError, Transaction, first_touches, parse_dump,
-                               render_sql, replay_statements)
-from hatui.binlog.locate import (ServerFiles, alive_command, defaults_command, dump_command, from_variables,
-                                 heads_command, index_command, parse_defaults, parse_heads, parse_index,
-                                 parse_sizes, sizes_command, tool_command)
+from hatui.binlog.dump import (
+    BinlogDump,
+    BinlogIntegrityError,
+    Transaction,
+    first_touches,
+    parse_dump,
+    render_sql,
+    replay_statements,
+)
+from hatui.binlog.locate import (
+    ServerFiles,
+    alive_command,
+    defaults_command,
+    dump_command,
+    from_variables,
+    heads_command,
+    index_command,
+    parse_defaults,
+    parse_heads,
+    parse_index,
+    parse_sizes,
+    sizes_command,
+    tool_command,
+)
 from hatui.cluster import Cluster, Role
 from hatui.privatefs import private_dir, replace_private, write_private
 from hatui.rules.topology import node_for_host, vip_views
@@ -30,7 +48,6 @@ from hatui.runbook.facts import Facts, gather
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
 from hatui.ssh.errors import SshError
-from hatui.state import Kind
 
 P, W, F = Verdict.PASS, Verdict.WARN, Verdict.FAIL
 SHOWN_LINES = 60  # preview lines shown inline; the whole preview is in the recovery folder
@@ -67,8 +84,16 @@ class RepairGap:
     # it re-reads everything and replays only what is still missing: running it again resumes it
     resume_hint = "run the same `hatui repair-gap` again (it replays only what is still missing)"
 
-    def __init__(self, cluster: Cluster, old: str, new: str, *, on_conflict: str = "stop",
-                 expect_sha256: str | None = None, base_dir: Path | None = None):
+    def __init__(
+        self,
+        cluster: Cluster,
+        old: str,
+        new: str,
+        *,
+        on_conflict: str = "stop",
+        expect_sha256: str | None = None,
+        base_dir: Path | None = None,
+    ):
         for n in (old, new):
             if n not in cluster.nodes:
                 raise ValueError(f"no node {n!r} in cluster {cluster.name} (nodes: {', '.join(cluster.nodes)})")
@@ -98,14 +123,26 @@ class RepairGap:
         old, new = self.old, self.new
         os_, ns = facts.status.get(old), facts.status.get(new)
         if old in facts.ssh_errors:
-            checks.append(Check(f"{old} reachable over SSH", F, facts.ssh_errors[old],
-                                "its binlog files are read over SSH: bring sshd or the host back (the "
-                                "disk is enough, mysqld may stay down)"))
+            checks.append(
+                Check(
+                    f"{old} reachable over SSH",
+                    F,
+                    facts.ssh_errors[old],
+                    "its binlog files are read over SSH: bring sshd or the host back (the "
+                    "disk is enough, mysqld may stay down)",
+                )
+            )
             return checks
         checks.append(Check(f"{old} reachable over SSH", P, "its binlog files can be read"))
         if ns is None or not ns.up:
-            checks.append(Check(f"MySQL on {new} answers", F, ns.error if ns else "not read",
-                                f"the recovered transactions are applied to {new}: start it first"))
+            checks.append(
+                Check(
+                    f"MySQL on {new} answers",
+                    F,
+                    ns.error if ns else "not read",
+                    f"the recovered transactions are applied to {new}: start it first",
+                )
+            )
             return checks
         mariadb = bool(ns.version and ns.version.is_mariadb)
         folder = self._folder(ctx)
@@ -118,15 +155,17 @@ class RepairGap:
             return checks
 
         # 2. what the new writer has, and what the old one's binlogs hold beyond it
-        have = gapmod.Have.of(mariadb, ns.gtid_binlog_state, ns.gtid_slave_pos) if mariadb \
+        have = (
+            gapmod.Have.of(mariadb, ns.gtid_binlog_state, ns.gtid_slave_pos)
+            if mariadb
             else gapmod.Have.of(False, ns.gtid_executed)
+        )
         position = None
         if not mariadb and (ns.gtid_mode or "OFF").upper() != "ON":
             position = self._position_mode(ns, checks)
             if position is None:
                 return checks
-        failed = await extract(ctx, old, files, have, g, checks, what=f"everything {new} lacks",
-                               from_position=position)
+        failed = await extract(ctx, old, files, have, g, checks, what=f"everything {new} lacks", from_position=position)
         if failed:
             return checks
         if not g.missing:
@@ -143,8 +182,9 @@ class RepairGap:
             ctx.note(line)
         if len(pv.lines) > SHOWN_LINES:
             ctx.note(f"… {len(pv.lines) - SHOWN_LINES} more line(s) in {folder / 'preview.txt'}")
-        missing_tables = sorted({f"{r.schema}.{r.table}" for t in g.missing for r in t.rows}
-                                - {f"{s}.{t}" for (s, t) in columns})
+        missing_tables = sorted(
+            {f"{r.schema}.{r.table}" for t in g.missing for r in t.rows} - {f"{s}.{t}" for (s, t) in columns}
+        )
         g.conflicts = await _conflicts(ctx, new, g.missing, pk, unix_ts)
         g.conflicts += [gapmod.Conflict("-", t, (), f"table does not exist on {new}") for t in missing_tables]
         held = set()
@@ -154,34 +194,61 @@ class RepairGap:
             if len(g.conflicts) > SHOWN_CONFLICTS:
                 ctx.note(f"… {len(g.conflicts) - SHOWN_CONFLICTS} more conflict(s) in {folder / 'conflicts.txt'}")
             if self.on_conflict == "skip" and position is not None:
-                checks.append(Check("--on-conflict skip", F, "without GTIDs a skipped transaction could not be "
-                                    "told apart from an applied one later", "choose stop or apply"))
+                checks.append(
+                    Check(
+                        "--on-conflict skip",
+                        F,
+                        "without GTIDs a skipped transaction could not be told apart from an applied one later",
+                        "choose stop or apply",
+                    )
+                )
             elif self.on_conflict == "skip":
                 held = gapmod.conflicting_transactions(g.missing, g.conflicts, mariadb)
         g.apply = [t for t in g.missing if t.gtid not in held]
         g.held_back = [t for t in g.missing if t.gtid in held]
         self._save(g, pv.lines)
-        checks.append(Check("transactions to recover", P, f"{len(g.missing)}: {pv.first} … {pv.last}; "
-                            f"saved in {folder} (sha256 {g.sha256[:12]}…)"))
+        checks.append(
+            Check(
+                "transactions to recover",
+                P,
+                f"{len(g.missing)}: {pv.first} … {pv.last}; saved in {folder} (sha256 {g.sha256[:12]}…)",
+            )
+        )
         if pv.ddl:
             checks.append(Check("DDL among them", W, f"{len(pv.ddl)} statement(s), applied as they ran on {old}"))
         if g.conflicts:
             verdict = F if self.on_conflict == "stop" else W
-            what = {"stop": "nothing will be applied", "skip": f"{len(g.held_back)} transaction(s) held back "
-                    f"(kept in {folder / 'held_back.sql'}), the rest applied",
-                    "apply": f"applied anyway: {old}'s version of these rows wins"}[self.on_conflict]
-            checks.append(Check(f"no conflicts with what {new} changed since", verdict,
-                                f"{len(g.conflicts)} row(s) conflict: {g.conflicts[0]}; {what}",
-                                "look at them (preview and conflicts.txt in the recovery folder); then re-run "
-                                "with --on-conflict skip (apply only what comes before them) or "
-                                "--on-conflict apply (the old writer's rows win)"))
+            what = {
+                "stop": "nothing will be applied",
+                "skip": f"{len(g.held_back)} transaction(s) held back "
+                f"(kept in {folder / 'held_back.sql'}), the rest applied",
+                "apply": f"applied anyway: {old}'s version of these rows wins",
+            }[self.on_conflict]
+            checks.append(
+                Check(
+                    f"no conflicts with what {new} changed since",
+                    verdict,
+                    f"{len(g.conflicts)} row(s) conflict: {g.conflicts[0]}; {what}",
+                    "look at them (preview and conflicts.txt in the recovery folder); then re-run "
+                    "with --on-conflict skip (apply only what comes before them) or "
+                    "--on-conflict apply (the old writer's rows win)",
+                )
+            )
         else:
-            checks.append(Check(f"no conflicts with what {new} changed since", P,
-                                f"every row they touch is as they expect on {new}"))
+            checks.append(
+                Check(
+                    f"no conflicts with what {new} changed since", P, f"every row they touch is as they expect on {new}"
+                )
+            )
         if self.expect_sha256 and self.expect_sha256 != g.sha256:
-            checks.append(Check("the same transactions as in the preview", F,
-                                f"the gap changed since the preview (was {self.expect_sha256[:12]}…, now "
-                                f"{g.sha256[:12]}…)", "read the new preview and confirm again"))
+            checks.append(
+                Check(
+                    "the same transactions as in the preview",
+                    F,
+                    f"the gap changed since the preview (was {self.expect_sha256[:12]}…, now {g.sha256[:12]}…)",
+                    "read the new preview and confirm again",
+                )
+            )
         ctx.facts.update({"folder": str(folder), "sha256": g.sha256, "count": len(g.apply)})
         return checks
 
@@ -191,13 +258,19 @@ class RepairGap:
 
     def _position_mode(self, ns, checks: list[Check]) -> tuple[str, int] | None:
         snap = self.facts.snap if self.facts else None
-        ch = next((c for c in ns.channels if snap is not None
-                   and node_for_host(snap, c.source_host or "") == self.old), None)
+        ch = next(
+            (c for c in ns.channels if snap is not None and node_for_host(snap, c.source_host or "") == self.old), None
+        )
         if ch is None or not ch.relay_source_log_file or ch.exec_source_log_pos is None:
-            checks.append(Check("where the new writer stopped reading the old one", F,
-                                f"gtid_mode is {ns.gtid_mode or 'OFF'} and {self.new} has no channel from {self.old} "
-                                "any more: nothing says which transactions it lacks",
-                                "compare the tables (pt-table-checksum) or give the position by hand"))
+            checks.append(
+                Check(
+                    "where the new writer stopped reading the old one",
+                    F,
+                    f"gtid_mode is {ns.gtid_mode or 'OFF'} and {self.new} has no channel from {self.old} "
+                    "any more: nothing says which transactions it lacks",
+                    "compare the tables (pt-table-checksum) or give the position by hand",
+                )
+            )
             return None
         pos = (ch.relay_source_log_file, int(ch.exec_source_log_pos))
         try:
@@ -206,9 +279,14 @@ class RepairGap:
                 pos = (done["file"], int(done["pos"]))  # an earlier repair applied up to here
         except (OSError, ValueError, KeyError):
             pass
-        checks.append(Check("where the new writer stopped reading the old one", W,
-                            f"no GTIDs (gtid_mode {ns.gtid_mode or 'OFF'}): from {pos[0]}:{pos[1]}; a re-run "
-                            f"is kept harmless only by {self._marker()}"))
+        checks.append(
+            Check(
+                "where the new writer stopped reading the old one",
+                W,
+                f"no GTIDs (gtid_mode {ns.gtid_mode or 'OFF'}): from {pos[0]}:{pos[1]}; a re-run "
+                f"is kept harmless only by {self._marker()}",
+            )
+        )
         return pos
 
     def _folder(self, ctx: RunContext) -> Path:
@@ -219,7 +297,8 @@ class RepairGap:
         if st is not None and st.up:
             rows = await ctx.access.sql(self.old).query(
                 "SELECT @@log_bin_basename AS log_bin_basename, @@log_bin_index AS log_bin_index, "
-                "@@datadir AS datadir, @@pid_file AS pid_file")
+                "@@datadir AS datadir, @@pid_file AS pid_file"
+            )
             return from_variables(rows[0])
         text = await ctx.access.ssh(self.old, defaults_command(), read=True, timeout=10)
         host = (await ctx.access.ssh(self.old, "hostname", read=True, timeout=5)).strip().split(".")[0]
@@ -230,25 +309,51 @@ class RepairGap:
         out = []
         holders = [v for v in vip_views(self.facts.snap) if old in v.holders] if self.facts else []
         if holders:
-            out.append(Check(f"{old} holds no VIP", F, f"{old} holds {', '.join(v.address for v in holders)}",
-                             f"clients may still write to {old}: stop keepalived on it or move the VIP first"))
+            out.append(
+                Check(
+                    f"{old} holds no VIP",
+                    F,
+                    f"{old} holds {', '.join(v.address for v in holders)}",
+                    f"clients may still write to {old}: stop keepalived on it or move the VIP first",
+                )
+            )
         else:
             out.append(Check(f"{old} holds no VIP", P, "no client can reach it through a VIP"))
         if st is not None and st.up:
             ro = bool(st.read_only) and st.super_read_only is not False
-            out.append(Check(f"{old} cannot take writes", P if ro else F,
-                             "mysqld is up and fenced: read_only" + (", super_read_only" if st.super_read_only else "")
-                             if ro else "mysqld is up and writable: it could commit more while we repair",
-                             "" if ro else f"fence it: SET GLOBAL read_only=ON (and super_read_only=ON on "
-                             f"MySQL) on {old}, or stop mysqld"))
+            out.append(
+                Check(
+                    f"{old} cannot take writes",
+                    P if ro else F,
+                    "mysqld is up and fenced: read_only" + (", super_read_only" if st.super_read_only else "")
+                    if ro
+                    else "mysqld is up and writable: it could commit more while we repair",
+                    ""
+                    if ro
+                    else f"fence it: SET GLOBAL read_only=ON (and super_read_only=ON on "
+                    f"MySQL) on {old}, or stop mysqld",
+                )
+            )
             return out
         alive = (await ctx.access.ssh(old, alive_command(files), read=True, sudo=True, timeout=5)).split()
         dead = not alive or alive[0] != "alive"
-        out.append(Check(f"{old} cannot take writes", P if dead else F,
-                         ("mysqld is down: " + ("its pid file names dead process " + alive[1]
-                                                if alive and alive[0] == "stale" else "no pid file"))
-                         if dead else f"mysqld process {alive[1]} runs but does not answer (hung?)",
-                         "" if dead else f"it could still commit: stop it (kill {alive[1]}) before the repair"))
+        out.append(
+            Check(
+                f"{old} cannot take writes",
+                P if dead else F,
+                (
+                    "mysqld is down: "
+                    + (
+                        "its pid file names dead process " + alive[1]
+                        if alive and alive[0] == "stale"
+                        else "no pid file"
+                    )
+                )
+                if dead
+                else f"mysqld process {alive[1]} runs but does not answer (hung?)",
+                "" if dead else f"it could still commit: stop it (kill {alive[1]}) before the repair",
+            )
+        )
         return out
 
     def _save(self, g: Gap, preview_lines: list[str]) -> None:
@@ -262,12 +367,25 @@ class RepairGap:
             write_private(g.folder / "held_back.sql", _script(g, g.held_back))
         write_private(g.folder / "preview.txt", "\n".join(preview_lines) + "\n")
         write_private(g.folder / "conflicts.txt", "".join(f"{c}\n" for c in g.conflicts))
-        write_private(g.folder / "manifest.json", json.dumps({
-            "cluster": self.cluster.name, "from": self.old, "to": self.new, "tool": g.tool,
-            "binlogs": [d.file for d in g.dumps], "missing": [t.gtid for t in g.missing],
-            "apply": [t.gtid for t in g.apply], "held_back": [t.gtid for t in g.held_back],
-            "conflicts": [str(c) for c in g.conflicts], "sha256": g.sha256,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=1))
+        write_private(
+            g.folder / "manifest.json",
+            json.dumps(
+                {
+                    "cluster": self.cluster.name,
+                    "from": self.old,
+                    "to": self.new,
+                    "tool": g.tool,
+                    "binlogs": [d.file for d in g.dumps],
+                    "missing": [t.gtid for t in g.missing],
+                    "apply": [t.gtid for t in g.apply],
+                    "held_back": [t.gtid for t in g.held_back],
+                    "conflicts": [str(c) for c in g.conflicts],
+                    "sha256": g.sha256,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                },
+                indent=1,
+            ),
+        )
 
     # ------------------------------------------------------------------ steps
     def steps(self, ctx: RunContext) -> list[Step]:
@@ -294,10 +412,16 @@ class RepairGap:
                     nonlocal done
                     if not batch:
                         return
-                    label = (f"replay {in_batch[0]} … {in_batch[-1]}" if len(in_batch) > 1 else
-                             f"replay {in_batch[0]}" if in_batch else "replay session settings")
-                    await session.execute_batch(batch, show=f"{label} ({len(in_batch)} transaction(s), "
-                                                            f"from {g.script.name})", timeout=120)
+                    label = (
+                        f"replay {in_batch[0]} … {in_batch[-1]}"
+                        if len(in_batch) > 1
+                        else f"replay {in_batch[0]}"
+                        if in_batch
+                        else "replay session settings"
+                    )
+                    await session.execute_batch(
+                        batch, show=f"{label} ({len(in_batch)} transaction(s), from {g.script.name})", timeout=120
+                    )
                     done += len(in_batch)
                     batch.clear()
                     in_batch.clear()
@@ -326,27 +450,58 @@ class RepairGap:
                     raise StepFailed(f"replayed {ctx.facts.get('applied')} of {len(g.apply)} transaction(s)")
                 return f"{new} replayed all {len(g.apply)} transaction(s) (no GTIDs: counted, not proven)"
             st = await ctx.access.sql(new).status()
-            have = gapmod.Have.of(True, st.gtid_binlog_state, st.gtid_slave_pos) if g.mariadb \
+            have = (
+                gapmod.Have.of(True, st.gtid_binlog_state, st.gtid_slave_pos)
+                if g.mariadb
                 else gapmod.Have.of(False, st.gtid_executed)
+            )
             lacking = [t.gtid for t in g.apply if not have.has(t.gtid)]
             if lacking:
                 raise StepFailed(f"{new} still lacks {len(lacking)} recovered transaction(s): {lacking[:5]}")
             held = f"; {len(g.held_back)} held back in {g.folder / 'held_back.sql'}" if g.held_back else ""
-            return (f"{new} now has every transaction of {old}'s binlogs"
-                    + (" except the held-back ones" if g.held_back else "") + held)
+            return (
+                f"{new} now has every transaction of {old}'s binlogs"
+                + (" except the held-back ones" if g.held_back else "")
+                + held
+            )
 
         return [
-            Step("apply", f"Replay {len(g.apply)} recovered transaction(s) on {new}, with their GTIDs",
-                 [Action(new, "sql", f"replay {first} … {last} from {g.script} (sha256 {g.sha256[:12]}…), "
-                                     f"{BATCH_TRANSACTIONS} per round trip")], apply, 3600, commits=True),
-            Step("verify", f"Verify {new} has every transaction of {old}",
-                 [Action(new, "sql", "SELECT @@gtid_binlog_state" if g.mariadb else "SELECT @@gtid_executed")],
-                 verify, 30),
+            Step(
+                "apply",
+                f"Replay {len(g.apply)} recovered transaction(s) on {new}, with their GTIDs",
+                [
+                    Action(
+                        new,
+                        "sql",
+                        f"replay {first} … {last} from {g.script} (sha256 {g.sha256[:12]}…), "
+                        f"{BATCH_TRANSACTIONS} per round trip",
+                    )
+                ],
+                apply,
+                3600,
+                commits=True,
+            ),
+            Step(
+                "verify",
+                f"Verify {new} has every transaction of {old}",
+                [Action(new, "sql", "SELECT @@gtid_binlog_state" if g.mariadb else "SELECT @@gtid_executed")],
+                verify,
+                30,
+            ),
         ]
 
 
-async def extract(ctx: RunContext, node: str, files: ServerFiles, have: gapmod.Have, g: Gap,
-                  checks: list[Check], *, what: str, from_position: tuple[str, int] | None = None) -> bool:
+async def extract(
+    ctx: RunContext,
+    node: str,
+    files: ServerFiles,
+    have: gapmod.Have,
+    g: Gap,
+    checks: list[Check],
+    *,
+    what: str,
+    from_position: tuple[str, int] | None = None,
+) -> bool:
     """Read `node`'s binlogs from disk (the files that can hold what `have` lacks), keep the raw
     dumps in g.folder/raw, and fill g.files, g.dumps, g.old_has and g.missing. Appends its checks;
     returns True when it failed (a FAIL check says why)."""
@@ -354,16 +509,22 @@ async def extract(ctx: RunContext, node: str, files: ServerFiles, have: gapmod.H
     try:
         g.tool = (await ctx.access.ssh(node, tool_command(mariadb), read=True, timeout=5)).strip().splitlines()[0]
     except (SshError, IndexError):
-        checks.append(Check(f"binlog tool on {node}", F, "mariadb-binlog/mysqlbinlog not found" if mariadb
-                            else "mysqlbinlog not found", "install the client package of the server's "
-                            "version on the node (the binlog tool must match the server)"))
+        checks.append(
+            Check(
+                f"binlog tool on {node}",
+                F,
+                "mariadb-binlog/mysqlbinlog not found" if mariadb else "mysqlbinlog not found",
+                "install the client package of the server's "
+                "version on the node (the binlog tool must match the server)",
+            )
+        )
         return True
     checks.append(Check(f"binlog tool on {node}", P, g.tool))
     try:
-        g.files = parse_index(await ctx.access.ssh(node, index_command(files), read=True, sudo=True,
-                                                   timeout=10), files)
-        heads = parse_heads(await ctx.access.ssh(node, heads_command(g.tool, g.files), read=True,
-                                                 sudo=True, timeout=60))
+        g.files = parse_index(await ctx.access.ssh(node, index_command(files), read=True, sudo=True, timeout=10), files)
+        heads = parse_heads(
+            await ctx.access.ssh(node, heads_command(g.tool, g.files), read=True, sudo=True, timeout=60)
+        )
     except SshError as exc:
         checks.append(Check(f"binlogs of {node} readable", F, f"cannot read {files.index}: {exc}", _UNREADABLE_FIX))
         return True
@@ -372,17 +533,26 @@ async def extract(ctx: RunContext, node: str, files: ServerFiles, have: gapmod.H
     else:  # without GTIDs: from the file the new writer was executing
         names = [Path(h.path).name for h in heads]
         base = Path(from_position[0]).name
-        start = gapmod.Start(names.index(base), f"reading from {base} at {from_position[1]}") if base in names \
-            else gapmod.Start(None, f"{base}, where the new writer stopped, is no longer among the old writer's "
-                                    "binlogs: purged")
+        start = (
+            gapmod.Start(names.index(base), f"reading from {base} at {from_position[1]}")
+            if base in names
+            else gapmod.Start(
+                None, f"{base}, where the new writer stopped, is no longer among the old writer's binlogs: purged"
+            )
+        )
     if start.index is None:
         checks.append(Check(f"binlogs of {node} hold {what}", F, start.reason, _UNREADABLE_FIX))
         return True
-    checks.append(Check(f"binlogs of {node} hold {what}", P,
-                        f"{len(g.files)} binlog(s); {start.reason}; the other side has {have or 'nothing'}"))
+    checks.append(
+        Check(
+            f"binlogs of {node} hold {what}",
+            P,
+            f"{len(g.files)} binlog(s); {start.reason}; the other side has {have or 'nothing'}",
+        )
+    )
     t0 = time.monotonic()
     raw = g.private_folder("raw")
-    wanted = [h.path for h in heads[start.index:]]
+    wanted = [h.path for h in heads[start.index :]]
     try:
         sizes = parse_sizes(await ctx.access.ssh(node, sizes_command(wanted), read=True, sudo=True, timeout=10))
     except SshError as exc:
@@ -395,30 +565,44 @@ async def extract(ctx: RunContext, node: str, files: ServerFiles, have: gapmod.H
         dest = raw / (Path(path).name + ".txt")
         await ctx.access.download(node, dump_command(g.tool, path, sizes[path]), dest, sudo=True, timeout=1800)
         try:
-            with open(dest, encoding="utf-8", errors="surrogateescape") as f:
+            # parsing is CPU work on a local file the download just wrote: nothing to wait for
+            with open(dest, encoding="utf-8", errors="surrogateescape") as f:  # noqa: ASYNC230
                 g.dumps.append(parse_dump(f, Path(path).name, expect_end=sizes[path]))
         except BinlogIntegrityError as exc:
-            checks.append(Check(f"the dump of {Path(path).name} checks out against the binlog's positions", F,
-                                f"{exc} (the dump is kept in {dest})",
-                                "read that statement in the dump: someone wrote event-header-shaped text into a "
-                                "statement (a forged event) and nothing from this binlog can be trusted to replay. "
-                                "Recover the rows by comparing tables instead (pt-table-checksum / pt-table-sync "
-                                "--print), and find who ran that statement. If the binlog grew while it was read, "
-                                "run the repair again"))
+            checks.append(
+                Check(
+                    f"the dump of {Path(path).name} checks out against the binlog's positions",
+                    F,
+                    f"{exc} (the dump is kept in {dest})",
+                    "read that statement in the dump: someone wrote event-header-shaped text into a "
+                    "statement (a forged event) and nothing from this binlog can be trusted to replay. "
+                    "Recover the rows by comparing tables instead (pt-table-checksum / pt-table-sync "
+                    "--print), and find who ran that statement. If the binlog grew while it was read, "
+                    "run the repair again",
+                )
+            )
             return True
     every = [t for d in g.dumps for t in d.transactions]
     g.old_has = gapmod.held_by_old(heads[start.index].gtids, every, mariadb)
-    g.missing = gapmod.missing(every, have) if from_position is None else \
-        gapmod.after_position(every, [h.path for h in heads], *from_position)
-    ctx.note(f"read {len(every)} transaction(s) from {len(g.dumps)} binlog(s) of {node} in "
-             f"{time.monotonic() - t0:.1f} s; {len(g.missing)} not on the other side", folder=str(g.folder))
+    g.missing = (
+        gapmod.missing(every, have)
+        if from_position is None
+        else gapmod.after_position(every, [h.path for h in heads], *from_position)
+    )
+    ctx.note(
+        f"read {len(every)} transaction(s) from {len(g.dumps)} binlog(s) of {node} in "
+        f"{time.monotonic() - t0:.1f} s; {len(g.missing)} not on the other side",
+        folder=str(g.folder),
+    )
     return False
 
 
-_UNREADABLE_FIX = ("the missing transactions are no longer in binlogs: their rows are still in the old "
-                   "writer's tables. Start its mysqld read-only (without networking to clients) and compare "
-                   "the tables with the new writer (pt-table-checksum / pt-table-sync --print), or restore its "
-                   "binlogs from a backup; then rejoin it with a re-clone")
+_UNREADABLE_FIX = (
+    "the missing transactions are no longer in binlogs: their rows are still in the old "
+    "writer's tables. Start its mysqld read-only (without networking to clients) and compare "
+    "the tables with the new writer (pt-table-checksum / pt-table-sync --print), or restore its "
+    "binlogs from a backup; then rejoin it with a re-clone"
+)
 
 
 def _starts_transaction(stmt: str, mariadb: bool) -> bool:
@@ -447,23 +631,29 @@ async def _table_meta(ctx: RunContext, node: str, txs: list[Transaction]):
     unix_ts: dict[tuple[str, str], set[int]] = {}
     sql = ctx.access.sql(node)
     for i in range(0, len(tables), 100):
-        chunk = tables[i:i + 100]
+        chunk = tables[i : i + 100]
         cond = " OR ".join(["(TABLE_SCHEMA=%s AND TABLE_NAME=%s)"] * len(chunk))
         args = [x for pair in chunk for x in pair]
-        rows = await sql.query(f"SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, ORDINAL_POSITION AS p, "
-                               f"DATA_TYPE AS dt FROM information_schema.COLUMNS WHERE {cond} "
-                               f"ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION", args)
+        rows = await sql.query(
+            f"SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, ORDINAL_POSITION AS p, "
+            f"DATA_TYPE AS dt FROM information_schema.COLUMNS WHERE {cond} "
+            f"ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION",
+            args,
+        )
         for r in rows:
             key = (r["s"], r["t"])
             columns.setdefault(key, []).append(r["c"])
             if str(r["dt"]).lower() == "timestamp":
                 unix_ts.setdefault(key, set()).add(int(r["p"]))
-        rows = await sql.query(f"SELECT s.TABLE_SCHEMA AS s, s.TABLE_NAME AS t, c.ORDINAL_POSITION AS p "
-                               f"FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c "
-                               f"ON c.TABLE_SCHEMA=s.TABLE_SCHEMA AND c.TABLE_NAME=s.TABLE_NAME "
-                               f"AND c.COLUMN_NAME=s.COLUMN_NAME WHERE s.INDEX_NAME='PRIMARY' AND "
-                               f"({cond.replace('TABLE_SCHEMA', 's.TABLE_SCHEMA').replace('TABLE_NAME', 's.TABLE_NAME')}) "
-                               f"ORDER BY s.TABLE_SCHEMA, s.TABLE_NAME, s.SEQ_IN_INDEX", args)
+        rows = await sql.query(
+            f"SELECT s.TABLE_SCHEMA AS s, s.TABLE_NAME AS t, c.ORDINAL_POSITION AS p "
+            f"FROM information_schema.STATISTICS s JOIN information_schema.COLUMNS c "
+            f"ON c.TABLE_SCHEMA=s.TABLE_SCHEMA AND c.TABLE_NAME=s.TABLE_NAME "
+            f"AND c.COLUMN_NAME=s.COLUMN_NAME WHERE s.INDEX_NAME='PRIMARY' AND "
+            f"({cond.replace('TABLE_SCHEMA', 's.TABLE_SCHEMA').replace('TABLE_NAME', 's.TABLE_NAME')}) "
+            f"ORDER BY s.TABLE_SCHEMA, s.TABLE_NAME, s.SEQ_IN_INDEX",
+            args,
+        )
         for r in rows:
             pk.setdefault((r["s"], r["t"]), []).append(int(r["p"]))
     return columns, pk, unix_ts
@@ -475,8 +665,13 @@ def _q(name: str) -> str:
     return "`" + name.replace("`", "``").replace("%", "%%") + "`"
 
 
-async def _conflicts(ctx: RunContext, node: str, txs: list[Transaction], pk: dict[tuple[str, str], list[int]],
-                     unix_ts: dict[tuple[str, str], set[int]]) -> list[gapmod.Conflict]:
+async def _conflicts(
+    ctx: RunContext,
+    node: str,
+    txs: list[Transaction],
+    pk: dict[tuple[str, str], list[int]],
+    unix_ts: dict[tuple[str, str], set[int]],
+) -> list[gapmod.Conflict]:
     """Probe, on the new writer, every row the recovered transactions touch first: it must be as
     they expect it (absent for an insert, equal to the before image otherwise)."""
     probes = first_touches(txs, pk)
@@ -489,26 +684,38 @@ async def _conflicts(ctx: RunContext, node: str, txs: list[Transaction], pk: dic
     for (schema, table), ps in by_table.items():
         keys = pk.get((schema, table))
         if not keys:
-            out += [gapmod.Conflict(p.gtid, f"{schema}.{table}", p.key, "table has no primary key: cannot "
-                                    "prove the row is unchanged") for p in ps if p.expect is not None]
+            out += [
+                gapmod.Conflict(
+                    p.gtid, f"{schema}.{table}", p.key, "table has no primary key: cannot prove the row is unchanged"
+                )
+                for p in ps
+                if p.expect is not None
+            ]
             continue
         if (schema, table) not in cols_rows:
-            cr = await sql.query("SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=%s "
-                                 "AND TABLE_NAME=%s ORDER BY ORDINAL_POSITION", (schema, table))
+            cr = await sql.query(
+                "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=%s "
+                "AND TABLE_NAME=%s ORDER BY ORDINAL_POSITION",
+                (schema, table),
+            )
             cols_rows[(schema, table)] = [r["c"] for r in cr]
         names = cols_rows[(schema, table)]
         ts = unix_ts.get((schema, table), set())
         select = ", ".join(f"UNIX_TIMESTAMP({_q(c)})" if i + 1 in ts else _q(c) for i, c in enumerate(names))
         keycols = ", ".join(_q(names[k - 1]) for k in keys)
         for i in range(0, len(ps), 500):
-            chunk = ps[i:i + 500]
+            chunk = ps[i : i + 500]
             args: list[Any] = []
             for p in chunk:
                 for v in p.key:
                     args.append(gapmod.literal_param(v))
             tuple_ph = "(" + ", ".join(["%s"] * len(keys)) + ")"
-            rows = await sql.query(f"SELECT {select} FROM {_q(schema)}.{_q(table)} WHERE ({keycols}) IN "
-                                   f"({', '.join([tuple_ph] * len(chunk))})", args, timeout=60)
+            rows = await sql.query(
+                f"SELECT {select} FROM {_q(schema)}.{_q(table)} WHERE ({keycols}) IN "
+                f"({', '.join([tuple_ph] * len(chunk))})",
+                args,
+                timeout=60,
+            )
             found: dict[tuple[str, ...], dict[int, Any]] = {}
             for r in rows:
                 vals = list(r.values())

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hatui.cluster import Cluster
-from hatui.runbook.access import WriteAccess
 from hatui.privatefs import private_dir
+from hatui.runbook.access import WriteAccess
 from hatui.runbook.audit import AuditLog, operator
 from hatui.runbook.journal import Journal
 from hatui.runbook.lock import LockBusy, RunbookLock
@@ -86,11 +86,20 @@ class Report:
 
 
 class Runner:
-    def __init__(self, cluster: Cluster, runbook: Runbook, *, pool: SessionPool,
-                 on_event: Callable[[Event], None] | None = None, base_dir: Path | None = None,
-                 watch: bool = False, dry_run: bool = False,
-                 recorder: list[tuple[str, str, str]] | None = None, who: str | None = None,
-                 close_pool: bool = False):
+    def __init__(
+        self,
+        cluster: Cluster,
+        runbook: Runbook,
+        *,
+        pool: SessionPool,
+        on_event: Callable[[Event], None] | None = None,
+        base_dir: Path | None = None,
+        watch: bool = False,
+        dry_run: bool = False,
+        recorder: list[tuple[str, str, str]] | None = None,
+        who: str | None = None,
+        close_pool: bool = False,
+    ):
         self.cluster = cluster
         self.runbook = runbook
         self.pool = pool
@@ -101,8 +110,14 @@ class Runner:
         self.events: list[Event] = []
         self.audit = AuditLog(self.dir / "audit.log", cluster=cluster.name, run_id=self.run_id, who=self.who)
         # watch mode: WriteAccess refuses to exist, so no runbook can be built there
-        self.access = WriteAccess(cluster, pool, announce=self._announce, dry_run=dry_run,
-                                  read_only_policy=object() if watch else None, recorder=recorder)
+        self.access = WriteAccess(
+            cluster,
+            pool,
+            announce=self._announce,
+            dry_run=dry_run,
+            read_only_policy=object() if watch else None,
+            recorder=recorder,
+        )
         self.dry_run = dry_run
         self.close_pool = close_pool  # the console gives each run its own SSH connections
         self.lock = RunbookLock(self.dir / "runbook.lock")
@@ -130,8 +145,16 @@ class Runner:
             self.emit(Event("action", action.text, step=step, node=action.node, data={"kind": action.kind}))
         else:
             ok = phase == "ok"
-            self.emit(Event("action_done", action.text if ok else f"{action.text} → {phase}", step=step,
-                            node=action.node, ok=ok, data={"kind": action.kind}))
+            self.emit(
+                Event(
+                    "action_done",
+                    action.text if ok else f"{action.text} → {phase}",
+                    step=step,
+                    node=action.node,
+                    ok=ok,
+                    data={"kind": action.kind},
+                )
+            )
 
     def _context(self, facts: dict[str, Any]) -> RunContext:
         self._ctx = RunContext(self.cluster, self.access, facts, self.emit)
@@ -145,15 +168,31 @@ class Runner:
         except Exception as exc:  # a check that cannot run is a failed check, never a crash
             checks = [Check("preflight", Verdict.FAIL, f"could not run the checks: {self.access.describe(exc)}")]
         for c in checks:
-            self.emit(Event("check", f"{c.name}: {c.reason}", ok=not c.failed,
-                            data={"verdict": str(c.verdict), "fix": c.fix, "name": c.name}))
+            self.emit(
+                Event(
+                    "check",
+                    f"{c.name}: {c.reason}",
+                    ok=not c.failed,
+                    data={"verdict": str(c.verdict), "fix": c.fix, "name": c.name},
+                )
+            )
         return checks
 
     def _emit_plan(self, steps: list[Step]) -> None:
         for i, s in enumerate(steps, 1):
-            self.emit(Event("plan", f"{i}. {s.title}", step=s.key,
-                            data={"actions": [str(a) for a in s.plan], "undo": s.undo_title,
-                                  "timeout": s.timeout, "commits": s.commits}))
+            self.emit(
+                Event(
+                    "plan",
+                    f"{i}. {s.title}",
+                    step=s.key,
+                    data={
+                        "actions": [str(a) for a in s.plan],
+                        "undo": s.undo_title,
+                        "timeout": s.timeout,
+                        "commits": s.commits,
+                    },
+                )
+            )
 
     async def plan(self) -> Report:
         """The dry run: checks and the steps it would take. Sends reads only."""
@@ -162,8 +201,14 @@ class Runner:
         holder = self.lock.holder()
         checks = await self._preflight(ctx)
         if holder:
-            checks.append(Check("no other runbook running", Verdict.FAIL, str(LockBusy(holder)),
-                                "wait for it to finish, or see `hatui runbook status`"))
+            checks.append(
+                Check(
+                    "no other runbook running",
+                    Verdict.FAIL,
+                    str(LockBusy(holder)),
+                    "wait for it to finish, or see `hatui runbook status`",
+                )
+            )
         steps = self.runbook.steps(ctx)
         self._emit_plan(steps)
         outcome = Outcome.REFUSED if any(c.failed for c in checks) else Outcome.DRY_RUN
@@ -181,8 +226,14 @@ class Runner:
     async def execute(self, confirm: Confirm) -> Report:
         t0 = time.monotonic()
         try:
-            self.lock.acquire({"runbook": self.runbook.name, "operator": self.who, "run": self.run_id,
-                               "params": self.runbook.params()})
+            self.lock.acquire(
+                {
+                    "runbook": self.runbook.name,
+                    "operator": self.who,
+                    "run": self.run_id,
+                    "params": self.runbook.params(),
+                }
+            )
         except LockBusy as busy:
             self.emit(Event("refused", str(busy), ok=False))
             return Report(Outcome.REFUSED, events=self.events, reason=str(busy))
@@ -221,8 +272,9 @@ class Runner:
         outcome, reason = await self._run_steps(steps, ctx, journal)
         return Report(outcome, checks, steps, self.events, reason, time.monotonic() - t0)
 
-    async def _run_steps(self, steps: list[Step], ctx: RunContext, journal: Journal,
-                         start: int = 0) -> tuple[Outcome, str]:
+    async def _run_steps(
+        self, steps: list[Step], ctx: RunContext, journal: Journal, start: int = 0
+    ) -> tuple[Outcome, str]:
         # past a `commits` step that completed (the VIP moved), nothing is undone automatically
         committed = any(journal.status_of(s.key) == "done" for s in steps if s.commits)
         for step in steps[start:]:
@@ -239,9 +291,8 @@ class Runner:
                 if not self._aborted:
                     raise
                 return await self._fail(steps, ctx, journal, step, "aborted by the DBA", committed)
-            except (TimeoutError, asyncio.TimeoutError):
-                return await self._fail(steps, ctx, journal, step, f"timed out after {step.timeout:g} s",
-                                        committed)
+            except TimeoutError:
+                return await self._fail(steps, ctx, journal, step, f"timed out after {step.timeout:g} s", committed)
             except Exception as exc:
                 why = str(exc) if isinstance(exc, StepFailed) else self.access.describe(exc)
                 return await self._fail(steps, ctx, journal, step, why, committed)
@@ -250,22 +301,31 @@ class Runner:
             journal.facts = ctx.facts
             journal.record(step.key, "done", detail or "")
             committed = committed or step.commits
-            self.emit(Event("step_done", detail or step.title, step=step.key,
-                            data={"seconds": round(time.monotonic() - t_step, 3)}))
+            self.emit(
+                Event(
+                    "step_done",
+                    detail or step.title,
+                    step=step.key,
+                    data={"seconds": round(time.monotonic() - t_step, 3)},
+                )
+            )
         journal.finish("done")
         self.emit(Event("done", f"{self.runbook.name} done"))
         return Outcome.DONE, ""
 
-    async def _fail(self, steps: list[Step], ctx: RunContext, journal: Journal, step: Step, why: str,
-                    committed: bool) -> tuple[Outcome, str]:
+    async def _fail(
+        self, steps: list[Step], ctx: RunContext, journal: Journal, step: Step, why: str, committed: bool
+    ) -> tuple[Outcome, str]:
         journal.facts = ctx.facts
         journal.record(step.key, "failed", why)
         self.emit(Event("step_failed", f"{step.title}: {why}", step=step.key, ok=False))
         if committed:
             journal.finish("failed")
             how = getattr(self.runbook, "resume_hint", "`hatui runbook resume --cluster FILE` to finish")
-            msg = (f"{step.title} failed after the point of no return ({why}). Nothing was undone: "
-                   f"fix the cause, then {how}, or follow the report by hand.")
+            msg = (
+                f"{step.title} failed after the point of no return ({why}). Nothing was undone: "
+                f"fix the cause, then {how}, or follow the report by hand."
+            )
             self.emit(Event("failed", msg, ok=False))
             return Outcome.FAILED, why
         ok = await self._undo(steps, ctx, journal)
@@ -274,13 +334,22 @@ class Runner:
             self.emit(Event("rolled_back", f"rolled back: {why}. The cluster is as it was before.", ok=False))
             return Outcome.ROLLED_BACK, why
         journal.finish("failed")
-        self.emit(Event("failed", f"{why}; and an undo step failed: see above, then "
-                                  f"`hatui runbook rollback --cluster FILE` once the cause is fixed", ok=False))
+        self.emit(
+            Event(
+                "failed",
+                f"{why}; and an undo step failed: see above, then "
+                f"`hatui runbook rollback --cluster FILE` once the cause is fixed",
+                ok=False,
+            )
+        )
         return Outcome.FAILED, why
 
     async def _undo(self, steps: list[Step], ctx: RunContext, journal: Journal) -> bool:
-        todo = [s for s in steps if journal.status_of(s.key) in ("started", "done", "failed", "undo_failed")
-                and s.undo is not None]
+        todo = [
+            s
+            for s in steps
+            if journal.status_of(s.key) in ("started", "done", "failed", "undo_failed") and s.undo is not None
+        ]
         ok = True
         self._aborted = False  # an abort stops the forward run, never the undo
         for s in reversed(todo):
@@ -309,8 +378,7 @@ class Runner:
         `resume`: run the steps not done yet."""
         t0 = time.monotonic()
         try:
-            self.lock.acquire({"runbook": f"{self.runbook.name} ({how})", "operator": self.who,
-                               "run": journal.run_id})
+            self.lock.acquire({"runbook": f"{self.runbook.name} ({how})", "operator": self.who, "run": journal.run_id})
         except LockBusy as busy:
             self.emit(Event("refused", str(busy), ok=False))
             return Report(Outcome.REFUSED, events=self.events, reason=str(busy))
@@ -326,14 +394,16 @@ class Runner:
                 ok = await self._undo(steps, ctx, journal)
                 journal.finish("rolled_back" if ok else "failed")
                 self.emit(Event("rolled_back" if ok else "failed", "rolled back from the journal", ok=ok))
-                return Report(Outcome.ROLLED_BACK if ok else Outcome.FAILED, steps=steps, events=self.events,
-                              seconds=time.monotonic() - t0)
+                return Report(
+                    Outcome.ROLLED_BACK if ok else Outcome.FAILED,
+                    steps=steps,
+                    events=self.events,
+                    seconds=time.monotonic() - t0,
+                )
             first = next((i for i, s in enumerate(steps) if journal.status_of(s.key) != "done"), len(steps))
             journal.state = "running"
             outcome, reason = await self._run_steps(steps, ctx, journal, start=first)
-            return Report(outcome, steps=steps, events=self.events, reason=reason,
-                          seconds=time.monotonic() - t0)
+            return Report(outcome, steps=steps, events=self.events, reason=reason, seconds=time.monotonic() - t0)
         finally:
             await self._cleanup()
             self.lock.release()
-

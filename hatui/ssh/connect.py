@@ -85,9 +85,16 @@ def _node_error(node: Node, hop: Hop, reason: str) -> SshError:
     return SshError(reason, node=node.name, host=node.host, port=node.ssh.port)
 
 
-async def _open(node: Node, hop: Hop, *, tunnel: asyncssh.SSHClientConnection | None,
-                keepalive_interval: float, keepalive_count_max: int,
-                on_lost: LostCallback | None, cluster_file: Path | str | None) -> asyncssh.SSHClientConnection:
+async def _open(
+    node: Node,
+    hop: Hop,
+    *,
+    tunnel: asyncssh.SSHClientConnection | None,
+    keepalive_interval: float,
+    keepalive_count_max: int,
+    on_lost: LostCallback | None,
+    cluster_file: Path | str | None,
+) -> asyncssh.SSHClientConnection:
     identity = node.ssh.identity
     if identity is not None and not identity.is_file():
         raise _node_error(node, hop, f"identity file {identity} does not exist")
@@ -96,7 +103,8 @@ async def _open(node: Node, hop: Hop, *, tunnel: asyncssh.SSHClientConnection | 
     timeout = node.ssh.connect_timeout
     try:
         return await asyncssh.connect(
-            hop.host, hop.port,
+            hop.host,
+            hop.port,
             tunnel=tunnel if tunnel is not None else (),
             config=ssh_config_paths(),
             username=hop.user,
@@ -116,22 +124,39 @@ async def _open(node: Node, hop: Hop, *, tunnel: asyncssh.SSHClientConnection | 
         kind, lines = hostkeys.classify(known, seen_host, hop.port, key, addr)
         if kind == "trusted":  # can only be a certificate or a concurrent edit: say so plainly
             raise _node_error(node, hop, f"host key not accepted: {exc.reason}") from None
-        raise HostKeyError(node=node.name, host=hop.host, port=hop.port,
-                           fingerprint=hostkeys.fingerprint(key), key_type=key.get_algorithm(),
-                           kind=kind, known_hosts=known, lines=lines, cluster_file=cluster_file,
-                           jump_host=hop.is_jump) from None
-    except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
+        raise HostKeyError(
+            node=node.name,
+            host=hop.host,
+            port=hop.port,
+            fingerprint=hostkeys.fingerprint(key),
+            key_type=key.get_algorithm(),
+            kind=kind,
+            known_hosts=known,
+            lines=lines,
+            cluster_file=cluster_file,
+            jump_host=hop.is_jump,
+        ) from None
+    except (TimeoutError, OSError, asyncssh.Error) as exc:
         raise _node_error(node, hop, describe(exc, timeout=timeout)) from exc
 
 
-async def connect_node(node: Node, *, keepalive_interval: float = 5.0, keepalive_count_max: int = 3,
-                       on_lost: LostCallback | None = None, cluster_file: Path | str | None = None,
-                       ) -> tuple[asyncssh.SSHClientConnection, asyncssh.SSHClientConnection | None]:
+async def connect_node(
+    node: Node,
+    *,
+    keepalive_interval: float = 5.0,
+    keepalive_count_max: int = 3,
+    on_lost: LostCallback | None = None,
+    cluster_file: Path | str | None = None,
+) -> tuple[asyncssh.SSHClientConnection, asyncssh.SSHClientConnection | None]:
     """A verified, authenticated connection to the node, and the jump-host connection it runs
     through (None without a jump host; the caller closes it with the node's connection).
     Raises HostKeyError or SshError."""
-    kw = dict(keepalive_interval=keepalive_interval, keepalive_count_max=keepalive_count_max,
-              on_lost=on_lost, cluster_file=cluster_file)
+    kw = dict(
+        keepalive_interval=keepalive_interval,
+        keepalive_count_max=keepalive_count_max,
+        on_lost=on_lost,
+        cluster_file=cluster_file,
+    )
     jump = None
     hop = jump_hop(node)
     if hop is not None:
@@ -150,10 +175,12 @@ async def _server_key(node: Node, hop: Hop, tunnel: asyncssh.SSHClientConnection
     timeout = node.ssh.connect_timeout
     try:
         key = await asyncio.wait_for(
-            asyncssh.get_server_host_key(hop.host, hop.port, tunnel=tunnel if tunnel is not None else (),
-                                         config=ssh_config_paths()),
-            timeout)
-    except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
+            asyncssh.get_server_host_key(
+                hop.host, hop.port, tunnel=tunnel if tunnel is not None else (), config=ssh_config_paths()
+            ),
+            timeout,
+        )
+    except (TimeoutError, OSError, asyncssh.Error) as exc:
         raise _node_error(node, hop, describe(exc, timeout=timeout)) from exc
     if key is None:
         raise _node_error(node, hop, "the server presented no host key (GSS key exchange)")
@@ -168,14 +195,14 @@ async def fetch_host_key(node: Node, *, jump_host: bool = False) -> tuple[str, s
     if jump_host:
         hop = jump_hop(node)
         if hop is None:
-            raise SshError(f"node {node.name} has no jump host", node=node.name, host=node.host,
-                           port=node.ssh.port)
+            raise SshError(f"node {node.name} has no jump host", node=node.name, host=node.host, port=node.ssh.port)
     else:
         hop = node_hop(node)
         jhop = jump_hop(node)
         if jhop is not None:
-            tunnel = await _open(node, jhop, tunnel=None, keepalive_interval=0, keepalive_count_max=3,
-                                 on_lost=None, cluster_file=None)
+            tunnel = await _open(
+                node, jhop, tunnel=None, keepalive_interval=0, keepalive_count_max=3, on_lost=None, cluster_file=None
+            )
     try:
         key = await _server_key(node, hop, tunnel)
     finally:
@@ -184,8 +211,14 @@ async def fetch_host_key(node: Node, *, jump_host: bool = False) -> tuple[str, s
     return key.get_algorithm(), hostkeys.fingerprint(key), key
 
 
-async def trust_host_key(node: Node, *, expected_fingerprint: str | None = None, hashed: bool = False,
-                         jump_host: bool = False, cluster_file: Path | str | None = None) -> str:
+async def trust_host_key(
+    node: Node,
+    *,
+    expected_fingerprint: str | None = None,
+    hashed: bool = False,
+    jump_host: bool = False,
+    cluster_file: Path | str | None = None,
+) -> str:
     """The explicit opt-in for an unknown host key: fetch the node's key (or its jump host's),
     refuse if it differs from `expected_fingerprint` (when given), and append a known_hosts line
     for it to the node's known_hosts file (created 0600; `hashed` for OpenSSH's HashKnownHosts
@@ -200,14 +233,27 @@ async def trust_host_key(node: Node, *, expected_fingerprint: str | None = None,
     if expected_fingerprint is not None:
         want = hostkeys.normalize_fingerprint(expected_fingerprint)
         if want != fp:
-            raise _node_error(node, hop, f"the server presents {key.get_algorithm()} key {fp}, not the "
-                                         f"expected {want}; nothing was written to {path}")
+            raise _node_error(
+                node,
+                hop,
+                f"the server presents {key.get_algorithm()} key {fp}, not the "
+                f"expected {want}; nothing was written to {path}",
+            )
     kind, lines = hostkeys.classify(path, hop.host, hop.port, key)
     if kind == "trusted":
         return fp
     if kind != "unknown":
-        raise HostKeyError(node=node.name, host=hop.host, port=hop.port, fingerprint=fp,
-                           key_type=key.get_algorithm(), kind=kind, known_hosts=path, lines=lines,
-                           cluster_file=cluster_file, jump_host=jump_host)
+        raise HostKeyError(
+            node=node.name,
+            host=hop.host,
+            port=hop.port,
+            fingerprint=fp,
+            key_type=key.get_algorithm(),
+            kind=kind,
+            known_hosts=path,
+            lines=lines,
+            cluster_file=cluster_file,
+            jump_host=jump_host,
+        )
     hostkeys.append_line(path, hostkeys.known_hosts_line(hop.host, hop.port, key, hashed=hashed))
     return fp

@@ -23,8 +23,15 @@ class SshError(Exception):
     `retry_in` is set (seconds) when the session is waiting before its next connection attempt.
     """
 
-    def __init__(self, reason: str, *, node: str | None = None, host: str | None = None,
-                 port: int | None = None, retry_in: float | None = None):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        node: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        retry_in: float | None = None,
+    ):
         self.reason = reason
         self.node = node
         self.host = host
@@ -62,9 +69,20 @@ class HostKeyError(SshError):
     that of the node's jump host).
     """
 
-    def __init__(self, *, node: str, host: str, port: int, fingerprint: str, key_type: str,
-                 kind: str, known_hosts: Path, lines: tuple[int, ...] = (),
-                 cluster_file: Path | str | None = None, jump_host: bool = False):
+    def __init__(
+        self,
+        *,
+        node: str,
+        host: str,
+        port: int,
+        fingerprint: str,
+        key_type: str,
+        kind: str,
+        known_hosts: Path,
+        lines: tuple[int, ...] = (),
+        cluster_file: Path | str | None = None,
+        jump_host: bool = False,
+    ):
         self.fingerprint = fingerprint
         self.key_type = key_type
         self.kind = kind
@@ -89,20 +107,24 @@ class HostKeyError(SshError):
         what = "jump host" if self.jump_host else "host"
         key = f"{self.key_type} key {self.fingerprint}"
         if self.kind == "unknown":
-            return (f"{what} key unknown: {key} is not in {self.known_hosts}. Check this "
-                    f"fingerprint with the server's owner, then trust it explicitly: "
-                    f"{self.trust_command()}")
+            return (
+                f"{what} key unknown: {key} is not in {self.known_hosts}. Check this "
+                f"fingerprint with the server's owner, then trust it explicitly: "
+                f"{self.trust_command()}"
+            )
         if self.kind == "revoked":
             return f"REFUSED: {what} key {key} is marked @revoked in {self.known_hosts}"
         pattern = host if port == 22 else f"[{host}]:{port}"
         where = ", ".join(str(n) for n in self.lines) or "?"
-        return (f"WARNING: {what.upper()} KEY HAS CHANGED -- possible man-in-the-middle attack! "
-                f"It now presents {key}, which does not match {self.known_hosts} "
-                f"line{'s' if len(self.lines) > 1 else ''} {where}. hatui refuses this node. "
-                f"Only if the change is expected (reinstalled host, new key), remove "
-                f"line{'s' if len(self.lines) > 1 else ''} {where} "
-                f"(ssh-keygen -R '{pattern}' -f {self.known_hosts}) and trust the new key: "
-                f"{self.trust_command()}")
+        return (
+            f"WARNING: {what.upper()} KEY HAS CHANGED -- possible man-in-the-middle attack! "
+            f"It now presents {key}, which does not match {self.known_hosts} "
+            f"line{'s' if len(self.lines) > 1 else ''} {where}. hatui refuses this node. "
+            f"Only if the change is expected (reinstalled host, new key), remove "
+            f"line{'s' if len(self.lines) > 1 else ''} {where} "
+            f"(ssh-keygen -R '{pattern}' -f {self.known_hosts}) and trust the new key: "
+            f"{self.trust_command()}"
+        )
 
 
 def describe(exc: BaseException, *, timeout: float | None = None) -> str:

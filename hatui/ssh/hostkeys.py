@@ -56,8 +56,9 @@ def hash_host(pattern: str, salt: bytes | None = None) -> str:
     return f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
 
 
-def known_hosts_line(host: str, port: int, key: asyncssh.SSHKey, *, hashed: bool = False,
-                     salt: bytes | None = None) -> str:
+def known_hosts_line(
+    host: str, port: int, key: asyncssh.SSHKey, *, hashed: bool = False, salt: bytes | None = None
+) -> str:
     """One known_hosts line (without newline) trusting `key` for host:port."""
     pattern = host_pattern(host, port)
     return f"{hash_host(pattern, salt) if hashed else pattern} {key_text(key)}"
@@ -103,8 +104,9 @@ def entries_for(path: Path, host: str, port: int, addr: str | None = None) -> li
     return found
 
 
-def classify(path: Path, host: str, port: int, key: asyncssh.SSHKey,
-             addr: str | None = None) -> tuple[str, tuple[int, ...]]:
+def classify(
+    path: Path, host: str, port: int, key: asyncssh.SSHKey, addr: str | None = None
+) -> tuple[str, tuple[int, ...]]:
     """Why `key` was not accepted for host:port, and the lines concerned:
     ("revoked", lines) when a @revoked line names it; ("unknown", ()) when the file has nothing
     for the host; ("changed", lines) when it holds other keys for it; ("trusted", lines) when

@@ -69,11 +69,20 @@ class NodeSession:
     and each stream holds one while it is open. Port forwards do not count.
     """
 
-    def __init__(self, node: Node, *, command_guard: Callable[[str], None] | None = None,
-                 keepalive_interval: float = 5.0, keepalive_count_max: int = 3,
-                 backoff_initial: float = 0.5, backoff_max: float = 15.0,
-                 rng: random.Random | None = None, max_sessions: int = DEFAULT_MAX_SESSIONS,
-                 cluster_file: Path | str | None = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        node: Node,
+        *,
+        command_guard: Callable[[str], None] | None = None,
+        keepalive_interval: float = 5.0,
+        keepalive_count_max: int = 3,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 15.0,
+        rng: random.Random | None = None,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
+        cluster_file: Path | str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._node = node
         self.command_guard = command_guard
         self.keepalive_interval = keepalive_interval
@@ -191,9 +200,13 @@ class NodeSession:
         self._attempts += 1
         self._set_state(ConnState.CONNECTING)
         try:
-            conn, jump = await connect_node(self._node, keepalive_interval=self.keepalive_interval,
-                                            keepalive_count_max=self.keepalive_count_max,
-                                            on_lost=self._lost, cluster_file=self.cluster_file)
+            conn, jump = await connect_node(
+                self._node,
+                keepalive_interval=self.keepalive_interval,
+                keepalive_count_max=self.keepalive_count_max,
+                on_lost=self._lost,
+                cluster_file=self.cluster_file,
+            )
         except HostKeyError as exc:
             self._refusal = exc
             self._last_error, self._last_reason = str(exc), exc.reason
@@ -259,19 +272,24 @@ class NodeSession:
         ssh = self._node.ssh
         wrap = needs_sudo_wrap(sudo=sudo, user=ssh.user, sudo_allowed=ssh.sudo)
         if wrap is None:
-            raise self._err(f"`{shorten(command)}` needs root, and {ssh.user} is not root: set "
-                            f"ssh.sudo: true for node {self._node.name} (passwordless sudo) or "
-                            f"connect as root")
+            raise self._err(
+                f"`{shorten(command)}` needs root, and {ssh.user} is not root: set "
+                f"ssh.sudo: true for node {self._node.name} (passwordless sudo) or "
+                f"connect as root"
+            )
         return remote_command(command, sudo_wrapped=wrap), wrap
 
     def _sudo_refused(self, stderr: str) -> SshError | None:
         if "a password is required" in stderr or "a terminal is required" in stderr:
-            return self._err(f"sudo asks {self._node.ssh.user} for a password: hatui needs "
-                             f"passwordless sudo (NOPASSWD) on node {self._node.name}")
+            return self._err(
+                f"sudo asks {self._node.ssh.user} for a password: hatui needs "
+                f"passwordless sudo (NOPASSWD) on node {self._node.name}"
+            )
         return None
 
-    async def run(self, command: str, *, timeout: float = 5.0, sudo: bool = False,
-                  check: bool = False) -> CommandResult:
+    async def run(
+        self, command: str, *, timeout: float = 5.0, sudo: bool = False, check: bool = False
+    ) -> CommandResult:
         """Run a command (interpreted by `sh`) on the node and collect its output.
 
         timeout: seconds the command may take once the connection is there (connecting is
@@ -300,29 +318,36 @@ class NodeSession:
                 self._procs.discard(proc)
         return self._result(command, proc.exit_status, out, err, t0, wrapped=wrapped, check=check)
 
-    def _result(self, command: str, status: int | None, out: bytes, err: bytes, t0: float, *,
-                wrapped: bool, check: bool) -> CommandResult:
+    def _result(
+        self, command: str, status: int | None, out: bytes, err: bytes, t0: float, *, wrapped: bool, check: bool
+    ) -> CommandResult:
         """The finished command's result; SshError when it never reported an exit status,
         a refused sudo, or (check) CommandFailed on a non-zero exit."""
         if status is None:
             raise self._err(self._why_ended(f"`{shorten(command)}`", None))
-        result = CommandResult(command=command, exit_status=status,
-                               stdout=out.decode("utf-8", errors="replace"),
-                               stderr=err.decode("utf-8", errors="replace"),
-                               seconds=time.monotonic() - t0)
+        result = CommandResult(
+            command=command,
+            exit_status=status,
+            stdout=out.decode("utf-8", errors="replace"),
+            stderr=err.decode("utf-8", errors="replace"),
+            seconds=time.monotonic() - t0,
+        )
         if wrapped and status != 0:
             refused = self._sudo_refused(result.stderr)
             if refused is not None:
                 raise refused
         if check and status != 0:
             tail = result.stderr.strip().splitlines()[-1:] or ["(no error output)"]
-            raise CommandFailed(f"`{shorten(command)}` exited with status {status}: {tail[0]}",
-                                result=result, node=self._node.name, host=self._node.host,
-                                port=self._node.ssh.port)
+            raise CommandFailed(
+                f"`{shorten(command)}` exited with status {status}: {tail[0]}",
+                result=result,
+                node=self._node.name,
+                host=self._node.host,
+                port=self._node.ssh.port,
+            )
         return result
 
-    async def download(self, command: str, dest: Path, *, timeout: float = 600.0,
-                       sudo: bool = False) -> CommandResult:
+    async def download(self, command: str, dest: Path, *, timeout: float = 600.0, sudo: bool = False) -> CommandResult:
         """Run a command and write its stdout to the local file `dest` as it arrives (binlog
         dumps run to hundreds of MB: never held in memory). Raises CommandFailed on a non-zero
         exit, SshError as run() does; `stdout` of the result is empty, `stderr` kept."""
@@ -340,6 +365,7 @@ class NodeSession:
                         with open_private(dest) as f:  # row data: 0600, never via a symlink
                             while chunk := await proc.stdout.read(1 << 20):
                                 f.write(chunk)
+
                     _, err = await asyncio.gather(copy(), proc.stderr.read())
                     await proc.wait_closed()
         except TimeoutError:
@@ -352,8 +378,9 @@ class NodeSession:
                 self._procs.discard(proc)
         return self._result(command, proc.exit_status, b"", err, t0, wrapped=wrapped, check=True)
 
-    async def _open_process(self, conn: asyncssh.SSHClientConnection, remote: str, *,
-                            retry_for: float) -> asyncssh.SSHClientProcess:
+    async def _open_process(
+        self, conn: asyncssh.SSHClientConnection, remote: str, *, retry_for: float
+    ) -> asyncssh.SSHClientProcess:
         """A channel running `remote`. sshd frees a session slot a moment after the client saw
         the channel closed, so with MaxSessions channels in use a new one can be refused
         ("open failed", administratively prohibited) although our own count has room: retry
@@ -542,9 +569,13 @@ class ArmedCommand:
         finally:
             self.close()
         status = self.proc.exit_status
-        return CommandResult(command=self.command, exit_status=-1 if status is None else status,
-                             stdout=out.decode("utf-8", errors="replace"),
-                             stderr=err.decode("utf-8", errors="replace"), seconds=time.monotonic() - t0)
+        return CommandResult(
+            command=self.command,
+            exit_status=-1 if status is None else status,
+            stdout=out.decode("utf-8", errors="replace"),
+            stderr=err.decode("utf-8", errors="replace"),
+            seconds=time.monotonic() - t0,
+        )
 
     def close(self) -> None:
         """Disarm (if not fired: it exits without running) and release the channel."""
@@ -580,11 +611,15 @@ class _Forward:
                 conn = await self.session._ensure()
                 ch_reader, ch_writer = await conn.open_connection(self.remote_host, self.remote_port)
             except (SshError, *_CHANNEL_ERRORS) as exc:
-                log.info("%s: forward to %s:%s refused a client: %s", self.session.node.name,
-                         self.remote_host, self.remote_port, exc)
+                log.info(
+                    "%s: forward to %s:%s refused a client: %s",
+                    self.session.node.name,
+                    self.remote_host,
+                    self.remote_port,
+                    exc,
+                )
                 return
-            pumps = [asyncio.ensure_future(_pump(reader, ch_writer)),
-                     asyncio.ensure_future(_pump(ch_reader, writer))]
+            pumps = [asyncio.ensure_future(_pump(reader, ch_writer)), asyncio.ensure_future(_pump(ch_reader, writer))]
             try:
                 await asyncio.gather(*pumps)
             except (*_CHANNEL_ERRORS, ConnectionError):

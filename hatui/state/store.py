@@ -63,8 +63,7 @@ class Store:
     Only sources call `put`/`add_event`; they run on one event loop, so no locking is needed.
     """
 
-    def __init__(self, cluster: Cluster, *, max_events: int = 10_000,
-                 clock: Callable[[], float] = time.time):
+    def __init__(self, cluster: Cluster, *, max_events: int = 10_000, clock: Callable[[], float] = time.time):
         self.cluster = cluster
         self._clock = clock
         self._obs: dict[tuple[str, Kind], Observation] = {}

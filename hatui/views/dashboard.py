@@ -154,12 +154,26 @@ def node_rows(snap: Snapshot, alerts: list[Alert], views: list[VipView] | None =
         held = ", ".join(v.address for v in views if name in v.holders) or "-"
         ages = [snap.age(name, k) for k in Kind if snap.get(name, k) and k != Kind.SSH]
         health = _health_of(alerts, name) if ssh is not None else UNKNOWN
-        rows.append(NodeRow(name, role_of(snap, name, w), held, ssh_txt, mysql_txt, rw, repl,
-                            vrrp_txt, health, age_text(max(ages) if ages else None)))
+        rows.append(
+            NodeRow(
+                name,
+                role_of(snap, name, w),
+                held,
+                ssh_txt,
+                mysql_txt,
+                rw,
+                repl,
+                vrrp_txt,
+                health,
+                age_text(max(ages) if ages else None),
+            )
+        )
     return rows
 
 
-def vrrp_rows(snap: Snapshot, alerts: list[Alert], script_results: dict[str, dict[str, tuple[str, float]]]) -> list[VrrpRow]:
+def vrrp_rows(
+    snap: Snapshot, alerts: list[Alert], script_results: dict[str, dict[str, tuple[str, float]]]
+) -> list[VrrpRow]:
     rows = []
     for name, node in snap.cluster.nodes.items():
         if not node.has_role(Role.KEEPALIVED):
@@ -179,8 +193,18 @@ def vrrp_rows(snap: Snapshot, alerts: list[Alert], script_results: dict[str, dic
             if i.last_transition is not None:
                 ago = snap.taken_at - i.last_transition.timestamp()
                 when = f"{i.last_transition.astimezone().strftime('%H:%M:%S')} ({age_text(ago)} ago)"
-            rows.append(VrrpRow(name, i.name, i.state, str(i.base_priority), str(i.effective_priority),
-                                when, checks, _health_of(node_alerts)))
+            rows.append(
+                VrrpRow(
+                    name,
+                    i.name,
+                    i.state,
+                    str(i.base_priority),
+                    str(i.effective_priority),
+                    when,
+                    checks,
+                    _health_of(node_alerts),
+                )
+            )
     return rows
 
 
@@ -192,31 +216,49 @@ def repl_rows(snap: Snapshot, alerts: list[Alert]) -> list[ReplRow]:
             continue
         for ch in st.channels:
             mine = [a for a in alerts if a.node == name and a.code.startswith("repl.") and a.subject == ch.name]
-            rows.append(ReplRow(
-                name, ch.name or "-", node_for_host(snap, ch.source_host) or f"{ch.source_host}:{ch.source_port}",
-                ch.io_state or ("Yes" if ch.io_running else "No"), "Yes" if ch.sql_running else "No",
-                "-" if ch.lag_seconds is None else f"{ch.lag_seconds:g}s", _gtid(st),
-                ch.last_error or ch.last_sql_error or ch.last_io_error or "", _health_of(mine)))
+            rows.append(
+                ReplRow(
+                    name,
+                    ch.name or "-",
+                    node_for_host(snap, ch.source_host) or f"{ch.source_host}:{ch.source_port}",
+                    ch.io_state or ("Yes" if ch.io_running else "No"),
+                    "Yes" if ch.sql_running else "No",
+                    "-" if ch.lag_seconds is None else f"{ch.lag_seconds:g}s",
+                    _gtid(st),
+                    ch.last_error or ch.last_sql_error or ch.last_io_error or "",
+                    _health_of(mine),
+                )
+            )
     return rows
 
 
 def alert_rows(active: list[ActiveAlert], now: float) -> list[AlertRow]:
-    return [AlertRow(str(a.alert.severity), a.alert.code, a.alert.node or "-", a.alert.message,
-                     age_text(now - a.since)) for a in active]
+    return [
+        AlertRow(str(a.alert.severity), a.alert.code, a.alert.node or "-", a.alert.message, age_text(now - a.since))
+        for a in active
+    ]
 
 
 CLEARED_SHOWN = 8  # recent cleared alerts kept under the active ones
 CLEARED_WINDOW = 1800.0  # seconds a cleared alert stays in view
 
 
-def cleared_rows(cleared: list[ClearedAlert], now: float, *, limit: int = CLEARED_SHOWN,
-                 window: float = CLEARED_WINDOW) -> list[AlertRow]:
+def cleared_rows(
+    cleared: list[ClearedAlert], now: float, *, limit: int = CLEARED_SHOWN, window: float = CLEARED_WINDOW
+) -> list[AlertRow]:
     """Recently cleared alerts, newest first: 'for' is how long each lasted. They fade out of
     the dashboard after `window` (the AlertBook keeps the longer history)."""
     recent = [c for c in cleared if now - c.cleared_at <= window][:limit]
-    return [AlertRow("cleared", c.alert.code, c.alert.node or "-",
-                     f"cleared {age_text(now - c.cleared_at)} ago: {c.alert.message}",
-                     age_text(c.cleared_at - c.since)) for c in recent]
+    return [
+        AlertRow(
+            "cleared",
+            c.alert.code,
+            c.alert.node or "-",
+            f"cleared {age_text(now - c.cleared_at)} ago: {c.alert.message}",
+            age_text(c.cleared_at - c.since),
+        )
+        for c in recent
+    ]
 
 
 def header(snap: Snapshot, alerts: list[Alert]) -> Header:
@@ -225,8 +267,13 @@ def header(snap: Snapshot, alerts: list[Alert]) -> Header:
         v = snap.value(name, Kind.SSH)
         conns.append((name, "?" if v is None else str(v.state)))
     known = any(v != "?" for _, v in conns)
-    return Header(snap.cluster.name, _health_of(alerts) if known else UNKNOWN,
-                  writer(snap).node or "?", tuple(conns), age_text(snap.oldest_age()))
+    return Header(
+        snap.cluster.name,
+        _health_of(alerts) if known else UNKNOWN,
+        writer(snap).node or "?",
+        tuple(conns),
+        age_text(snap.oldest_age()),
+    )
 
 
 # Which data each panel is drawn from, so a panel can say when what it shows is old.
@@ -293,6 +340,24 @@ def clock(t: float) -> str:
     return dt.datetime.fromtimestamp(t).strftime("%H:%M:%S")
 
 
-__all__ = ["PANEL_KINDS", "AlertRow", "Header", "NodeRow", "ReplRow", "Staleness", "VrrpRow", "age_text",
-           "alert_rows", "cleared_rows", "header", "live_mysql", "node_rows", "panel_staleness", "repl_rows", "role_of",
-           "spark_text", "staleness", "vrrp_rows"]
+__all__ = [
+    "PANEL_KINDS",
+    "AlertRow",
+    "Header",
+    "NodeRow",
+    "ReplRow",
+    "Staleness",
+    "VrrpRow",
+    "age_text",
+    "alert_rows",
+    "cleared_rows",
+    "header",
+    "live_mysql",
+    "node_rows",
+    "panel_staleness",
+    "repl_rows",
+    "role_of",
+    "spark_text",
+    "staleness",
+    "vrrp_rows",
+]

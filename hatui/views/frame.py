@@ -40,5 +40,13 @@ class ClusterState:
         alerts = evaluate(snap)
         now = time.time()
         raised, cleared = self.book.update(alerts, now)
-        return Frame(snap, alerts, self.book.active, self.book.cleared, now, self.lag.observe(snap),
-                     tuple(raised), tuple(cleared))
+        return Frame(
+            snap,
+            alerts,
+            self.book.active,
+            self.book.cleared,
+            now,
+            self.lag.observe(snap),
+            tuple(raised),
+            tuple(cleared),
+        )

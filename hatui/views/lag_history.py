@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from hatui.state.observations import Kind
 from hatui.state.store import Snapshot
 
-SeriesKey = tuple[str, str]           # (node, channel name)
-Point = tuple[float, float | None]    # (observation time, lag seconds or None = unknown)
+SeriesKey = tuple[str, str]  # (node, channel name)
+Point = tuple[float, float | None]  # (observation time, lag seconds or None = unknown)
 
 __all__ = ["LagHistory", "Point", "SeriesKey"]
 
@@ -134,7 +134,7 @@ class LagHistory:
 
     @staticmethod
     def label(key: SeriesKey) -> str:
-        """"db3" for a node's default channel, "db3/chan" for a named one."""
+        """ "db3" for a node's default channel, "db3/chan" for a named one."""
         node, channel = key
         return f"{node}/{channel}" if channel else node
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hatui.rules.alerts import ActiveAlert
-from hatui.state.store import Snapshot
 from hatui.rules.topology import vip_views
 from hatui.state.observations import Kind
+from hatui.state.store import Snapshot
 from hatui.views.dashboard import PANEL_KINDS, age_text, header, staleness
 from hatui.views.lag_history import LagHistory
 
@@ -35,7 +35,15 @@ def board(snap: Snapshot, active: list[ActiveAlert], lag: LagHistory, now: float
     worst = lag.worst()
     worst_txt = "-" if worst is None else f"{LagHistory.label(worst[0])} {age_text(worst[1])}"
     oldest = snap.oldest_age()
-    return Board(h.cluster, h.health, h.writer, vips, worst_txt,
-                 tuple((str(a.alert.severity), a.alert.message, age_text(now - a.since)) for a in active),
-                 age_text(oldest), oldest is None or staleness(snap, ALL_POLLED).stale,
-                 staleness(snap, PANEL_KINDS["vip"]).label(), staleness(snap, PANEL_KINDS["repl"]).label())
+    return Board(
+        h.cluster,
+        h.health,
+        h.writer,
+        vips,
+        worst_txt,
+        tuple((str(a.alert.severity), a.alert.message, age_text(now - a.since)) for a in active),
+        age_text(oldest),
+        oldest is None or staleness(snap, ALL_POLLED).stale,
+        staleness(snap, PANEL_KINDS["vip"]).label(),
+        staleness(snap, PANEL_KINDS["repl"]).label(),
+    )

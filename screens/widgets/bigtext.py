@@ -31,5 +31,7 @@ def big_text(word: str) -> list[str]:
     pixels = ["  ".join(g[r] for g in glyphs) for r in range(5)]
     width = len(pixels[0])
     pixels.append(" " * width)  # an even number of pixel rows
-    return ["".join(_HALF[(top[i] == "#", bottom[i] == "#")] for i in range(width))
-            for top, bottom in zip(pixels[0::2], pixels[1::2])]
+    return [
+        "".join(_HALF[(top[i] == "#", bottom[i] == "#")] for i in range(width))
+        for top, bottom in zip(pixels[0::2], pixels[1::2])
+    ]

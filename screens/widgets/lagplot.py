@@ -20,12 +20,12 @@ WARNING_COLOUR = (255, 175, 0)
 CRITICAL_COLOUR = (255, 60, 60)
 # One colour per series, in key order; no orange or red: those mean the thresholds.
 SERIES_COLOURS: tuple[tuple[int, int, int], ...] = (
-    (0, 170, 255),    # blue
-    (80, 220, 100),   # green
+    (0, 170, 255),  # blue
+    (80, 220, 100),  # green
     (200, 120, 255),  # violet
-    (0, 220, 220),    # cyan
+    (0, 220, 220),  # cyan
     (255, 110, 200),  # pink
-    (190, 190, 80),   # olive
+    (190, 190, 80),  # olive
     (150, 150, 255),  # lavender
     (220, 220, 220),  # grey
 )
@@ -49,8 +49,9 @@ class LagPlot(PlotextPlot):
     }
     """
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None, disabled: bool = False):
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None, disabled: bool = False
+    ):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.drawn: tuple[str, ...] = ()  # legend labels drawn last time, in order
         self._draw(LagHistory(), 0.0, None)
@@ -64,8 +65,7 @@ class LagPlot(PlotextPlot):
         ticks = [-window * i / 4 for i in range(4, -1, -1)]
         plt.xticks(ticks, [f"{t + 0.0:g}" for t in ticks])  # + 0.0: no "-0"
 
-    def update_from(self, history: LagHistory, now: float,
-                    thresholds: LagThresholds | None = None) -> None:
+    def update_from(self, history: LagHistory, now: float, thresholds: LagThresholds | None = None) -> None:
         """Redraw from scratch: every series in `history`, relative to `now`."""
         self._draw(history, now, thresholds)
         self.refresh()
@@ -121,8 +121,16 @@ class LagSparkline(Sparkline):
     LagSparkline.-critical > .sparkline--min-color { color: $error 40%; }
     """
 
-    def __init__(self, key: SeriesKey, *, points: int = 20, name: str | None = None,
-                 id: str | None = None, classes: str | None = None, disabled: bool = False):
+    def __init__(
+        self,
+        key: SeriesKey,
+        *,
+        points: int = 20,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ):
         super().__init__([], name=name, id=id, classes=classes, disabled=disabled)
         self.key = key
         self.points = points
@@ -145,8 +153,7 @@ class LagSparkline(Sparkline):
         self.set_class(level == "critical", "-critical")
 
 
-def sparkline_for(history: LagHistory, key: SeriesKey, thresholds: LagThresholds | None = None,
-                  **kw) -> LagSparkline:
+def sparkline_for(history: LagHistory, key: SeriesKey, thresholds: LagThresholds | None = None, **kw) -> LagSparkline:
     """A LagSparkline for `key`, already filled from `history`."""
     spark = LagSparkline(key, **kw)
     spark.update_from(history, thresholds)

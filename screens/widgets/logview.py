@@ -46,10 +46,10 @@ NOISE_KINDS = frozenset({EventKind.DUMP.value, EventKind.GARP.value})
 NODE_PALETTE = ("#22b8cf", "#cc5de8", "#ff922b", "#20c997", "#f06595", "#9775fa", "#a9e34b", "#e599f7")
 
 REORDER_WINDOW = 200  # a late line is slotted in among the newest this many lines, no further
-STATE_WIDTH = 6       # MASTER / BACKUP
+STATE_WIDTH = 6  # MASTER / BACKUP
 MAX_NODE_WIDTH = 16
 MAX_INSTANCE_WIDTH = 16
-MAX_DETAIL = 1000     # characters of detail kept per line
+MAX_DETAIL = 1000  # characters of detail kept per line
 
 _CONTROL = {c: " " for c in range(32)} | {127: " "}
 _ORDER = attrgetter("order")
@@ -145,8 +145,13 @@ class _Line:
                 t = t.astimezone(tz)
             stamp = f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond // 1000:03d}"
             detail = (getattr(ev, "detail", "") or getattr(ev, "raw", "") or "")[:MAX_DETAIL]
-            f = self._fields = (stamp, getattr(ev, "instance", None) or "", getattr(ev, "state", None) or "",
-                                detail.translate(_CONTROL), severity(ev))
+            f = self._fields = (
+                stamp,
+                getattr(ev, "instance", None) or "",
+                getattr(ev, "state", None) or "",
+                detail.translate(_CONTROL),
+                severity(ev),
+            )
         return f
 
     def search(self, tz: tzinfo | None) -> str:
@@ -167,8 +172,13 @@ class LogBody(ScrollView, can_focus=False, inherit_bindings=False):
     the body turns mouse-wheel and scrollbar scrolling into follow/pause."""
 
     COMPONENT_CLASSES = {
-        "logview--time", "logview--master", "logview--backup", "logview--fault",
-        "logview--error", "logview--warn", "logview--dim",
+        "logview--time",
+        "logview--master",
+        "logview--backup",
+        "logview--fault",
+        "logview--error",
+        "logview--warn",
+        "logview--dim",
     }
 
     DEFAULT_CSS = """
@@ -290,14 +300,21 @@ class LogView(Widget, can_focus=True):
     }
     """
 
-    def __init__(self, max_lines: int = 5000, *, tz: tzinfo | None = None, name: str | None = None,
-                 id: str | None = None, classes: str | None = None):
+    def __init__(
+        self,
+        max_lines: int = 5000,
+        *,
+        tz: tzinfo | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ):
         """max_lines: lines kept (the oldest go first); tz: zone the times are shown in
         (default this machine's)."""
         super().__init__(name=name, id=id, classes=classes)
         self.max_lines = max(1, int(max_lines))
         self._tz = tz
-        self._lines: list[_Line] = []    # every kept line, time order
+        self._lines: list[_Line] = []  # every kept line, time order
         self._visible: list[_Line] = []  # the ones shown: filter and noise toggle applied
         self._filter = LogFilter()
         self._show_noise = False
@@ -382,8 +399,9 @@ class LogView(Widget, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static(id="logview-header")
         yield self._body
-        yield Input(placeholder="node:db1 kind:state text · Enter applies · Esc clears",
-                    id="logview-filter", compact=True)
+        yield Input(
+            placeholder="node:db1 kind:state text · Enter applies · Esc clears", id="logview-filter", compact=True
+        )
 
     def on_mount(self) -> None:
         self._rebuild()
@@ -541,8 +559,10 @@ class LogView(Widget, can_focus=True):
 
     def _plain(self, line: _Line) -> str:
         stamp, instance, state, detail, _ = line.fields(self._tz)
-        return (f"{stamp} {_fit(line.node, self._node_w)} {line.kind.ljust(self._kind_w)} "
-                f"{_fit(instance, self._inst_w)} {state.ljust(STATE_WIDTH)} {detail}")
+        return (
+            f"{stamp} {_fit(line.node, self._node_w)} {line.kind.ljust(self._kind_w)} "
+            f"{_fit(instance, self._inst_w)} {state.ljust(STATE_WIDTH)} {detail}"
+        )
 
     def _invalidate(self) -> None:
         self._cache.clear()
@@ -572,19 +592,21 @@ class LogView(Widget, can_focus=True):
         sev = self._style(base, sev_name)
         loud = sev_name in ("dim", "error")  # the detail too: faint noise, or a failure in red
         gap = Segment(" ", base)
-        strip = Strip([
-            Segment(stamp, self._style(base, "time")),
-            gap,
-            Segment(_fit(line.node, self._node_w), self._style(base, f"node:{line.node}")),
-            gap,
-            Segment(line.kind.ljust(self._kind_w), sev),
-            gap,
-            Segment(_fit(instance, self._inst_w), sev if sev_name == "dim" else base),
-            gap,
-            Segment(state.ljust(STATE_WIDTH), sev if line.kind == "state" else base),
-            gap,
-            Segment(detail, sev if loud else base),
-        ])
+        strip = Strip(
+            [
+                Segment(stamp, self._style(base, "time")),
+                gap,
+                Segment(_fit(line.node, self._node_w), self._style(base, f"node:{line.node}")),
+                gap,
+                Segment(line.kind.ljust(self._kind_w), sev),
+                gap,
+                Segment(_fit(instance, self._inst_w), sev if sev_name == "dim" else base),
+                gap,
+                Segment(state.ljust(STATE_WIDTH), sev if line.kind == "state" else base),
+                gap,
+                Segment(detail, sev if loud else base),
+            ]
+        )
         self._cache[line] = strip
         return strip
 

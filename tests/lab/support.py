@@ -8,16 +8,16 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import pymysql
 import pytest
 from pyroute2 import netns
 
-from hatui.lab import Lab, default_spec
-from hatui.lab import network
+from hatui.lab import Lab, default_spec, network
 from hatui.lab.preflight import missing_packages
 
 T = TypeVar("T")
@@ -58,8 +58,7 @@ def wait_until(what: str, fn: Callable[[], T], timeout: float, every: float = 0.
 
 
 def vip_holders(lab: Lab) -> list[str]:
-    return [n.name for n in lab.spec.nodes
-            if lab.spec.vip in network.addresses(lab.spec.node_ns(n.name))]
+    return [n.name for n in lab.spec.nodes if lab.spec.vip in network.addresses(lab.spec.node_ns(n.name))]
 
 
 @contextmanager
@@ -79,9 +78,17 @@ def password(lab: Lab, account: str) -> str:
 def connect(lab: Lab, host: str, account: str = "monitor", **kw) -> pymysql.connections.Connection:
     user = {"monitor": "hatui_monitor", "admin": "hatui_admin", "app": "hatui_app"}[account]
     with in_operator_ns(lab):
-        return pymysql.connect(host=host, port=3306, user=user, password=password(lab, account),
-                               connect_timeout=3, read_timeout=10, write_timeout=10,
-                               autocommit=True, **kw)
+        return pymysql.connect(
+            host=host,
+            port=3306,
+            user=user,
+            password=password(lab, account),
+            connect_timeout=3,
+            read_timeout=10,
+            write_timeout=10,
+            autocommit=True,
+            **kw,
+        )
 
 
 def query(lab: Lab, host: str, sql: str, account: str = "monitor", args=None) -> list[dict]:
@@ -94,13 +101,30 @@ def query(lab: Lab, host: str, sql: str, account: str = "monitor", args=None) ->
         conn.close()
 
 
-def ssh(lab: Lab, host: str, command: str, known_hosts: str | None = None,
-        timeout: float = 10) -> subprocess.CompletedProcess:
+def ssh(
+    lab: Lab, host: str, command: str, known_hosts: str | None = None, timeout: float = 10
+) -> subprocess.CompletedProcess:
     """The real OpenSSH client, from the operator namespace, with strict host-key checking."""
     d = lab.spec.ssh_dir
-    argv = ["ip", "netns", "exec", lab.spec.operator_ns, "ssh", "-o", "BatchMode=yes",
-            "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts or d / 'known_hosts'}",
-            "-o", "ConnectTimeout=3", "-i", str(d / "id_ed25519"), f"root@{host}", command]
+    argv = [
+        "ip",
+        "netns",
+        "exec",
+        lab.spec.operator_ns,
+        "ssh",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        f"UserKnownHostsFile={known_hosts or d / 'known_hosts'}",
+        "-o",
+        "ConnectTimeout=3",
+        "-i",
+        str(d / "id_ed25519"),
+        f"root@{host}",
+        command,
+    ]
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
 
 
@@ -115,6 +139,7 @@ def restore(lab: Lab) -> None:
             lab.fault("start-keepalived", n.name)
             # a switchover that failed half-way may leave its priority file raised or faulted
             lab.node_run(n.name, ["sh", "-c", "printf '0\\n' > /etc/keepalived/hatui_priority"])
+
     # A SIGKILLed keepalived leaves its VIP behind and a restarted one drops it at startup, and
     # after a heal the pair may flap once: wait until one node holds the VIP and keeps it.
     def one_holder():
@@ -138,8 +163,7 @@ def restore(lab: Lab) -> None:
                 lab.sql(n.name, f"SET GLOBAL read_only={'OFF' if want == '0' else 'ON'}", check=False)
 
     def writable_holder():
-        return (vip_holders(lab) == [holder]
-                and lab.sql(holder, "SELECT @@read_only", check=False).strip() == "0")
+        return vip_holders(lab) == [holder] and lab.sql(holder, "SELECT @@read_only", check=False).strip() == "0"
 
     wait_until("the VIP holder writable", writable_holder, 10)
 
@@ -208,7 +232,7 @@ class OperatorLoop:
         """Run a coroutine on the loop and return its result (or raise its exception)."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def start(self, coro) -> "asyncio.Future":
+    def start(self, coro) -> asyncio.Future:
         """Start a coroutine on the loop; a concurrent.futures.Future for its outcome."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 

@@ -13,8 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from hatui.lab import configs, procs
 
 from .support import vip_holders, wait_until
@@ -83,8 +81,10 @@ def test_writable_fails_on_the_read_only_standby(lab):
     _, other = standby(lab)
     res, _ = run(lab, other, HATUI + ["--defaults-file", configs.NODE_CHECK_CNF, "--writable"])
     assert res.returncode == 1
-    assert res.stderr == ("check-mysql: FAIL: read_only is ON and --writable was asked "
-                          f"(socket {configs.NODE_SOCKET}, user {configs.MONITOR_USER})\n")
+    assert res.stderr == (
+        "check-mysql: FAIL: read_only is ON and --writable was asked "
+        f"(socket {configs.NODE_SOCKET}, user {configs.MONITOR_USER})\n"
+    )
 
 
 def test_stopped_mysqld_fails_fast_and_a_dead_peer_does_not_fail_the_survivor(lab):
@@ -92,8 +92,9 @@ def test_stopped_mysqld_fails_fast_and_a_dead_peer_does_not_fail_the_survivor(la
     lab.fault("stop-mysqld", other)
     res, took = run(lab, other, WRAPPER)
     assert res.returncode == 1
-    assert res.stderr.startswith(f"check-mysql: FAIL: cannot connect to mysqld (socket {configs.NODE_SOCKET}, "
-                                 f"user {configs.MONITOR_USER}): ")
+    assert res.stderr.startswith(
+        f"check-mysql: FAIL: cannot connect to mysqld (socket {configs.NODE_SOCKET}, user {configs.MONITOR_USER}): "
+    )
     assert took < TIMEOUT, f"took {took:.2f} s"
     # the holder's IO thread now reads from a dead source: reconnecting is not the holder's fault
     wait_until(f"{holder}'s IO thread to lose its source", lambda: slave_io(lab, holder) != "Yes", 30, 0.2)
@@ -150,8 +151,7 @@ def test_gateway_check_fails_only_when_the_node_is_cut_off(lab):
     lab.fault("partition", "db3")
     res, took = run(lab, "db3", base + ["--gateway", db1, "--gateway", unused])
     assert res.returncode == 1
-    assert res.stderr == (f"check-mysql: FAIL: no gateway answered ping ({db1}, {unused}): "
-                          "this node looks cut off\n")
+    assert res.stderr == (f"check-mysql: FAIL: no gateway answered ping ({db1}, {unused}): this node looks cut off\n")
     assert took < 2.0 + 0.5  # --timeout 2.0; the ping waits 1 s (ping -W 1)
     lab.fault("heal", "db3")
     res, _ = run(lab, "db3", base + ["--gateway", db1])

@@ -38,8 +38,12 @@ def test_faults_show_in_the_right_pane_within_3_s_and_clear(lab, op):
             nodes = lambda: cells(app.query_one("#nodes", DataTable))  # noqa: E731
             repl = lambda: cells(app.query_one("#repl", DataTable))  # noqa: E731
             alerts = lambda: {(r[1], r[2]) for r in cells(app.query_one("#alerts", DataTable)).values()}  # noqa: E731
-            await shows(pilot, "the writer db1 with the VIP", lambda: nodes().get("db1", [""] * 3)[1:3]
-                        == ["writer", lab.spec.vip], timeout=15)
+            await shows(
+                pilot,
+                "the writer db1 with the VIP",
+                lambda: nodes().get("db1", [""] * 3)[1:3] == ["writer", lab.spec.vip],
+                timeout=15,
+            )
 
             # VIP move: stop keepalived on the holder
             await asyncio.to_thread(lab.fault, "stop-keepalived", "db1")
@@ -53,16 +57,27 @@ def test_faults_show_in_the_right_pane_within_3_s_and_clear(lab, op):
             await asyncio.to_thread(lab.fault, "kill-mysqld", "db3")
             await shows(pilot, "db3 DOWN", lambda: nodes()["db3"][4] == "DOWN" and ("mysql.down", "db3") in alerts())
             await asyncio.to_thread(lab.fault, "start-mysqld", "db3")
-            await shows(pilot, "db3 back", lambda: nodes()["db3"][4].startswith("up")
-                        and ("mysql.down", "db3") not in alerts(), timeout=30)
+            await shows(
+                pilot,
+                "db3 back",
+                lambda: nodes()["db3"][4].startswith("up") and ("mysql.down", "db3") not in alerts(),
+                timeout=30,
+            )
 
             # replication stopped
             await asyncio.to_thread(lab.sql, "db3", "STOP SLAVE SQL_THREAD")
-            await shows(pilot, "SQL thread stopped", lambda: repl().get("db3", ["", "", "", "", ""])[4] == "No"
-                        and ("repl.sql_stopped", "db3") in alerts())
+            await shows(
+                pilot,
+                "SQL thread stopped",
+                lambda: repl().get("db3", ["", "", "", "", ""])[4] == "No" and ("repl.sql_stopped", "db3") in alerts(),
+            )
             await asyncio.to_thread(lab.sql, "db3", "START SLAVE SQL_THREAD")
-            await shows(pilot, "SQL thread running", lambda: repl()["db3"][4] == "Yes"
-                        and ("repl.sql_stopped", "db3") not in alerts(), timeout=10)
+            await shows(
+                pilot,
+                "SQL thread running",
+                lambda: repl()["db3"][4] == "Yes" and ("repl.sql_stopped", "db3") not in alerts(),
+                timeout=10,
+            )
             # node detail: the live keepalived.conf, with the VRRP password masked
             app.query_one("#nodes", DataTable).focus()
             app.query_one("#nodes", DataTable).move_cursor(row=0)
@@ -70,6 +85,7 @@ def test_faults_show_in_the_right_pane_within_3_s_and_clear(lab, op):
 
             def config_text() -> str:
                 return str(app.screen.query_one("#config").render()) if app.screen.query("#config") else ""
+
             await shows(pilot, "db1's keepalived.conf", lambda: "vrrp_instance VI_1" in config_text(), 10)
             assert "auth_pass" in config_text() and "hatuilab" not in config_text()
             assert "state: " in app.screen.sections_text()

@@ -21,8 +21,13 @@ TABLE = "labdb.gap"
 def hatui(lab, state_dir, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     """The CLI exactly as a DBA runs it (it enters the lab's operator namespace itself)."""
     env = dict(os.environ, HATUI_STATE_DIR=str(state_dir))
-    r = subprocess.run([sys.executable, "-m", "hatui", *args[:1], "--cluster", str(lab.spec.cluster_file),
-                        *args[1:]], capture_output=True, text=True, timeout=timeout, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "hatui", *args[:1], "--cluster", str(lab.spec.cluster_file), *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
     print(f"$ hatui {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
     return r
 
@@ -34,8 +39,11 @@ def slave(lab, node: str) -> dict:
 
 def follows(lab, node: str, source: str) -> bool:
     st = slave(lab, node)
-    return (st.get("Master_Host") == lab.spec.node(source).address and st.get("Slave_IO_Running") == "Yes"
-            and st.get("Slave_SQL_Running") == "Yes")
+    return (
+        st.get("Master_Host") == lab.spec.node(source).address
+        and st.get("Slave_IO_Running") == "Yes"
+        and st.get("Slave_SQL_Running") == "Yes"
+    )
 
 
 def rows(lab, node: str) -> dict[int, str]:
@@ -71,8 +79,11 @@ def make_gap(lab, n: int, m: int, *, conflict: bool = False) -> None:
     if conflict:
         lab.sql("db1", f"UPDATE {TABLE} SET v='db1 says' WHERE id=1")
     lab.fault("kill-mysqld", "db1")
-    wait_until("the VIP on db2, writable", lambda: vip_holders(lab) == ["db2"]
-               and lab.sql("db2", "SELECT @@read_only").strip() == "0", 30)
+    wait_until(
+        "the VIP on db2, writable",
+        lambda: vip_holders(lab) == ["db2"] and lab.sql("db2", "SELECT @@read_only").strip() == "0",
+        30,
+    )
     for i in range(m):
         lab.sql("db2", f"INSERT INTO {TABLE} VALUES ({2000 + i}, 'on db2 {i}')")
     if conflict:
@@ -108,7 +119,7 @@ def test_repair_gap_recovers_exactly_the_missing_transactions_then_rejoin(lab, t
     assert {k for k in after if k >= 1000} == set(range(1000, 1000 + n)) | set(range(2000, 2000 + m))
     assert all(after[1000 + i] == f"only on db1 {i}" for i in range(n))
     # with their GTIDs: db1's domain on db2 now ends where db1's binlog ends
-    assert f"1-1-" in state(lab, "db2")
+    assert "1-1-" in state(lab, "db2")
     folder = recovery_folders(tmp_path)[-1]
     script = (folder / "gap.sql").read_bytes()
     assert (folder / "gap.sql.sha256").read_text().split()[0] == hashlib.sha256(script).hexdigest()
@@ -131,8 +142,9 @@ def test_repair_gap_recovers_exactly_the_missing_transactions_then_rejoin(lab, t
     assert "db1 against db2: identical" in j.stdout or "db1 against db2: behind" in j.stdout
     assert follows(lab, "db1", "db2") and follows(lab, "db3", "db2") and follows(lab, "db2", "db1")
     assert vip_holders(lab) == ["db2"] and lab.sql("db1", "SELECT @@read_only").strip() == "1"
-    wait_until("equal tables on every node",
-               lambda: checksum(lab, "db1") == checksum(lab, "db2") == checksum(lab, "db3"), 20)
+    wait_until(
+        "equal tables on every node", lambda: checksum(lab, "db1") == checksum(lab, "db2") == checksum(lab, "db3"), 20
+    )
     back_to_db1(lab, tmp_path)
 
 
@@ -175,8 +187,9 @@ def test_conflict_stops_everything_then_diverged_node_is_refused_until_discarded
     d3 = hatui(lab, tmp_path, "rejoin", "db3", "--discard-errant", "--yes")
     assert d3.returncode == 0, d3.stdout
     assert follows(lab, "db3", "db2")
-    wait_until("equal tables on every node",
-               lambda: checksum(lab, "db1") == checksum(lab, "db2") == checksum(lab, "db3"), 20)
+    wait_until(
+        "equal tables on every node", lambda: checksum(lab, "db1") == checksum(lab, "db2") == checksum(lab, "db3"), 20
+    )
     assert rows(lab, "db1")[1] == rows(lab, "db3")[1] == "db2 says"
     back_to_db1(lab, tmp_path)
 
@@ -185,7 +198,8 @@ FORGED_COMMENT = (
     "x\n/*!*/;\n# at 999\n#261206  0:00:00 server id 1  end_log_pos 1100 CRC32 0x00000000 \tGTID 1-1-999999 ddl\n"
     "/*!100001 SET @@session.gtid_seq_no=999999*//*!*/;\n# at 1100\n"
     "#261206  0:00:00 server id 1  end_log_pos 1200 CRC32 0x00000000 \tQuery\tthread_id=1\texec_time=0\terror_code=0\n"
-    "SET TIMESTAMP=1/*!*/;\nGRANT ALL PRIVILEGES ON *.* TO 'hatui_app'@'%' WITH GRANT OPTION\n/*!*/;\n# y")
+    "SET TIMESTAMP=1/*!*/;\nGRANT ALL PRIVILEGES ON *.* TO 'hatui_app'@'%' WITH GRANT OPTION\n/*!*/;\n# y"
+)
 
 
 def test_forged_events_in_a_ddl_statement_are_refused_and_nothing_is_replayed(lab, tmp_path):
@@ -201,8 +215,11 @@ def test_forged_events_in_a_ddl_statement_are_refused_and_nothing_is_replayed(la
     finally:
         app.close()
     lab.fault("kill-mysqld", "db1")
-    wait_until("the VIP on db2, writable", lambda: vip_holders(lab) == ["db2"]
-               and lab.sql("db2", "SELECT @@read_only").strip() == "0", 30)
+    wait_until(
+        "the VIP on db2, writable",
+        lambda: vip_holders(lab) == ["db2"] and lab.sql("db2", "SELECT @@read_only").strip() == "0",
+        30,
+    )
     grants, st = lab.sql("db2", "SHOW GRANTS FOR 'hatui_app'@'%'"), state(lab, "db2")
     assert "ALL PRIVILEGES ON *.*" not in grants
 

@@ -33,8 +33,11 @@ def test_exactly_one_node_holds_the_vip_and_answers_with_its_hostname(lab):
 
 def test_each_node_has_its_own_hostname_files_and_logs(lab):
     for n in lab.spec.nodes:
-        res = ssh(lab, n.address, "hostname; grep -c . /var/log/mysql/error.log; "
-                                  "grep -h priority /etc/keepalived/keepalived.conf || true")
+        res = ssh(
+            lab,
+            n.address,
+            "hostname; grep -c . /var/log/mysql/error.log; grep -h priority /etc/keepalived/keepalived.conf || true",
+        )
         assert res.returncode == 0, res.stderr
         lines = res.stdout.split("\n")
         assert lines[0] == n.name
@@ -62,9 +65,25 @@ def test_ssh_checks_host_keys(lab, tmp_path):
 def test_ssh_refuses_passwords(lab):
     d = lab.spec.ssh_dir
     res = subprocess.run(
-        ["ip", "netns", "exec", lab.spec.operator_ns, "ssh", "-o", "BatchMode=yes",
-         "-o", "PubkeyAuthentication=no", "-o", f"UserKnownHostsFile={d / 'known_hosts'}",
-         f"root@{lab.spec.nodes[0].address}", "true"], capture_output=True, text=True, timeout=10)
+        [
+            "ip",
+            "netns",
+            "exec",
+            lab.spec.operator_ns,
+            "ssh",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "PubkeyAuthentication=no",
+            "-o",
+            f"UserKnownHostsFile={d / 'known_hosts'}",
+            f"root@{lab.spec.nodes[0].address}",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert res.returncode != 0 and "Permission denied (publickey)" in res.stderr
 
 
@@ -76,12 +95,19 @@ def test_replication_runs_everywhere_and_a_row_reaches_all_nodes(lab):
         assert st["Master_Host"] == lab.spec.node(expected_source[n.name]).address  # real IP, not VIP
         assert st["Using_Gtid"] == "Slave_Pos"
     marker = uuid.uuid4().hex
-    query(lab, lab.spec.vip, "CREATE TABLE IF NOT EXISTS labdb.t (id INT AUTO_INCREMENT PRIMARY KEY,"
-                             " v VARCHAR(64))", account="app")
+    query(
+        lab,
+        lab.spec.vip,
+        "CREATE TABLE IF NOT EXISTS labdb.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64))",
+        account="app",
+    )
     query(lab, lab.spec.vip, "INSERT INTO labdb.t (v) VALUES (%s)", account="app", args=(marker,))
     for n in lab.spec.nodes:
-        wait_until(f"the row on {n.name}", lambda n=n: query(
-            lab, n.address, "SELECT v FROM labdb.t WHERE v=%s", account="admin", args=(marker,)), 10)
+        wait_until(
+            f"the row on {n.name}",
+            lambda n=n: query(lab, n.address, "SELECT v FROM labdb.t WHERE v=%s", account="admin", args=(marker,)),
+            10,
+        )
 
 
 def test_stop_keepalived_on_the_holder_moves_the_vip_within_5s(lab):
@@ -110,9 +136,15 @@ def test_kill_mysqld_fails_the_check_and_start_mysqld_recovers(lab):
         connect(lab, lab.spec.node(holder).address)
     wait_until("the VIP to leave the dead database", lambda: vip_holders(lab) == [other], 8)
     lab.fault("start-mysqld", holder)
-    (st,) = wait_until("replication on the restarted node", lambda: [
-        r for r in query(lab, lab.spec.node(holder).address, "SHOW SLAVE STATUS")
-        if r["Slave_IO_Running"] == "Yes" and r["Slave_SQL_Running"] == "Yes"], 15)[0]
+    (st,) = wait_until(
+        "replication on the restarted node",
+        lambda: [
+            r
+            for r in query(lab, lab.spec.node(holder).address, "SHOW SLAVE STATUS")
+            if r["Slave_IO_Running"] == "Yes" and r["Slave_SQL_Running"] == "Yes"
+        ],
+        15,
+    )[0]
     assert st["Last_Errno"] == 0
 
 
@@ -156,15 +188,26 @@ def test_lab_cluster_file_is_valid_and_complete(lab):
 
 def test_cli_status_and_fault_errors(lab):
     env = {**os.environ, "HATUI_LAB_PREFIX": lab.spec.prefix, "HATUI_LAB_DIR": str(lab.spec.state_dir)}
-    res = subprocess.run([sys.executable, "-m", "hatui", "lab", "status"], env=env,
-                         capture_output=True, text=True, timeout=30)
+    res = subprocess.run(
+        [sys.executable, "-m", "hatui", "lab", "status"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert res.returncode == 0, res.stderr
     assert "lab: up" in res.stdout and "held by db" in res.stdout
-    res = subprocess.run([sys.executable, "-m", "hatui", "lab", "fault", "kill-keepalived", "db3"],
-                         env=env, capture_output=True, text=True, timeout=30)
+    res = subprocess.run(
+        [sys.executable, "-m", "hatui", "lab", "fault", "kill-keepalived", "db3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert res.returncode == 1 and "db3 runs no keepalived" in res.stderr
-    res = subprocess.run([sys.executable, "-m", "hatui", "lab", "fault", "partition", "db9"],
-                         env=env, capture_output=True, text=True, timeout=30)
+    res = subprocess.run(
+        [sys.executable, "-m", "hatui", "lab", "fault", "partition", "db9"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert res.returncode == 1 and "unknown node 'db9'" in res.stderr
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hatui.lab import Lab, LabError
-from hatui.lab import procs
+from hatui.lab import Lab, LabError, procs
 
 from .support import lab_spec, require_lab
 
@@ -21,8 +20,11 @@ HERE = Path(__file__).parent
 def leftovers(lab: Lab, pids: list[procs.ProcRecord]) -> list[str]:
     """Everything of this lab still present on the machine."""
     found = []
-    found += [f"namespace {n}" for n in os.listdir("/run/netns") if n.startswith(lab.spec.prefix)] \
-        if os.path.isdir("/run/netns") else []
+    found += (
+        [f"namespace {n}" for n in os.listdir("/run/netns") if n.startswith(lab.spec.prefix)]
+        if os.path.isdir("/run/netns")
+        else []
+    )
     found += [f"process {r.name} pid {r.pid}" for r in pids if procs.is_alive(r)]
     state_dir = str(lab.spec.state_dir)
     for mi in glob.glob("/proc/[0-9]*/mountinfo"):
@@ -84,9 +86,14 @@ def test_a_failed_up_removes_what_it_built(monkeypatch):
 def test_the_lab_suite_cleans_up_after_a_failing_test(tmp_path):
     require_lab()
     env = {**os.environ, "HATUI_TEST_PREFIX": "hatui-s-", "HATUI_TEST_NAME": "selfcheck"}
-    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          str(HERE / "selfcheck_failing.py")], env=env, cwd=HERE.parent.parent,
-                         capture_output=True, text=True, timeout=180)
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(HERE / "selfcheck_failing.py")],
+        env=env,
+        cwd=HERE.parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert "1 failed" in res.stdout, res.stdout[-2000:]
     lab = Lab(lab_spec("hatui-s-", "selfcheck"))
     assert leftovers(lab, []) == []

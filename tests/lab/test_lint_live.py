@@ -15,8 +15,12 @@ import pytest
 
 
 def lint(lab, *extra: str) -> tuple[list[dict], int]:
-    res = subprocess.run([sys.executable, "-m", "hatui", "lint", "--cluster", str(lab.spec.cluster_file),
-                          "--json", *extra], capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-m", "hatui", "lint", "--cluster", str(lab.spec.cluster_file), "--json", *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     try:
         return json.loads(res.stdout), res.returncode
     except json.JSONDecodeError:
@@ -48,8 +52,12 @@ def line_of(path: Path, text: str) -> int:
 def test_lab_configs_are_clean(lab):
     findings, code = lint(lab)
     assert (findings, code) == ([], 0)
-    res = subprocess.run([sys.executable, "-m", "hatui", "lint", "--cluster", str(lab.spec.cluster_file)],
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-m", "hatui", "lint", "--cluster", str(lab.spec.cluster_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 0 and "cluster lab: no findings" in res.stdout
 
 
@@ -60,8 +68,10 @@ def test_advert_int_drift_on_one_node_is_exactly_what_is_found(lab):
         findings, code = lint(lab)
     got = [(f["severity"], f["node"], f["file"], f["line"], f["code"]) for f in findings]
     # two nodes that disagree: both lines are named, each with the other's value
-    assert got == [("error", "db1", "/etc/keepalived/keepalived.conf", line, "advert-int-mismatch"),
-                   ("error", "db2", "/etc/keepalived/keepalived.conf", line, "advert-int-mismatch")]
+    assert got == [
+        ("error", "db1", "/etc/keepalived/keepalived.conf", line, "advert-int-mismatch"),
+        ("error", "db2", "/etc/keepalived/keepalived.conf", line, "advert-int-mismatch"),
+    ]
     assert "advert_int 2 here, but advert_int 1 on db1" in findings[1]["message"]
     assert code == 2
     assert lint(lab) == ([], 0)  # undone
@@ -75,8 +85,7 @@ def test_included_process_only_check_is_read_from_the_node(lab):
         script.write_text("#!/bin/sh\n# seed 000's idea of a health check\npidof mariadbd >/dev/null\n")
         script.chmod(0o755)
         extra = d / "conf.d" / "extra.conf"
-        extra.write_text('vrrp_script chk_proc {\n    script "/etc/keepalived/conf.d/chk_proc.sh"\n'
-                         "    interval 2\n}\n")
+        extra.write_text('vrrp_script chk_proc {\n    script "/etc/keepalived/conf.d/chk_proc.sh"\n    interval 2\n}\n')
         with edited(d / "keepalived.conf", lambda t: t + "include conf.d/*.conf\n"):
             findings, code = lint(lab)
     finally:

@@ -3,7 +3,6 @@ and faults reaching the store and the rules while it runs."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 
@@ -31,8 +30,9 @@ def monitor(lab, op):
     m = Monitor(cluster, keepalive_interval=0.5, keepalive_count_max=2)
     op.run(m.start())
     try:
-        wait_until("first observations of every node",
-                   lambda: all(m.store.latest(n, Kind.MYSQL) for n in cluster.nodes), 20)
+        wait_until(
+            "first observations of every node", lambda: all(m.store.latest(n, Kind.MYSQL) for n in cluster.nodes), 20
+        )
         yield m
     finally:
         op.run(m.stop())
@@ -42,7 +42,7 @@ def marker_counts(m: Monitor, node: str, tag: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for e in m.store.snapshot(max_events=None).events:
         if e.node == node and tag in e.event.raw:
-            key = e.event.raw[e.event.raw.index(tag):].strip()
+            key = e.event.raw[e.event.raw.index(tag) :].strip()
             counts[key] = counts.get(key, 0) + 1
     return counts
 
@@ -66,14 +66,20 @@ def test_log_stream_resumes_after_sshd_restart_and_partition_without_duplicates(
     for i in range(3):
         append(lab, node, f"{tag} partitioned {i}")  # written while nobody can read them
     lab.fault("heal", node)
-    wait_until("markers written during the partition",
-               lambda: len(marker_counts(monitor, node, tag)) == 8, 20)
+    wait_until("markers written during the partition", lambda: len(marker_counts(monitor, node, tag)) == 8, 20)
     time.sleep(1.0)  # anything duplicated by the resume would have arrived by now
     counts = marker_counts(monitor, node, tag)
     assert counts == {k: 1 for k in counts}, counts
     assert [k.split(" ", 1)[1] for k in counts] == [
-        "before 0", "before 1", "before 2", "sshd-stopped", "sshd-started",
-        "partitioned 0", "partitioned 1", "partitioned 2"]
+        "before 0",
+        "before 1",
+        "before 2",
+        "sshd-stopped",
+        "sshd-started",
+        "partitioned 0",
+        "partitioned 1",
+        "partitioned 2",
+    ]
 
 
 def test_no_tail_is_left_on_any_node_after_the_monitor_stops(lab, op):
@@ -93,23 +99,43 @@ def test_vip_move_and_dead_mysqld_reach_the_store_and_rules(lab, monitor):
     lab.fault("stop-keepalived", holder)
 
     def master_event():
-        return [e for e in monitor.store.snapshot().events
-                if e.node == other and e.received_at >= t0 and e.event.state == "MASTER"]
+        return [
+            e
+            for e in monitor.store.snapshot().events
+            if e.node == other and e.received_at >= t0 and e.event.state == "MASTER"
+        ]
+
     wait_until(f"{other}'s MASTER transition in the store", master_event, 10)
-    wait_until(f"{other}'s VRRP snapshot saying MASTER",
-               lambda: (v := monitor.store.latest(other, Kind.VRRP)) and v.at >= t0
-               and v.value.instances[0].state == "MASTER", 10)
-    wait_until("addresses: the VIP on the other master",
-               lambda: lab.spec.vip in monitor.store.latest(other, Kind.ADDRESSES).value.addresses, 5)
+    wait_until(
+        f"{other}'s VRRP snapshot saying MASTER",
+        lambda: (v := monitor.store.latest(other, Kind.VRRP)) and v.at >= t0 and v.value.instances[0].state == "MASTER",
+        10,
+    )
+    wait_until(
+        "addresses: the VIP on the other master",
+        lambda: lab.spec.vip in monitor.store.latest(other, Kind.ADDRESSES).value.addresses,
+        5,
+    )
 
     t1 = time.monotonic()
     lab.fault("kill-mysqld", "db3")
-    _, took = wait_until("mysql.down for db3", lambda: any(
-        a.code == "mysql.down" and a.node == "db3" for a in evaluate(monitor.store.snapshot())), 10)
+    _, took = wait_until(
+        "mysql.down for db3",
+        lambda: any(a.code == "mysql.down" and a.node == "db3" for a in evaluate(monitor.store.snapshot())),
+        10,
+    )
     assert took < 3.0, f"dead mysqld seen after {took:.1f} s"
     lab.fault("start-mysqld", "db3")
     # (db3 still pulls from db1, not the new writer: that warning rightly stays)
-    wait_until("db3's mysqld and replication healthy again", lambda: not [
-        a for a in evaluate(monitor.store.snapshot()) if a.node == "db3"
-        and a.code in ("mysql.down", "repl.io_stopped", "repl.sql_stopped")], 30)
+    wait_until(
+        "db3's mysqld and replication healthy again",
+        lambda: (
+            not [
+                a
+                for a in evaluate(monitor.store.snapshot())
+                if a.node == "db3" and a.code in ("mysql.down", "repl.io_stopped", "repl.sql_stopped")
+            ]
+        ),
+        30,
+    )
     assert time.monotonic() - t1 < 40

@@ -25,9 +25,15 @@ def make_probe(lab, node: str, *, pw: str | None = None, **kw) -> MysqlProbe:
     ns = lab.spec.operator_ns
     kw.setdefault("connect_timeout", CONNECT_TIMEOUT)
     kw.setdefault("read_timeout", READ_TIMEOUT)
-    return MysqlProbe(lab.spec.node(node).address, 3306, "hatui_monitor",
-                      password(lab, "monitor") if pw is None else pw, name=node,
-                      thread_initializer=lambda: netns.pushns(ns), **kw)
+    return MysqlProbe(
+        lab.spec.node(node).address,
+        3306,
+        "hatui_monitor",
+        password(lab, "monitor") if pw is None else pw,
+        name=node,
+        thread_initializer=lambda: netns.pushns(ns),
+        **kw,
+    )
 
 
 async def poll_all(probes: dict[str, MysqlProbe]) -> dict[str, MysqlStatus]:
@@ -108,6 +114,7 @@ async def test_a_write_on_the_writer_moves_its_gtid_and_the_replicas_catch_up(la
 
     def own(pos: str) -> int:  # the seq of the writer's own domain (one domain per server)
         return next((int(g.split("-")[2]) for g in pos.split(",") if g.startswith(f"{sid}-{sid}-")), 0)
+
     seq_before = own((await probes[w].poll()).gtid_binlog_pos)
     admin_sql(lab, w, "CREATE TABLE IF NOT EXISTS labdb.probe_t (id INT PRIMARY KEY AUTO_INCREMENT, v INT)")
     admin_sql(lab, w, "INSERT INTO labdb.probe_t (v) VALUES (1)")
@@ -120,8 +127,9 @@ async def test_a_write_on_the_writer_moves_its_gtid_and_the_replicas_catch_up(la
     (row,) = query(lab, lab.spec.node("db3").address, stmt.sql, args=stmt.execute_args())
     assert d.gtid_wait_reached(row["reached"])
     for name in sorted({"db1", "db2", "db3"} - {w}):
-        st = await poll_until(probes[name], f"{name} to apply {after}",
-                              lambda s: s.up and s.gtid_slave_pos == after, 10)
+        st = await poll_until(
+            probes[name], f"{name} to apply {after}", lambda s: s.up and s.gtid_slave_pos == after, 10
+        )
         assert st.channels[0].lag_seconds == 0
 
 
@@ -129,15 +137,22 @@ async def test_stopped_replication_and_a_second_named_connection_show_up(lab, pr
     d = dialect_for((await probes["db3"].poll()).version)
     admin_sql(lab, "db3", d.stop_replica().sql)
     try:
-        st = await poll_until(probes["db3"], "db3's replica threads to stop",
-                              lambda s: s.up and not s.channels[0].sql_running, 10)
+        st = await poll_until(
+            probes["db3"], "db3's replica threads to stop", lambda s: s.up and not s.channels[0].sql_running, 10
+        )
         ch = st.channels[0]
         assert ch.io_state == "No" and not ch.io_running and not ch.healthy
         assert ch.lag_seconds is None  # the server cannot tell while stopped
 
         # a named connection (multi-source), created but not started, is listed beside the default
-        stmt = d.change_source(lab.spec.node("db2").address, 3306, user="repl", password="not-used",
-                               channel="hatui_test", use_gtid="slave_pos")
+        stmt = d.change_source(
+            lab.spec.node("db2").address,
+            3306,
+            user="repl",
+            password="not-used",
+            channel="hatui_test",
+            use_gtid="slave_pos",
+        )
         admin_sql(lab, "db3", stmt.sql, stmt.execute_args())
         try:
             st = await probes["db3"].poll()
@@ -149,8 +164,12 @@ async def test_stopped_replication_and_a_second_named_connection_show_up(lab, pr
             admin_sql(lab, "db3", "RESET SLAVE 'hatui_test' ALL")
     finally:
         admin_sql(lab, "db3", d.start_replica().sql)
-    st = await poll_until(probes["db3"], "db3's replication to run again",
-                          lambda s: s.up and len(s.channels) == 1 and s.channels[0].healthy, 15)
+    st = await poll_until(
+        probes["db3"],
+        "db3's replication to run again",
+        lambda s: s.up and len(s.channels) == 1 and s.channels[0].healthy,
+        15,
+    )
     assert st.channels[0].source_host == lab.spec.node("db1").address
 
 

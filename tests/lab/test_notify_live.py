@@ -28,12 +28,15 @@ def test_role_change_and_alerts_run_the_hook(lab, op, tmp_path):
     vip_to(lab, "db1")
     log = tmp_path / "events.log"
     cluster_file = tmp_path / "lab-notify.yml"
-    cluster_file.write_text(Path(lab.spec.cluster_file).read_text() + f"""
+    cluster_file.write_text(
+        Path(lab.spec.cluster_file).read_text()
+        + f"""
 notify:
   rate_limit: {{max_events: 50, per_seconds: 60}}
   hooks:
     - command: ["sh", "-c", "env | grep ^HATUI_ | sort >> {log}; echo --- >> {log}"]
-""")
+"""
+    )
     cluster = load_cluster(cluster_file)
     toasts: list[str] = []
 
@@ -61,20 +64,32 @@ notify:
             await asyncio.to_thread(wait_until, "VIP on db2", lambda: vip_holders(lab) == ["db2"], 15)
 
             def role(node, new):
-                return [e for e in events(log) if e.get("HATUI_EVENT") == "role"
-                        and e.get("HATUI_NODE") == node and e.get("HATUI_NEW_STATE") == new]
+                return [
+                    e
+                    for e in events(log)
+                    if e.get("HATUI_EVENT") == "role"
+                    and e.get("HATUI_NODE") == node
+                    and e.get("HATUI_NEW_STATE") == new
+                ]
 
             await until("db2 MASTER role event", lambda: role("db2", "MASTER"))
             await until("db1 STOP role event", lambda: role("db1", "STOP"))
             (e,) = role("db2", "MASTER")
             assert e["HATUI_OLD_STATE"] == "BACKUP" and e["HATUI_CLUSTER"] == cluster.name
             assert e["HATUI_INSTANCE"] and e["HATUI_TIME"]
-            await until("an alert raised for db1's keepalived",
-                        lambda: [e for e in events(log) if e.get("HATUI_EVENT") == "alert_raised"
-                                 and e.get("HATUI_NODE") == "db1"])
+            await until(
+                "an alert raised for db1's keepalived",
+                lambda: [
+                    e for e in events(log) if e.get("HATUI_EVENT") == "alert_raised" and e.get("HATUI_NODE") == "db1"
+                ],
+            )
             await asyncio.to_thread(lab.fault, "start-keepalived", "db1")
-            await until("the alert cleared", lambda: [e for e in events(log) if e.get("HATUI_EVENT") == "alert_cleared"
-                                                      and e.get("HATUI_NODE") == "db1"])
+            await until(
+                "the alert cleared",
+                lambda: [
+                    e for e in events(log) if e.get("HATUI_EVENT") == "alert_cleared" and e.get("HATUI_NODE") == "db1"
+                ],
+            )
             assert any("db2" in t and "MASTER" in t for t in toasts), toasts
 
     op.run(scenario(), timeout=180)

@@ -34,6 +34,7 @@ from hatui.ssh import (
 
 from .support import in_operator_ns, node_procs, password, wait_until
 
+
 @pytest.fixture
 def cluster(lab):
     return load_cluster(lab.spec.cluster_file)
@@ -45,8 +46,9 @@ def with_ssh(node: Node, **changes) -> Node:
 
 def host_key_fingerprint(lab: Lab, node: str) -> str:
     pub = lab.spec.node_dir(node) / "ssh" / "ssh_host_ed25519_key.pub"
-    out = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", str(pub)], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["ssh-keygen", "-l", "-E", "sha256", "-f", str(pub)], capture_output=True, text=True, check=True
+    ).stdout
     return out.split()[1]
 
 
@@ -62,8 +64,14 @@ def ssh_clients_of(lab: Lab, node: str) -> int:
 
 def mysql_hostname_via(lab: Lab, port: int) -> str:
     with in_operator_ns(lab):
-        conn = pymysql.connect(host="127.0.0.1", port=port, user="hatui_monitor",
-                               password=password(lab, "monitor"), connect_timeout=5, read_timeout=5)
+        conn = pymysql.connect(
+            host="127.0.0.1",
+            port=port,
+            user="hatui_monitor",
+            password=password(lab, "monitor"),
+            connect_timeout=5,
+            read_timeout=5,
+        )
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT @@hostname")
@@ -100,6 +108,7 @@ def test_run_on_every_node_answers_with_its_hostname_from_the_operator_namespace
 def test_many_concurrent_commands_share_one_connection(lab, op, cluster):
     s = NodeSession(cluster.nodes["db1"])
     try:
+
         async def many():
             return await asyncio.gather(*(s.run(f"echo {i}; sleep 0.2", timeout=20) for i in range(30)))
 
@@ -118,8 +127,11 @@ def test_output_exit_status_and_check(lab, op, cluster):
         res = op.run(s.run("printf 'x\\377y\\n'; echo \"it's\" >&2; exit 3"))
         assert (res.exit_status, res.stdout, res.stderr, res.ok) == (3, "x\ufffdy\n", "it's\n", False)
         assert res.command == "printf 'x\\377y\\n'; echo \"it's\" >&2; exit 3" and 0 < res.seconds < 5
-        with pytest.raises(CommandFailed, match=r"^db1 \(198\.18\.0\.11:22\): `ls /nonexistent` exited with "
-                                                r"status 2: ls: cannot access") as exc:
+        with pytest.raises(
+            CommandFailed,
+            match=r"^db1 \(198\.18\.0\.11:22\): `ls /nonexistent` exited with "
+            r"status 2: ls: cannot access",
+        ) as exc:
             op.run(s.run("ls /nonexistent", check=True))
         assert exc.value.result.exit_status == 2
     finally:
@@ -224,8 +236,10 @@ def test_stream_of_a_command_that_ends(lab, op, cluster):
         assert op.run(collect("printf 'a\\377b\\r\\nsecond\\n\\nlast'")) == ([b"a\xffb", b"second", b"", b"last"], None)
         lines, exc = op.run(collect("echo partial; echo 'no such unit' >&2; exit 2"))
         assert lines == [b"partial"]
-        assert str(exc) == "db1 (198.18.0.11:22): stream `echo partial; echo 'no such unit' >&2; exit 2` " \
-                           "exited with status 2: no such unit"
+        assert (
+            str(exc) == "db1 (198.18.0.11:22): stream `echo partial; echo 'no such unit' >&2; exit 2` "
+            "exited with status 2: no such unit"
+        )
     finally:
         op.run(s.close())
 
@@ -317,8 +331,12 @@ def test_a_jump_host_is_used_and_its_key_verified(lab, op, cluster, tmp_path):
         with pytest.raises(HostKeyError) as exc:
             op.run(s.run("hostname"))
         e = exc.value
-        assert (e.kind, e.host, e.jump_host, e.fingerprint) == ("unknown", "198.18.0.11", True,
-                                                                host_key_fingerprint(lab, "db1"))
+        assert (e.kind, e.host, e.jump_host, e.fingerprint) == (
+            "unknown",
+            "198.18.0.11",
+            True,
+            host_key_fingerprint(lab, "db1"),
+        )
         assert str(e).startswith("db2 (jump host 198.18.0.11:22): jump host key unknown")
         assert str(e).endswith(f"hatui trust-host --cluster {lab.spec.cluster_file} --jump-host db2")
         op.run(trust_host_key(db2, jump_host=True))
@@ -404,11 +422,16 @@ def test_a_partition_is_noticed_by_keepalive_and_healing_reconnects(lab, op, clu
         # the forwarded port is the same one, now through the new connection
         assert op.run(s.forward_local("127.0.0.1", 3306)) == port
         assert mysql_hostname_via(lab, port) == "db2"
-        assert [st for _, st in changes] == [ConnState.CONNECTING, ConnState.UP, ConnState.DOWN,
-                                             ConnState.CONNECTING, ConnState.DOWN,
-                                             ConnState.CONNECTING, ConnState.UP]
+        assert [st for _, st in changes] == [
+            ConnState.CONNECTING,
+            ConnState.UP,
+            ConnState.DOWN,
+            ConnState.CONNECTING,
+            ConnState.DOWN,
+            ConnState.CONNECTING,
+            ConnState.UP,
+        ]
     finally:
         op.run(closing(s, db1))
-    with pytest.raises(OSError):  # close() took the listener away
-        with in_operator_ns(lab):
-            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    with pytest.raises(OSError), in_operator_ns(lab):  # close() took the listener away
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()

@@ -19,9 +19,12 @@ DEADLINE = 3.0  # the issue's promise: a fault is seen within 3 s
 
 
 def status(lab, timeout: float = 20) -> tuple[dict, int]:
-    res = subprocess.run([sys.executable, "-m", "hatui", "status", "--cluster",
-                          str(lab.spec.cluster_file), "--json", "--timeout", "2"],
-                         capture_output=True, text=True, timeout=timeout)
+    res = subprocess.run(
+        [sys.executable, "-m", "hatui", "status", "--cluster", str(lab.spec.cluster_file), "--json", "--timeout", "2"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert res.returncode in (0, 1, 2, 3), res.stderr
     try:
         return json.loads(res.stdout), res.returncode
@@ -50,6 +53,7 @@ def cleared(lab, gone: set[tuple[str, str | None]], what: str, timeout: float = 
     def ok():
         d, _ = status(lab)
         return d if not (gone & codes(d)) else None
+
     d, _ = wait_until(f"{what} to clear", ok, timeout, every=0.2)
     return d
 
@@ -84,8 +88,12 @@ def test_healthy_lab_is_ok_and_reports_every_node(lab):
 
 def test_human_table_and_exit_code(lab):
     vip_to(lab, "db1")
-    res = subprocess.run([sys.executable, "-m", "hatui", "status", "--cluster",
-                          str(lab.spec.cluster_file)], capture_output=True, text=True, timeout=30)
+    res = subprocess.run(
+        [sys.executable, "-m", "hatui", "status", "--cluster", str(lab.spec.cluster_file)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     out = res.stdout
     assert "cluster lab (dual-master)" in out and " OK " in out
@@ -122,8 +130,7 @@ def test_split_brain_after_keepalived_is_killed(lab):
     lab.fault("kill-keepalived", holder)  # SIGKILL: the VIP stays behind (seed 000)
     # the other master takes over only after 3 missed adverts: time from when both hold it
     wait_until("both masters holding the VIP", lambda: len(vip_holders(lab)) == 2, 15)
-    d, _ = seen_within(lab, {("vip.split_brain", None), ("keepalived.down", holder)},
-                       "split brain")
+    d, _ = seen_within(lab, {("vip.split_brain", None), ("keepalived.down", holder)}, "split brain")
     assert sorted(d["vips"][0]["holders"]) == sorted([holder, other])
     assert d["exit_code"] == 2
 
@@ -138,8 +145,7 @@ def test_standby_keepalived_stopped_and_fault(lab):
     lab.fault("stop-mysqld", standby)  # its check fails: keepalived goes to FAULT
     seen_within(lab, {("mysql.down", standby)}, "standby's mysqld down")
     # keepalived itself needs `fall 2` failed checks (1 s apart) before FAULT: not ours to time
-    wait_until("keepalived.fault reported", lambda: ("keepalived.fault", standby)
-               in codes(status(lab)[0]), 10)
+    wait_until("keepalived.fault reported", lambda: ("keepalived.fault", standby) in codes(status(lab)[0]), 10)
     lab.fault("start-mysqld", standby)
     cleared(lab, {("keepalived.fault", standby), ("mysql.down", standby)}, "FAULT", timeout=30)
 

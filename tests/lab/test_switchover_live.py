@@ -32,8 +32,13 @@ def fresh_table() -> str:
 def switchover(lab, to: str, state_dir, *extra: str) -> subprocess.CompletedProcess:
     """`hatui switchover` exactly as a DBA runs it (it enters the lab's operator namespace)."""
     env = dict(os.environ, HATUI_STATE_DIR=str(state_dir))
-    return subprocess.run([sys.executable, "-m", "hatui", "switchover", "--cluster", str(lab.spec.cluster_file),
-                           "--to", to, *extra], capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "hatui", "switchover", "--cluster", str(lab.spec.cluster_file), "--to", to, *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def read_only(lab, node: str) -> str:
@@ -117,8 +122,9 @@ def test_refused_when_the_target_has_an_errant_transaction(lab, tmp_path):
     lab.sql("db1", "STOP SLAVE")  # so db1 does not pick it up through dual-master replication
     try:
         # root bypasses read_only: a transaction written on the standby by hand (seed 002's mess)
-        lab.sql("db2", "CREATE TABLE IF NOT EXISTS labdb.errant (id INT PRIMARY KEY); "
-                       "INSERT INTO labdb.errant VALUES (1)")
+        lab.sql(
+            "db2", "CREATE TABLE IF NOT EXISTS labdb.errant (id INT PRIMARY KEY); INSERT INTO labdb.errant VALUES (1)"
+        )
         r = switchover(lab, "db2", tmp_path, "--yes")
         print(r.stdout)
         assert r.returncode == 1
@@ -187,8 +193,9 @@ def test_dry_run_sends_no_write(lab, op, tmp_path):
     async def run():
         pool = SessionPool.for_cluster(cluster)
         try:
-            runner = Runner(cluster, Switchover(cluster, "db2"), pool=pool, base_dir=tmp_path,
-                            dry_run=True, recorder=sent)
+            runner = Runner(
+                cluster, Switchover(cluster, "db2"), pool=pool, base_dir=tmp_path, dry_run=True, recorder=sent
+            )
             return await runner.plan()
         finally:
             await pool.close()

@@ -28,8 +28,7 @@ def screen_until(session: str, needles: list[str], timeout: float) -> str:
 def test_console_in_tmux_shows_the_lab_takes_keys_and_quits_cleanly(lab, tmp_path):
     session = f"hatui-smoke-{uuid.uuid4().hex[:6]}"
     status = tmp_path / "exit"
-    cmd = (f"{sys.executable} -m hatui --cluster {lab.spec.cluster_file}; echo $? > {status}; "
-           f"sleep 30")
+    cmd = f"{sys.executable} -m hatui --cluster {lab.spec.cluster_file}; echo $? > {status}; sleep 30"
     tmux("new-session", "-d", "-s", session, cmd)  # 80x24, the smallest size we support
     try:
         text = screen_until(session, ["hatui · lab", "writer", "MASTER", "Replication"], 20)

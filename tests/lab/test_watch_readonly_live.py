@@ -20,14 +20,20 @@ def test_watch_session_records_only_allowlisted_commands_and_statements(lab, op)
     m = Monitor(cluster, read_only=policy, keepalive_interval=0.5, keepalive_count_max=2)
     op.run(m.start())
     try:
-        wait_until("data from every node", lambda: all(
-            (o := m.store.latest(n, Kind.MYSQL)) and o.value.up for n in cluster.nodes), 20)
+        wait_until(
+            "data from every node",
+            lambda: all((o := m.store.latest(n, Kind.MYSQL)) and o.value.up for n in cluster.nodes),
+            20,
+        )
         # exercise the paths that reconnect, re-follow and re-dump
         holder = vip_holders(lab)[0]
         t0 = time.time()
         lab.fault("stop-keepalived", holder)
-        wait_until("a VRRP dump after the move", lambda: any(
-            (o := m.store.latest(n, Kind.VRRP)) and o.at > t0 for n in ("db1", "db2")), 15)
+        wait_until(
+            "a VRRP dump after the move",
+            lambda: any((o := m.store.latest(n, Kind.VRRP)) and o.at > t0 for n in ("db1", "db2")),
+            15,
+        )
         lab.fault("start-keepalived", holder)
         lab.fault("stop-mysqld", "db3")
         wait_until("db3 down", lambda: not m.store.latest("db3", Kind.MYSQL).value.up, 10)

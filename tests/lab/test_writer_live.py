@@ -21,9 +21,11 @@ def fresh_table() -> str:
 
 def describe(r: WriteReport) -> str:
     pauses = ", ".join(f"{b - a:.3f}" for a, b in r.pauses) or "none"
-    return (f"acked={r.acked} attempts={r.attempts} errors={r.errors} reconnects={r.reconnects} "
-            f"longest_pause={r.longest_pause:.3f}s pauses>0.1s=[{pauses}] "
-            f"duplicate_acks={r.duplicate_acks} abandoned={r.abandoned} error_kinds={r.error_kinds}")
+    return (
+        f"acked={r.acked} attempts={r.attempts} errors={r.errors} reconnects={r.reconnects} "
+        f"longest_pause={r.longest_pause:.3f}s pauses>0.1s=[{pauses}] "
+        f"duplicate_acks={r.duplicate_acks} abandoned={r.abandoned} error_kinds={r.error_kinds}"
+    )
 
 
 def writers_of(lab, node: str, table: str) -> set[str]:
@@ -57,14 +59,15 @@ def test_moving_the_vip_and_back_loses_and_duplicates_nothing(lab):
     w = VipWriter(lab, table=table)
     w.start()
     try:
+
         def wrote(n: int):
             base = w.acked
             wait_until(f"{n} more acknowledged writes", lambda: w.acked >= base + n, 30, every=0.05)
 
         wrote(50)
-        vip_to(lab, other)       # stop keepalived on the holder: the VIP moves, then restore
+        vip_to(lab, other)  # stop keepalived on the holder: the VIP moves, then restore
         wrote(50)
-        vip_to(lab, holder)      # and back
+        vip_to(lab, holder)  # and back
         wrote(50)
     finally:
         r = w.stop()
