@@ -19,6 +19,11 @@ import signal
 import stat
 import sys
 import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported where used: the check starts fast
+    import socket
+    import subprocess
 
 PROG = "hatui check-mysql"
 
@@ -246,7 +251,7 @@ class Target:
         import ipaddress
 
         try:
-            return ipaddress.ip_address(self.host).is_loopback
+            return ipaddress.ip_address(self.host or "").is_loopback
         except ValueError:
             return False
 
@@ -570,9 +575,15 @@ def _import_pymysql():
             except ImportError:
                 pass
             else:
-                _auth.default_backend, _auth.hashes = default_backend, hashes
-                _auth.serialization, _auth.padding = serialization, padding
-                _auth._have_cryptography = True
+                # what pymysql._auth sets at its own import when cryptography is there
+                for name, value in (
+                    ("default_backend", default_backend),
+                    ("hashes", hashes),
+                    ("serialization", serialization),
+                    ("padding", padding),
+                    ("_have_cryptography", True),
+                ):
+                    setattr(_auth, name, value)
             return plain(password, salt, public_key)
 
         _auth.sha2_rsa_encrypt = sha2_rsa_encrypt
@@ -583,7 +594,7 @@ def _error_text(exc: BaseException) -> str:
     orig = getattr(exc, "original_exception", None)
     if isinstance(orig, OSError):
         return orig.strerror or str(orig)
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) >= 2 and isinstance(args[0], int):
         return f"[{args[0]}] {_short(str(args[1]))}"
     return _short(str(exc)) or type(exc).__name__
@@ -635,8 +646,8 @@ class _Pings:
     def __init__(self, gateways: list[str]):
         self.gateways = gateways
         self.started = time.monotonic()
-        self.socks: list[tuple[object, str, bool, bool]] = []  # (socket, gateway, v6, raw)
-        self.procs: list[tuple[object, str]] = []
+        self.socks: list[tuple[socket.socket, str, bool, bool]] = []  # (socket, gateway, v6, raw)
+        self.procs: list[tuple[subprocess.Popen[bytes], str]] = []
         self.unreachable: list[str] = []
         import socket as _s
 
@@ -664,7 +675,7 @@ class _Pings:
                 sock.close()
                 self.unreachable.append(g)
                 continue
-            self.socks.append((sock, g, v6, raw))
+            self.socks.append((sock, g, v6, bool(raw)))
 
     def _ping_command(self, gateway: str) -> None:
         import shutil

@@ -7,6 +7,10 @@ import importlib
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the runbook modules load only when a runbook runs
+    from hatui.runbook.runner import Runbook
 
 DESCRIPTION = """\
 hatui: a terminal operations console for MySQL/MariaDB high-availability clusters held
@@ -296,6 +300,7 @@ def _runbook(args, argv: list[str]) -> int:
     cluster = clusters[0]
     if args.command == "runbook":
         return run_recovery(cluster, args.action, yes=False)
+    runbook: Runbook
     try:
         if args.command == "switchover":
             from hatui.runbook.switchover import Switchover

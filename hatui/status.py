@@ -115,7 +115,7 @@ def status_dict(snap: Snapshot, alerts: list[Alert]) -> dict[str, Any]:
                 "mysql": _mysql_json(snap.value(name, Kind.MYSQL)),
                 "keepalived": _keepalived_json(snap, name),
                 "vips": held if addrs is not None else None,
-                "ages": {str(k): round(snap.age(name, k), 2) for k in Kind if snap.get(name, k)},
+                "ages": {str(k): round(snap.age(name, k) or 0.0, 2) for k in Kind if snap.get(name, k)},
             }
         )
     w = writer(snap, views)

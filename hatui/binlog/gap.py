@@ -167,7 +167,7 @@ class Preview:
     last: str
     since: dt.datetime | None
     until: dt.datetime | None
-    tables: dict[str, Counter]  # "db.t" -> Counter(insert=, update=, delete=)
+    tables: dict[str, Counter[str]]  # "db.t" -> Counter(insert=, update=, delete=)
     ddl: list[str]
     lines: list[str]  # every transaction, readable
 
@@ -195,7 +195,7 @@ class Preview:
 
 
 def preview(txs: Sequence[Transaction], columns: dict[tuple[str, str], list[str]]) -> Preview:
-    tables: dict[str, Counter] = {}
+    tables: dict[str, Counter[str]] = {}
     lines: list[str] = []
     ddl: list[str] = []
     for t in txs:
@@ -272,19 +272,19 @@ def same_value(expected: Any, actual: Any) -> bool:
         actual = int(actual)
     if isinstance(expected, Decimal):
         try:
-            return Decimal(str(actual)) == expected
+            return bool(Decimal(str(actual)) == expected)
         except InvalidOperation:
             return False
     if isinstance(actual, dt.datetime):
         try:
-            return dt.datetime.fromisoformat(expected) == actual
+            return bool(dt.datetime.fromisoformat(expected) == actual)
         except ValueError:
             return False
     if isinstance(actual, dt.date):
-        return actual.isoformat() == expected
+        return bool(actual.isoformat() == expected)
     if isinstance(actual, dt.timedelta):
-        return _time_value(expected) == actual
-    return str(actual) == expected
+        return bool(_time_value(expected) == actual)
+    return bool(str(actual) == expected)
 
 
 def _time_value(text: str) -> dt.timedelta | None:
@@ -309,7 +309,9 @@ class Conflict:
         return f"{self.gtid}: {self.table} ({', '.join(self.key)}): {self.why}"
 
 
-def check_probe(probe: RowProbe, found: dict[int, Any] | None, unix_ts: set[int] = frozenset()) -> Conflict | None:
+def check_probe(
+    probe: RowProbe, found: dict[int, Any] | None, unix_ts: set[int] | frozenset[int] = frozenset()
+) -> Conflict | None:
     """Compare what a recovered change expects with the row the new writer has now (by column
     position; None: no such row). `unix_ts` are TIMESTAMP columns, fetched as UNIX_TIMESTAMP
     because mysqlbinlog prints them as epoch seconds."""

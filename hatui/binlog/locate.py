@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 # mariadb-binlog prints the head event as "... Gtid list [1-1-100,2-2-40]"; mysqlbinlog prints
 # "... Previous-GTIDs" and the set on the next comment line(s)
@@ -74,7 +76,7 @@ def parse_defaults(text: str, *, hostname: str = "", mariadb: bool = True) -> Se
     return ServerFiles(datadir, str(base_path), str(index_path), str(pid_path))
 
 
-def from_variables(v: dict) -> ServerFiles:
+def from_variables(v: Mapping[str, Any]) -> ServerFiles:
     """ServerFiles from a live server's @@log_bin_basename, @@log_bin_index, @@datadir, @@pid_file."""
     datadir = str(v.get("datadir") or "/var/lib/mysql").rstrip("/")
     return ServerFiles(

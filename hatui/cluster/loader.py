@@ -127,6 +127,7 @@ class _Builder:
             return BAD
         if isinstance(node, SequenceNode):
             return [self.build(child, path + (i,), ancestors) for i, child in enumerate(node.value)]
+        assert isinstance(node, MappingNode)  # yaml's node kinds: scalar, sequence, mapping
         return self._mapping(node, path, ancestors)
 
     def _scalar(self, node: ScalarNode, path: YPath) -> Any:
@@ -227,8 +228,8 @@ def _syntax_problem(e: yaml.YAMLError, text: str, file: str) -> Problem:
                 msg += f" ({e.context} at line {line}, column {col})"
         if "'\\t'" in msg:
             msg += "; indent with spaces, YAML does not allow tabs"
-        line, col = _pos(mark) if mark is not None else (None, None)
-        return Problem(file, line, col, "error", f"YAML syntax: {msg}")
+        where: tuple[int | None, int | None] = _pos(mark) if mark is not None else (None, None)
+        return Problem(file, where[0], where[1], "error", f"YAML syntax: {msg}")
     return Problem(file, None, None, "error", f"YAML syntax: {e}")
 
 

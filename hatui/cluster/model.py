@@ -667,7 +667,7 @@ def _topology_needs(topology: Any, nodes: Mapping[Any, Any], vips: list[Mapping[
     out = []
     roles = [node.get("roles") if isinstance(node, Mapping) else None for node in nodes.values()]
     if roles and all(_valid_roles(r) for r in roles):  # else the roles themselves are reported
-        dbs = [str(name) for name, r in zip(nodes, roles, strict=True) if Role.MYSQL in r]
+        dbs = [str(name) for name, r in zip(nodes, roles, strict=True) if Role.MYSQL in (r or ())]
         need = 2 if topology == Topology.DUAL_MASTER else 1
         if len(dbs) < need:
             has = f"{len(dbs)} mysql node{'s' if len(dbs) != 1 else ''}" + (f" ({', '.join(dbs)})" if dbs else "")

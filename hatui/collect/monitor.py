@@ -12,7 +12,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -109,14 +109,15 @@ class NodeCollector:
 
     async def _poll_mysql(self) -> MysqlStatus | None:
         node = self.node
+        account = node.mysql.monitor
+        if account is None:  # has_mysql says there is one; nothing to poll without it
+            return None
         if self._probe is None:
             try:
-                password = resolve_password(node.mysql.monitor)
+                password = resolve_password(account)
             except SecretError as e:
                 return MysqlStatus(up=False, error=f"no password: {e}")
-            self._probe = self._mysql_factory(
-                node.host, node.mysql.port, node.mysql.monitor.user, password, name=node.name
-            )
+            self._probe = self._mysql_factory(node.host, node.mysql.port, account.user, password, name=node.name)
         if node.mysql.via == MysqlVia.SSH_TUNNEL:
             try:
                 # From the node itself, to its own address: the same path replication uses.
@@ -158,8 +159,8 @@ class NodeCollector:
         self.store.put(self.node.name, Kind.VRRP, snap)
 
     # ------------------------------------------------------------------ logs
-    def _ingest(self, line: bytes) -> None:
-        line = self.logs.take_line(line)
+    def _ingest(self, raw: bytes) -> None:
+        line = self.logs.take_line(raw)
         if line is None:
             return
         event = parse_line(line, node=self.node.name)
@@ -199,7 +200,7 @@ class NodeCollector:
             await asyncio.sleep(self.iv.retry * (0.5 + self._rng.random()))
 
     # ------------------------------------------------------------------ loops
-    async def _every(self, interval: float, fn: Callable[[], object]) -> None:
+    async def _every(self, interval: float, fn: Callable[[], Awaitable[object]]) -> None:
         while True:
             t0 = time.monotonic()
             try:
@@ -279,16 +280,25 @@ class Monitor:
         self.store = store or Store(cluster)
         self.read_only = read_only
         self.pool = SessionPool.for_cluster(cluster, **session_kwargs) if session_factory is None else None
+        pool = self.pool
         if read_only is not None:
             # watch mode: every command and statement of every node goes through the allowlist
-            for name in cluster.nodes if self.pool else ():
-                self.pool[name].command_guard = read_only.command_guard(name)
+            if pool is not None:
+                for name in cluster.nodes:
+                    pool[name].command_guard = read_only.command_guard(name)
             mysql_probe_factory = _guarded(mysql_probe_factory, read_only)
+
+        def session(name: str, node: Node) -> NodeSession:
+            if pool is not None:
+                return pool[name]
+            assert session_factory is not None
+            return _guard_session(session_factory(node), read_only, name)
+
         self.collectors = {
             name: NodeCollector(
                 cluster,
                 node,
-                self.pool[name] if self.pool else _guard_session(session_factory(node), read_only, name),
+                session(name, node),
                 self.store,
                 intervals,
                 follow_logs=follow_logs,

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hatui.keepalived import conf_keywords as kw
 from hatui.keepalived.conf_parse import LocalSource, Parsed, Problem, Source, Stmt, parse
@@ -215,12 +217,12 @@ class _Builder:
             out[c.keyword] = c
         return out
 
-    def number(self, s: Stmt | None, kind=int):
+    def number(self, s: Stmt | None, kind: Callable[[str], Any] = int) -> Any:
         if s is None:
             return None
         v = s.arg(0)
         try:
-            return kind(v)
+            return kind(v) if v is not None else kind("")
         except (TypeError, ValueError):
             self.problem("bad-value", "error", s, f"`{s.keyword}` needs a number, not `{v or ''}`")
             return None
@@ -339,8 +341,16 @@ class _Builder:
             s.arg(0, "?"),
             s.arg(1),
             c["protocol"].arg(0) if "protocol" in c else None,
-            (c.get("lb_algo") or c.get("lvs_sched")).arg(0) if ("lb_algo" in c or "lvs_sched" in c) else None,
-            (c.get("lb_kind") or c.get("lvs_method")).arg(0) if ("lb_kind" in c or "lvs_method" in c) else None,
+            _first_arg(c, "lb_algo", "lvs_sched"),
+            _first_arg(c, "lb_kind", "lvs_method"),
             tuple(reals),
             _at(s),
         )
+
+
+def _first_arg(children: dict[str, Stmt], *keywords: str) -> str | None:
+    """The first argument of the first of `keywords` present (an option and its old name)."""
+    for k in keywords:
+        if k in children:
+            return children[k].arg(0)
+    return None

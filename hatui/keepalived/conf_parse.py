@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, overload
 
 from hatui.keepalived import conf_keywords as kw
 from hatui.keepalived.redact import redact
@@ -49,6 +49,10 @@ class Stmt:
     line: int
     children: tuple[Stmt, ...] | None = None  # None: not a block
 
+    @overload
+    def arg(self, i: int = 0) -> str | None: ...
+    @overload
+    def arg(self, i: int, default: str) -> str: ...
     def arg(self, i: int = 0, default: str | None = None) -> str | None:
         return self.args[i] if len(self.args) > i else default
 
@@ -236,7 +240,7 @@ def lex_file(
     problems: list[Problem],
     files: list[str],
     depth: int = 0,
-    raw_lines: dict | None = None,
+    raw_lines: dict[tuple[str, int], str] | None = None,
 ) -> Iterator[Tok]:
     try:
         text = source.read(path)
@@ -286,7 +290,7 @@ def _include(
     problems: list[Problem],
     files: list[str],
     depth: int,
-    raw_lines: dict | None,
+    raw_lines: dict[tuple[str, int], str] | None,
 ) -> Iterator[Tok]:
     if not args:
         problems.append(Problem("include-no-match", "error", path, no, "`include` names no file"))
@@ -366,7 +370,7 @@ class _Block:
     file: str
     line: int
     args: tuple[str, ...]
-    children: list = field(default_factory=list)
+    children: list[Stmt | _Block] = field(default_factory=list)
 
     def freeze(self) -> Stmt:
         return Stmt(
@@ -431,7 +435,7 @@ def parse(path: str, source: Source | None = None, *, config_id: str | None = No
                     "statement and loses the rest"
                 )
             problems.append(Problem("flattened-line", "error", words[0].file, words[0].line, text))
-        made = []
+        made: list[Stmt | _Block] = []
         for g in groups:
             stmt = Stmt(g[0].text, tuple(t.text for t in g[1:]), g[0].file, g[0].line)
             block.children.append(stmt)

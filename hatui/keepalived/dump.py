@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .events import EventKind, KeepalivedEvent
 from .redact import redact
@@ -68,7 +68,7 @@ class VrrpSnapshot:
 # ------------------------------------------------------------------ helpers
 
 
-def _epoch(v) -> datetime | None:
+def _epoch(v: Any) -> datetime | None:
     """keepalived's seconds.micros since the epoch -> aware UTC datetime (0 = never)."""
     try:
         f = float(v)
@@ -88,7 +88,7 @@ def _vip_address(text: str) -> str:
     return first.split("/", 1)[0]
 
 
-def _what(v) -> str:
+def _what(v: Any) -> str:
     s = type(v).__name__
     if isinstance(v, (dict, list)):
         return f"a JSON {'object' if isinstance(v, dict) else 'list'}"
@@ -116,7 +116,7 @@ def parse_json_dump(text: str | bytes, *, taken_at: datetime | None = None) -> V
         raise DumpParseError(f"{name}: nests too deeply; expected a JSON list of instances") from None
     except ValueError as exc:
         pos = getattr(exc, "lineno", None)
-        where = f" at line {exc.lineno} column {exc.colno}" if pos else ""
+        where = f" at line {pos} column {getattr(exc, 'colno', '?')}" if pos else ""
         msg = getattr(exc, "msg", str(exc))
         raise DumpParseError(f"{name}: not valid JSON{where}: {msg} (truncated or still being written?)") from None
     if isinstance(doc, dict) and "vrrp" in doc:
@@ -132,7 +132,7 @@ def parse_json_dump(text: str | bytes, *, taken_at: datetime | None = None) -> V
     return VrrpSnapshot(tuple(out), "json", taken_at)
 
 
-def _json_instance(d: dict, where: str) -> VrrpInstance:
+def _json_instance(d: dict[str, Any], where: str) -> VrrpInstance:
     iname = d.get("iname")
     if not isinstance(iname, str) or not iname:
         raise DumpParseError(f'{where}: no instance name ("iname")')
@@ -141,7 +141,7 @@ def _json_instance(d: dict, where: str) -> VrrpInstance:
     if isinstance(state, bool) or not isinstance(state, int):
         raise DumpParseError(f'{where}: "state" should be a number, found {_what(state)}')
 
-    def num(key: str, typ=int):
+    def num(key: str, typ: Callable[[Any], Any] = int) -> Any:
         v = d.get(key)
         if v is None:
             return None
@@ -368,9 +368,10 @@ def infer_from_events(events: Iterable[KeepalivedEvent]) -> VrrpSnapshot:
                     if a.collecting and e.address not in a.vips:
                         a.vips.append(e.address)
             continue
-        a = acc.get(e.instance)
-        if a is None:
-            a = acc[e.instance] = _Acc(e.instance)
+        found = acc.get(e.instance)
+        if found is None:
+            found = acc[e.instance] = _Acc(e.instance)
+        a = found
         if e.kind is EventKind.STATE and e.state:
             a.state = e.state
             if not e.detail.startswith("Transition to") and e.state != a.confirmed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class EventKind(StrEnum):
@@ -65,7 +66,7 @@ class KeepalivedEvent:
     address: str | None = None
     cursor: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe: the time as ISO 8601 (or null), the kind as its string."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["time"] = self.time.isoformat() if self.time is not None else None

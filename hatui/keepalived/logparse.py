@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 import re
 import time as _time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .events import EventKind, KeepalivedEvent
@@ -139,10 +141,16 @@ _LIFECYCLE_PREFIXES = (
 
 # ------------------------------------------------------------------ time helpers
 
-_ts_cache: dict[tuple, datetime | None] = {}
+_TsKey = tuple[object, ...]
+_ts_cache: dict[_TsKey, datetime | None] = {}  # a memo of stamp text -> time, bounded below
+_MISS = object()
 
 
-def _resolve_tz(tz) -> tzinfo | None:
+def _lookup(key: _TsKey) -> datetime | None | object:
+    return _ts_cache.get(key, _MISS)
+
+
+def _resolve_tz(tz: tzinfo | str | None) -> tzinfo | None:
     if tz is None or isinstance(tz, tzinfo):
         return tz
     if isinstance(tz, str):
@@ -160,10 +168,10 @@ def _localize(naive: datetime, tz: tzinfo | None) -> datetime:
         return naive
 
 
-def _cached(key: tuple, make) -> datetime | None:
-    hit = _ts_cache.get(key, False)
-    if hit is not False:
-        return hit
+def _cached(key: _TsKey, make: Callable[[], datetime | None]) -> datetime | None:
+    hit = _lookup(key)
+    if hit is not _MISS:
+        return hit  # type: ignore[return-value]  # only datetimes and None are stored
     try:
         val = make()
     except (ValueError, OverflowError, OSError):
@@ -178,7 +186,7 @@ def _micro(frac: str | None) -> int:
     return int((frac or "0")[:6].ljust(6, "0"))
 
 
-def _time_3164(m: re.Match, year: int | None, tz: tzinfo | None) -> datetime | None:
+def _time_3164(m: re.Match[str], year: int | None, tz: tzinfo | None) -> datetime | None:
     # the stamp's text is the key; with no year, the hour of "now" too (the year guess uses it)
     key = (
         "3164",
@@ -187,9 +195,9 @@ def _time_3164(m: re.Match, year: int | None, tz: tzinfo | None) -> datetime | N
         tz,
         None if year is not None else int(_time.time()) // 3600,
     )
-    hit = _ts_cache.get(key, False)
-    if hit is not False:
-        return hit
+    hit = _lookup(key)
+    if hit is not _MISS:
+        return hit  # type: ignore[return-value]  # only datetimes and None are stored
     mon = _MONTHS.get(m["mon"])
     if mon is None:
         return None
@@ -209,11 +217,11 @@ def _time_3164(m: re.Match, year: int | None, tz: tzinfo | None) -> datetime | N
     return _cached(key, make)
 
 
-def _time_console(m: re.Match, tz: tzinfo | None) -> datetime | None:
+def _time_console(m: re.Match[str], tz: tzinfo | None) -> datetime | None:
     key = ("con", m.string[: m.end("year")], tz)  # lines of one second share their stamp
-    hit = _ts_cache.get(key, False)
-    if hit is not False:
-        return hit
+    hit = _lookup(key)
+    if hit is not _MISS:
+        return hit  # type: ignore[return-value]  # only datetimes and None are stored
 
     def make() -> datetime | None:
         mon = _MONTHS.get(m["mon"])
@@ -259,7 +267,7 @@ def _int(s: str | None) -> int | None:
         return None
 
 
-def classify(msg: str) -> dict:
+def classify(msg: str) -> dict[str, Any]:
     """Fields an event gets from its message (kind, instance, state, ...). msg must be redacted."""
     msg = msg.strip()
     inst = None
@@ -299,7 +307,7 @@ def classify(msg: str) -> dict:
     return d
 
 
-def _classify_rest(rest: str) -> dict | None:
+def _classify_rest(rest: str) -> dict[str, Any] | None:
     # state entry / transition
     if "STATE" in rest or "state" in rest:
         m = _STATE.match(rest)
@@ -370,10 +378,10 @@ def _classify_rest(rest: str) -> dict | None:
     if rest.startswith("Printing "):
         return dict(kind=K.DUMP)
     if rest.startswith(_LIFECYCLE_PREFIXES):
-        d: dict = dict(kind=K.LIFECYCLE)
+        life: dict[str, Any] = dict(kind=K.LIFECYCLE)
         if rest.startswith(("Stopping Keepalived", "Stopped Keepalived")) or rest == "Stopping":
-            d["state"] = "STOP"
-        return d
+            life["state"] = "STOP"
+        return life
     if "ratuitous" in rest or "eighbour" in rest or " NA" in rest:
         m = _GARP.search(rest)
         if m:
@@ -423,7 +431,15 @@ def _classify_rest(rest: str) -> dict | None:
 # ------------------------------------------------------------------ entry points
 
 
-def _event(time, node, program, pid, raw, fields: dict, cursor=None) -> KeepalivedEvent:
+def _event(
+    time: datetime | None,
+    node: str | None,
+    program: str | None,
+    pid: int | None,
+    raw: str,
+    fields: dict[str, Any],
+    cursor: str | None = None,
+) -> KeepalivedEvent:
     return KeepalivedEvent(time=time, node=node, program=program, pid=pid, raw=raw, cursor=cursor, **fields)
 
 
@@ -440,7 +456,9 @@ def _to_text(line: bytes | str) -> str:
     return text.rstrip("\r\n")
 
 
-def parse_line(line: bytes | str, *, node: str | None = None, year: int | None = None, tz=None) -> KeepalivedEvent:
+def parse_line(
+    line: bytes | str, *, node: str | None = None, year: int | None = None, tz: tzinfo | str | None = None
+) -> KeepalivedEvent:
     """One log line in any supported form -> an event. Never raises: the worst is a RAW event.
 
     node: the node name to record (default: the host the line names, if any);
@@ -507,14 +525,14 @@ def _parse_text(text: str, node: str | None, year: int | None, tz: tzinfo | None
     return _event(time, node or host, prog, pid, msg.strip(), fields)
 
 
-def _field(obj: dict, name: str):
+def _field(obj: dict[str, Any], name: str) -> Any:
     v = obj.get(name)
     if isinstance(v, list) and v and not isinstance(v[0], int):
         v = v[0]  # a field journald stored several times: the first
     return v
 
 
-def _field_text(v) -> str | None:
+def _field_text(v: Any) -> str | None:
     if v is None:
         return None
     if isinstance(v, str):
@@ -527,7 +545,9 @@ def _field_text(v) -> str | None:
     return str(v)
 
 
-def parse_journal_entry(obj: dict, *, node: str | None = None, year: int | None = None, tz=None) -> KeepalivedEvent:
+def parse_journal_entry(
+    obj: dict[str, Any], *, node: str | None = None, year: int | None = None, tz: tzinfo | str | None = None
+) -> KeepalivedEvent:
     """One `journalctl -o json` entry (already decoded from JSON) -> an event. Never raises."""
     try:
         return _journal(obj, node, year, _resolve_tz(tz))
@@ -535,7 +555,7 @@ def parse_journal_entry(obj: dict, *, node: str | None = None, year: int | None 
         return KeepalivedEvent(time=None, node=node, kind=K.RAW)
 
 
-def _journal(obj: dict, node: str | None, year: int | None, tz: tzinfo | None) -> KeepalivedEvent:
+def _journal(obj: dict[str, Any], node: str | None, year: int | None, tz: tzinfo | None) -> KeepalivedEvent:
     msg = _field_text(_field(obj, "MESSAGE")) or ""
     msg = msg.rstrip("\r\n")
     if not msg.isascii():

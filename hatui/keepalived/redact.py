@@ -34,16 +34,16 @@ _AUTH_PARAM = re.compile(r"auth_pass[ \t]+\$\{?(\w+)\}?")
 _DEFINITION = r"^([ \t]*\$\{{?{name}\}}?[ \t]*=)[^\r\n]*"
 
 
-def _mask(m: re.Match) -> str:
+def _mask(m: re.Match[str]) -> str:
     for k, v in (("k1", "v1"), ("k2", "v2"), ("k3", "v3"), ("k4", "v4")):
-        key = m.group(k)
+        key: str | None = m.group(k)
         if key is not None:
-            val = m.group(v)
+            val: str | None = m.group(v)
             if not val:
                 return key
             q = val[0] if val[0] in "\"'" else ""
             return f"{key}{q}{MASK}{q}"
-    return m.group(0)  # pragma: no cover - one branch always matched
+    return str(m.group(0))  # pragma: no cover - one branch always matched
 
 
 def redact(text: str) -> str:

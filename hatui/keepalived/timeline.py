@@ -9,15 +9,17 @@ import json
 import math
 import sys
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 from .events import EventKind, KeepalivedEvent
 from .logparse import _resolve_tz, parse_line
 
 
-def read_log_file(path: str | Path, node: str, *, year: int | None = None, tz=None) -> list[KeepalivedEvent]:
+def read_log_file(
+    path: str | Path, node: str, *, year: int | None = None, tz: tzinfo | str | None = None
+) -> list[KeepalivedEvent]:
     """Every non-blank line of a keepalived log -> events, in file order. The form (syslog,
     journald JSON lines, keepalived console) is detected line by line; .gz files are read too.
     Raises OSError when the file cannot be read."""
@@ -67,7 +69,7 @@ def merge(events_by_node: Iterable[list[KeepalivedEvent]]) -> list[KeepalivedEve
     return [t[3] for t in heapq.merge(*streams, key=lambda t: (t[0], t[1]))]
 
 
-def _fmt_time(t: datetime | None, tz) -> str:
+def _fmt_time(t: datetime | None, tz: tzinfo | None) -> str:
     if t is None:
         return "-"
     if t.tzinfo is not None:
@@ -78,7 +80,7 @@ def _fmt_time(t: datetime | None, tz) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S.") + f"{t.microsecond // 1000:03d}"
 
 
-def format_event(e: KeepalivedEvent, *, node_width: int = 4, tz=None) -> str:
+def format_event(e: KeepalivedEvent, *, node_width: int = 4, tz: tzinfo | str | None = None) -> str:
     """`2026-11-21 14:32:55.000 db1  state     VI_1 MASTER  Entering MASTER STATE`.
     Aware times are shown in tz (default: this machine's zone)."""
     head = f"{_fmt_time(e.time, _resolve_tz(tz)):<23} {(e.node or '-'):<{node_width}} {str(e.kind):<9}"
@@ -93,7 +95,7 @@ def _json_line(e: KeepalivedEvent) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # no SystemExit from inside a library call
+    def error(self, message: str) -> NoReturn:  # no SystemExit from inside a library call
         raise _Usage(message)
 
 

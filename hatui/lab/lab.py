@@ -345,12 +345,11 @@ class Lab:
 
     def _wait_replicated(self, db: str, timeout: float = 30.0) -> None:
         for n in self.spec.nodes:
-            self._wait(
-                f"database {db} to replicate to {n.name}",
-                lambda n=n: db in self.sql(n.name, "SHOW DATABASES").split(),
-                timeout,
-                0.2,
-            )
+
+            def has_db(name: str = n.name) -> bool:
+                return db in self.sql(name, "SHOW DATABASES").split()
+
+            self._wait(f"database {db} to replicate to {n.name}", has_db, timeout, 0.2)
 
     def _wait_writable(self, node: str, timeout: float) -> None:
         self._wait(

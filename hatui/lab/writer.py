@@ -194,7 +194,8 @@ class VipWriter:
                     with conn.cursor() as cur:
                         cur.execute(ddl)
                         cur.execute(f"SELECT COUNT(*) FROM `{self.table}`")
-                        (n,) = cur.fetchone()
+                        row = cur.fetchone()
+                        n = row[0] if row else 0
                 finally:
                     conn.close()
                 break

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from hatui.lint.findings import Finding, exit_code, sort_key
 from hatui.lint.rules import NodeConfig, lint
+
+if TYPE_CHECKING:
+    from hatui.cluster import Cluster
 
 
 def lint_local(args: list[str], *, root: str | None = None, config_id: str | None = None) -> list[Finding]:
@@ -18,7 +22,7 @@ def lint_local(args: list[str], *, root: str | None = None, config_id: str | Non
     return sorted(lint(configs), key=sort_key)
 
 
-async def lint_cluster(cluster, *, run_t: bool = True) -> list[Finding]:
+async def lint_cluster(cluster: Cluster, *, run_t: bool = True) -> list[Finding]:
     from hatui.lint.collect import cluster_configs
 
     configs, extra, facts = await cluster_configs(cluster, run_t=run_t)

@@ -15,12 +15,18 @@ import re
 import shlex
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hatui.keepalived.conf_model import build, load
 from hatui.keepalived.conf_parse import LocalSource, TextSource, include_patterns, parse
 from hatui.lint.findings import Finding, finding
 from hatui.lint.rules import ClusterFacts, NodeConfig
 from hatui.lint.scripts import script_path
+
+if TYPE_CHECKING:  # lint runs on local files without the SSH stack
+    from hatui.cluster import Cluster, Node
+    from hatui.ssh.commands import CommandResult
+    from hatui.ssh.session import NodeSession
 
 MAX_FILES = 64  # includes followed per node; a glob of a whole /etc must not run away
 MAX_SCRIPT_BYTES = 256 * 1024
@@ -59,9 +65,9 @@ def _glob_command(pattern: str) -> str:
     return f"p={_q(pattern)}; IFS='\n'; for f in $p; do [ -f \"$f\" ] && printf '%s\\n' \"$f\"; done; exit 0"
 
 
-def parse_ip_addr(text: str) -> dict[str, list]:
+def parse_ip_addr(text: str) -> dict[str, list[ipaddress.IPv4Interface | ipaddress.IPv6Interface]]:
     """`ip -j addr` -> interface -> [IPv4Interface/IPv6Interface]."""
-    out: dict[str, list] = {}
+    out: dict[str, list[ipaddress.IPv4Interface | ipaddress.IPv6Interface]] = {}
     try:
         data = json.loads(text or "[]")
     except ValueError:
@@ -111,7 +117,7 @@ def keepalived_t_findings(node: str, path: str, status: int, output: str) -> lis
 
 
 async def remote_config(
-    session, node, *, run_t: bool = True, timeout: float = 10.0
+    session: NodeSession, node: Node, *, run_t: bool = True, timeout: float = 10.0
 ) -> tuple[NodeConfig | None, list[Finding]]:
     """One node's NodeConfig (None when its config could not be read) and the findings made
     while reading it (unreachable node, keepalived -t)."""
@@ -120,15 +126,15 @@ async def remote_config(
     name = node.name
     path = str(node.keepalived.config)
     sep = "--hatui-lint--"
-    t_run: asyncio.Future | None = None
+    t_run: asyncio.Future[CommandResult] | None = None
     try:
         # one round trip for the config id, the interfaces and the config itself
         head = await session.run(
             f"uname -n; echo {sep}; ip -j addr 2>/dev/null; echo {sep}; cat -- {_q(path)}", timeout=timeout, sudo=True
         )
-        config_id, _, rest = head.stdout.partition(f"{sep}\n")
+        id_text, _, rest = head.stdout.partition(f"{sep}\n")
         addr_json, _, text = rest.partition(f"{sep}\n")
-        config_id = config_id.strip().split(".")[0] or None
+        config_id = id_text.strip().split(".")[0] or None
         interfaces = parse_ip_addr(addr_json)
         if not head.ok:
             reason = head.stderr.strip().splitlines()[-1:] or ["cannot read it"]
@@ -183,7 +189,7 @@ async def remote_config(
 
 
 async def cluster_configs(
-    cluster, *, run_t: bool = True, timeout: float = 10.0
+    cluster: Cluster, *, run_t: bool = True, timeout: float = 10.0
 ) -> tuple[list[NodeConfig], list[Finding], ClusterFacts]:
     """Every keepalived node's config, read in parallel."""
     from hatui.cluster import Role

@@ -41,7 +41,7 @@ class Finding:
         return f"{self.node}: {loc}" if self.node else loc
 
 
-def sort_key(f: Finding) -> tuple:
+def sort_key(f: Finding) -> tuple[int, str, str, int, str]:
     return (SEVERITIES.index(f.severity), f.node or "", f.file or "", f.line or 0, f.code)
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from hatui.keepalived.conf_model import KeepalivedConf, VrrpInstance, Where
+from hatui.keepalived.conf_model import KeepalivedConf, VrrpInstance, VrrpScript, Where
 from hatui.lint.findings import Finding, finding
 from hatui.lint.scripts import classify, script_path
 
@@ -165,7 +166,7 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
             script = conf.scripts.get(t.name)
             weight = t.weight if t.weight is not None else (script.weight if script else None)
             if weight is not None and not WEIGHT_MIN <= weight <= WEIGHT_MAX:
-                at = t.at if t.weight is not None else script.where.get("weight", script.at)
+                at = t.at if t.weight is not None or script is None else script.where.get("weight", script.at)
                 out.append(
                     _f(
                         nc,
@@ -203,7 +204,7 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
     return out
 
 
-def _script_findings(nc: NodeConfig, sc) -> list[Finding]:
+def _script_findings(nc: NodeConfig, sc: VrrpScript) -> list[Finding]:
     out: list[Finding] = []
     if not sc.script:
         return out
@@ -344,10 +345,10 @@ def instance_groups(configs: list[NodeConfig]) -> list[list[_Member]]:
         for inst in nc.conf.instances:
             groups.append([_Member(nc, inst)])
 
-    def nodes(g):
+    def nodes(g: list[_Member]) -> set[int]:
         return {id(m.nc) for m in g}
 
-    def merge(same) -> None:
+    def merge(same: Callable[[list[_Member], list[_Member]], object]) -> None:
         i = 0
         while i < len(groups):
             j = i + 1
@@ -366,11 +367,11 @@ def instance_groups(configs: list[NodeConfig]) -> list[list[_Member]]:
     return groups
 
 
-def _vip_set(g) -> set[str]:
+def _vip_set(g: list[_Member]) -> set[str]:
     return {v.address for m in g for v in m.inst.vips}
 
 
-def _odd_ones(values: list[tuple[_Member, object]]) -> list[tuple[_Member, object, list[_Member]]]:
+def _odd_ones(values: list[tuple[_Member, Any]]) -> list[tuple[_Member, Any, list[_Member]]]:
     """Members whose value differs from the majority's, each with the members it differs from.
     Without a majority (two nodes that disagree) nobody can tell which one drifted: every
     member is named, so each node's line is shown."""
@@ -402,7 +403,7 @@ def _who(members: Iterable[_Member]) -> str:
 
 def _compare(g: list[_Member]) -> list[Finding]:
     out = []
-    checks = [
+    checks: list[tuple[str, str, Callable[[VrrpInstance], Any], Callable[[Any], str]]] = [
         ("vrid-mismatch", "virtual_router_id", lambda i: i.vrid, lambda v: f"VRID {v}"),
         (
             "advert-int-mismatch",

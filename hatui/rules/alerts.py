@@ -62,7 +62,7 @@ class AlertBook:
     """Remembers since when each alert is active and which ones cleared (bounded history)."""
 
     def __init__(self, history: int = 200):
-        self._active: dict[tuple, ActiveAlert] = {}
+        self._active: dict[tuple[str, str | None, str], ActiveAlert] = {}
         self._cleared: list[ClearedAlert] = []
         self._history = history
 

@@ -9,9 +9,10 @@ difference there is timing, while anything from another origin is really errant.
 from __future__ import annotations
 
 from hatui.gtid import GtidParseError, GtidPos, GtidSet
+from hatui.mysql.status import MysqlStatus
 
 
-def errant_transactions(replica, writer) -> str:
+def errant_transactions(replica: MysqlStatus, writer: MysqlStatus) -> str:
     """Errant GTIDs on `replica` relative to `writer` (MysqlStatus each), as text; "" if none."""
     try:
         if replica.gtid_executed is not None and writer.gtid_executed is not None:
@@ -26,7 +27,7 @@ def errant_transactions(replica, writer) -> str:
     return ""
 
 
-def _mysql_errant(replica, writer) -> str:
+def _mysql_errant(replica: MysqlStatus, writer: MysqlStatus) -> str:
     extra = GtidSet.parse(replica.gtid_executed) - GtidSet.parse(writer.gtid_executed)
     own = (getattr(writer, "server_uuid", None) or "").lower()
     if own:
@@ -34,7 +35,7 @@ def _mysql_errant(replica, writer) -> str:
     return str(extra) if extra else ""
 
 
-def _mariadb_errant(replica, writer) -> str:
+def _mariadb_errant(replica: MysqlStatus, writer: MysqlStatus) -> str:
     """Per (domain, server_id): the replica's latest GTID when the writer has an older one or none.
 
     gtid_binlog_state keeps the last GTID of every server_id per domain, so a transaction

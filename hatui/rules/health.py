@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 
 from hatui.cluster import Role, VipRole
+from hatui.mysql.status import ReplicationChannel
 from hatui.rules.alerts import Alert, Severity
 from hatui.rules.errant import errant_transactions
 from hatui.rules.topology import (
@@ -44,7 +45,7 @@ class Context:
     def nodes(self, role: Role) -> list[str]:
         return [n.name for n in self.cluster.nodes_with_role(role)]
 
-    def channels(self) -> Iterator[tuple[str, object]]:
+    def channels(self) -> Iterator[tuple[str, ReplicationChannel]]:
         """(node, replication channel) for every MySQL node that is up with fresh data."""
         for name in self.nodes(Role.MYSQL):
             st = mysql(self.snap, name)
@@ -152,6 +153,8 @@ def rule_vip_on_bad_db(ctx: Context) -> Iterator[Alert]:
                 continue  # VIP on a router host: its backends are checked elsewhere
             up = mysql_up(ctx.snap, h)
             st = mysql(ctx.snap, h)
+            if st is None:
+                continue  # unknown or stale: nothing to say yet
             if up is False:
                 yield Alert(
                     "vip.holder_mysql_down",
@@ -210,7 +213,7 @@ def rule_multiple_writers(ctx: Context) -> Iterator[Alert]:
 
 
 # ----------------------------------------------------------------------------- replication
-def _channel_label(node: str, ch) -> str:
+def _channel_label(node: str, ch: ReplicationChannel) -> str:
     name = f" channel '{ch.name}'" if ch.name else ""
     return f"{node}{name} (from {ch.source_host}:{ch.source_port})"
 
@@ -258,7 +261,7 @@ def rule_sources(ctx: Context) -> Iterator[Alert]:
     w = ctx.writer.node
     for name, ch in ctx.channels():
         label = _channel_label(name, ch)
-        src = node_for_host(ctx.snap, ch.source_host)
+        src = node_for_host(ctx.snap, ch.source_host or "")
         ev = {"channel": ch.name, "source_host": ch.source_host, "source_node": src, "writer": w}
         if src is None:
             if ch.source_host in vip_addrs:
@@ -414,7 +417,8 @@ def rule_mysql_down(ctx: Context) -> Iterator[Alert]:
     for name in ctx.nodes(Role.MYSQL):
         if mysql_up(ctx.snap, name) is False:
             st = mysql(ctx.snap, name)
-            yield Alert("mysql.down", C, name, f"mysqld on {name} does not answer: {st.error}", {"error": st.error})
+            error = st.error if st else "no answer"
+            yield Alert("mysql.down", C, name, f"mysqld on {name} does not answer: {error}", {"error": error})
 
 
 RULES: tuple[Rule, ...] = (

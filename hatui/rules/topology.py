@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from hatui.cluster import Cluster, Role, Topology, VipRole
+from hatui.mysql.status import MysqlStatus
 from hatui.state.observations import AddressObs, Kind, SshObs
 from hatui.state.store import Snapshot
 
@@ -60,14 +61,14 @@ def ssh_up(snap: Snapshot, node: str) -> bool:
     return v is not None and v.up
 
 
-def mysql(snap: Snapshot, node: str):
+def mysql(snap: Snapshot, node: str) -> MysqlStatus | None:
     """The node's MysqlStatus when it is known and fresh enough to reason on, else None."""
     if Role.MYSQL not in snap.cluster.nodes[node].roles:
         return None
     obs = snap.get(node, Kind.MYSQL)
     if obs is None or snap.is_stale(node, Kind.MYSQL):
         return None
-    return obs.value
+    return obs.value if isinstance(obs.value, MysqlStatus) else None
 
 
 def mysql_up(snap: Snapshot, node: str) -> bool | None:
@@ -84,7 +85,7 @@ def _tunnelled(cluster: Cluster, node: str) -> bool:
     return cluster.nodes[node].mysql.via.value == "ssh-tunnel"
 
 
-def writable(st) -> bool:
+def writable(st: MysqlStatus) -> bool:
     return bool(st.up) and not st.read_only and not bool(getattr(st, "super_read_only", False))
 
 
@@ -116,13 +117,13 @@ def writer(snap: Snapshot, views: list[VipView] | None = None) -> Writer:
     if not up_writable:
         return Writer(None, "no writable MySQL node")
     # several writable nodes: the one that replicates from nobody is the primary
-    roots = [n for n in up_writable if not mysql(snap, n).channels]
+    roots = [n for n in up_writable if not (st := mysql(snap, n)) or not st.channels]
     if len(roots) == 1:
         return Writer(roots[0], "the only writable node without a source")
     return Writer(None, f"several writable nodes: {', '.join(up_writable)}")
 
 
-def node_for_host(snap: Snapshot, host: str) -> str | None:
+def node_for_host(snap: Snapshot, host: str | None) -> str | None:
     """Which cluster node a replication source host names: by configured host, name, or address."""
     if not host:
         return None

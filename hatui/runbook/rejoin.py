@@ -32,6 +32,7 @@ from hatui.runbook.facts import Facts, gather, wait_channel
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
 from hatui.runbook.repair_gap import Gap, _q, _script, _table_meta, extract
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
+from hatui.state import Kind
 
 P, W, F = Verdict.PASS, Verdict.WARN, Verdict.FAIL
 SHOWN = 20
@@ -201,13 +202,20 @@ class Rejoin:
                 Check(
                     f"MySQL on {n} answers",
                     F,
-                    st.error if st else "not read",
+                    (st.error or "does not answer") if st else "not read",
                     f"start mysqld on {n} (with read_only=ON in its my.cnf, so it takes no writes)",
                 )
             )
             return checks
         if ws is None or not ws.up:
-            checks.append(Check(f"MySQL on the writer {w.node} answers", F, ws.error if ws else "not read", ""))
+            checks.append(
+                Check(
+                    f"MySQL on the writer {w.node} answers",
+                    F,
+                    (ws.error or "does not answer") if ws else "not read",
+                    "",
+                )
+            )
             return checks
         held = [v.address for v in vip_views(facts.snap) if n in v.holders]
         checks.append(
@@ -458,6 +466,7 @@ class Rejoin:
                     undone += 1
             finally:
                 await sql.execute("SET SESSION sql_log_bin = 1")
+            assert st is not None and ws is not None  # preflight refused without both
             keep = without_errant(st, ws)
             await sql.execute(
                 "RESET MASTER",
@@ -485,7 +494,7 @@ class Rejoin:
             )
             ch = ch or (cur.channels[0] if cur.channels else None)
             name = ch.name if ch else ""
-            creds = {}
+            creds: dict[str, Any] = {}
             if ch is None:
                 creds = _new_channel_creds(ctx, c, w, f"{n} has no replication channel")
             elif not mariadb:
@@ -527,7 +536,7 @@ class Rejoin:
                 if facts
                 else None
             )
-            creds = {}
+            creds: dict[str, Any] = {}
             if ch is None:
                 creds = _new_channel_creds(ctx, c, w, f"{w} has no channel from {n}")
                 name = ""
@@ -559,7 +568,7 @@ class Rejoin:
                 d = await sql.dialect()
                 cur = await sql.status()
                 for ch in cur.channels:
-                    if node_for_host(facts.snap, ch.source_host or "") != n and ch.source_host != nh:
+                    if (facts is None or node_for_host(facts.snap, ch.source_host or "") != n) and ch.source_host != nh:
                         continue
                     await sql.execute(d.stop_replica(ch.name))
                     await sql.execute(d.change_source(wh, wport, channel=ch.name, use_gtid="slave_pos"))
@@ -570,7 +579,7 @@ class Rejoin:
 
         async def keepalived(ctx: RunContext) -> str:
             node = c.nodes[n]
-            proc = facts.snap.value(n, "keepalived") if facts else None
+            proc = facts.snap.value(n, Kind.KEEPALIVED) if facts else None
             pf = node.keepalived.priority_file
             base_n, base_w = facts.priority.get(n) if facts else None, facts.priority.get(w) if facts else None
             # below the writer's priority, so it never preempts even without nopreempt
@@ -739,7 +748,7 @@ class Rejoin:
         return steps
 
 
-def _new_channel_creds(ctx: RunContext, c: Cluster, node: str, why: str) -> dict[str, str]:
+def _new_channel_creds(ctx: RunContext, c: Cluster, node: str, why: str) -> dict[str, Any]:
     """The replication account for a channel that does not exist yet; its password is masked
     in everything shown or audited from here on."""
     acct = c.nodes[node].mysql.replication
@@ -821,7 +830,7 @@ async def _undo_kind(
     writer's: replication overwrote it), "invert" (the row is as the change left it), or
     "conflict" (something else changed it: undoing could not give the writer's row)."""
     keys, cols = pk.get((r.schema, r.table), []), columns[(r.schema, r.table)]
-    ts = (unix_ts or {}).get((r.schema, r.table), frozenset())
+    ts: set[int] | frozenset[int] = (unix_ts or {}).get((r.schema, r.table), frozenset())
     mine = await _current_row(ctx.access.sql(node), r, keys, cols, ts)
     if keys and w:
         theirs = await _current_row(ctx.access.sql(w), r, keys, cols, ts)

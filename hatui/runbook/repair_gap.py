@@ -139,7 +139,7 @@ class RepairGap:
                 Check(
                     f"MySQL on {new} answers",
                     F,
-                    ns.error if ns else "not read",
+                    (ns.error or "does not answer") if ns else "not read",
                     f"the recovered transactions are applied to {new}: start it first",
                 )
             )
@@ -396,8 +396,9 @@ class RepairGap:
         first, last = g.apply[0].gtid, g.apply[-1].gtid
 
         async def apply(ctx: RunContext) -> str:
-            assert g.script is not None
-            data = g.script.read_bytes()
+            script = g.script
+            assert script is not None
+            data = script.read_bytes()
             if hashlib.sha256(data).hexdigest() != g.sha256:
                 raise StepFailed(f"{g.script} changed since it was shown (checksum differs): nothing applied")
             t0 = time.monotonic()
@@ -420,7 +421,7 @@ class RepairGap:
                         else "replay session settings"
                     )
                     await session.execute_batch(
-                        batch, show=f"{label} ({len(in_batch)} transaction(s), from {g.script.name})", timeout=120
+                        batch, show=f"{label} ({len(in_batch)} transaction(s), from {script.name})", timeout=120
                     )
                     done += len(in_batch)
                     batch.clear()

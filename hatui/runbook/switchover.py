@@ -18,6 +18,7 @@ from hatui.mysql.dialect import dialect_for
 from hatui.mysql.status import MysqlStatus
 from hatui.rules.errant import errant_transactions
 from hatui.rules.topology import node_for_host, vip_views, writer
+from hatui.runbook.access import Armed
 from hatui.runbook.facts import Facts, gather, wait_channel
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
 from hatui.runbook.runner import RunContext
@@ -57,9 +58,9 @@ class Switchover:
         self.vip_timeout = vip_timeout
         self.facts: Facts | None = None
         self.old: str | None = None  # the writer, known after preflight (or from the journal)
-        self._arrive = None  # the armed command on the target waiting for the VIP
+        self._arrive: Armed | None = None  # the armed command on the target waiting for the VIP
         self._arrive_result: asyncio.Future | None = None
-        self._fault = None  # the armed command that faults the old writer's keepalived
+        self._fault: Armed | None = None  # the armed command that faults the old writer's keepalived
 
     async def cleanup(self) -> None:
         """Close what a step left waiting (the runner calls this however the run ended)."""
@@ -154,14 +155,19 @@ class Switchover:
         ws = facts.status.get(w.node) if w.node else None
         if ts is None or not ts.up:
             checks.append(
-                Check(f"MySQL on {t} answers", F, ts.error if ts else "not read", "start mysqld on the target")
+                Check(
+                    f"MySQL on {t} answers",
+                    F,
+                    (ts.error or "does not answer") if ts else "not read",
+                    "start mysqld on the target",
+                )
             )
         if ws is None or not ws.up:
             checks.append(
                 Check(
                     "MySQL on the writer answers",
                     F,
-                    ws.error if ws else "no writer",
+                    (ws.error or "does not answer") if ws else "no writer",
                     "a planned switchover needs a live writer; for a dead one use failover",
                 )
             )
@@ -281,8 +287,9 @@ class Switchover:
         addr = str(vip.address) if vip else "<vip>"
         pf_t = c.nodes[t].keepalived.priority_file
         pf_o = c.nodes[old].keepalived.priority_file if old in c.nodes else None
-        monitor = c.nodes[old].mysql.monitor.user if old in c.nodes and c.nodes[old].mysql.monitor else ""
-        admin = c.nodes[old].mysql.admin.user if old in c.nodes and c.nodes[old].mysql.admin else ""
+        old_mysql = c.nodes[old].mysql if old in c.nodes else None
+        monitor = old_mysql.monitor.user if old_mysql and old_mysql.monitor else ""
+        admin = old_mysql.admin.user if old_mysql and old_mysql.admin else ""
         facts = self.facts
         snap = facts.snap if facts else None
         replicas = []
@@ -756,7 +763,7 @@ async def _purged_problem(ctx: RunContext, old: str, ws: MysqlStatus, ts: MysqlS
                 f"{have or 'nothing'}: the transactions in between are purged"
             )
         return ""
-    purged = GtidSet.parse(ws.gtid_purged or "")
-    have = GtidSet.parse(ts.gtid_executed or "")
-    need = purged - have
+    purged_set = GtidSet.parse(ws.gtid_purged or "")
+    have_set = GtidSet.parse(ts.gtid_executed or "")
+    need = purged_set - have_set
     return f"{old} purged {need} which the target never executed" if need else ""

@@ -22,6 +22,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 
@@ -151,7 +152,7 @@ async def connect_node(
     """A verified, authenticated connection to the node, and the jump-host connection it runs
     through (None without a jump host; the caller closes it with the node's connection).
     Raises HostKeyError or SshError."""
-    kw = dict(
+    kw: dict[str, Any] = dict(
         keepalive_interval=keepalive_interval,
         keepalive_count_max=keepalive_count_max,
         on_lost=on_lost,

@@ -29,7 +29,7 @@ import random
 import shlex
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from enum import StrEnum
 from pathlib import Path
 
@@ -418,7 +418,7 @@ class NodeSession:
             return f"{what}: {describe(exc)}"
         return f"{what}: {self._last_reason or 'connection lost'}"
 
-    async def stream_lines(self, command: str, *, sudo: bool = False) -> AsyncIterator[bytes]:
+    async def stream_lines(self, command: str, *, sudo: bool = False) -> AsyncGenerator[bytes, None]:
         """Each line the command prints, as bytes without the line end (b"\\n" or b"\\r\\n");
         lines need not be UTF-8.
 

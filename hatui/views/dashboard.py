@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from hatui.cluster import MysqlVia, Role
+from hatui.mysql.status import MysqlStatus
 from hatui.rules.alerts import ActiveAlert, Alert, ClearedAlert, Severity
 from hatui.rules.topology import VipView, mysql_up, node_for_host, ssh_up, vip_views, writer
 from hatui.state.observations import Kind, stale_after
@@ -100,13 +101,13 @@ def role_of(snap: Snapshot, name: str, writer_node: str | None) -> str:
     return "replica"
 
 
-def _gtid(st) -> str:
+def _gtid(st: MysqlStatus) -> str:
     text = st.gtid_executed or st.gtid_current_pos or st.gtid_binlog_pos or "-"
     text = text.replace("\n", "")
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def live_mysql(snap: Snapshot, name: str):
+def live_mysql(snap: Snapshot, name: str) -> MysqlStatus | None:
     """The node's MysqlStatus, or None when it is unknown: never read, stale, or behind a dead
     SSH tunnel (then the last reading is history, not the present)."""
     node = snap.cluster.nodes[name]
@@ -152,7 +153,7 @@ def node_rows(snap: Snapshot, alerts: list[Alert], views: list[VipView] | None =
         else:
             vrrp_txt = " ".join(f"{i.state} {i.effective_priority}" for i in vrrp.instances) or "?"
         held = ", ".join(v.address for v in views if name in v.holders) or "-"
-        ages = [snap.age(name, k) for k in Kind if snap.get(name, k) and k != Kind.SSH]
+        ages = [a for k in Kind if snap.get(name, k) and k != Kind.SSH and (a := snap.age(name, k)) is not None]
         health = _health_of(alerts, name) if ssh is not None else UNKNOWN
         rows.append(
             NodeRow(

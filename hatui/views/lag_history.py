@@ -17,7 +17,7 @@ series holds at most `max_points` points, so memory is bounded by the number of 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from hatui.state.observations import Kind
 from hatui.state.store import Snapshot
@@ -139,7 +139,7 @@ class LagHistory:
         return f"{node}/{channel}" if channel else node
 
 
-def _runs(points) -> Iterator[list[tuple[float, float]]]:
+def _runs(points: Iterable[tuple[float, float | None]]) -> Iterator[list[tuple[float, float]]]:
     run: list[tuple[float, float]] = []
     for at, lag in points:
         if lag is None:
