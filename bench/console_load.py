@@ -29,7 +29,8 @@ from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.mysql.version import detect_version
 from hatui.state import AddressObs, KeepalivedProcObs, Kind, SshObs, Store
 from hatui.views.feed import RecordedFeed
-from screens.app import ClusterView, HatuiApp
+from screens.app import HatuiApp
+from screens.dashboard import ClusterView
 
 LINES = [
     "(VI_1) Entering BACKUP STATE",

@@ -19,7 +19,10 @@ import signal
 import stat
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from hatui.errors import HatuiError
+from hatui.exitcodes import Exit
 
 if TYPE_CHECKING:  # imported where used: the check starts fast
     import socket
@@ -64,7 +67,7 @@ CONNECTION_ERRNOS = frozenset(
 IO_RUNNING_OK = ("yes", "connecting", "preparing")
 
 
-class CheckError(Exception):
+class CheckError(HatuiError):
     """A problem with the check's own set-up (option file, password file): exit 1."""
 
 
@@ -452,10 +455,15 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, **kw)
 
 
+class _Parser(argparse.ArgumentParser):
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._print_message(message, sys.stderr)
+        sys.exit(Exit.USAGE if status == 2 else status)  # hatui's one table: 64 is a bad command line
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog=PROG, description=DESCRIPTION, epilog=EPILOG, allow_abbrev=False, formatter_class=_Formatter
-    )
+    ap = _Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG, allow_abbrev=False, formatter_class=_Formatter)
     c = ap.add_argument_group("connection")
     c.add_argument(
         "--defaults-file",
@@ -879,7 +887,7 @@ def main(argv: list[str] | None = None) -> int:
             "shows in `ps`; use --defaults-file, --password-file or --password-env",
             file=sys.stderr,
         )
-        return 2
+        return Exit.USAGE
     args = build_parser().parse_args(argv)
     if args.max_lag is not None and not args.replication:
         build_parser().error("--max-lag needs --replication")

@@ -7,9 +7,13 @@ import importlib
 import json
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
+
+from hatui.errors import HatuiError, InputError
+from hatui.exitcodes import Exit, for_error
 
 if TYPE_CHECKING:  # the runbook modules load only when a runbook runs
+    from hatui.cluster import Cluster
     from hatui.runbook.runner import Runbook
 
 DESCRIPTION = """\
@@ -47,8 +51,18 @@ Run `hatui SUBCOMMAND --help` for the options of each.
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with the exit code of a bad command line from the one table (argparse's own is 2,
+    which here means CRITICAL)."""
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._print_message(message, sys.stderr)
+        sys.exit(Exit.USAGE if status == 2 else status)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="hatui", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument(
@@ -174,7 +188,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # `hatui timeline ... | head`: the reader left; say nothing more, like other CLI tools
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return Exit.BROKEN_PIPE
+    except HatuiError as exc:  # every failure meant for the operator ends here, by type
+        if not isinstance(exc, _NotLoaded):  # its problems are printed already
+            print(f"hatui: {exc}", file=sys.stderr)
+        return for_error(exc)
+    except KeyboardInterrupt:
+        print("hatui: interrupted", file=sys.stderr)
+        return Exit.INTERRUPTED
 
 
 def _main(argv: list[str] | None = None) -> int:
@@ -204,11 +225,16 @@ def _main(argv: list[str] | None = None) -> int:
         return _runbook(args, argv)
     if not args.cluster:
         _parser().print_help()
-        return 2
+        return Exit.USAGE
     return _console(args.cluster, args.watch, argv)
 
 
-def _load(paths: list[str]):
+class _NotLoaded(InputError):
+    """A cluster file did not load (its problems are printed already)."""
+
+
+def _load(paths: list[str]) -> list[Cluster]:
+    """Every cluster file, or _NotLoaded (UNKNOWN for every command) after printing why."""
     from hatui.cluster import ClusterFileError, load_cluster
 
     clusters = []
@@ -217,7 +243,7 @@ def _load(paths: list[str]):
             cluster = load_cluster(path)
         except ClusterFileError as exc:
             print(exc, file=sys.stderr)
-            return None
+            raise _NotLoaded(f"{path}: not loaded") from None
         for w in cluster.warnings:
             print(w, file=sys.stderr)
         clusters.append(cluster)
@@ -226,43 +252,30 @@ def _load(paths: list[str]):
 
 def _validate(paths: list[str]) -> int:
     clusters = _load(paths)
-    if clusters is None:
-        return 1
     for c in clusters:
         print(f"{c.source}: ok: cluster {c.name!r} ({c.topology}), {len(c.nodes)} nodes, {len(c.vips)} VIPs")
-    return 0
+    return Exit.OK
 
 
-def _enter_namespace(clusters, argv: list[str]) -> int | None:
-    """Re-run this command inside the clusters' network namespace; an exit code on failure."""
+def _enter_namespace(clusters: list[Cluster], argv: list[str]) -> None:
+    """Re-run this command inside the clusters' network namespace (returns only when there is
+    none); NamespaceError (UNKNOWN) when it cannot."""
     from hatui.netns_exec import NamespaceError, reexec_in
 
     namespaces = {c.namespace for c in clusters if c.namespace}
     if len(namespaces) > 1:
-        print(
-            "hatui: the cluster files name different network namespaces: " + ", ".join(sorted(namespaces)),
-            file=sys.stderr,
-        )
-        return 2
+        raise NamespaceError("the cluster files name different network namespaces: " + ", ".join(sorted(namespaces)))
     if namespaces:
-        try:
-            reexec_in(namespaces.pop(), argv)
-        except NamespaceError as exc:
-            print(f"hatui: {exc}", file=sys.stderr)
-            return 2
-    return None
+        reexec_in(namespaces.pop(), argv)
 
 
 def _status(args, argv: list[str]) -> int:
     import asyncio
 
-    from hatui.status import UNKNOWN, render, take_status
+    from hatui.status import render, take_status
 
     clusters = _load([args.cluster])
-    if clusters is None:
-        return UNKNOWN
-    if (code := _enter_namespace(clusters, argv)) is not None:
-        return UNKNOWN
+    _enter_namespace(clusters, argv)
     snap = asyncio.run(take_status(clusters[0], timeout=args.timeout))
     text, code = render(snap, args.json)
     print(text)
@@ -276,15 +289,12 @@ def _lint(args, argv: list[str]) -> int:
 
     if bool(args.cluster) == bool(args.files):
         print("hatui lint: give either --cluster FILE or keepalived.conf files", file=sys.stderr)
-        return 3
+        return Exit.USAGE
     if args.files:
         findings = lint_local(args.files, root=args.root, config_id=args.config_id)
         return report(findings, as_json=args.json, checked=f"{len(args.files)} file(s)")
     clusters = _load([args.cluster])
-    if clusters is None:
-        return 3
-    if _enter_namespace(clusters, argv) is not None:
-        return 3
+    _enter_namespace(clusters, argv)
     findings = asyncio.run(lint_cluster(clusters[0], run_t=not args.no_keepalived_t))
     return report(findings, as_json=args.json, checked=f"cluster {clusters[0].name}")
 
@@ -293,10 +303,7 @@ def _runbook(args, argv: list[str]) -> int:
     from hatui.runbook.cli import run_recovery, run_runbook
 
     clusters = _load([args.cluster])
-    if clusters is None:
-        return 2
-    if (code := _enter_namespace(clusters, argv)) is not None:
-        return code
+    _enter_namespace(clusters, argv)
     cluster = clusters[0]
     if args.command == "runbook":
         return run_recovery(cluster, args.action, yes=False)
@@ -314,9 +321,9 @@ def _runbook(args, argv: list[str]) -> int:
             from hatui.runbook.rejoin import Rejoin
 
             runbook = Rejoin(cluster, args.node, discard_errant=args.discard_errant)
-    except ValueError as exc:
+    except ValueError as exc:  # a node that is not in the cluster, or not of the right kind
         print(f"hatui: {exc}", file=sys.stderr)
-        return 1
+        return Exit.USAGE
     return run_runbook(cluster, runbook, dry_run=args.dry_run, yes=args.yes, interactive=sys.stdin.isatty())
 
 
@@ -326,8 +333,6 @@ def _trust_host(args, argv: list[str]) -> int:
     from hatui.ssh import SshError, fetch_host_key, known_hosts_path, trust_host_key
 
     clusters = _load([args.cluster])
-    if clusters is None:
-        return 1
     cluster = clusters[0]
     node = cluster.nodes.get(args.node)
     if node is None:
@@ -335,9 +340,8 @@ def _trust_host(args, argv: list[str]) -> int:
             f"hatui trust-host: {args.cluster}: no node {args.node!r}; expected one of: " + ", ".join(cluster.nodes),
             file=sys.stderr,
         )
-        return 2
-    if (code := _enter_namespace(clusters, argv)) is not None:
-        return code
+        return Exit.USAGE
+    _enter_namespace(clusters, argv)
     target = f"{node.name}'s jump host" if args.jump_host else f"{node.name} ({node.host}:{node.ssh.port})"
     expected = args.fingerprint
     try:
@@ -352,27 +356,24 @@ def _trust_host(args, argv: list[str]) -> int:
                         "run again with --fingerprint or --yes",
                         file=sys.stderr,
                     )
-                    return 1
+                    return Exit.WARNING
                 if input("Trust it? Type yes: ").strip() != "yes":
                     print("hatui trust-host: not trusted", file=sys.stderr)
-                    return 1
+                    return Exit.WARNING
             expected = fp
         fp = asyncio.run(
             trust_host_key(node, expected_fingerprint=expected, jump_host=args.jump_host, cluster_file=cluster.source)
         )
     except SshError as exc:
         print(f"hatui trust-host: {exc}", file=sys.stderr)
-        return 1
+        return for_error(exc)
     print(f"{target}: trusted host key {fp}, recorded in {known_hosts_path(node)}")
-    return 0
+    return Exit.OK
 
 
 def _console(paths: list[str], watch: bool, argv: list[str]) -> int:
     clusters = _load(paths)
-    if clusters is None:
-        return 1
-    if (code := _enter_namespace(clusters, argv)) is not None:
-        return code
+    _enter_namespace(clusters, argv)
     # The engine never imports the UI at module level; the CLI hands over to it here, by name.
     ui = importlib.import_module("screens.app")
     return ui.run(clusters, watch=watch)
@@ -385,21 +386,21 @@ def _lab(args) -> int:
         spec = default_spec(subnet=args.subnet, state_dir=args.dir)
     except ValueError as exc:
         print(f"hatui lab: {exc}", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     lab = Lab(spec, say=lambda m: print(f"lab: {m}", flush=True))
     try:
         if args.lab_command == "up":
             lab.up()
             print(spec.cluster_file)
-            return 0
+            return Exit.OK
         if args.lab_command == "down":
             lab.down()
-            return 0
+            return Exit.OK
         if args.lab_command == "status":
             return _lab_status(lab, args.json)
         if args.lab_command == "fault":
             print(lab.fault(args.kind, args.node))
-            return 0
+            return Exit.OK
         if args.lab_command == "console":
             if not lab.is_up():
                 raise LabError("the lab is not up: run `hatui lab up` first")
@@ -407,18 +408,18 @@ def _lab(args) -> int:
             return main(argv)
     except LabError as exc:
         print(f"hatui lab: {exc}", file=sys.stderr)
-        return 1
+        return for_error(exc)
     except KeyboardInterrupt:
         print("hatui lab: interrupted", file=sys.stderr)
-        return 130
-    return 2
+        return Exit.INTERRUPTED
+    return Exit.USAGE
 
 
 def _lab_status(lab, as_json: bool) -> int:
     s = lab.status()
     if as_json:
         print(json.dumps(s, indent=2))
-        return 0 if s["up"] else 3
+        return Exit.OK if s["up"] else Exit.UNKNOWN
     print(f"lab: {'up' if s['up'] else 'down'}   cluster file: {s['cluster_file']}")
     holders = ", ".join(s["vip_holders"]) or "nobody"
     print(f"VIP {s['vip']}: held by {holders}")
@@ -438,4 +439,4 @@ def _lab_status(lab, as_json: bool) -> int:
     missing = [ns for ns, ok in s["namespaces"].items() if not ok]
     if missing and s["up"] is False and len(missing) < len(s["namespaces"]):
         print("missing namespaces: " + ", ".join(missing))
-    return 0 if s["up"] else 3
+    return Exit.OK if s["up"] else Exit.UNKNOWN

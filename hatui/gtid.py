@@ -55,6 +55,8 @@ from itertools import groupby
 from types import MappingProxyType
 from typing import Literal
 
+from hatui.errors import InputError
+
 __all__ = [
     "GNO_MAX",
     "Comparison",
@@ -91,7 +93,7 @@ Intervals = tuple[Interval, ...]
 Tsid = tuple[str, str]  # (uuid, tag); tag "" means untagged
 
 
-class GtidParseError(ValueError):
+class GtidParseError(InputError, ValueError):
     """Malformed GTID text; the message quotes the bad part and what was expected."""
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import sys
 
+from hatui.errors import Unreachable
+
 GUARD = "HATUI_IN_NETNS"
 
 
-class NamespaceError(Exception):
+class NamespaceError(Unreachable):
     pass
 
 

@@ -17,12 +17,13 @@ from hatui.cluster import Cluster, Node
 from hatui.collect.kaconfig import config_command
 from hatui.collect.logs import LogSource
 from hatui.collect.nodeprobe import probe_command
+from hatui.errors import Refused
 from hatui.mysql.dialect import dialect_for
 from hatui.mysql.reader import VERSION_SQL
 from hatui.mysql.version import detect_version
 
 
-class ReadOnlyViolation(PermissionError):
+class ReadOnlyViolation(Refused, PermissionError):
     """A read-only session was asked to send something that is not an allowlisted read."""
 
 

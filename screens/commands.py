@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from textual.app import SystemCommand
 
 from hatui.keepalived.events import EventKind
+from screens.messages import RunbookRequested
 
 if TYPE_CHECKING:
-    from screens.app import ClusterView
+    from screens.dashboard import ClusterView
     from screens.node_detail import NodeDetail
     from screens.wallboard import Wallboard
 
@@ -70,7 +71,7 @@ def runbook_commands(view: ClusterView) -> Iterator[SystemCommand]:
         yield SystemCommand(
             f"Runbook: switch over to {node}",
             f"Planned switchover: move the writer and its VIP to {node} (checks first)",
-            partial(view.app.open_switchover, c, node),
+            partial(view.post_message, RunbookRequested("switchover", c, node)),
         )
     writer = _writer(view)
     if writer:
@@ -80,14 +81,14 @@ def runbook_commands(view: ClusterView) -> Iterator[SystemCommand]:
                     f"Runbook: repair binlog gap {node} → {writer}",
                     f"After a failover: recover what {node}'s binlogs hold and {writer} never got "
                     "(preview and conflict check first)",
-                    partial(view.app.open_repair_gap, c, node, writer),
+                    partial(view.post_message, RunbookRequested("repair-gap", c, node, writer)),
                 )
     for node, n in c.nodes.items():
         if n.has_role(Role.MYSQL) and node != writer:
             yield SystemCommand(
                 f"Runbook: rejoin {node}",
                 f"Make {node} a healthy read-only replica of the writer (classified first)",
-                partial(view.app.open_rejoin, c, node),
+                partial(view.post_message, RunbookRequested("rejoin", c, node)),
             )
 
 

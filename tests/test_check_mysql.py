@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from hatui import checkmysql as cm
+from hatui.exitcodes import Exit
 from hatui.lab import configs
 from hatui.lab.spec import default_spec
 from hatui.mysql.cli_output import parse_any
@@ -159,7 +160,7 @@ def test_there_is_no_password_option_and_a_password_is_never_echoed(capsys):
     assert not {"--password", "-p"} & options
     assert {"--password-env", "--password-file", "--defaults-file"} <= options
     for argv in (["--password", "Hunter2x"], ["--password=Hunter2x"], ["-pHunter2x"], ["-p", "Hunter2x"]):
-        assert cm.main(argv) == 2
+        assert cm.main(argv) == Exit.USAGE
         err = capsys.readouterr().err
         assert "no --password" in err and "Hunter2x" not in err
     # and argparse's abbreviations do not turn --password into one of the other options
@@ -339,7 +340,7 @@ def test_multi_source_channels_are_named():
 # ---------------------------------------------------------------- command line
 
 
-def test_usage_errors_exit_2():
+def test_usage_errors_exit_with_the_usage_code():
     for args in (
         ["--max-lag", "5"],
         ["--gateway", "10.0.0"],
@@ -349,7 +350,7 @@ def test_usage_errors_exit_2():
         ["--password-env", "A", "--password-file", "/x"],
     ):
         res, _ = run_cli(*args)
-        assert res.returncode == 2, (args, res.stderr)
+        assert res.returncode == Exit.USAGE, (args, res.stderr)
         assert "hatui check-mysql: error:" in res.stderr
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from hatui import cli
+from hatui.exitcodes import Exit
 from hatui.lab import preflight
 
 from .ptyrun import PtyApp, hatui_argv
@@ -48,27 +49,27 @@ def test_validate_and_console_report_a_broken_file_with_its_location(tmp_path):
     bad.write_text("name: x\ntopology: dual_master\nnodes:\n  db1: {host: 10.0.0.1, roles: [mysql]}\n")
     for args in (("validate", "--cluster", str(bad)), ("--cluster", str(bad))):
         res = run(*args)
-        assert res.returncode == 1
+        assert res.returncode == Exit.UNKNOWN  # the one table: a file that does not load
         assert f"{bad}:2:" in res.stderr and "dual_master" in res.stderr
         assert "Traceback" not in res.stderr
 
 
 def test_a_missing_cluster_file_is_a_clear_error(tmp_path):
     res = run("--cluster", str(tmp_path / "nope.yml"))
-    assert res.returncode == 1 and "nope.yml" in res.stderr and "Traceback" not in res.stderr
+    assert res.returncode == Exit.UNKNOWN and "nope.yml" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_lab_without_root_says_why_and_exits_nonzero(monkeypatch, capsys):
     monkeypatch.setattr(preflight.os, "geteuid", lambda: 1000)
     for action in (["up"], ["down"], ["status"], ["fault", "kill-mysqld", "db1"]):
-        assert cli.main(["lab", *action]) == 1
+        assert cli.main(["lab", *action]) == Exit.CRITICAL
         err = capsys.readouterr().err
         assert "needs root" in err and "network namespaces" in err and "Traceback" not in err
 
 
 def test_unknown_fault_is_refused_by_the_parser():
     res = run("lab", "fault", "explode", "db1")
-    assert res.returncode == 2 and "invalid choice: 'explode'" in res.stderr
+    assert res.returncode == Exit.USAGE and "invalid choice: 'explode'" in res.stderr
 
 
 LOOPBACK_CLUSTER = """\

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from hatui.exitcodes import Exit
 from hatui.keepalived.conf_model import load
 from hatui.keepalived.conf_parse import TextSource
 from hatui.lint.cli import lint_local, render_text
@@ -238,7 +239,7 @@ def test_cli_json_shape_and_exit_codes():
     res = _cli("/nonexistent/keepalived.conf")
     assert res.returncode == 2 and "cannot read /nonexistent/keepalived.conf" in res.stdout
     res = _cli()
-    assert res.returncode == 3 and "either --cluster" in res.stderr
+    assert res.returncode == Exit.USAGE and "either --cluster" in res.stderr
 
 
 def test_exit_code_unreachable_node_is_unknown():

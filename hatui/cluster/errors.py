@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from hatui.errors import InputError
+
 Severity = Literal["error", "warning"]
 
 
@@ -34,7 +36,7 @@ class Problem:
         return (self.line or 0, self.col or 0, self.severity != "error", self.message)
 
 
-class ClusterFileError(Exception):
+class ClusterFileError(InputError):
     """The cluster file cannot be used. `problems` holds every problem found (errors and warnings)."""
 
     def __init__(self, problems: list[Problem]) -> None:

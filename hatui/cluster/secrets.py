@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from hatui.cluster.model import Account
+from hatui.errors import InputError
 
 __all__ = ["InsecureSecretFileWarning", "SecretError", "parse_option_file", "resolve_password"]
 
 
-class SecretError(Exception):
+class SecretError(InputError):
     """A password could not be obtained. The message names where it was looked for."""
 
 

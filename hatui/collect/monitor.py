@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from hatui.cluster import Cluster, MysqlVia, Node, Role, SecretError, resolve_password
 from hatui.collect.kaconfig import config_command, masked_config
@@ -27,12 +27,19 @@ from hatui.mysql.reader import MysqlProbe
 from hatui.mysql.status import MysqlStatus
 from hatui.ssh import NodeSession, SessionPool, SshError
 from hatui.state.observations import Kind, SshObs
-
-if TYPE_CHECKING:
-    from hatui.readonly import ReadOnlyPolicy
 from hatui.state.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class ReadOnlyGuards(Protocol):
+    """What watch mode puts in front of every node's I/O (hatui.readonly.ReadOnlyGuards): a check
+    that raises before anything not on its allowlist is sent."""
+
+    def command_guard(self, node: str) -> Callable[[str], None]: ...
+
+    def sql_guard(self, node: str) -> Callable[[str], None]: ...
+
 
 # Event kinds after which keepalived's own view is worth asking for at once
 _VRRP_CHANGES = {"state", "priority", "script", "priority_zero", "vip_set", "vip_removed", "lifecycle"}
@@ -248,14 +255,14 @@ class NodeCollector:
             await self._probe.close()
 
 
-def _guarded(factory: Callable[..., MysqlProbe], policy: ReadOnlyPolicy) -> Callable[..., MysqlProbe]:
+def _guarded(factory: Callable[..., MysqlProbe], policy: ReadOnlyGuards) -> Callable[..., MysqlProbe]:
     def make(*args, name: str = "", **kw) -> MysqlProbe:
         return factory(*args, name=name, guard=policy.sql_guard(name), **kw)
 
     return make
 
 
-def _guard_session(session: NodeSession, policy: ReadOnlyPolicy | None, name: str) -> NodeSession:
+def _guard_session(session: NodeSession, policy: ReadOnlyGuards | None, name: str) -> NodeSession:
     if policy is not None:
         session.command_guard = policy.command_guard(name)
     return session
@@ -273,7 +280,7 @@ class Monitor:
         follow_logs: bool = True,
         session_factory: Callable[[Node], NodeSession] | None = None,
         mysql_probe_factory: Callable[..., MysqlProbe] = MysqlProbe,
-        read_only: ReadOnlyPolicy | None = None,
+        read_only: ReadOnlyGuards | None = None,
         **session_kwargs,
     ):
         self.cluster = cluster

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+from hatui.errors import InputError
+
 from .events import EventKind, KeepalivedEvent
 from .redact import redact
 
@@ -23,7 +25,7 @@ _DATA_AUTH = {"SIMPLE_PASSWORD": "PASS", "IPSEC_AH": "AH", "none": None}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class DumpParseError(ValueError):
+class DumpParseError(InputError, ValueError):
     """A dump that is not what keepalived writes (wrong file, truncated, corrupt)."""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 
+from hatui.errors import HatuiError
+
 # binary -> Debian package that ships it
 REQUIRED = {
     "ip": "iproute2",
@@ -21,7 +23,7 @@ REQUIRED = {
 SBIN = ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
 
 
-class LabError(Exception):
+class LabError(HatuiError):
     """A lab problem with a message a person can act on."""
 
 

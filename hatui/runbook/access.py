@@ -19,6 +19,7 @@ import pymysql.cursors
 
 from hatui.cluster import Cluster, MysqlVia
 from hatui.cluster.secrets import resolve_password
+from hatui.errors import Refused
 from hatui.mysql.dialect import Dialect, Statement
 from hatui.mysql.reader import read_dialect, read_status
 from hatui.mysql.status import MysqlStatus
@@ -26,11 +27,11 @@ from hatui.runbook.model import Action
 from hatui.ssh.pool import SessionPool
 
 
-class WatchModeRefused(PermissionError):
+class WatchModeRefused(Refused, PermissionError):
     """Watch mode has no write capability: no runbook can be built there."""
 
 
-class DryRunWrite(PermissionError):
+class DryRunWrite(Refused, PermissionError):
     """A dry run was about to send something that is not a read."""
 
 

@@ -12,10 +12,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from hatui.errors import Conflict
 from hatui.privatefs import private_dir
 
 
-class LockBusy(Exception):
+class LockBusy(Conflict):
     def __init__(self, holder: dict):
         self.holder = holder
         what = holder.get("runbook", "a runbook")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from hatui.errors import HatuiError
+
 
 class Verdict(StrEnum):
     PASS = "pass"
@@ -39,7 +41,7 @@ class Action:
         return f"{self.node} {self.kind}: {self.text}"
 
 
-class StepFailed(Exception):
+class StepFailed(HatuiError):
     """A step did not reach what it must (its verification failed or it timed out)."""
 
 

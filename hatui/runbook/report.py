@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from hatui.exitcodes import Exit
 from hatui.runbook.model import Event, Outcome
 
 MARK = {"pass": "✔", "warn": "!", "fail": "✘"}
 
-EXIT = {Outcome.DONE: 0, Outcome.DRY_RUN: 0, Outcome.REFUSED: 1, Outcome.ROLLED_BACK: 2, Outcome.FAILED: 3}
+# the CLI's table (hatui.exitcodes): refused changes nothing, a rollback failed cleanly, a failure
+# past the point of no return must be resumed
+EXIT = {
+    Outcome.DONE: Exit.OK,
+    Outcome.DRY_RUN: Exit.OK,
+    Outcome.REFUSED: Exit.WARNING,
+    Outcome.ROLLED_BACK: Exit.CRITICAL,
+    Outcome.FAILED: Exit.UNKNOWN,
+}
 
 
 def event_lines(ev: Event) -> list[str]:

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import asyncssh
 
+from hatui.errors import Unreachable
+
 
 def hostport(host: str, port: int) -> str:
     """'198.18.0.11:22', '[2001:db8::1]:22'."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-class SshError(Exception):
+class SshError(Unreachable):
     """A node could not be reached or used over SSH: unreachable, refused, authentication
     failed, timed out, disconnected, a command failed or timed out.
 

@@ -1,0 +1,1 @@
+"""`hatui lint`: keepalived configs checked on their own and against each other."""
