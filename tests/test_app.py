@@ -2,120 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable
 
-from hatui.cluster import load_cluster, load_cluster_text
-from hatui.keepalived import parse_line
-from hatui.keepalived.dump import VrrpInstance, VrrpSnapshot
-from hatui.lab import configs
-from hatui.lab.spec import default_spec
-from hatui.mysql.status import MysqlStatus, ReplicationChannel
-from hatui.mysql.version import detect_version
-from hatui.state import AddressObs, KeepalivedProcObs, Kind, SshObs, Store
-from hatui.views.feed import RecordedFeed
+from hatui.cluster import load_cluster
 from screens.app import HatuiApp
+from tests.recorded import FIXED_NOW, empty_feed, lab_cluster, recorded
 
 SAMPLES = sorted((Path(__file__).parent.parent / "sample_clusters").glob("*.yml"))
-
-
-def lab_cluster():
-    return load_cluster_text(configs.cluster_yaml(default_spec(state_dir="/var/lib/hatui-lab")), "lab.yml")
-
-
-FIXED_NOW = 1_790_000_000.0  # recorded states carry fixed times, so snapshots are deterministic
-
-
-def lab_state(cluster, *, split_brain=False, unreachable=None, replica_error=""):
-    """A recorded lab state: db1 writer with the VIP, db2 standby, db3 replica of db1."""
-    vip = "198.18.0.100"
-    store = Store(cluster, clock=lambda: FIXED_NOW)
-    mdb = detect_version("10.11.19-MariaDB-0+deb12u1-log")
-
-    def ch(src):
-        return ReplicationChannel(
-            source_host=src,
-            source_port=3306,
-            io_state="Yes",
-            io_running=True,
-            sql_running=not replica_error,
-            lag_seconds=0.0,
-            last_sql_error=replica_error,
-            last_error=replica_error,
-        )
-
-    for n in ("db1", "db2", "db3"):
-        store.put(n, Kind.SSH, SshObs("up"))
-    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"198.18.0.11", vip})))
-    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"198.18.0.12"} | ({vip} if split_brain else set()))))
-    store.put("db3", Kind.ADDRESSES, AddressObs(frozenset({"198.18.0.13"})))
-    for n, prio, state in (("db1", 100, "MASTER"), ("db2", 90, "MASTER" if split_brain else "BACKUP")):
-        store.put(n, Kind.KEEPALIVED, KeepalivedProcObs(True, 100 + prio))
-        store.put(
-            n,
-            Kind.VRRP,
-            VrrpSnapshot(
-                (
-                    VrrpInstance(
-                        name="VI_1",
-                        state=state,
-                        vrid=51,
-                        interface="eth0",
-                        base_priority=prio,
-                        effective_priority=prio,
-                        vips=(vip,) if state == "MASTER" else (),
-                    ),
-                ),
-                "json",
-                None,
-            ),
-        )
-    for n, sid, ro, src in (
-        ("db1", 1, False, "198.18.0.12"),
-        ("db2", 2, not split_brain, "198.18.0.11"),
-        ("db3", 3, True, "198.18.0.11"),
-    ):
-        store.put(
-            n,
-            Kind.MYSQL,
-            MysqlStatus(
-                up=True,
-                version=mdb,
-                server_id=sid,
-                read_only=ro,
-                gtid_current_pos="0-1-42",
-                gtid_binlog_state="0-1-42",
-                channels=(ch(src),),
-            ),
-        )
-    if unreachable:  # its last readings are 45 s old: nothing has come since it went away
-        for kind in (Kind.ADDRESSES, Kind.MYSQL):
-            store.put(unreachable, kind, store.latest(unreachable, kind).value, at=FIXED_NOW - 45)
-        store.put(unreachable, Kind.SSH, SshObs("down", "no answer within 5 s"))
-    for node, line in LOG_LINES:
-        store.add_event(node, parse_line(line, node=node, tz=dt.UTC))
-    return store
-
-
-LOG_LINES = [
-    ("db1", "Sat Nov 21 15:05:49 2026: (VI_1) Entering BACKUP STATE"),
-    ("db2", "Sat Nov 21 15:05:50 2026: (VI_1) Entering BACKUP STATE"),
-    ("db1", "Sat Nov 21 15:05:52 2026: VRRP_Script(chk_mysql) succeeded"),
-    ("db1", "Sat Nov 21 15:05:53 2026: (VI_1) Entering MASTER STATE"),
-    ("db1", "Sat Nov 21 15:05:53 2026: (VI_1) setting VIPs."),
-]
-
-
-def recorded(**kw):
-    return lambda cluster: RecordedFeed(lab_state(cluster, **kw))
-
-
-def empty_feed(cluster):
-    return RecordedFeed(Store(cluster))
 
 
 def cells(table: DataTable) -> list[list[str]]:

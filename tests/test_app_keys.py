@@ -7,7 +7,7 @@ from textual.widgets import DataTable
 
 from screens.app import HatuiApp
 from screens.widgets.bigtext import big_text
-from tests.test_app import empty_feed, lab_cluster, recorded
+from tests.recorded import empty_feed, lab_cluster, recorded
 
 # Everything a wallboard's palette may offer: looking and leaving, never changing a node.
 WATCH_PALETTE = {"Theme", "Quit", "Keys", "Screenshot", "Help", "Next cluster", "Maximize", "Minimize"}
@@ -179,7 +179,7 @@ async def test_a_cleared_alert_fades_into_history_under_the_active_ones():
     from hatui.mysql.status import MysqlStatus
     from hatui.state import Kind
     from hatui.views.feed import RecordedFeed
-    from tests.test_app import lab_state
+    from tests.recorded import lab_state
 
     cluster = lab_cluster()
     store = lab_state(cluster)

@@ -13,7 +13,7 @@ from hatui.mysql.status import MysqlStatus
 from hatui.state import Kind
 from hatui.views.feed import RecordedFeed
 from screens.app import HatuiApp
-from tests.test_app import lab_state
+from tests.recorded import lab_state
 
 LAB_YAML = """\
 name: lab

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from hatui.mysql.status import MysqlStatus, ReplicationChannel
+from hatui.mysql.status import MysqlStatus
 from hatui.state import Kind, Store
 from hatui.views.lag_history import LagHistory
-
-from .test_rules import T0, Clock, cluster
-
-
-def chan(lag, name="", source="10.0.0.11"):
-    return ReplicationChannel(
-        name=name, source_host=source, io_state="Yes", io_running=True, sql_running=lag is not None, lag_seconds=lag
-    )
-
-
-def up(*channels):
-    return MysqlStatus(up=True, server_id=3, read_only=True, channels=tuple(channels))
+from tests.recorded import T0, Clock, cluster
+from tests.recorded import lag_chan as chan
+from tests.recorded import lag_up as up
 
 
 @pytest.fixture

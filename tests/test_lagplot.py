@@ -8,8 +8,9 @@ from hatui.cluster.model import Thresholds
 from hatui.state import Kind, Store
 from hatui.views.lag_history import LagHistory
 from screens.widgets.lagplot import LagPlot, LagSparkline, sparkline_for
-from tests.test_lag_history import chan, up
-from tests.test_rules import T0, cluster
+from tests.recorded import T0, cluster
+from tests.recorded import lag_chan as chan
+from tests.recorded import lag_up as up
 
 THRESHOLDS = Thresholds(lag_warning=5, lag_critical=30)
 BLANK = " "

@@ -4,107 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from hatui.cluster import load_cluster_text
 from hatui.keepalived import parse_line
-from hatui.keepalived.dump import VrrpInstance, VrrpSnapshot
-from hatui.mysql.status import MysqlStatus, ReplicationChannel
+from hatui.mysql.status import MysqlStatus
 from hatui.mysql.version import detect_version
 from hatui.rules.alerts import AlertBook, Severity
 from hatui.rules.health import evaluate
 from hatui.rules.topology import writer
-from hatui.state import AddressObs, KeepalivedProcObs, Kind, SshObs, Store
+from hatui.state import AddressObs, KeepalivedProcObs, Kind, SshObs
+from tests.recorded import RULES_VIP, chan, healthy, mysql, vrrp
 
-VIP = "10.0.0.100"
-CLUSTER = """
-name: t
-topology: TOPOLOGY
-thresholds: {lag_warning: 5, lag_critical: 30}
-defaults:
-  mysql: {monitor: {user: m, password_env: X}}
-  keepalived: {log: {file: /var/log/k.log}}
-nodes:
-  db1: {host: 10.0.0.11, roles: [mysql, keepalived]}
-  db2: {host: 10.0.0.12, roles: [mysql, keepalived]}
-  db3: {host: 10.0.0.13, roles: [mysql]}
-vips:
-  - {address: VIP, instance: VI_1, role: writer, nodes: [db1, db2]}
-"""
-MARIADB = detect_version("10.11.19-MariaDB-0+deb12u1-log")
-
-
-def cluster(topology="dual-master"):
-    return load_cluster_text(CLUSTER.replace("TOPOLOGY", topology).replace("VIP", VIP), "t.yml")
-
-
-def chan(source="10.0.0.11", io="Yes", sql=True, lag=0.0, **kw):
-    return ReplicationChannel(
-        source_host=source,
-        source_port=3306,
-        io_state=io,
-        io_running=io == "Yes",
-        sql_running=sql,
-        lag_seconds=lag if io == "Yes" and sql else None,
-        **kw,
-    )
-
-
-def mysql(sid, ro, channels=(), state=None, up=True, error=None):
-    if not up:
-        return MysqlStatus(up=False, error=error or "connection refused")
-    return MysqlStatus(
-        up=True,
-        version=MARIADB,
-        server_id=sid,
-        read_only=ro,
-        gtid_binlog_state=state or f"0-1-{100}",
-        channels=tuple(channels),
-    )
-
-
-def vrrp(state, prio):
-    return VrrpSnapshot(
-        (
-            VrrpInstance(
-                name="VI_1",
-                state=state,
-                vrid=51,
-                interface="eth0",
-                base_priority=prio,
-                effective_priority=prio,
-                vips=(VIP,) if state == "MASTER" else (),
-            ),
-        ),
-        "json",
-        None,
-    )
-
-
-T0 = 1_000_000.0
-
-
-class Clock:
-    def __init__(self):
-        self.t = T0
-
-    def __call__(self):
-        return self.t
-
-
-def healthy(topology="dual-master"):
-    clock = Clock()
-    store = Store(cluster(topology), clock=clock)
-    for n in ("db1", "db2", "db3"):
-        store.put(n, Kind.SSH, SshObs("up"))
-    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.11", VIP})))
-    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12"})))
-    store.put("db3", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.13"})))
-    for n, prio in (("db1", 100), ("db2", 90)):
-        store.put(n, Kind.KEEPALIVED, KeepalivedProcObs(True, 10))
-        store.put(n, Kind.VRRP, vrrp("MASTER" if n == "db1" else "BACKUP", prio))
-    store.put("db1", Kind.MYSQL, mysql(1, False, [chan("10.0.0.12")]))
-    store.put("db2", Kind.MYSQL, mysql(2, True, [chan("10.0.0.11")]))
-    store.put("db3", Kind.MYSQL, mysql(3, True, [chan("10.0.0.11")]))
-    return store, clock
+VIP = RULES_VIP
 
 
 def alerts(store):

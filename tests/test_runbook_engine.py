@@ -11,62 +11,11 @@ from hatui.runbook.access import DryRunWrite, WatchModeRefused, WriteAccess, is_
 from hatui.runbook.audit import read_audit
 from hatui.runbook.journal import Journal
 from hatui.runbook.lock import LockBusy, RunbookLock
-from hatui.runbook.model import Action, Check, Outcome, Step, StepFailed, Verdict
+from hatui.runbook.model import Check, Outcome, Verdict
 from hatui.runbook.report import EXIT, event_lines
 from hatui.runbook.runner import Runner
 from hatui.ssh.pool import SessionPool
-from tests.test_app import lab_cluster
-
-
-class Fake:
-    """A runbook whose steps record what they did; `fail_at` makes one step fail."""
-
-    name = "fake"
-    destructive = True
-    target = "db2"
-
-    def __init__(
-        self, *, fail_at: str | None = None, checks=None, commit_at: str | None = None, hang_at: str | None = None
-    ):
-        self.did: list[str] = []
-        self.fail_at = fail_at
-        self.hang_at = hang_at
-        self.commit_at = commit_at
-        self._checks = checks if checks is not None else [Check("all good", Verdict.PASS, "yes")]
-
-    def params(self):
-        return {"to": "db2"}
-
-    async def preflight(self, ctx):
-        return list(self._checks)
-
-    def steps(self, ctx):
-        def make(key):
-            async def run(ctx):
-                self.did.append(key)
-                ctx.facts[key] = True
-                if key == self.hang_at:
-                    await asyncio.sleep(3600)
-                if key == self.fail_at:
-                    raise StepFailed(f"{key} could not be verified")
-                return f"{key} ok"
-
-            async def undo(ctx):
-                self.did.append(f"undo {key}")
-                return f"{key} undone"
-
-            return Step(
-                key,
-                f"step {key}",
-                [Action("db1", "sql", f"-- {key}")],
-                run,
-                5,
-                f"undo {key}",
-                undo,
-                commits=key == self.commit_at,
-            )
-
-        return [make(k) for k in ("a", "b", "c", "d")]
+from tests.recorded import Fake, lab_cluster
 
 
 def runner(tmp_path, rb, **kw):

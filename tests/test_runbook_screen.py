@@ -13,8 +13,7 @@ from hatui.runbook.runner import Runner
 from hatui.ssh.pool import SessionPool
 from screens.app import HatuiApp
 from screens.runbook import RunbookScreen
-from tests.test_app import lab_cluster, recorded
-from tests.test_runbook_engine import Fake
+from tests.recorded import Fake, lab_cluster, recorded
 
 
 def screen_for(tmp_path, rb: Fake) -> RunbookScreen:

@@ -6,8 +6,8 @@ from hatui.rules.alerts import AlertBook
 from hatui.rules.health import evaluate, last_script_results
 from hatui.state import AddressObs, KeepalivedProcObs, Kind, SshObs
 from hatui.views.dashboard import alert_rows, header, node_rows, repl_rows, vrrp_rows
-
-from .test_rules import VIP, chan, healthy, mysql
+from tests.recorded import RULES_VIP as VIP
+from tests.recorded import chan, healthy, mysql
 
 
 def rows(store):
