@@ -3,7 +3,8 @@
 #  - Debian packages for the lab, only those missing: keepalived, mariadb-server, mariadb-client,
 #    openssh-server, iproute2, util-linux, tmux, python3-venv. Their own services are NOT started
 #    (the lab runs its own copies inside network namespaces).
-#  - a Python virtual environment in .venv with hatui and its test dependencies.
+#  - a Python virtual environment in .venv with hatui and its test dependencies, at exactly the
+#    versions in constraints.txt (what CI ran; ./dev/lock.sh refreshes it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,13 +45,13 @@ if sys.version_info < (3, 11):
     sys.exit(f"hatui needs Python 3.11 or newer; python3 is {sys.version.split()[0]}")
 PY
 
-# Reinstall the Python side only when pyproject.toml changed.
-stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+# Reinstall the Python side only when pyproject.toml or the pinned versions changed.
+stamp=.venv/.installed-$(cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 if [ ! -e "$stamp" ]; then
-  echo "creating the Python environment in .venv"
+  echo "creating the Python environment in .venv (versions from constraints.txt)"
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test]'
+  .venv/bin/python -m pip install -q -c constraints.txt -e '.[test]'
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 echo "hatui is installed: $(pwd)/.venv/bin/hatui"

@@ -4,6 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./dev/install.sh
+# the checks a maintainer expects, before the (longer) tests
+echo "ruff: lint and format"
+.venv/bin/ruff check --quiet .
+.venv/bin/ruff format --check --quiet .
+echo "mypy: hatui/ (strict for the pure modules)"
+.venv/bin/mypy --no-error-summary
+echo "import-linter: layers, no cycles, no UI in the engine"
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 set +e
 .venv/bin/python -m pytest -ra "$@"
 rc=$?

@@ -7,6 +7,12 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# A loaded CI machine runs examples slower than hypothesis' 200 ms default deadline allows: the
+# properties are about results, not speed (benchmarks live in bench/).
+settings.register_profile("hatui", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("hatui")
 
 
 class TookTooLong(AssertionError):
