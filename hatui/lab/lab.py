@@ -116,6 +116,16 @@ class Lab:
             raise LabError(f"{node}: SQL failed: {res.stderr.strip()}")
         return res.stdout
 
+    def rows(self, node: str, query: str, *, timeout: float = 20.0) -> list[dict[str, str]]:
+        """A query's rows as column -> value (`mariadb --batch` escapes tabs and newlines in
+        values, so a line is a row); [] when the server does not answer."""
+        res = procs.run_in_node(self._holder(node), ["mariadb", "--batch", "-e", query], timeout=timeout, check=False)
+        lines = res.stdout.splitlines() if res.returncode == 0 else []
+        if not lines:
+            return []
+        head = lines[0].split("\t")
+        return [dict(zip(head, line.split("\t"))) for line in lines[1:]]
+
     def node_run(self, node: str, argv: list[str], timeout: float = 20.0) -> subprocess.CompletedProcess:
         return procs.run_in_node(self._holder(node), argv, timeout=timeout, check=False)
 

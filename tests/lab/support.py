@@ -128,8 +128,9 @@ def ssh(
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
 
 
-def restore(lab: Lab) -> None:
-    """Undo every fault: reconnect, restart what is stopped, until one node holds the VIP."""
+def heal(lab: Lab) -> None:
+    """Undo every fault: reconnect, restart what is stopped, until one node holds the VIP (not
+    necessarily the canonical one: hatui.lab.canonical.restore does that, before each test)."""
     for n in lab.spec.nodes:
         lab.fault("heal", n.name)
         lab.fault("start-sshd", n.name)
@@ -178,7 +179,7 @@ def vip_to(lab: Lab, node: str) -> None:
     wait_until(f"the VIP on {node}", lambda: vip_holders(lab) == [node], 15)
     for h in holders:
         lab.fault("start-keepalived", h)
-    restore(lab)
+    heal(lab)
 
 
 CLONE_NEWNET = 0x40000000

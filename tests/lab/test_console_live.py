@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 from hatui.cluster import load_cluster
 from screens.app import HatuiApp
 
-from .support import restore, vip_holders, vip_to, wait_until
+from .support import heal, vip_holders, vip_to, wait_until
 
 DEADLINE = 3.0
 
@@ -93,4 +93,4 @@ def test_faults_show_in_the_right_pane_within_3_s_and_clear(lab, op):
             await pilot.press("q")
 
     op.run(scenario(), timeout=180)
-    restore(lab)
+    heal(lab)

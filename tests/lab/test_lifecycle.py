@@ -97,3 +97,25 @@ def test_the_lab_suite_cleans_up_after_a_failing_test(tmp_path):
     assert "1 failed" in res.stdout, res.stdout[-2000:]
     lab = Lab(lab_spec("hatui-s-", "selfcheck"))
     assert leftovers(lab, []) == []
+
+
+def test_a_failing_lab_test_that_breaks_replication_does_not_fail_the_next(tmp_path):
+    """The cascade that once turned one failure into 13: the next test starts from a verified
+    canonical lab, and the summary names the test that left it broken."""
+    require_lab()
+    env = {**os.environ, "HATUI_TEST_PREFIX": "hatui-c-", "HATUI_TEST_NAME": "cascade"}
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(HERE / "selfcheck_cascade.py")],
+        env=env,
+        cwd=HERE.parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = res.stdout
+    assert "1 failed, 1 passed" in out, out[-3000:]
+    assert "FAILED tests/lab/selfcheck_cascade.py::test_breaks_replication_and_fails" in out
+    summary = out.split("lab tests that left the lab otherwise than they found it", 1)[1]
+    assert "selfcheck_cascade.py::test_breaks_replication_and_fails: the lab was" in summary
+    assert "db3's replication from db1: IO Yes, SQL No (Could not execute Write_rows" in summary
+    assert leftovers(Lab(lab_spec("hatui-c-", "cascade")), []) == []

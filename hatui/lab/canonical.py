@@ -1,0 +1,219 @@
+"""The lab's canonical state, how to see that it holds, and how to get back to it.
+
+Canonical: every daemon runs, no node is partitioned, exactly the writer holds the VIP and is
+the only writable server, every replica replicates from its configured source with both threads
+running, every server has executed the same transactions (no errant GTIDs, nobody behind),
+keepalived runs with the priorities of its config (no priority-file offset, no maintenance flag)
+and each instance is MASTER on the writer, BACKUP elsewhere.
+
+Lab tests start from it (tests/lab/conftest.py checks before each test and repairs, naming the
+test that left it otherwise), so one failing test never poisons the ones after it; the chaos
+soak uses it between faults. Repair is what a DBA would do by hand; when that is not enough
+(a replica stopped on a duplicate key, errant transactions), the lab is rebuilt.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hatui.collect.vrrpdump import dump_command, split_dump
+from hatui.keepalived.dump import DumpParseError, parse_json_dump
+
+from . import configs, network, procs
+from .lab import DAEMONS, Lab
+from .preflight import LabError
+from .spec import LabNode
+
+__all__ = ["Restored", "problems", "restore"]
+
+SETTLE = 15.0  # how long a lab that was just touched may take to converge before it is judged
+
+
+@dataclass
+class Restored:
+    """What restore() found and did."""
+
+    found: list[str] = field(default_factory=list)  # the problems before
+    actions: list[str] = field(default_factory=list)
+    rebuilt: bool = False
+
+
+def writer(lab: Lab) -> LabNode:
+    """The node that holds the writer's VIP when the lab is as built: the keepalived node with
+    the highest priority (the first to start), else the first node."""
+    kas = [n for n in lab.spec.nodes if n.keepalived]
+    return max(kas, key=lambda n: n.priority) if kas else lab.spec.nodes[0]
+
+
+def _expected_daemons(n: LabNode) -> tuple[str, ...]:
+    return tuple(d for d in DAEMONS if d != "keepalived" or n.keepalived)
+
+
+def _slave_status(lab: Lab, node: str) -> dict[str, str]:
+    rows = lab.rows(node, "SHOW SLAVE STATUS")
+    return rows[0] if rows else {}
+
+
+def _read(lab: Lab, node: str, path: str) -> str | None:
+    res = lab.node_run(node, ["cat", path])
+    return res.stdout.strip() if res.returncode == 0 else None
+
+
+def _once(lab: Lab) -> list[str]:
+    """Every way the lab differs from canonical right now ([] when canonical)."""
+    spec = lab.spec
+    if not lab.is_up():
+        return ["the lab is not up"]
+    st = lab.state()
+    assert st is not None
+    out: list[str] = []
+    for n in spec.nodes:
+        for d in _expected_daemons(n):
+            rec = st.daemons.get(n.name, {}).get(d)
+            if rec is None or not procs.is_alive(rec):
+                out.append(f"{d} is not running on {n.name}")
+        if network.is_partitioned(spec.bridge_ns, n.name):
+            out.append(f"{n.name} is partitioned")
+    if out:
+        return out  # the rest cannot be read reliably
+    w = writer(lab)
+    holders = [n.name for n in spec.nodes if spec.vip in network.addresses(spec.node_ns(n.name))]
+    if holders != [w.name]:
+        out.append(f"the VIP is on {', '.join(holders) or 'no node'}, not on the writer {w.name}")
+    states: dict[str, str] = {}
+    for n in spec.nodes:
+        row = lab.sql(n.name, "SELECT @@read_only, @@gtid_binlog_state", check=False).split("\t")
+        if len(row) < 2:
+            out.append(f"MySQL on {n.name} does not answer")
+            continue
+        ro, states[n.name] = row[0].strip(), row[1].strip()
+        want = "0" if n.name == w.name else "1"
+        if ro != want:
+            out.append(f"{n.name} is {'writable' if ro == '0' else 'read-only'}")
+        if n.source:
+            s = _slave_status(lab, n.name)
+            source = spec.node(n.source)
+            if s.get("Master_Host") != source.address:
+                out.append(f"{n.name} replicates from {s.get('Master_Host') or 'nothing'}, not {n.source}")
+            elif s.get("Slave_IO_Running") != "Yes" or s.get("Slave_SQL_Running") != "Yes":
+                err = s.get("Last_SQL_Error") or s.get("Last_IO_Error") or ""
+                out.append(
+                    f"{n.name}'s replication from {n.source}: IO {s.get('Slave_IO_Running')}, "
+                    f"SQL {s.get('Slave_SQL_Running')}" + (f" ({err[:120]})" if err else "")
+                )
+    if len(set(states.values())) > 1:
+        seen = ", ".join(f"{k} {v}" for k, v in states.items())
+        out.append(f"the servers have executed different transactions: {seen}")
+    for n in spec.nodes:
+        if not n.keepalived:
+            continue
+        pf = _read(lab, n.name, configs.NODE_PRIORITY_FILE)
+        if pf not in ("0", None):
+            out.append(f"{n.name}'s priority file holds {pf}")
+        if lab.node_run(n.name, ["test", "-e", configs.NODE_MAINTENANCE_FILE]).returncode == 0:
+            out.append(f"{n.name} has the maintenance flag")
+        res = lab.node_run(n.name, ["sh", "-c", dump_command("json")[len("exec ") :]], timeout=10)
+        got = split_dump(res.stdout) if res.returncode == 0 else None
+        if got is None:
+            out.append(f"keepalived on {n.name} gave no state dump")
+            continue
+        try:
+            snap = parse_json_dump(got[1])
+        except DumpParseError as exc:
+            out.append(f"keepalived on {n.name}: {exc}")
+            continue
+        for inst in snap.instances:
+            want = "MASTER" if n.name == w.name else "BACKUP"
+            if inst.state != want:
+                out.append(f"{inst.name} on {n.name} is {inst.state}, not {want}")
+            if inst.effective_priority != inst.base_priority:
+                out.append(
+                    f"{inst.name} on {n.name} runs at priority {inst.effective_priority}, not its {inst.base_priority}"
+                )
+    return out
+
+
+def problems(lab: Lab, settle: float = SETTLE) -> list[str]:
+    """Every way the lab differs from canonical, after giving it up to `settle` seconds to get
+    there by itself (replication catching up, an election finishing): [] when canonical. Never
+    judges a value that is still moving: it is canonical as soon as one reading says so."""
+    deadline = time.monotonic() + settle
+    while True:
+        found = _once(lab)
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.3)
+
+
+def _wait(what: str, ok: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not ok():
+        if time.monotonic() > deadline:
+            raise LabError(f"repairing the lab: {what} did not happen within {timeout:g} s")
+        time.sleep(0.2)
+
+
+def _repair(lab: Lab, r: Restored) -> None:
+    """What a DBA does by hand: heal, restart, reset priorities, VIP to the writer, repoint."""
+    spec = lab.spec
+    w = writer(lab)
+    for n in spec.nodes:
+        r.actions.append(lab.fault("heal", n.name))
+        for d in ("sshd", "mysqld"):
+            r.actions.append(lab.fault(f"start-{d}", n.name))
+    for n in spec.nodes:
+        if n.keepalived:
+            lab.node_run(n.name, ["sh", "-c", f"printf '0\\n' > {configs.NODE_PRIORITY_FILE}"])
+            lab.node_run(n.name, ["rm", "-f", configs.NODE_MAINTENANCE_FILE])
+            r.actions.append(lab.fault("start-keepalived", n.name))
+
+    def holders() -> list[str]:
+        return [n.name for n in spec.nodes if spec.vip in network.addresses(spec.node_ns(n.name))]
+
+    if holders() != [w.name] and w.keepalived:
+        # nopreempt: the writer takes the VIP back only when the others let it go
+        others = [n for n in spec.nodes if n.keepalived and n.name != w.name]
+        for n in others:
+            r.actions.append(lab.fault("stop-keepalived", n.name))
+        _wait(f"the VIP on {w.name}", lambda: holders() == [w.name], 20)
+        for n in others:
+            r.actions.append(lab.fault("start-keepalived", n.name))
+    for n in spec.nodes:
+        want = "OFF" if n.name == w.name else "ON"
+        lab.sql(n.name, f"SET GLOBAL read_only={want}", check=False)
+    password = (spec.secrets_dir / "repl.pw").read_text().strip()
+    for n in spec.nodes:
+        if not n.source:
+            continue
+        s = _slave_status(lab, n.name)
+        running = s.get("Slave_IO_Running") == "Yes" and s.get("Slave_SQL_Running") == "Yes"
+        if s.get("Master_Host") != spec.node(n.source).address or not running:
+            lab.sql(n.name, "STOP SLAVE", check=False)
+            lab.sql(n.name, configs.replication_sql(spec, n, password), check=False)
+            r.actions.append(f"repointed {n.name} to {n.source}")
+
+
+def restore(lab: Lab, *, settle: float = SETTLE) -> Restored:
+    """Back to canonical: nothing when it is; else repair as a DBA would; else rebuild the lab.
+    Raises LabError when even a rebuilt lab is not canonical."""
+    r = Restored(found=problems(lab, settle=min(settle, 3.0)))
+    if not r.found:
+        return r
+    if lab.is_up():
+        try:
+            _repair(lab, r)
+        except (LabError, OSError) as exc:
+            r.actions.append(f"repair failed: {exc}")
+        left = problems(lab, settle=settle)
+        if not left:
+            return r
+        r.actions.append("still not canonical after repair: " + "; ".join(left))
+    lab.down()
+    lab.up()
+    r.rebuilt = True
+    left = problems(lab, settle=settle)
+    if left:
+        raise LabError("the rebuilt lab is not canonical: " + "; ".join(left))
+    return r
