@@ -58,7 +58,12 @@ notify:
                         return
                 raise AssertionError(f"no {what} within {timeout} s; hook saw {events(log)}")
 
-            await pilot.pause(6)  # the start-up baseline: nothing is announced for it
+            # the start-up baseline: nothing is announced for it, however long it takes to form
+            from screens.dashboard import ClusterView
+
+            notifier = app.query_one(ClusterView).notifications.notifier
+            await until("the start-up baseline", lambda: notifier.ready)
+            await pilot.pause(1.0)  # a tick or two after it: still nothing
             assert events(log) == []
             await asyncio.to_thread(lab.fault, "stop-keepalived", "db1")
             await asyncio.to_thread(wait_until, "VIP on db2", lambda: vip_holders(lab) == ["db2"], 15)

@@ -19,7 +19,7 @@ from hatui.runbook.runner import Runner
 from hatui.runbook.switchover import Switchover
 from hatui.ssh.pool import SessionPool
 
-from .support import query, vip_holders, vip_to, wait_until
+from .support import SLACK, query, vip_holders, vip_to, wait_until
 
 _tables = itertools.count(1)
 PRIORITY_FILE = "/etc/keepalived/hatui_priority"
@@ -75,26 +75,31 @@ def test_switchover_and_back_under_live_writes_loses_nothing(lab, tmp_path):
     vip_to(lab, "db1")
     w = VipWriter(lab, table=fresh_table())
     w.start()
-    time.sleep(1.0)
+
+    def wrote(n: int) -> None:
+        base = w.acked
+        wait_until(f"{n} more acknowledged writes", lambda: w.acked >= base + n, 30, every=0.05)
+
+    wrote(150)
     there = switchover(lab, "db2", tmp_path, "--yes")
     print(there.stdout)
     assert there.returncode == 0, there.stdout + there.stderr
     assert vip_holders(lab) == ["db2"] and read_only(lab, "db2") == "0" and read_only(lab, "db1") == "1"
     assert source_of(lab, "db3") == lab.spec.node("db2").address  # seed 002: replicas follow
-    time.sleep(1.0)
+    wrote(150)
     back = switchover(lab, "db1", tmp_path, "--yes")
     print(back.stdout)
     assert back.returncode == 0, back.stdout + back.stderr
-    time.sleep(1.0)
+    wrote(150)
     report = w.stop()
     print("writer:", report)
     checks = verify_rows(lab, w.table, report.acked)
     assert all(c.ok for c in checks.values()), checks  # none lost, none duplicated, none invented
-    assert set(checks) == {"db1", "db2", "db3"} and report.acked > 500
+    assert set(checks) == {"db1", "db2", "db3"} and report.acked >= 450
     assert vip_holders(lab) == ["db1"] and read_only(lab, "db1") == "0" and read_only(lab, "db2") == "1"
     assert source_of(lab, "db3") == lab.spec.node("db1").address
     assert all(threads_ok(lab, n) for n in ("db1", "db2", "db3"))
-    assert report.longest_pause < 2.0  # the bench measures it properly; this catches a stall
+    assert report.longest_pause < 2.0 + SLACK  # the bench measures it properly; this catches a stall
     # every action is in the audit log, with who ran it
     audit = read_audit(tmp_path / "lab" / "audit.log")
     actions = [a["text"] for a in audit if a["event"] == "action"]

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 
 from hatui.lab.writer import VipWriter, WriteReport, verify_rows
 
-from .support import vip_holders, vip_to, wait_until
+from .support import SLACK, vip_holders, vip_to, wait_until
 
 _tables = itertools.count(1)
 
@@ -37,13 +36,15 @@ def test_steady_writes_through_the_vip_reach_every_node(lab):
     holder = vip_holders(lab)[0]
     w = VipWriter(lab, table=table)
     w.start()
-    time.sleep(2.0)
-    r = w.stop()
+    try:
+        wait_until("50 acknowledged writes", lambda: w.acked >= 50, 30, every=0.05)
+    finally:
+        r = w.stop()
     print("steady:", describe(r))
-    assert r.acked > 50
+    assert r.acked >= 50
     assert r.errors == 0 and r.reconnects == 0 and r.error_kinds == {}
     assert r.attempts == r.acked and r.abandoned == 0
-    assert r.longest_pause < 1.0, describe(r)  # shared 2-core machine: fsync per commit, no stalls
+    assert r.longest_pause < 1.0 + SLACK, describe(r)  # fsync per commit, no stalls
     checks = verify_rows(lab, table, r.acked)
     assert set(checks) == {"db1", "db2", "db3"}
     for c in checks.values():
