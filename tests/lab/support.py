@@ -175,10 +175,18 @@ def heal(lab: Lab) -> None:
 
 
 def vip_to(lab: Lab, node: str) -> None:
-    """Move the VIP to `node` the way an operator would: restart keepalived where it is."""
+    """Move the VIP to `node` the way a careful operator would: fence the holder (read_only),
+    let `node` catch up with it, then restart keepalived where it is. Without the fence a
+    client's last insert on the old holder and its retry on the new one can both commit, and
+    replication between the masters stops on a duplicate key (VipWriter's caveat)."""
     holders = vip_holders(lab)
     if holders == [node]:
         return
+    for h in holders:
+        lab.sql(h, "SET GLOBAL read_only=ON", check=False)
+        pos = lab.sql(h, "SELECT @@gtid_binlog_pos", check=False).strip()
+        if pos:
+            lab.sql(node, f"SELECT MASTER_GTID_WAIT('{pos}', 20)", check=False, timeout=30)
     for h in holders:
         lab.fault("stop-keepalived", h)
     wait_until(f"the VIP on {node}", lambda: vip_holders(lab) == [node], 15)

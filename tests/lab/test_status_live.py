@@ -78,6 +78,18 @@ def test_healthy_lab_is_ok_and_reports_every_node(lab):
     assert [n["mysql"]["server_id"] for n in d["nodes"]] == [1, 2, 3]
     (chan,) = nodes["db3"]["mysql"]["replication"]
     assert chan["source_host"] == lab.spec.node("db1").address
+
+
+def test_status_prints_exactly_its_report_and_no_warning(lab):
+    # cron and Nagios read it: no library warning (asyncssh's DSA deprecation) on any stream
+    res = subprocess.run(
+        [sys.executable, "-m", "hatui", "status", "--cluster", str(lab.spec.cluster_file)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert res.stdout.startswith("cluster lab (dual-master)") and "Warning" not in res.stdout
     assert chan["io_running"] and chan["sql_running"] and chan["lag_seconds"] == 0
     ka = nodes[holder]["keepalived"]
     assert ka["running"] and ka["instances"][0]["state"] == "MASTER"
