@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import configs, network, procs
-from .preflight import LabError, check, find
+from .preflight import LabError, LabRefused, check, find
 from .spec import LabNode, LabSpec
 from .state import LabState, load, save
 
@@ -104,7 +104,7 @@ class Lab:
     def _holder(self, node: str) -> int:
         st = self.state()
         if st is None or node not in st.holders or not procs.is_alive(st.holders[node]):
-            raise LabError("the lab is not up: run `hatui lab up` first")
+            raise LabRefused("the lab is not up: run `hatui lab up` first")
         return st.holders[node].pid
 
     def sql(self, node: str, query: str, *, timeout: float = 20.0, check: bool = True) -> str:
@@ -451,23 +451,24 @@ class Lab:
     def fault(self, kind: str, node: str) -> str:
         check()
         if kind not in FAULTS:
-            raise LabError(f"unknown fault {kind!r}; expected one of: {', '.join(FAULTS)}")
+            raise LabRefused(f"unknown fault {kind!r}; expected one of: {', '.join(FAULTS)}")
         try:
             n = self.spec.node(node)
         except KeyError:
-            raise LabError(f"unknown node {node!r}; the lab has {', '.join(x.name for x in self.spec.nodes)}") from None
+            names = ", ".join(x.name for x in self.spec.nodes)
+            raise LabRefused(f"unknown node {node!r}; the lab has {names}") from None
         with _locked(self.spec):
             if not self.is_up():
-                raise LabError("the lab is not up: run `hatui lab up` first")
+                raise LabRefused("the lab is not up: run `hatui lab up` first")
             return FAULTS[kind](self, n)
 
     def _current(self, n: LabNode, daemon: str) -> tuple[LabState, procs.ProcRecord | None]:
         """The lab's record and the daemon's record (None if it never ran) for a fault."""
         st = self.state()
         if st is None:
-            raise LabError("the lab is not up: run `hatui lab up` first")
+            raise LabRefused("the lab is not up: run `hatui lab up` first")
         if daemon == "keepalived" and not n.keepalived:
-            raise LabError(f"{n.name} runs no keepalived in the lab")
+            raise LabRefused(f"{n.name} runs no keepalived in the lab")
         return st, st.daemons.get(n.name, {}).get(daemon)
 
     def _stop(self, n: LabNode, daemon: str, hard: bool) -> str:

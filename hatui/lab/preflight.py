@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from hatui.errors import HatuiError
+from hatui.errors import HatuiError, Refused
 
 # binary -> Debian package that ships it
 REQUIRED = {
@@ -27,6 +27,10 @@ class LabError(HatuiError):
     """A lab problem with a message a person can act on."""
 
 
+class LabRefused(LabError, Refused):
+    """Nothing was done: the lab is not up, not root, an unknown node or fault."""
+
+
 def find(binary: str) -> str | None:
     found = shutil.which(binary)
     if found:
@@ -44,13 +48,13 @@ def missing_packages() -> list[str]:
 
 def check() -> None:
     if os.geteuid() != 0:
-        raise LabError(
+        raise LabRefused(
             "the lab needs root: it creates network namespaces, a bridge and veth links, and runs "
             "sshd, mariadbd and keepalived inside them.\n  run it as root, e.g. `sudo hatui lab up`"
         )
     missing = missing_packages()
     if missing:
-        raise LabError(
+        raise LabRefused(
             "the lab needs Debian packages that are not installed: "
             + ", ".join(missing)
             + "\n  install them with: apt-get install -y "

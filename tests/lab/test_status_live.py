@@ -79,6 +79,13 @@ def test_healthy_lab_is_ok_and_reports_every_node(lab):
     (chan,) = nodes["db3"]["mysql"]["replication"]
     assert chan["source_host"] == lab.spec.node("db1").address
 
+    assert chan["io_running"] and chan["sql_running"] and chan["lag_seconds"] == 0
+    ka = nodes[holder]["keepalived"]
+    assert ka["running"] and ka["instances"][0]["state"] == "MASTER"
+    assert ka["instances"][0]["vips"] == [lab.spec.vip]
+    assert nodes[holder]["vips"] == [lab.spec.vip]
+    assert nodes["db3"]["keepalived"] is None
+
 
 def test_status_prints_exactly_its_report_and_no_warning(lab):
     # cron and Nagios read it: no library warning (asyncssh's DSA deprecation) on any stream
@@ -90,12 +97,6 @@ def test_status_prints_exactly_its_report_and_no_warning(lab):
     )
     assert res.returncode == 0 and res.stderr == "", res.stderr
     assert res.stdout.startswith("cluster lab (dual-master)") and "Warning" not in res.stdout
-    assert chan["io_running"] and chan["sql_running"] and chan["lag_seconds"] == 0
-    ka = nodes[holder]["keepalived"]
-    assert ka["running"] and ka["instances"][0]["state"] == "MASTER"
-    assert ka["instances"][0]["vips"] == [lab.spec.vip]
-    assert nodes[holder]["vips"] == [lab.spec.vip]
-    assert nodes["db3"]["keepalived"] is None
 
 
 def test_human_table_and_exit_code(lab):
