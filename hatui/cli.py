@@ -168,7 +168,32 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--subnet", help="lab subnet (default 198.18.0.0/24 or $HATUI_LAB_SUBNET)")
     lab.add_argument("--dir", help="lab state folder (default /var/lib/hatui-lab or $HATUI_LAB_DIR)")
     lsub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
-    lsub.add_parser("up", help="build the lab (idempotent) and print its cluster file")
+    up = lsub.add_parser("up", help="build the lab (idempotent) and print its cluster file")
+    from hatui.lab.spec import TOPOLOGIES, VIP_MOVERS  # cheap: no I/O at import
+
+    up.add_argument(
+        "--topology",
+        choices=TOPOLOGIES,
+        default="dual-master",
+        help="dual-master (seed 000, default), primary-replicas (seed 002: routers with HAProxy in "
+        "front of a primary and two replicas), mmm (seed 004: writer VIP and reader VIPs)",
+    )
+    up.add_argument(
+        "--gtid", choices=("on", "off"), default="on", help="off: replication by binlog file/position (seed 001)"
+    )
+    up.add_argument(
+        "--vip-mover",
+        choices=VIP_MOVERS,
+        default="track-file",
+        help="how keepalived can be told to move the VIP: track_file (2.x), a flag-file script (seed 003), none",
+    )
+    up.add_argument("--dual-vip", action="store_true", help="a second VRRP instance, master on another node (seed 003)")
+    up.add_argument("--unicast", action="store_true", help="unicast_peer adverts instead of multicast (seed 003)")
+    up.add_argument(
+        "--old-host",
+        action="store_true",
+        help="CentOS 6/7-like nodes: `ip` refuses -j, keepalived answers like 1.x, pid files under /var/run",
+    )
     lsub.add_parser("down", help="remove everything the lab made (idempotent)")
     st = lsub.add_parser("status", help="what runs in the lab")
     st.add_argument("--json", action="store_true", help="machine-readable output")
@@ -176,7 +201,7 @@ def _parser() -> argparse.ArgumentParser:
 
     f = lsub.add_parser("fault", help="inject a fault into one node")
     f.add_argument("kind", choices=list(FAULTS), metavar="KIND", help=", ".join(FAULTS))
-    f.add_argument("node", metavar="NODE", help="db1, db2 or db3")
+    f.add_argument("node", metavar="NODE", help="a node of the lab (db1, db2, db3; r1, r2 with routers)")
     c = lsub.add_parser("console", help="open the console on the lab")
     c.add_argument("--watch", action="store_true", help="read-only wallboard")
     return p
@@ -381,9 +406,21 @@ def _console(paths: list[str], watch: bool, argv: list[str]) -> int:
 
 def _lab(args) -> int:
     from hatui.lab import Lab, LabError, default_spec
+    from hatui.lab.lab import saved_spec
+    from hatui.lab.spec import LabOptions
 
     try:
-        spec = default_spec(subnet=args.subnet, state_dir=args.dir)
+        if args.lab_command == "up":
+            options = LabOptions(
+                gtid=args.gtid == "on",
+                vip_mover=args.vip_mover,
+                dual_vip=args.dual_vip,
+                unicast=args.unicast,
+                old_host=args.old_host,
+            )
+            spec = default_spec(subnet=args.subnet, state_dir=args.dir, topology=args.topology, options=options)
+        else:  # whatever is up there, as it was built
+            spec = saved_spec(default_spec(subnet=args.subnet, state_dir=args.dir))
     except ValueError as exc:
         print(f"hatui lab: {exc}", file=sys.stderr)
         return Exit.USAGE
@@ -420,10 +457,13 @@ def _lab_status(lab, as_json: bool) -> int:
     if as_json:
         print(json.dumps(s, indent=2))
         return Exit.OK if s["up"] else Exit.UNKNOWN
+    from hatui.lab.spec import LabOptions
+
     print(f"lab: {'up' if s['up'] else 'down'}   cluster file: {s['cluster_file']}")
-    holders = ", ".join(s["vip_holders"]) or "nobody"
-    print(f"VIP {s['vip']}: held by {holders}")
-    print(f"{'node':6} {'address':15} {'sshd':>12} {'mysqld':>12} {'keepalived':>12}  network")
+    print(f"topology: {s['topology']} ({LabOptions(**s['options']).describe()})")
+    for address, v in s["vips"].items():
+        print(f"VIP {address} ({v['role']}, {v['instance']}): held by {', '.join(v['holders']) or 'nobody'}")
+    print(f"{'node':6} {'address':15} {'sshd':>12} {'mysqld':>12} {'haproxy':>12} {'keepalived':>12}  network")
     for name, n in s["nodes"].items():
 
         def cell(d):
@@ -434,7 +474,7 @@ def _lab_status(lab, as_json: bool) -> int:
         net = "partitioned" if n.get("partitioned") else ("ok" if "partitioned" in n else "-")
         print(
             f"{name:6} {n['address']:15} {cell(n.get('sshd')):>12} {cell(n.get('mysqld')):>12} "
-            f"{cell(n.get('keepalived')):>12}  {net}"
+            f"{cell(n.get('haproxy')):>12} {cell(n.get('keepalived')):>12}  {net}"
         )
     missing = [ns for ns, ok in s["namespaces"].items() if not ok]
     if missing and s["up"] is False and len(missing) < len(s["namespaces"]):

@@ -601,7 +601,7 @@ print(plain == _auth._xor_password(b'pw' + b'\\0', b'0123456789abcdefghij'))
 
 
 def test_lab_check_script_runs_hatui_check_mysql_with_its_option_file():
-    script = configs.check_script("/opt/venv/bin/python")
+    script = configs.check_script(python="/opt/venv/bin/python")
     assert script.startswith("#!/bin/sh\n")
     assert (
         "exec /opt/venv/bin/python -m hatui.checkmysql --defaults-file /etc/keepalived/hatui-check.cnf \\\n"

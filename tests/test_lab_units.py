@@ -9,7 +9,8 @@ import pytest
 
 from hatui.cluster import load_cluster_text
 from hatui.lab import configs, preflight, procs
-from hatui.lab.spec import default_spec
+from hatui.lab.spec import LabOptions, default_spec
+from hatui.lint.cli import lint_local
 
 
 def test_default_topology_is_the_seeds_dual_master_with_a_replica():
@@ -41,7 +42,7 @@ def test_keepalived_config_follows_the_seeds():
 
 def test_mysql_config_gives_each_node_its_own_identity():
     spec = default_spec()
-    cnfs = {n.name: configs.my_cnf(n) for n in spec.nodes}
+    cnfs = {n.name: configs.my_cnf(spec, n) for n in spec.nodes}
     assert "server_id = 1" in cnfs["db1"] and "server_id = 2" in cnfs["db2"]
     assert "auto_increment_offset = 1" in cnfs["db1"] and "auto_increment_offset = 2" in cnfs["db2"]
     # every server starts read-only: only keepalived's notify script makes the VRRP master writable
@@ -115,3 +116,86 @@ def test_keepalived_notify_script_makes_only_the_master_writable():
         assert f'notify_{state} "{configs.NODE_NOTIFY_SCRIPT} {state}"' in conf
     script = configs.notify_script()
     assert "master) v=OFF" in script and "backup|fault|stop) v=ON" in script
+
+
+# ------------------------------------------------------------------ every topology and option
+
+COMBOS = [
+    ("dual-master", LabOptions()),
+    ("primary-replicas", LabOptions()),
+    ("mmm", LabOptions()),
+    ("dual-master", LabOptions(gtid=False, vip_mover="flag-file", unicast=True, old_host=True)),
+    ("dual-master", LabOptions(dual_vip=True, vip_mover="none")),
+    ("primary-replicas", LabOptions(dual_vip=True, unicast=True)),
+]
+
+
+@pytest.mark.parametrize("topology, options", COMBOS, ids=lambda x: x if isinstance(x, str) else x.describe())
+def test_every_topology_gives_a_valid_cluster_file_and_lint_clean_configs(topology, options, tmp_path):
+    spec = default_spec(topology=topology, options=options, state_dir=tmp_path / "lab")
+    cluster = load_cluster_text(configs.cluster_yaml(spec), "lab.yml")
+    assert cluster.topology == topology and set(cluster.nodes) == {n.name for n in spec.nodes}
+    assert {str(v.address) for v in cluster.vips} == {v.address for v in spec.vips}
+    # each node's keepalived.conf, with the scripts it names, read by hatui lint as a node's /etc
+    root = tmp_path / "root"
+    (root / "etc" / "keepalived").mkdir(parents=True)
+    for name, text in (
+        ("check_mysql.sh", configs.check_script()),
+        ("check_replica.sh", configs.check_script()),
+        ("check_router.sh", configs.router_check_script()),
+        ("notify_mysql.sh", configs.notify_script()),
+    ):
+        (root / "etc" / "keepalived" / name).write_text(text)
+    args = []
+    for n in spec.nodes:
+        if n.keepalived:
+            (root / "etc" / "keepalived" / f"{n.name}.conf").write_text(configs.keepalived_conf(spec, n))
+            args.append(f"{n.name}=/etc/keepalived/{n.name}.conf")
+    findings = lint_local(args, root=str(root))
+    assert [f for f in findings if f.severity != "info"] == [], [(f.node, f.code, f.message) for f in findings]
+
+
+def test_router_topology_routes_writes_to_the_primary_and_reads_to_the_replicas():
+    spec = default_spec(topology="primary-replicas")
+    assert spec.writer == "db1" and [n.name for n in spec.nodes if n.router] == ["r1", "r2"]
+    cfg = configs.haproxy_cfg(spec, spec.node("r1"))
+    rw = cfg.split("\nbackend rw")[1].split("\nbackend ro")[0]
+    ro = cfg.split("\nbackend ro")[1]
+    assert "server db1 198.18.0.11:3306 check" in rw and "disabled" not in rw.split("server db1")[1].split("\n")[0]
+    assert "server db2" in rw and rw.count(" disabled") == 2  # movable at run time
+    assert "server db2" in ro and "server db3" in ro and "db1" not in ro and "balance roundrobin" in ro
+    assert "bind *:7001" in cfg and "bind *:7002" in cfg and "stats socket /run/haproxy.sock" in cfg
+    assert "read_only = OFF" in configs.my_cnf(spec, spec.node("db1"))
+    assert "read_only = ON" in configs.my_cnf(spec, spec.node("db2"))
+
+
+def test_options_change_what_keepalived_is_given():
+    plain = configs.keepalived_conf(default_spec(), default_spec().node("db1"))
+    assert "track_file hatui_priority" in plain and "nopreempt" in plain and "unicast_peer" not in plain
+    spec = default_spec(options=LabOptions(vip_mover="flag-file", unicast=True))
+    flag = configs.keepalived_conf(spec, spec.node("db1"))
+    assert 'script "/usr/bin/[ ! -f /etc/keepalived/hatui-down ]"' in flag and "weight -30" in flag
+    assert "nopreempt" not in flag  # the flag needs preemption to move the VIP
+    assert "unicast_src_ip 198.18.0.11" in flag and "198.18.0.12" in flag.split("unicast_peer")[1]
+    none = configs.keepalived_conf(default_spec(options=LabOptions(vip_mover="none")), default_spec().node("db1"))
+    assert "track_file" not in none and "chk_flag" not in none
+    mmm = default_spec(topology="mmm")
+    c3 = configs.keepalived_conf(mmm, mmm.node("db3"))
+    assert "vrrp_instance VI_R3" in c3 and "vrrp_instance VI_R2" in c3 and "VI_W" not in c3
+    assert "chk_replica" in c3 and "notify_master" not in c3
+
+
+def test_replication_without_gtids_starts_at_the_source_position():
+    spec = default_spec(options=LabOptions(gtid=False))
+    sql = configs.replication_sql(spec, spec.node("db3"), "pw", ("mysql-bin.000001", 329))
+    assert "MASTER_LOG_FILE='mysql-bin.000001', MASTER_LOG_POS=329, MASTER_USE_GTID=no" in sql
+    with pytest.raises(ValueError, match="needs the source's binlog position"):
+        configs.replication_sql(spec, spec.node("db3"), "pw")
+    assert "MASTER_USE_GTID=slave_pos" in configs.replication_sql(default_spec(), default_spec().node("db3"), "pw")
+
+
+def test_unknown_topologies_and_movers_are_refused():
+    with pytest.raises(ValueError, match="unknown topology 'galera'"):
+        default_spec(topology="galera")
+    with pytest.raises(ValueError, match="unknown VIP mover"):
+        default_spec(options=LabOptions(vip_mover="magic"))

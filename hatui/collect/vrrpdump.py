@@ -13,6 +13,7 @@ reads VRRP state from keepalived's log.
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from hatui.collect.nodeprobe import PID_FILE
@@ -20,16 +21,21 @@ from hatui.collect.nodeprobe import PID_FILE
 MARK = "@@hatui-dump "  # followed by "json" or "data" on its own line, then the dump
 
 
-def dump_command(kind: str = "json", timeout: float = 2.0) -> str:
+def dump_command(
+    kind: str = "json", timeout: float = 2.0, *, pid_file: str = PID_FILE, keepalived: str = "keepalived"
+) -> str:
     """Shell to run as root on the node; prints MARK+kind then the dump, or exits non-zero
     (3 no keepalived, 4 no such dump, 5 signal failed, 6 no dump in time, 7 a foreign file)."""
     if kind not in ("json", "data"):
         raise ValueError(f"dump kind {kind!r}: expected json or data")
+    for path in (pid_file, keepalived):
+        if not re.fullmatch(r"[A-Za-z0-9_./-]+", path):
+            raise ValueError(f"{path!r}: expected a plain path")
     steps = int(timeout / 0.05)
     script = f"""\
-p=$(cat {PID_FILE} 2>/dev/null) || {{ echo 'no keepalived pid file {PID_FILE}' >&2; exit 3; }}
-case "$p" in ''|*[!0-9]*) echo 'bad keepalived pid file {PID_FILE}' >&2; exit 3;; esac
-sig=$(keepalived --signum={kind.upper()} 2>/dev/null) || {{ echo 'keepalived has no {kind} dump' >&2; exit 4; }}
+p=$(cat {pid_file} 2>/dev/null) || {{ echo 'no keepalived pid file {pid_file}' >&2; exit 3; }}
+case "$p" in ''|*[!0-9]*) echo 'bad keepalived pid file {pid_file}' >&2; exit 3;; esac
+sig=$({keepalived} --signum={kind.upper()} 2>/dev/null) || {{ echo 'keepalived has no {kind} dump' >&2; exit 4; }}
 d=$(tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^TMPDIR=//p' | head -n 1)
 case "$d" in /*) ;; *) d=/tmp;; esac
 f="/proc/$p/root$d/keepalived.{kind}"

@@ -22,8 +22,8 @@ from hatui.collect.vrrpdump import dump_command, split_dump
 from hatui.keepalived.dump import DumpParseError, parse_json_dump
 
 from . import configs, network, procs
-from .lab import DAEMONS, Lab
-from .preflight import LabError
+from .lab import Lab, node_daemons
+from .preflight import LabError, find
 from .spec import LabNode
 
 __all__ = ["Restored", "problems", "restore"]
@@ -41,14 +41,22 @@ class Restored:
 
 
 def writer(lab: Lab) -> LabNode:
-    """The node that holds the writer's VIP when the lab is as built: the keepalived node with
-    the highest priority (the first to start), else the first node."""
-    kas = [n for n in lab.spec.nodes if n.keepalived]
-    return max(kas, key=lambda n: n.priority) if kas else lab.spec.nodes[0]
+    """The MySQL node that takes the writes when the lab is as built."""
+    return lab.spec.node(lab.spec.writer)
 
 
-def _expected_daemons(n: LabNode) -> tuple[str, ...]:
-    return tuple(d for d in DAEMONS if d != "keepalived" or n.keepalived)
+def _holders(lab: Lab, address: str) -> list[str]:
+    spec = lab.spec
+    return [n.name for n in spec.nodes if address in network.addresses(spec.node_ns(n.name))]
+
+
+def _dump(lab: Lab, n: LabNode) -> str:
+    """keepalived's own view of its instances (the JSON dump), read with the real binary and the
+    pid file the lab gave it (an old host's tools would refuse)."""
+    pid_file = configs.NODE_OLD_PID_FILE if lab.spec.options.old_host else "/run/keepalived.pid"
+    cmd = dump_command("json", pid_file=pid_file, keepalived=find("keepalived") or "/usr/sbin/keepalived")
+    res = lab.node_run(n.name, ["sh", "-c", cmd[len("exec ") :]], timeout=10)
+    return res.stdout if res.returncode == 0 else ""
 
 
 def _slave_status(lab: Lab, node: str) -> dict[str, str]:
@@ -70,7 +78,7 @@ def _once(lab: Lab) -> list[str]:
     assert st is not None
     out: list[str] = []
     for n in spec.nodes:
-        for d in _expected_daemons(n):
+        for d in node_daemons(n):
             rec = st.daemons.get(n.name, {}).get(d)
             if rec is None or not procs.is_alive(rec):
                 out.append(f"{d} is not running on {n.name}")
@@ -79,11 +87,13 @@ def _once(lab: Lab) -> list[str]:
     if out:
         return out  # the rest cannot be read reliably
     w = writer(lab)
-    holders = [n.name for n in spec.nodes if spec.vip in network.addresses(spec.node_ns(n.name))]
-    if holders != [w.name]:
-        out.append(f"the VIP is on {', '.join(holders) or 'no node'}, not on the writer {w.name}")
+    for v in spec.vips:
+        holders = _holders(lab, v.address)
+        if holders != [v.nodes[0]]:
+            whose = "the writer's VIP" if v.role == "writer" else f"the {v.role} VIP {v.address}"
+            out.append(f"{whose} is on {', '.join(holders) or 'no node'}, not on {v.nodes[0]}")
     states: dict[str, str] = {}
-    for n in spec.nodes:
+    for n in spec.mysql_nodes:
         row = lab.sql(n.name, "SELECT @@read_only, @@gtid_binlog_state", check=False).split("\t")
         if len(row) < 2:
             out.append(f"MySQL on {n.name} does not answer")
@@ -112,10 +122,10 @@ def _once(lab: Lab) -> list[str]:
         pf = _read(lab, n.name, configs.NODE_PRIORITY_FILE)
         if pf not in ("0", None):
             out.append(f"{n.name}'s priority file holds {pf}")
-        if lab.node_run(n.name, ["test", "-e", configs.NODE_MAINTENANCE_FILE]).returncode == 0:
-            out.append(f"{n.name} has the maintenance flag")
-        res = lab.node_run(n.name, ["sh", "-c", dump_command("json")[len("exec ") :]], timeout=10)
-        got = split_dump(res.stdout) if res.returncode == 0 else None
+        for flag in (configs.NODE_MAINTENANCE_FILE, configs.NODE_FLAG_FILE):
+            if lab.node_run(n.name, ["test", "-e", flag]).returncode == 0:
+                out.append(f"{n.name} has the flag {flag}")
+        got = split_dump(_dump(lab, n))
         if got is None:
             out.append(f"keepalived on {n.name} gave no state dump")
             continue
@@ -124,8 +134,9 @@ def _once(lab: Lab) -> list[str]:
         except DumpParseError as exc:
             out.append(f"keepalived on {n.name}: {exc}")
             continue
+        first = {v.instance: v.nodes[0] for v in spec.vips}
         for inst in snap.instances:
-            want = "MASTER" if n.name == w.name else "BACKUP"
+            want = "MASTER" if first.get(inst.name) == n.name else "BACKUP"
             if inst.state != want:
                 out.append(f"{inst.name} on {n.name} is {inst.state}, not {want}")
             if inst.effective_priority != inst.base_priority:
@@ -161,30 +172,32 @@ def _repair(lab: Lab, r: Restored) -> None:
     w = writer(lab)
     for n in spec.nodes:
         r.actions.append(lab.fault("heal", n.name))
-        for d in ("sshd", "mysqld"):
-            r.actions.append(lab.fault(f"start-{d}", n.name))
+        for d in node_daemons(n):
+            if d != "keepalived":
+                r.actions.append(lab.fault(f"start-{d}", n.name))
     for n in spec.nodes:
         if n.keepalived:
-            lab.node_run(n.name, ["sh", "-c", f"printf '0\\n' > {configs.NODE_PRIORITY_FILE}"])
-            lab.node_run(n.name, ["rm", "-f", configs.NODE_MAINTENANCE_FILE])
+            if spec.options.vip_mover == "track-file":
+                lab.node_run(n.name, ["sh", "-c", f"printf '0\\n' > {configs.NODE_PRIORITY_FILE}"])
+            lab.node_run(n.name, ["rm", "-f", configs.NODE_MAINTENANCE_FILE, configs.NODE_FLAG_FILE])
             r.actions.append(lab.fault("start-keepalived", n.name))
-
-    def holders() -> list[str]:
-        return [n.name for n in spec.nodes if spec.vip in network.addresses(spec.node_ns(n.name))]
-
-    if holders() != [w.name] and w.keepalived:
-        # nopreempt: the writer takes the VIP back only when the others let it go
-        others = [n for n in spec.nodes if n.keepalived and n.name != w.name]
-        for n in others:
-            r.actions.append(lab.fault("stop-keepalived", n.name))
-        _wait(f"the VIP on {w.name}", lambda: holders() == [w.name], 20)
-        for n in others:
-            r.actions.append(lab.fault("start-keepalived", n.name))
-    for n in spec.nodes:
+    wv = spec.writer_vip
+    if _holders(lab, wv.address) != [wv.nodes[0]]:
+        # nopreempt: the writer's VIP goes back only when the others let it go (the other VIPs
+        # follow their preferred node by themselves)
+        others = [name for name in wv.nodes if name != wv.nodes[0]]
+        for name in others:
+            r.actions.append(lab.fault("stop-keepalived", name))
+        _wait(f"the VIP on {wv.nodes[0]}", lambda: _holders(lab, wv.address) == [wv.nodes[0]], 20)
+        for name in others:
+            r.actions.append(lab.fault("start-keepalived", name))
+    for n in spec.mysql_nodes:
         want = "OFF" if n.name == w.name else "ON"
         lab.sql(n.name, f"SET GLOBAL read_only={want}", check=False)
+    if not spec.options.gtid:
+        return  # a channel by position cannot be repointed blindly: rebuild if it is broken
     password = (spec.secrets_dir / "repl.pw").read_text().strip()
-    for n in spec.nodes:
+    for n in spec.mysql_nodes:
         if not n.source:
             continue
         s = _slave_status(lab, n.name)

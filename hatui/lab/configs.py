@@ -5,12 +5,20 @@ from __future__ import annotations
 import shlex
 import sys
 
-from .spec import LabNode, LabSpec
+from .spec import ROUTER_PORTS, LabNode, LabSpec
 
 # Paths as a node sees them (its private mounts make these its own).
 NODE_MYCNF = "/etc/mysql/my.cnf"
 NODE_KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 NODE_CHECK_SCRIPT = "/etc/keepalived/check_mysql.sh"
+NODE_REPLICA_CHECK_SCRIPT = "/etc/keepalived/check_replica.sh"
+NODE_ROUTER_CHECK_SCRIPT = "/etc/keepalived/check_router.sh"
+# seed 003's flag: while it exists the node's priority drops by 30 (--vip-mover flag-file)
+NODE_FLAG_FILE = "/etc/keepalived/hatui-down"
+NODE_HAPROXY_SOCKET = "/run/haproxy.sock"
+# old hosts (--old-host): keepalived keeps its pid files here, not in /run
+NODE_OLD_PID_FILE = "/var/run/keepalived/keepalived.pid"
+REPLICA_MAX_LAG = 30  # a reader VIP leaves a replica this far behind (MMM's REPLICATION_DELAY)
 NODE_NOTIFY_SCRIPT = "/etc/keepalived/notify_mysql.sh"
 NODE_KEEPALIVED_LOG = "/var/log/keepalived.log"
 # keepalived adds this file's number to the node's priority; below -253 the node goes to FAULT.
@@ -28,9 +36,12 @@ ADMIN_USER = "hatui_admin"
 REPL_USER = "repl"
 APP_USER = "hatui_app"
 APP_DB = "labdb"
+HAPROXY_CHECK_USER = "haproxy_check"
 
 
-def my_cnf(node: LabNode) -> str:
+def my_cnf(spec: LabSpec, node: LabNode) -> str:
+    # with a router layer (seed 002) nothing flips read_only: the primary is writable as built
+    writable = spec.topology == "primary-replicas" and node.name == spec.writer
     return f"""\
 # {node.name}: written by `hatui lab up`
 [client-server]
@@ -46,7 +57,8 @@ datadir = /var/lib/mysql
 pid_file = /run/mysqld/mysqld.pid
 log_error = /var/log/mysql/error.log
 skip_name_resolve = ON
-# GTID replication with binlogs on every node, as in seed 000
+# binlogs on every node, as in seed 000 (GTIDs are MariaDB's own; without --gtid off the
+# replicas also use them to position themselves)
 log_bin = mysql-bin
 binlog_format = ROW
 log_slave_updates = ON
@@ -57,10 +69,11 @@ gtid_domain_id = {node.server_id}
 # two masters never hand out the same auto-increment value (seed 000)
 auto_increment_increment = 2
 auto_increment_offset = {node.auto_increment_offset}
-# Every server starts read-only; keepalived's notify script makes the VRRP master writable.
+# Every server starts read-only; keepalived's notify script makes the VRRP master writable
+# (behind a router, only the primary is writable).
 # A restarted or standby master then never takes writes that conflict with the writer's.
-read_only = ON
-# small footprint: three servers share two cores
+read_only = {"OFF" if writable else "ON"}
+# small footprint: many servers share two cores
 innodb_buffer_pool_size = 32M
 innodb_log_file_size = 16M
 performance_schema = OFF
@@ -68,12 +81,13 @@ max_connections = 60
 """
 
 
-def check_script(python: str | None = None) -> str:
+def check_script(extra: str = "", python: str | None = None) -> str:
     """keepalived's vrrp_script: `hatui check-mysql` run by the Python that runs the lab.
 
     A wrapper in /etc/keepalived (root-owned), because enable_script_security refuses a script
     under a writable path such as a venv in /tmp. Healthy only when mysqld answers a real query
-    (seed 000's check only looked for a process)."""
+    (seed 000's check only looked for a process); `extra` adds options (the reader VIPs'
+    replication check)."""
     python = python or sys.executable
     return f"""\
 #!/bin/sh
@@ -82,7 +96,17 @@ def check_script(python: str | None = None) -> str:
 # compiled modules make each run ~25 ms faster; keep them even if the lab's caller turned them off
 unset PYTHONDONTWRITEBYTECODE
 exec {shlex.quote(python)} -m hatui.checkmysql --defaults-file {NODE_CHECK_CNF} \\
-    --timeout {CHECK_TIMEOUT} --maintenance-file {NODE_MAINTENANCE_FILE}
+    --timeout {CHECK_TIMEOUT} --maintenance-file {NODE_MAINTENANCE_FILE}{extra}
+"""
+
+
+def router_check_script() -> str:
+    """The routers' vrrp_script: the router answers on its stats socket (a live process, not
+    just a pid)."""
+    return f"""\
+#!/bin/sh
+# vrrp_script of the hatui lab's routers: HAProxy answers on its stats socket within 1 s
+echo "show info" | /usr/bin/timeout 1 socat -t 1 - UNIX-CONNECT:{NODE_HAPROXY_SOCKET} 2>/dev/null | grep -q '^Pid: '
 """
 
 
@@ -113,23 +137,40 @@ exec /usr/bin/timeout 5 /usr/bin/mariadb --connect-timeout=2 -e "SET GLOBAL read
 """
 
 
-def keepalived_conf(spec: LabSpec, node: LabNode) -> str:
-    return f"""\
-! {node.name}: written by `hatui lab up`
-global_defs {{
-    router_id {node.name}
-    enable_script_security
-    script_user root
-}}
+_CHECKS = {
+    "mysql": ("chk_mysql", NODE_CHECK_SCRIPT),
+    "replica": ("chk_replica", NODE_REPLICA_CHECK_SCRIPT),
+    "router": ("chk_router", NODE_ROUTER_CHECK_SCRIPT),
+}
 
-vrrp_script chk_mysql {{
-    script "{NODE_CHECK_SCRIPT}"
+
+def keepalived_conf(spec: LabSpec, node: LabNode) -> str:
+    o = spec.options
+    insts = spec.instances_of(node.name)
+    scripts = []
+    for kind in sorted({v.check for v in insts}):
+        name, path = _CHECKS[kind]
+        scripts.append(f"""\
+vrrp_script {name} {{
+    script "{path}"
     interval 1
     timeout 2
     fall 2
     rise 2
 }}
-
+""")
+    if o.vip_mover == "flag-file":
+        scripts.append(f"""\
+# seed 003's way to move the VIP on purpose, and keepalived 1.x's: `touch {NODE_FLAG_FILE}` and
+# this node's priority drops by 30, below the other node's (the gap is 10), which takes over
+vrrp_script chk_flag {{
+    script "/usr/bin/[ ! -f {NODE_FLAG_FILE} ]"
+    interval 1
+    weight -30
+}}
+""")
+    if o.vip_mover == "track-file":
+        scripts.append(f"""\
 # hatui's switchover writes a number here: +N raises this node's priority (a short skew
 # time, so it takes over fast); -254 puts it in FAULT (it sends priority 0 and the VIP leaves
 # at once). Reset to 0 at every start, so a restart never keeps a switchover's leftovers.
@@ -138,32 +179,128 @@ track_file hatui_priority {{
     weight 1
     init_file 0 overwrite
 }}
-
-vrrp_instance {spec.instance} {{
-    state BACKUP            # both BACKUP + nopreempt: a repaired master does not grab the VIP back
-    nopreempt
-    interface eth0
-    virtual_router_id {spec.vrid}
-    priority {node.priority}
+""")
+    blocks = []
+    for v in insts:
+        # The writer's VIP never goes back by itself (nopreempt: a repaired master must not grab
+        # the writes back); the other VIPs follow their preferred node. keepalived ignores
+        # nopreempt unless the state is BACKUP. The flag-file mover needs preemption to work.
+        keep = v.role == "writer" and o.vip_mover != "flag-file"
+        peers = [spec.node(x).address for x in v.nodes if x != node.name]
+        unicast = (
+            f"    unicast_src_ip {node.address}\n    unicast_peer {{\n"
+            + "".join(f"        {a}\n" for a in peers)
+            + "    }\n"
+            if o.unicast
+            else ""
+        )
+        tracks = "".join(
+            f"        {s}\n" for s in [_CHECKS[v.check][0]] + (["chk_flag"] if o.vip_mover == "flag-file" else [])
+        )
+        notify = (
+            "".join(f'    notify_{st} "{NODE_NOTIFY_SCRIPT} {st}"\n' for st in ("master", "backup", "fault", "stop"))
+            if v.notify
+            else ""
+        )
+        track_file = "    track_file {\n        hatui_priority\n    }\n" if o.vip_mover == "track-file" else ""
+        blocks.append(f"""\
+vrrp_instance {v.instance} {{
+    state BACKUP
+{"    nopreempt" + chr(10) if keep else ""}    interface eth0
+    virtual_router_id {v.vrid}
+    priority {v.priority(node.name)}
     advert_int 1
     authentication {{
         auth_type PASS
         auth_pass {spec.vrrp_pass}
     }}
-    track_script {{
-        chk_mysql
-    }}
-    track_file {{
-        hatui_priority
-    }}
-    notify_master "{NODE_NOTIFY_SCRIPT} master"
-    notify_backup "{NODE_NOTIFY_SCRIPT} backup"
-    notify_fault "{NODE_NOTIFY_SCRIPT} fault"
-    notify_stop "{NODE_NOTIFY_SCRIPT} stop"
-    virtual_ipaddress {{
-        {spec.vip}/{spec.prefixlen} dev eth0
+{unicast}    track_script {{
+{tracks}    }}
+{track_file}{notify}    virtual_ipaddress {{
+        {v.address}/{spec.prefixlen} dev eth0
     }}
 }}
+""")
+    return f"""\
+! {node.name}: written by `hatui lab up` ({spec.topology}; {o.describe()})
+global_defs {{
+    router_id {node.name}
+    enable_script_security
+    script_user root
+}}
+
+""" + "\n".join(scripts + blocks)
+
+
+def haproxy_cfg(spec: LabSpec, node: LabNode) -> str:
+    """The router (seed 002's MySQL Router, played by HAProxy): read-write port to the primary,
+    read-only port balanced over the replicas. Every database is a server of the rw backend, all
+    but the primary disabled, so the rw target can be moved at run time (stats socket)."""
+    dbs = spec.mysql_nodes
+    rw = "".join(
+        f"    server {n.name} {n.address}:3306 check inter 1s fall 2 rise 2"
+        f"{'' if n.name == spec.writer else ' disabled'}\n"
+        for n in dbs
+    )
+    ro = "".join(
+        f"    server {n.name} {n.address}:3306 check inter 1s fall 2 rise 2\n" for n in dbs if n.name != spec.writer
+    )
+    return f"""\
+# {node.name}: written by `hatui lab up` (the router layer of seed 002)
+global
+    stats socket {NODE_HAPROXY_SOCKET} mode 600 level admin
+    log stdout format raw local0 info
+
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout connect 2s
+    timeout client 1h
+    timeout server 1h
+    # a MySQL handshake, not just a TCP connect (user without password and privileges)
+    option mysql-check user {HAPROXY_CHECK_USER} post-41
+
+frontend rw
+    bind *:{ROUTER_PORTS["writer"]}
+    default_backend rw
+
+frontend ro
+    bind *:{ROUTER_PORTS["reader"]}
+    default_backend ro
+
+backend rw
+{rw}
+backend ro
+    balance roundrobin
+{ro}"""
+
+
+def ip_wrapper() -> str:
+    """An `ip` that refuses -j the way iproute2 before 4.13 does (CentOS 6/7)."""
+    return """\
+#!/bin/sh
+# the hatui lab's old-host `ip`: iproute2 < 4.13 has no JSON output
+for a in "$@"; do
+  case "$a" in
+    -j|-json|--json|-j*) echo 'Option "'"$a"'" is unknown, try "ip -help".' >&2; exit 255 ;;
+  esac
+done
+exec /usr/sbin/ip "$@"
+"""
+
+
+def keepalived_wrapper() -> str:
+    """A `keepalived` that answers like 1.x: no --signum (no JSON dump)."""
+    return """\
+#!/bin/sh
+# the hatui lab's old-host keepalived: 1.x has no --signum and no JSON dump
+for a in "$@"; do
+  case "$a" in
+    --signum*) echo "keepalived: unrecognized option '$a'" >&2; exit 1 ;;
+  esac
+done
+exec /usr/sbin/keepalived "$@"
 """
 
 
@@ -202,34 +339,60 @@ CREATE USER IF NOT EXISTS '{ADMIN_USER}'@'%' IDENTIFIED BY '{q(passwords["admin"
 GRANT ALL PRIVILEGES ON *.* TO '{ADMIN_USER}'@'%' WITH GRANT OPTION;
 CREATE USER IF NOT EXISTS '{APP_USER}'@'%' IDENTIFIED BY '{q(passwords["app"])}';
 GRANT ALL PRIVILEGES ON `{APP_DB}`.* TO '{APP_USER}'@'%';
+CREATE USER IF NOT EXISTS '{HAPROXY_CHECK_USER}'@'%';
 """
 
 
-def replication_sql(spec: LabSpec, node: LabNode, repl_password: str) -> str:
+def replication_sql(spec: LabSpec, node: LabNode, repl_password: str, position: tuple[str, int] | None = None) -> str:
+    """The node's channel from its source: by GTID, or (`--gtid off`, seed 001) from `position`,
+    the source's binlog file and offset."""
     source = spec.node(node.source) if node.source else None
     if source is None:
         return ""
     pw = repl_password.replace("\\", "\\\\").replace("'", "\\'")
+    if spec.options.gtid:
+        where = "MASTER_USE_GTID=slave_pos"
+    else:
+        if position is None:
+            raise ValueError(f"{node.name}: replication without GTIDs needs the source's binlog position")
+        where = f"MASTER_LOG_FILE='{position[0]}', MASTER_LOG_POS={int(position[1])}, MASTER_USE_GTID=no"
     # By the source's real address, never the VIP (seed 004's advice)
     return f"""\
 CHANGE MASTER TO MASTER_HOST='{source.address}', MASTER_PORT=3306, MASTER_USER='{REPL_USER}',
-  MASTER_PASSWORD='{pw}', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1;
+  MASTER_PASSWORD='{pw}', {where}, MASTER_CONNECT_RETRY=1;
 START SLAVE;
 """
 
 
 def cluster_yaml(spec: LabSpec) -> str:
-    nodes = "\n".join(
-        f"  {n.name}:\n    host: {n.address}\n    roles: [{'mysql, keepalived' if n.keepalived else 'mysql'}]"
-        for n in spec.nodes
-    )
-    holders = ", ".join(n.name for n in spec.nodes if n.keepalived)
+    def roles(n: LabNode) -> str:
+        r = ["router"] if n.router else ["mysql"]
+        return ", ".join(r + (["keepalived"] if n.keepalived else []))
+
+    nodes = "\n".join(f"  {n.name}:\n    host: {n.address}\n    roles: [{roles(n)}]" for n in spec.nodes)
+    vips = []
+    for v in spec.vips:
+        if spec.topology == "primary-replicas":
+            # one address, the router's two ports: each its own VIP entry (seed 002)
+            for port in v.ports:
+                role = "writer" if port == ROUTER_PORTS["writer"] else "reader"
+                vips.append(
+                    f"  - address: {v.address}\n    instance: {v.instance}\n    role: {role}\n"
+                    f"    port: {port}\n    nodes: [{', '.join(v.nodes)}]"
+                )
+        else:
+            vips.append(
+                f"  - address: {v.address}\n    instance: {v.instance}\n    role: {v.role}\n"
+                f"    port: {v.ports[0]}\n    nodes: [{', '.join(v.nodes)}]"
+            )
+    pf = f"\n    priority_file: {NODE_PRIORITY_FILE}" if spec.options.vip_mover == "track-file" else ""
     return f"""\
-# The hatui lab cluster, written by `hatui lab up`. Use it as is:
+# The hatui lab cluster, written by `hatui lab up` ({spec.topology}; {spec.options.describe()}).
+# Use it as is:
 #   hatui --cluster {spec.cluster_file}
 # The console re-runs itself inside the operator namespace below, so its traffic stays in the lab.
-name: lab
-topology: dual-master
+name: {spec.name}
+topology: {spec.topology}
 namespace: {spec.operator_ns}
 thresholds:
   lag_warning: 5
@@ -255,14 +418,9 @@ defaults:
   keepalived:
     log:
       file: {NODE_KEEPALIVED_LOG}
-    config: {NODE_KEEPALIVED_CONF}
-    priority_file: {NODE_PRIORITY_FILE}
+    config: {NODE_KEEPALIVED_CONF}{pf}
 nodes:
 {nodes}
 vips:
-  - address: {spec.vip}
-    instance: {spec.instance}
-    role: writer
-    port: 3306
-    nodes: [{holders}]
+{chr(10).join(vips)}
 """

@@ -1,4 +1,5 @@
-"""`hatui lab up | down | status | fault`: a real three-node cluster in network namespaces."""
+"""`hatui lab up | down | status | fault`: a real cluster in network namespaces, one of the seeds'
+deployments (hatui.lab.spec.TOPOLOGIES, with LabOptions)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from . import configs, network, procs
 from .preflight import LabError, LabRefused, check, find
-from .spec import LabNode, LabSpec
+from .spec import LabNode, LabOptions, LabSpec, build_spec
 from .state import LabState, load, save
 
 Say = Callable[[str], None]
@@ -33,7 +34,24 @@ NODE_MOUNTS = {
     "etc-mysql": "/etc/mysql",
     "mysql": "/var/lib/mysql",
 }
-DAEMONS = ("sshd", "mysqld", "keepalived")
+DAEMONS = ("sshd", "mysqld", "haproxy", "keepalived")  # started in this order, stopped in reverse
+OLD_HOST_MOUNT = ("usr-local-sbin", "/usr/local/sbin")  # first on root's PATH: the old-host tools
+
+
+def node_daemons(n: LabNode) -> tuple[str, ...]:
+    """The daemons a node runs: a database (sshd, mysqld, maybe keepalived) or a router (sshd,
+    HAProxy, keepalived)."""
+    want = {"sshd", "haproxy" if n.router else "mysqld"} | ({"keepalived"} if n.keepalived else set())
+    return tuple(d for d in DAEMONS if d in want)
+
+
+def saved_spec(spec: LabSpec) -> LabSpec:
+    """`spec` with the topology and options the lab in its folder was built with (a lab command
+    other than `up` works on whatever is up, whatever flags it is given)."""
+    st = load(spec.state_file)
+    if st is None or not st.topology:
+        return spec
+    return build_spec(st.topology, LabOptions(**st.options), spec)
 
 
 def _quiet(_: str) -> None:
@@ -70,14 +88,20 @@ def daemon_argv(spec: LabSpec, node: LabNode, daemon: str) -> tuple[list[str], P
         ], nd / "log" / "mysql" / "mariadbd.out"
     if daemon == "keepalived":
         # -n foreground, -l log to the console (our log file), -D detailed VIP/ARP lines
+        argv = [find("keepalived") or "/usr/sbin/keepalived", "-n", "-l", "-D", "-f", configs.NODE_KEEPALIVED_CONF]
+        if spec.options.old_host:
+            # as some RPM builds do: the pid files under /var/run/keepalived, not /run
+            d = configs.NODE_OLD_PID_FILE.rsplit("/", 1)[0]
+            argv += ["-p", configs.NODE_OLD_PID_FILE, "-r", f"{d}/vrrp.pid", "-c", f"{d}/checkers.pid"]
+        return argv, nd / "log" / "keepalived.log"
+    if daemon == "haproxy":
+        # -db: foreground, no daemon; it logs to stdout (our log file)
         return [
-            find("keepalived") or "/usr/sbin/keepalived",
-            "-n",
-            "-l",
-            "-D",
+            find("haproxy") or "/usr/sbin/haproxy",
+            "-db",
             "-f",
-            configs.NODE_KEEPALIVED_CONF,
-        ], nd / "log" / "keepalived.log"
+            str(nd / "haproxy" / "haproxy.cfg"),
+        ], nd / "log" / "haproxy.log"
     raise LabError(f"unknown daemon {daemon!r}")
 
 
@@ -141,7 +165,7 @@ class Lab:
                 self.say("found a half-built lab: removing it first")
                 self._down()
             t0 = time.monotonic()
-            st = LabState()
+            st = LabState(topology=self.spec.topology, options=vars(self.spec.options).copy())
             try:
                 self._build(st)
             except BaseException as exc:
@@ -175,35 +199,56 @@ class Lab:
             procs.wait_holder_ready(holder)
             self._mount_node(n, holder.pid)
 
-        self.say("sshd and mariadbd on every node")
+        dbs = spec.mysql_nodes
+        self.say("sshd on every node, mariadbd on the databases")
         for n in spec.nodes:
             st.daemons[n.name] = {}
-            for d in ("sshd", "mysqld"):
-                self._start_daemon(st, n, d)
-        with ThreadPoolExecutor(len(spec.nodes)) as pool:
-            list(pool.map(lambda n: self._wait_mysqld(n.name), spec.nodes))
+            self._start_daemon(st, n, "sshd")
+        for n in dbs:
+            self._start_daemon(st, n, "mysqld")
+        with ThreadPoolExecutor(len(dbs)) as pool:
+            list(pool.map(lambda n: self._wait_mysqld(n.name), dbs))
 
-        self.say("accounts and GTID replication (db1 <-> db2, db3 <- db1)")
-        for n in spec.nodes:
+        how = "GTID" if spec.options.gtid else "binlog file/position"
+        edges = ", ".join(f"{n.name} <- {n.source}" for n in dbs if n.source)
+        self.say(f"accounts and {how} replication ({edges})")
+        for n in dbs:
             self.sql(n.name, configs.users_sql(passwords))
-        for n in spec.nodes:
+        # without GTIDs a channel starts where its source's binlog is now (nothing written yet)
+        positions = {n.name: self.master_position(n.name) for n in dbs} if not spec.options.gtid else {}
+        for n in dbs:
             if n.source:
-                self.sql(n.name, configs.replication_sql(spec, n, passwords["repl"]))
-        first = spec.nodes[0].name
-        self.sql(first, f"CREATE DATABASE IF NOT EXISTS `{configs.APP_DB}`")
+                self.sql(n.name, configs.replication_sql(spec, n, passwords["repl"], positions.get(n.source)))
+        self.sql(spec.writer, f"CREATE DATABASE IF NOT EXISTS `{configs.APP_DB}`")
         self._wait_replicated(configs.APP_DB)
 
-        self.say("keepalived (the first master takes the VIP, then the others start as BACKUP)")
+        routers = [n for n in spec.nodes if n.router]
+        if routers:
+            self.say("HAProxy on the routers (rw :7001 -> the primary, ro :7002 -> the replicas)")
+            for n in routers:
+                self._start_daemon(st, n, "haproxy")
+        self.say("keepalived (each VIP's first node takes it, then the others start as BACKUP)")
         kas = [n for n in spec.nodes if n.keepalived]
-        for i, n in enumerate(kas):
+        first = spec.writer_vip.nodes[0]
+        for n in sorted(kas, key=lambda n: n.name != first):
             self._start_daemon(st, n, "keepalived")
-            if i == 0:
-                self._wait_vip_on(n.name, 15.0)
-                self._wait_writable(n.name, 10.0)
+            if n.name == first:
+                self._wait_vip_on(spec.writer_vip.address, first, 15.0)
+                if spec.writer_vip.notify:
+                    self._wait_writable(first, 10.0)
+        for v in spec.vips:
+            self._wait_vip_on(v.address, v.nodes[0], 15.0)
         for n in spec.nodes:
             self._wait_sshd(n)
         st.phase = "up"
         self._save(st)
+
+    def master_position(self, node: str) -> tuple[str, int]:
+        """The node's binlog file and offset now (SHOW MASTER STATUS)."""
+        rows = self.rows(node, "SHOW MASTER STATUS")
+        if not rows:
+            raise LabError(f"{node}: SHOW MASTER STATUS returned nothing (no binlog?)")
+        return rows[0]["File"], int(rows[0]["Position"])
 
     def _write_files(self) -> dict[str, str]:
         spec = self.spec
@@ -230,6 +275,8 @@ class Lab:
             (nd / "tmp").chmod(0o1777)
             (nd / "ssh").mkdir(exist_ok=True)
             (nd / "run" / "sshd").mkdir(exist_ok=True)
+            if spec.options.old_host:
+                (nd / "run" / "keepalived").mkdir(exist_ok=True)  # /var/run is /run on Debian
             hk = nd / "ssh" / "ssh_host_ed25519_key"
             subprocess.run(
                 ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{n.name}", "-f", str(hk)], check=True
@@ -239,21 +286,37 @@ class Lab:
                 f"{Path(f'{hk}.pub').read_text().split(' ')[1]}"
             )
             (nd / "ssh" / "sshd_config").write_text(configs.sshd_config(spec, n))
-            (nd / "etc-mysql" / "my.cnf").write_text(configs.my_cnf(n))
             if n.keepalived:
                 (nd / "keepalived" / "keepalived.conf").write_text(configs.keepalived_conf(spec, n))
                 (nd / "keepalived" / "keepalived.conf").chmod(0o600)  # it holds the VRRP password
-                for script, text in (
-                    ("check_mysql.sh", configs.check_script()),
-                    ("notify_mysql.sh", configs.notify_script()),
-                ):
+                scripts = {
+                    "check_mysql.sh": configs.check_script(),
+                    "check_replica.sh": configs.check_script(
+                        f" \\\n    --replication --max-lag {configs.REPLICA_MAX_LAG}"
+                    ),
+                    "check_router.sh": configs.router_check_script(),
+                    "notify_mysql.sh": configs.notify_script(),
+                }
+                for script, text in scripts.items():
                     (nd / "keepalived" / script).write_text(text)
                     (nd / "keepalived" / script).chmod(0o755)
-                # the check's account: made 0600 before the password goes in
-                cnf = nd / "keepalived" / Path(configs.NODE_CHECK_CNF).name
-                cnf.touch(mode=0o600)
-                cnf.chmod(0o600)
-                cnf.write_text(configs.check_cnf(passwords["monitor"]))
+                if n.mysql:
+                    # the check's account: made 0600 before the password goes in
+                    cnf = nd / "keepalived" / Path(configs.NODE_CHECK_CNF).name
+                    cnf.touch(mode=0o600)
+                    cnf.chmod(0o600)
+                    cnf.write_text(configs.check_cnf(passwords["monitor"]))
+            if spec.options.old_host:
+                tools = nd / OLD_HOST_MOUNT[0]
+                tools.mkdir(exist_ok=True)
+                for tool, text in (("ip", configs.ip_wrapper()), ("keepalived", configs.keepalived_wrapper())):
+                    (tools / tool).write_text(text)
+                    (tools / tool).chmod(0o755)
+            if n.router:
+                (nd / "haproxy").mkdir(exist_ok=True)
+                (nd / "haproxy" / "haproxy.cfg").write_text(configs.haproxy_cfg(spec, n))
+                continue  # no database here (its /var/lib/mysql stays empty)
+            (nd / "etc-mysql" / "my.cnf").write_text(configs.my_cnf(spec, n))
             shutil.rmtree(nd / "mysql")
             shutil.copytree(template, nd / "mysql", symlinks=True)
             for sub in ("run/mysqld", "log/mysql"):
@@ -306,7 +369,10 @@ class Lab:
     def _mount_node(self, n: LabNode, holder_pid: int) -> None:
         nd = self.spec.node_dir(n.name)
         lines = [f"hostname {n.name}"]
-        for sub, target in NODE_MOUNTS.items():
+        mounts = dict(NODE_MOUNTS)
+        if self.spec.options.old_host:
+            mounts[OLD_HOST_MOUNT[0]] = OLD_HOST_MOUNT[1]
+        for sub, target in mounts.items():
             # the Python running the lab (keepalived's check runs it in the node) stays visible
             # even when it lives under a path the node gets privately, e.g. a checkout in /tmp
             for path in _hidden_by(target):
@@ -354,7 +420,7 @@ class Lab:
         self._wait(f"sshd on {n.name}", lambda: self.node_run(n.name, probe, timeout=3).returncode == 0, timeout, 0.1)
 
     def _wait_replicated(self, db: str, timeout: float = 30.0) -> None:
-        for n in self.spec.nodes:
+        for n in self.spec.mysql_nodes:
 
             def has_db(name: str = n.name) -> bool:
                 return db in self.sql(name, "SHOW DATABASES").split()
@@ -369,10 +435,10 @@ class Lab:
             0.1,
         )
 
-    def _wait_vip_on(self, node: str, timeout: float) -> None:
+    def _wait_vip_on(self, address: str, node: str, timeout: float) -> None:
         self._wait(
-            f"the VIP {self.spec.vip} on {node}",
-            lambda: self.spec.vip in network.addresses(self.spec.node_ns(node)),
+            f"the VIP {address} on {node}",
+            lambda: address in network.addresses(self.spec.node_ns(node)),
             timeout,
             0.1,
         )
@@ -427,21 +493,28 @@ class Lab:
         present = set(network.existing(spec.all_namespaces))
         out: dict = {
             "up": self.is_up(),
+            "topology": spec.topology,
+            "options": vars(spec.options).copy(),
             "cluster_file": str(spec.cluster_file),
             "namespaces": {ns: ns in present for ns in spec.all_namespaces},
             "vip": spec.vip,
             "vip_holders": [],
+            "vips": {v.address: {"instance": v.instance, "role": v.role, "holders": []} for v in spec.vips},
             "nodes": {},
         }
         for n in spec.nodes:
-            info: dict = {"address": n.address}
+            info: dict = {"address": n.address, "role": "router" if n.router else "database"}
             if st is not None:
-                for d in DAEMONS:
+                for d in node_daemons(n):
                     rec = st.daemons.get(n.name, {}).get(d)
                     info[d] = {"pid": rec.pid, "running": procs.is_alive(rec)} if rec else None
             if spec.node_ns(n.name) in present:
-                if spec.vip in network.addresses(spec.node_ns(n.name)):
+                held = network.addresses(spec.node_ns(n.name))
+                if spec.vip in held:
                     out["vip_holders"].append(n.name)
+                for v in spec.vips:
+                    if v.address in held:
+                        out["vips"][v.address]["holders"].append(n.name)
                 if spec.bridge_ns in present:
                     info["partitioned"] = network.is_partitioned(spec.bridge_ns, n.name)
             out["nodes"][n.name] = info
@@ -467,8 +540,8 @@ class Lab:
         st = self.state()
         if st is None:
             raise LabRefused("the lab is not up: run `hatui lab up` first")
-        if daemon == "keepalived" and not n.keepalived:
-            raise LabRefused(f"{n.name} runs no keepalived in the lab")
+        if daemon not in node_daemons(n):
+            raise LabRefused(f"{n.name} runs no {daemon} in the lab")
         return st, st.daemons.get(n.name, {}).get(daemon)
 
     def _stop(self, n: LabNode, daemon: str, hard: bool) -> str:
@@ -506,6 +579,9 @@ FAULTS: dict[str, Callable[[Lab, LabNode], str]] = {
     "kill-keepalived": lambda lab, n: lab._stop(n, "keepalived", hard=True),
     "stop-keepalived": lambda lab, n: lab._stop(n, "keepalived", hard=False),
     "start-keepalived": lambda lab, n: lab._start(n, "keepalived"),
+    "kill-haproxy": lambda lab, n: lab._stop(n, "haproxy", hard=True),
+    "stop-haproxy": lambda lab, n: lab._stop(n, "haproxy", hard=False),
+    "start-haproxy": lambda lab, n: lab._start(n, "haproxy"),
     "stop-sshd": lambda lab, n: lab._stop(n, "sshd", hard=False),
     "start-sshd": lambda lab, n: lab._start(n, "sshd"),
     "partition": lambda lab, n: lab._partition(n, True),

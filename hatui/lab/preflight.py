@@ -19,6 +19,8 @@ REQUIRED = {
     "mariadb-install-db": "mariadb-server",
     "mariadb": "mariadb-client",
     "timeout": "coreutils",
+    "haproxy": "haproxy",  # the router layer of --topology primary-replicas (seed 002)
+    "socat": "socat",  # the routers' health check talks to HAProxy's stats socket
 }
 SBIN = ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
 

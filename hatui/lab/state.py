@@ -15,8 +15,10 @@ class LabState:
     phase: str = "building"  # building | up
     namespaces: list[str] = field(default_factory=list)
     holders: dict[str, ProcRecord] = field(default_factory=dict)
-    # node -> daemon (sshd, mysqld, keepalived) -> record
+    # node -> daemon (sshd, mysqld, haproxy, keepalived) -> record
     daemons: dict[str, dict[str, ProcRecord]] = field(default_factory=dict)
+    topology: str = ""  # what was built (hatui.lab.spec): other lab commands follow it
+    options: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -24,6 +26,8 @@ class LabState:
             "namespaces": self.namespaces,
             "holders": {n: r.to_json() for n, r in self.holders.items()},
             "daemons": {n: {k: r.to_json() for k, r in d.items()} for n, d in self.daemons.items()},
+            "topology": self.topology,
+            "options": self.options,
         }
 
     @classmethod
@@ -33,6 +37,8 @@ class LabState:
             namespaces=list(d.get("namespaces", [])),
             holders={n: ProcRecord.from_json(r) for n, r in d.get("holders", {}).items()},
             daemons={n: {k: ProcRecord.from_json(r) for k, r in dd.items()} for n, dd in d.get("daemons", {}).items()},
+            topology=str(d.get("topology", "")),
+            options=dict(d.get("options", {})),
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import glob
 import os
 import subprocess
 import threading
@@ -17,7 +18,7 @@ import pymysql
 import pytest
 from pyroute2 import netns
 
-from hatui.lab import Lab, default_spec, network
+from hatui.lab import Lab, default_spec, network, procs
 from hatui.lab.preflight import missing_packages
 
 T = TypeVar("T")
@@ -46,8 +47,39 @@ def require_lab() -> None:
         pytest.skip(why)
 
 
-def lab_spec(prefix: str, name: str):
-    return default_spec(prefix=prefix, state_dir=f"/var/lib/hatui-lab-{name}")
+def lab_spec(prefix: str, name: str, **kw):
+    return default_spec(prefix=prefix, state_dir=f"/var/lib/hatui-lab-{name}", **kw)
+
+
+def leftovers(lab: Lab, pids: list[procs.ProcRecord]) -> list[str]:
+    """Everything of this lab still present on the machine."""
+    found = []
+    found += (
+        [f"namespace {n}" for n in os.listdir("/run/netns") if n.startswith(lab.spec.prefix)]
+        if os.path.isdir("/run/netns")
+        else []
+    )
+    found += [f"process {r.name} pid {r.pid}" for r in pids if procs.is_alive(r)]
+    state_dir = str(lab.spec.state_dir)
+    for mi in glob.glob("/proc/[0-9]*/mountinfo"):
+        try:
+            text = Path(mi).read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            fields = line.split()
+            # substring matches: under a chroot these paths carry the chroot's prefix
+            if state_dir in fields[3] or f"/run/netns/{lab.spec.prefix}" in fields[4]:
+                found.append(f"mount {fields[3]} on {fields[4]} ({mi})")
+    if lab.spec.state_dir.exists():
+        found.append(f"folder {state_dir}")
+    return found
+
+
+def recorded(lab: Lab) -> list[procs.ProcRecord]:
+    st = lab.state()
+    assert st is not None
+    return [*st.holders.values(), *(r for d in st.daemons.values() for r in d.values())]
 
 
 def wait_until(what: str, fn: Callable[[], T], timeout: float, every: float = 0.1) -> tuple[T, float]:
@@ -80,12 +112,12 @@ def password(lab: Lab, account: str) -> str:
     return (lab.spec.secrets_dir / f"{account}.pw").read_text().strip()
 
 
-def connect(lab: Lab, host: str, account: str = "monitor", **kw) -> pymysql.connections.Connection:
+def connect(lab: Lab, host: str, account: str = "monitor", port: int = 3306, **kw) -> pymysql.connections.Connection:
     user = {"monitor": "hatui_monitor", "admin": "hatui_admin", "app": "hatui_app"}[account]
     with in_operator_ns(lab):
         return pymysql.connect(
             host=host,
-            port=3306,
+            port=port,
             user=user,
             password=password(lab, account),
             connect_timeout=3,
@@ -96,8 +128,8 @@ def connect(lab: Lab, host: str, account: str = "monitor", **kw) -> pymysql.conn
         )
 
 
-def query(lab: Lab, host: str, sql: str, account: str = "monitor", args=None) -> list[dict]:
-    conn = connect(lab, host, account, cursorclass=pymysql.cursors.DictCursor)
+def query(lab: Lab, host: str, sql: str, account: str = "monitor", args=None, port: int = 3306) -> list[dict]:
+    conn = connect(lab, host, account, port=port, cursorclass=pymysql.cursors.DictCursor)
     try:
         with conn.cursor() as cur:
             cur.execute(sql, args)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import subprocess
 import sys
@@ -12,40 +11,9 @@ import pytest
 
 from hatui.lab import Lab, LabError, procs
 
-from .support import lab_spec, require_lab
+from .support import lab_spec, leftovers, recorded, require_lab
 
 HERE = Path(__file__).parent
-
-
-def leftovers(lab: Lab, pids: list[procs.ProcRecord]) -> list[str]:
-    """Everything of this lab still present on the machine."""
-    found = []
-    found += (
-        [f"namespace {n}" for n in os.listdir("/run/netns") if n.startswith(lab.spec.prefix)]
-        if os.path.isdir("/run/netns")
-        else []
-    )
-    found += [f"process {r.name} pid {r.pid}" for r in pids if procs.is_alive(r)]
-    state_dir = str(lab.spec.state_dir)
-    for mi in glob.glob("/proc/[0-9]*/mountinfo"):
-        try:
-            text = Path(mi).read_text()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            fields = line.split()
-            # substring matches: under a chroot these paths carry the chroot's prefix
-            if state_dir in fields[3] or f"/run/netns/{lab.spec.prefix}" in fields[4]:
-                found.append(f"mount {fields[3]} on {fields[4]} ({mi})")
-    if lab.spec.state_dir.exists():
-        found.append(f"folder {state_dir}")
-    return found
-
-
-def recorded(lab: Lab) -> list[procs.ProcRecord]:
-    st = lab.state()
-    assert st is not None
-    return [*st.holders.values(), *(r for d in st.daemons.values() for r in d.values())]
 
 
 def test_up_then_down_leaves_nothing_and_both_are_idempotent():
