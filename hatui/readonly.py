@@ -74,7 +74,8 @@ def allowed_command_shapes(node: Node) -> list[re.Pattern[str]]:
     """What the read sources may run on this node, as anchored patterns."""
     # no VRRP dump: it signals keepalived and replaces a file on the node (the wallboard reads
     # VRRP state from the log instead)
-    shapes = [_shape(probe_command(True)), _shape(probe_command(False)), _shape(config_command(node))]
+    pid_file = str(node.keepalived.pid_file) if node.keepalived.pid_file else None
+    shapes = [_shape(probe_command(True, pid_file)), _shape(probe_command(False)), _shape(config_command(node))]
     src = LogSource(node)
     shapes.append(_shape(src.backlog_command()))
     shapes.append(_shape(src.follow_command()))  # before a position is known

@@ -31,7 +31,14 @@ from screens.widgets.logview import LogView
 
 TICK = 0.25  # views redraw at 4 Hz from a snapshot, never once per log line
 
-STYLE = {"ok": "green", "warning": "yellow", "critical": "bold red", "unknown": "dim", "cleared": "dim"}
+STYLE = {
+    "ok": "green",
+    "warning": "yellow",
+    "critical": "bold red",
+    "unknown": "dim",
+    "cleared": "dim",
+    "connecting": "dim",
+}
 
 NODE_COLUMNS = ("node", "role", "VIP", "ssh", "mysql", "rw", "replication", "vrrp", "age")
 VRRP_COLUMNS = ("node", "instance", "state", "base", "effective", "last transition", "check")
@@ -169,8 +176,10 @@ class ClusterView(Vertical):
         self.notifications.on_frame(frame)  # toasts, bell, hooks for role changes and alerts
         snap, alerts, now = frame.snapshot, frame.alerts, frame.now
         self._mark_stale(snap)
-        h = header(snap, alerts)
+        h = header(snap, alerts, frame.pending)
         conns = "  ".join(f"{n}:{s}" for n, s in h.connections)
+        if h.connecting:
+            conns += f"  (waiting for a first reading of {', '.join(h.connecting)})"
         self.query_one("#cluster-header", Static).update(
             Text.assemble(
                 (f"{h.cluster} ", "bold"),

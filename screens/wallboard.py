@@ -20,8 +20,8 @@ from hatui.views.wallboard import Board, board
 from screens.notify import ClusterNotifications
 from screens.widgets.bigtext import big_text
 
-COLOUR = {"ok": "green", "warning": "dark_orange", "critical": "red", "unknown": "grey50"}
-WORD = {"ok": "OK", "warning": "WARN", "critical": "CRIT", "unknown": "UNKNOWN"}
+COLOUR = {"ok": "green", "warning": "dark_orange", "critical": "red", "unknown": "grey50", "connecting": "grey50"}
+WORD = {"ok": "OK", "warning": "WARN", "critical": "CRIT", "unknown": "UNKNOWN", "connecting": "CONNECTING"}
 CYCLE_SECONDS = 10.0
 MAX_ALERTS = 6  # an 80x24 screen still shows the whole panel
 
@@ -82,7 +82,7 @@ class ClusterBoard(Static):
     def refresh_state(self) -> None:
         f = self.state.tick(max_events=500)
         self.notifications.on_frame(f)
-        self.last = board(f.snapshot, f.active, self.state.lag, f.now)
+        self.last = board(f.snapshot, f.active, self.state.lag, f.now, f.pending)
         self.update(render_board(self.last))
 
 

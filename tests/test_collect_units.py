@@ -8,7 +8,7 @@ import sys
 
 from hatui.cluster import load_cluster_text
 from hatui.collect.logs import BACKLOG_BYTES, LogSource
-from hatui.collect.nodeprobe import SEPARATOR, parse_ip_addr, parse_probe, probe_command
+from hatui.collect.nodeprobe import SEPARATOR, parse_ip_addr, parse_keepalived_check, parse_probe, probe_command
 from hatui.collect.vrrpdump import MARK, dump_command, split_dump
 from hatui.state import AddressObs, Kind, SshObs, Store
 from hatui.status import CRITICAL, OK, UNKNOWN, WARNING, exit_code, render
@@ -65,16 +65,56 @@ def test_the_probe_command_checks_keepalived_only_where_it_runs():
 
 
 def test_keepalived_check_script_sees_zombies_and_stale_pid_files(tmp_path):
-    # run the real shell snippet against a fake /run and /proc layout? The script reads fixed
-    # paths; instead check it against this very process: not keepalived, so "down ... not keepalived"
-    cmd = probe_command(True).replace("/run/keepalived.pid", str(tmp_path / "k.pid"))
-    (tmp_path / "k.pid").write_text(f"{subprocess.os.getpid()}\n")
+    # the configured pid file comes first: here it names this very process, not keepalived
+    pid_file = tmp_path / "k.pid"
+    pid_file.write_text(f"{subprocess.os.getpid()}\n")
+    cmd = probe_command(True, str(pid_file))
     out = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True).stdout
     _, ka = parse_probe(out, True)
     assert not ka.running and "not keepalived" in ka.detail
-    (tmp_path / "k.pid").unlink()
-    out = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True).stdout
-    assert "no pid file" in parse_probe(out, True)[1].detail
+    down = parse_keepalived_check(
+        "down no pid file (/run/keepalived.pid, /var/run/keepalived.pid) and no keepalived process"
+    )
+    assert not down.running and down.detail.startswith("no pid file")
+    up = parse_keepalived_check("up 4242 /var/run/keepalived/keepalived.pid")
+    assert up.running and up.pid == 4242 and up.detail == "pid from /var/run/keepalived/keepalived.pid"
+
+
+# `ip -o addr` as iproute2 prints it (CentOS 6/7 have no -j): a VIP on eth0, LVS-DR's VIP on lo
+IP_O_ADDR = """\
+1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
+1: lo    inet 10.0.0.200/32 scope global lo:0\\       valid_lft forever preferred_lft forever
+1: lo    inet6 ::1/128 scope host \\       valid_lft forever preferred_lft forever
+2: eth0    inet 198.18.0.11/24 brd 198.18.0.255 scope global eth0\\       valid_lft forever preferred_lft forever
+2: eth0    inet 198.18.0.100/24 scope global secondary eth0\\       valid_lft forever preferred_lft forever
+3: eth1@if7    inet6 fe80::1/64 scope link \\       valid_lft forever preferred_lft forever
+"""
+
+
+def test_old_hosts_one_line_addresses_are_read_and_loopback_vips_are_not_held():
+    addrs, _ = parse_probe("@@hatui-ip oneline\n" + IP_O_ADDR, with_keepalived=False)
+    assert not addrs.error
+    assert {"198.18.0.11", "198.18.0.100", "10.0.0.200", "fe80::1"} <= addrs.addresses
+    assert ("eth1", "fe80::1") in addrs.by_interface
+    # an LVS-DR real server answers for the VIP on lo without holding it (seed 003)
+    assert "10.0.0.200" not in addrs.held and "198.18.0.100" in addrs.held
+    json_addrs, _ = parse_probe("@@hatui-ip json\n" + IP_J_ADDR, with_keepalived=False)
+    assert "198.18.0.100" in json_addrs.held
+
+
+def test_the_probe_falls_back_to_one_line_addresses_where_ip_refuses_json(tmp_path):
+    # an `ip` like iproute2 4.x: -j is an unknown option
+    fake = tmp_path / "ip"
+    fake.write_text(
+        '#!/bin/sh\ncase "$1" in -j) echo \'Option "-j" is unknown\' >&2; exit 255;; esac\n'
+        f"cat <<'EOF'\n{IP_O_ADDR}EOF\n"
+    )
+    fake.chmod(0o755)
+    out = subprocess.run(
+        ["sh", "-c", probe_command(False)], capture_output=True, text=True, env={"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    ).stdout
+    addrs, _ = parse_probe(out, with_keepalived=False)
+    assert out.startswith("@@hatui-ip oneline") and "198.18.0.100" in addrs.held
 
 
 def test_file_log_resumes_at_the_byte_after_the_last_line_seen():

@@ -441,6 +441,9 @@ class KeepalivedConfig(BaseModel):
     # A file keepalived tracks (`track_file` with weight 1): the switchover writes a number
     # there to move the VIP through keepalived in milliseconds. None: no fast VIP move.
     priority_file: RemotePath | None = None
+    # keepalived's parent pid file, when it is not in one of the usual places (/run, /var/run,
+    # /run/keepalived, /var/run/keepalived); without any, hatui finds the process in /proc
+    pid_file: RemotePath | None = None
 
 
 class Node(BaseModel):

@@ -21,7 +21,7 @@ from hatui.collect.kaconfig import config_command, masked_config
 from hatui.collect.logs import LogSource
 from hatui.collect.nodeprobe import parse_probe, probe_command
 from hatui.collect.vrrpdump import dump_command, split_dump
-from hatui.keepalived.dump import DumpParseError, infer_from_events, parse_data_dump, parse_json_dump
+from hatui.keepalived.dump import DumpParseError, fold_event, infer_from_events, parse_data_dump, parse_json_dump
 from hatui.keepalived.logparse import parse_line
 from hatui.mysql.reader import MysqlProbe
 from hatui.mysql.status import MysqlStatus
@@ -75,6 +75,7 @@ class NodeCollector:
         self.has_keepalived = node.has_role(Role.KEEPALIVED)
         self.has_mysql = node.has_role(Role.MYSQL) and node.mysql.monitor is not None
         self.logs = LogSource(node)
+        self._pid_file = str(node.keepalived.pid_file) if node.keepalived.pid_file else None
         self._vrrp_due = asyncio.Event()
         # falls back to "data", then to events only; never dumps on the read-only wallboard (a
         # dump signals keepalived and replaces a file on the node: not a read)
@@ -86,7 +87,9 @@ class NodeCollector:
 
     # ------------------------------------------------------------------ ssh state
     def _on_ssh_state(self, session: NodeSession) -> None:
-        self.store.put(self.node.name, Kind.SSH, SshObs(str(session.state), session.last_error))
+        self.store.put(
+            self.node.name, Kind.SSH, SshObs(str(session.state), session.last_error, session.connected_since)
+        )
 
     async def connect(self) -> None:
         try:
@@ -98,7 +101,7 @@ class NodeCollector:
     # ------------------------------------------------------------------ one round of each
     async def probe_once(self) -> None:
         try:
-            res = await self.session.run(probe_command(self.has_keepalived), timeout=3.0)
+            res = await self.session.run(probe_command(self.has_keepalived, self._pid_file), timeout=3.0)
         except SshError:
             return  # the SSH observation says why
         addresses, ka = parse_probe(res.stdout, self.has_keepalived)
@@ -140,7 +143,9 @@ class NodeCollector:
         snap = None
         while self._dump_kind and snap is None:
             try:
-                res = await self.session.run(dump_command(self._dump_kind), timeout=4.0, sudo=True)
+                res = await self.session.run(
+                    dump_command(self._dump_kind, pid_file=self._pid_file), timeout=4.0, sudo=True
+                )
             except SshError:
                 return
             got = split_dump(res.stdout) if res.exit_status == 0 else None
@@ -176,6 +181,12 @@ class NodeCollector:
             return  # a shared syslog file: only keepalived's lines are ours
         self.store.add_event(self.node.name, event)
         if str(event.kind) in _VRRP_CHANGES:
+            # the pane shows the transition within a tick of its line; the dump asked for now
+            # confirms it and fills in the rest
+            latest = self.store.latest(self.node.name, Kind.VRRP)
+            folded = fold_event(latest.value if latest else None, event)
+            if folded is not None:
+                self.store.put(self.node.name, Kind.VRRP, folded)
             self._vrrp_due.set()
 
     async def backlog_once(self) -> None:

@@ -1,34 +1,85 @@
 """The per-second node probe: addresses (for VIP ownership) and whether keepalived runs.
 
-One remote command gives both, so a node costs one SSH channel a second, not two.
+One remote command gives both, so a node costs one SSH channel a second, not two. It works on
+old hosts too (CentOS 6/7, seeds 000/001): `ip -j` exists only from iproute2 4.13, so the
+probe falls back to `ip -o addr`; keepalived's pid file is wherever the cluster file says, else
+the first of the usual places, else the keepalived process whose parent is not keepalived
+(found in /proc, no pidof needed).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 from hatui.state.observations import AddressObs, KeepalivedProcObs
 
 SEPARATOR = "@@hatui-probe@@"
+JSON_MARK = "@@hatui-ip json"
+ONELINE_MARK = "@@hatui-ip oneline"
 PID_FILE = "/run/keepalived.pid"  # keepalived's default parent pid file (1.x: /var/run, a link)
+# where keepalived's parent pid file is found on the distributions the seeds run
+PID_FILES = (
+    PID_FILE,
+    "/var/run/keepalived.pid",
+    "/run/keepalived/keepalived.pid",
+    "/var/run/keepalived/keepalived.pid",
+)
 
-# The pid file survives a SIGKILL, and a killed daemon may linger as a zombie: check the process
-# exists, is not a zombie, and really is keepalived (pids get reused).
-_KEEPALIVED_CHECK = f"""\
-p=$(cat {PID_FILE} 2>/dev/null) || {{ echo 'down no pid file {PID_FILE}'; exit 0; }}
-[ -r /proc/$p/stat ] || {{ echo "down pid $p from {PID_FILE} is gone"; exit 0; }}
+_SAFE_PATH = re.compile(r"/[A-Za-z0-9_./@+:,=~-]*")
+
+
+def find_pid_script(pid_file: str | None = None) -> str:
+    """Shell that sets $p to keepalived's parent pid and $pf to where it was found ('' if not).
+    The pid file survives a SIGKILL, so the caller still checks the process."""
+    files = ([pid_file] if pid_file else []) + [f for f in PID_FILES if f != pid_file]
+    for f in files:
+        if not _SAFE_PATH.fullmatch(f):
+            raise ValueError(f"{f!r}: expected a plain absolute path")
+    return f"""\
+p=; pf=
+for f in {" ".join(files)}; do
+  if [ -s "$f" ]; then p=$(cat "$f" 2>/dev/null); pf=$f; break; fi
+done
+if [ -z "$p" ]; then
+  for d in /proc/[0-9]*; do
+    [ "$(cat "$d/comm" 2>/dev/null)" = keepalived ] || continue
+    pp=$(sed 's/.*) //' "$d/stat" 2>/dev/null | cut -d' ' -f2)
+    [ "$(cat "/proc/$pp/comm" 2>/dev/null)" = keepalived ] && continue
+    p=${{d#/proc/}}; pf=/proc; break
+  done
+fi
+case "$p" in *[!0-9]*) p=;; esac"""
+
+
+def _keepalived_check(pid_file: str | None) -> str:
+    # a killed daemon may linger as a zombie, and pids get reused: check what the pid is
+    looked = ", ".join(([pid_file] if pid_file else []) + [f for f in PID_FILES if f != pid_file])
+    return (
+        find_pid_script(pid_file)
+        + f"""
+[ -n "$p" ] || {{ echo "down no pid file ({looked}) and no keepalived process"; exit 0; }}"""
+        + """
+[ -r /proc/$p/stat ] || { echo "down pid $p from $pf is gone"; exit 0; }
 s=$(sed 's/.*) //' /proc/$p/stat | cut -d' ' -f1)
 c=$(cat /proc/$p/comm 2>/dev/null)
 if [ "$s" = Z ]; then echo "down pid $p is a zombie (killed)";
 elif [ "$c" != keepalived ]; then echo "down pid $p is $c, not keepalived";
-else echo "up $p"; fi"""
+else echo "up $p $pf"; fi"""
+    )
 
 
-def probe_command(with_keepalived: bool) -> str:
-    script = "ip -j addr show"
+# `ip -j` needs iproute2 4.13+; older ones refuse it: then the one-line form
+_ADDRESSES = f"""\
+if out=$(ip -j addr show 2>/dev/null) && [ -n "$out" ]; then echo '{JSON_MARK}'; echo "$out";
+else echo '{ONELINE_MARK}'; ip -o addr show; fi"""
+
+
+def probe_command(with_keepalived: bool, pid_file: str | None = None) -> str:
+    script = _ADDRESSES
     if with_keepalived:
-        script += f"; echo {SEPARATOR}\n" + _KEEPALIVED_CHECK
+        script += f"\necho {SEPARATOR}\n" + _keepalived_check(pid_file)
     return f"exec sh -c {shlex.quote(script)}"
 
 
@@ -48,11 +99,34 @@ def parse_ip_addr(text: str) -> AddressObs:
     return AddressObs(frozenset(addr for _, addr in pairs), tuple(pairs))
 
 
+def parse_ip_oneline(text: str) -> AddressObs:
+    """`ip -o addr` output (`2: eth0    inet 10.0.0.1/24 brd ... scope global eth0`)."""
+    pairs = []
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[2] in ("inet", "inet6"):
+            pairs.append((f[1].rstrip(":").split("@")[0], f[3].split("/")[0]))
+    if not pairs and text.strip():
+        return AddressObs(error=f"cannot read `ip -o addr` output: {text.strip().splitlines()[0][:80]!r}")
+    return AddressObs(frozenset(a for _, a in pairs), tuple(pairs))
+
+
+def parse_addresses(text: str) -> AddressObs:
+    """The address part of the probe: JSON or one-line, as the host could give it."""
+    head, _, body = text.lstrip().partition("\n")
+    if head.strip() == JSON_MARK:
+        return parse_ip_addr(body)
+    if head.strip() == ONELINE_MARK:
+        return parse_ip_oneline(body)
+    return parse_ip_addr(text)  # the bare JSON of an older probe
+
+
 def parse_keepalived_check(text: str) -> KeepalivedProcObs:
     line = text.strip().splitlines()[-1] if text.strip() else ""
     word, _, rest = line.partition(" ")
-    if word == "up" and rest.strip().isdigit():
-        return KeepalivedProcObs(True, int(rest))
+    pid, _, where = rest.strip().partition(" ")
+    if word == "up" and pid.isdigit():
+        return KeepalivedProcObs(True, int(pid), "" if where in ("", PID_FILE) else f"pid from {where}")
     if word == "down":
         return KeepalivedProcObs(False, None, rest.strip())
     return KeepalivedProcObs(False, None, f"unexpected probe output {line[:80]!r}")
@@ -60,7 +134,7 @@ def parse_keepalived_check(text: str) -> KeepalivedProcObs:
 
 def parse_probe(stdout: str, with_keepalived: bool) -> tuple[AddressObs, KeepalivedProcObs | None]:
     addr_text, sep, ka_text = stdout.partition(SEPARATOR)
-    addresses = parse_ip_addr(addr_text)
+    addresses = parse_addresses(addr_text)
     if not with_keepalived:
         return addresses, None
     if not sep:

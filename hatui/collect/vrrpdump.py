@@ -16,26 +16,28 @@ from __future__ import annotations
 import re
 import shlex
 
-from hatui.collect.nodeprobe import PID_FILE
+from hatui.collect.nodeprobe import find_pid_script
 
 MARK = "@@hatui-dump "  # followed by "json" or "data" on its own line, then the dump
 
 
 def dump_command(
-    kind: str = "json", timeout: float = 2.0, *, pid_file: str = PID_FILE, keepalived: str = "keepalived"
+    kind: str = "json", timeout: float = 2.0, *, pid_file: str | None = None, keepalived: str = "keepalived"
 ) -> str:
     """Shell to run as root on the node; prints MARK+kind then the dump, or exits non-zero
-    (3 no keepalived, 4 no such dump, 5 signal failed, 6 no dump in time, 7 a foreign file)."""
+    (3 no keepalived, 4 no such dump, 5 signal failed, 6 no dump in time, 7 a foreign file).
+    keepalived's pid is found as the probe finds it (hatui.collect.nodeprobe); a keepalived
+    without --signum (1.x) gets SIGUSR1 for the data dump, which 1.x and 2.x both answer."""
     if kind not in ("json", "data"):
         raise ValueError(f"dump kind {kind!r}: expected json or data")
-    for path in (pid_file, keepalived):
-        if not re.fullmatch(r"[A-Za-z0-9_./-]+", path):
-            raise ValueError(f"{path!r}: expected a plain path")
+    if not re.fullmatch(r"[A-Za-z0-9_./-]+", keepalived):
+        raise ValueError(f"{keepalived!r}: expected a plain path")
     steps = int(timeout / 0.05)
+    fallback = "sig=USR1" if kind == "data" else f"{{ echo 'keepalived has no {kind} dump' >&2; exit 4; }}"
     script = f"""\
-p=$(cat {pid_file} 2>/dev/null) || {{ echo 'no keepalived pid file {pid_file}' >&2; exit 3; }}
-case "$p" in ''|*[!0-9]*) echo 'bad keepalived pid file {pid_file}' >&2; exit 3;; esac
-sig=$({keepalived} --signum={kind.upper()} 2>/dev/null) || {{ echo 'keepalived has no {kind} dump' >&2; exit 4; }}
+{find_pid_script(pid_file)}
+[ -n "$p" ] || {{ echo 'no keepalived pid file or process' >&2; exit 3; }}
+sig=$({keepalived} --signum={kind.upper()} 2>/dev/null) || {fallback}
 d=$(tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^TMPDIR=//p' | head -n 1)
 case "$d" in /*) ;; *) d=/tmp;; esac
 f="/proc/$p/root$d/keepalived.{kind}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -403,3 +403,54 @@ def infer_from_events(events: Iterable[KeepalivedEvent]) -> VrrpSnapshot:
         for a in acc.values()
     )
     return VrrpSnapshot(out, "events", last_time)
+
+
+# ------------------------------------------------------------------ the log, folded in at once
+
+# An instance's state as its log line says it; "Transition to" only announces the entry
+_FOLDED = frozenset({"MASTER", "BACKUP", "FAULT", "INIT"})
+
+
+def fold_event(snap: VrrpSnapshot | None, e: KeepalivedEvent) -> VrrpSnapshot | None:
+    """`snap` with what one log line changes, applied at once (a new snapshot), or None when the
+    line changes nothing a VRRP pane shows. A dump (every 10 s, and right after a transition)
+    confirms and fills in the rest: this only makes the state true within a tick of the line
+    (the pane lagged the log by up to a dump interval). Its source says "log" until then.
+
+    - "(VI_1) Entering MASTER STATE" (2.x) / "VRRP_Instance(VI_1) Entering MASTER STATE" (1.x),
+      "Now in FAULT state": that instance's state, and when it changed;
+    - "Changing effective priority from 90 to 91": its effective priority;
+    - keepalived stopping: every instance STOP.
+    """
+    instances = list(snap.instances) if snap is not None else []
+    when = e.time
+    if e.kind is EventKind.LIFECYCLE and e.state == "STOP":
+        if not instances:
+            return None
+        out = tuple(replace(i, state="STOP", last_transition=when or i.last_transition) for i in instances)
+        return VrrpSnapshot(out, "log", when)
+    if e.instance is None:
+        return None
+    state: str | None = None
+    priority: int | None = None
+    if e.kind is EventKind.STATE and e.state in _FOLDED and not e.detail.startswith("Transition to"):
+        state = e.state
+    elif e.kind is EventKind.PRIORITY and e.priority is not None:
+        priority = e.priority
+    else:
+        return None
+
+    def changed(inst: VrrpInstance) -> VrrpInstance:
+        if state is not None:
+            return replace(inst, state=state, last_transition=when)
+        return replace(inst, effective_priority=priority)
+
+    for k, inst in enumerate(instances):
+        if inst.name == e.instance:
+            if (state or inst.state) == inst.state and (priority is None or priority == inst.effective_priority):
+                return None  # says what is known already
+            instances[k] = changed(inst)
+            break
+    else:
+        instances.append(changed(VrrpInstance(e.instance, "INIT")))
+    return VrrpSnapshot(tuple(instances), "log", when)

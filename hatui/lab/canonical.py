@@ -53,8 +53,7 @@ def _holders(lab: Lab, address: str) -> list[str]:
 def _dump(lab: Lab, n: LabNode) -> str:
     """keepalived's own view of its instances (the JSON dump), read with the real binary and the
     pid file the lab gave it (an old host's tools would refuse)."""
-    pid_file = configs.NODE_OLD_PID_FILE if lab.spec.options.old_host else "/run/keepalived.pid"
-    cmd = dump_command("json", pid_file=pid_file, keepalived=find("keepalived") or "/usr/sbin/keepalived")
+    cmd = dump_command("json", keepalived=find("keepalived") or "/usr/sbin/keepalived")
     res = lab.node_run(n.name, ["sh", "-c", cmd[len("exec ") :]], timeout=10)
     return res.stdout if res.returncode == 0 else ""
 

@@ -66,8 +66,12 @@ class AlertBook:
         self._cleared: list[ClearedAlert] = []
         self._history = history
 
-    def update(self, alerts: Iterable[Alert], now: float) -> tuple[list[ActiveAlert], list[ClearedAlert]]:
-        """Feed one evaluation; returns (newly raised, newly cleared)."""
+    def update(
+        self, alerts: Iterable[Alert], now: float, *, held: frozenset[str] = frozenset()
+    ) -> tuple[list[ActiveAlert], list[ClearedAlert]]:
+        """Feed one evaluation; returns (newly raised, newly cleared). Alerts about a `held` node
+        (no complete reading since it reconnected), or about the whole cluster while any node
+        is held, stay as they were: not knowing is not a recovery."""
         current = {a.key: a for a in alerts}
         raised: list[ActiveAlert] = []
         cleared: list[ClearedAlert] = []
@@ -79,6 +83,9 @@ class AlertBook:
                 raised.append(entry)
             self._active[key] = entry
         for key in [k for k in self._active if k not in current]:
+            node = key[1]
+            if (node in held) if node is not None else bool(held):
+                continue
             gone = self._active.pop(key)
             cleared.append(ClearedAlert(gone.alert, gone.since, now))
         self._cleared.extend(cleared)

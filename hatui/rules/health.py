@@ -14,6 +14,7 @@ from hatui.cluster import Role, VipRole
 from hatui.mysql.status import ReplicationChannel
 from hatui.rules.alerts import Alert, Severity
 from hatui.rules.errant import errant_transactions
+from hatui.rules.readiness import pending_nodes
 from hatui.rules.topology import (
     VipView,
     Writer,
@@ -437,8 +438,15 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def evaluate(snap: Snapshot, rules: tuple[Rule, ...] = RULES) -> list[Alert]:
-    """Every alert for this snapshot, worst first, then by node."""
+def evaluate(snap: Snapshot, rules: tuple[Rule, ...] = RULES, *, pending: frozenset[str] | None = None) -> list[Alert]:
+    """Every alert for this snapshot, worst first, then by node. Nothing about a node before its
+    first complete reading, and nothing about the cluster as a whole while any node is still
+    that far (hatui.rules.readiness): an unknown never raises an alarm."""
+    pending = pending_nodes(snap) if pending is None else pending
     ctx = Context(snap)
-    alerts = [a for rule in rules for a in rule(ctx)]
+    alerts = [a for rule in rules for a in rule(ctx) if not _held(a, pending)]
     return sorted(alerts, key=lambda a: (-a.severity, a.node or "", a.code, a.subject))
+
+
+def _held(a: Alert, pending: frozenset[str]) -> bool:
+    return (a.node in pending) if a.node is not None else bool(pending)

@@ -50,7 +50,7 @@ def vip_views(snap: Snapshot) -> list[VipView]:
                 if name in candidates:
                     unknown.append(name)
                 continue
-            if addr in value.addresses:
+            if addr in value.held:
                 holders.append(name)
         out.append(VipView(addr, vip.role, vip.instance, vip.port, tuple(holders), tuple(unknown)))
     return out

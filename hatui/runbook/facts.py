@@ -51,7 +51,8 @@ async def gather(ctx: RunContext, nodes: list[str] | None = None) -> Facts:
         store.put(name, Kind.SSH, SshObs("up"))
         ka = node.has_role(Role.KEEPALIVED)
         try:
-            out = await ctx.access.ssh(name, probe_command(ka), read=True, timeout=5)
+            pid_file = str(node.keepalived.pid_file) if node.keepalived.pid_file else None
+            out = await ctx.access.ssh(name, probe_command(ka, pid_file), read=True, timeout=5)
             addrs, proc = parse_probe(out, ka)
             store.put(name, Kind.ADDRESSES, addrs)
             if proc is not None:

@@ -43,6 +43,7 @@ class Observation:
 class SshObs:
     state: str  # hatui.ssh.ConnState value: connecting / up / down / refused
     error: str | None = None
+    since: float | None = None  # when the session came up (readings before it are history)
 
     @property
     def up(self) -> bool:
@@ -56,6 +57,15 @@ class AddressObs:
     addresses: frozenset[str] = field(default_factory=frozenset)
     by_interface: tuple[tuple[str, str], ...] = ()  # (interface, address) pairs, for display
     error: str | None = None  # the probe ran but `ip -j addr` failed or printed nonsense
+
+    @property
+    def held(self) -> frozenset[str]:
+        """The addresses this node answers for on the network: not those on loopback. An LVS-DR
+        real server carries the VIP on `lo` (seed 003) so it accepts packets for it, but it does
+        not hold the VIP: the director does."""
+        if not self.by_interface:
+            return self.addresses
+        return frozenset(a for i, a in self.by_interface if i != "lo" and not i.startswith("lo:"))
 
 
 @dataclass(frozen=True, slots=True)

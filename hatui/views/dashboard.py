@@ -14,6 +14,7 @@ from hatui.state.observations import Kind, stale_after
 from hatui.state.store import Snapshot
 
 OK, WARN, CRIT, UNKNOWN = "ok", "warning", "critical", "unknown"
+CONNECTING = "connecting"  # no complete reading of some node yet: not judged, not "OK"
 
 
 def age_text(seconds: float | None) -> str:
@@ -81,6 +82,7 @@ class Header:
     writer: str
     connections: tuple[tuple[str, str], ...]  # (node, up/down/refused/connecting/?)
     oldest_data: str
+    connecting: tuple[str, ...] = ()  # nodes without a complete reading yet
 
 
 def _health_of(alerts: list[Alert], node: str | None = None) -> str:
@@ -262,18 +264,24 @@ def cleared_rows(
     ]
 
 
-def header(snap: Snapshot, alerts: list[Alert]) -> Header:
+def header(snap: Snapshot, alerts: list[Alert], pending: frozenset[str] = frozenset()) -> Header:
+    """The cluster in one line. While some node has no complete reading yet (start-up, a
+    reconnect) and nothing is known to be wrong, it says CONNECTING, never OK."""
     conns = []
     for name in snap.cluster.nodes:
         v = snap.value(name, Kind.SSH)
         conns.append((name, "?" if v is None else str(v.state)))
     known = any(v != "?" for _, v in conns)
+    health = _health_of(alerts) if known else UNKNOWN
+    if pending and health in (OK, UNKNOWN):
+        health = CONNECTING
     return Header(
         snap.cluster.name,
-        _health_of(alerts) if known else UNKNOWN,
+        health,
         writer(snap).node or "?",
         tuple(conns),
         age_text(snap.oldest_age()),
+        tuple(n for n in snap.cluster.nodes if n in pending),
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from hatui.rules.alerts import ActiveAlert, Alert, AlertBook, ClearedAlert
 from hatui.rules.health import evaluate
+from hatui.rules.readiness import pending_nodes
 from hatui.state.store import Snapshot
 from hatui.views.feed import Feed
 from hatui.views.lag_history import LagHistory
@@ -25,6 +26,7 @@ class Frame:
     lag_changed: bool  # the lag history took new points (plots redraw only then)
     raised: tuple[ActiveAlert, ...] = ()  # raised by this tick (for notifications)
     cleared_now: tuple[ClearedAlert, ...] = ()  # cleared by this tick
+    pending: frozenset[str] = frozenset()  # nodes without a complete reading yet ("connecting")
 
 
 class ClusterState:
@@ -37,9 +39,10 @@ class ClusterState:
 
     def tick(self, *, max_events: int | None = 2_000) -> Frame:
         snap = self.feed.store.snapshot(max_events=max_events)
-        alerts = evaluate(snap)
+        pending = pending_nodes(snap)
+        alerts = evaluate(snap, pending=pending)
         now = time.time()
-        raised, cleared = self.book.update(alerts, now)
+        raised, cleared = self.book.update(alerts, now, held=pending)
         return Frame(
             snap,
             alerts,
@@ -49,4 +52,5 @@ class ClusterState:
             self.lag.observe(snap),
             tuple(raised),
             tuple(cleared),
+            pending,
         )

@@ -28,9 +28,11 @@ class Board:
     lag_stale: str = ""  # same, beside the worst lag
 
 
-def board(snap: Snapshot, active: list[ActiveAlert], lag: LagHistory, now: float) -> Board:
+def board(
+    snap: Snapshot, active: list[ActiveAlert], lag: LagHistory, now: float, pending: frozenset[str] = frozenset()
+) -> Board:
     alerts = [a.alert for a in active]
-    h = header(snap, alerts)
+    h = header(snap, alerts, pending)
     vips = tuple(f"{v.address} → {', '.join(v.holders) or 'NOBODY'}" for v in vip_views(snap))
     worst = lag.worst()
     worst_txt = "-" if worst is None else f"{LagHistory.label(worst[0])} {age_text(worst[1])}"
