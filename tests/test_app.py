@@ -94,7 +94,7 @@ async def test_wallboard_is_glanceable_has_nothing_to_focus_and_cycles_clusters(
         lab = boards[0].last
         assert lab.health == "critical" and lab.vips == ("198.18.0.100 → db1, db2",)
         assert any("split brain" in msg for _, msg, _ in lab.alerts)
-        assert boards[1].last.health == "unknown" and boards[1].last.stale  # no data at all
+        assert boards[1].last.health == "connecting" and boards[1].last.stale  # no data at all: not judged
         assert not [w for w in app.query("*") if w.focusable]
         wall = app.query_one("Wallboard")
         assert app.query_one("ContentSwitcher").current == "board-0"
