@@ -371,3 +371,29 @@ async def test_password_stays_out_of_repr_and_closed_probe_says_so(closed_port):
     await p.close()
     st = await p.poll()
     assert not st.up and st.error == "probe closed"
+
+
+async def test_an_idle_session_that_ends_sets_lost_at_once():
+    """A killed mysqld's sockets are closed by the kernel: the probe's idle kept session turns
+    readable, and `lost` tells the caller to poll now rather than at its next tick."""
+    import socket as socketlib
+
+    probe = MysqlProbe("127.0.0.1", 3306, "u", "p")
+    ours, server = socketlib.socketpair()
+
+    class Kept:
+        _sock = ours
+
+    probe._conn = Kept()
+    probe._watch()
+    assert probe.lost is not None and not probe.lost.is_set()
+    await asyncio.sleep(0.05)
+    assert not probe.lost.is_set()  # idle and alive: nothing
+    t0 = time.monotonic()
+    server.close()  # the server side goes away
+    await asyncio.wait_for(probe.lost.wait(), 1.0)
+    assert time.monotonic() - t0 < 0.5
+    assert probe._watched is None  # watched once: the next poll re-arms it
+    probe._conn = None
+    ours.close()
+    await probe.close()

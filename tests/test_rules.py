@@ -228,3 +228,27 @@ def test_alert_book_keeps_start_time_and_history():
     _, cleared = book.update(evaluate(store.snapshot()), now=15.0)
     assert [(c.alert.code, c.since, c.cleared_at) for c in cleared] == [("repl.lag", 10.0, 15.0)]
     assert book.active == [] and book.cleared[0].alert.code == "repl.lag"
+
+
+def test_the_new_writer_is_never_told_to_repoint_to_itself():
+    # seed 002 / a dual master after failover: db2 holds the VIP, its own channel still pulls from
+    # the dead db1 (used to say "repoint it to the writer db2", i.e. to itself)
+    store, _ = healthy()
+    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.11"})))
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12", VIP})))
+    store.put("db1", Kind.MYSQL, mysql(1, False, up=False, error="connection refused"))
+    store.put("db2", Kind.MYSQL, mysql(2, False, [chan("10.0.0.11", io="Connecting")]))
+    a = alerts(store)
+    own = a[("repl.source_down", "db2")]
+    assert "repoint it to the writer db2" not in own.message and "is the writer now" in own.message
+    assert own.severity == Severity.WARNING
+    assert "repoint it to the writer db2" in a[("repl.source_down", "db3")].message
+
+
+def test_a_vip_on_loopback_is_not_held_and_is_no_split_brain():
+    # seed 003's LVS-DR real servers carry the VIP on lo: they answer for it, they do not hold it
+    store, _ = healthy()
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12", VIP}), (("eth0", "10.0.0.12"), ("lo", VIP))))
+    a = alerts(store)
+    assert ("vip.split_brain", None) not in a
+    assert writer(store.snapshot()).node == "db1"

@@ -229,6 +229,25 @@ class NodeCollector:
                 log.exception("%s: %s failed", self.node.name, getattr(fn, "__name__", fn))
             await asyncio.sleep(max(0.05, interval - (time.monotonic() - t0)))
 
+    async def _mysql_loop(self) -> None:
+        """Poll every interval, and at once when the probe saw its idle session end."""
+        while True:
+            t0 = time.monotonic()
+            try:
+                await self.mysql_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: MySQL poll failed", self.node.name)
+            wait = max(0.05, self.iv.mysql - (time.monotonic() - t0))
+            lost = self._probe.lost if self._probe is not None else None
+            if lost is None:
+                await asyncio.sleep(wait)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), wait)
+            lost.clear()
+
     async def _vrrp_loop(self) -> None:
         while True:
             try:
@@ -249,7 +268,7 @@ class NodeCollector:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._every(self.iv.probe, self.probe_once))
             if self.has_mysql:
-                tg.create_task(self._every(self.iv.mysql, self.mysql_once))
+                tg.create_task(self._mysql_loop())
             if self.has_keepalived:
                 tg.create_task(self._vrrp_loop())
                 if self.follow_logs:

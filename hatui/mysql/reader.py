@@ -190,6 +190,11 @@ _STALE = {2006, 2013, 2055}
 class MysqlProbe:
     """Polls one server from its own worker thread, keeping one read-only session between polls.
 
+    Between polls the kept session is watched from the event loop: a killed mysqld's sockets are
+    closed by the kernel, so the idle connection turns readable (EOF) at once. `lost` is then
+    set, and the caller polls right away instead of at its next tick (a dead server shows in
+    milliseconds, not up to a poll interval later; a hung one still needs the timed poll).
+
     `thread_initializer` runs once in that worker thread before anything else (e.g. entering a
     network namespace: setns is per thread). A poll never raises: a server that cannot be read
     gives `MysqlStatus(up=False, error=...)`. A server that hangs costs at most about
@@ -224,6 +229,8 @@ class MysqlProbe:
         self._dialect: Dialect | None = None
         self._running: Future | None = None
         self._closed = False
+        self._watched: tuple[asyncio.AbstractEventLoop, int] | None = None
+        self.lost: asyncio.Event | None = None  # set when the idle kept session ends
         self._executor = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix=f"hatui-mysql-{self.name}", initializer=thread_initializer
         )
@@ -254,6 +261,52 @@ class MysqlProbe:
         return 2 * (self.connect_timeout + 7 * self.read_timeout) + 1.0
 
     async def poll(self) -> MysqlStatus:
+        status = await self._poll()
+        if status.up:
+            self._watch()
+        return status
+
+    # ------------------------------------------------------------------ watching the idle session
+    def _watch(self) -> None:
+        """Watch the kept connection's socket until the next poll (loop thread only)."""
+        conn = self._conn
+        sock = getattr(conn, "_sock", None) if conn is not None else None
+        if sock is None or self._closed:
+            return
+        try:
+            fd = sock.fileno()
+        except OSError:
+            return
+        if fd < 0:
+            return
+        loop = asyncio.get_running_loop()
+        if self.lost is None:
+            self.lost = asyncio.Event()
+        self._unwatch()
+        try:
+            loop.add_reader(fd, self._readable)
+        except (OSError, ValueError, NotImplementedError):
+            return
+        self._watched = (loop, fd)
+
+    def _unwatch(self) -> None:
+        if self._watched is not None:
+            loop, fd = self._watched
+            self._watched = None
+            try:
+                loop.remove_reader(fd)
+            except (OSError, ValueError):
+                pass
+
+    def _readable(self) -> None:
+        # an idle session has nothing to read: the server closed it (killed, restarted, or it
+        # ended the session); the next poll finds out which
+        self._unwatch()
+        if self.lost is not None:
+            self.lost.set()
+
+    async def _poll(self) -> MysqlStatus:
+        self._unwatch()  # the worker thread uses the socket now
         if self._closed:
             return MysqlStatus.down("probe closed")
         if self._running is not None and not self._running.done():
@@ -279,6 +332,7 @@ class MysqlProbe:
 
     async def close(self) -> None:
         self._closed = True
+        self._unwatch()
         loop = asyncio.get_running_loop()
         running = self._running
         if running is None or running.done():

@@ -278,12 +278,22 @@ def rule_sources(ctx: Context) -> Iterator[Alert]:
                 )
             continue
         if mysql_up(ctx.snap, src) is False:
+            if name == w:
+                # the writer's own channel from a dead peer (a dual master after failover, or
+                # seed 002's new primary): repointing it "to the writer" would point it at itself
+                advice = (
+                    f"; {name} is the writer now: this channel waits for {src} to come back "
+                    f"(rejoin {src} as its replica), or stop it"
+                )
+            elif w and w != src:
+                advice = f"; repoint it to the writer {w}"
+            else:
+                advice = ""
             yield Alert(
                 "repl.source_down",
-                C,
+                C if name != w else W,
                 name,
-                f"{label} pulls from {src}, whose mysqld is down"
-                + (f"; repoint it to the writer {w}" if w and w != src else ""),
+                f"{label} pulls from {src}, whose mysqld is down{advice}",
                 ev,
                 subject=ch.name,
             )
