@@ -5,7 +5,7 @@ back, where it continues replicating from, and the statements that undo its row 
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from hatui.binlog.dump import RowChange
@@ -162,11 +162,10 @@ def test_mariadb_classification_follows_the_per_server_positions(node_state, wri
         assert c.standing == Standing.BEHIND
 
 
-@given(states, states, st.data())
-def test_mariadb_behind_node_is_irrecoverable_exactly_when_the_writer_purged_what_it_lacks(
-    node_state, writer_state, data
-):
-    assume(all(n <= writer_state.get(k, 0) for k, n in node_state.items()))
+@given(states, st.data())
+def test_mariadb_behind_node_is_irrecoverable_exactly_when_the_writer_purged_what_it_lacks(writer_state, data):
+    # a node behind the writer, built as such (filtering random pairs discards most of them)
+    node_state = {k: data.draw(st.integers(1, n)) for k, n in writer_state.items() if data.draw(st.booleans())}
     head = {k: data.draw(st.integers(0, n)) for k, n in writer_state.items()}
     head = {k: n for k, n in head.items() if n}
     c = classify(maria(format_state(node_state)), maria(format_state(writer_state), server_id=2), format_state(head))

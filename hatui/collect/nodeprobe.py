@@ -43,8 +43,13 @@ for f in {" ".join(files)}; do
   if [ -s "$f" ]; then p=$(cat "$f" 2>/dev/null); pf=$f; break; fi
 done
 if [ -z "$p" ]; then
+  # only a keepalived of this host's network stack: a container's (or a lab node's, all in one
+  # pid namespace) is another node's; unreadable namespaces (not root) are not compared
+  me=$(readlink /proc/$$/ns/net 2>/dev/null)
   for d in /proc/[0-9]*; do
     [ "$(cat "$d/comm" 2>/dev/null)" = keepalived ] || continue
+    ns=$(readlink "$d/ns/net" 2>/dev/null)
+    [ -z "$me" ] || [ -z "$ns" ] || [ "$ns" = "$me" ] || continue
     pp=$(sed 's/.*) //' "$d/stat" 2>/dev/null | cut -d' ' -f2)
     [ "$(cat "/proc/$pp/comm" 2>/dev/null)" = keepalived ] && continue
     p=${{d#/proc/}}; pf=/proc; break
