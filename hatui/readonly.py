@@ -17,6 +17,7 @@ from hatui.cluster import Cluster, Node
 from hatui.collect.kaconfig import config_command
 from hatui.collect.logs import LogSource
 from hatui.collect.nodeprobe import probe_command
+from hatui.collect.routers import haproxy_command
 from hatui.errors import Refused
 from hatui.mysql.dialect import dialect_for
 from hatui.mysql.reader import VERSION_SQL
@@ -86,6 +87,8 @@ def allowed_command_shapes(node: Node) -> list[re.Pattern[str]]:
     else:
         src.pos.inode = _INODE
     shapes.append(_shape(src.follow_command()))
+    # the router's stats: `show stat` only (MySQL Router is read with HTTP GETs, no command)
+    shapes.append(_shape(haproxy_command(node.router)))
     return shapes
 
 

@@ -87,6 +87,11 @@ class VipRole(StrEnum):
     READER = "reader"
 
 
+class RouterKind(StrEnum):
+    HAPROXY = "haproxy"
+    MYSQL_ROUTER = "mysql-router"
+
+
 class MysqlVia(StrEnum):
     SSH_TUNNEL = "ssh-tunnel"
     DIRECT = "direct"
@@ -446,6 +451,67 @@ class KeepalivedConfig(BaseModel):
     pid_file: RemotePath | None = None
 
 
+_ROUTE_NAME = _matching(r"[A-Za-z0-9_.:-]{1,128}", "a route name (letters, digits, '_', '.', ':', '-')")
+_REST_BASE = _matching(r"(/[A-Za-z0-9_.-]+)+", "a URL path such as /api/20190715")
+
+
+def _routes_map(v: Any) -> Any:
+    if not isinstance(v, Mapping):
+        raise expected("a mapping of route names to writer or reader")
+    return v
+
+
+class RouterConfig(BaseModel):
+    """`router:` of a node with the router role: where hatui reads what each route sends to.
+
+    HAProxy: the stats socket (`show stat`, read with socat or nc over SSH, as root). MySQL
+    Router: its REST API on the router host, reached through the node's SSH tunnel with an
+    account of its `http_auth_backend`. `routes` says which route is the writers' and which the
+    readers' (HAProxy backend or `[routing:NAME]` section); names holding rw/write/primary or
+    ro/read/replica are recognised without it."""
+
+    model_config = _FROZEN
+
+    kind: Annotated[RouterKind, BeforeValidator(_enum(RouterKind))] = RouterKind.HAPROXY
+    stats_socket: RemotePath = PurePosixPath("/run/haproxy/admin.sock")  # Debian's default
+    rest_port: Port = 8443
+    rest_base: Annotated[str, BeforeValidator(_REST_BASE)] = "/api/20190715"
+    rest_tls: Flag = True
+    # The REST call goes through the node's SSH session (host key verified) to the router's
+    # own loopback; Router's bootstrap certificate is self-signed, so the CA is optional.
+    rest_ca_file: LocalPath | None = None
+    rest_account: Account | None = None
+    routes: Annotated[
+        dict[Annotated[str, BeforeValidator(_ROUTE_NAME)], Annotated[VipRole, BeforeValidator(_enum(VipRole))]],
+        BeforeValidator(_routes_map),
+    ] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _needs_account(self) -> RouterConfig:
+        if self.kind == RouterKind.MYSQL_ROUTER and self.rest_account is None:
+            raise missing("rest_account (user and password source) for kind mysql-router", found="no rest_account")
+        return self
+
+    def role_of(self, route: str) -> str | None:
+        """'writer' / 'reader' for a route name: the `routes` map, else the name's words."""
+        if route in self.routes:
+            return self.routes[route].value
+        return guess_route_role(route)
+
+
+_WRITER_WORDS = frozenset({"rw", "write", "writer", "writes", "primary", "master"})
+_READER_WORDS = frozenset({"ro", "read", "reader", "reads", "replica", "replicas", "secondary", "slave", "slaves"})
+
+
+def guess_route_role(name: str) -> str | None:
+    """'bootstrap_rw' -> writer, 'mysql_ro' -> reader, 'backend_x' -> None."""
+    words = set(re.split(r"[^a-z0-9]+", name.lower()))
+    w, r = bool(words & _WRITER_WORDS), bool(words & _READER_WORDS)
+    if w == r:
+        return None
+    return VipRole.WRITER.value if w else VipRole.READER.value
+
+
 class Node(BaseModel):
     model_config = _FROZEN
 
@@ -455,6 +521,7 @@ class Node(BaseModel):
     ssh: Annotated[SshConfig, BeforeValidator(_none_is_empty)] = SshConfig()
     mysql: Annotated[MysqlConfig, BeforeValidator(_none_is_empty)] = MysqlConfig()
     keepalived: Annotated[KeepalivedConfig, BeforeValidator(_none_is_empty)] = KeepalivedConfig()
+    router: Annotated[RouterConfig, BeforeValidator(_none_is_empty)] = RouterConfig()
 
     @model_validator(mode="after")
     def _label_accounts(self) -> Node:
@@ -463,6 +530,8 @@ class Node(BaseModel):
             account = getattr(self.mysql, kind)
             if account is not None:
                 account._label = f"nodes.{self.name}.mysql.{kind}"
+        if self.router.rest_account is not None:
+            self.router.rest_account._label = f"nodes.{self.name}.router.rest_account"
         return self
 
     def has_role(self, role: Role | str) -> bool:
@@ -485,6 +554,11 @@ class NotifyKind(StrEnum):
     ROLE = "role"  # a node's VRRP instance changed state (MASTER, BACKUP, FAULT, STOP)
     ALERT_RAISED = "alert_raised"
     ALERT_CLEARED = "alert_cleared"
+    # incidents: the alerts grouped under a root cause (hatui.rules.incidents); one page per
+    # incident instead of one per alert
+    INCIDENT_RAISED = "incident_raised"
+    INCIDENT_CHANGED = "incident_changed"  # new code or severity (e.g. the VIP moved)
+    INCIDENT_CLEARED = "incident_cleared"
 
 
 class AlertLevel(StrEnum):

@@ -20,6 +20,7 @@ from hatui.cluster import Cluster, MysqlVia, Node, Role, SecretError, resolve_pa
 from hatui.collect.kaconfig import config_command, masked_config
 from hatui.collect.logs import LogSource
 from hatui.collect.nodeprobe import parse_probe, probe_command
+from hatui.collect.routers import read_router
 from hatui.collect.vrrpdump import dump_command, split_dump
 from hatui.keepalived.dump import DumpParseError, fold_event, infer_from_events, parse_data_dump, parse_json_dump
 from hatui.keepalived.logparse import parse_line
@@ -74,6 +75,7 @@ class NodeCollector:
         self.follow_logs = follow_logs
         self.has_keepalived = node.has_role(Role.KEEPALIVED)
         self.has_mysql = node.has_role(Role.MYSQL) and node.mysql.monitor is not None
+        self.has_router = node.has_role(Role.ROUTER)
         self.logs = LogSource(node)
         self._pid_file = str(node.keepalived.pid_file) if node.keepalived.pid_file else None
         self._vrrp_due = asyncio.Event()
@@ -109,6 +111,14 @@ class NodeCollector:
         self.store.put(self.node.name, Kind.ADDRESSES, addresses, now)
         if ka is not None:
             self.store.put(self.node.name, Kind.KEEPALIVED, ka, now)
+
+    async def router_once(self) -> None:
+        if not self.has_router:
+            return
+        obs = await read_router(self.session, self.node)
+        if obs.error and str(self.session.state) != "up":
+            return  # the SSH observation says why; an unreachable router is not a broken one
+        self.store.put(self.node.name, Kind.ROUTER, obs)
 
     async def mysql_once(self) -> None:
         if not self.has_mysql:
@@ -269,6 +279,8 @@ class NodeCollector:
             tg.create_task(self._every(self.iv.probe, self.probe_once))
             if self.has_mysql:
                 tg.create_task(self._mysql_loop())
+            if self.has_router:
+                tg.create_task(self._every(self.iv.probe, self.router_once))
             if self.has_keepalived:
                 tg.create_task(self._vrrp_loop())
                 if self.follow_logs:
@@ -277,7 +289,7 @@ class NodeCollector:
     async def once(self) -> None:
         """One round of every source, for `hatui status`."""
         await self.connect()
-        await asyncio.gather(self.probe_once(), self.mysql_once(), self.backlog_once())
+        await asyncio.gather(self.probe_once(), self.mysql_once(), self.router_once(), self.backlog_once())
         await self.vrrp_once()
 
     async def close(self) -> None:

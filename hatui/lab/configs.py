@@ -369,7 +369,15 @@ def cluster_yaml(spec: LabSpec) -> str:
         r = ["router"] if n.router else ["mysql"]
         return ", ".join(r + (["keepalived"] if n.keepalived else []))
 
-    nodes = "\n".join(f"  {n.name}:\n    host: {n.address}\n    roles: [{roles(n)}]" for n in spec.nodes)
+    def router(n: LabNode) -> str:
+        if not n.router:
+            return ""
+        return (
+            f"\n    router:\n      kind: haproxy\n      stats_socket: {NODE_HAPROXY_SOCKET}\n"
+            f"      routes: {{rw: writer, ro: reader}}"
+        )
+
+    nodes = "\n".join(f"  {n.name}:\n    host: {n.address}\n    roles: [{roles(n)}]{router(n)}" for n in spec.nodes)
     vips = []
     for v in spec.vips:
         if spec.topology == "primary-replicas":

@@ -13,6 +13,7 @@ class Kind(StrEnum):
     KEEPALIVED = "keepalived"  # KeepalivedProcObs: is the keepalived daemon running
     VRRP = "vrrp"  # hatui.keepalived.dump.VrrpSnapshot: per-instance VRRP state
     MYSQL = "mysql"  # hatui.mysql.status.MysqlStatus
+    ROUTER = "router"  # hatui.routers.RouterObs: each route of the node's HAProxy / MySQL Router
 
 
 # How often each kind is refreshed; data older than STALE_FACTOR periods (plus slack) is stale.
@@ -22,6 +23,7 @@ REFRESH_SECONDS: dict[Kind, float] = {
     Kind.KEEPALIVED: 1.0,
     Kind.VRRP: 10.0,  # plus a dump right after every transition the log shows
     Kind.MYSQL: 1.0,
+    Kind.ROUTER: 1.0,
 }
 STALE_FACTOR = 3.0
 STALE_SLACK = 2.0
