@@ -58,12 +58,15 @@ from pathlib import Path
 
 from hatui.cluster import Cluster, Hook, Role
 from hatui.rules.alerts import ActiveAlert, ClearedAlert
+from hatui.rules.incidents import IncidentChange
 from hatui.state.observations import Kind
 from hatui.state.store import Snapshot
 
 log = logging.getLogger(__name__)
 
 ROLE, RAISED, CLEARED, SUPPRESSED = "role", "alert_raised", "alert_cleared", "suppressed"
+INC_RAISED, INC_CHANGED, INC_CLEARED = "incident_raised", "incident_changed", "incident_cleared"
+INCIDENT_KINDS = (INC_RAISED, INC_CHANGED, INC_CLEARED)
 ROLE_STATES = frozenset({"MASTER", "BACKUP", "FAULT", "STOP"})  # INIT is transient, DELETED is gone
 WARMUP_SECONDS = 15.0
 QUEUE_SIZE = 64  # per hook: runs waiting behind a slow one; beyond it events count as suppressed
@@ -113,12 +116,18 @@ class NotifyEvent:
             return f"{self.severity.upper()} {self.code}"
         if self.kind == CLEARED:
             return f"cleared {self.code}"
+        if self.kind == INC_RAISED:
+            return f"{self.severity.upper()} {self.code}"
+        if self.kind == INC_CHANGED:
+            return f"{self.severity.upper()} now {self.code} (was {self.old})"
+        if self.kind == INC_CLEARED:
+            return f"resolved {self.code}"
         return "notifications held back"
 
     @property
     def toast_severity(self) -> str:
         """Textual's notify severity: error for critical alerts raised, warning for warnings."""
-        if self.kind == RAISED:
+        if self.kind in (RAISED, INC_RAISED, INC_CHANGED):
             return "error" if self.severity == "critical" else "warning"
         return "information"
 
@@ -140,6 +149,31 @@ def role_event(cluster: Cluster, node: str, instance: str, old: str, new: str, a
         f"{node}: VRRP instance {instance}{on} went from {old} to {new}",
         at,
     )
+
+
+def incident_events(cluster: Cluster, changes: Iterable[IncidentChange], now: float) -> list[NotifyEvent]:
+    """IncidentBook.update's changes as events. The message is the incident's line and, while
+    it lasts, what to run next."""
+    out = []
+    for ch in changes:
+        inc = ch.incident
+        sev = str(inc.severity)
+        msg = inc.title
+        if ch.kind == "cleared":
+            kind, old, new = INC_CLEARED, str(inc.code), "ok"
+            msg = f"resolved after {_duration(now - ch.since)}: {inc.title}"
+        elif ch.kind == "changed":
+            kind, old, new = INC_CHANGED, str(ch.previous.code) if ch.previous else "", str(inc.code)
+        else:
+            kind, old, new = INC_RAISED, "ok", str(inc.code)
+        if ch.kind != "cleared" and inc.suggestions:
+            s = inc.suggestions[0]
+            msg += f"; next: {s.command(str(cluster.source or 'FILE')) or s.text}"
+        node = inc.nodes[0] if inc.nodes else None
+        out.append(
+            NotifyEvent(kind, cluster.name, node, inc.anchor, old, new, msg, now, severity=sev, code=str(inc.code))
+        )
+    return out
 
 
 def alert_events(
@@ -293,14 +327,19 @@ class Notifier:
         self._first: float | None = None
 
     def observe(
-        self, snap: Snapshot, raised: Iterable[ActiveAlert], cleared: Iterable[ClearedAlert], now: float
+        self,
+        snap: Snapshot,
+        raised: Iterable[ActiveAlert],
+        cleared: Iterable[ClearedAlert],
+        now: float,
+        incidents: Iterable[IncidentChange] = (),
     ) -> list[NotifyEvent]:
         roles = self.roles.update(snap)  # always: the baseline is what is known when ready
         if not self.ready:
             self._first = now if self._first is None else self._first
             self.ready = data_complete(snap) or now - self._first >= self.warmup
             return []  # the tick that completes the picture is part of the baseline too
-        return roles + alert_events(self.cluster, raised, cleared, now)
+        return roles + alert_events(self.cluster, raised, cleared, now) + incident_events(self.cluster, incidents, now)
 
 
 # ----------------------------------------------------------------------------- hook environment
@@ -339,7 +378,7 @@ def secret_env_names(cluster: Cluster) -> set[str]:
     """Environment variables that hold passwords: every account's password_env, MYSQL_PWD."""
     names = {"MYSQL_PWD"}
     for node in cluster.nodes.values():
-        for account in (node.mysql.monitor, node.mysql.admin, node.mysql.replication):
+        for account in (node.mysql.monitor, node.mysql.admin, node.mysql.replication, node.router.rest_account):
             if account is not None and account.password_env:
                 names.add(account.password_env)
     return names
@@ -360,7 +399,7 @@ def hook_base_env(
 def hook_wants(hook: Hook, event: NotifyEvent) -> bool:
     if event.kind not in hook.events:
         return False
-    if event.kind in (RAISED, CLEARED):
+    if event.kind in (RAISED, CLEARED, *INCIDENT_KINDS):
         return _LEVEL.get(event.severity, 0) >= _LEVEL[str(hook.min_severity)]
     return True
 

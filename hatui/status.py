@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 from typing import Any
 
 from hatui.cluster import Cluster, Role
+from hatui.routers import RouterObs
 from hatui.rules.alerts import Alert, Severity, worst
 from hatui.rules.health import evaluate
+from hatui.rules.incidents import Incident, correlate
+from hatui.rules.mmm import mmm_rows
+from hatui.rules.routers import server_node
 from hatui.rules.topology import node_for_host, ssh_up, vip_views, writer
 from hatui.state.observations import Kind
 from hatui.state.store import Snapshot
@@ -99,7 +104,40 @@ def _keepalived_json(snap: Snapshot, name: str) -> dict[str, Any] | None:
     }
 
 
-def status_dict(snap: Snapshot, alerts: list[Alert]) -> dict[str, Any]:
+def _router_json(snap: Snapshot, name: str) -> dict[str, Any] | None:
+    if not snap.cluster.nodes[name].has_role(Role.ROUTER):
+        return None
+    obs = snap.value(name, Kind.ROUTER)
+    if not isinstance(obs, RouterObs):
+        return {"kind": str(snap.cluster.nodes[name].router.kind), "error": "not read", "routes": []}
+    return {
+        "kind": obs.kind,
+        "error": obs.error,
+        "routes": [
+            {
+                "name": r.name,
+                "role": r.role,
+                "alive": r.alive,
+                "targets": [server_node(snap, s) or s.name for s in r.targets],
+                "servers": [
+                    {
+                        "name": s.name,
+                        "node": server_node(snap, s),
+                        "address": s.address,
+                        "port": s.port,
+                        "state": str(s.state),
+                        "detail": s.detail,
+                        "backup": s.backup,
+                    }
+                    for s in r.servers
+                ],
+            }
+            for r in obs.routes
+        ],
+    }
+
+
+def status_dict(snap: Snapshot, alerts: list[Alert], incidents: list[Incident] | None = None) -> dict[str, Any]:
     views = vip_views(snap)
     nodes = []
     for name in snap.cluster.nodes:
@@ -114,11 +152,27 @@ def status_dict(snap: Snapshot, alerts: list[Alert]) -> dict[str, Any]:
                 "ssh_error": None if ssh is None or ssh.up else ssh.error,
                 "mysql": _mysql_json(snap.value(name, Kind.MYSQL)),
                 "keepalived": _keepalived_json(snap, name),
+                "router": _router_json(snap, name),
                 "vips": held if addrs is not None else None,
                 "ages": {str(k): round(snap.age(name, k) or 0.0, 2) for k in Kind if snap.get(name, k)},
             }
         )
     w = writer(snap, views)
+    incidents = correlate(snap, alerts) if incidents is None else incidents
+    mmm = (
+        [
+            {
+                "node": r.node,
+                "mode": r.mode,
+                "state": str(r.state),
+                "reason": r.reason,
+                "roles": [list(x) for x in r.roles],
+            }
+            for r in mmm_rows(snap)
+        ]
+        if str(snap.cluster.topology) == "mmm"
+        else None
+    )
     return {
         "cluster": snap.cluster.name,
         "topology": str(snap.cluster.topology),
@@ -126,11 +180,24 @@ def status_dict(snap: Snapshot, alerts: list[Alert]) -> dict[str, Any]:
         "writer": w.node,
         "nodes": nodes,
         "vips": [
-            {"address": v.address, "role": str(v.role), "holders": list(v.holders), "unknown": list(v.unknown)}
+            {
+                "address": v.address,
+                "role": str(v.role),
+                "ports": _ports(snap, v.address),
+                "holders": list(v.holders),
+                "unknown": list(v.unknown),
+            }
             for v in views
         ],
+        "mmm": mmm,
+        "incidents": [i.to_dict() for i in incidents],
         "alerts": [a.to_dict() for a in alerts],
     }
+
+
+def _ports(snap: Snapshot, address: str) -> list[dict[str, Any]]:
+    """Every (port, role) the cluster file lists for one VIP address (a router VIP serves both)."""
+    return [{"port": v.port, "role": str(v.role)} for v in snap.cluster.vips if str(v.address) == address]
 
 
 def _yn(v: bool | None) -> str:
@@ -144,7 +211,8 @@ def status_text(snap: Snapshot, alerts: list[Alert], code: int) -> str:
     for v in d["vips"]:
         who = ", ".join(v["holders"]) or "nobody"
         unk = f" (cannot see {', '.join(v['unknown'])})" if v["unknown"] else ""
-        lines.append(f"VIP {v['address']} ({v['role']}): held by {who}{unk}")
+        roles = ", ".join(f":{p['port']} {p['role']}" for p in v["ports"]) if len(v["ports"]) > 1 else v["role"]
+        lines.append(f"VIP {v['address']} ({roles}): held by {who}{unk}")
     rows = [("NODE", "SSH", "MYSQL", "RO", "ID", "GTID", "REPLICATION", "KEEPALIVED")]
     for n in d["nodes"]:
         m = n["mysql"]
@@ -176,6 +244,39 @@ def status_text(snap: Snapshot, alerts: list[Alert], code: int) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    for n in d["nodes"]:
+        rt = n["router"]
+        if rt is None:
+            continue
+        if rt["error"]:
+            lines.append(f"router {n['name']} ({rt['kind']}): cannot read: {rt['error']}")
+            continue
+        parts = []
+        for r in rt["routes"]:
+            servers = ", ".join(f"{s['node'] or s['name']} {s['state']}" for s in r["servers"]) or "no servers"
+            to = ", ".join(r["targets"]) or "NOTHING"
+            parts.append(f"{r['name']}({r['role'] or '?'}) -> {to} [{servers}]")
+        lines.append(f"router {n['name']} ({rt['kind']}): " + ("; ".join(parts) or "no routes"))
+    if d["mmm"] is not None:
+        lines.append("mmm roles (mmm_control show):")
+        for m in d["mmm"]:
+            roles = ", ".join(f"{r}({a})" for r, a in m["roles"])
+            why = f"  # {m['reason']}" if m["reason"] else ""
+            host = snap.cluster.nodes[m["node"]].host
+            lines.append(f"  {m['node']}({host}) {m['mode']}/{m['state']}. Roles: {roles}{why}")
+    if d["incidents"]:
+        lines.append("incidents:")
+        for inc in d["incidents"]:
+            tag = "CRIT" if inc["severity"] == "critical" else "WARN"
+            lines.append(f"  {tag} {inc['code']:26} {inc['title']}")
+            for s in inc["suggested"]:
+                if s["runbook"]:
+                    cmd = shlex.join(
+                        ["hatui", s["runbook"], "--cluster", str(snap.cluster.source or "FILE"), *s["args"]]
+                    )
+                    lines.append(f"       next: {cmd}  ({s['text']})")
+                else:
+                    lines.append(f"       next: {s['text']}")
     if alerts:
         lines.append("alerts:")
         for a in alerts:

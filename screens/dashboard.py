@@ -12,11 +12,11 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from hatui.cluster import Cluster
-from hatui.rules.health import script_results
+from hatui.rules.context import script_results
 from hatui.views.dashboard import (
-    alert_rows,
     cleared_rows,
     header,
+    incident_rows,
     node_rows,
     panel_staleness,
     repl_rows,
@@ -110,7 +110,7 @@ class ClusterView(Vertical):
             yield DataTable(id="vrrp", cursor_type="row")
             yield Static("Replication", id="repl-title", classes="title")
             yield DataTable(id="repl", cursor_type="row")
-            yield Static("Alerts", classes="title")
+            yield Static("Incidents (their alerts under each)", classes="title")
             yield DataTable(id="alerts", cursor_type="row")
             yield Static("keepalived logs, all nodes", classes="title")
             yield LogView(id="logs")
@@ -187,7 +187,7 @@ class ClusterView(Vertical):
                 f"· {self.cluster.topology} · writer {h.writer} · oldest data {h.oldest_data} · {conns}",
             )
         )
-        nodes = node_rows(snap, alerts)
+        nodes = node_rows(snap, alerts, mmm_rows=list(frame.mmm) if frame.mmm is not None else None)
         _fill(
             self.query_one("#nodes", DataTable),
             [(r.node, (r.node, r.role, r.vips, r.ssh, r.mysql, r.rw, r.replication, r.vrrp, r.age)) for r in nodes],
@@ -233,7 +233,8 @@ class ClusterView(Vertical):
         if frame.lag_changed and now - self._plotted >= 1.0:  # plotting costs more than a table: 1 Hz
             self._plotted = now
             self.query_one("#lag-plot", LagPlot).update_from(lag, snap.taken_at, self.cluster.thresholds)
-        shown = alert_rows(frame.active, now) + cleared_rows(frame.cleared, now)
+        source = str(self.cluster.source) if self.cluster.source else "FILE"
+        shown = incident_rows(frame.incidents, frame.active, now, source) + cleared_rows(frame.cleared, now)
         _fill(
             self.query_one("#alerts", DataTable),
             [

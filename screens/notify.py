@@ -1,4 +1,9 @@
-"""Notifications in the console: a toast per event (and the bell), and the cluster's hooks.
+"""Notifications in the console: a toast per incident (and the bell), and the cluster's hooks.
+
+Toasts are for incidents, never single alerts: one dead writer is one toast, replaced in place
+when the incident changes (the VIP moved) and when it is resolved. A VRRP role change gets a
+toast of its own only when no active incident covers its node (a planned switchover). Hooks get
+every event, alerts included (each hook chooses its kinds).
 
 The engine decides what is an event (hatui.notify.Notifier) and runs the hooks
 (hatui.notify.HookRunner); this only shows them. Both the dashboard and the wallboard own one
@@ -11,10 +16,21 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
+from textual.notifications import Notification, Notify
 from textual.widget import Widget
 
 from hatui.cluster import Cluster
-from hatui.notify import Delivery, Gate, HookResult, HookRunner, Notifier, NotifyEvent, RateLimiter
+from hatui.notify import (
+    INCIDENT_KINDS,
+    ROLE,
+    Delivery,
+    Gate,
+    HookResult,
+    HookRunner,
+    Notifier,
+    NotifyEvent,
+    RateLimiter,
+)
 from hatui.views.frame import Frame
 
 log = logging.getLogger(__name__)
@@ -43,6 +59,7 @@ class ClusterNotifications:
         # `others`: every cluster this console has open; their password variables are dropped too
         self.runner = HookRunner(cluster, on_result=self._on_result, others=others) if self.config.hooks else None
         self._failing: set[int] = set()  # hooks whose failure was shown (once per failing streak)
+        self._shown: dict[str, Notification] = {}  # incident anchor -> its toast, replaced in place
 
     def start(self) -> None:
         if self.runner is not None:
@@ -53,16 +70,20 @@ class ClusterNotifications:
             await self.runner.close()
 
     def on_frame(self, frame: Frame) -> list[NotifyEvent]:
-        events = self.notifier.observe(frame.snapshot, frame.raised, frame.cleared_now, frame.now)
+        events = self.notifier.observe(
+            frame.snapshot, frame.raised, frame.cleared_now, frame.now, frame.incident_changes
+        )
         if events and self.runner is not None:
             self.runner.submit(events)
+        covered = {n for ai in frame.incidents for n in ai.incident.nodes}
+        toasted = [e for e in events if e.kind in INCIDENT_KINDS or (e.kind == ROLE and e.node not in covered)]
         if self.config.toast:
-            shown = [d for e in events if (d := self.toasts.offer(e)) is not None]
+            shown = [d for e in toasted if (d := self.toasts.offer(e)) is not None]
             if (late := self.toasts.due()) is not None:
                 shown.append(late)
             for d in shown:
                 self._toast(d)
-        if events and self.config.bell:
+        if toasted and self.config.bell:
             self.owner.app.bell()  # once per tick, however many events it brought
         return events
 
@@ -72,7 +93,20 @@ class ClusterNotifications:
         title = f"{self.cluster.name} · {e.title}"
         if d.suppressed and e.kind != "suppressed":
             title += f" (+{d.suppressed} held back)"
-        self.owner.app.notify(e.message, title=title, severity=severity, timeout=TOAST_SECONDS[severity], markup=False)
+        note = Notification(e.message, title, severity, TOAST_SECONDS[severity], markup=False)  # type: ignore[arg-type]
+        if e.kind in INCIDENT_KINDS:
+            old = self._shown.pop(e.subject, None)
+            if old is not None:
+                self._unshow(old)  # the incident's toast says what it is now, not twice
+            self._shown[e.subject] = note
+        self.owner.app.post_message(Notify(note))
+
+    def _unshow(self, note: Notification) -> None:
+        app = self.owner.app
+        try:
+            app._unnotify(note)  # Textual has no public way to take one toast back
+        except (KeyError, AttributeError):
+            pass  # expired already
 
     def _on_result(self, r: HookResult) -> None:
         if r.ok:

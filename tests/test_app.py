@@ -42,8 +42,12 @@ async def test_split_brain_and_an_unreachable_node_show_as_critical_alerts():
     app = HatuiApp([lab_cluster()], feed_factory=recorded(split_brain=True, unreachable="db3"))
     async with app.run_test(size=(160, 40)) as pilot:
         await pilot.pause()
-        alerts = {(r[1], r[2]) for r in cells(app.query_one("#alerts", DataTable))}
-        assert {("ssh.unreachable", "db3"), ("vip.split_brain", "-")} <= alerts
+        rows = cells(app.query_one("#alerts", DataTable))
+        codes = [r[1] for r in rows]
+        # incidents first, each with the alerts it explains folded under it
+        assert codes[0] == "split_brain" and rows[0][0] == "critical" and rows[0][2] == "db1,db2"
+        assert codes[1:3] == ["  └ vip.split_brain", "  └ topology.multiple_writers"]
+        assert "node_unreachable" in codes and ("  └ ssh.unreachable", "db3") in {(r[1], r[2]) for r in rows}
         rows = {r[0]: r for r in cells(app.query_one("#nodes", DataTable))}
         assert rows["db3"][3:5] == ["down", "?"]  # its MySQL is unknown, not "up"
         assert "CRITICAL" in str(app.query_one("#cluster-header").render())

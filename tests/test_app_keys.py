@@ -196,7 +196,8 @@ async def test_a_cleared_alert_fades_into_history_under_the_active_ones():
                 for i in range(app.query_one("#alerts", DataTable).row_count)
             )
         ]
-        assert rows[0][:3] == ["critical", "mysql.down", "db3"]
+        assert rows[0][:3] == ["critical", "dead_node", "db3"]  # the incident, its alert under it
+        assert rows[1][:3] == ["critical", "  └ mysql.down", "db3"]
         store.put("db3", Kind.MYSQL, healthy)
         await pilot.pause(0.6)
         table = app.query_one("#alerts", DataTable)

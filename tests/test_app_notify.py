@@ -1,4 +1,5 @@
-"""Notifications in the console: a toast for each role change and alert, the bell when asked,
+"""Notifications in the console: a toast per incident and per role change no incident covers, the
+bell when asked,
 the cluster's hooks run (real commands), a failing hook said once; on the wallboard too."""
 
 from __future__ import annotations
@@ -90,22 +91,27 @@ async def test_role_change_and_alert_show_a_toast_ring_the_bell_and_run_the_hook
         assert toasts(app) == [] and rings == [] and not out.exists()  # the start is the baseline
         failover(store)
         await until(pilot, lambda: len(toasts(app)) >= 3)
+        await pilot.pause(0.5)
         shown = toasts(app)
+        assert len(shown) == 3, shown  # two role changes and one incident, never a toast per alert
         assert any("VRRP db1 VI_1: MASTER → BACKUP" in t and "went from MASTER to BACKUP" in t for t in shown)
         assert any("VRRP db2 VI_1: BACKUP → MASTER" in t for t in shown)
-        [down] = [t for t in shown if "mysql.down" in t]
-        assert "CRITICAL mysql.down" in down and "mysqld on db3 does not answer" in down
+        [down] = [t for t in shown if "dead_node" in t]
+        assert "CRITICAL dead_node" in down and "db3 is down: mysqld does not answer" in down
+        assert f"next: hatui rejoin --cluster {cluster.source} db3" in down
         severities = {t._notification.severity for t in app.screen.query("Toast")}
         assert severities == {"information", "error"}
         assert rings  # rung once for the tick that brought them
-        await until(pilot, lambda: out.exists() and len(out.read_text().splitlines()) >= 3)
+        await until(pilot, lambda: out.exists() and len(out.read_text().splitlines()) >= 4)
         lines = out.read_text().splitlines()
         assert "role|db1|MASTER|BACKUP|" in lines and "role|db2|BACKUP|MASTER|" in lines
-        assert "alert_raised|db3|ok|critical|mysql.down" in lines
-        # back to health: the alert clears, once
+        assert "alert_raised|db3|ok|critical|mysql.down" in lines  # hooks still get every alert
+        assert "incident_raised|db3|ok|dead_node|dead_node" in lines
+        # back to health: the incident is resolved, its toast replaced by one that says so
         store.put("db3", Kind.MYSQL, MysqlStatus(up=True, server_id=3, read_only=True))
         await until(pilot, lambda: "alert_cleared|db3|critical|ok|mysql.down" in out.read_text())
-        assert any("cleared mysql.down" in t for t in toasts(app))
+        await until(pilot, lambda: any("resolved dead_node" in t for t in toasts(app)))
+        assert not any("CRITICAL dead_node" in t for t in toasts(app))
 
 
 async def test_no_bell_unless_asked(tmp_path):

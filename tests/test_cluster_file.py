@@ -100,7 +100,11 @@ notify:
     assert mail.argv == ("/bin/sh", "-c", "/etc/hatui/mail.sh") and mail.label == "mail.sh"
     assert mail.events == {"role", "alert_raised"} and mail.min_severity == "critical" and mail.timeout == 10.0
     assert logger.argv == ("/usr/bin/logger", "-t", "hatui") and logger.timeout == 3.0
-    assert logger.events == {"role", "alert_raised", "alert_cleared"} and logger.min_severity == "warning"
+    assert (
+        logger.events
+        == {"role", "alert_raised", "alert_cleared", "incident_raised", "incident_changed", "incident_cleared"}
+        and logger.min_severity == "warning"
+    )
     quiet = load_cluster_text(
         "name: x\ntopology: mmm\nnodes: {db1: {host: h, roles: [mysql]}}\n"
         "vips: [{address: 10.0.0.1, role: writer}]\nnotify:\n",
@@ -587,8 +591,8 @@ nodes:
 """,
         [
             "prod.yml:3:1: error: top level: unknown key 'source'; expected one of name, topology, namespace, thresholds, nodes, vips, notify, defaults",
-            "prod.yml:5:3: error: defaults: unknown key 'host'; expected one of roles, ssh, mysql, keepalived",
-            "prod.yml:7:9: error: nodes.db1: unknown key 'name'; expected one of host, roles, ssh, mysql, keepalived",
+            "prod.yml:5:3: error: defaults: unknown key 'host'; expected one of roles, ssh, mysql, keepalived, router",
+            "prod.yml:7:9: error: nodes.db1: unknown key 'name'; expected one of host, roles, ssh, mysql, keepalived, router",
         ],
         id="reserved_keys",
     ),
@@ -708,12 +712,12 @@ notify:
             "prod.yml:8:28: error: notify.rate_limit.max_events: found 0; expected an integer 1-100000",
             "prod.yml:8:44: error: notify.rate_limit.per_seconds: found 'soon'; expected a number of seconds > 0",
             "prod.yml:8:50: error: notify.rate_limit: unknown key 'burst'; expected one of max_events, per_seconds",
-            "prod.yml:11:22: error: notify.hooks[0].events[1]: found 'alert'; expected one of role, alert_raised, alert_cleared",
+            "prod.yml:11:22: error: notify.hooks[0].events[1]: found 'alert'; expected one of role, alert_raised, alert_cleared, incident_raised, incident_changed, incident_cleared",
             "prod.yml:12:21: error: notify.hooks[0].min_severity: found 'info'; expected one of warning, critical",
             "prod.yml:13:16: error: notify.hooks[0].timeout: found -1; expected a number of seconds > 0",
             "prod.yml:14:7: error: notify.hooks[0]: unknown key 'shell'; expected one of command, events, min_severity, timeout",
             "prod.yml:15:7: error: notify.hooks[1]: missing required key 'command'",
-            "prod.yml:15:15: error: notify.hooks[1].events: found an empty list; expected at least one event (role, alert_raised, alert_cleared)",
+            "prod.yml:15:15: error: notify.hooks[1].events: found an empty list; expected at least one event (role, alert_raised, alert_cleared, incident_raised, incident_changed, incident_cleared)",
             "prod.yml:16:16: error: notify.hooks[2].command: found a list with a non-string item; expected a command: a string run with /bin/sh -c, or a list of program and arguments (each a non-empty string; quote numbers)",
         ],
         id="notify_section",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from hatui.rules.alerts import AlertBook
-from hatui.rules.health import evaluate, last_script_results
+from hatui.rules.context import last_script_results
+from hatui.rules.health import evaluate
 from hatui.state import AddressObs, KeepalivedProcObs, Kind, SshObs
 from hatui.views.dashboard import alert_rows, header, node_rows, repl_rows, vrrp_rows
 from tests.recorded import RULES_VIP as VIP

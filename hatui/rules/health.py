@@ -8,54 +8,28 @@ and never raises a false alarm about something else.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from hatui.cluster import Role, VipRole
 from hatui.mysql.status import ReplicationChannel
 from hatui.rules.alerts import Alert, Severity
+from hatui.rules.context import Context, Rule
 from hatui.rules.errant import errant_transactions
+from hatui.rules.mmm import rule_reader_vips
 from hatui.rules.readiness import pending_nodes
+from hatui.rules.routers import rule_routers
 from hatui.rules.topology import (
-    VipView,
-    Writer,
     mysql,
     mysql_up,
     node_for_host,
     single_writer_topology,
     ssh_up,
-    vip_views,
     writable,
-    writer,
 )
 from hatui.state.observations import Kind, stale_after
 from hatui.state.store import Snapshot
 
 W, C = Severity.WARNING, Severity.CRITICAL
-
-
-class Context:
-    """Facts several rules need, computed once per evaluation."""
-
-    def __init__(self, snap: Snapshot):
-        self.snap = snap
-        self.cluster = snap.cluster
-        self.vips: list[VipView] = vip_views(snap)
-        self.writer: Writer = writer(snap, self.vips)
-        self.scripts = script_results(snap)
-
-    def nodes(self, role: Role) -> list[str]:
-        return [n.name for n in self.cluster.nodes_with_role(role)]
-
-    def channels(self) -> Iterator[tuple[str, ReplicationChannel]]:
-        """(node, replication channel) for every MySQL node that is up with fresh data."""
-        for name in self.nodes(Role.MYSQL):
-            st = mysql(self.snap, name)
-            if st is not None and st.up:
-                for ch in st.channels:
-                    yield name, ch
-
-
-Rule = Callable[[Context], Iterator[Alert]]
 
 
 # ----------------------------------------------------------------------------- reachability
@@ -404,25 +378,6 @@ def rule_keepalived(ctx: Context) -> Iterator[Alert]:
                 )
 
 
-def script_results(snap: Snapshot) -> dict[str, dict[str, tuple[str, float]]]:
-    """Latest vrrp_script outcome per node and script, from log events since each node's
-    keepalived last started. One pass over the events for all nodes (60 passes cost a tick)."""
-    out: dict[str, dict[str, tuple[str, float]]] = defaultdict(dict)
-    for e in snap.events:
-        ev = e.event
-        kind = str(getattr(ev, "kind", ""))
-        if kind == "lifecycle" and str(getattr(ev, "detail", "")).startswith("Starting"):
-            out[e.node].clear()  # a restarted keepalived re-runs its scripts
-        elif kind == "script" and getattr(ev, "script", None) and getattr(ev, "result", None):
-            out[e.node][ev.script] = (str(ev.result), e.received_at)
-    return dict(out)
-
-
-def last_script_results(snap: Snapshot, node: str) -> dict[str, tuple[str, float]]:
-    """Latest vrrp_script outcome per script of one node (see script_results)."""
-    return script_results(snap).get(node, {})
-
-
 # ----------------------------------------------------------------------------- mysqld
 def rule_mysql_down(ctx: Context) -> Iterator[Alert]:
     for name in ctx.nodes(Role.MYSQL):
@@ -445,6 +400,8 @@ RULES: tuple[Rule, ...] = (
     rule_errant,
     rule_server_ids,
     rule_keepalived,
+    rule_routers,
+    rule_reader_vips,
 )
 
 

@@ -4,11 +4,16 @@ tests all agree on it. Screens only lay these rows out and colour them by `healt
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hatui.cluster import MysqlVia, Role
 from hatui.mysql.status import MysqlStatus
+from hatui.routers import RouterObs
 from hatui.rules.alerts import ActiveAlert, Alert, ClearedAlert, Severity
+from hatui.rules.incidents import ActiveIncident
+from hatui.rules.mmm import MmmRow
+from hatui.rules.routers import server_node
 from hatui.rules.topology import VipView, mysql_up, node_for_host, ssh_up, vip_views, writer
 from hatui.state.observations import Kind, stale_after
 from hatui.state.store import Snapshot
@@ -118,15 +123,35 @@ def live_mysql(snap: Snapshot, name: str) -> MysqlStatus | None:
     return snap.value(name, Kind.MYSQL) if mysql_up(snap, name) is not None else None
 
 
-def node_rows(snap: Snapshot, alerts: list[Alert], views: list[VipView] | None = None) -> list[NodeRow]:
+def route_text(snap: Snapshot, name: str) -> str:
+    """A router's routes in one cell: 'rw→db1  ro→db2,db3' (servers not taking traffic left out)."""
+    obs = snap.value(name, Kind.ROUTER)
+    if not isinstance(obs, RouterObs) or snap.is_stale(name, Kind.ROUTER):
+        return "?"
+    if obs.error:
+        return f"unreadable: {obs.error}"
+    parts = []
+    for r in obs.routes:
+        to = ",".join(server_node(snap, s) or s.name for s in r.targets) or "NOTHING"
+        parts.append(f"{r.name}→{to}")
+    return "  ".join(parts) or "no routes"
+
+
+def node_rows(
+    snap: Snapshot, alerts: list[Alert], views: list[VipView] | None = None, mmm_rows: list[MmmRow] | None = None
+) -> list[NodeRow]:
+    """One row per node. mmm_rows (MMM topology): the role column shows each node's MMM state."""
     views = vip_views(snap) if views is None else views
     w = writer(snap, views).node
+    mmm = {r.node: r for r in mmm_rows} if mmm_rows is not None else None
     rows = []
     for name, node in snap.cluster.nodes.items():
         ssh = snap.value(name, Kind.SSH)
         ssh_txt = "?" if ssh is None else ("up" if ssh.up else ssh.state)
         st = live_mysql(snap, name)
-        if not node.has_role(Role.MYSQL) or st is None:
+        if node.has_role(Role.ROUTER) and not node.has_role(Role.MYSQL):
+            mysql_txt, rw, repl = "-", "-", route_text(snap, name)
+        elif not node.has_role(Role.MYSQL) or st is None:
             mysql_txt, rw, repl = ("-" if not node.has_role(Role.MYSQL) else "?"), "-", "-"
         elif not st.up:
             mysql_txt, rw, repl = "DOWN", "?", "?"
@@ -157,10 +182,13 @@ def node_rows(snap: Snapshot, alerts: list[Alert], views: list[VipView] | None =
         held = ", ".join(v.address for v in views if name in v.holders) or "-"
         ages = [a for k in Kind if snap.get(name, k) and k != Kind.SSH and (a := snap.age(name, k)) is not None]
         health = _health_of(alerts, name) if ssh is not None else UNKNOWN
+        role = role_of(snap, name, w)
+        if mmm is not None and name in mmm:
+            role = f"{mmm[name].mode}/{mmm[name].state}"  # as `mmm_control show` says it
         rows.append(
             NodeRow(
                 name,
-                role_of(snap, name, w),
+                role,
                 held,
                 ssh_txt,
                 mysql_txt,
@@ -231,6 +259,32 @@ def repl_rows(snap: Snapshot, alerts: list[Alert]) -> list[ReplRow]:
                     ch.last_error or ch.last_sql_error or ch.last_io_error or "",
                     _health_of(mine),
                 )
+            )
+    return rows
+
+
+SYMPTOM = "  └ "  # a symptom row, under its incident
+
+
+def incident_rows(
+    incidents: Iterable[ActiveIncident], active: list[ActiveAlert], now: float, cluster_file: str = "FILE"
+) -> list[AlertRow]:
+    """Incidents first, worst first; under each, the alerts it explains (folded, indented); the
+    first suggestion ends the incident's line."""
+    since = {a.alert.key: a.since for a in active}
+    rows = []
+    for ai in incidents:
+        inc = ai.incident
+        msg = inc.title
+        if inc.suggestions:
+            s = inc.suggestions[0]
+            msg += f"  → {s.command(cluster_file) or s.text}"
+        nodes = ",".join(inc.nodes[:3]) + ("…" if len(inc.nodes) > 3 else "") or "-"
+        rows.append(AlertRow(str(inc.severity), str(inc.code), nodes, msg, age_text(now - ai.since)))
+        for a in inc.alerts:  # always: the incident names the cause, the alert which check saw it
+            t = since.get(a.key)
+            rows.append(
+                AlertRow(str(a.severity), SYMPTOM + a.code, a.node or "-", a.message, age_text(now - t) if t else "-")
             )
     return rows
 
@@ -359,6 +413,7 @@ __all__ = [
     "VrrpRow",
     "age_text",
     "alert_rows",
+    "incident_rows",
     "cleared_rows",
     "header",
     "live_mysql",

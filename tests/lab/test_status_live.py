@@ -66,7 +66,16 @@ def test_healthy_lab_is_ok_and_reports_every_node(lab):
     assert code == 0, d["alerts"]
     holder = vip_holders(lab)[0]
     assert d["cluster"] == "lab" and d["writer"] == holder
-    assert d["vips"] == [{"address": lab.spec.vip, "role": "writer", "holders": [holder], "unknown": []}]
+    assert d["vips"] == [
+        {
+            "address": lab.spec.vip,
+            "role": "writer",
+            "ports": [{"port": 3306, "role": "writer"}],
+            "holders": [holder],
+            "unknown": [],
+        }
+    ]
+    assert d["incidents"] == [] and d["mmm"] is None
     nodes = {n["name"]: n for n in d["nodes"]}
     assert set(nodes) == {"db1", "db2", "db3"}
     for n in nodes.values():

@@ -8,6 +8,7 @@ left. One lab per test keeps them independent; the combinations cover every opti
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -93,14 +94,57 @@ def status_of(lab: Lab) -> subprocess.CompletedProcess:
     )
 
 
+def status_json(lab: Lab) -> dict:
+    st = subprocess.run(
+        [sys.executable, "-m", "hatui", "status", "--json", "--cluster", str(lab.spec.cluster_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in st.stderr, st.stderr
+    return json.loads(st.stdout)
+
+
+def status_until(lab: Lab, what: str, pred, timeout: float = 30.0) -> dict:
+    """hatui status, again until pred(its JSON) holds; the last one is in the failure."""
+    last: dict = {}
+
+    def check() -> bool:
+        nonlocal last
+        last = status_json(lab)
+        return bool(pred(last))
+
+    try:
+        wait_until(what, check, timeout)
+    except pytest.fail.Exception:
+        raise AssertionError(f"{what}: hatui status said {json.dumps(last, indent=1)[:4000]}") from None
+    return last
+
+
+def node_of(d: dict, name: str) -> dict:
+    return next(n for n in d["nodes"] if n["name"] == name)
+
+
+def alert_set(d: dict) -> set[tuple[str, str | None]]:
+    return {(a["code"], a["node"]) for a in d["alerts"]}
+
+
 def common(lab: Lab) -> None:
-    """Canonical as built; a valid cluster file; the CLI's status runs (what it says is printed
-    for the issue's notes on what hatui misreads)."""
+    """Canonical as built; a valid cluster file; hatui status reads it as healthy: no alert, no
+    incident, every node's keepalived running and every VIP on its holder."""
     assert canonical.problems(lab) == []
     load_cluster(lab.spec.cluster_file)
     st = status_of(lab)
     print(st.stdout, st.stderr)
     assert st.returncode in (0, 1, 2, 3) and "Traceback" not in st.stderr
+    d = status_until(lab, "a healthy status", lambda d: d["exit_code"] == 0)
+    assert d["incidents"] == [] and d["alerts"] == []
+    for n in lab.spec.nodes:
+        if n.keepalived:
+            assert node_of(d, n.name)["keepalived"]["running"] is True, n.name
+    for v in lab.spec.vips:
+        row = next(x for x in d["vips"] if x["address"] == v.address)
+        assert row["holders"] == holders(lab, v.address)
 
 
 def mysqld_faults(lab: Lab, node: str) -> None:
@@ -166,6 +210,43 @@ def test_primary_replicas_behind_routers():
             "r1", ["sh", "-c", f"echo 'show stat' | socat - UNIX-CONNECT:{configs.NODE_HAPROXY_SOCKET}"]
         )
         assert "rw,db1," in stat.stdout and "ro,db2," in stat.stdout  # the stats socket answers
+        # hatui reads both routers: rw -> the primary, ro -> the replicas
+        d = status_json(lab)
+        for r in ("r1", "r2"):
+            routes = {x["name"]: x for x in node_of(d, r)["router"]["routes"]}
+            assert routes["rw"]["role"] == "writer" and routes["rw"]["targets"] == ["db1"]
+            assert routes["ro"]["role"] == "reader" and sorted(routes["ro"]["targets"]) == ["db2", "db3"]
+            assert {s["node"]: s["state"] for s in routes["rw"]["servers"]} == {
+                "db1": "up",
+                "db2": "maint",
+                "db3": "maint",
+            }
+        vip = next(x for x in d["vips"] if x["address"] == spec.vip)
+        assert vip["ports"] == [{"port": 7001, "role": "writer"}, {"port": 7002, "role": "reader"}]
+        # r1 sends writes to a replica (HAProxy's mysql-check passes it): only hatui sees it
+        sock = configs.NODE_HAPROXY_SOCKET
+        lab.node_run(
+            "r1",
+            [
+                "sh",
+                "-c",
+                f"echo 'set server rw/db2 state ready; set server rw/db1 state maint' | socat - UNIX-CONNECT:{sock}",
+            ],
+        )
+        d = status_until(
+            lab, "r1's rw route to a read-only replica", lambda d: ("router.rw_target_read_only", "r1") in alert_set(d)
+        )
+        assert ("router.rw_disagree", None) in alert_set(d)  # r2 still writes to db1
+        assert "split_brain" in [i["code"] for i in d["incidents"]]
+        lab.node_run(
+            "r1",
+            [
+                "sh",
+                "-c",
+                f"echo 'set server rw/db1 state ready; set server rw/db2 state maint' | socat - UNIX-CONNECT:{sock}",
+            ],
+        )
+        status_until(lab, "the routers healthy again", lambda d: d["exit_code"] == 0)
         # a dead router: keepalived's check sees it and the VIP goes to the other router
         lab.fault("kill-haproxy", "r1")
         wait_until("the VIP on r2", lambda: holders(lab, spec.vip) == ["r2"], 10)
@@ -195,9 +276,21 @@ def test_mmm_writer_and_reader_vips():
         assert holders(lab, writer) == ["db1"] and holders(lab, r2) == ["db2"] and holders(lab, r3) == ["db3"]
         assert write_reaches_every_database(lab, writer, 3306) == "db1"
         assert answers(lab, r2) == "db2" and answers(lab, r3) == "db3"
+        d = status_json(lab)
+        assert [(m["node"], m["mode"], m["state"], m["roles"]) for m in d["mmm"]] == [
+            ("db1", "master", "ONLINE", [["writer", writer]]),
+            ("db2", "master", "ONLINE", [["reader", r2]]),
+            ("db3", "slave", "ONLINE", [["reader", r3]]),
+        ]
         # a broken replica loses its reader VIP to the other replica (MMM's REPLICATION_FAIL)
         lab.sql("db3", "STOP SLAVE SQL_THREAD")
         wait_until("db3's reader VIP on db2", lambda: holders(lab, r3) == ["db2"], 15)
+        d = status_until(
+            lab,
+            "db3 REPLICATION_FAIL without a role",
+            lambda d: [(m["state"], m["roles"]) for m in d["mmm"] if m["node"] == "db3"] == [("REPLICATION_FAIL", [])],
+        )
+        assert next(m for m in d["mmm"] if m["node"] == "db2")["roles"] == [["reader", r2], ["reader", r3]]
         assert holders(lab, writer) == ["db1"]  # the writer is not touched
         lab.sql("db3", "START SLAVE SQL_THREAD")
         wait_until("db3's reader VIP back", lambda: holders(lab, r3) == ["db3"], 15)
@@ -230,6 +323,12 @@ def test_old_hosts_without_gtids_with_a_flag_file_and_unicast():
         assert "rc=255" in old.stdout and "rc=1" in old.stdout and "inet" in old.stdout
         assert lab.node_run("db1", ["test", "-e", "/run/keepalived.pid"]).returncode != 0
         assert lab.node_run("db1", ["test", "-s", configs.NODE_OLD_PID_FILE]).returncode == 0
+        # hatui's probes read such a host right (common() saw every keepalived running and the
+        # VIP on db1): and a stopped keepalived reads as stopped, not as another node's
+        lab.fault("stop-keepalived", "db2")
+        d = status_until(lab, "db2's keepalived down", lambda d: ("keepalived.down", "db2") in alert_set(d))
+        assert node_of(d, "db1")["keepalived"]["running"] is True
+        lab.fault("start-keepalived", "db2")
         conf = (spec.node_dir("db1") / "keepalived" / "keepalived.conf").read_text()
         assert "unicast_peer" in conf and "track_file" not in conf
         # seed 003's way to move the VIP on purpose: the flag file, and back when it goes
