@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 ROLE, RAISED, CLEARED, SUPPRESSED = "role", "alert_raised", "alert_cleared", "suppressed"
 INC_RAISED, INC_CHANGED, INC_CLEARED = "incident_raised", "incident_changed", "incident_cleared"
 INCIDENT_KINDS = (INC_RAISED, INC_CHANGED, INC_CLEARED)
+MERGED_PREFIX = "part of "  # an incident_cleared whose alerts another incident explains now
 ROLE_STATES = frozenset({"MASTER", "BACKUP", "FAULT", "STOP"})  # INIT is transient, DELETED is gone
 WARMUP_SECONDS = 15.0
 QUEUE_SIZE = 64  # per hook: runs waiting behind a slow one; beyond it events count as suppressed
@@ -159,7 +160,10 @@ def incident_events(cluster: Cluster, changes: Iterable[IncidentChange], now: fl
         inc = ch.incident
         sev = str(inc.severity)
         msg = inc.title
-        if ch.kind == "cleared":
+        if ch.kind == "merged" and ch.into is not None:
+            kind, old, new = INC_CLEARED, str(inc.code), MERGED_PREFIX + str(ch.into.code)
+            msg = f"now part of {ch.into.code}: {inc.title}"
+        elif ch.kind == "cleared":
             kind, old, new = INC_CLEARED, str(inc.code), "ok"
             msg = f"resolved after {_duration(now - ch.since)}: {inc.title}"
         elif ch.kind == "changed":

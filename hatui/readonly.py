@@ -88,7 +88,8 @@ def allowed_command_shapes(node: Node) -> list[re.Pattern[str]]:
         src.pos.inode = _INODE
     shapes.append(_shape(src.follow_command()))
     # the router's stats: `show stat` only (MySQL Router is read with HTTP GETs, no command)
-    shapes.append(_shape(haproxy_command(node.router)))
+    if node.router.kind.value == "haproxy":
+        shapes.append(_shape(haproxy_command(node.router)))
     return shapes
 
 

@@ -107,6 +107,8 @@ def _keepalived_json(snap: Snapshot, name: str) -> dict[str, Any] | None:
 def _router_json(snap: Snapshot, name: str) -> dict[str, Any] | None:
     if not snap.cluster.nodes[name].has_role(Role.ROUTER):
         return None
+    if snap.cluster.nodes[name].router.kind.value == "none":
+        return {"kind": "none", "error": None, "routes": None}
     obs = snap.value(name, Kind.ROUTER)
     if not isinstance(obs, RouterObs):
         return {"kind": str(snap.cluster.nodes[name].router.kind), "error": "not read", "routes": []}
@@ -246,7 +248,7 @@ def status_text(snap: Snapshot, alerts: list[Alert], code: int) -> str:
         lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     for n in d["nodes"]:
         rt = n["router"]
-        if rt is None:
+        if rt is None or rt["routes"] is None:
             continue
         if rt["error"]:
             lines.append(f"router {n['name']} ({rt['kind']}): cannot read: {rt['error']}")

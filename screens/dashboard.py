@@ -3,6 +3,7 @@ engine's store at a fixed tick."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from rich.text import Text
@@ -25,9 +26,12 @@ from hatui.views.dashboard import (
 )
 from hatui.views.feed import Feed
 from hatui.views.frame import ClusterState
+from hatui.views.urgency import ChangeWatch
 from screens.notify import ClusterNotifications
 from screens.widgets.lagplot import LagPlot
 from screens.widgets.logview import LogView
+
+log = logging.getLogger(__name__)
 
 TICK = 0.25  # views redraw at 4 Hz from a snapshot, never once per log line
 
@@ -98,6 +102,9 @@ class ClusterView(Vertical):
         self.feed = feed
         self.state = ClusterState(feed)
         self.notifications = ClusterNotifications(self, cluster, others=others)
+        self._changes = ChangeWatch()
+        self._urgent = False  # a redraw for an urgent change is queued
+        self._unsubscribe: Callable[[], None] | None = None
         self._seq = 0  # last event handed to the log view
         self._plotted = 0.0
 
@@ -128,11 +135,29 @@ class ClusterView(Vertical):
             for c in cols:
                 t.add_column(c, key=c)
         self.notifications.start()
+        # a VIP that moved or a mysqld that died is drawn at once, not at the next tick
+        self._unsubscribe = self.feed.store.subscribe(self._on_store_change)
         self.refresh_state()
         self.run_worker(self.feed.start(), name=f"feed-{self.cluster.name}", exclusive=False)
         self.set_interval(TICK, self.refresh_state)
 
+    def _on_store_change(self, what: str, item: object) -> None:
+        # runs inside a source's store.put (same event loop): cheap, and never raises into it
+        try:
+            if self._changes.urgent(what, item) and not self._urgent:
+                self._urgent = True
+                self.call_later(self._urgent_refresh)  # after the source's own work: one redraw a burst
+        except Exception:
+            log.exception("urgent redraw")
+
+    def _urgent_refresh(self) -> None:
+        self._urgent = False
+        if self.is_attached:
+            self.refresh_state()
+
     async def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         await self.notifications.close()
         await self.feed.stop()
 

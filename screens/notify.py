@@ -21,7 +21,9 @@ from textual.widget import Widget
 
 from hatui.cluster import Cluster
 from hatui.notify import (
+    INC_CLEARED,
     INCIDENT_KINDS,
+    MERGED_PREFIX,
     ROLE,
     Delivery,
     Gate,
@@ -76,7 +78,17 @@ class ClusterNotifications:
         if events and self.runner is not None:
             self.runner.submit(events)
         covered = {n for ai in frame.incidents for n in ai.incident.nodes}
-        toasted = [e for e in events if e.kind in INCIDENT_KINDS or (e.kind == ROLE and e.node not in covered)]
+        for e in events:
+            if e.kind == INC_CLEARED and e.new.startswith(MERGED_PREFIX):
+                old = self._shown.pop(e.subject, None)  # folded into another incident: its toast
+                if old is not None:  # goes, and nothing new is said (the other one says it)
+                    self._unshow(old)
+        toasted = [
+            e
+            for e in events
+            if (e.kind in INCIDENT_KINDS and not e.new.startswith(MERGED_PREFIX))
+            or (e.kind == ROLE and e.node not in covered)
+        ]
         if self.config.toast:
             shown = [d for e in toasted if (d := self.toasts.offer(e)) is not None]
             if (late := self.toasts.due()) is not None:

@@ -169,3 +169,35 @@ def test_the_writer_vip_in_transit_or_on_a_still_read_only_standby_belongs_to_th
     got, alerts = incidents(store)
     assert "vip.unheld" in {a.code for a in alerts}
     assert [i.code for i in got] == [Code.DEAD_WRITER_NO_VIP]
+
+
+def test_a_vip_in_flight_is_where_keepalived_last_said_not_on_both_nodes():
+    # db1's address list was read before it let the VIP go, db2's before it took it: the log
+    # lines that came after each list decide (no false split brain, no false "unheld")
+    store, clock = healthy()
+    writer_died(store, vip_moved=False)
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12", RULES_VIP})))
+    clock.t += 0.5
+    log(store, "db1", "(VI_1) Entering FAULT STATE")
+    log(store, "db1", "(VI_1) removing VIPs.")
+    got, alerts = incidents(store)
+    assert "vip.split_brain" not in {a.code for a in alerts}
+    store, clock = healthy()
+    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.11"})))  # db1 let it go...
+    clock.t += 0.5
+    log(store, "db2", "(VI_1) Entering MASTER STATE")  # ...db2 took it after its list was read
+    snap = store.snapshot()
+    assert {a.code for a in evaluate(snap)} & {"vip.unheld", "vip.split_brain"} == set()
+
+
+def test_an_incident_whose_alerts_another_explains_now_is_merged_not_resolved():
+    book = IncidentBook()
+    store, clock = healthy()
+    # db3's channel broke a moment before db1's death was seen
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan("10.0.0.11", io="Connecting")]))
+    [first] = book.update(incidents(store)[0], clock.t)
+    assert first.kind == "raised" and first.incident.code == Code.REPLICATION_BROKEN
+    writer_died(store, vip_moved=True)
+    changes = {c.kind: c for c in book.update(incidents(store)[0], clock.t + 1)}
+    assert set(changes) == {"raised", "merged"}
+    assert changes["merged"].into.code == Code.DEAD_WRITER_VIP_MOVED

@@ -230,11 +230,11 @@ nodes:
   r1:
     host: 10.0.0.21
     roles: [router, keepalived]
-    router: {stats_socket: /run/haproxy.sock, routes: {rw: writer, ro: reader}}
+    router: {kind: haproxy, stats_socket: /run/haproxy.sock, routes: {rw: writer, ro: reader}}
   r2:
     host: 10.0.0.22
     roles: [router, keepalived]
-    router: {stats_socket: /run/haproxy.sock}
+    router: {kind: haproxy, stats_socket: /run/haproxy.sock}
 vips:
   - {address: 10.0.0.100, instance: VI_1, role: writer, port: 7001, nodes: [r1, r2]}
   - {address: 10.0.0.100, instance: VI_1, role: reader, port: 7002, nodes: [r1, r2]}

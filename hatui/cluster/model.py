@@ -88,6 +88,7 @@ class VipRole(StrEnum):
 
 
 class RouterKind(StrEnum):
+    NONE = "none"  # not read (MySQL Router before 8.0.17 has no REST API): routes unknown
     HAPROXY = "haproxy"
     MYSQL_ROUTER = "mysql-router"
 
@@ -472,7 +473,8 @@ class RouterConfig(BaseModel):
 
     model_config = _FROZEN
 
-    kind: Annotated[RouterKind, BeforeValidator(_enum(RouterKind))] = RouterKind.HAPROXY
+    # none unless said: a router hatui cannot read must not raise router.unreadable for ever
+    kind: Annotated[RouterKind, BeforeValidator(_enum(RouterKind))] = RouterKind.NONE
     stats_socket: RemotePath = PurePosixPath("/run/haproxy/admin.sock")  # Debian's default
     rest_port: Port = 8443
     rest_base: Annotated[str, BeforeValidator(_REST_BASE)] = "/api/20190715"

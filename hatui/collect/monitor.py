@@ -75,7 +75,7 @@ class NodeCollector:
         self.follow_logs = follow_logs
         self.has_keepalived = node.has_role(Role.KEEPALIVED)
         self.has_mysql = node.has_role(Role.MYSQL) and node.mysql.monitor is not None
-        self.has_router = node.has_role(Role.ROUTER)
+        self.has_router = node.has_role(Role.ROUTER) and node.router.kind.value != "none"
         self.logs = LogSource(node)
         self._pid_file = str(node.keepalived.pid_file) if node.keepalived.pid_file else None
         self._vrrp_due = asyncio.Event()
@@ -102,12 +102,13 @@ class NodeCollector:
 
     # ------------------------------------------------------------------ one round of each
     async def probe_once(self) -> None:
+        started = time.time()  # the list is as of the command, not of its answer
         try:
             res = await self.session.run(probe_command(self.has_keepalived, self._pid_file), timeout=3.0)
         except SshError:
             return  # the SSH observation says why
         addresses, ka = parse_probe(res.stdout, self.has_keepalived)
-        now = time.time()
+        now = started
         self.store.put(self.node.name, Kind.ADDRESSES, addresses, now)
         if ka is not None:
             self.store.put(self.node.name, Kind.KEEPALIVED, ka, now)
@@ -151,6 +152,7 @@ class NodeCollector:
         if not self.has_keepalived:
             return
         snap = None
+        started = time.time()
         while self._dump_kind and snap is None:
             try:
                 res = await self.session.run(
@@ -178,6 +180,12 @@ class NodeCollector:
             if not events:
                 return
             snap = infer_from_events(events)
+        else:
+            # a dump asked for before a transition can land after its log line was folded in:
+            # replay the lines that came meanwhile, or the pane would step back to the old state
+            for stored in self.store.snapshot(max_events=500).events:
+                if stored.node == self.node.name and stored.received_at >= started:
+                    snap = fold_event(snap, stored.event) or snap
         self.store.put(self.node.name, Kind.VRRP, snap)
 
     # ------------------------------------------------------------------ logs

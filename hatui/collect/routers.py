@@ -114,6 +114,8 @@ async def read_mysql_router(session: NodeSession, node: Node) -> RouterObs:
 
 
 async def read_router(session: NodeSession, node: Node) -> RouterObs:
+    if node.router.kind == RouterKind.NONE:
+        return RouterObs("none", error="not read (router.kind: none)")
     if node.router.kind == RouterKind.MYSQL_ROUTER:
         return await read_mysql_router(session, node)
     return await read_haproxy(session, node)

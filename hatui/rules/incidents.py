@@ -310,7 +310,14 @@ def dead_nodes(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list[Inci
             code = Code.DEAD_WRITER
             title = f"the writer {node} is down ({why}): writes through the routers fail"
             sug = (Suggestion("promote a replica and point the routers' writers' route at it"),)
-        nodes = tuple(dict.fromkeys([node, *(h for h in holders if h != node), *(a.node for a in symptoms if a.node)]))
+        # the writer VIP's other candidates take part in the failover (their role changes are
+        # this incident's, not news of their own)
+        candidates = sorted(set().union(*(_candidates(ctx, v.address) for v in _writer_vips(ctx))) - {node})
+        nodes = tuple(
+            dict.fromkeys(
+                [node, *(h for h in holders if h != node), *candidates, *(a.node for a in symptoms if a.node)]
+            )
+        )
         out.append(
             Incident(
                 code,
@@ -555,10 +562,11 @@ class ActiveIncident:
 
 @dataclass(frozen=True)
 class IncidentChange:
-    kind: str  # "raised" / "changed" / "cleared"
-    incident: Incident  # the new one (cleared: the last one seen)
+    kind: str  # "raised" / "changed" / "cleared" / "merged"
+    incident: Incident  # the new one (cleared, merged: the last one seen)
     since: float
     previous: Incident | None = None  # changed: what it was
+    into: Incident | None = None  # merged: the incident that explains its alerts now
 
 
 class IncidentBook:
@@ -584,7 +592,14 @@ class IncidentBook:
             self._active[key] = ActiveIncident(inc, prev.since)
         for key in [k for k in self._active if k not in current]:
             gone = self._active.pop(key)
-            changes.append(IncidentChange("cleared", gone.incident, gone.since))
+            # its alerts live on under another incident (a replica's broken channel seen a
+            # moment before its source's death): not resolved, explained
+            keys = {a.key for a in gone.incident.alerts}
+            into = next((i for i in incidents if keys & {a.key for a in i.alerts}), None)
+            if into is not None:
+                changes.append(IncidentChange("merged", gone.incident, gone.since, into=into))
+            else:
+                changes.append(IncidentChange("cleared", gone.incident, gone.since))
         return changes
 
     @property

@@ -24,7 +24,7 @@ def expected_kinds(node: Node) -> tuple[Kind, ...]:
         kinds.append(Kind.KEEPALIVED)
     if node.has_role(Role.MYSQL) and node.mysql.monitor is not None:
         kinds.append(Kind.MYSQL)
-    if node.has_role(Role.ROUTER):
+    if node.has_role(Role.ROUTER) and node.router.kind.value != "none":
         kinds.append(Kind.ROUTER)
     return tuple(kinds)
 

@@ -30,10 +30,46 @@ def _norm(addr: str) -> str:
         return addr
 
 
+_SET = frozenset({"MASTER"})
+_LET_GO = frozenset({"BACKUP", "FAULT", "STOP"})
+
+
+def _vrrp_log(snap: Snapshot) -> dict[tuple[str, str | None], tuple[float, bool]]:
+    """(node, instance) -> (when the store got it, holds the VIP) from the last log line that
+    says so: entering MASTER or setting VIPs; leaving MASTER, removing VIPs, stopping (instance
+    None: every instance of the node)."""
+    out: dict[tuple[str, str | None], tuple[float, bool]] = {}
+    for e in snap.events:
+        ev = e.event
+        kind = str(getattr(ev, "kind", ""))
+        state = getattr(ev, "state", None)
+        instance = getattr(ev, "instance", None)
+        if kind == "vip_set" or (kind == "state" and state in _SET and not str(ev.detail).startswith("Transition")):
+            out[(e.node, instance)] = (e.received_at, True)
+        elif kind == "vip_removed" or (kind == "state" and state in _LET_GO):
+            out[(e.node, instance)] = (e.received_at, False)
+        elif kind == "lifecycle" and state == "STOP":
+            out[(e.node, None)] = (e.received_at, False)
+    return out
+
+
+def _held_now(
+    log: dict[tuple[str, str | None], tuple[float, bool]], node: str, instance: str | None, read_at: float, on: bool
+) -> bool:
+    """Whether the node holds a VIP: its address list, unless keepalived's log said otherwise
+    after that list was read. Two nodes' lists are read up to a second apart: without this a VIP
+    moving from one to the other shows on both for a moment (a false split brain) or on neither."""
+    said = [v for k in ((node, instance), (node, None)) if (v := log.get(k)) is not None and v[0] > read_at]
+    if instance is None or not said:
+        return on
+    return max(said)[1]
+
+
 def vip_views(snap: Snapshot) -> list[VipView]:
     """One row per distinct VIP address (router setups list one address on several ports)."""
     out: list[VipView] = []
     seen: set[str] = set()
+    log = _vrrp_log(snap)
     for vip in snap.cluster.vips:
         addr = str(vip.address)
         if addr in seen:
@@ -50,7 +86,7 @@ def vip_views(snap: Snapshot) -> list[VipView]:
                 if name in candidates:
                     unknown.append(name)
                 continue
-            if addr in value.held:
+            if _held_now(log, name, vip.instance, obs.at if obs else 0.0, addr in value.held):
                 holders.append(name)
         out.append(VipView(addr, vip.role, vip.instance, vip.port, tuple(holders), tuple(unknown)))
     return out

@@ -42,7 +42,9 @@ def test_faults_show_in_the_right_pane_within_3_s_and_clear(lab, op):
             nodes = lambda: cells(app.query_one("#nodes", DataTable))  # noqa: E731
             repl = lambda: cells(app.query_one("#repl", DataTable))  # noqa: E731
             alerts = lambda: {  # noqa: E731  (the alerts under the incidents)
-                (r[1].removeprefix("  └ "), r[2]) for r in rows(app.query_one("#alerts", DataTable))
+                (r[1].removeprefix("  └ "), r[2])
+                for r in rows(app.query_one("#alerts", DataTable))
+                if r[0] != "cleared"
             }
             await shows(
                 pilot,
