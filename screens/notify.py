@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 
 from textual.notifications import Notification, Notify
@@ -62,6 +63,7 @@ class ClusterNotifications:
         self.runner = HookRunner(cluster, on_result=self._on_result, others=others) if self.config.hooks else None
         self._failing: set[int] = set()  # hooks whose failure was shown (once per failing streak)
         self._shown: dict[str, Notification] = {}  # incident anchor -> its toast, replaced in place
+        self.history: deque[str] = deque(maxlen=200)  # every toast shown, "title: message"
 
     def start(self) -> None:
         if self.runner is not None:
@@ -106,6 +108,7 @@ class ClusterNotifications:
         if d.suppressed and e.kind != "suppressed":
             title += f" (+{d.suppressed} held back)"
         note = Notification(e.message, title, severity, TOAST_SECONDS[severity], markup=False)  # type: ignore[arg-type]
+        self.history.append(f"{title}: {e.message}")
         if e.kind in INCIDENT_KINDS:
             old = self._shown.pop(e.subject, None)
             if old is not None:

@@ -45,7 +45,7 @@ def render_board(b: Board) -> Panel:
         if len(b.alerts) > MAX_ALERTS:
             lines.append(Text(f"… and {len(b.alerts) - MAX_ALERTS} more", style="dim"))
     else:
-        lines.append(Text("no alerts", style="green"))
+        lines.append(Text("no incidents", style="green"))
     subtitle = f"data {b.data_age} old" + (" · STALE" if b.stale else "")
     return Panel(
         Group(*lines),
@@ -82,7 +82,7 @@ class ClusterBoard(Static):
     def refresh_state(self) -> None:
         f = self.state.tick(max_events=500)
         self.notifications.on_frame(f)
-        self.last = board(f.snapshot, f.active, self.state.lag, f.now, f.pending)
+        self.last = board(f.snapshot, f.active, self.state.lag, f.now, f.pending, f.incidents)
         self.update(render_board(self.last))
 
 

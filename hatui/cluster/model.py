@@ -450,6 +450,14 @@ class KeepalivedConfig(BaseModel):
     # keepalived's parent pid file, when it is not in one of the usual places (/run, /var/run,
     # /run/keepalived, /var/run/keepalived); without any, hatui finds the process in /proc
     pid_file: RemotePath | None = None
+    # seed 003's way to move the VIP (keepalived 1.x too): a vrrp_script with a negative weight
+    # checks this file; while it exists the node's priority drops. The switchover creates it on
+    # the old writer.
+    flag_file: RemotePath | None = None
+    # the last resort when neither file exists: the switchover stops keepalived on the old
+    # writer (the VIP moves) and starts it again (run as root on the node)
+    stop_command: Text = "systemctl stop keepalived"
+    start_command: Text = "systemctl start keepalived"
 
 
 _ROUTE_NAME = _matching(r"[A-Za-z0-9_.:-]{1,128}", "a route name (letters, digits, '_', '.', ':', '-')")

@@ -121,7 +121,7 @@ def _once(lab: Lab) -> list[str]:
         pf = _read(lab, n.name, configs.NODE_PRIORITY_FILE)
         if pf not in ("0", None):
             out.append(f"{n.name}'s priority file holds {pf}")
-        for flag in (configs.NODE_MAINTENANCE_FILE, configs.NODE_FLAG_FILE):
+        for flag in (configs.NODE_MAINTENANCE_FILE, configs.NODE_FLAG_FILE, configs.NODE_KEEPALIVED_DOWN):
             if lab.node_run(n.name, ["test", "-e", flag]).returncode == 0:
                 out.append(f"{n.name} has the flag {flag}")
         got = split_dump(_dump(lab, n))
@@ -178,7 +178,10 @@ def _repair(lab: Lab, r: Restored) -> None:
         if n.keepalived:
             if spec.options.vip_mover == "track-file":
                 lab.node_run(n.name, ["sh", "-c", f"printf '0\\n' > {configs.NODE_PRIORITY_FILE}"])
-            lab.node_run(n.name, ["rm", "-f", configs.NODE_MAINTENANCE_FILE, configs.NODE_FLAG_FILE])
+            lab.node_run(
+                n.name,
+                ["rm", "-f", configs.NODE_MAINTENANCE_FILE, configs.NODE_FLAG_FILE, configs.NODE_KEEPALIVED_DOWN],
+            )
             r.actions.append(lab.fault("start-keepalived", n.name))
     wv = spec.writer_vip
     if _holders(lab, wv.address) != [wv.nodes[0]]:

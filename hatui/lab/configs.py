@@ -15,6 +15,10 @@ NODE_REPLICA_CHECK_SCRIPT = "/etc/keepalived/check_replica.sh"
 NODE_ROUTER_CHECK_SCRIPT = "/etc/keepalived/check_router.sh"
 # seed 003's flag: while it exists the node's priority drops by 30 (--vip-mover flag-file)
 NODE_FLAG_FILE = "/etc/keepalived/hatui-down"
+# --vip-mover none (keepalived 1.x hosts, no file to move the VIP): keepalived is a service the
+# switchover stops and starts; in the lab a loop keeps it running unless this file exists
+NODE_KEEPALIVED_DOWN = "/run/hatui-keepalived.down"
+NODE_KEEPALIVED_PID = "/run/keepalived.pid"
 NODE_HAPROXY_SOCKET = "/run/haproxy.sock"
 # old hosts (--old-host): keepalived keeps its pid files here, not in /run
 NODE_OLD_PID_FILE = "/var/run/keepalived/keepalived.pid"
@@ -393,7 +397,17 @@ def cluster_yaml(spec: LabSpec) -> str:
                 f"  - address: {v.address}\n    instance: {v.instance}\n    role: {v.role}\n"
                 f"    port: {v.ports[0]}\n    nodes: [{', '.join(v.nodes)}]"
             )
-    pf = f"\n    priority_file: {NODE_PRIORITY_FILE}" if spec.options.vip_mover == "track-file" else ""
+    mover = spec.options.vip_mover
+    if mover == "track-file":
+        pf = f"\n    priority_file: {NODE_PRIORITY_FILE}"
+    elif mover == "flag-file":
+        pf = f"\n    flag_file: {NODE_FLAG_FILE}"
+    else:  # a service stopped and started (the lab's loop, see daemon_argv)
+        pid = NODE_OLD_PID_FILE if spec.options.old_host else NODE_KEEPALIVED_PID
+        pf = (
+            f"\n    stop_command: 'touch {NODE_KEEPALIVED_DOWN} && kill -TERM \"$(cat {pid})\"'"
+            f"\n    start_command: 'rm -f {NODE_KEEPALIVED_DOWN}'"
+        )
     return f"""\
 # The hatui lab cluster, written by `hatui lab up` ({spec.topology}; {spec.options.describe()}).
 # Use it as is:

@@ -93,6 +93,16 @@ def daemon_argv(spec: LabSpec, node: LabNode, daemon: str) -> tuple[list[str], P
             # as some RPM builds do: the pid files under /var/run/keepalived, not /run
             d = configs.NODE_OLD_PID_FILE.rsplit("/", 1)[0]
             argv += ["-p", configs.NODE_OLD_PID_FILE, "-r", f"{d}/vrrp.pid", "-c", f"{d}/checkers.pid"]
+        if spec.options.vip_mover == "none":
+            # a service the switchover stops and starts (its stop/start commands in the cluster
+            # file): this loop runs keepalived unless the node's down file exists
+            # (the lab's own stop, a SIGTERM to the loop, stops keepalived with it)
+            down = configs.NODE_KEEPALIVED_DOWN
+            loop = (
+                "c=; trap '[ -n \"$c\" ] && kill -TERM $c && wait $c; exit 0' TERM; "
+                f"while :; do if [ ! -e {down} ]; then {shlex.join(argv)} & c=$!; wait $c; c=; fi; sleep 0.2; done"
+            )
+            argv = ["sh", "-c", loop]
         return argv, nd / "log" / "keepalived.log"
     if daemon == "haproxy":
         # -db: foreground, no daemon; it logs to stdout (our log file)

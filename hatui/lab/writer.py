@@ -101,6 +101,7 @@ class VipWriter:
         connect_timeout: float = 1.0,
         rw_timeout: float = 2.0,
         retry_sleep: float = 0.005,
+        port: int | None = None,
     ):
         if not _IDENT.match(table):
             raise ValueError(f"table name {table!r}: use letters, digits and _ only")
@@ -110,6 +111,8 @@ class VipWriter:
         self.connect_timeout = connect_timeout
         self.rw_timeout = rw_timeout
         self.retry_sleep = retry_sleep
+        # behind routers (seed 002) the writers' port of the router VIP, else MySQL's own
+        self.port = port or (configs.ROUTER_PORTS["writer"] if lab.spec.topology == "primary-replicas" else 3306)
         self._password = (lab.spec.secrets_dir / "app.pw").read_text().strip()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -154,7 +157,7 @@ class VipWriter:
     def _connect(self) -> pymysql.connections.Connection:
         return pymysql.connect(
             host=self.lab.spec.vip,
-            port=3306,
+            port=self.port,
             user=configs.APP_USER,
             password=self._password,
             database=configs.APP_DB,

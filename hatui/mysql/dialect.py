@@ -29,6 +29,13 @@ Version boundaries, checked against the upstream manuals:
   https://mariadb.com/kb/en/semisynchronous-replication/
 * WAIT_FOR_EXECUTED_GTID_SET(set, timeout): MySQL 5.7.5+, 0 = reached, 1 = timed out.
   https://dev.mysql.com/doc/refman/8.0/en/gtid-functions.html, https://dev.mysql.com/worklog/task/?id=7796
+* MASTER_POS_WAIT(file, pos, timeout[, channel]): every version; SOURCE_POS_WAIT from MySQL
+  8.0.26 (MASTER_POS_WAIT removed in 8.4). Returns events waited (>= 0), -1 timed out, NULL
+  when the SQL thread is not running or the channel does not exist.
+  https://dev.mysql.com/doc/refman/8.0/en/replication-functions-synchronization.html
+  https://mariadb.com/kb/en/master_pos_wait/
+* Position-based CHANGE MASTER: MASTER_LOG_FILE/MASTER_LOG_POS (SOURCE_LOG_FILE/SOURCE_LOG_POS
+  from 8.0.23) with MASTER_AUTO_POSITION=0 on MySQL, MASTER_USE_GTID=no on MariaDB.
 * MariaDB: SHOW ALL SLAVES STATUS (one row per named connection, sorted by Connection_name),
   CHANGE MASTER ['name'] TO ... MASTER_USE_GTID={slave_pos|current_pos}, MASTER_DEMOTE_TO_SLAVE
   from 10.10, MASTER_GTID_WAIT(pos, timeout): 0 = reached, -1 = timed out.
@@ -52,6 +59,8 @@ __all__ = ["Dialect", "Statement", "dialect_for", "GtidStyle", "Threads"]
 GtidStyle = Literal["mysql", "mariadb"]
 Threads = Literal["both", "io", "sql"]
 
+# A binary log file name as servers write them (basename only: never a path)
+_BINLOG_FILE = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
 # Conservative: MySQL channel names and MariaDB connection names in practice; both <= 64 chars.
 _CHANNEL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 # A host name, IPv4 or IPv6 address; no quotes, spaces or control characters
@@ -283,12 +292,15 @@ class Dialect:
         use_gtid: str = "slave_pos",
         demote: bool = False,
         get_public_key: bool = False,
+        position: tuple[str, int] | None = None,
     ) -> Statement:
-        """Point replication at host:port with GTID auto-positioning (user/password: kept if None).
+        """Point replication at host:port with GTID auto-positioning (user/password: kept if None),
+        or, with `position` (binlog file, offset), at that position without GTIDs.
 
         MySQL < 8.0.23: CHANGE MASTER TO MASTER_HOST=..., MASTER_AUTO_POSITION=1
         MySQL 8.0.23+:  CHANGE REPLICATION SOURCE TO SOURCE_HOST=..., SOURCE_AUTO_POSITION=1
         MariaDB:        CHANGE MASTER ['name'] TO MASTER_HOST=..., MASTER_USE_GTID=slave_pos
+        position:       ..._LOG_FILE=..., ..._LOG_POS=N, and AUTO_POSITION=0 / MASTER_USE_GTID=no
         """
         _check_host(host)
         _check_port(port)
@@ -314,10 +326,18 @@ class Dialect:
             args.append(password)
         if connect_retry is not None:
             parts.append(f"{src}_CONNECT_RETRY={connect_retry}")
+        if position is not None:
+            file, pos = _check_position(position)
+            parts.append(f"{src}_LOG_FILE=%s")
+            args.append(file)
+            parts.append(f"{src}_LOG_POS={pos}")
         if self.is_mariadb:
-            if use_gtid not in ("slave_pos", "current_pos"):
+            if position is not None:
+                parts.append("MASTER_USE_GTID=no")
+            elif use_gtid not in ("slave_pos", "current_pos"):
                 raise ValueError(f"use_gtid must be 'slave_pos' or 'current_pos', not {use_gtid!r}")
-            parts.append(f"MASTER_USE_GTID={use_gtid}")
+            else:
+                parts.append(f"MASTER_USE_GTID={use_gtid}")
             if demote:
                 if not self.version.at_least(10, 10):
                     raise ValueError(f"MASTER_DEMOTE_TO_SLAVE needs MariaDB 10.10 or later ({self.version})")
@@ -330,7 +350,7 @@ class Dialect:
             )
         if demote:
             raise ValueError("MASTER_DEMOTE_TO_SLAVE is MariaDB-only")
-        parts.append(f"{src}_AUTO_POSITION=1")
+        parts.append(f"{src}_AUTO_POSITION={0 if position is not None else 1}")
         if get_public_key:
             if not self.version.at_least(8, 0, 4):
                 raise ValueError(f"GET_MASTER_PUBLIC_KEY needs MySQL 8.0.4 or later ({self.version})")
@@ -357,6 +377,29 @@ class Dialect:
         _check_timeout(timeout)
         fn = "MASTER_GTID_WAIT" if self.is_mariadb else "WAIT_FOR_EXECUTED_GTID_SET"
         return Statement(f"SELECT {fn}(%s, %s) AS reached", (re.sub(r"\s+", "", gtid_set), timeout))
+
+    def wait_for_position(self, file: str, pos: int, timeout: float, channel: str = "") -> Statement:
+        """SELECT that blocks until this replica's SQL thread has executed its source's binlog up
+        to (file, pos), or timeout seconds pass. Judged by `position_wait_reached`."""
+        file, pos = _check_position((file, pos))
+        _check_timeout(timeout)
+        _check_channel(channel)
+        fn = "SOURCE_POS_WAIT" if self._mysql_at_least(8, 0, 26) else "MASTER_POS_WAIT"
+        if channel:
+            return Statement(f"SELECT {fn}(%s, %s, %s, %s) AS reached", (file, pos, timeout, channel))
+        return Statement(f"SELECT {fn}(%s, %s, %s) AS reached", (file, pos, timeout))
+
+    def position_wait_reached(self, value: Any) -> bool:
+        """MASTER_POS_WAIT: events waited (>= 0) reached; -1 timed out; NULL not replicating."""
+        try:
+            return value is not None and int(value) >= 0
+        except (TypeError, ValueError):
+            return False
+
+    @property
+    def gtid_position_sql(self) -> str:
+        """The server's own GTID position: what a replica must have executed to be level with it."""
+        return "SELECT @@global.gtid_binlog_pos AS pos" if self.is_mariadb else "SELECT @@global.gtid_executed AS pos"
 
     def gtid_wait_reached(self, value: Any) -> bool:
         """True when wait_for_gtid's result means the position was reached (not timed out)."""
@@ -385,6 +428,15 @@ class Dialect:
                 return (self.set_read_only(True), self.set_super_read_only(True))
             return (self.set_super_read_only(False), self.set_read_only(False))
         return (self.set_read_only(on),)
+
+
+def _check_position(position: tuple[str, int]) -> tuple[str, int]:
+    file, pos = position
+    if not isinstance(file, str) or not _BINLOG_FILE.match(file):
+        raise ValueError(f"invalid binlog file name {file!r}: expected a file name such as mysql-bin.000042")
+    if isinstance(pos, bool) or not isinstance(pos, int) or pos < 4:
+        raise ValueError(f"invalid binlog position {pos!r}: expected an offset >= 4")
+    return file, pos
 
 
 def dialect_for(version: ServerVersion) -> Dialect:

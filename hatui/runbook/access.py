@@ -219,6 +219,7 @@ class Armed:
         self.node = node
         self.cmd = cmd
         self.action = action
+        self._closed = False
 
     def fire(self) -> None:
         self.access.announce(self.action, "start")
@@ -228,7 +229,8 @@ class Armed:
         try:
             res = await self.cmd.result(timeout)
         except BaseException as exc:
-            self.access.announce(self.action, f"error: {self.access.describe(exc)}")
+            # closed on purpose (a watch no longer needed when the run stops): not a failure
+            self.access.announce(self.action, "closed" if self._closed else f"error: {self.access.describe(exc)}")
             raise
         if res.exit_status != 0:
             self.access.announce(self.action, f"error: exit status {res.exit_status} {res.stderr.strip()[:200]}")
@@ -237,6 +239,7 @@ class Armed:
         return res.stdout
 
     def close(self) -> None:
+        self._closed = True
         self.cmd.close()
 
 

@@ -122,7 +122,7 @@ def run_recovery(cluster: Cluster, how: str, *, yes: bool) -> int:
         pool = SessionPool.for_cluster(cluster)
         try:
             rb = Switchover(cluster, journal.params["to"])
-            rb.old = journal.params.get("from")
+            rb.state.old = journal.params.get("from") or ""
             runner = Runner(cluster, rb, pool=pool, on_event=_printer())
             report = await runner.recover(journal, how)
             print(f"{report.outcome.value.upper().replace('_', ' ')} in {report.seconds:.2f} s")

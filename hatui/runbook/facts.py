@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 
 from hatui.cluster import Role
 from hatui.collect.nodeprobe import parse_probe, probe_command
+from hatui.collect.routers import read_router
+from hatui.keepalived.conf_model import KeepalivedConf, load
+from hatui.keepalived.conf_parse import TextSource
 from hatui.mysql.status import MysqlStatus
+from hatui.routers import RouterObs
 from hatui.runbook.model import StepFailed
 from hatui.runbook.runner import RunContext
 from hatui.ssh.errors import SshError
@@ -32,6 +36,9 @@ class Facts:
     nopreempt: dict[str, bool] = field(default_factory=dict)
     priority: dict[str, int] = field(default_factory=dict)  # configured (base) VRRP priority
     long_trx: list[dict] = field(default_factory=list)
+    configs: dict[str, KeepalivedConf] = field(default_factory=dict)  # parsed keepalived.conf
+    flags: dict[str, bool] = field(default_factory=dict)  # keepalived.flag_file exists on the node
+    routers: dict[str, RouterObs] = field(default_factory=dict)
 
 
 async def gather(ctx: RunContext, nodes: list[str] | None = None) -> Facts:
@@ -59,18 +66,26 @@ async def gather(ctx: RunContext, nodes: list[str] | None = None) -> Facts:
                 store.put(name, Kind.KEEPALIVED, proc)
         except SshError as e:
             facts.ssh_errors[name] = str(e)
-        if ka and node.keepalived.priority_file is not None:
-            conf = shlex.quote(str(node.keepalived.config))
-            pf = str(node.keepalived.priority_file)
+        if ka:
+            path = str(node.keepalived.config)
+            pf = str(node.keepalived.priority_file or "")
             try:
-                text = await ctx.access.ssh(name, f"cat {conf}", read=True, timeout=5)
-                facts.tracked[name] = pf in text
+                text = await ctx.access.ssh(name, f"cat {shlex.quote(path)}", read=True, timeout=5, sudo=True)
+                facts.configs[name] = load(path, TextSource({path: text}))
+                facts.tracked[name] = bool(pf) and pf in text
                 facts.nopreempt[name] = "nopreempt" in text.split()
                 m = _PRIORITY.search(text)
                 if m:
                     facts.priority[name] = int(m.group(1))
             except SshError:
                 facts.tracked[name] = False
+            flag = node.keepalived.flag_file
+            if flag is not None:
+                q = shlex.quote(str(flag))
+                out = await ctx.access.ssh(name, f"test -e {q} && echo yes || echo no", read=True, timeout=5)
+                facts.flags[name] = out.strip() == "yes"
+        if node.has_role(Role.ROUTER) and node.router.kind.value != "none":
+            facts.routers[name] = await read_router(ctx.access.pool[name], node)
         if node.has_role(Role.MYSQL):
             try:
                 st = await ctx.access.sql(name).status(timeout=5)

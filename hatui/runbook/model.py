@@ -58,6 +58,14 @@ class Step:
     undo_title: str = ""  # how it is undone, in words ("" = nothing to undo)
     undo: StepFn | None = None
     commits: bool = False  # once this step started, failures are no longer undone automatically
+    ops: list[Any] = field(default_factory=list)  # hatui.runbook.ops.Op: the plan is theirs
+
+    def actions(self) -> list[Action]:
+        """What it sends, from its operations when it has them: read after a run, each value the
+        run learned is in place of its <placeholder>, so this is exactly what was sent."""
+        if self.ops:
+            return [a for op in self.ops for a in op.actions()]
+        return self.plan
 
 
 @dataclass(frozen=True)

@@ -144,11 +144,11 @@ class Runner:
         if phase == "start":
             self.emit(Event("action", action.text, step=step, node=action.node, data={"kind": action.kind}))
         else:
-            ok = phase == "ok"
+            ok = phase in ("ok", "closed")
             self.emit(
                 Event(
                     "action_done",
-                    action.text if ok else f"{action.text} → {phase}",
+                    action.text if phase == "ok" else f"{action.text} → {phase}",
                     step=step,
                     node=action.node,
                     ok=ok,
@@ -186,7 +186,7 @@ class Runner:
                     f"{i}. {s.title}",
                     step=s.key,
                     data={
-                        "actions": [str(a) for a in s.plan],
+                        "actions": [str(a) for a in s.actions()],
                         "undo": s.undo_title,
                         "timeout": s.timeout,
                         "commits": s.commits,
@@ -268,6 +268,7 @@ class Runner:
         if not await confirm(checks, steps):
             self.emit(Event("refused", "not confirmed: nothing was changed", ok=False))
             return Report(Outcome.REFUSED, checks, steps, self.events, "not confirmed")
+        self._keep_state(journal, ctx)
         journal.save()
         outcome, reason = await self._run_steps(steps, ctx, journal)
         return Report(outcome, checks, steps, self.events, reason, time.monotonic() - t0)
@@ -298,7 +299,7 @@ class Runner:
                 return await self._fail(steps, ctx, journal, step, why, committed)
             finally:
                 self._task = None
-            journal.facts = ctx.facts
+            self._keep_state(journal, ctx)
             journal.record(step.key, "done", detail or "")
             committed = committed or step.commits
             self.emit(
@@ -316,7 +317,7 @@ class Runner:
     async def _fail(
         self, steps: list[Step], ctx: RunContext, journal: Journal, step: Step, why: str, committed: bool
     ) -> tuple[Outcome, str]:
-        journal.facts = ctx.facts
+        self._keep_state(journal, ctx)
         journal.record(step.key, "failed", why)
         self.emit(Event("step_failed", f"{step.title}: {why}", step=step.key, ok=False))
         if committed:
@@ -368,6 +369,14 @@ class Runner:
             self.emit(Event("undo_done", detail or s.undo_title, step=s.key))
         return ok
 
+    def _keep_state(self, journal: Journal, ctx: RunContext) -> None:
+        """What the runbook has learned, saved with each step: its typed state where it has one
+        (dump_state/load_state), the context's facts otherwise."""
+        journal.facts = ctx.facts
+        dump = getattr(self.runbook, "dump_state", None)
+        if dump is not None:
+            journal.facts["state"] = dump()
+
     # ------------------------------------------------------------------ after a restart
     def unfinished(self) -> Journal | None:
         j = Journal.load(self.journal_path)
@@ -384,6 +393,9 @@ class Runner:
             return Report(Outcome.REFUSED, events=self.events, reason=str(busy))
         try:
             ctx = self._context(journal.facts)
+            load = getattr(self.runbook, "load_state", None)
+            if load is not None and "state" in journal.facts:
+                load(journal.facts["state"])
             steps = self.runbook.steps(ctx)
             committed = any(journal.status_of(s.key) == "done" for s in steps if s.commits)
             if how == "rollback":

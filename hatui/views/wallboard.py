@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hatui.rules.alerts import ActiveAlert
+from hatui.rules.incidents import ActiveIncident
 from hatui.rules.topology import vip_views
 from hatui.state.observations import Kind
 from hatui.state.store import Snapshot
@@ -21,7 +23,7 @@ class Board:
     writer: str
     vips: tuple[str, ...]  # "198.18.0.100 → db1"
     worst_lag: str
-    alerts: tuple[tuple[str, str, str], ...]  # (severity, message, active for)
+    alerts: tuple[tuple[str, str, str], ...]  # (severity, message, active for): the incidents
     data_age: str
     stale: bool
     vip_stale: str = ""  # "" or "STALE: db2 addresses data 40s old", beside the VIP lines
@@ -29,8 +31,14 @@ class Board:
 
 
 def board(
-    snap: Snapshot, active: list[ActiveAlert], lag: LagHistory, now: float, pending: frozenset[str] = frozenset()
+    snap: Snapshot,
+    active: list[ActiveAlert],
+    lag: LagHistory,
+    now: float,
+    pending: frozenset[str] = frozenset(),
+    incidents: Sequence[ActiveIncident] | None = None,
 ) -> Board:
+    """incidents: what the wall shows (one line per root cause); without them, each alert."""
     alerts = [a.alert for a in active]
     h = header(snap, alerts, pending)
     vips = tuple(f"{v.address} → {', '.join(v.holders) or 'NOBODY'}" for v in vip_views(snap))
@@ -43,7 +51,9 @@ def board(
         h.writer,
         vips,
         worst_txt,
-        tuple((str(a.alert.severity), a.alert.message, age_text(now - a.since)) for a in active),
+        tuple((str(a.alert.severity), a.alert.message, age_text(now - a.since)) for a in active)
+        if incidents is None
+        else tuple((str(i.incident.severity), i.incident.title, age_text(now - i.since)) for i in incidents),
         age_text(oldest),
         oldest is None or staleness(snap, ALL_POLLED).stale,
         staleness(snap, PANEL_KINDS["vip"]).label(),

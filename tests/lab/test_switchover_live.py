@@ -115,7 +115,7 @@ def test_refused_when_the_target_sql_thread_is_stopped(lab, tmp_path):
         r = switchover(lab, "db2", tmp_path, "--yes")
         print(r.stdout)
         assert r.returncode == 1
-        assert "✘ db2 replication threads running" in r.stdout and "SQL No" in r.stdout
+        assert "✘ threads: db2 replication threads running" in r.stdout and "SQL No" in r.stdout
         assert "REFUSED" in r.stdout and "▶" not in r.stdout  # no step ran
         unchanged(lab)
     finally:
@@ -133,7 +133,7 @@ def test_refused_when_the_target_has_an_errant_transaction(lab, tmp_path):
         r = switchover(lab, "db2", tmp_path, "--yes")
         print(r.stdout)
         assert r.returncode == 1
-        assert "✘ no errant transactions on db2" in r.stdout and "2-2-" in r.stdout
+        assert "✘ no_errant: no errant transactions on db2" in r.stdout and "2-2-" in r.stdout
         unchanged(lab)
     finally:
         lab.sql("db1", "START SLAVE")
@@ -147,7 +147,7 @@ def test_refused_when_the_target_is_unreachable(lab, tmp_path):
     r = switchover(lab, "db2", tmp_path, "--yes")
     print(r.stdout)
     assert r.returncode == 1
-    assert "✘ every node reachable over SSH" in r.stdout and "db2" in r.stdout
+    assert "✘ reachable: every node reachable over SSH" in r.stdout and "db2" in r.stdout
     lab.fault("start-sshd", "db2")
     unchanged(lab)
 

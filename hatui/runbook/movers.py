@@ -1,0 +1,395 @@
+"""How the writer's address moves from the old writer to the target: one mover per deployment,
+chosen in preflight and shown in the plan.
+
+- track-file (keepalived 2.x): the target's tracked priority file is raised (its skew time is a
+  few ms) and the old writer's set below -253: FAULT, one priority-0 advert, the VIP leaves at
+  once. The fastest; needs `track_file` in keepalived.conf and `keepalived.priority_file`.
+- flag-file (seed 003, works on keepalived 1.x): a vrrp_script with a negative weight checks a
+  file; the file on the old writer drops its priority below the target's, which preempts.
+- restart (the seeds' own procedure, last resort): keepalived stopped on the old writer, the VIP
+  moves to the highest remaining priority, then keepalived started again (it comes back as
+  BACKUP: needs nopreempt or a lower priority than the target's).
+- router (seed 002): the writer's address lives on the routers; each HAProxy's writers' route is
+  turned to the target (`set server ... state ready|maint` on its stats socket).
+
+Each exposes operations (hatui.runbook.ops), so what it sends is what the plan shows. The commands
+that must be fast at the moment of the move are opened before the writes pause (an SSH channel
+costs ~0.1 s) and fired with one packet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import time
+from dataclasses import dataclass, field
+
+from hatui.runbook.access import Armed, WriteAccess
+from hatui.runbook.model import Action, StepFailed
+from hatui.runbook.ops import Op, Shell, vip_wait_command
+
+BOOST = 253  # added to the target's priority (capped at 254): skew time (256-254)/256 s = 8 ms
+FAULT = -254  # below -253: keepalived puts the instance in FAULT (priority-0 advert, VIP dropped)
+
+
+def write_file(path: str, value: int) -> str:
+    return f"printf '%s\\n' {int(value)} > {shlex.quote(path)}"
+
+
+@dataclass
+class Watch:
+    """A channel on a node, opened early and fired at once, that returns within ~10 ms of the
+    address arriving there (a read: nothing is changed by it)."""
+
+    node: str
+    address: str
+    seconds: float
+    armed: Armed | None = None
+    result: asyncio.Future | None = None
+
+    @property
+    def command(self) -> str:
+        return vip_wait_command(self.address, True, self.seconds)
+
+    async def open(self, x: WriteAccess) -> None:
+        if self.armed is None:
+            self.armed = await x.arm(self.node, self.command, show=self.command)
+            self.armed.fire()
+            self.result = asyncio.ensure_future(self.armed.result(self.seconds + 5))
+
+    async def arrived(self, timeout: float) -> bool:
+        try:
+            assert self.result is not None
+            await asyncio.wait_for(self.result, timeout)
+            return True
+        except Exception:
+            return False
+        finally:
+            self.armed = self.result = None
+
+    async def close(self) -> None:
+        if self.armed is not None:
+            self.armed.close()
+            self.armed = None
+        if self.result is not None:
+            try:
+                await asyncio.wait_for(self.result, 5)
+            except (asyncio.CancelledError, Exception):
+                pass
+            self.result = None
+
+
+@dataclass
+class Fire:
+    """A write opened early on a node and fired at the move: `command` then wait for the address
+    to leave the node, in one round trip."""
+
+    node: str
+    command: str
+    address: str
+    seconds: float
+    armed: Armed | None = None
+
+    @property
+    def full(self) -> str:
+        return f"{self.command} && {vip_wait_command(self.address, False, self.seconds)}"
+
+    async def open(self, x: WriteAccess, sudo: bool = True) -> None:
+        if self.armed is None:
+            self.armed = await x.arm(self.node, self.full, show=self.full, sudo=sudo)
+
+    async def fire(self, x: WriteAccess) -> bool:
+        await self.open(x)
+        assert self.armed is not None
+        self.armed.fire()
+        try:
+            await self.armed.result(self.seconds + 5)
+            return True
+        except Exception:
+            return False
+        finally:
+            self.armed = None
+
+    def close(self) -> None:
+        if self.armed is not None:
+            self.armed.close()  # never fired: it exits without touching anything
+            self.armed = None
+
+
+class Mover:
+    name: str
+    early: list[Op]  # before the fence, undone if the run rolls back (e.g. a boost)
+
+    def prepare(self) -> Op | None:
+        """Open what the move fires (before the writes pause)."""
+        return None
+
+    def move(self) -> Op:
+        raise NotImplementedError
+
+    def settle(self) -> list[Op]:
+        return []
+
+    async def cleanup(self) -> None:
+        return None
+
+
+@dataclass
+class _Prepare(Op):
+    node: str
+    mover: VipMover
+    title: str = "open the channels for the VIP move (before writes pause)"
+
+    def actions(self) -> list[Action]:
+        m = self.mover
+        return [Action(m.watch.node, "ssh", m.watch.command)]
+
+    async def run(self, x: WriteAccess) -> str:
+        m = self.mover
+        await m.fire.open(x, sudo=m.fire_sudo)
+        await m.watch.open(x)
+        return f"ready: {m.fire.node} drops the VIP on one packet; {m.watch.node} watches for it"
+
+    def undo(self) -> Op:
+        return _Close(self.node, self.mover)
+
+
+@dataclass
+class _Close(Op):
+    node: str
+    mover: VipMover
+    title: str = "close them (an armed command that never fired changes nothing)"
+
+    def actions(self) -> list[Action]:
+        return []
+
+    async def run(self, x: WriteAccess) -> str:
+        await self.mover.cleanup()
+        return "nothing armed any more"
+
+
+@dataclass
+class _Move(Op):
+    node: str
+    mover: VipMover
+    title: str = ""
+
+    def actions(self) -> list[Action]:
+        m = self.mover
+        return [*(a for op in m.before_fire for a in op.actions()), Action(m.fire.node, "ssh", m.fire.full)]
+
+    async def run(self, x: WriteAccess) -> str:
+        m = self.mover
+        t0 = time.monotonic()
+        await m.watch.open(x)  # a resumed run opens it here
+        for op in m.before_fire:
+            await op.run(x)
+        off_old = await m.fire.fire(x)
+        on_t = await m.watch.arrived(m.seconds + 5)
+        if on_t and off_old:
+            return f"VIP {m.address} on {m.target} {time.monotonic() - t0:.3f} s after the move began"
+        raise StepFailed(
+            f"VIP {m.address} not on {m.target} alone within {m.seconds:g} s "
+            f"(on {m.target}: {on_t}, gone from {m.old}: {off_old})"
+        )
+
+    def undo(self) -> Op:
+        return _Back(self.node, self.mover)
+
+
+@dataclass
+class _Back(Op):
+    node: str
+    mover: VipMover
+    title: str = "move the VIP back"
+
+    def actions(self) -> list[Action]:
+        return [a for op in self.mover.back for a in op.actions()]
+
+    async def run(self, x: WriteAccess) -> str:
+        m = self.mover
+        for op in m.back:
+            await op.run(x)
+        on_old, off_t = await asyncio.gather(
+            _vip(x, m.old, m.address, True, 20), _vip(x, m.target, m.address, False, 20)
+        )
+        if on_old and off_t:
+            return f"VIP {m.address} back on {m.old}"
+        raise StepFailed(f"VIP {m.address} did not come back to {m.old} alone within 20 s")
+
+
+async def _vip(x: WriteAccess, node: str, address: str, present: bool, seconds: float) -> bool:
+    try:
+        await x.ssh(node, vip_wait_command(address, present, seconds), read=True, timeout=seconds + 5)
+        return True
+    except Exception:
+        return False
+
+
+@dataclass
+class VipMover(Mover):
+    """A VIP that keepalived moves between the databases (track-file, flag-file, restart)."""
+
+    name: str
+    old: str
+    target: str
+    address: str
+    seconds: float
+    fire: Fire
+    watch: Watch
+    before_fire: list[Op] = field(default_factory=list)  # sent at the move, just before the fire
+    back: list[Op] = field(default_factory=list)  # undo of the move (before it committed)
+    after: list[Op] = field(default_factory=list)  # settle
+    early: list[Op] = field(default_factory=list)
+    fire_sudo: bool = True
+
+    def prepare(self) -> Op:
+        return _Prepare(self.old, self)
+
+    def move(self) -> Op:
+        return _Move(self.old, self, f"Move VIP {self.address} to {self.target} ({self.name})")
+
+    def settle(self) -> list[Op]:
+        return self.after
+
+    async def cleanup(self) -> None:
+        self.fire.close()
+        await self.watch.close()
+
+
+def track_file(
+    old: str,
+    target: str,
+    address: str,
+    pf_old: str,
+    pf_target: str,
+    *,
+    seconds: float,
+    early_boost: bool,
+    keep_low: int,
+) -> VipMover:
+    """keepalived 2.x with a tracked priority file on both nodes (weight 1)."""
+    boost = Shell(target, write_file(pf_target, BOOST), f"{target}'s priority raised by {BOOST}", key="boost")
+    reset_t = Shell(target, write_file(pf_target, 0), f"{target}'s priority file back to 0")
+    boost.inverse = reset_t
+    return VipMover(
+        name="track-file",
+        old=old,
+        target=target,
+        address=address,
+        seconds=seconds,
+        fire=Fire(old, write_file(pf_old, FAULT), address, seconds),
+        watch=Watch(target, address, seconds + 60),
+        before_fire=[] if early_boost else [boost],
+        back=[reset_t, Shell(old, write_file(pf_old, 0), f"{old}'s priority file back to 0")],
+        after=[
+            reset_t,
+            Shell(
+                old,
+                write_file(pf_old, keep_low),
+                f"{old} leaves FAULT as BACKUP"
+                + (f" with {keep_low} so it never preempts {target}" if keep_low else ""),
+            ),
+        ],
+        early=[boost] if early_boost else [],
+    )
+
+
+def flag_file(
+    old: str, target: str, address: str, flag: str, *, seconds: float, clear_target: bool, keep_flag: bool
+) -> VipMover:
+    """A vrrp_script that lowers the priority while `flag` exists (seed 003; keepalived 1.x too).
+    keep_flag: the flag stays on the old writer afterwards, or it would preempt the target back
+    (its own priority is the higher); else it is removed once the VIP has moved."""
+    q = shlex.quote(flag)
+    return VipMover(
+        name="flag-file",
+        old=old,
+        target=target,
+        address=address,
+        seconds=seconds,
+        fire=Fire(old, f"touch {q}", address, seconds),
+        watch=Watch(target, address, seconds + 60),
+        back=[Shell(old, f"rm -f {q}", f"{old}'s flag removed")],
+        after=[]
+        if keep_flag
+        else [Shell(old, f"rm -f {q}", f"{old}'s flag removed (its priority is below {target}'s)")],
+        early=[Shell(target, f"rm -f {q}", f"{target}'s flag removed", key="clear_flag")] if clear_target else [],
+    )
+
+
+def restart(old: str, target: str, address: str, stop: str, start: str, *, seconds: float) -> VipMover:
+    """keepalived stopped on the old writer, then started again once the VIP is on the target."""
+    return VipMover(
+        name="restart",
+        old=old,
+        target=target,
+        address=address,
+        seconds=seconds,
+        fire=Fire(old, stop, address, seconds),
+        watch=Watch(target, address, seconds + 60),
+        back=[Shell(old, start, f"keepalived started on {old}", timeout=30)],
+        after=[Shell(old, start, f"keepalived started on {old} (BACKUP)", timeout=30)],
+    )
+
+
+# ----------------------------------------------------------------------------- routers
+
+
+def haproxy_command(socket: str, commands: list[str]) -> str:
+    text = shlex.quote("; ".join(commands))
+    sock = shlex.quote(socket)
+    return (
+        f"if command -v socat >/dev/null 2>&1; then echo {text} | socat -t 2 stdio UNIX-CONNECT:{sock}; "
+        f"else echo {text} | nc -U {sock}; fi"
+    )
+
+
+@dataclass
+class RouterRoute:
+    router: str
+    socket: str
+    backend: str  # the writers' route
+    old_server: str
+    new_server: str
+
+
+@dataclass
+class _RouterMove(Op):
+    node: str
+    routes: list[RouterRoute]
+    to_new: bool
+    title: str = ""
+
+    def commands(self, r: RouterRoute) -> str:
+        on, off = (r.new_server, r.old_server) if self.to_new else (r.old_server, r.new_server)
+        return haproxy_command(
+            r.socket,
+            [
+                f"set server {r.backend}/{on} state ready",
+                f"set server {r.backend}/{on} health up",  # no 2 s of rise checks
+                f"set server {r.backend}/{off} state maint",
+            ],
+        )
+
+    def actions(self) -> list[Action]:
+        return [Action(r.router, "ssh", self.commands(r)) for r in self.routes]
+
+    async def run(self, x: WriteAccess) -> str:
+        await asyncio.gather(*(x.ssh(r.router, self.commands(r), sudo=True, timeout=10) for r in self.routes))
+        want = self.routes[0].new_server if self.to_new else self.routes[0].old_server
+        return f"the writers' route of {', '.join(r.router for r in self.routes)} sends writes to {want}"
+
+    def undo(self) -> Op | None:
+        return _RouterMove(self.node, self.routes, not self.to_new, "turn the routers back") if self.to_new else None
+
+
+@dataclass
+class RouterMover(Mover):
+    name: str
+    routes: list[RouterRoute]
+    early: list[Op] = field(default_factory=list)
+
+    def move(self) -> Op:
+        to = self.routes[0].new_server
+        return _RouterMove(self.routes[0].router, self.routes, True, f"Turn every router's writers' route to {to}")

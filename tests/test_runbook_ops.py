@@ -1,0 +1,268 @@
+"""The plan a DBA confirms is what runs: every step of the switchover, on every dialect, with
+and without GTIDs, with every VIP mover, sends exactly the statements and commands its plan
+shows (read back after the run, with the values the run learned in place of <placeholders>).
+
+A recording stand-in for the write access answers like the servers would; the statements
+themselves come from the dialects (tests/test_mysql_dialect.py holds those to the manuals)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from hatui.cluster import load_cluster_text
+from hatui.mysql.dialect import Statement
+from hatui.mysql.status import MysqlStatus, ReplicationChannel
+from hatui.mysql.version import detect_version
+from hatui.runbook.model import Action
+from hatui.runbook.ops import Position
+from hatui.runbook.switchover import State, Switchover
+
+VERSIONS = {
+    "mariadb-10.5": "10.5.27-MariaDB",
+    "mariadb-10.11": "10.11.19-MariaDB-0+deb12u1-log",
+    "mariadb-11.4": "11.4.2-MariaDB",
+    "mysql-5.7": "5.7.44-log",
+    "mysql-8.0.21": "8.0.21",
+    "mysql-8.0.30": "8.0.30",
+    "mysql-8.4": "8.4.3",
+}
+MOVERS = ("track-file", "flag-file", "restart", "router")
+
+CLUSTER = """
+name: t
+topology: TOPOLOGY
+defaults:
+  mysql:
+    monitor: {user: hatui_monitor, password_env: X}
+    admin: {user: hatui_admin, password_env: X}
+    replication: {user: repl, password_env: HATUI_TEST_REPL_PW}
+  keepalived:
+    log: {file: /var/log/keepalived.log}
+    priority_file: /etc/keepalived/hatui_priority
+    flag_file: /etc/keepalived/hatui-down
+    stop_command: service keepalived stop
+    start_command: service keepalived start
+nodes:
+  db1: {host: 10.0.0.11, roles: [mysql, KA]}
+  db2: {host: 10.0.0.12, roles: [mysql, KA]}
+  db3: {host: 10.0.0.13, roles: [mysql]}
+  r1: {host: 10.0.0.21, roles: [router, keepalived], router: {kind: haproxy, stats_socket: /run/haproxy.sock}}
+vips:
+  - {address: 10.0.0.100, instance: VI_1, role: writer, port: PORT, nodes: [NODES]}
+"""
+
+
+def cluster(mover: str):
+    routers = mover == "router"
+    text = (
+        CLUSTER.replace("TOPOLOGY", "primary-replicas" if routers else "dual-master")
+        .replace("KA", "mysql" if routers else "keepalived")
+        .replace("PORT", "7001" if routers else "3306")
+        .replace("NODES", "r1" if routers else "db1, db2")
+    )
+    return load_cluster_text(text, "t.yml")
+
+
+def state(mover: str, version: str, by_gtid: bool) -> State:
+    s = State(old="db1", target="db2", by_gtid=by_gtid, mover=mover)
+    s.versions = {n: version for n in ("db1", "db2", "db3")}
+    s.channels = {"db2": "", "db3": ""}
+    s.old_channel = None if mover == "router" else ""
+    s.address, s.port = ("10.0.0.100", 7001 if mover == "router" else 3306)
+    s.early_boost = mover == "track-file"
+    s.keep_low = -11
+    s.clear_flag = mover == "flag-file"
+    if mover == "router":
+        s.routes = [
+            {"router": "r1", "socket": "/run/haproxy.sock", "backend": "rw", "old_server": "db1", "new_server": "db2"}
+        ]
+    return s
+
+
+@dataclass
+class FakeSql:
+    x: FakeAccess
+    node: str
+    read_only: int = 1
+
+    async def execute(self, stmt: Statement | str, *, timeout: float = 10.0, show: str | None = None, benign=None):
+        text = stmt.redacted() if isinstance(stmt, Statement) else stmt
+        self.x.sent.append(Action(self.node, "sql", show or text))
+        sql = stmt.sql if isinstance(stmt, Statement) else stmt
+        if "read_only = ON" in sql:
+            self.read_only = 1
+        elif "read_only = OFF" in sql:
+            self.read_only = 0
+        if "_WAIT(" in sql or "WAIT_FOR_EXECUTED" in sql:
+            return [{"reached": 0}]
+        if "gtid_binlog_pos" in sql or "gtid_executed" in sql:
+            pos = "0-1-100" if self.x.mariadb else "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100"
+            return [{"pos": pos}]
+        if "STATUS" in sql and ("MASTER" in sql or "BINARY LOG" in sql):
+            return [{"File": f"{self.node}-bin.000007", "Position": 4242}]
+        return []
+
+    async def query(self, sql: str, args: Any = None, *, timeout: float = 10.0):
+        if "PROCESSLIST" in sql:
+            return [{"ID": 41, "USER": "app", "HOST": "10.0.0.50:5000"}, {"ID": 42, "USER": "app", "HOST": "x"}]
+        if "read_only" in sql:
+            return [{"ro": self.read_only}]
+        if "server_id" in sql:
+            return [{"id": 2}]
+        return []
+
+    async def status(self, *, timeout: float = 10.0) -> MysqlStatus:
+        host = "10.0.0.12"  # every channel points at the new writer once changed
+        ch = ReplicationChannel(name="", source_host=host, io_running=True, sql_running=True, io_state="Yes")
+        return MysqlStatus(up=True, version=detect_version(self.x.version), channels=(ch,))
+
+
+@dataclass
+class FakeArmed:
+    x: FakeAccess
+    node: str
+    show: str
+
+    def fire(self) -> None:
+        self.x.sent.append(Action(self.node, "ssh", self.show))
+
+    async def result(self, timeout: float) -> str:
+        return ""
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class FakeAccess:
+    version: str
+    sent: list[Action] = field(default_factory=list)
+    _sql: dict[str, FakeSql] = field(default_factory=dict)
+
+    @property
+    def mariadb(self) -> bool:
+        return detect_version(self.version).is_mariadb
+
+    def sql(self, node: str) -> FakeSql:
+        return self._sql.setdefault(node, FakeSql(self, node, 0 if node == "db1" else 1))
+
+    async def ssh(self, node, command, *, timeout=10.0, show=None, read=False, sudo=False) -> str:
+        if not read:
+            self.sent.append(Action(node, "ssh", show or command))
+        return ""
+
+    async def arm(self, node, command, *, show, sudo=False):
+        return FakeArmed(self, node, show)
+
+    async def query_via(self, node, host, port, sql, *, timeout=10.0):
+        return [{"id": 2, "ro": 0}]
+
+
+@dataclass
+class Ctx:
+    access: FakeAccess
+
+
+async def run_all(mover: str, version: str, by_gtid: bool) -> tuple[list, list[Action]]:
+    c = cluster(mover)
+    rb = Switchover(c, "db2")
+    rb.state = state(mover, version, by_gtid)
+    ctx = Ctx(FakeAccess(version))
+    steps = rb.steps(ctx)  # type: ignore[arg-type]
+    for s in steps:
+        await s.run(ctx)
+    await rb.cleanup()
+    return steps, ctx.access.sent
+
+
+@pytest.fixture(autouse=True)
+def _repl_password(monkeypatch):
+    monkeypatch.setenv("HATUI_TEST_REPL_PW", "s3cret-repl")
+    monkeypatch.setenv("X", "x")
+
+
+@pytest.mark.parametrize("mover", MOVERS)
+@pytest.mark.parametrize("flavor", list(VERSIONS))
+@pytest.mark.parametrize("by_gtid", [True, False], ids=["gtid", "position"])
+async def test_the_plan_read_after_the_run_is_exactly_what_was_sent(flavor, mover, by_gtid):
+    steps, sent = await run_all(mover, VERSIONS[flavor], by_gtid)
+    planned = [a for s in steps for a in s.actions()]
+    assert [(a.node, a.kind, a.text) for a in planned] == [(a.node, a.kind, a.text) for a in sent]
+    assert not any("<" in a.text and ">" in a.text and "position" in a.text for a in planned)  # all filled in
+    assert not any("s3cret" in a.text for a in sent)  # the replication password never shown
+
+
+@pytest.mark.parametrize("flavor", list(VERSIONS))
+def test_the_plan_before_the_run_uses_each_dialects_own_words(flavor):
+    c = cluster("track-file")
+    rb = Switchover(c, "db2")
+    rb.state = state("track-file", VERSIONS[flavor], True)
+    text = "\n".join(a.text for s in rb.steps(None) for a in s.actions())  # type: ignore[arg-type]
+    mariadb = flavor.startswith("mariadb")
+    v = detect_version(VERSIONS[flavor])
+    assert ("MASTER_GTID_WAIT('<old writer's final position>'" in text) == mariadb
+    assert ("WAIT_FOR_EXECUTED_GTID_SET('<old writer's final position>'" in text) == (not mariadb)
+    assert ("super_read_only" in text) == (not mariadb and v.at_least(5, 7, 8))
+    if flavor == "mysql-8.4":  # accepts neither MASTER_* nor SLAVE
+        assert "MASTER" not in text and "SLAVE" not in text
+        assert "CHANGE REPLICATION SOURCE TO SOURCE_HOST='10.0.0.12'" in text and "START REPLICA" in text
+    if mariadb:
+        assert "MASTER_USE_GTID=slave_pos" in text
+
+
+def test_without_gtids_replicas_wait_for_the_old_writers_position_and_continue_at_the_new_writers():
+    steps, sent = asyncio.run(run_all("track-file", VERSIONS["mariadb-10.11"], False))
+    texts = [f"{a.node} {a.text}" for a in sent]
+    old_final = "MASTER_POS_WAIT('db1-bin.000007', 4242, 30"
+    # the target and the other replica are level with db1's last position before anything moves
+    assert any(t.startswith("db2 SELECT " + old_final) for t in texts)
+    assert any(t.startswith("db3 SELECT " + old_final) for t in texts)
+    # then they continue from the new writer's own binlog position read at that moment
+    assert (
+        "db3 CHANGE MASTER TO MASTER_HOST='10.0.0.12', MASTER_PORT=3306, MASTER_LOG_FILE='db2-bin.000007', "
+        "MASTER_LOG_POS=4242, MASTER_USE_GTID=no" in texts
+    )
+    i_wait = next(i for i, t in enumerate(texts) if t.startswith("db3 SELECT " + old_final))
+    i_read = next(i for i, t in enumerate(texts) if t == "db2 SHOW MASTER STATUS")
+    i_move = next(i for i, t in enumerate(texts) if "-254" in t)
+    assert i_wait < i_read < i_move  # the mapping is read before the VIP moves, never guessed after
+
+
+def test_a_new_channel_for_the_old_writer_carries_the_replication_account_masked():
+    steps, sent = asyncio.run(run_all("router", VERSIONS["mysql-8.4"], True))
+    change = [a.text for a in sent if a.node == "db1" and "CHANGE REPLICATION SOURCE" in a.text]
+    assert change == [
+        "CHANGE REPLICATION SOURCE TO SOURCE_HOST='10.0.0.12', SOURCE_PORT=3306, SOURCE_USER='repl', "
+        "SOURCE_PASSWORD='***', SOURCE_AUTO_POSITION=1"
+    ]
+    router = [a.text for a in sent if a.node == "r1"]
+    assert (
+        len(router) == 1
+        and "set server rw/db2 state ready; set server rw/db2 health up; set server rw/db1 state maint" in router[0]
+    )
+
+
+def test_state_survives_the_journal():
+    s = state("flag-file", VERSIONS["mysql-8.0.30"], False)
+    s.final = Position(file="mysql-bin.000003", pos=1234).to_json()
+    back = State.from_json(s.to_json())
+    assert back == s and Position.from_json(back.final) == Position(file="mysql-bin.000003", pos=1234)
+
+
+def test_movers_are_the_plans_last_word_on_how_the_vip_moves():
+    for mover, words in {
+        "track-file": ["printf '%s\\n' 253 > /etc/keepalived/hatui_priority", "printf '%s\\n' -254 >"],
+        "flag-file": ["rm -f /etc/keepalived/hatui-down", "touch /etc/keepalived/hatui-down &&"],
+        "restart": ["service keepalived stop &&", "service keepalived start"],
+        "router": ["set server rw/db2 state ready"],
+    }.items():
+        steps, sent = asyncio.run(run_all(mover, VERSIONS["mariadb-10.11"], True))
+        text = "\n".join(a.text for a in sent)
+        for w in words:
+            assert w in text, (mover, w)
+        move = next(s for s in steps if s.key == "move")
+        assert move.commits
