@@ -280,6 +280,15 @@ class Dialect:
     def start_replica(self, channel: str = "", threads: Threads = "both") -> Statement:
         return self._start_stop("START", channel, threads)
 
+    def reset_replica_all(self, channel: str = "") -> Statement:
+        """Forget a (stopped) channel entirely: a writer keeps no channel from its replicas."""
+        _check_channel(channel)
+        if self.is_mariadb:
+            return Statement("RESET SLAVE %s ALL", (channel,)) if channel else Statement("RESET SLAVE ALL")
+        word = "REPLICA" if self.replica_keyword else "SLAVE"
+        clause, args = self._channel_clause(channel)
+        return Statement(f"RESET {word} ALL{clause}", args)
+
     def change_source(
         self,
         host: str,

@@ -361,6 +361,7 @@ class StopReplica(Op):
     node: str
     d: Dialect
     channel: str = ""
+    host: str = ""  # where the channel points: its undo starts it again
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -372,6 +373,34 @@ class StopReplica(Op):
     async def run(self, x: WriteAccess) -> str:
         await _send(x, self.node, self.d.stop_replica(self.channel))
         return f"{self.node}'s replication stopped"
+
+    def undo(self) -> Op | None:
+        return StartReplica(self.node, self.d, self.host, self.channel) if self.host else None
+
+
+@dataclass
+class Detach(Op):
+    """The new writer forgets its channel from the old one (primary and replicas: the old writer
+    becomes its replica, so a channel back to it would make a ring)."""
+
+    node: str
+    d: Dialect
+    channel: str = ""
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return f"remove {self.node}'s channel from the old writer"
+
+    def actions(self) -> list[Action]:
+        return [
+            _sql(self.node, self.d.stop_replica(self.channel)),
+            _sql(self.node, self.d.reset_replica_all(self.channel)),
+        ]
+
+    async def run(self, x: WriteAccess) -> str:
+        for s in (self.d.stop_replica(self.channel), self.d.reset_replica_all(self.channel)):
+            await _send(x, self.node, s)
+        return f"{self.node} replicates from nobody"
 
 
 # ----------------------------------------------------------------------------- commands

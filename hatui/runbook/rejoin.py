@@ -1,5 +1,5 @@
-"""Rejoin a repaired old writer as a replica of the current writer (DESIGN.md §5: MySQL Shell's
-rejoinInstance, replication-manager's autorejoin).
+"""Rejoin a repaired old writer as a replica of the current writer (docs/runbooks.md, "rejoin";
+after MySQL Shell's rejoinInstance, replication-manager's autorejoin).
 
 Read-only first. Then classify it against the writer: identical, behind (recoverable), diverged
 (it holds transactions the writer never had: refused, listed; the DBA may keep them with

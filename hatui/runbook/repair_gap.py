@@ -1,4 +1,5 @@
-"""Binlog gap repair after an unplanned failover (DESIGN.md §5; only MHA does this elsewhere).
+"""Binlog gap repair after an unplanned failover (docs/runbooks.md, "repair-gap"; only MHA does
+this elsewhere).
 
 The old writer may hold transactions that were committed and acknowledged but never reached the
 new writer. This runbook proves the old writer can no longer take writes, reads its binlog files

@@ -26,6 +26,7 @@ from hatui.runbook.facts import Facts, gather
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
 from hatui.runbook.ops import (
     ChangeSource,
+    Detach,
     EndSessions,
     Op,
     Position,
@@ -34,6 +35,7 @@ from hatui.runbook.ops import (
     SetWritable,
     Slot,
     StartReplica,
+    StopReplica,
     WaitFor,
     op_step,
 )
@@ -491,8 +493,17 @@ class Switchover:
         wait = self.catch_up_timeout
 
         catch_up: list[Op] = [WaitFor(t, d_t, final, wait, s.channels.get(t, ""), by_gtid)]
-        if not by_gtid:  # every replica level with the old writer, then the target's own position
-            catch_up += [WaitFor(r, self._dialect(r), final, wait, s.channels[r], False) for r in replicas]
+        if not by_gtid:
+            # every replica level with the old writer and held there: once the target takes
+            # writes, a dual master's channel relays them through the old writer, and a replica
+            # still attached there would apply them before it is repointed (then twice); then
+            # the target's own position, where they all continue
+            oh = c.nodes[old].host
+            for r in replicas:
+                catch_up += [
+                    WaitFor(r, self._dialect(r), final, wait, s.channels[r], False),
+                    StopReplica(r, self._dialect(r), s.channels[r], oh),
+                ]
             catch_up.append(ReadPosition(t, d_t, False, start))
         at = None if by_gtid else start
         repoint: list[Op] = [ChangeSource(r, self._dialect(r), th, tport, s.channels[r], at) for r in replicas]
@@ -547,6 +558,10 @@ class Switchover:
         ]
         if m.settle():
             steps.append(op_step("settle", "Restore keepalived's settings (the VIP stays)", m.settle(), 30))
+        if s.old_channel is None:  # not a pair of masters: the old writer becomes the new one's replica
+            steps.append(
+                op_step("detach", f"Remove {t}'s channel from {old}", [Detach(t, d_t, s.channels.get(t, ""))], 20)
+            )
         if repoint:
             steps.append(op_step("repoint", f"Repoint replicas of {old} to {t}", repoint, 60))
         steps += [

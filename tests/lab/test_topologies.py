@@ -22,6 +22,7 @@ import pytest
 from hatui.cluster import load_cluster
 from hatui.lab import Lab, canonical, configs
 from hatui.lab.spec import ROUTER_PORTS, LabOptions
+from hatui.lab.writer import VipWriter, verify_rows
 
 from .support import lab_spec, leftovers, query, recorded, require_lab, wait_until
 
@@ -129,6 +130,48 @@ def alert_set(d: dict) -> set[tuple[str, str | None]]:
     return {(a["code"], a["node"]) for a in d["alerts"]}
 
 
+def switchover_cli(lab: Lab, to: str, state_dir) -> subprocess.CompletedProcess:
+    """`hatui switchover` as a DBA runs it (it enters the lab's operator namespace)."""
+    import os
+
+    env = dict(os.environ, HATUI_STATE_DIR=str(state_dir))
+    return subprocess.run(
+        [sys.executable, "-m", "hatui", "switchover", "--cluster", str(lab.spec.cluster_file), "--to", to, "--yes"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+
+
+def switchover_there_and_back(lab: Lab, target: str, state_dir, mover: str) -> None:
+    """Under a client writing through the writer's address (reconnecting), a switchover to
+    `target` and back: nothing lost or duplicated, the mover the issue asks for, and the lab as
+    built afterwards (replication healthy)."""
+    home = lab.spec.writer
+    w = VipWriter(lab, table=f"sw_{lab.spec.topology.replace('-', '_')}_{uuid.uuid4().hex[:6]}")
+    w.start()
+
+    def wrote(n: int) -> None:
+        base = w.acked
+        wait_until(f"{n} more acknowledged writes", lambda: w.acked >= base + n, 30, every=0.05)
+
+    try:
+        wrote(100)
+        for to in (target, home):
+            r = switchover_cli(lab, to, state_dir)
+            print(r.stdout[-3000:], r.stderr[-2000:])
+            assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+            assert "mover: how the" in r.stdout and f"{mover}:" in r.stdout
+            wrote(100)
+    finally:
+        report = w.stop()
+    print("writer:", report)
+    checks = verify_rows(lab, w.table, report.acked)
+    assert all(c.ok for c in checks.values()), checks  # none lost, none duplicated, none invented
+    assert canonical.problems(lab, settle=20) == []
+
+
 def common(lab: Lab) -> None:
     """Canonical as built; a valid cluster file; hatui status reads it as healthy: no alert, no
     incident, every node's keepalived running and every VIP on its holder."""
@@ -184,9 +227,10 @@ def keepalived_faults(lab: Lab, address: str) -> None:
     canonical.restore(lab)
 
 
-def test_dual_master_default_with_every_fault_kind():
+def test_dual_master_default_with_every_fault_kind(tmp_path):
     with built("dm", "dual-master") as lab:
         common(lab)
+        switchover_there_and_back(lab, "db2", tmp_path, "track-file")
         assert write_reaches_every_database(lab, lab.spec.vip, 3306) == "db1"
         assert answers(lab, lab.spec.node("db3").address) == "db3"  # a replica, read-only
         mysqld_faults(lab, "db3")
@@ -195,9 +239,10 @@ def test_dual_master_default_with_every_fault_kind():
         assert canonical.problems(lab) == []
 
 
-def test_primary_replicas_behind_routers():
+def test_primary_replicas_behind_routers(tmp_path):
     with built("pr", "primary-replicas") as lab:
         common(lab)
+        switchover_there_and_back(lab, "db2", tmp_path, "router")
         spec = lab.spec
         assert holders(lab, spec.vip) == ["r1"]
         # the router's read-write port reaches the primary, the read-only port the replicas
@@ -268,9 +313,10 @@ def test_primary_replicas_behind_routers():
         assert canonical.problems(lab) == []
 
 
-def test_mmm_writer_and_reader_vips():
+def test_mmm_writer_and_reader_vips(tmp_path):
     with built("mm", "mmm") as lab:
         common(lab)
+        switchover_there_and_back(lab, "db2", tmp_path, "track-file")
         spec = lab.spec
         writer, r2, r3 = (v.address for v in spec.vips)
         assert holders(lab, writer) == ["db1"] and holders(lab, r2) == ["db2"] and holders(lab, r3) == ["db3"]
@@ -300,10 +346,11 @@ def test_mmm_writer_and_reader_vips():
         assert canonical.problems(lab) == []
 
 
-def test_old_hosts_without_gtids_with_a_flag_file_and_unicast():
+def test_old_hosts_without_gtids_with_a_flag_file_and_unicast(tmp_path):
     options = LabOptions(gtid=False, vip_mover="flag-file", unicast=True, old_host=True)
     with built("oh", "dual-master", options) as lab:
         common(lab)
+        switchover_there_and_back(lab, "db2", tmp_path, "flag-file")
         spec = lab.spec
         # replication by binlog file and position (seed 001)
         for n in ("db1", "db2", "db3"):
@@ -342,9 +389,10 @@ def test_old_hosts_without_gtids_with_a_flag_file_and_unicast():
         assert canonical.problems(lab) == []
 
 
-def test_dual_vips_without_a_vip_mover():
+def test_dual_vips_without_a_vip_mover(tmp_path):
     with built("dv", "dual-master", LabOptions(dual_vip=True, vip_mover="none")) as lab:
         common(lab)
+        switchover_there_and_back(lab, "db2", tmp_path, "restart")
         spec = lab.spec
         writer, second = spec.vips
         assert holders(lab, writer.address) == ["db1"] and holders(lab, second.address) == ["db2"]
