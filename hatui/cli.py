@@ -161,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     rb = sub.add_parser("runbook", help="an interrupted runbook: status, rollback or resume")
     rb.add_argument("action", choices=("status", "rollback", "resume"))
     rb.add_argument("--cluster", metavar="FILE", required=True)
+    rb.add_argument("--yes", action="store_true", help="rollback/resume without asking (scripts)")
 
     lab = sub.add_parser(
         "lab", help="the network-namespace lab (needs root)", formatter_class=argparse.RawDescriptionHelpFormatter
@@ -331,7 +332,7 @@ def _runbook(args, argv: list[str]) -> int:
     _enter_namespace(clusters, argv)
     cluster = clusters[0]
     if args.command == "runbook":
-        return run_recovery(cluster, args.action, yes=False)
+        return run_recovery(cluster, args.action, yes=args.yes)
     runbook: Runbook
     try:
         if args.command == "switchover":

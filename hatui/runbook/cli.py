@@ -118,6 +118,17 @@ def run_recovery(cluster: Cluster, how: str, *, yes: bool) -> int:
         )
         return 1
 
+    print(f"{journal.runbook} {journal.params} by {journal.operator}, {journal.state}; {how} it:")
+    for s in journal.steps:
+        print(f"  {s.status:12} {s.key}  {s.detail}")
+    if not yes:
+        if not sys.stdin.isatty():
+            print(f"hatui: refusing to {how} without a terminal to confirm on; add --yes", file=sys.stderr)
+            return 1
+        if input(f"type {how} to go on: ").strip() != how:
+            print("not confirmed: nothing was changed")
+            return 1
+
     async def go() -> int:
         pool = SessionPool.for_cluster(cluster)
         try:
@@ -126,6 +137,8 @@ def run_recovery(cluster: Cluster, how: str, *, yes: bool) -> int:
             runner = Runner(cluster, rb, pool=pool, on_event=_printer())
             report = await runner.recover(journal, how)
             print(f"{report.outcome.value.upper().replace('_', ' ')} in {report.seconds:.2f} s")
+            if how == "rollback" and report.outcome == Outcome.ROLLED_BACK:
+                return 0  # what was asked for
             return EXIT[report.outcome]
         finally:
             await pool.close()

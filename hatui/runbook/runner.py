@@ -373,6 +373,7 @@ class Runner:
         """What the runbook has learned, saved with each step: its typed state where it has one
         (dump_state/load_state), the context's facts otherwise."""
         journal.facts = ctx.facts
+        journal.params = self.runbook.params()  # preflight may have learned some (the old writer)
         dump = getattr(self.runbook, "dump_state", None)
         if dump is not None:
             journal.facts["state"] = dump()

@@ -218,3 +218,82 @@ def test_dry_run_sends_no_write(lab, op, tmp_path):
     r = switchover(lab, "db2", tmp_path, "--dry-run")
     assert r.returncode == 0 and "DRY RUN: nothing was changed" in r.stdout and "▶" not in r.stdout
     unchanged(lab)
+
+
+def _audit_steps(path) -> list[str]:
+    if not path.exists():
+        return []
+    return [a.get("step", "") for a in read_audit(path) if a["event"] == "step_done"]
+
+
+def _interrupted(lab, tmp_path, after_step: str) -> None:
+    """`hatui switchover --to db2` killed (SIGKILL, as a crashed console) right after `after_step`
+    is done, seen in its audit log."""
+    env = dict(os.environ, HATUI_STATE_DIR=str(tmp_path))
+    audit = tmp_path / "lab" / "audit.log"
+    p = subprocess.Popen(
+        [sys.executable, "-m", "hatui", "switchover", "--cluster", str(lab.spec.cluster_file), "--to", "db2", "--yes"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        wait_until(f"the switchover past {after_step}", lambda: after_step in _audit_steps(audit), 60, every=0.005)
+    finally:
+        p.kill()  # by the handle we started it with
+        p.wait()
+
+
+def recovery(lab, how: str, state_dir) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HATUI_STATE_DIR=str(state_dir))
+    return subprocess.run(
+        [sys.executable, "-m", "hatui", "runbook", how, "--cluster", str(lab.spec.cluster_file), "--yes"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_a_switchover_killed_past_the_vip_move_resumes_from_its_journal(lab, tmp_path):
+    vip_to(lab, "db1")
+    w = VipWriter(lab, table=fresh_table())
+    w.start()
+    wait_until("writes", lambda: w.acked > 100, 30, every=0.05)
+    _interrupted(lab, tmp_path, "move")
+    st = recovery(lab, "status", tmp_path)
+    print(st.stdout)
+    assert st.returncode == 1 and "switchover" in st.stdout and "running" in st.stdout
+    assert "done         move" in st.stdout
+    r = recovery(lab, "resume", tmp_path)
+    print(r.stdout, r.stderr)
+    assert r.returncode == 0 and "DONE" in r.stdout, r.stdout + r.stderr
+    assert "▶ Repoint replicas of db1 to db2" in r.stdout  # the steps not done yet, from the journal
+    assert "Move VIP" not in r.stdout  # and not those done
+    acked = w.acked
+    wait_until("writes through the VIP again", lambda: w.acked > acked + 100, 30, every=0.05)
+    report = w.stop()
+    assert vip_holders(lab) == ["db2"] and read_only(lab, "db2") == "0" and read_only(lab, "db1") == "1"
+    assert source_of(lab, "db3") == lab.spec.node("db2").address
+    assert all(threads_ok(lab, n) for n in ("db1", "db2", "db3"))
+    checks = verify_rows(lab, w.table, report.acked)
+    assert all(c.ok for c in checks.values()), checks
+    back = switchover(lab, "db1", tmp_path, "--yes")  # the lab as it was
+    assert back.returncode == 0, back.stdout
+
+
+def test_a_switchover_killed_before_the_vip_move_rolls_back_from_its_journal(lab, tmp_path):
+    vip_to(lab, "db1")
+    w = VipWriter(lab, table=fresh_table())
+    w.start()
+    wait_until("writes", lambda: w.acked > 100, 30, every=0.05)
+    _interrupted(lab, tmp_path, "catch_up")  # db1 fenced, db2 boosted: writes fail meanwhile
+    r = recovery(lab, "rollback", tmp_path)
+    print(r.stdout, r.stderr)
+    assert r.returncode == 0 and "ROLLED BACK" in r.stdout, r.stdout + r.stderr
+    acked = w.acked
+    wait_until("writes through the VIP again", lambda: w.acked > acked + 100, 30, every=0.05)
+    report = w.stop()
+    unchanged(lab)
+    checks = verify_rows(lab, w.table, report.acked)
+    assert all(c.ok for c in checks.values()), checks
