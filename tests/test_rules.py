@@ -230,6 +230,65 @@ def test_alert_book_keeps_start_time_and_history():
     assert book.active == [] and book.cleared[0].alert.code == "repl.lag"
 
 
+def test_a_step_of_a_vip_move_is_not_raised_but_a_vip_left_unheld_is():
+    # stop keepalived on the writer (measured in the lab): the VIP is on no node for a moment,
+    # then on db2 while its notify script has not lifted read_only yet. Each used to be a
+    # CRITICAL incident "resolved after 0 s"; while the VIP moves they must outlast the move.
+    from hatui.views.feed import RecordedFeed
+    from hatui.views.frame import ClusterState
+
+    store, clock = healthy()
+    state = ClusterState(RecordedFeed(store), clock=clock)
+
+    def tick(dt):
+        clock.t += dt
+        for (node, kind), obs in store.snapshot().observations.items():
+            store.put(node, kind, obs.value)  # every poll answered: only the picture changes
+        return state.tick()
+
+    assert tick(0).incidents == ()
+    store.put("db1", Kind.KEEPALIVED, KeepalivedProcObs(False, None))
+    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.11"})))
+    f = tick(0.5)
+    assert not any(a.code == "vip.unheld" for a in f.alerts)  # the pane agrees with the book
+    assert ("vip.unheld", None, VIP) in state.book.settling
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12", VIP})))
+    store.put("db2", Kind.VRRP, vrrp("MASTER", 90))
+    f = tick(0.5)
+    assert not any(a.code in ("vip.unheld", "vip.holder_read_only") for a in f.alerts)
+    store.put("db2", Kind.MYSQL, mysql(2, False, [chan("10.0.0.11")]))
+    store.put("db1", Kind.MYSQL, mysql(1, True, [chan("10.0.0.12")]))
+    seen = [f]
+    for _ in range(6):
+        seen.append(tick(1.0))
+    codes = {ch.incident.code for fr in seen for ch in fr.incident_changes}
+    assert "vip_unheld" not in codes and "vip_on_bad_node" not in codes
+    # what is really wrong afterwards: db1 cannot take the VIP back, db3 still pulls from db1
+    assert {i.incident.code for i in seen[-1].incidents} == {"keepalived_down", "replication_broken"}
+
+    # the same VIP left on no node: raised once it outlasts the move, since when it began
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12"})))
+    began = clock.t + 1.0
+    assert [a.code for a in tick(1.0).raised] == []
+    f = tick(1.0)
+    assert [a.code for a in f.raised] == []
+    f = tick(1.0)
+    (r,) = [a for a in f.raised if a.alert.code == "vip.unheld"]
+    assert r.since == began and r.alert.severity == Severity.CRITICAL
+
+
+def test_a_vip_unheld_when_nothing_moves_is_raised_at_once():
+    from hatui.views.feed import RecordedFeed
+    from hatui.views.frame import ClusterState
+
+    store, clock = healthy()
+    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.11"})))
+    state = ClusterState(RecordedFeed(store), clock=clock)
+    f = state.tick()
+    assert [a.alert.code for a in f.raised if a.alert.code == "vip.unheld"] == ["vip.unheld"]
+    assert any(a.code == "vip.unheld" for a in f.alerts)
+
+
 def test_the_new_writer_is_never_told_to_repoint_to_itself():
     # seed 002 / a dual master after failover: db2 holds the VIP, its own channel still pulls from
     # the dead db1 (used to say "repoint it to the writer db2", i.e. to itself)

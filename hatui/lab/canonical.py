@@ -29,6 +29,11 @@ from .spec import LabNode
 __all__ = ["Restored", "problems", "restore"]
 
 SETTLE = 15.0  # how long a lab that was just touched may take to converge before it is judged
+# A canonical reading is taken again this much later: keepalived's notify scripts run after the
+# transition they announce, in parallel, so a node that went MASTER and straight back to BACKUP
+# (a partition healed as its master-down timer fired) can get its "master" `read_only=OFF`
+# after its "backup" `read_only=ON`, a second after a reading that looked canonical.
+CONFIRM = 1.5
 
 
 @dataclass
@@ -145,14 +150,28 @@ def _once(lab: Lab) -> list[str]:
     return out
 
 
-def problems(lab: Lab, settle: float = SETTLE) -> list[str]:
+def _writable_and_holders(lab: Lab) -> tuple[object, ...]:
+    """What a late notify script changes: who is writable and who holds each VIP."""
+    spec = lab.spec
+    ro = tuple(lab.sql(n.name, "SELECT @@read_only", check=False).strip() for n in spec.mysql_nodes)
+    return ro, tuple(tuple(_holders(lab, v.address)) for v in spec.vips)
+
+
+def problems(lab: Lab, settle: float = SETTLE, confirm: float = CONFIRM) -> list[str]:
     """Every way the lab differs from canonical, after giving it up to `settle` seconds to get
     there by itself (replication catching up, an election finishing): [] when canonical. Never
-    judges a value that is still moving: it is canonical as soon as one reading says so."""
+    judges a value that is still moving: canonical is a reading that says so and still holds
+    `confirm` seconds later (writable servers and VIP holders read again)."""
     deadline = time.monotonic() + settle
     while True:
         found = _once(lab)
-        if not found or time.monotonic() >= deadline:
+        if not found:
+            seen = _writable_and_holders(lab)
+            time.sleep(confirm)
+            if _writable_and_holders(lab) == seen:
+                return []
+            found = ["the lab was still changing (a notify script ran late)"]
+        if time.monotonic() >= deadline:
             return found
         time.sleep(0.3)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -58,29 +58,64 @@ class ClearedAlert:
     cleared_at: float
 
 
-class AlertBook:
-    """Remembers since when each alert is active and which ones cleared (bounded history)."""
+# Conditions that are a normal step of a VIP moving, seen by polling: keepalived takes the
+# address off one node a moment before the other adds it, and the notify scripts set read_only
+# on the old holder and lift it on the new one a moment after. A console ticking every second
+# would announce each as a CRITICAL incident "resolved after 0 s" (measured in the lab on every
+# `stop keepalived`). While a VIP or a VRRP state has just changed, they count only once they
+# outlast the move (then with their true start time); at any other time at once.
+SETTLE_SECONDS: Mapping[str, float] = {
+    "vip.unheld": 2.0,
+    "vip.holder_read_only": 2.0,
+    "topology.multiple_writers": 2.0,
+}
 
-    def __init__(self, history: int = 200):
-        self._active: dict[tuple[str, str | None, str], ActiveAlert] = {}
+Key = tuple[str, str | None, str]
+
+
+class AlertBook:
+    """Remembers since when each alert is active and which ones cleared (bounded history).
+
+    `settle`: alert code -> seconds it must last before it is raised while a VIP is moving
+    (SETTLE_SECONDS in the console; none by default). Until then it is `settling`: not active,
+    not shown."""
+
+    def __init__(self, history: int = 200, *, settle: Mapping[str, float] | None = None):
+        self._active: dict[Key, ActiveAlert] = {}
         self._cleared: list[ClearedAlert] = []
         self._history = history
+        self._settle = dict(settle or {})
+        self._first_seen: dict[Key, float] = {}  # settling: first evaluation that had it
 
     def update(
-        self, alerts: Iterable[Alert], now: float, *, held: frozenset[str] = frozenset()
+        self,
+        alerts: Iterable[Alert],
+        now: float,
+        *,
+        held: frozenset[str] = frozenset(),
+        moving: bool = False,
     ) -> tuple[list[ActiveAlert], list[ClearedAlert]]:
         """Feed one evaluation; returns (newly raised, newly cleared). Alerts about a `held` node
         (no complete reading since it reconnected), or about the whole cluster while any node
-        is held, stay as they were: not knowing is not a recovery."""
+        is held, stay as they were: not knowing is not a recovery. `moving`: a VIP or VRRP
+        state changed a moment ago; alerts with a settle time wait for it."""
         current = {a.key: a for a in alerts}
         raised: list[ActiveAlert] = []
         cleared: list[ClearedAlert] = []
+        for key in [k for k in self._first_seen if k not in current]:
+            del self._first_seen[key]  # gone before it settled: it was a step of a move
         for key, a in current.items():
             prev = self._active.get(key)
-            # keep the start time; take the new text/evidence (e.g. the lag keeps growing)
-            entry = ActiveAlert(a, prev.since if prev else now)
             if prev is None:
+                first = self._first_seen.setdefault(key, now)
+                if moving and now - first < self._settle.get(a.code, 0.0):
+                    continue
+                del self._first_seen[key]
+                entry = ActiveAlert(a, first)
                 raised.append(entry)
+            else:
+                # keep the start time; take the new text/evidence (e.g. the lag keeps growing)
+                entry = ActiveAlert(a, prev.since)
             self._active[key] = entry
         for key in [k for k in self._active if k not in current]:
             node = key[1]
@@ -91,6 +126,11 @@ class AlertBook:
         self._cleared.extend(cleared)
         del self._cleared[: max(0, len(self._cleared) - self._history)]
         return raised, cleared
+
+    @property
+    def settling(self) -> frozenset[Key]:
+        """Keys seen but not yet raised: they have not lasted their settle time."""
+        return frozenset(self._first_seen)
 
     @property
     def active(self) -> list[ActiveAlert]:

@@ -90,6 +90,6 @@ notify:
             )
             # the role change is no incident's: it has a toast of its own
             toasts.extend(app.query_one(ClusterView).notifications.history)
-            assert any("db2" in t and "MASTER" in t for t in toasts), toasts
+            assert any("db2" in t and "MASTER" in t for t in toasts), "\n".join(toasts)
 
     op.run(scenario(), timeout=180)
