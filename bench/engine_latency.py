@@ -15,7 +15,7 @@ Runs the real console (headless, Textual's run_test) on its own lab and measures
     of the 1 s poll, so the idle-session watch is measured, not the poll.
 
 Prints median, p99 and worst for each, and ratios against the 5 s checks of MMM and
-orchestrator (DESIGN.md §5), seed 000's 60 s check interval and hatui's own 1 s poll. Targets
+orchestrator (their default check interval), seed 000's 60 s check interval and hatui's own 1 s poll. Targets
 (issue 17): (a2) <= 300 ms worst, (b) <= 100 ms median. Brings up its own lab (prefix hatui-b-)
 and removes it afterwards.
 """

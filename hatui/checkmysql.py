@@ -288,7 +288,7 @@ def resolve_target(
     if port is None and file_opts.get("port") not in (None, ""):
         raw = file_opts["port"]
         try:
-            port = int(raw)  # type: ignore[arg-type]
+            port = int(raw)  # type: ignore[arg-type]  # option-file values are str; ValueError below
         except ValueError:
             raise CheckError(f"{source}: port {raw!r} is not a number") from None
         if not 0 < port < 65536:

@@ -107,7 +107,7 @@ class ClusterNotifications:
         title = f"{self.cluster.name} · {e.title}"
         if d.suppressed and e.kind != "suppressed":
             title += f" (+{d.suppressed} held back)"
-        note = Notification(e.message, title, severity, TOAST_SECONDS[severity], markup=False)  # type: ignore[arg-type]
+        note = Notification(e.message, title, severity, TOAST_SECONDS[severity], markup=False)  # type: ignore[arg-type]  # a Literal in Textual, our str
         self.history.append(f"{title}: {e.message}")
         if e.kind in INCIDENT_KINDS:
             old = self._shown.pop(e.subject, None)

@@ -4,9 +4,8 @@ the lab tests run the real switchover."""
 
 from __future__ import annotations
 
-import asyncio
-
 from textual.app import App
+from textual.widgets import Input, RichLog
 
 from hatui.runbook.model import Check, Verdict
 from hatui.runbook.runner import Runner
@@ -124,7 +123,13 @@ def test_runbook_screen_snapshot(snap_compare, tmp_path):
     async def wait_for_plan(pilot):
         screen = pilot.app.rb_screen
         await settle(pilot, screen, "confirm")
-        await asyncio.sleep(0.1)
+        # the input's cursor blinks every 0.5 s: on a busy machine the picture caught it off
+        screen.query_one("#rb-name", Input).cursor_blink = False
+        log = screen.query_one("#rb-log", RichLog)
+        for _ in range(100):  # every line shown is drawn (RichLog draws once it has a size)
+            if log.size.height and len(log.lines) >= len(screen.lines):
+                break
+            await pilot.pause(0.05)
         await pilot.pause()
 
     assert snap_compare(Host(screen_for(tmp_path, rb)), terminal_size=(110, 36), run_before=wait_for_plan)

@@ -1,6 +1,6 @@
 """keepalived.conf text -> a tree of statements, each with its file and line.
 
-The grammar is keepalived 2.x's (DESIGN.md §3): `!`/`#` start a comment at the start of a word,
+The grammar is keepalived 2.x's: `!`/`#` start a comment at the start of a word,
 `{`/`}` are tokens of their own even inside a word, double-quoted strings are one word, `include`
 splices in the files its glob matches (relative to the including file), and a line starting with
 `@ID` (or `@^ID`) is kept only when keepalived's config id is (or is not) ID.

@@ -56,7 +56,7 @@ def _keys(events: list[KeepalivedEvent]) -> list[float]:
             keys[i] = nxt if nxt is not None else -math.inf
         elif events[i].time is not None:
             nxt = keys[i]
-    return keys  # type: ignore[return-value]
+    return keys  # type: ignore[return-value]  # the loop above filled every None
 
 
 def merge(events_by_node: Iterable[list[KeepalivedEvent]]) -> list[KeepalivedEvent]:

@@ -100,7 +100,7 @@ class SetWritable(Op):
     writable: bool
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:  # type: ignore[override]  # computed here, a plain field in Op
         return f"make {self.node} {'writable' if self.writable else 'read-only'}"
 
     def statements(self) -> tuple[Statement, ...]:
@@ -173,7 +173,7 @@ class ReadPosition(Op):
     into: Slot
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:  # type: ignore[override]  # computed here, a plain field in Op
         return f"read {self.node}'s {'GTID position' if self.by_gtid else 'binlog position'}"
 
     def statement(self) -> str:
@@ -205,7 +205,7 @@ class SamePosition(ReadPosition):
     """The node has not moved since `into` was read (a fenced writer must stay where it was)."""
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:  # type: ignore[override]  # computed here, a plain field in Op
         return f"check {self.node} did not move"
 
     async def run(self, x: WriteAccess) -> str:
@@ -232,7 +232,7 @@ class WaitFor(Op):
     by_gtid: bool = True
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:  # type: ignore[override]  # computed here, a plain field in Op
         return f"wait until {self.node} has executed {self.target.shown()}"
 
     def statement(self) -> Statement | str:
@@ -300,7 +300,7 @@ class ChangeSource(Op):
     timeout: float = 20.0
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:  # type: ignore[override]  # computed here, a plain field in Op
         return f"point {self.node} at {self.host}:{self.port}"
 
     def change(self) -> Statement | str:
@@ -343,7 +343,7 @@ class StartReplica(Op):
     timeout: float = 20.0
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:  # type: ignore[override]  # computed here, a plain field in Op
         return f"start {self.node}'s replication from {self.host}"
 
     def actions(self) -> list[Action]:
@@ -364,7 +364,7 @@ class StopReplica(Op):
     host: str = ""  # where the channel points: its undo starts it again
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:  # type: ignore[override]  # computed here, a plain field in Op
         return f"stop {self.node}'s replication"
 
     def actions(self) -> list[Action]:
@@ -388,7 +388,7 @@ class Detach(Op):
     channel: str = ""
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:  # type: ignore[override]  # computed here, a plain field in Op
         return f"remove {self.node}'s channel from the old writer"
 
     def actions(self) -> list[Action]:

@@ -199,6 +199,7 @@ def test_cli_status_and_fault_errors(lab):
     )
     assert res.returncode == 0, res.stderr
     assert "lab: up" in res.stdout and "held by db" in res.stdout
+    assert "topology: dual-master (" in res.stdout  # which deployment this lab is
     res = subprocess.run(
         [sys.executable, "-m", "hatui", "lab", "fault", "kill-keepalived", "db3"],
         env=env,

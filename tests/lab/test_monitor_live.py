@@ -50,7 +50,13 @@ def marker_counts(m: Monitor, node: str, tag: str) -> dict[str, int]:
 def test_log_stream_resumes_after_sshd_restart_and_partition_without_duplicates(lab, monitor):
     tag = f"hatui-marker-{uuid.uuid4().hex[:8]}"
     node = "db2"
-    time.sleep(1.0)  # the follower is attached once the backlog has been read
+    probe = f"hatui-probe-{uuid.uuid4().hex[:8]}"
+
+    def attached() -> bool:  # a line written now is streamed: the follower reads past the backlog
+        append(lab, node, probe)
+        return bool(marker_counts(monitor, node, probe))
+
+    wait_until("the follower attached", attached, 10, every=0.3)
     for i in range(3):
         append(lab, node, f"{tag} before {i}")
     wait_until("markers streamed", lambda: len(marker_counts(monitor, node, tag)) == 3, 5)
