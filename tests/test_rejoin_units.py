@@ -13,7 +13,8 @@ from hatui.binlog.gap import format_state, maria_state
 from hatui.gtid import GtidSet, MariaGtid
 from hatui.mysql.status import MysqlStatus
 from hatui.mysql.version import detect_version
-from hatui.runbook.rejoin import Standing, classify, continue_from, inverse, without_errant
+from hatui.runbook.ops import continue_from
+from hatui.runbook.rejoin import Standing, classify, inverse, without_errant
 
 MARIADB = detect_version("10.11.6-MariaDB-0+deb12u1-log")
 MYSQL = detect_version("8.0.36")

@@ -1,6 +1,7 @@
 """The plan a DBA confirms is what runs: every step of the switchover, on every dialect, with
-and without GTIDs, with every VIP mover, sends exactly the statements and commands its plan
-shows (read back after the run, with the values the run learned in place of <placeholders>).
+and without GTIDs, with every VIP mover, and of the rejoin (with and without its errant
+transactions discarded), sends exactly the statements and commands its plan shows (read back
+after the run, with the values the run learned in place of <placeholders>).
 
 A recording stand-in for the write access answers like the servers would; the statements
 themselves come from the dialects (tests/test_mysql_dialect.py holds those to the manuals)."""
@@ -88,17 +89,22 @@ class FakeSql:
     x: FakeAccess
     node: str
     read_only: int = 1
+    source: str = "10.0.0.12"  # where its channel points (every channel at the new writer at first)
 
     async def execute(self, stmt: Statement | str, *, timeout: float = 10.0, show: str | None = None, benign=None):
         text = stmt.redacted() if isinstance(stmt, Statement) else stmt
         self.x.sent.append(Action(self.node, "sql", show or text))
         sql = stmt.sql if isinstance(stmt, Statement) else stmt
+        if "_HOST='" in text:
+            self.source = text.split("_HOST='", 1)[1].split("'", 1)[0]
         if "read_only = ON" in sql:
             self.read_only = 1
         elif "read_only = OFF" in sql:
             self.read_only = 0
         if "_WAIT(" in sql or "WAIT_FOR_EXECUTED" in sql:
             return [{"reached": 0}]
+        if "gtid_binlog_pos AS b" in sql:
+            return [{"b": "0-1-100,1-2-7", "s": "0-1-90,1-2-7"}]
         if "gtid_binlog_pos" in sql or "gtid_executed" in sql:
             pos = "0-1-100" if self.x.mariadb else "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100"
             return [{"pos": pos}]
@@ -116,9 +122,10 @@ class FakeSql:
         return []
 
     async def status(self, *, timeout: float = 10.0) -> MysqlStatus:
-        host = "10.0.0.12"  # every channel points at the new writer once changed
-        ch = ReplicationChannel(name="", source_host=host, io_running=True, sql_running=True, io_state="Yes")
-        return MysqlStatus(up=True, version=detect_version(self.x.version), channels=(ch,))
+        ch = ReplicationChannel(name="", source_host=self.source, io_running=True, sql_running=True, io_state="Yes")
+        return MysqlStatus(
+            up=True, version=detect_version(self.x.version), channels=(ch,), read_only=bool(self.read_only)
+        )
 
 
 @dataclass
@@ -153,7 +160,7 @@ class FakeAccess:
     async def ssh(self, node, command, *, timeout=10.0, show=None, read=False, sudo=False) -> str:
         if not read:
             self.sent.append(Action(node, "ssh", show or command))
-        return ""
+        return '"10.0.0.100"' if node == "db2" else ""  # `ip -j addr`: the writer holds the VIP
 
     async def arm(self, node, command, *, show, sudo=False):
         return FakeArmed(self, node, show)
@@ -266,3 +273,81 @@ def test_movers_are_the_plans_last_word_on_how_the_vip_moves():
             assert w in text, (mover, w)
         move = next(s for s in steps if s.key == "move")
         assert move.commits
+
+
+# ----------------------------------------------------------------------------- rejoin
+
+
+def rejoin_for(version: str, *, channels: bool = True):
+    """db1 rejoins under the writer db2 (dual master, its reverse channel), db3 still pulls from
+    db1; as preflight leaves it."""
+    from hatui.runbook.facts import Facts
+    from hatui.runbook.rejoin import Rejoin
+    from hatui.state import KeepalivedProcObs, Kind, Store
+
+    c = cluster("track-file")
+    v = detect_version(version)
+
+    def ch(host: str, running: bool = True) -> ReplicationChannel:
+        return ReplicationChannel(name="", source_host=host, io_running=running, sql_running=running)
+
+    store = Store(c)
+    store.put("db1", Kind.KEEPALIVED, KeepalivedProcObs(True, 10))
+    status = {
+        "db1": MysqlStatus(up=True, version=v, read_only=True, channels=(ch("10.0.0.12", False),) if channels else ()),
+        "db2": MysqlStatus(up=True, version=v, read_only=False, channels=(ch("10.0.0.11"),) if channels else ()),
+        "db3": MysqlStatus(up=True, version=v, read_only=True, channels=(ch("10.0.0.11"),)),
+    }
+    rb = Rejoin(c, "db1")
+    rb.writer, rb.reverse, rb.orphans = "db2", True, ["db3"]
+    rb.facts = Facts(snap=store.snapshot(), status=status, priority={"db1": 100, "db2": 90})
+    return rb
+
+
+async def run_rejoin(version: str, **kw) -> tuple[list, list[Action]]:
+    rb = rejoin_for(version, **kw)
+    ctx = Ctx(FakeAccess(version))
+    steps = rb.steps(ctx)  # type: ignore[arg-type]
+    for s in steps:
+        await s.run(ctx)
+    return steps, ctx.access.sent
+
+
+@pytest.mark.parametrize("flavor", list(VERSIONS))
+@pytest.mark.parametrize("channels", [True, False], ids=["channels", "new-channels"])
+async def test_the_rejoins_plan_is_what_it_sends(flavor, channels):
+    steps, sent = await run_rejoin(VERSIONS[flavor], channels=channels)
+    planned = [a for s in steps for a in s.actions()]
+    assert [(a.node, a.kind, a.text) for a in planned] == [(a.node, a.kind, a.text) for a in sent]
+    assert [s.key for s in steps] == ["fence", "repoint", "catch_up", "reverse", "orphans", "keepalived", "verify"]
+    assert not any("s3cret" in a.text for a in sent)
+    text = "\n".join(a.text for a in sent)
+    if flavor == "mysql-8.4":
+        assert "MASTER" not in text and "SLAVE" not in text
+    if flavor.startswith("mariadb"):
+        # where each side continues: the latest GTID per domain, logged or applied
+        assert "SET GLOBAL gtid_slave_pos = '0-1-100,1-2-7'" in text and "MASTER_USE_GTID=slave_pos" in text
+    else:
+        assert "AUTO_POSITION=1" in text and "gtid_slave_pos" not in text
+    # the node is fenced for good: nothing undoes it
+    assert steps[0].undo is None
+    # the writer's position is read before the node waits for it, and the reverse channel starts
+    # only once the node has it
+    order = [f"{a.node} {a.text}" for a in sent]
+    wait = next(i for i, t in enumerate(order) if t.startswith("db1 SELECT") and "WAIT" in t)
+    assert any(t.startswith("db2 SELECT @@global.gtid") for t in order[:wait])
+    rev = [i for i, t in enumerate(order) if t.startswith("db2 ") and "10.0.0.11" in t]
+    assert rev and min(rev) > wait
+
+
+@pytest.mark.parametrize("flavor", list(VERSIONS))
+def test_the_rejoins_plan_before_the_run_uses_each_dialects_own_words(flavor):
+    rb = rejoin_for(VERSIONS[flavor])
+    text = "\n".join(a.text for s in rb.steps(None) for a in s.actions())  # type: ignore[arg-type]
+    v = detect_version(VERSIONS[flavor])
+    assert ("super_read_only" in text) == (not v.is_mariadb and v.at_least(5, 7, 8))
+    if flavor == "mysql-8.4":
+        assert "MASTER" not in text and "SLAVE" not in text and "CHANGE REPLICATION SOURCE TO" in text
+    if v.is_mariadb:
+        assert "MASTER_GTID_WAIT('<the writer's position>'" in text
+        assert "SET GLOBAL gtid_slave_pos = '<latest GTID per domain it holds>'" in text

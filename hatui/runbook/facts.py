@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shlex
-import time
 from dataclasses import dataclass, field
 
 from hatui.cluster import Role
@@ -16,7 +15,6 @@ from hatui.keepalived.conf_model import KeepalivedConf, load
 from hatui.keepalived.conf_parse import TextSource
 from hatui.mysql.status import MysqlStatus
 from hatui.routers import RouterObs
-from hatui.runbook.model import StepFailed
 from hatui.runbook.runner import RunContext
 from hatui.ssh.errors import SshError
 from hatui.state import Kind, SshObs, Store
@@ -97,18 +95,3 @@ async def gather(ctx: RunContext, nodes: list[str] | None = None) -> Facts:
     await asyncio.gather(*(one(n) for n in (nodes or list(cluster.nodes))))
     facts.snap = store.snapshot()
     return facts
-
-
-async def wait_channel(sql, channel: str, host: str, timeout: float) -> None:
-    """Until `channel` replicates from `host` with both threads running; StepFailed after
-    `timeout` seconds, with what the channel last said."""
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        st = await sql.status()
-        ch = st.channel(channel)
-        if ch is not None and ch.source_host == host and ch.io_running and ch.sql_running:
-            return
-        last = "" if ch is None else f"IO {ch.io_state or ch.io_running}, SQL {ch.sql_running} {ch.last_error or ''}"
-        await asyncio.sleep(0.2)
-    raise StepFailed(f"replication from {host} not running within {timeout:g} s ({last})")

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from hatui.gtid import MariaGtid
 from hatui.mysql.dialect import Dialect, Statement
 from hatui.runbook.access import WriteAccess
 from hatui.runbook.model import Action, Step, StepFailed
@@ -378,6 +379,51 @@ class StopReplica(Op):
         return StartReplica(self.node, self.d, self.host, self.channel) if self.host else None
 
 
+def continue_from(binlog_pos: str | None, slave_pos: str | None) -> str:
+    """MariaDB: where a server continues replicating from, per domain the latest GTID it holds,
+    whether it logged it or applied it as a replica.
+
+    Not MASTER_DEMOTE_TO_SLAVE: that merges gtid_current_pos, which for a domain whose last GTID
+    has another server's id keeps the older gtid_slave_pos. After a gap repair the writer holds
+    the old writer's transactions with their ids, so demote would fetch them again (duplicate
+    key, seen in the lab)."""
+    best: dict[int, tuple[int, str]] = {}
+    for text in (binlog_pos, slave_pos):
+        for entry in (text or "").split(","):
+            if entry.strip():
+                g = MariaGtid.parse(entry)
+                if g.seq >= best.get(g.domain, (-1, ""))[0]:
+                    best[g.domain] = (g.seq, str(g))
+    return ",".join(v for _, (_, v) in sorted(best.items()))
+
+
+@dataclass
+class ContinueFrom(Op):
+    """MariaDB: gtid_slave_pos set to the latest GTID the node holds per domain (continue_from),
+    so its channels continue after everything it has. The variable is global: every channel of
+    the node must be stopped first."""
+
+    node: str
+    value: Slot = field(default_factory=lambda: Slot("latest GTID per domain it holds"))
+
+    title = "set where its replication continues"
+    READ = "SELECT @@gtid_binlog_pos AS b, @@gtid_slave_pos AS s"
+
+    def set_statement(self) -> Statement | str:
+        if self.value.value is None:
+            return f"SET GLOBAL gtid_slave_pos = '{self.value.shown()}'"
+        return Statement("SET GLOBAL gtid_slave_pos = %s", (self.value.value,))
+
+    def actions(self) -> list[Action]:
+        return [_sql(self.node, self.READ), _sql(self.node, self.set_statement())]
+
+    async def run(self, x: WriteAccess) -> str:
+        rows = await _send(x, self.node, self.READ)
+        self.value.value = continue_from(rows[0]["b"], rows[0]["s"]) if rows else ""
+        await _send(x, self.node, self.set_statement())
+        return f"{self.node} continues from {self.value.value or 'the start'}"
+
+
 @dataclass
 class Detach(Op):
     """The new writer forgets its channel from the old one (primary and replicas: the old writer
@@ -444,15 +490,18 @@ def plan_of(ops: list[Op]) -> list[Action]:
     return [a for op in ops for a in op.actions()]
 
 
-def op_step(key: str, title: str, ops: list[Op], timeout: float, *, commits: bool = False) -> Step:
+def op_step(
+    key: str, title: str, ops: list[Op], timeout: float, *, commits: bool = False, undoable: bool = True
+) -> Step:
     """A runbook step made of operations: run in order; undone by their inverses, the last first
     (every operation with an inverse, whether it ran or not: the inverses are idempotent, and a
-    resumed run no longer knows which ran)."""
+    resumed run no longer knows which ran). `undoable=False`: a step that stays done (a node
+    fenced for good)."""
 
     async def run(ctx: Any) -> str:
         return "; ".join([await op.run(ctx.access) for op in ops])
 
-    inverses = [u for op in reversed(ops) if (u := op.undo()) is not None]
+    inverses = [u for op in reversed(ops) if (u := op.undo()) is not None] if undoable else []
 
     async def undo(ctx: Any) -> str:
         return "; ".join([await u.run(ctx.access) for u in inverses])

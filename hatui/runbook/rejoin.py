@@ -23,13 +23,25 @@ from hatui.binlog.dump import RowChange
 from hatui.binlog.locate import from_variables
 from hatui.cluster import Cluster, Role, Topology
 from hatui.cluster.secrets import resolve_password
-from hatui.gtid import GtidSet, MariaGtid
-from hatui.mysql.dialect import Statement
-from hatui.mysql.status import MysqlStatus
+from hatui.gtid import GtidSet
+from hatui.mysql.dialect import Dialect, Statement, dialect_for
+from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.privatefs import write_private
 from hatui.rules.topology import node_for_host, vip_views, writer
-from hatui.runbook.facts import Facts, gather, wait_channel
+from hatui.runbook.facts import Facts, gather
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
+from hatui.runbook.ops import (
+    ChangeSource,
+    ContinueFrom,
+    Op,
+    ReadPosition,
+    SetWritable,
+    Slot,
+    StartReplica,
+    StopReplica,
+    WaitFor,
+    op_step,
+)
 from hatui.runbook.repair_gap import Gap, _q, _script, _table_meta, extract
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
 from hatui.state import Kind
@@ -283,6 +295,15 @@ class Rejoin:
                     "" if ok else f"`hatui rejoin {o}` after this one (it lists and can save/discard what it holds)",
                 )
             )
+        if not st.channels and c.nodes[w.node].mysql.replication is None:
+            checks.append(
+                Check(
+                    f"credentials for {n}'s channel from {w.node}",
+                    F,
+                    f"{n} has no replication channel and the cluster file has no mysql.replication account",
+                    "add mysql.replication to the cluster file",
+                )
+            )
         if self.reverse and not any(node_for_host(snap, ch.source_host or "") == n for ch in ws.channels):
             acct = c.nodes[w.node].mysql.replication
             checks.append(
@@ -413,34 +434,168 @@ class Rejoin:
 
     # ------------------------------------------------------------------ steps
     def steps(self, ctx: RunContext) -> list[Step]:
-        n = self.node
-        w = self.writer or ctx.facts.get("writer") or "<writer>"
-        c = self.cluster
-        facts = self.facts
+        facts, n, w, c = self.facts, self.node, self.writer, self.cluster
         st = facts.status.get(n) if facts else None
-        ws = facts.status.get(w) if facts else None
-        mariadb = bool(ws and ws.version and ws.version.is_mariadb)
-        wh, wport = (c.nodes[w].host, c.nodes[w].mysql.port) if w in c.nodes else ("<writer>", 3306)
+        ws = facts.status.get(w) if facts and w else None
+        if facts is None or not w or st is None or ws is None or st.version is None or ws.version is None:
+            return []  # preflight refused: nothing to plan
+        snap = facts.snap
+        d, dw = dialect_for(st.version), dialect_for(ws.version)
+        mariadb = dw.is_mariadb
+        wh, wport = c.nodes[w].host, c.nodes[w].mysql.port
         nh, nport = c.nodes[n].host, c.nodes[n].mysql.port
+        discarding = bool(self.cls and self.cls.standing == Standing.DIVERGED and self.discard_errant and self.errant)
 
-        async def fence(ctx: RunContext) -> str:
-            sql = ctx.access.sql(n)
-            d = await sql.dialect()
-            for s in d.fence(True):
-                await sql.execute(s)
-            return f"{n} is read-only"
+        def channel_from(status: MysqlStatus, source: str, host: str) -> ReplicationChannel | None:
+            return next(
+                (
+                    x
+                    for x in status.channels
+                    if node_for_host(snap, x.source_host or "") == source or x.source_host == host
+                ),
+                None,
+            )
+
+        def account(of: str) -> tuple[str | None, str | None]:
+            """The replication account, for a channel that does not exist yet (masked when shown)."""
+            acct = c.nodes[of].mysql.replication
+            return (acct.user, resolve_password(acct)) if acct else (None, None)
+
+        def stop_all(node: str, dd: Dialect, status: MysqlStatus) -> list[Op]:
+            # gtid_slave_pos is global in MariaDB: it can only be set with every channel stopped.
+            # Every one, running or not when preflight looked: a restarted mysqld starts its
+            # channels by itself (seen in the lab), and stopping a stopped one is only a note.
+            return [StopReplica(node, dd, x.name) for x in status.channels]
+
+        steps = [op_step("fence", f"Make {n} read-only", [SetWritable(n, d, False)], 15, undoable=False)]
+        if discarding:
+            steps.append(self._discard_step(n, w, d, st, ws))
+
+        ch = channel_from(st, w, wh) or (st.channels[0] if st.channels else None)
+        name = ch.name if ch else ""
+        user, password = account(w) if ch is None else (None, None)
+        repoint: list[Op] = []
+        if mariadb:
+            if not discarding:  # the discard stopped them and set the position already
+                repoint += [*stop_all(n, d, st), ContinueFrom(n)]
+            repoint.append(ChangeSource(n, d, wh, wport, name, None, user, password, stop=False))
+        else:
+            repoint.append(ChangeSource(n, d, wh, wport, name, None, user, password, stop=ch is not None))
+        how = "GTID positions" if mariadb else "GTID auto-positioning"
+        steps.append(op_step("repoint", f"Replicate {n} from {w} with {how}", repoint, 60, commits=not discarding))
+        wpos = Slot("the writer's position")
+        steps.append(
+            op_step(
+                "catch_up",
+                f"Wait until {n} has caught up with {w}",
+                [ReadPosition(w, dw, True, wpos), WaitFor(n, d, wpos, self.catch_up_timeout, name)],
+                self.catch_up_timeout + 15,
+            )
+        )
+        if self.reverse:
+            rch = channel_from(ws, n, nh)
+            rname = rch.name if rch else ""
+            ruser, rpassword = account(w) if rch is None else (None, None)
+            # the writer asks the node for the writer's own latest GTID: the node must have it first
+            rpos = Slot("the writer's position")
+            reverse: list[Op] = [ReadPosition(w, dw, True, rpos), WaitFor(n, d, rpos, 30, name)]
+            if mariadb:
+                others = [x for x in ws.channels if x.name != rname and x.io_running and x.sql_running]
+                reverse += [*stop_all(w, dw, ws), ContinueFrom(w)]
+                reverse.append(ChangeSource(w, dw, nh, nport, rname, None, ruser, rpassword, stop=False))
+                reverse += [StartReplica(w, dw, x.source_host or "", x.name) for x in others]
+            else:
+                reverse.append(ChangeSource(w, dw, nh, nport, rname, None, ruser, rpassword, stop=rch is not None))
+            steps.append(op_step("reverse", f"Restore the reverse channel: {w} replicates from {n}", reverse, 90))
+        orphans: list[Op] = []
+        for o in self.orphans:
+            so = facts.status[o]
+            if so.version is None:
+                continue
+            do = dialect_for(so.version)
+            for x in so.channels:
+                if node_for_host(snap, x.source_host or "") == n or x.source_host == nh:
+                    orphans.append(ChangeSource(o, do, wh, wport, x.name))
+        if orphans:
+            steps.append(
+                op_step("orphans", f"Repoint {', '.join(self.orphans)} (still pulling from {n}) to {w}", orphans, 90)
+            )
+        if c.nodes[n].has_role(Role.KEEPALIVED):
+            steps.append(self._keepalived_step(n, w))
+        steps.append(self._verify_step(n, w))
+        return steps
+
+    def _keepalived_step(self, n: str, w: str) -> Step:
+        facts = self.facts
+        assert facts is not None
+        pf = self.cluster.nodes[n].keepalived.priority_file
+        base_n, base_w = facts.priority.get(n), facts.priority.get(w)
+        # below the writer's priority, so it never preempts even without nopreempt
+        low = min(0, base_w - base_n - 1) if base_n is not None and base_w is not None else 0
+        command = f"printf '%s\\n' {int(low)} > {shlex.quote(str(pf))}" if pf is not None and low else None
+        proc = facts.snap.value(n, Kind.KEEPALIVED)
+
+        async def keepalived(ctx: RunContext) -> str:
+            if command is not None:
+                await ctx.access.ssh(n, command, sudo=True)
+            if proc is None or not proc.running:
+                raise StepFailed(
+                    f"keepalived is not running on {n}: start it yourself (as BACKUP, nopreempt); "
+                    "hatui does not start services"
+                )
+            return f"keepalived on {n} stays BACKUP" + (f" (priority file {low} below {w})" if low else "")
+
+        return Step(
+            "keepalived",
+            f"keepalived on {n} stays BACKUP (the VIP does not flap back)",
+            [Action(n, "ssh", command)] if command else [],
+            keepalived,
+            15,
+        )
+
+    def _verify_step(self, n: str, w: str) -> Step:
+        c = self.cluster
+
+        async def verify(ctx: RunContext) -> str:  # reads only
+            st2 = await ctx.access.sql(n).status()
+            ws2 = await ctx.access.sql(w).status()
+            cl = classify(st2, ws2, None)
+            if cl.standing == Standing.DIVERGED:
+                raise StepFailed(f"{n} has errant transactions: {cl.errant}")
+            if not st2.read_only:
+                raise StepFailed(f"{n} is writable")
+            bad = [ch.name or "(default)" for ch in st2.channels if not (ch.io_running and ch.sql_running)]
+            if bad:
+                raise StepFailed(f"{n}'s replication is not running: {bad}")
+            out = await ctx.access.ssh(w, "ip -j addr", read=True)
+            vips = [str(v.address) for v in c.vips if v.role == "writer"]
+            missing = [v for v in vips if f'"{v}"' not in out]
+            if missing:
+                raise StepFailed(f"VIP {', '.join(missing)} is no longer on {w}")
+            return f"{n} is a healthy read-only replica of {w} with no errant transactions; the VIP stays on {w}"
+
+        return Step("verify", f"Verify {n} is a healthy replica and the VIP stayed on {w}", [], verify, 30)
+
+    def _discard_step(self, n: str, w: str, d: Dialect, st: MysqlStatus, ws: MysqlStatus) -> Step:
+        g = self.errant
+        assert g is not None
+        keep = without_errant(st, ws)
+        sent: list[Action] = []  # what the run sent: the plan read back after it
 
         async def discard(ctx: RunContext) -> str:
-            g = self.errant
-            assert g is not None
             columns, pk, unix_ts = self._meta
             sql = ctx.access.sql(n)
-            d = await sql.dialect()
-            for ch in (await sql.status()).channels:  # rows must not move while they are undone
-                if ch.io_running or ch.sql_running:
-                    await sql.execute(d.stop_replica(ch.name))
-            await sql.execute(
-                "SET SESSION sql_log_bin = 0", show="SET SESSION sql_log_bin = 0 (the undo is not replicated anywhere)"
+            sent.clear()
+
+            async def send(stmt: Statement | str, show: str | None = None) -> None:
+                text = stmt.redacted() if isinstance(stmt, Statement) else stmt
+                sent.append(Action(n, "sql", show or text))
+                await sql.execute(stmt, show=show)
+
+            for ch in st.channels:  # rows must not move while they are undone
+                await send(d.stop_replica(ch.name))
+            await send(
+                "SET SESSION sql_log_bin = 0", "SET SESSION sql_log_bin = 0 (the undo is not replicated anywhere)"
             )
             undone = 0
             try:
@@ -462,290 +617,39 @@ class Rejoin:
                             unix_ts.get((r.schema, r.table), frozenset()),
                         )
                         stmt = Statement(text, tuple(args))
-                        await sql.execute(stmt, show=f"undo {t.gtid}: {stmt.redacted()}")
+                        await send(stmt, f"undo {t.gtid}: {stmt.redacted()}")
                     undone += 1
             finally:
-                await sql.execute("SET SESSION sql_log_bin = 1")
-            assert st is not None and ws is not None  # preflight refused without both
-            keep = without_errant(st, ws)
-            await sql.execute(
-                "RESET MASTER",
-                show=f"RESET MASTER (its binlogs still hold the errant events; they are saved in {g.folder})",
+                await send("SET SESSION sql_log_bin = 1")
+            await send(
+                "RESET MASTER", f"RESET MASTER (its binlogs still hold the errant events; they are saved in {g.folder})"
             )
-            await sql.execute(Statement("SET GLOBAL gtid_binlog_state = %s", (keep,)))
-            await sql.execute(Statement("SET GLOBAL gtid_slave_pos = %s", (keep,)))
+            await send(Statement("SET GLOBAL gtid_binlog_state = %s", (keep,)))
+            await send(Statement("SET GLOBAL gtid_slave_pos = %s", (keep,)))
             return f"rolled back {undone} errant transaction(s) on {n}; its GTID state is now {keep or 'empty'}"
 
-        async def repoint(ctx: RunContext) -> str:
-            sql = ctx.access.sql(n)
-            d = await sql.dialect()
-            cur = await sql.status()
-            ch = (
-                next(
-                    (
-                        x
-                        for x in cur.channels
-                        if node_for_host(facts.snap, x.source_host or "") == w or x.source_host == wh
-                    ),
-                    None,
-                )
-                if facts
-                else None
-            )
-            ch = ch or (cur.channels[0] if cur.channels else None)
-            name = ch.name if ch else ""
-            creds: dict[str, Any] = {}
-            if ch is None:
-                creds = _new_channel_creds(ctx, c, w, f"{n} has no replication channel")
-            elif not mariadb:
-                await sql.execute(d.stop_replica(name))
-            if mariadb:
-                await _stop_all(sql, d, cur)
-                if not self.discard_errant:  # a discard already set it
-                    await _set_slave_pos(sql, cur)
-            await sql.execute(d.change_source(wh, wport, channel=name, use_gtid="slave_pos", **creds))
-            await sql.execute(d.start_replica(name))
-            await wait_channel(sql, name, wh, 20)
-            ctx.facts["channel"] = name
-            return f"{n} replicates from {w} with GTID auto-positioning"
-
-        async def catch_up(ctx: RunContext) -> str:
-            pos = await _position(ctx, w)
-            sql = ctx.access.sql(n)
-            d = await sql.dialect()
-            t0 = time.monotonic()
-            stmt = d.wait_for_gtid(pos, self.catch_up_timeout)
-            rows = await sql.query(stmt.sql, stmt.execute_args(), timeout=self.catch_up_timeout + 5)
-            if not d.gtid_wait_reached(rows[0]["reached"] if rows else None):
-                raise StepFailed(f"{n} did not reach {w}'s position {pos} within {self.catch_up_timeout:g} s")
-            return f"{n} has {w}'s position {pos} ({time.monotonic() - t0:.1f} s)"
-
-        async def reverse(ctx: RunContext) -> str:
-            sql = ctx.access.sql(w)
-            d = await sql.dialect()
-            cur = await sql.status()
-            ch = (
-                next(
-                    (
-                        x
-                        for x in cur.channels
-                        if node_for_host(facts.snap, x.source_host or "") == n or x.source_host == nh
-                    ),
-                    None,
-                )
-                if facts
-                else None
-            )
-            creds: dict[str, Any] = {}
-            if ch is None:
-                creds = _new_channel_creds(ctx, c, w, f"{w} has no channel from {n}")
-                name = ""
-            else:
-                name = ch.name
-                if not mariadb:
-                    await sql.execute(d.stop_replica(name))
-            running = [x.name for x in cur.channels if x.name != name and x.io_running and x.sql_running]
-            if mariadb:
-                await _stop_all(sql, d, cur)
-                await _set_slave_pos(sql, cur)
-            await sql.execute(d.change_source(nh, nport, channel=name, use_gtid="slave_pos", **creds))
-            # the writer asks the node for its own latest GTID: the node must have it first
-            pos = await _position(ctx, w)
-            nd = await ctx.access.sql(n).dialect()
-            stmt = nd.wait_for_gtid(pos, 30)
-            rows = await ctx.access.sql(n).query(stmt.sql, stmt.execute_args(), timeout=35)
-            if not nd.gtid_wait_reached(rows[0]["reached"] if rows else None):
-                raise StepFailed(f"{n} did not reach {pos}: the reverse channel would ask it for a GTID it lacks")
-            for other in [name, *running]:
-                await sql.execute(d.start_replica(other))
-            await wait_channel(sql, name, nh, 20)
-            return f"{w} replicates from {n} again (dual master)"
-
-        async def orphans(ctx: RunContext) -> str:
-            done = []
-            for o in self.orphans:
-                sql = ctx.access.sql(o)
-                d = await sql.dialect()
-                cur = await sql.status()
-                for ch in cur.channels:
-                    if (facts is None or node_for_host(facts.snap, ch.source_host or "") != n) and ch.source_host != nh:
-                        continue
-                    await sql.execute(d.stop_replica(ch.name))
-                    await sql.execute(d.change_source(wh, wport, channel=ch.name, use_gtid="slave_pos"))
-                    await sql.execute(d.start_replica(ch.name))
-                    await wait_channel(sql, ch.name, wh, 20)
-                    done.append(o)
-            return f"{', '.join(done)} now replicate from {w}" if done else "no replica pulled from it"
-
-        async def keepalived(ctx: RunContext) -> str:
-            node = c.nodes[n]
-            proc = facts.snap.value(n, Kind.KEEPALIVED) if facts else None
-            pf = node.keepalived.priority_file
-            base_n, base_w = facts.priority.get(n) if facts else None, facts.priority.get(w) if facts else None
-            # below the writer's priority, so it never preempts even without nopreempt
-            low = min(0, base_w - base_n - 1) if base_n is not None and base_w is not None else 0
-            if pf is not None and low:
-                await ctx.access.ssh(n, f"printf '%s\\n' {int(low)} > {shlex.quote(str(pf))}", sudo=True)
-            running = proc is not None and proc.running
-            if not running:
-                raise StepFailed(
-                    f"keepalived is not running on {n}: start it yourself (as BACKUP, nopreempt); "
-                    "hatui does not start services"
-                )
-            return f"keepalived on {n} stays BACKUP" + (f" (priority file {low} below {w})" if low else "")
-
-        async def verify(ctx: RunContext) -> str:
-            st2 = await ctx.access.sql(n).status()
-            ws2 = await ctx.access.sql(w).status()
-            cl = classify(st2, ws2, None)
-            if cl.standing == Standing.DIVERGED:
-                raise StepFailed(f"{n} has errant transactions: {cl.errant}")
-            if not st2.read_only:
-                raise StepFailed(f"{n} is writable")
-            bad = [ch.name or "(default)" for ch in st2.channels if not (ch.io_running and ch.sql_running)]
-            if bad:
-                raise StepFailed(f"{n}'s replication is not running: {bad}")
-            out = await ctx.access.ssh(w, "ip -j addr", read=True)
-            vips = [str(v.address) for v in c.vips if v.role == "writer"]
-            missing = [v for v in vips if f'"{v}"' not in out]
-            if missing:
-                raise StepFailed(f"VIP {', '.join(missing)} is no longer on {w}")
-            return f"{n} is a healthy read-only replica of {w} with no errant transactions; the VIP stays on {w}"
-
-        steps = [
-            Step(
-                "fence",
-                f"Make {n} read-only",
-                [Action(n, "sql", "SET GLOBAL read_only = ON")]
-                + ([Action(n, "sql", "SET GLOBAL super_read_only = ON")] if not mariadb else []),
-                fence,
-                15,
-            )
+        planned = [
+            *(Action(n, "sql", str(d.stop_replica(ch.name))) for ch in st.channels),
+            Action(n, "sql", "SET SESSION sql_log_bin = 0 (the undo is not replicated anywhere)"),
+            Action(n, "sql", "<the inverse of each errant row change, newest first>"),
+            Action(n, "sql", "SET SESSION sql_log_bin = 1"),
+            Action(n, "sql", f"RESET MASTER (its binlogs still hold the errant events; they are saved in {g.folder})"),
+            Action(n, "sql", Statement("SET GLOBAL gtid_binlog_state = %s", (keep,)).redacted()),
+            Action(n, "sql", Statement("SET GLOBAL gtid_slave_pos = %s", (keep,)).redacted()),
         ]
-        if self.cls and self.cls.standing == Standing.DIVERGED and self.discard_errant and self.errant:
-            steps.append(
-                Step(
-                    "discard",
-                    f"Roll back {len(self.errant.missing)} errant transaction(s) on {n} "
-                    f"(saved in {self.errant.folder})",
-                    [
-                        Action(n, "sql", "SET SESSION sql_log_bin = 0; the inverse of each row change, newest first"),
-                        Action(
-                            n,
-                            "sql",
-                            "STOP SLAVE; RESET MASTER; SET GLOBAL gtid_binlog_state / "
-                            "gtid_slave_pos = its state without the errant GTIDs",
-                        ),
-                    ],
-                    discard,
-                    600,
-                    commits=True,
-                )
-            )
-        steps += [
-            Step(
-                "repoint",
-                f"Replicate {n} from {w} with GTID auto-positioning",
-                [
-                    Action(
-                        n,
-                        "sql",
-                        "STOP SLAVE"
-                        + (
-                            "; SET GLOBAL gtid_slave_pos = <latest GTID per domain it holds>"
-                            if mariadb and not self.discard_errant
-                            else ""
-                        )
-                        + f"; CHANGE MASTER TO MASTER_HOST='{wh}', "
-                        + ("MASTER_USE_GTID=slave_pos" if mariadb else "MASTER_AUTO_POSITION=1")
-                        + "; START SLAVE",
-                    )
-                ],
-                repoint,
-                60,
-                commits=not any(s.commits for s in steps),
-            ),
-            Step(
-                "catch_up",
-                f"Wait until {n} has caught up with {w}",
-                [
-                    Action(
-                        n,
-                        "sql",
-                        "SELECT MASTER_GTID_WAIT('<writer position>')"
-                        if mariadb
-                        else "SELECT WAIT_FOR_EXECUTED_GTID_SET('<writer position>')",
-                    )
-                ],
-                catch_up,
-                self.catch_up_timeout + 15,
-            ),
-        ]
-        if self.reverse:
-            steps.append(
-                Step(
-                    "reverse",
-                    f"Restore the reverse channel: {w} replicates from {n}",
-                    [
-                        Action(
-                            w,
-                            "sql",
-                            "STOP SLAVE"
-                            + ("; SET GLOBAL gtid_slave_pos = <latest GTID per domain it holds>" if mariadb else "")
-                            + f"; CHANGE MASTER TO MASTER_HOST='{nh}', "
-                            + ("MASTER_USE_GTID=slave_pos" if mariadb else "MASTER_AUTO_POSITION=1")
-                            + f"; START SLAVE once {n} has {w}'s position",
-                        )
-                    ],
-                    reverse,
-                    90,
-                )
-            )
-        if self.orphans:
-            steps.append(
-                Step(
-                    "orphans",
-                    f"Repoint {', '.join(self.orphans)} (still pulling from {n}) to {w}",
-                    [
-                        Action(
-                            o,
-                            "sql",
-                            f"STOP SLAVE; CHANGE MASTER TO MASTER_HOST='{wh}', MASTER_USE_GTID=slave_pos; START SLAVE",
-                        )
-                        for o in self.orphans
-                    ],
-                    orphans,
-                    90,
-                )
-            )
-        if c.nodes[n].has_role(Role.KEEPALIVED):
-            steps.append(
-                Step(
-                    "keepalived",
-                    f"keepalived on {n} stays BACKUP (the VIP does not flap back)",
-                    [
-                        Action(
-                            n,
-                            "ssh",
-                            f"printf '%s\\n' <below {w}> > {shlex.quote(str(c.nodes[n].keepalived.priority_file))}",
-                        )
-                        if c.nodes[n].keepalived.priority_file
-                        else Action(n, "ssh", "(read) keepalived state")
-                    ],
-                    keepalived,
-                    15,
-                )
-            )
-        steps.append(
-            Step(
-                "verify",
-                f"Verify {n} is a healthy replica and the VIP stayed on {w}",
-                [Action(n, "sql", "status; errant check"), Action(w, "ssh", "ip -j addr")],
-                verify,
-                30,
-            )
+
+        class Discard(Step):
+            def actions(self) -> list[Action]:
+                return list(sent) if sent else planned
+
+        return Discard(
+            "discard",
+            f"Roll back {len(g.missing)} errant transaction(s) on {n} (saved in {g.folder})",
+            [],
+            discard,
+            600,
+            commits=True,
         )
-        return steps
 
 
 def _new_channel_creds(ctx: RunContext, c: Cluster, node: str, why: str) -> dict[str, Any]:
@@ -757,37 +661,6 @@ def _new_channel_creds(ctx: RunContext, c: Cluster, node: str, why: str) -> dict
     password = resolve_password(acct)
     ctx.access.secrets = (*ctx.access.secrets, password)
     return {"user": acct.user, "password": password}
-
-
-def continue_from(binlog_pos: str | None, slave_pos: str | None) -> str:
-    """MariaDB: where a server continues replicating from, per domain the latest GTID it holds,
-    whether it logged it or applied it as a replica.
-
-    Not MASTER_DEMOTE_TO_SLAVE: that merges gtid_current_pos, which for a domain whose last GTID
-    has another server's id keeps the older gtid_slave_pos. After a gap repair the writer holds
-    the old writer's transactions with their ids, so demote would fetch them again (duplicate
-    key, seen in the lab)."""
-    best: dict[int, tuple[int, str]] = {}
-    for text in (binlog_pos, slave_pos):
-        for entry in (text or "").split(","):
-            if entry.strip():
-                g = MariaGtid.parse(entry)
-                if g.seq >= best.get(g.domain, (-1, ""))[0]:
-                    best[g.domain] = (g.seq, str(g))
-    return ",".join(v for _, (_, v) in sorted(best.items()))
-
-
-async def _stop_all(sql, d, st: MysqlStatus) -> None:
-    """gtid_slave_pos is global in MariaDB: it can only be set with every channel stopped."""
-    for ch in st.channels:
-        if ch.io_running or ch.sql_running:
-            await sql.execute(d.stop_replica(ch.name))
-
-
-async def _set_slave_pos(sql, st: MysqlStatus) -> None:
-    fresh = await sql.query("SELECT @@gtid_binlog_pos AS b, @@gtid_slave_pos AS s")
-    pos = continue_from(fresh[0]["b"], fresh[0]["s"])
-    await sql.execute(Statement("SET GLOBAL gtid_slave_pos = %s", (pos,)))
 
 
 def _row_key(r: RowChange, pk: dict[tuple[str, str], list[int]]) -> tuple[str, str, tuple[str, ...]]:
@@ -837,13 +710,6 @@ async def _undo_kind(
         if mine == theirs:
             return "converged"
     return "invert" if _matches(mine, r.after) else "conflict"
-
-
-async def _position(ctx: RunContext, node: str) -> str:
-    sql = ctx.access.sql(node)
-    d = await sql.dialect()
-    rows = await sql.query("SELECT @@gtid_binlog_pos AS pos" if d.is_mariadb else "SELECT @@gtid_executed AS pos")
-    return str(rows[0]["pos"] or "")
 
 
 async def _writer_first_head(ctx: RunContext, w: str, ws: MysqlStatus, mariadb: bool) -> str:
