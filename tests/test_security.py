@@ -216,3 +216,88 @@ def test_a_long_one_line_script_is_classified_in_linear_time(deadline):
 def test_a_cluster_file_that_never_ends_is_refused_not_read_whole(deadline):
     with deadline(10), pytest.raises(ClusterFileError, match="larger than 4 MB"):
         load_cluster(Path("/dev/zero"))
+
+
+# ------------------------------------------------------------------ keepalived's dump file
+
+
+class FakeKeepalived:
+    """A process standing in for keepalived: its TMPDIR is `tmp`, and on SIGUSR1 it writes the
+    dump there as keepalived does; `keepalived --signum=JSON` answers SIGUSR1's number."""
+
+    def __init__(self, tmp: Path):
+        import signal
+        import subprocess
+        import sys
+
+        self.dir = tmp / "ka-tmp"
+        self.dir.mkdir()
+        code = (
+            "import os, signal, time\n"
+            "def dump(*_):\n"
+            "    with open(os.path.join(os.environ['TMPDIR'], 'keepalived.json'), 'w') as f:\n"
+            '        f.write(\'[{"iname": "VI_1"}]\')\n'
+            "signal.signal(signal.SIGUSR1, dump)\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(30)\n"
+        )
+        env = {**os.environ, "TMPDIR": str(self.dir)}
+        self.proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None and self.proc.stdout.readline() == "ready\n"
+        self.pid_file = tmp / "keepalived.pid"
+        self.pid_file.write_text(f"{self.proc.pid}\n")
+        self.binary = tmp / "keepalived"
+        self.binary.write_text(f"#!/bin/sh\necho {int(signal.SIGUSR1)}\n")
+        self.binary.chmod(0o755)
+
+    def dump(self):
+        import subprocess
+
+        from hatui.collect.vrrpdump import dump_command
+
+        cmd = dump_command("json", pid_file=str(self.pid_file), keepalived=str(self.binary))
+        return subprocess.run(["sh", "-c", cmd[len("exec ") :]], capture_output=True, text=True, timeout=10)
+
+    def close(self):
+        self.proc.kill()  # the process this test started, by its own handle
+        self.proc.wait()
+
+
+@pytest.fixture
+def fake_keepalived(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the dump is read as root (the ownership check needs root to be meaningful)")
+    ka = FakeKeepalived(tmp_path)
+    yield ka
+    ka.close()
+
+
+def test_the_dump_is_read_from_keepaliveds_own_tmpdir(fake_keepalived):
+    from hatui.collect.vrrpdump import split_dump
+
+    res = fake_keepalived.dump()
+    assert res.returncode == 0, res.stderr
+    assert split_dump(res.stdout) == ("json", '[{"iname": "VI_1"}]')
+
+
+def test_a_planted_link_at_the_dump_path_is_neither_removed_nor_followed(fake_keepalived, tmp_path):
+    # the watch-mode finding: the dump ran as root, removed /tmp/keepalived.json and read whatever
+    # stood at that fixed name; a link there pointed the root read (or removal) anywhere
+    secret = tmp_path / "secret"
+    secret.write_text("root's secret\n")
+    link = fake_keepalived.dir / "keepalived.json"
+    link.symlink_to(secret)
+    res = fake_keepalived.dump()
+    assert res.returncode == 7 and "not keepalived's" in res.stderr
+    assert "root's secret" not in res.stdout
+    assert link.is_symlink() and secret.read_text() == "root's secret\n"
+    assert fake_keepalived.proc.poll() is None  # not signalled either
+
+
+def test_a_dump_file_that_is_not_roots_is_not_read(fake_keepalived):
+    planted = fake_keepalived.dir / "keepalived.json"
+    planted.write_text('[{"iname": "FORGED"}]')
+    os.chown(planted, pwd.getpwnam("nobody").pw_uid, -1)
+    res = fake_keepalived.dump()
+    assert res.returncode == 7 and "FORGED" not in res.stdout
+    assert planted.exists()
