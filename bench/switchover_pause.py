@@ -12,7 +12,7 @@ error (hatui.lab.writer.VipWriter: one id per row, retried until acknowledged), 
   - stop keepalived on the master, wait until the VIP is on the other node, start it again (the
     notify script flips read_only): seeds 000/001 and the MMM seed 004's keepalived pair;
   - seed 003's flag file: create it on the master (its vrrp_script's negative weight gives the
-    VIP away), wait, remove it;
+    VIP away) after removing the one the last move left on the other node, and wait;
   - the router layer (seed 002) has no planned switchover to time: its router changes
     destination only when the primary dies, and switching back means restarting every router.
     hatui's figures are printed alone.
@@ -86,9 +86,11 @@ def seed_stop_keepalived(lab: Lab, old: str, to: str) -> None:
 
 
 def seed_flag_file(lab: Lab, old: str, to: str) -> None:
+    # the flag stays on the old master (removed, the higher priority would preempt back); the
+    # one the last move left on the target goes first
+    lab.node_run(to, ["rm", "-f", configs.NODE_FLAG_FILE])
     lab.node_run(old, ["touch", configs.NODE_FLAG_FILE])
     wait(f"the VIP on {to}", lambda: lab.spec.vip in network.addresses(lab.spec.node_ns(to)), 20)
-    lab.node_run(old, ["rm", "-f", configs.NODE_FLAG_FILE])
 
 
 @dataclass(frozen=True)
