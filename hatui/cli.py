@@ -122,6 +122,19 @@ def _parser() -> argparse.ArgumentParser:
     rg.add_argument("--dry-run", action="store_true", help="extract and show, check conflicts; apply nothing")
     rg.add_argument("--yes", action="store_true", help="do not ask to type the target's name (scripts)")
 
+    rp = sub.add_parser(
+        "repoint", help="point replicas that still pull from a dead source at the current writer (GTIDs)"
+    )
+    rp.add_argument("--cluster", metavar="FILE", required=True)
+    rp.add_argument(
+        "nodes",
+        metavar="NODE",
+        nargs="*",
+        help="the replicas to repoint (default: every replica whose source is down or unreachable)",
+    )
+    rp.add_argument("--dry-run", action="store_true", help="run the checks and show the steps; change nothing")
+    rp.add_argument("--yes", action="store_true", help="do not ask to type the writer's name (scripts)")
+
     rj = sub.add_parser("rejoin", help="make a repaired old writer a healthy replica of the current writer")
     rj.add_argument("--cluster", metavar="FILE", required=True)
     rj.add_argument("node", metavar="NODE")
@@ -247,7 +260,7 @@ def _main(argv: list[str] | None = None) -> int:
         return _status(args, argv)
     if args.command == "trust-host":
         return _trust_host(args, argv)
-    if args.command in ("switchover", "runbook", "repair-gap", "rejoin"):
+    if args.command in ("switchover", "runbook", "repair-gap", "rejoin", "repoint"):
         return _runbook(args, argv)
     if not args.cluster:
         _parser().print_help()
@@ -343,6 +356,10 @@ def _runbook(args, argv: list[str]) -> int:
             from hatui.runbook.repair_gap import RepairGap
 
             runbook = RepairGap(cluster, args.old, args.new, on_conflict=args.on_conflict)
+        elif args.command == "repoint":
+            from hatui.runbook.repoint import Repoint
+
+            runbook = Repoint(cluster, args.nodes)
         else:
             from hatui.runbook.rejoin import Rejoin
 

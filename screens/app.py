@@ -101,6 +101,7 @@ class HatuiApp(App):
             "switchover": self.open_switchover,
             "repair-gap": self.open_repair_gap,
             "rejoin": self.open_rejoin,
+            "repoint": self.open_repoint,
         }[message.runbook]
         opener(message.cluster, *message.nodes)
 
@@ -120,6 +121,14 @@ class HatuiApp(App):
             return RepairGap(cluster, old, new, expect_sha256=sha)
 
         self.open_runbook(cluster, f"Binlog gap repair of {cluster.name}: {old} → {new}", new, build)
+
+    def open_repoint(self, cluster: Cluster, writer: str) -> None:
+        from hatui.runbook.repoint import Repoint
+
+        # the DBA types the writer's name: the node every repointed replica will follow
+        self.open_runbook(
+            cluster, f"Repoint the replicas of {cluster.name} to {writer}", writer, lambda planned: Repoint(cluster)
+        )
 
     def open_rejoin(self, cluster: Cluster, node: str) -> None:
         from hatui.runbook.rejoin import Rejoin

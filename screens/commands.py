@@ -83,6 +83,12 @@ def runbook_commands(view: ClusterView) -> Iterator[SystemCommand]:
                     "(preview and conflict check first)",
                     partial(view.post_message, RunbookRequested("repair-gap", c, node, writer)),
                 )
+    if writer:
+        yield SystemCommand(
+            f"Runbook: repoint replicas to {writer}",
+            f"Point every replica whose source is down at the writer {writer} (checked by GTID first)",
+            partial(view.post_message, RunbookRequested("repoint", c, writer)),
+        )
     for node, n in c.nodes.items():
         if n.has_role(Role.MYSQL) and node != writer:
             yield SystemCommand(

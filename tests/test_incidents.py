@@ -67,6 +67,7 @@ def test_dead_writer_with_the_vip_moved_is_one_incident_with_every_symptom_and_t
         "hatui rejoin --cluster prod.yml db1",
     ]
     assert "db3 still pull from db1: point them at db2" in inc.suggestions[2].text
+    assert inc.suggestions[2].command("prod.yml") == "hatui repoint --cluster prod.yml db3"  # the runbook for it
     assert inc.to_dict()["code"] == "dead_writer_vip_moved" and "mysql.down@db1" in inc.to_dict()["alerts"]
 
 

@@ -301,7 +301,15 @@ def dead_nodes(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list[Inci
                     ("--from", node, "--to", new),
                 ),
                 Suggestion(f"then make {node} a replica of {new}", "rejoin", (node,)),
-            ) + ((Suggestion(f"{', '.join(on_dead)} still pull from {node}: point them at {new}"),) if on_dead else ())
+            ) + (
+                (
+                    Suggestion(
+                        f"{', '.join(on_dead)} still pull from {node}: point them at {new}", "repoint", tuple(on_dead)
+                    ),
+                )
+                if on_dead
+                else ()
+            )
         elif vip_addr:
             code = Code.DEAD_WRITER_NO_VIP
             title = f"the writer {node} is down ({why}) and no node holds the writer VIP {vip_addr}"
@@ -481,7 +489,15 @@ def dead_sources(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list[In
             tuple(lst),
             tuple(sorted({a.node for a in lst if a.node})),
             {"source": src},
-            (Suggestion(f"point them at the writer {w}" if w else "point them at the writer"),),
+            (
+                Suggestion(
+                    f"point them at the writer {w}",
+                    "repoint",
+                    tuple(sorted({a.node for a in lst if a.node and a.node != w})),
+                )
+                if w
+                else Suggestion("point them at the writer"),
+            ),
         )
         for src, lst in sorted(by.items())
     ]

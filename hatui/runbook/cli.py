@@ -110,6 +110,7 @@ def run_recovery(cluster: Cluster, how: str, *, yes: bool) -> int:
             "repair-gap": f"hatui repair-gap --cluster FILE --from {journal.params.get('from')} "
             f"--to {journal.params.get('to')}",
             "rejoin": f"hatui rejoin --cluster FILE {journal.params.get('node')}",
+            "repoint": "hatui repoint --cluster FILE " + " ".join(journal.params.get("nodes") or []),
         }.get(journal.runbook)
         print(
             f"hatui: a {journal.runbook} is not resumed from its journal: run it again"

@@ -246,7 +246,7 @@ class Rejoin:
             )
         )
         mariadb = bool(ws.version and ws.version.is_mariadb)
-        head = await _writer_first_head(ctx, w.node, ws, mariadb)
+        head = await writer_first_head(ctx, w.node, ws, mariadb)
         self.cls = cl = classify(st, ws, head)
         ctx.facts.update({"writer": w.node, "standing": str(cl.standing)})
         verdict = {Standing.IDENTICAL: P, Standing.BEHIND: P, Standing.DIVERGED: F, Standing.IRRECOVERABLE: F}
@@ -712,7 +712,7 @@ async def _undo_kind(
     return "invert" if _matches(mine, r.after) else "conflict"
 
 
-async def _writer_first_head(ctx: RunContext, w: str, ws: MysqlStatus, mariadb: bool) -> str:
+async def writer_first_head(ctx: RunContext, w: str, ws: MysqlStatus, mariadb: bool) -> str:
     """What the writer's oldest binlog starts after (MariaDB) / what it purged (MySQL)."""
     if not mariadb:
         return ws.gtid_purged or ""
