@@ -106,6 +106,7 @@ async def test_console_palette_offers_switchovers_and_the_wallboard_does_not():
         # and rejoin of any node but the writer
         assert "Runbook: repair binlog gap db2 → db1" in titles
         assert {"Runbook: rejoin db2", "Runbook: rejoin db3"} <= set(titles) and "Runbook: rejoin db1" not in titles
+        assert "Runbook: repoint replicas to db1" in titles  # the writer every replica follows
     wall = HatuiApp([lab_cluster()], watch=True, feed_factory=recorded())
     async with wall.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
@@ -113,6 +114,7 @@ async def test_console_palette_offers_switchovers_and_the_wallboard_does_not():
         wall.open_switchover(lab_cluster(), "db2")  # even called directly, it refuses
         wall.open_repair_gap(lab_cluster(), "db2", "db1")
         wall.open_rejoin(lab_cluster(), "db2")
+        wall.open_repoint(lab_cluster(), "db1")
         await pilot.pause()
         assert not isinstance(wall.screen, RunbookScreen)
 
