@@ -23,6 +23,7 @@ import asyncio
 import shlex
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from hatui.runbook.access import Armed, WriteAccess
 from hatui.runbook.model import Action, StepFailed
@@ -134,37 +135,43 @@ class Mover:
         return None
 
 
+class Opener(Protocol):
+    """What a mover opens before the writes pause (armed commands, watches) and closes after."""
+
+    def open_actions(self) -> list[Action]: ...
+
+    async def open(self, x: WriteAccess) -> str: ...
+
+    async def aclose(self) -> None: ...
+
+
 @dataclass
 class _Prepare(Op):
     node: str
-    mover: VipMover
+    opener: Opener
     title: str = "open the channels for the VIP move (before writes pause)"
 
     def actions(self) -> list[Action]:
-        m = self.mover
-        return [Action(m.watch.node, "ssh", m.watch.command)]
+        return self.opener.open_actions()
 
     async def run(self, x: WriteAccess) -> str:
-        m = self.mover
-        await m.fire.open(x, sudo=m.fire_sudo)
-        await m.watch.open(x)
-        return f"ready: {m.fire.node} drops the VIP on one packet; {m.watch.node} watches for it"
+        return await self.opener.open(x)
 
     def undo(self) -> Op:
-        return _Close(self.node, self.mover)
+        return _Close(self.node, self.opener)
 
 
 @dataclass
 class _Close(Op):
     node: str
-    mover: VipMover
+    opener: Opener
     title: str = "close them (an armed command that never fired changes nothing)"
 
     def actions(self) -> list[Action]:
         return []
 
     async def run(self, x: WriteAccess) -> str:
-        await self.mover.cleanup()
+        await self.opener.aclose()
         return "nothing armed any more"
 
 
@@ -245,6 +252,17 @@ class VipMover(Mover):
 
     def prepare(self) -> Op:
         return _Prepare(self.old, self)
+
+    def open_actions(self) -> list[Action]:
+        return [Action(self.watch.node, "ssh", self.watch.command)]
+
+    async def open(self, x: WriteAccess) -> str:
+        await self.fire.open(x, sudo=self.fire_sudo)
+        await self.watch.open(x)
+        return f"ready: {self.fire.node} drops the VIP on one packet; {self.watch.node} watches for it"
+
+    async def aclose(self) -> None:
+        await self.cleanup()
 
     def move(self) -> Op:
         return _Move(self.old, self, f"Move VIP {self.address} to {self.target} ({self.name})")
@@ -377,13 +395,17 @@ class _RouterMove(Op):
     def actions(self) -> list[Action]:
         return [Action(r.router, "ssh", self.commands(r)) for r in self.routes]
 
-    async def open(self, x: WriteAccess) -> None:
+    def open_actions(self) -> list[Action]:
+        return []  # nothing is sent until the move fires it
+
+    async def open(self, x: WriteAccess) -> str:
         for r in self.routes:
             if r.router not in self.armed:
                 cmd = self.commands(r)
                 self.armed[r.router] = await x.arm(r.router, cmd, show=cmd, sudo=True)
+        return f"ready: {', '.join(r.router for r in self.routes)} switch on one packet"
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         for a in self.armed.values():
             a.close()  # never fired: it exits without touching anything
         self.armed.clear()
@@ -410,37 +432,6 @@ class _RouterMove(Op):
 
 
 @dataclass
-class _RouterPrepare(Op):
-    node: str
-    move: _RouterMove
-    title: str = "open a channel to every router for the move (before writes pause)"
-
-    def actions(self) -> list[Action]:
-        return []  # nothing is sent until the move fires it
-
-    async def run(self, x: WriteAccess) -> str:
-        await self.move.open(x)
-        return f"ready: {', '.join(r.router for r in self.move.routes)} switch on one packet"
-
-    def undo(self) -> Op:
-        return _RouterClose(self.node, self.move)
-
-
-@dataclass
-class _RouterClose(Op):
-    node: str
-    move: _RouterMove
-    title: str = "close them (an armed command that never fired changes nothing)"
-
-    def actions(self) -> list[Action]:
-        return []
-
-    async def run(self, x: WriteAccess) -> str:
-        self.move.close()
-        return "nothing armed any more"
-
-
-@dataclass
 class RouterMover(Mover):
     name: str
     routes: list[RouterRoute]
@@ -453,10 +444,12 @@ class RouterMover(Mover):
         )
 
     def prepare(self) -> Op:
-        return _RouterPrepare(self._move.node, self._move)
+        return _Prepare(
+            self._move.node, self._move, "open a channel to every router for the move (before writes pause)"
+        )
 
     def move(self) -> Op:
         return self._move
 
     async def cleanup(self) -> None:
-        self._move.close()
+        await self._move.aclose()

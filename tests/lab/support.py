@@ -7,6 +7,7 @@ import ctypes
 import glob
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +50,16 @@ def require_lab() -> None:
 
 def lab_spec(prefix: str, name: str, **kw):
     return default_spec(prefix=prefix, state_dir=f"/var/lib/hatui-lab-{name}", **kw)
+
+
+def own_lab(tag: str) -> tuple[str, str]:
+    """Namespace prefix and state name of a lab a test builds for itself. Under a suite run with
+    HATUI_TEST_PREFIX/HATUI_TEST_NAME (a second suite on the machine at once) they are scoped
+    by those too, so two suites never share a lab."""
+    prefix = os.environ.get("HATUI_TEST_PREFIX")
+    if prefix is None:
+        return f"hatui-{tag}-", tag
+    return f"{prefix}{tag}-", f"{os.environ.get('HATUI_TEST_NAME', 'test')}-{tag}"
 
 
 def leftovers(lab: Lab, pids: list[procs.ProcRecord]) -> list[str]:
@@ -307,3 +318,17 @@ def node_procs(lab: Lab, node: str, needle: str, comm: str) -> list[str]:
         if needle in args:
             found.append(f"{pid} {args}")
     return found
+
+
+def hatui(lab, state_dir, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """The CLI exactly as a DBA runs it (it enters the lab's operator namespace itself)."""
+    env = dict(os.environ, HATUI_STATE_DIR=str(state_dir))
+    r = subprocess.run(
+        [sys.executable, "-m", "hatui", *args[:1], "--cluster", str(lab.spec.cluster_file), *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    print(f"$ hatui {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r

@@ -8,28 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from .support import connect, query, vip_holders, wait_until
+from .support import connect, hatui, query, vip_holders, wait_until
 
 TABLE = "labdb.gap"
-
-
-def hatui(lab, state_dir, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    """The CLI exactly as a DBA runs it (it enters the lab's operator namespace itself)."""
-    env = dict(os.environ, HATUI_STATE_DIR=str(state_dir))
-    r = subprocess.run(
-        [sys.executable, "-m", "hatui", *args[:1], "--cluster", str(lab.spec.cluster_file), *args[1:]],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
-    print(f"$ hatui {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
-    return r
 
 
 def slave(lab, node: str) -> dict:

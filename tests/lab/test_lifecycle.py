@@ -11,14 +11,14 @@ import pytest
 
 from hatui.lab import Lab, LabError, procs
 
-from .support import lab_spec, leftovers, recorded, require_lab
+from .support import lab_spec, leftovers, own_lab, recorded, require_lab
 
 HERE = Path(__file__).parent
 
 
 def test_up_then_down_leaves_nothing_and_both_are_idempotent():
     require_lab()
-    lab = Lab(lab_spec("hatui-l-", "lifecycle"))
+    lab = Lab(lab_spec(*own_lab("l")))
     try:
         assert lab.up() is True
         pids = recorded(lab)
@@ -27,7 +27,7 @@ def test_up_then_down_leaves_nothing_and_both_are_idempotent():
         assert lab.up() is False
         seen_while_up = " ".join(leftovers(lab, pids))
         # the detector sees namespaces, processes and the nodes' private mounts while up
-        assert "namespace hatui-l-db1" in seen_while_up and "process db1-mysqld" in seen_while_up
+        assert f"namespace {lab.spec.prefix}db1" in seen_while_up and "process db1-mysqld" in seen_while_up
         assert "on /etc/keepalived" in seen_while_up
     finally:
         assert lab.down() in (True, False)
@@ -37,7 +37,7 @@ def test_up_then_down_leaves_nothing_and_both_are_idempotent():
 
 def test_a_failed_up_removes_what_it_built(monkeypatch):
     require_lab()
-    lab = Lab(lab_spec("hatui-f-", "failed"))
+    lab = Lab(lab_spec(*own_lab("f")))
     seen: list[procs.ProcRecord] = []
 
     def broken(self, db, timeout=30.0):
@@ -53,7 +53,8 @@ def test_a_failed_up_removes_what_it_built(monkeypatch):
 
 def test_the_lab_suite_cleans_up_after_a_failing_test(tmp_path):
     require_lab()
-    env = {**os.environ, "HATUI_TEST_PREFIX": "hatui-s-", "HATUI_TEST_NAME": "selfcheck"}
+    prefix, name = own_lab("s")
+    env = {**os.environ, "HATUI_TEST_PREFIX": prefix, "HATUI_TEST_NAME": name}
     res = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(HERE / "selfcheck_failing.py")],
         env=env,
@@ -63,7 +64,7 @@ def test_the_lab_suite_cleans_up_after_a_failing_test(tmp_path):
         timeout=180,
     )
     assert "1 failed" in res.stdout, res.stdout[-2000:]
-    lab = Lab(lab_spec("hatui-s-", "selfcheck"))
+    lab = Lab(lab_spec(prefix, name))
     assert leftovers(lab, []) == []
 
 
@@ -71,7 +72,8 @@ def test_a_failing_lab_test_that_breaks_replication_does_not_fail_the_next(tmp_p
     """The cascade that once turned one failure into 13: the next test starts from a verified
     canonical lab, and the summary names the test that left it broken."""
     require_lab()
-    env = {**os.environ, "HATUI_TEST_PREFIX": "hatui-c-", "HATUI_TEST_NAME": "cascade"}
+    prefix, name = own_lab("c")
+    env = {**os.environ, "HATUI_TEST_PREFIX": prefix, "HATUI_TEST_NAME": name}
     res = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(HERE / "selfcheck_cascade.py")],
         env=env,
@@ -86,4 +88,4 @@ def test_a_failing_lab_test_that_breaks_replication_does_not_fail_the_next(tmp_p
     summary = out.split("lab tests that left the lab otherwise than they found it", 1)[1]
     assert "selfcheck_cascade.py::test_breaks_replication_and_fails: the lab was" in summary
     assert "db3's replication from db1: IO Yes, SQL No (Could not execute Write_rows" in summary
-    assert leftovers(Lab(lab_spec("hatui-c-", "cascade")), []) == []
+    assert leftovers(Lab(lab_spec(prefix, name)), []) == []

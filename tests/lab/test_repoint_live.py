@@ -5,27 +5,11 @@ do and refuses, changing nothing."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 
 from hatui.lab.writer import VipWriter, verify_rows
 
-from .support import query, vip_holders, wait_until
-
-
-def hatui(lab, state_dir, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, HATUI_STATE_DIR=str(state_dir))
-    r = subprocess.run(
-        [sys.executable, "-m", "hatui", *args[:1], "--cluster", str(lab.spec.cluster_file), *args[1:]],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-    )
-    print(f"$ hatui {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
-    return r
+from .support import hatui, query, vip_holders, wait_until
 
 
 def source_of(lab, node: str) -> dict:

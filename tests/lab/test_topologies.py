@@ -24,14 +24,15 @@ from hatui.lab import Lab, canonical, configs
 from hatui.lab.spec import ROUTER_PORTS, LabOptions
 from hatui.lab.writer import VipWriter, verify_rows
 
-from .support import lab_spec, leftovers, query, recorded, require_lab, wait_until
+from .support import lab_spec, leftovers, own_lab, query, recorded, require_lab, wait_until
 
 
 @contextmanager
 def built(name: str, topology: str, options: LabOptions | None = None) -> Iterator[Lab]:
     require_lab()
     options = options or LabOptions()
-    lab = Lab(lab_spec(f"hatui-{name}-", f"topo-{name}", topology=topology, options=options))
+    prefix, state = own_lab(name)
+    lab = Lab(lab_spec(prefix, f"topo-{state}", topology=topology, options=options))
     pids = []
     try:
         t0 = time.monotonic()
