@@ -135,6 +135,19 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--dry-run", action="store_true", help="run the checks and show the steps; change nothing")
     rp.add_argument("--yes", action="store_true", help="do not ask to type the writer's name (scripts)")
 
+    sb = sub.add_parser(
+        "split-brain", help="both masters hold the VIP or take writes: save the loser's writes, fence it"
+    )
+    sb.add_argument("--cluster", metavar="FILE", required=True)
+    sb.add_argument(
+        "--keep",
+        metavar="NODE",
+        help="the side that survives (default: the one with more writes the other lacks, then the one whose "
+        "keepalived runs)",
+    )
+    sb.add_argument("--dry-run", action="store_true", help="show both sides and the plan; change nothing")
+    sb.add_argument("--yes", action="store_true", help="do not ask to type the survivor's name (scripts)")
+
     rj = sub.add_parser("rejoin", help="make a repaired old writer a healthy replica of the current writer")
     rj.add_argument("--cluster", metavar="FILE", required=True)
     rj.add_argument("node", metavar="NODE")
@@ -260,7 +273,7 @@ def _main(argv: list[str] | None = None) -> int:
         return _status(args, argv)
     if args.command == "trust-host":
         return _trust_host(args, argv)
-    if args.command in ("switchover", "runbook", "repair-gap", "rejoin", "repoint"):
+    if args.command in ("switchover", "runbook", "repair-gap", "rejoin", "repoint", "split-brain"):
         return _runbook(args, argv)
     if not args.cluster:
         _parser().print_help()
@@ -356,6 +369,10 @@ def _runbook(args, argv: list[str]) -> int:
             from hatui.runbook.repair_gap import RepairGap
 
             runbook = RepairGap(cluster, args.old, args.new, on_conflict=args.on_conflict)
+        elif args.command == "split-brain":
+            from hatui.runbook.split_brain import SplitBrain
+
+            runbook = SplitBrain(cluster, args.keep)
         elif args.command == "repoint":
             from hatui.runbook.repoint import Repoint
 

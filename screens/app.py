@@ -102,6 +102,7 @@ class HatuiApp(App):
             "repair-gap": self.open_repair_gap,
             "rejoin": self.open_rejoin,
             "repoint": self.open_repoint,
+            "split-brain": self.open_split_brain,
         }[message.runbook]
         opener(message.cluster, *message.nodes)
 
@@ -128,6 +129,17 @@ class HatuiApp(App):
         # the DBA types the writer's name: the node every repointed replica will follow
         self.open_runbook(
             cluster, f"Repoint the replicas of {cluster.name} to {writer}", writer, lambda planned: Repoint(cluster)
+        )
+
+    def open_split_brain(self, cluster: Cluster, keep: str) -> None:
+        from hatui.runbook.split_brain import SplitBrain
+
+        # the DBA types the survivor's name: never decided silently
+        self.open_runbook(
+            cluster,
+            f"Split brain of {cluster.name}: keep {keep}, fence the other",
+            keep,
+            lambda planned: SplitBrain(cluster, keep),
         )
 
     def open_rejoin(self, cluster: Cluster, node: str) -> None:

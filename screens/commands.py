@@ -83,6 +83,12 @@ def runbook_commands(view: ClusterView) -> Iterator[SystemCommand]:
                     "(preview and conflict check first)",
                     partial(view.post_message, RunbookRequested("repair-gap", c, node, writer)),
                 )
+    for keep in _split_sides(view):
+        yield SystemCommand(
+            f"Runbook: resolve the split brain, keeping {keep}",
+            f"Save the other side's writes, fence it and drop its VIP; {keep} alone takes writes",
+            partial(view.post_message, RunbookRequested("split-brain", c, keep)),
+        )
     if writer:
         yield SystemCommand(
             f"Runbook: repoint replicas to {writer}",
@@ -117,3 +123,16 @@ def node_detail_commands(screen: NodeDetail) -> Iterator[SystemCommand]:
 def wallboard_commands(wall: Wallboard) -> Iterator[SystemCommand]:
     if len(wall.clusters) > 1:
         yield SystemCommand("Next cluster", "Show the next cluster now (the board cycles anyway)", wall.next_board)
+
+
+def _split_sides(view: ClusterView) -> list[str]:
+    """The nodes holding the writer's VIP at once (a split brain), else none."""
+    from hatui.cluster import VipRole
+    from hatui.rules.topology import vip_views
+
+    try:
+        views = vip_views(view.feed.store.snapshot(max_events=0))
+    except Exception:  # no data yet
+        return []
+    held = [h for v in views if v.role == VipRole.WRITER for h in v.holders]
+    return held if len(held) > 1 else []

@@ -371,8 +371,9 @@ def split_brain(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list[Inc
             {"holders": nodes},
             (
                 Suggestion(
-                    "fence all but one writer (stop keepalived or set read_only on the others), then compare "
-                    "their GTIDs before any repair"
+                    "compare both sides' writes, keep one (the other's are saved first), fence the other and "
+                    "drop its VIP",
+                    "split-brain",
                 ),
             ),
         )

@@ -369,35 +369,12 @@ class Rejoin:
                     f"re-clone {self.node} from the writer",
                 )
             ]
-        folder = (
-            cluster_dir(self.base_dir or state_dir(), self.cluster)
-            / "recovery"
-            / f"{time.strftime('%Y%m%dT%H%M%S')}-{self.node}-errant"
-        )
-        g = self.errant = Gap(folder, True, root=self.base_dir or state_dir())
-        rows = await ctx.access.sql(self.node).query(
-            "SELECT @@log_bin_basename AS log_bin_basename, @@log_bin_index AS log_bin_index, "
-            "@@datadir AS datadir, @@pid_file AS pid_file"
-        )
-        have = gapmod.Have.of(True, ws.gtid_binlog_state, ws.gtid_slave_pos)
-        if await extract(ctx, self.node, from_variables(rows[0]), have, g, checks, what="its errant transactions"):
+        g, (columns, pk, unix_ts) = await save_errant(ctx, self.cluster, self.node, ws, checks, base_dir=self.base_dir)
+        if g is None:
             return checks
-        script = _script(g, g.missing)
-        g.private_folder()
-        write_private(folder / "errant.sql", script)
-        g.sha256 = hashlib.sha256(script.encode("utf-8", errors="surrogateescape")).hexdigest()
-        write_private(folder / "errant.sql.sha256", f"{g.sha256}  errant.sql\n")
-        columns, pk, unix_ts = await _table_meta(ctx, self.node, g.missing)
-        pv = gapmod.preview(g.missing, columns)
-        write_private(folder / "preview.txt", "\n".join(pv.lines) + "\n")
-        for line in pv.summary()[:1] + pv.lines[:SHOWN]:
-            ctx.note(line)
+        self.errant = g
+        folder = g.folder
         ddl = [t for t in g.missing if t.ddl]
-        checks.append(
-            Check(
-                "errant transactions saved", P, f"{len(g.missing)} in {folder / 'errant.sql'} (sha256 {g.sha256[:12]}…)"
-            )
-        )
         checks.append(
             Check(
                 "errant transactions can be rolled back row by row",
@@ -710,6 +687,40 @@ async def _undo_kind(
         if mine == theirs:
             return "converged"
     return "invert" if _matches(mine, r.after) else "conflict"
+
+
+async def save_errant(
+    ctx: RunContext, cluster: Cluster, node: str, ws: MysqlStatus, checks: list[Check], *, base_dir: Path | None = None
+) -> tuple[Gap | None, Any]:
+    """MariaDB: the transactions `node` holds and `ws`'s server lacks, read from its binlogs on
+    disk, saved as replayable SQL with its sha256 and a preview in a private recovery folder
+    (checks: what was found or why not). Returns the gap (None when it could not be read) and
+    the touched tables' (columns, primary keys, TIMESTAMP columns)."""
+    folder = (
+        cluster_dir(base_dir or state_dir(), cluster) / "recovery" / f"{time.strftime('%Y%m%dT%H%M%S')}-{node}-errant"
+    )
+    g = Gap(folder, True, root=base_dir or state_dir())
+    rows = await ctx.access.sql(node).query(
+        "SELECT @@log_bin_basename AS log_bin_basename, @@log_bin_index AS log_bin_index, "
+        "@@datadir AS datadir, @@pid_file AS pid_file"
+    )
+    have = gapmod.Have.of(True, ws.gtid_binlog_state, ws.gtid_slave_pos)
+    if await extract(ctx, node, from_variables(rows[0]), have, g, checks, what="its errant transactions"):
+        return None, ({}, {}, {})
+    script = _script(g, g.missing)
+    g.private_folder()
+    write_private(folder / "errant.sql", script)
+    g.sha256 = hashlib.sha256(script.encode("utf-8", errors="surrogateescape")).hexdigest()
+    write_private(folder / "errant.sql.sha256", f"{g.sha256}  errant.sql\n")
+    meta = await _table_meta(ctx, node, g.missing)
+    pv = gapmod.preview(g.missing, meta[0])
+    write_private(folder / "preview.txt", "\n".join(pv.lines) + "\n")
+    for line in pv.summary()[:1] + pv.lines[:SHOWN]:
+        ctx.note(line)
+    checks.append(
+        Check("errant transactions saved", P, f"{len(g.missing)} in {folder / 'errant.sql'} (sha256 {g.sha256[:12]}…)")
+    )
+    return g, meta
 
 
 async def writer_first_head(ctx: RunContext, w: str, ws: MysqlStatus, mariadb: bool) -> str:
