@@ -56,6 +56,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hatui.aio import cancel_and_wait
 from hatui.cluster import Cluster, Hook, Role
 from hatui.rules.alerts import ActiveAlert, ClearedAlert
 from hatui.rules.incidents import IncidentChange
@@ -657,12 +658,9 @@ class HookRunner:
             await asyncio.sleep(0.02)
 
     async def close(self) -> None:
-        """Stop the workers; a run in progress has its process group killed."""
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(BaseException):
-                await t
+        """Stop the workers (until they end: see cancel_and_wait); a run in progress has its
+        process group killed."""
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     # ------------------------------------------------------------------ workers

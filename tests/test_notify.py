@@ -482,3 +482,25 @@ async def test_closing_the_runner_kills_a_hook_in_progress(tmp_path):
     while not _gone(pid) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert _gone(pid)
+
+
+async def test_closing_the_runner_survives_a_worker_that_lost_its_cancellation():
+    # the console's rare hang at exit (tests/test_app_notify.py, on a busy machine): Python 3.11's
+    # asyncio.wait_for returns the result instead of raising when the cancellation arrives as
+    # the awaited thing completes (a hook exiting, an event arriving), so a worker could go back
+    # to waiting for events and close() waited for it forever
+    runner = HookRunner(hooks_cluster("""    - command: 'true'\n"""))
+
+    async def worker_that_swallows_one_cancel():
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            pass  # as wait_for does when its future completed at that moment
+        await asyncio.sleep(30)  # back to waiting for the next event
+
+    worker = asyncio.create_task(worker_that_swallows_one_cancel())
+    runner._tasks = [worker]
+    await asyncio.sleep(0)
+    t0 = time.monotonic()
+    await asyncio.wait_for(runner.close(), 5.0)
+    assert worker.done() and time.monotonic() - t0 < 1.5

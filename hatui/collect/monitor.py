@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from hatui.aio import cancel_and_wait
 from hatui.cluster import Cluster, MysqlVia, Node, Role, SecretError, resolve_password
 from hatui.collect.kaconfig import config_command, masked_config
 from hatui.collect.logs import LogSource
@@ -395,11 +396,7 @@ class Monitor:
         await asyncio.gather(*(bounded(c) for c in self.collectors.values()))
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(BaseException):
-                await t
+        await cancel_and_wait(self._tasks)  # until they end, even one that lost a cancellation
         self._tasks.clear()
         for c in self.collectors.values():
             await c.close()
