@@ -117,8 +117,8 @@ def healthy(topology="dual-master"):
 # ------------------------------------------------------------------ the lab, as recorded
 
 
-def lab_cluster():
-    return load_cluster_text(configs.cluster_yaml(default_spec(state_dir="/var/lib/hatui-lab")), "lab.yml")
+def lab_cluster(filename: str = "lab.yml"):
+    return load_cluster_text(configs.cluster_yaml(default_spec(state_dir="/var/lib/hatui-lab")), filename)
 
 
 FIXED_NOW = 1_790_000_000.0  # recorded states carry fixed times, so snapshots are deterministic

@@ -130,9 +130,9 @@ def test_console_snapshot(snap_compare, fixed_clock):
 
 
 def test_split_brain_snapshot(snap_compare, fixed_clock):
-    assert snap_compare(
-        HatuiApp([lab_cluster()], feed_factory=recorded(split_brain=True, unreachable="db3")), terminal_size=(150, 34)
-    )
+    # the incident's next step names the cluster file: a fixed path, not the checkout's
+    app = HatuiApp([lab_cluster("/etc/hatui/lab.yml")], feed_factory=recorded(split_brain=True, unreachable="db3"))
+    assert snap_compare(app, terminal_size=(150, 34))
 
 
 async def test_enter_on_a_node_opens_its_detail_and_esc_goes_back():
