@@ -110,7 +110,8 @@ async def test_wallboard_is_glanceable_has_nothing_to_focus_and_cycles_clusters(
 
 def test_wallboard_snapshot(snap_compare, fixed_clock):
     assert snap_compare(
-        HatuiApp([lab_cluster()], watch=True, feed_factory=recorded(split_brain=True)), terminal_size=(100, 30)
+        HatuiApp([lab_cluster("/etc/hatui/lab.yml")], watch=True, feed_factory=recorded(split_brain=True)),
+        terminal_size=(100, 30),
     )
 
 

@@ -58,9 +58,9 @@ def vip_picture(snap: Snapshot) -> tuple[object, ...]:
 class ClusterState:
     """What a view of one cluster remembers between ticks: alert start times and lag history."""
 
-    def __init__(self, feed: Feed, *, clock: Callable[[], float] = time.time):
+    def __init__(self, feed: Feed, *, clock: Callable[[], float] | None = None):
         self.feed = feed
-        self.clock = clock
+        self.clock = clock  # None: time.time, looked up at each tick (tests pin it)
         self.book = AlertBook(settle=SETTLE_SECONDS)
         self.incidents = IncidentBook()
         self.mmm = MmmRoles() if str(feed.store.cluster.topology) == "mmm" else None
@@ -72,7 +72,7 @@ class ClusterState:
         snap = self.feed.store.snapshot(max_events=max_events)
         pending = pending_nodes(snap)
         alerts = evaluate(snap, pending=pending)
-        now = self.clock()
+        now = self.clock() if self.clock is not None else time.time()
         picture = vip_picture(snap)
         if self._picture is not None and picture != self._picture:
             self._moved_at = now
