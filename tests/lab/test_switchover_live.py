@@ -11,6 +11,7 @@ import sys
 import time
 
 from hatui.cluster import load_cluster
+from hatui.lab.configs import APP_DB
 from hatui.lab.writer import VipWriter, verify_rows
 from hatui.runbook.access import is_read_sql
 from hatui.runbook.audit import read_audit
@@ -19,7 +20,7 @@ from hatui.runbook.runner import Runner
 from hatui.runbook.switchover import Switchover
 from hatui.ssh.pool import SessionPool
 
-from .support import SLACK, query, vip_holders, vip_to, wait_until
+from .support import SLACK, connect, query, vip_holders, vip_to, wait_until
 
 _tables = itertools.count(1)
 PRIORITY_FILE = "/etc/keepalived/hatui_priority"
@@ -220,15 +221,15 @@ def test_dry_run_sends_no_write(lab, op, tmp_path):
     unchanged(lab)
 
 
-def _audit_steps(path) -> list[str]:
+def _audit_steps(path, event: str = "step_done") -> list[str]:
     if not path.exists():
         return []
-    return [a.get("step", "") for a in read_audit(path) if a["event"] == "step_done"]
+    return [a.get("step", "") for a in read_audit(path) if a["event"] == event]
 
 
-def _interrupted(lab, tmp_path, after_step: str) -> None:
+def _interrupted(lab, tmp_path, after_step: str, event: str = "step_done") -> None:
     """`hatui switchover --to db2` killed (SIGKILL, as a crashed console) right after `after_step`
-    is done, seen in its audit log."""
+    is done (or, with event="step_start", once it started), seen in its audit log."""
     env = dict(os.environ, HATUI_STATE_DIR=str(tmp_path))
     audit = tmp_path / "lab" / "audit.log"
     p = subprocess.Popen(
@@ -238,7 +239,7 @@ def _interrupted(lab, tmp_path, after_step: str) -> None:
         env=env,
     )
     try:
-        wait_until(f"the switchover past {after_step}", lambda: after_step in _audit_steps(audit), 60, every=0.005)
+        wait_until(f"the switchover at {after_step}", lambda: after_step in _audit_steps(audit, event), 60, every=0.005)
     finally:
         p.kill()  # by the handle we started it with
         p.wait()
@@ -287,7 +288,16 @@ def test_a_switchover_killed_before_the_vip_move_rolls_back_from_its_journal(lab
     w = VipWriter(lab, table=fresh_table())
     w.start()
     wait_until("writes", lambda: w.acked > 100, 30, every=0.05)
-    _interrupted(lab, tmp_path, "catch_up")  # db1 fenced, db2 boosted: writes fail meanwhile
+    # db2 cannot apply the writer's last rows while a session holds their table: the catch-up
+    # waits, and the kill lands in it for sure (steps take milliseconds: killing "right after
+    # catch_up" once landed in the VIP move, past the point of no return)
+    lock = connect(lab, lab.spec.node("db2").address, account="admin")
+    try:
+        lock.cursor().execute(f"LOCK TABLES {APP_DB}.{w.table} WRITE")
+        _interrupted(lab, tmp_path, "catch_up", "step_start")  # db1 fenced, db2 boosted
+    finally:
+        lock.cursor().execute("UNLOCK TABLES")
+        lock.close()
     r = recovery(lab, "rollback", tmp_path)
     print(r.stdout, r.stderr)
     assert r.returncode == 0 and "ROLLED BACK" in r.stdout, r.stdout + r.stderr
