@@ -402,6 +402,14 @@ def test_alive_command_tells_a_live_mysqld_from_a_stale_pid_file(tmp_path: Path)
             time.sleep(0.02)
         pid_file.write_text(f"{proc.pid}\n")
         assert sh(alive_command(files)).split() == ["alive", str(proc.pid)]
+        # killed -9 and not reaped yet (a zombie: its parent has not waited): it can never
+        # commit again, so it is stale (seen in the lab: a killed mysqld whose parent is init)
+        proc.kill()
+        for _ in range(100):
+            if Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+            time.sleep(0.01)
+        assert sh(alive_command(files)).split() == ["stale", str(proc.pid)]
     finally:
         proc.kill()
         proc.wait()

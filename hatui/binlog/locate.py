@@ -94,11 +94,13 @@ def parse_index(text: str, files: ServerFiles) -> list[str]:
 
 def alive_command(files: ServerFiles) -> str:
     """Prints `alive PID`, `stale PID` or `none`: whether the pid file names a live mysqld.
-    A pid file left by a killed server names a dead (or reused, non-mysqld) pid."""
+    A pid file left by a killed server names a dead (or reused, non-mysqld) pid, or a zombie
+    whose parent has not reaped it yet (state Z: it can never commit again)."""
     f = shlex.quote(files.pid_file)
     return (
         f"if [ -s {f} ]; then p=$(cat {f}); "
-        "if [ -r /proc/$p/comm ] && grep -qE '^(mysqld|mariadbd)$' /proc/$p/comm; "
+        "if [ -r /proc/$p/comm ] && grep -qE '^(mysqld|mariadbd)$' /proc/$p/comm "
+        "&& [ \"$(sed 's/.*) //' /proc/$p/stat | cut -d' ' -f1)\" != Z ]; "
         "then echo alive $p; else echo stale $p; fi; else echo none; fi"
     )
 
