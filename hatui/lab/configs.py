@@ -82,6 +82,9 @@ innodb_buffer_pool_size = 32M
 innodb_log_file_size = 16M
 performance_schema = OFF
 max_connections = 60
+
+# as Debian's my.cnf does: drop-in option files (hatui failover fences a replaced writer there)
+!includedir /etc/mysql/conf.d/
 """
 
 

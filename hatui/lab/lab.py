@@ -327,6 +327,7 @@ class Lab:
                 (nd / "haproxy" / "haproxy.cfg").write_text(configs.haproxy_cfg(spec, n))
                 continue  # no database here (its /var/lib/mysql stays empty)
             (nd / "etc-mysql" / "my.cnf").write_text(configs.my_cnf(spec, n))
+            (nd / "etc-mysql" / "conf.d").mkdir(exist_ok=True)  # as on Debian: my.cnf includes it
             shutil.rmtree(nd / "mysql")
             shutil.copytree(template, nd / "mysql", symlinks=True)
             for sub in ("run/mysqld", "log/mysql"):
