@@ -379,6 +379,45 @@ class StopReplica(Op):
         return StartReplica(self.node, self.d, self.host, self.channel) if self.host else None
 
 
+@dataclass
+class DrainRelay(Op):
+    """A replica whose source is gone applies everything it received (its relay log) and stops:
+    the SQL thread started (a no-op warning if it runs), a wait until it has executed what the
+    IO thread had received, then the channel stopped. After it the node holds all it ever got
+    from the dead source, and nothing more will come in."""
+
+    node: str
+    d: Dialect
+    received: Position | None  # what the IO thread had received (None: nothing beyond executed)
+    timeout: float
+    channel: str = ""
+
+    @property
+    def title(self) -> str:  # type: ignore[override]  # computed here, a plain field in Op
+        return f"let {self.node} apply its relay log" + (f" up to {self.received}" if self.received else "")
+
+    def statements(self) -> list[Statement | str]:
+        out: list[Statement | str] = [self.d.start_replica(self.channel, "sql")]
+        if self.received is not None and self.received.by_gtid and self.received.gtid:
+            out.append(self.d.wait_for_gtid(self.received.gtid, self.timeout))
+        return [*out, self.d.stop_replica(self.channel)]
+
+    def actions(self) -> list[Action]:
+        return [_sql(self.node, s) for s in self.statements()]
+
+    async def run(self, x: WriteAccess) -> str:
+        for s in self.statements():
+            rows = await _send(x, self.node, s, timeout=self.timeout + 5)
+            if isinstance(s, Statement) and "reached" in s.sql:
+                value = rows[0]["reached"] if rows else None
+                if not self.d.gtid_wait_reached(value):
+                    raise StepFailed(
+                        f"{self.node} did not apply its relay log up to {self.received} within {self.timeout:g} s "
+                        f"({'timed out' if value is not None else 'its SQL thread stopped'})"
+                    )
+        return f"{self.node} applied everything it received" + (f" ({self.received})" if self.received else "")
+
+
 def continue_from(binlog_pos: str | None, slave_pos: str | None) -> str:
     """MariaDB: where a server continues replicating from, per domain the latest GTID it holds,
     whether it logged it or applied it as a replica.
