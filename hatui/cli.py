@@ -135,6 +135,24 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--dry-run", action="store_true", help="run the checks and show the steps; change nothing")
     rp.add_argument("--yes", action="store_true", help="do not ask to type the writer's name (scripts)")
 
+    fo = sub.add_parser(
+        "failover",
+        help="the writer died and nothing took over: promote the most advanced replica (recovering what "
+        "only the others or the dead writer's binlogs hold), repoint the rest, turn the writer's address",
+    )
+    fo.add_argument("--cluster", metavar="FILE", required=True)
+    fo.add_argument(
+        "--to", metavar="NODE", help="the new writer (default: the most advanced candidate; shown with why)"
+    )
+    fo.add_argument(
+        "--discard-errant",
+        action="store_true",
+        help="when the most advanced candidate has transactions no other server has: promote the best one "
+        "without them and leave it to `hatui rejoin --discard-errant`",
+    )
+    fo.add_argument("--dry-run", action="store_true", help="show every candidate and the plan; change nothing")
+    fo.add_argument("--yes", action="store_true", help="do not ask to type the new writer's name (scripts)")
+
     sb = sub.add_parser(
         "split-brain", help="both masters hold the VIP or take writes: save the loser's writes, fence it"
     )
@@ -273,7 +291,7 @@ def _main(argv: list[str] | None = None) -> int:
         return _status(args, argv)
     if args.command == "trust-host":
         return _trust_host(args, argv)
-    if args.command in ("switchover", "runbook", "repair-gap", "rejoin", "repoint", "split-brain"):
+    if args.command in ("switchover", "runbook", "repair-gap", "rejoin", "repoint", "split-brain", "failover"):
         return _runbook(args, argv)
     if not args.cluster:
         _parser().print_help()
@@ -373,6 +391,10 @@ def _runbook(args, argv: list[str]) -> int:
             from hatui.runbook.split_brain import SplitBrain
 
             runbook = SplitBrain(cluster, args.keep)
+        elif args.command == "failover":
+            from hatui.runbook.failover import Failover
+
+            runbook = Failover(cluster, args.to, discard_errant=args.discard_errant)
         elif args.command == "repoint":
             from hatui.runbook.repoint import Repoint
 

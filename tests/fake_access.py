@@ -148,3 +148,7 @@ class FakeAccess:
 @dataclass
 class Ctx:
     access: FakeAccess
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str, **data: Any) -> None:
+        self.notes.append(text)

@@ -112,6 +112,7 @@ def run_recovery(cluster: Cluster, how: str, *, yes: bool) -> int:
             "rejoin": f"hatui rejoin --cluster FILE {journal.params.get('node')}",
             "repoint": "hatui repoint --cluster FILE " + " ".join(journal.params.get("nodes") or []),
             "split-brain": f"hatui split-brain --cluster FILE --keep {journal.params.get('keep')}",
+            "failover": f"hatui failover --cluster FILE --to {journal.params.get('to')}",
         }.get(journal.runbook)
         print(
             f"hatui: a {journal.runbook} is not resumed from its journal: run it again"
