@@ -103,6 +103,7 @@ class HatuiApp(App):
             "rejoin": self.open_rejoin,
             "repoint": self.open_repoint,
             "split-brain": self.open_split_brain,
+            "failover": self.open_failover,
         }[message.runbook]
         opener(message.cluster, *message.nodes)
 
@@ -130,6 +131,12 @@ class HatuiApp(App):
         self.open_runbook(
             cluster, f"Repoint the replicas of {cluster.name} to {writer}", writer, lambda planned: Repoint(cluster)
         )
+
+    def open_failover(self, cluster: Cluster, to: str) -> None:
+        from hatui.runbook.failover import Failover
+
+        # the DBA types the new writer's name; the dry run shows every candidate's evidence first
+        self.open_runbook(cluster, f"Failover of {cluster.name} to {to}", to, lambda planned: Failover(cluster, to))
 
     def open_split_brain(self, cluster: Cluster, keep: str) -> None:
         from hatui.runbook.split_brain import SplitBrain

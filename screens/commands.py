@@ -83,13 +83,22 @@ def runbook_commands(view: ClusterView) -> Iterator[SystemCommand]:
                     "(preview and conflict check first)",
                     partial(view.post_message, RunbookRequested("repair-gap", c, node, writer)),
                 )
+    if (writer is None or not _answers(view, writer)) and _writer_down(view):
+        for node, n in c.nodes.items():
+            if n.has_role(Role.MYSQL) and _answers(view, node):
+                yield SystemCommand(
+                    f"Runbook: fail over to {node}",
+                    f"The writer is down and nothing took over: promote {node} (every candidate is shown with "
+                    "its evidence first; what only the others or the dead writer hold is recovered)",
+                    partial(view.post_message, RunbookRequested("failover", c, node)),
+                )
     for keep in _split_sides(view):
         yield SystemCommand(
             f"Runbook: resolve the split brain, keeping {keep}",
             f"Save the other side's writes, fence it and drop its VIP; {keep} alone takes writes",
             partial(view.post_message, RunbookRequested("split-brain", c, keep)),
         )
-    if writer:
+    if writer and _answers(view, writer):
         yield SystemCommand(
             f"Runbook: repoint replicas to {writer}",
             f"Point every replica whose source is down at the writer {writer} (checked by GTID first)",
@@ -123,6 +132,33 @@ def node_detail_commands(screen: NodeDetail) -> Iterator[SystemCommand]:
 def wallboard_commands(wall: Wallboard) -> Iterator[SystemCommand]:
     if len(wall.clusters) > 1:
         yield SystemCommand("Next cluster", "Show the next cluster now (the board cycles anyway)", wall.next_board)
+
+
+def _answers(view: ClusterView, node: str) -> bool:
+    from hatui.state import Kind
+
+    try:
+        st = view.feed.store.snapshot(max_events=0).value(node, Kind.MYSQL)
+    except Exception:  # no data yet
+        return False
+    return st is not None and st.up
+
+
+def _writer_down(view: ClusterView) -> bool:
+    """A MySQL node that replicas pull from does not answer (the writer died)."""
+    from hatui.rules.topology import node_for_host
+    from hatui.state import Kind
+
+    try:
+        snap = view.feed.store.snapshot(max_events=0)
+    except Exception:  # no data yet
+        return False
+    sources = set()
+    for node in view.cluster.nodes:
+        st = snap.value(node, Kind.MYSQL)
+        if st is not None and st.up:
+            sources |= {node_for_host(snap, ch.source_host or "") for ch in st.channels}
+    return any(s is not None and not _answers(view, s) for s in sources)
 
 
 def _split_sides(view: ClusterView) -> list[str]:

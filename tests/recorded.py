@@ -124,8 +124,9 @@ def lab_cluster(filename: str = "lab.yml"):
 FIXED_NOW = 1_790_000_000.0  # recorded states carry fixed times, so snapshots are deterministic
 
 
-def lab_state(cluster, *, split_brain=False, unreachable=None, replica_error=""):
-    """A recorded lab state: db1 writer with the VIP, db2 standby, db3 replica of db1."""
+def lab_state(cluster, *, split_brain=False, unreachable=None, replica_error="", writer_down=False):
+    """A recorded lab state: db1 writer with the VIP, db2 standby, db3 replica of db1
+    (`writer_down`: db1's mysqld does not answer, the VIP still on it: nothing took over)."""
     vip = "198.18.0.100"
     store = Store(cluster, clock=lambda: FIXED_NOW)
     mdb = detect_version("10.11.19-MariaDB-0+deb12u1-log")
@@ -186,6 +187,8 @@ def lab_state(cluster, *, split_brain=False, unreachable=None, replica_error="")
                 channels=(ch(src),),
             ),
         )
+    if writer_down:
+        store.put("db1", Kind.MYSQL, MysqlStatus.down("Can't connect to server on '198.18.0.11' (111)"))
     if unreachable:  # its last readings are 45 s old: nothing has come since it went away
         for kind in (Kind.ADDRESSES, Kind.MYSQL):
             store.put(unreachable, kind, store.latest(unreachable, kind).value, at=FIXED_NOW - 45)

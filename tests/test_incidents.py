@@ -77,7 +77,9 @@ def test_dead_writer_still_holding_the_vip():
     got, _ = incidents(store)
     [inc] = got
     assert inc.code == Code.DEAD_WRITER and "is still on it: every write fails" in inc.title
-    assert inc.suggestions[0].runbook is None and "stop keepalived there" in inc.suggestions[0].text
+    # nothing took over: the failover runbook, which stops keepalived there to move the VIP
+    assert inc.suggestions[0].command("F") == "hatui failover --cluster F"
+    assert "stops keepalived on db1" in inc.suggestions[0].text
 
 
 def test_the_same_incident_changes_when_the_vip_moves_and_clears_once():

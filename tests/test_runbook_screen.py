@@ -107,6 +107,14 @@ async def test_console_palette_offers_switchovers_and_the_wallboard_does_not():
         assert "Runbook: repair binlog gap db2 → db1" in titles
         assert {"Runbook: rejoin db2", "Runbook: rejoin db3"} <= set(titles) and "Runbook: rejoin db1" not in titles
         assert "Runbook: repoint replicas to db1" in titles  # the writer every replica follows
+        assert not [t for t in titles if "fail over" in t]  # the writer answers: nothing to fail over
+    dead = HatuiApp([lab_cluster()], feed_factory=recorded(writer_down=True))
+    async with dead.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        titles = [c.title for c in dead.get_system_commands(dead.screen)]
+        # db1 died and nothing took over: any server that answers can be promoted
+        assert {"Runbook: fail over to db2", "Runbook: fail over to db3"} <= set(titles)
+        assert "Runbook: fail over to db1" not in titles and not [t for t in titles if "repoint" in t]
     wall = HatuiApp([lab_cluster()], watch=True, feed_factory=recorded())
     async with wall.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
@@ -115,6 +123,7 @@ async def test_console_palette_offers_switchovers_and_the_wallboard_does_not():
         wall.open_repair_gap(lab_cluster(), "db2", "db1")
         wall.open_rejoin(lab_cluster(), "db2")
         wall.open_repoint(lab_cluster(), "db1")
+        wall.open_failover(lab_cluster(), "db2")
         await pilot.pause()
         assert not isinstance(wall.screen, RunbookScreen)
 

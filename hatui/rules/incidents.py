@@ -284,8 +284,9 @@ def dead_nodes(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list[Inci
             title = f"the writer {node} is down ({why}) and the writer VIP {vip_addr} is still on it: every write fails"
             sug = (
                 Suggestion(
-                    f"keepalived on {node} did not release the VIP: stop keepalived there (or fix its "
-                    f"health check) so a standby takes it"
+                    f"keepalived on {node} did not release the VIP: promote the most advanced standby, recover "
+                    f"what only {node} had, move the VIP (stops keepalived on {node})",
+                    "failover",
                 ),
             )
         elif new is not None:
@@ -313,11 +314,20 @@ def dead_nodes(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list[Inci
         elif vip_addr:
             code = Code.DEAD_WRITER_NO_VIP
             title = f"the writer {node} is down ({why}) and no node holds the writer VIP {vip_addr}"
-            sug = (Suggestion("no standby took the VIP: check the standbys' keepalived (FAULT? check script?)"),)
+            sug = (
+                Suggestion("no standby took the VIP: check the standbys' keepalived (FAULT? check script?)"),
+                Suggestion(f"or promote the most advanced standby and recover what only {node} had", "failover"),
+            )
         else:  # no writer VIP on the databases (seed 002: routers)
             code = Code.DEAD_WRITER
             title = f"the writer {node} is down ({why}): writes through the routers fail"
-            sug = (Suggestion("promote a replica and point the routers' writers' route at it"),)
+            sug = (
+                Suggestion(
+                    f"promote the most advanced replica (recovering what only {node} had), turn the routers' "
+                    "writers' route to it, repoint the others",
+                    "failover",
+                ),
+            )
         # the writer VIP's other candidates take part in the failover (their role changes are
         # this incident's, not news of their own)
         candidates = sorted(set().union(*(_candidates(ctx, v.address) for v in _writer_vips(ctx))) - {node})
