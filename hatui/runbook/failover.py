@@ -54,6 +54,7 @@ from hatui.runbook.ops import (
     Shell,
     Slot,
     StopReplica,
+    Together,
     WaitFor,
     op_step,
     vip_wait_command,
@@ -234,6 +235,12 @@ class Failover:
         self.old_ssh = False  # the dead writer's host answers SSH: fence its restart, read its binlogs
         self.gap: Gap | None = None
         self.facts: Facts | None = None
+        self._turn: movers.RouterMover | None = None
+
+    async def cleanup(self) -> None:
+        """A run that stopped before the turn leaves armed router commands: they exit unfired."""
+        if self._turn is not None:
+            await self._turn.cleanup()
 
     def params(self) -> dict[str, Any]:
         return {"to": self.target or self.to, "old": self.old, "discard_errant": self.discard_errant}
@@ -622,6 +629,12 @@ class Failover:
         d = dialect_for(tst.version)
         snap = facts.snap
         steps: list[Step] = []
+        self._turn = None
+        early: list[Op] = []
+        if self.routes:
+            # open a channel to every router now: the turn then costs one packet, not an SSH exec
+            self._turn = movers.RouterMover("router", self.routes)
+            early.append(self._turn.prepare())
         if self.old_ssh:
             fence = Shell(
                 old,
@@ -632,16 +645,18 @@ class Failover:
                 op_step(
                     "fence",
                     f"Fence {old}: if its mysqld starts again, it starts read-only",
-                    [fence],
+                    [Together(old, [fence, *early])],  # the routers' channels open meanwhile
                     20,
                     commits=True,
                     undoable=False,
                 )
             )
+            early = []
         cand = next(x for x in self.candidates if x.node == t)
         from_old = [ch for ch in tst.channels if node_for_host(snap, ch.source_host or "") == old]
         drain: list[Op] = [DrainRelay(t, d, cand.received, self.catch_up_timeout, ch.name) for ch in from_old]
         drain += [StopReplica(t, d, ch.name) for ch in tst.channels if ch not in from_old]
+        drain = early + drain
         steps.append(
             op_step(
                 "relay",
@@ -649,6 +664,7 @@ class Failover:
                 drain,
                 self.catch_up_timeout + 15,
                 commits=not steps,
+                undoable=False,
             )
         )
         if self.source is not None:
@@ -682,12 +698,12 @@ class Failover:
         promote: list[Op] = [Detach(t, d, ch.name) for ch in tst.channels]
         promote.append(SetWritable(t, d, True))
         steps.append(op_step("promote", f"Make {t} the writer: no source, writable", promote, 30, undoable=False))
-        if self.routes:
+        if self._turn is not None:
             steps.append(
                 op_step(
                     "route",
                     f"Turn every router's writers' route to {t}",
-                    [movers.RouterMover("router", self.routes).move()],
+                    [self._turn.move()],
                     20,
                     undoable=False,
                 )

@@ -525,6 +525,22 @@ def vip_wait_command(address: str, present: bool, seconds: float) -> str:
     return f"i=0; while [ $i -lt {n} ]; do if {cond}; then exit 0; fi; sleep 0.01; i=$((i+1)); done; exit 1"
 
 
+@dataclass
+class Together(Op):
+    """Operations on different nodes sent at once (an SSH exec each: their round trips overlap).
+    Their actions are shown in order; each is announced as it is sent."""
+
+    node: str
+    ops: list[Op]
+    title: str = ""
+
+    def actions(self) -> list[Action]:
+        return [a for op in self.ops for a in op.actions()]
+
+    async def run(self, x: WriteAccess) -> str:
+        return "; ".join(await asyncio.gather(*(op.run(x) for op in self.ops)))
+
+
 def plan_of(ops: list[Op]) -> list[Action]:
     return [a for op in ops for a in op.actions()]
 
