@@ -226,3 +226,40 @@ def test_the_restart_fence_is_verified_by_what_mysqld_would_read():
     assert "read_only = ON" in cmd and "super_read_only" not in cmd
     assert "my_print_defaults" in cmd and 'rm -f "$f"' in cmd  # an unread file is removed again
     assert "super_read_only = ON" in fence_restart_command(True)
+
+
+def test_a_dual_masters_vip_left_on_the_dead_writer_moves_by_stopping_its_keepalived():
+    """Seed 000's check only looked for a process: db1's mysqld hangs dead, its keepalived keeps
+    the VIP. The failover stops keepalived there and waits until db2 holds the VIP."""
+    from hatui.state import AddressObs, KeepalivedProcObs, SshObs
+
+    v = VERSIONS["mariadb-10.11"]
+    c = cluster("track-file")
+    store = Store(c)
+    for n in ("db1", "db2", "db3"):
+        store.put(n, Kind.SSH, SshObs("up"))
+    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.11", "10.0.0.100"})))
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12"})))
+    st = {
+        "db1": MysqlStatus.down("Can't connect to MySQL server on '10.0.0.11' (111)"),
+        "db2": replica("db2", v, executed=120, received=120),
+        "db3": replica("db3", v, executed=100, received=100),
+    }
+    for n, s_ in st.items():
+        store.put(n, Kind.MYSQL, s_)
+    for n in ("db1", "db2"):
+        store.put(n, Kind.KEEPALIVED, KeepalivedProcObs(True, 100))
+    rb = Failover(c)
+    checks = rb.judge(Facts(snap=store.snapshot(), status=st))
+    assert [x for x in checks if x.verdict == Verdict.FAIL] == []
+    assert rb.target == "db2" and rb.vip == "10.0.0.100" and rb.vip_on_old
+    ctx = Ctx(FakeAccess(v))
+    steps = rb.steps(ctx)  # type: ignore[arg-type]
+    vip = next(s for s in steps if s.key == "vip")
+    text = [(a.node, a.text) for a in vip.actions()]
+    assert text[0] == ("db1", "service keepalived stop") and text[1][0] == "db2" and "10.0.0.100" in text[1][1]
+    # without keepalived running on db2 nothing would take the VIP: refused
+    store.put("db2", Kind.KEEPALIVED, KeepalivedProcObs(False, None))
+    rb = Failover(c)
+    failed = [x for x in rb.judge(Facts(snap=store.snapshot(), status=st)) if x.verdict == Verdict.FAIL]
+    assert [x.name for x in failed] == ["keepalived runs on db2"]

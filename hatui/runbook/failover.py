@@ -59,10 +59,11 @@ from hatui.runbook.ops import (
     op_step,
     vip_wait_command,
 )
-from hatui.runbook.repair_gap import SHOWN_LINES, Gap, RepairGap, _table_meta, extract
+from hatui.runbook.repair_gap import SHOWN_LINES, Gap, RepairGap, extract, table_meta
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
 from hatui.runbook.switchover import router_routes
 from hatui.ssh.errors import SshError
+from hatui.state import Kind
 
 P, W, F = Verdict.PASS, Verdict.WARN, Verdict.FAIL
 FENCE_FILE = "zz-hatui-fenced.cnf"
@@ -533,6 +534,16 @@ class Failover:
                     "choose a standby master with --to",
                 )
             ]
+        proc = facts.snap.value(t, Kind.KEEPALIVED)
+        if proc is None or not proc.running:
+            return [
+                Check(
+                    f"keepalived runs on {t}",
+                    F,
+                    "not running: nothing would take the VIP there",
+                    f"start keepalived on {t} (it stays BACKUP while {old} holds the VIP), then run it again",
+                )
+            ]
         self.vip_on_old = holders == [old]
         if holders not in ([], [old], [t]):
             return [
@@ -580,7 +591,7 @@ class Failover:
         rg.gap = g
         checks: list[Check] = []
         try:
-            files = await rg._server_files(ctx, ost)
+            files = await rg.server_files(ctx, ost)
         except (ValueError, OSError, SshError) as exc:
             return [Check(f"{old}'s binlog files", W, f"not found ({exc}): nothing can be recovered from them")]
         alive = (await ctx.access.ssh(old, alive_command(files), read=True, sudo=True, timeout=5)).split()
@@ -603,9 +614,9 @@ class Failover:
             checks.append(Check(f"transactions only {old} has", P, "none: the survivors received all of them"))
             return checks
         g.apply = list(g.missing)
-        columns, _, _ = await _table_meta(ctx, t, g.missing)
+        columns, _, _ = await table_meta(ctx, t, g.missing)
         pv = gapmod.preview(g.missing, columns)
-        rg._save(g, pv.lines)
+        rg.save(g, pv.lines)
         for line in pv.summary() + pv.lines[:SHOWN_LINES]:
             ctx.note(line)
         checks.append(

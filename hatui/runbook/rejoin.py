@@ -42,7 +42,7 @@ from hatui.runbook.ops import (
     WaitFor,
     op_step,
 )
-from hatui.runbook.repair_gap import Gap, _q, _script, _table_meta, extract
+from hatui.runbook.repair_gap import Gap, _q, _script, extract, table_meta
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
 from hatui.state import Kind
 
@@ -712,7 +712,7 @@ async def save_errant(
     write_private(folder / "errant.sql", script)
     g.sha256 = hashlib.sha256(script.encode("utf-8", errors="surrogateescape")).hexdigest()
     write_private(folder / "errant.sql.sha256", f"{g.sha256}  errant.sql\n")
-    meta = await _table_meta(ctx, node, g.missing)
+    meta = await table_meta(ctx, node, g.missing)
     pv = gapmod.preview(g.missing, meta[0])
     write_private(folder / "preview.txt", "\n".join(pv.lines) + "\n")
     for line in pv.summary()[:1] + pv.lines[:SHOWN]:

@@ -150,7 +150,7 @@ class RepairGap:
         self.gap = g = Gap(folder, mariadb, root=self.base_dir or state_dir())
 
         # 1. the old writer can take no more writes: prove it before reading anything
-        files = await self._server_files(ctx, os_)
+        files = await self.server_files(ctx, os_)
         checks += await self._fenced(ctx, os_, files)
         if any(c.failed for c in checks):
             return checks
@@ -171,11 +171,11 @@ class RepairGap:
             return checks
         if not g.missing:
             checks.append(Check("transactions to recover", P, f"none: {new} has every transaction of {old}"))
-            self._save(g, [])
+            self.save(g, [])
             return checks
 
         # 4. what they are, and whether they collide with what the new writer did since
-        columns, pk, unix_ts = await _table_meta(ctx, new, g.missing)
+        columns, pk, unix_ts = await table_meta(ctx, new, g.missing)
         pv = gapmod.preview(g.missing, columns)
         for line in pv.summary():
             ctx.note(line)
@@ -207,7 +207,7 @@ class RepairGap:
                 held = gapmod.conflicting_transactions(g.missing, g.conflicts, mariadb)
         g.apply = [t for t in g.missing if t.gtid not in held]
         g.held_back = [t for t in g.missing if t.gtid in held]
-        self._save(g, pv.lines)
+        self.save(g, pv.lines)
         checks.append(
             Check(
                 "transactions to recover",
@@ -294,7 +294,7 @@ class RepairGap:
         base = cluster_dir(self.base_dir or state_dir(), self.cluster) / "recovery"
         return base / f"{time.strftime('%Y%m%dT%H%M%S')}-{self.old}-to-{self.new}"
 
-    async def _server_files(self, ctx: RunContext, st) -> ServerFiles:
+    async def server_files(self, ctx: RunContext, st) -> ServerFiles:
         if st is not None and st.up:
             rows = await ctx.access.sql(self.old).query(
                 "SELECT @@log_bin_basename AS log_bin_basename, @@log_bin_index AS log_bin_index, "
@@ -357,7 +357,7 @@ class RepairGap:
         )
         return out
 
-    def _save(self, g: Gap, preview_lines: list[str]) -> None:
+    def save(self, g: Gap, preview_lines: list[str]) -> None:
         g.private_folder()
         script = _script(g, g.apply)
         g.script = g.folder / "gap.sql"
@@ -624,7 +624,7 @@ def _script(g: Gap, chosen: list[Transaction]) -> str:
     return render_sql([(d, [t for t in d.transactions if id(t) in ids]) for d in g.dumps])
 
 
-async def _table_meta(ctx: RunContext, node: str, txs: list[Transaction]):
+async def table_meta(ctx: RunContext, node: str, txs: list[Transaction]):
     """Column names by position, primary-key positions and TIMESTAMP positions of the tables
     the transactions touch, as the new writer has them."""
     tables = sorted({(r.schema, r.table) for t in txs for r in t.rows})
