@@ -503,3 +503,61 @@ def test_to_dict_is_json_safe_and_complete(db1):
         "pid",
     } <= set(d)
     assert json.loads(json.dumps(d)) == d
+
+
+# ---------------------------------------------------------------- real-world forms (issue 20)
+@pytest.mark.parametrize(
+    ("line", "when", "program", "pid", "state"),
+    [
+        # syslog with the date left out: today (yesterday if today's would be in the future)
+        ("13:03:21 host Keepalived[1657]: (VI_1) Entering MASTER STATE", None, "Keepalived", 1657, "MASTER"),
+        # a zh_CN locale's syslog
+        (
+            "3月 23 09:33:06 db1 Keepalived_vrrp[2210]: VRRP_Instance(VI_1) Entering BACKUP STATE",
+            (3, 23, 9, 33, 6),
+            "Keepalived_vrrp",
+            2210,
+            "BACKUP",
+        ),
+        # keepalived's console output through docker into journald/syslog: the year is the inner one
+        (
+            "Jan 24 11:21:23 node1 docker[20329]: Wed Jan 24 11:21:23 2018: VRRP_Instance(VI_1) Transition to "
+            "MASTER STATE",
+            (2018, 1, 24, 11, 21, 23),
+            "docker",
+            20329,
+            "MASTER",
+        ),
+        # Rancher's export: US date, 12-hour clock, the tag glued to AM/PM
+        (
+            "12/20/2016 9:57:43 PMKeepalived_vrrp[21]: VRRP_Instance(VI_1) Entering BACKUP STATE",
+            (2016, 12, 20, 21, 57, 43),
+            "Keepalived_vrrp",
+            21,
+            "BACKUP",
+        ),
+        (
+            "Mär 23 09:33:06 db1 Keepalived_vrrp[2210]: (VI_1) Entering MASTER STATE",
+            (3, 23, 9, 33, 6),
+            "Keepalived_vrrp",
+            2210,
+            "MASTER",
+        ),
+    ],
+)
+def test_log_forms_seen_in_the_wild_are_parsed_not_raw(line, when, program, pid, state):
+    ev = parse_line(line, tz="UTC", year=2025)
+    assert ev.kind == K.STATE and ev.state == state and ev.instance == "VI_1"
+    assert (ev.program, ev.pid) == (program, pid) and ev.time is not None
+    got = (ev.time.month, ev.time.day, ev.time.hour, ev.time.minute, ev.time.second)
+    if when is None:
+        assert got[2:] == (13, 3, 21) and ev.time <= datetime.now(UTC) + timedelta(minutes=5)
+    elif len(when) == 6:
+        assert (ev.time.year, *got) == when
+    else:
+        assert got == when and ev.time.year == 2025  # the year the caller gave
+
+
+def test_keepalived_saying_it_truncates_the_password_is_not_masked():
+    ev = parse_line("Sat Nov 21 14:32:55 2026: (VI_1) Truncating auth_pass to 8 characters")
+    assert ev.raw == "(VI_1) Truncating auth_pass to 8 characters"

@@ -57,6 +57,37 @@ _RFC5424 = re.compile(
     re.S,
 )
 _PRI = re.compile(r"<\d{1,3}>")
+# syslog with the date left out (`13:03:21 host Keepalived[1657]: ...`, some rsyslog templates)
+_TIME_ONLY = re.compile(
+    r"(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)(?:\.(?P<frac>\d+))?"
+    r" +(?:(?P<host>\S+) )?(?P<tag>[^\s:\[\]]+)(?:\[(?P<pid>\d+)\])?:(?: |$)(?P<msg>.*)",
+    re.S,
+)
+# RFC 3164 written in another locale: `3月 23 09:33:06 host ...` (zh/ja), `Mär 23 ...` (de),
+# `févr. 23 ...` (fr)
+_RFC3164_INTL = re.compile(
+    r"(?P<mon>\d{1,2}[月월]|[^\W\d_]{3,5}\.?) +(?P<day>\d{1,2})日? (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)"
+    r"(?:\.(?P<frac>\d+))? +(?:(?P<host>\S+) )?(?P<tag>[^\s:\[\]]+)(?:\[(?P<pid>\d+)\])?:(?: |$)(?P<msg>.*)",
+    re.S,
+)
+_LOCALE_MONTHS = {
+    name: i
+    for names in (
+        ("jan", "feb", "mär", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "dez"),  # de
+        ("janv", "févr", "mars", "avr", "mai", "juin", "juil", "août", "sept", "oct", "nov", "déc"),  # fr
+        ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),  # es
+        ("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"),  # it
+        ("jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez"),  # pt
+        ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),  # nl
+    )
+    for i, name in enumerate(names, 1)
+}
+# Rancher's log export: `12/20/2016 9:57:43 PMKeepalived_vrrp[21]: ...` (no space before the tag)
+_US_STAMP = re.compile(
+    r"(?P<mo>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{4}) (?P<h>\d{1,2}):(?P<m>\d\d):(?P<s>\d\d)"
+    r" ?(?P<ampm>[AaPp][Mm]) ?(?P<tag>[^\s:\[\]]+)(?:\[(?P<pid>\d+)\])?:(?: |$)(?P<msg>.*)",
+    re.S,
+)
 
 # ------------------------------------------------------------------ messages
 
@@ -198,7 +229,7 @@ def _time_3164(m: re.Match[str], year: int | None, tz: tzinfo | None) -> datetim
     hit = _lookup(key)
     if hit is not _MISS:
         return hit  # type: ignore[return-value]  # only datetimes and None are stored
-    mon = _MONTHS.get(m["mon"])
+    mon = _month(m["mon"])
     if mon is None:
         return None
     day, h, mi, s, us = int(m["day"]), int(m["h"]), int(m["m"]), int(m["s"]), _micro(m["frac"])
@@ -215,6 +246,40 @@ def _time_3164(m: re.Match[str], year: int | None, tz: tzinfo | None) -> datetim
         return dt
 
     return _cached(key, make)
+
+
+def _month(text: str) -> int | None:
+    """A month name or number in the locales syslog is seen in (`Mar`, `3月`, `Mär`, `févr.`)."""
+    if text in _MONTHS:
+        return _MONTHS[text]
+    t = text.rstrip(".").lower()
+    if t[-1:] in ("月", "월"):
+        n = _int(t[:-1])
+        return n if n is not None and 1 <= n <= 12 else None
+    return _LOCALE_MONTHS.get(t) or _LOCALE_MONTHS.get(t[:3]) or {m.lower(): i for m, i in _MONTHS.items()}.get(t)
+
+
+def _time_of_day(m: re.Match[str], tz: tzinfo | None) -> datetime | None:
+    """A stamp with the time only: today, or yesterday when today's would be in the future."""
+
+    def make() -> datetime:
+        now = datetime.now(tz) if tz is not None else datetime.now().astimezone()
+        dt = now.replace(hour=int(m["h"]), minute=int(m["m"]), second=int(m["s"]), microsecond=_micro(m["frac"]))
+        return dt - timedelta(days=1) if dt > now + timedelta(minutes=5) else dt
+
+    try:
+        return make()
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _time_us(m: re.Match[str], tz: tzinfo | None) -> datetime | None:
+    h = int(m["h"]) % 12 + (12 if m["ampm"].upper() == "PM" else 0)
+
+    def make() -> datetime:
+        return _localize(datetime(int(m["year"]), int(m["mo"]), int(m["day"]), h, int(m["m"]), int(m["s"])), tz)
+
+    return _cached(("us", m.string[: m.end("ampm")], tz), make)
 
 
 def _time_console(m: re.Match[str], tz: tzinfo | None) -> datetime | None:
@@ -506,9 +571,17 @@ def _parse_text(text: str, node: str | None, year: int | None, tz: tzinfo | None
             if p:
                 return _parse_text(s[p.end() :], node, year, tz)
     elif c0.isdigit():
-        m = _ISO.match(s)
-        if m:
+        if m := _ISO.match(s):
             time = _time_iso(m["ts"], tz)
+            host, prog, pid, msg = m["host"], m["tag"], _int(m["pid"]), m["msg"]
+        elif m := _TIME_ONLY.match(s):
+            time = _time_of_day(m, tz)
+            host, prog, pid, msg = m["host"], m["tag"], _int(m["pid"]), m["msg"]
+        elif m := _US_STAMP.match(s):
+            time = _time_us(m, tz)
+            prog, pid, msg = m["tag"], _int(m["pid"]), m["msg"]
+        elif m := _RFC3164_INTL.match(s):
+            time = _time_3164(m, year, tz)
             host, prog, pid, msg = m["host"], m["tag"], _int(m["pid"]), m["msg"]
     elif s[:3] in _MONTHS:
         m = _RFC3164.match(s)
@@ -520,6 +593,14 @@ def _parse_text(text: str, node: str | None, year: int | None, tz: tzinfo | None
         if m:
             time = _time_console(m, tz)
             msg = m["msg"]
+    elif c0.isalpha() and (m := _RFC3164_INTL.match(s)) and _month(m["mon"]) is not None:
+        time = _time_3164(m, year, tz)
+        host, prog, pid, msg = m["host"], m["tag"], _int(m["pid"]), m["msg"]
+    if time is not None and msg[:3] in _DAYS and (inner := _CONSOLE.match(msg)):
+        # keepalived's console output through docker and journald/syslog: the outer stamp has no
+        # year (or the collector's time), the inner one is keepalived's own
+        time = _time_console(inner, tz) or time
+        msg = inner["msg"]
     msg = redact(msg)
     fields = classify(msg)
     return _event(time, node or host, prog, pid, msg.strip(), fields)
