@@ -580,3 +580,23 @@ def test_many_leading_comments_parse_in_linear_time(deadline) -> None:
         assert d.transactions[-1].ddl
         huge = "/**/ " * 20000
         assert _is_dml(huge + "INSERT INTO t VALUES (1)") and not _is_dml(huge + "GRANT ALL ON *.* TO x")
+
+
+def test_a_dump_saved_without_the_tools_footer_keeps_its_last_transaction_despite_a_blank_line() -> None:
+    lines = text("mariadb-10.11-workload.txt").splitlines(keepends=True)
+    full = parse_dump(lines, "full").transactions
+    # the file ends right after the last transaction's COMMIT: no stop event, no footer
+    cut = max(i for i, line in enumerate(lines) if line.startswith("COMMIT/*!*/;")) + 1
+    for tail in (["\n"], ["\n", "\n", "   \n"]):
+        d = parse_dump(lines[:cut] + tail, "no-footer")
+        assert [t.gtid for t in d.transactions] == [t.gtid for t in full]  # the last one is not lost
+        assert d.transactions[-1].text == full[-1].text
+
+
+def test_text_without_event_headers_is_refused_not_read_as_empty() -> None:
+    lines = text("mariadb-10.11-workload.txt").splitlines(keepends=True)
+    # headers masked (or --short-form): statements remain, nothing says where events are
+    masked = [ln for ln in lines if not re.match(r"#\d{6} |# at \d+", ln)]
+    with pytest.raises(BinlogIntegrityError, match="no event headers"):
+        parse_dump(masked, "masked")
+    assert parse_dump([], "empty").transactions == []  # an empty text is just empty

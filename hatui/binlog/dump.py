@@ -429,6 +429,8 @@ class _Parser:
         self.out: list[Transaction] = []
         self.seen_trx = False
         self.last_end = 0
+        self.headers = 0  # event headers read: none in a text with content is not a dump we can read
+        self.content = False
         # current event
         self.ev_kind = ""
         self.ev_rows = False  # a row event: its "###" lines are its row images
@@ -465,6 +467,8 @@ class _Parser:
         if self.pending:
             self.sink.extend(self.pending)
             self.pending.clear()
+        if not self.content and line.strip() and not line.startswith(("/*!", "DELIMITER", "#")):
+            self.content = True
         self.sink.append(line)
 
     def _context(self) -> str:
@@ -480,6 +484,7 @@ class _Parser:
 
     # -------------------------------------------------------------- events
     def _header(self, m: re.Match[str], line: str) -> None:
+        self.headers += 1
         self._close_event()
         info = m[9]
         end = int(m[8])
@@ -691,8 +696,17 @@ class _Parser:
         last_kind = self.ev_kind
         self._close_event()
         self.chain.finish(expect_end, complete, self.lineno)
+        if self.headers == 0 and self.content:
+            raise BinlogIntegrityError(
+                self.file,
+                self.lineno,
+                f"no event headers (`# at N` / `#YYMMDD ... end_log_pos N`) in {self.lineno} line(s): not the "
+                "binlog tool's -v output (--short-form, or headers masked?): nothing can be read from it",
+            )
         cur = self.cur
         if cur is not None:
+            while len(cur.lines) > 1 and not cur.lines[-1].strip():
+                cur.lines.pop()  # blank lines after the last event (a dump saved without its footer)
             # mid-stream the next header proves an event whole; at the end the tool's closing
             # lines do. Without them, only an event the tool wrote itself can be seen to be
             # whole (its last statement ends the text); a client's statement may hold lines
