@@ -311,3 +311,36 @@ def test_a_vip_on_loopback_is_not_held_and_is_no_split_brain():
     a = alerts(store)
     assert ("vip.split_brain", None) not in a
     assert writer(store.snapshot()).node == "db1"
+
+
+def test_masters_handing_out_the_same_auto_increment_values_are_flagged():
+    from dataclasses import replace
+
+    store, _ = healthy()  # db1 <-> db2 replicate from each other (the writer VIP's nodes)
+    base = {n: store.latest(n, Kind.MYSQL).value for n in ("db1", "db2", "db3")}
+    for n, (inc, off) in {"db1": (2, 1), "db2": (2, 2), "db3": (1, 1)}.items():
+        store.put(n, Kind.MYSQL, replace(base[n], auto_increment_increment=inc, auto_increment_offset=off))
+    assert not [k for k in alerts(store) if k[0] == "mysql.auto_increment_clash"]  # seed 000's 2 and 1/2
+    # both left at the default: both insert 1, 2, 3...
+    store.put("db2", Kind.MYSQL, replace(base["db2"], auto_increment_increment=1, auto_increment_offset=1))
+    store.put("db1", Kind.MYSQL, replace(base["db1"], auto_increment_increment=1, auto_increment_offset=1))
+    a = alerts(store)[("mysql.auto_increment_clash", None)]
+    assert "db1 and db2" in a.message and "1/1 and 1/1" in a.message
+    # different increments whose sequences still meet (2/1 and 3/1: both hand out 1, 7, 13...)
+    store.put("db1", Kind.MYSQL, replace(base["db1"], auto_increment_increment=2, auto_increment_offset=1))
+    store.put("db2", Kind.MYSQL, replace(base["db2"], auto_increment_increment=3, auto_increment_offset=1))
+    assert ("mysql.auto_increment_clash", None) in alerts(store)
+
+
+def test_semi_sync_fallen_back_to_async_on_the_writer_is_flagged():
+    from dataclasses import replace
+
+    from hatui.mysql.status import SemiSync
+
+    store, _ = healthy()
+    w = store.latest("db1", Kind.MYSQL).value
+    store.put("db1", Kind.MYSQL, replace(w, semi_sync=SemiSync("master", True, False, True, None, 1)))
+    assert not [k for k in alerts(store) if k[0] == "repl.semi_sync_async"]
+    store.put("db1", Kind.MYSQL, replace(w, semi_sync=SemiSync("master", True, False, False, None, 0)))
+    a = alerts(store)[("repl.semi_sync_async", "db1")]
+    assert "fallen back to async" in a.message and "0 replica(s)" in a.message

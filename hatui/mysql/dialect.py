@@ -211,7 +211,16 @@ class Dialect:
     @property
     def variables(self) -> tuple[str, ...]:
         """Global variables read in one SELECT; each exists on this flavor and version."""
-        names = ["hostname", "server_id", "read_only", "log_bin", self.log_replica_updates_variable, "binlog_format"]
+        names = [
+            "hostname",
+            "server_id",
+            "read_only",
+            "log_bin",
+            self.log_replica_updates_variable,
+            "binlog_format",
+            "auto_increment_increment",
+            "auto_increment_offset",
+        ]
         if self.is_mariadb:
             names += [
                 "gtid_domain_id",

@@ -264,7 +264,7 @@ _BOOL_VARS = {
     "rpl_semi_sync_source_enabled",
     "rpl_semi_sync_replica_enabled",
 }
-_INT_VARS = {"server_id", "gtid_domain_id"}
+_INT_VARS = {"server_id", "gtid_domain_id", "auto_increment_increment", "auto_increment_offset"}
 _GTID_VARS = {
     "gtid_executed",
     "gtid_purged",
@@ -396,6 +396,8 @@ class MysqlStatus:
     log_bin: bool | None = None
     log_slave_updates: bool | None = None  # log_replica_updates on MySQL 8.0.26+
     binlog_format: str | None = None
+    auto_increment_increment: int | None = None
+    auto_increment_offset: int | None = None
     gtid_mode: str | None = None  # MySQL: OFF, OFF_PERMISSIVE, ON_PERMISSIVE, ON; MariaDB: None
     gtid_strict_mode: bool | None = None  # MariaDB
     gtid_executed: str | None = None  # MySQL
@@ -471,6 +473,8 @@ def assemble_status(
         log_bin=v.get("log_bin"),
         log_slave_updates=v.get("log_slave_updates"),
         binlog_format=v.get("binlog_format"),
+        auto_increment_increment=_int(v.get("auto_increment_increment")),
+        auto_increment_offset=_int(v.get("auto_increment_offset")),
         gtid_mode=None if version.is_mariadb else v.get("gtid_mode"),
         gtid_strict_mode=v.get("gtid_strict_mode"),
         gtid_executed=v.get("gtid_executed") if v.get("gtid_executed") is not None else binlog.executed_gtid_set,

@@ -7,11 +7,12 @@ and never raises a false alarm about something else.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 
 from hatui.cluster import Role, VipRole
-from hatui.mysql.status import ReplicationChannel
+from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.rules.alerts import Alert, Severity
 from hatui.rules.context import Context, Rule
 from hatui.rules.errant import errant_transactions
@@ -338,6 +339,76 @@ def rule_server_ids(ctx: Context) -> Iterator[Alert]:
         )
 
 
+def _auto_increment_values(st: MysqlStatus) -> tuple[int, int] | None:
+    inc, off = st.auto_increment_increment, st.auto_increment_offset
+    if inc is None or off is None:
+        return None
+    inc = max(1, inc)
+    return inc, off if off <= inc else 1  # an offset above the increment is ignored by the server
+
+
+def rule_auto_increment(ctx: Context) -> Iterator[Alert]:
+    """Two masters that can both take writes (each replicates from the other, or both are the
+    writer VIP's nodes) hand out the same AUTO_INCREMENT values (seed 000 sets increment 2 and
+    offsets 1/2): after a failover, or during a split brain, both insert id N and replication
+    stops on a duplicate key."""
+    masters: set[str] = set()
+    for v in ctx.cluster.vips:
+        if v.role == VipRole.WRITER:
+            masters |= {
+                n for n in (v.nodes or ()) if n in ctx.cluster.nodes and ctx.cluster.nodes[n].has_role(Role.MYSQL)
+            }
+    sources: dict[str, set[str]] = defaultdict(set)
+    status: dict[str, MysqlStatus] = {}
+    for name in ctx.nodes(Role.MYSQL):
+        st = mysql(ctx.snap, name)
+        if st is None or not st.up:
+            continue
+        status[name] = st
+        sources[name] = {s for ch in st.channels if (s := node_for_host(ctx.snap, ch.source_host or "")) is not None}
+    pairs = {tuple(sorted((a, b))) for a in status for b in sources[a] if a in sources.get(b, set())}
+    pairs |= {tuple(sorted((a, b))) for a in masters for b in masters if a < b}
+    for a, b in sorted(pairs):
+        if a not in status or b not in status:
+            continue
+        va, vb = _auto_increment_values(status[a]), _auto_increment_values(status[b])
+        if va is None or vb is None:
+            continue
+        (ia, oa), (ib, ob) = va, vb
+        if (oa - ob) % math.gcd(ia, ib) == 0:  # the two sequences oa + k*ia and ob + l*ib meet
+            yield Alert(
+                "mysql.auto_increment_clash",
+                W,
+                None,
+                f"{a} and {b} can both take writes and hand out the same AUTO_INCREMENT values "
+                f"(increment/offset {ia}/{oa} and {ib}/{ob}): after a failover or in a split brain both insert "
+                "the same id and replication stops on a duplicate key; give them one increment and different "
+                "offsets (seed 000: 2, offsets 1 and 2)",
+                {"nodes": [a, b], "increment": [ia, ib], "offset": [oa, ob]},
+                subject=f"{a},{b}",
+            )
+
+
+def rule_semi_sync(ctx: Context) -> Iterator[Alert]:
+    """Semi-sync on but fallen back to async (no replica acknowledged within its timeout):
+    commits are acknowledged to clients again before any replica has them."""
+    for name in ctx.nodes(Role.MYSQL):
+        st = mysql(ctx.snap, name)
+        if st is None or not st.up or st.semi_sync is None or st.read_only:
+            continue
+        ss = st.semi_sync
+        if ss.source_enabled and ss.source_active is False:
+            clients = "" if ss.clients is None else f"; {ss.clients} replica(s) connected as semi-sync"
+            yield Alert(
+                "repl.semi_sync_async",
+                W,
+                name,
+                f"semi-sync is enabled on the writer {name} but has fallen back to async (its status is OFF"
+                f"{clients}): a failover now can lose transactions clients were told committed",
+                {"clients": ss.clients},
+            )
+
+
 # ----------------------------------------------------------------------------- keepalived
 def rule_keepalived(ctx: Context) -> Iterator[Alert]:
     for name in ctx.nodes(Role.KEEPALIVED):
@@ -399,6 +470,8 @@ RULES: tuple[Rule, ...] = (
     rule_sources,
     rule_errant,
     rule_server_ids,
+    rule_auto_increment,
+    rule_semi_sync,
     rule_keepalived,
     rule_routers,
     rule_reader_vips,

@@ -550,7 +550,7 @@ CORRELATORS: tuple[Correlator, ...] = (
     _per_node(Code.MULTIPLE_WRITERS, ("topology.multiple_writers",), lambda n, a: a[0].message, lambda n: ()),
     _per_node(
         Code.CONFIG_PROBLEM,
-        ("mysql.duplicate_server_id", "gtid.mode_mismatch"),
+        ("mysql.duplicate_server_id", "gtid.mode_mismatch", "mysql.auto_increment_clash", "repl.semi_sync_async"),
         lambda n, a: a[0].message,
         lambda n: (),
     ),
