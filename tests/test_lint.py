@@ -118,14 +118,19 @@ vrrp_instance VI_1 {
 """
 
 
+def _but_no_check(findings):
+    """INSTANCE has no check script on purpose; its no-health-check is tested on its own."""
+    return [f for f in findings if f.code != "no-health-check"]
+
+
 def test_interface_checks_need_the_nodes_interfaces():
     eth0 = {"eth0": [ipaddress.ip_interface("10.0.0.11/24")], "lo": [ipaddress.ip_interface("127.0.0.1/8")]}
     ok = _nc("db1", INSTANCE % (100, "10.0.0.100/24"), interfaces=eth0)
     outside = _nc("db1", INSTANCE % (100, "10.9.0.100/24 dev eth0"), interfaces=eth0)
     missing = _nc("db1", (INSTANCE % (100, "10.0.0.100")).replace("eth0", "eth7"), interfaces=eth0)
-    assert lint([ok]) == []
-    assert [(f.code, f.line) for f in lint([outside])] == [("vip-outside-subnet", 10)]
-    (f,) = lint([missing])
+    assert _but_no_check(lint([ok])) == []
+    assert [(f.code, f.line) for f in _but_no_check(lint([outside]))] == [("vip-outside-subnet", 10)]
+    (f,) = _but_no_check(lint([missing]))
     assert (f.code, f.line) == ("interface-missing", 6) and "eth7" in f.message and "eth0, lo" in f.message
 
 
@@ -144,7 +149,7 @@ def test_cluster_facts_real_servers_and_vips():
 """
     )
     facts = ClusterFacts({"db1": {"10.0.0.11"}, "db2": {"10.0.0.12"}}, [("10.0.0.100", "VI_1"), ("10.0.0.200", "VI_1")])
-    got = [(f.code, f.line) for f in lint([_nc("db1", text)], facts)]
+    got = [(f.code, f.line) for f in _but_no_check(lint([_nc("db1", text)], facts))]
     assert got == [("real-server-not-node", 19), ("cluster-vip-missing", 4)]
 
 
@@ -252,4 +257,31 @@ def test_exit_code_unreachable_node_is_unknown():
 def test_text_output_lists_where_what_why_fix():
     text = render_text(lint_local([f"db1={BROKEN / 'no-accept.conf'}"]), "1 file(s)")
     assert re.search(r"ERROR\s+db1: .*no-accept.conf:7\s+\[vip-refuses-traffic\]", text)
-    assert "why: " in text and "fix: " in text and text.endswith("1 file(s): 1 error")
+    assert "why: " in text and "fix: " in text and text.endswith("1 file(s): 1 error, 1 warning")
+
+
+def test_seed_001s_vip_moved_only_by_an_lvs_check_and_seed_000s_minute_long_check():
+    # seed 001: no vrrp_script at all; a real_server's notify_down runs `pkill keepalived`
+    f = [x for x in lint_local([f"db={SEEDS / '001-mysql-ha.conf'}"]) if x.code == "no-health-check"]
+    assert len(f) == 1 and "a dead mysqld keeps the VIP" in f[0].message
+    assert "notify_down (`/usr/local/mysql/bin/mysql.sh`)" in f[0].message
+    # seed 000: `interval 60`: a dead database keeps the VIP for a minute
+    slow = [x for x in lint_local([f"A={SEEDS / '000-darren1.conf'}"]) if x.code == "slow-detection"]
+    assert [(x.line, x.severity) for x in slow] == [(3, "warning")] and "up to 60 s" in slow[0].message
+    # a check every 2 s, 3 failures in a row: 6 s, fine
+    script = 'vrrp_script chk {\n script "/bin/true"\n interval 2\n fall 3\n}\n'
+    track = " track_script {\n  chk\n }\n"
+    ok = _nc(
+        "db1", script + (INSTANCE % (100, "10.0.0.100")).replace(" virtual_ipaddress", track + " virtual_ipaddress")
+    )
+    assert not [x for x in lint([ok]) if x.code in ("slow-detection", "no-health-check")]
+
+
+def test_preempt_delay_0_and_the_address_owner_under_vrrp_strict_are_not_mistakes():
+    text = (INSTANCE % (255, "10.0.0.100")).replace("state BACKUP", "state MASTER\n preempt_delay 0")
+    strict = text.replace(" enable_script_security", " enable_script_security\n vrrp_strict")
+    codes = {x.code for x in lint([_nc("db1", strict)])}
+    assert "preempt-delay-with-master" not in codes and "vip-refuses-traffic" not in codes
+    # not the owner: vrrp_strict drops traffic to the VIP on it
+    codes = {x.code for x in lint([_nc("db1", strict.replace("priority 255", "priority 100"))])}
+    assert "vip-refuses-traffic" in codes

@@ -115,6 +115,7 @@ class RealServer:
     weight: int | None
     checks: tuple[Check, ...]
     at: Where
+    notify_down: str | None = None  # seed 001: a script that stops keepalived
 
 
 @dataclass(frozen=True)
@@ -336,7 +337,10 @@ class _Builder:
                         if sub.keyword == "url" and sub.children is not None:
                             self.children(sub, kw.URL)
                     checks.append(Check(k, {n: " ".join(v.args) for n, v in cc.items()}, _at(ch)))
-            reals.append(RealServer(r.arg(0, "?"), r.arg(1), self.number(rc.get("weight")), tuple(checks), _at(r)))
+            down = " ".join(rc["notify_down"].args) if "notify_down" in rc else None
+            reals.append(
+                RealServer(r.arg(0, "?"), r.arg(1), self.number(rc.get("weight")), tuple(checks), _at(r), down)
+            )
         return VirtualServer(
             s.arg(0, "?"),
             s.arg(1),

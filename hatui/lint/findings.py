@@ -182,6 +182,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "add the host to the cluster file, or fix the address",
     ),
     "real-server-invalid": ("keepalived cannot use the real server", "write a valid IP address"),
+    "no-health-check": (
+        "keepalived moves the VIP only when the node or keepalived itself dies: a stopped or hung mysqld "
+        "keeps it, and every write fails (seed 001)",
+        'add a vrrp_script that runs a real query (`script "hatui check-mysql --defaults-file ..."`) and '
+        "track_script it in the instance",
+    ),
+    "slow-detection": (
+        "keepalived acts on a failed check only after interval x fall (+ timeout): the VIP stays on a dead "
+        "database that long (seed 000's interval 60)",
+        "interval 2 with fall 2-3 and a timeout below the interval",
+    ),
     "check-process-only": (
         "a hung or refusing mysqld still has a process, so keepalived keeps the VIP "
         "on a database that answers nothing (seed 000's checkMySQL.py)",

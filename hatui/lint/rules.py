@@ -107,7 +107,7 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
                     f"{name} has nopreempt with `state MASTER`: keepalived ignores nopreempt",
                 )
             )
-        if master and inst.preempt_delay is not None:
+        if master and inst.preempt_delay:  # `preempt_delay 0` says what keepalived does anyway
             out.append(
                 _f(
                     nc,
@@ -150,7 +150,9 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
                     f"{name} has unicast_peer while vrrp_strict is on",
                 )
             )
-        if inst.accept is False or (inst_strict and inst.accept is None):
+        # the address owner (priority 255) keeps accept mode even under vrrp_strict
+        owner = inst.priority == 255
+        if inst.accept is False or (inst_strict and inst.accept is None and not owner):
             why = "no_accept" if inst.accept is False else "vrrp_strict (which implies no_accept)"
             at = inst.at_("no_accept") if inst.accept is False else (g.where.get("vrrp_strict") or inst.at)
             out.append(
@@ -176,6 +178,8 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
                         f"{name}: track_script {t.name} weight {weight} is outside {WEIGHT_MIN}..{WEIGHT_MAX}",
                     )
                 )
+        if inst.vips and not inst.track_scripts and not inst.track_files:
+            out.append(_no_health_check(nc, inst))
         for v in inst.vips:
             if v.ip is None:
                 out.append(_f(nc, "error", v.at, "vip-invalid", f"{name}: `{v.address}` is not an IP address"))
@@ -204,10 +208,48 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
     return out
 
 
+SLOW_DETECTION = 30.0  # seconds from a dead database to keepalived acting on it
+
+
+def _no_health_check(nc: NodeConfig, inst: VrrpInstance) -> Finding:
+    """A VIP no script or file watches moves only when the node or keepalived dies (seed 001:
+    only an LVS TCP_CHECK whose notify_down kills keepalived)."""
+    downs = [(rs, rs.notify_down) for vs in nc.conf.virtual_servers for rs in vs.real_servers if rs.notify_down]
+    how = (
+        f"; only real_server {downs[0][0].address}'s notify_down (`{downs[0][1]}`) can react, when its LVS check "
+        "fails: if it stops keepalived (seed 001), the VIP moves after the checker's timeouts and retries and "
+        "keepalived stays down afterwards"
+        if downs
+        else ""
+    )
+    return _f(
+        nc,
+        "warning",
+        inst.at,
+        "no-health-check",
+        f"vrrp_instance {inst.name} has VIPs but no track_script or track_file: a dead mysqld keeps the VIP "
+        f"until the whole node or keepalived dies{how}",
+    )
+
+
 def _script_findings(nc: NodeConfig, sc: VrrpScript) -> list[Finding]:
     out: list[Finding] = []
     if not sc.script:
         return out
+    interval = sc.interval if sc.interval is not None else 1.0
+    detect = interval * max(1, sc.fall or 1) + (sc.timeout or 0)
+    if detect >= SLOW_DETECTION:
+        out.append(
+            _f(
+                nc,
+                "warning",
+                sc.where.get("interval", sc.at),
+                "slow-detection",
+                f"vrrp_script {sc.name}: interval {interval:g} s x fall {max(1, sc.fall or 1)}"
+                + (f" + timeout {sc.timeout:g} s" if sc.timeout else "")
+                + f": a dead database keeps the VIP for up to {detect:g} s (use interval 2, fall 2-3)",
+            )
+        )
     path = script_path(sc.script)
     text = nc.scripts.get(path) if path else None
     at = sc.where.get("script", sc.at)
