@@ -157,14 +157,34 @@ def test_braces_are_tokens_and_quotes_keep_spaces(tmp_path):
     assert conf.instances[0].at.line == 4 and conf.problems == []
 
 
-def test_comment_chars_only_start_a_comment_at_a_word(tmp_path):
+def test_comment_chars_start_a_comment_anywhere_outside_quotes_as_keepalived_2_0_9_reads_them(tmp_path):
     f = tmp_path / "k.conf"
     f.write_text(
         "vrrp_instance VI_1 { # the instance\n  ! note\n  auth_type_x 1\n"
         "  authentication {\n    auth_pass ab#cd!e  # trailing\n  }\n}\n"
     )
-    conf = load(f)
-    assert conf.instances[0].auth_pass == "ab#cd!e"
+    assert load(f).instances[0].auth_pass == "ab"  # lib/parser.c decomment(): mid-word too
+    f.write_text('vrrp_instance VI_1 {\n  authentication {\n    auth_pass "ab#cd!e"\n  }\n}\n')
+    assert load(f).instances[0].auth_pass == "ab#cd!e"  # inside double quotes: kept
+    f.write_text("vrrp_instance VI_1 {\n  authentication {\n    auth_pass ab\\#cd\\!e\n  }\n}\n")
+    assert load(f).instances[0].auth_pass == "ab#cd!e"  # escaped: the characters themselves
+
+
+def test_a_comment_glued_to_a_word_hides_the_brace_after_it_as_keepalived_does():
+    # `p@q.r v@w.x# y}`: keepalived reads `p@q.r v@w.x`; the `}` is part of the comment
+    text = "global_defs {\n notification_email {\n  p@q.r v@w.x# y}\n }\n router_id a\n}\n"
+    conf = load("/k.conf", TextSource({"/k.conf": text}))
+    assert [p.code for p in conf.problems] == [] and conf.global_defs.router_id == "a"
+
+
+def test_auth_pass_with_a_comment_glued_is_the_same_password_keepalived_uses():
+    from hatui.lint.rules import NodeConfig, lint
+
+    inst = "vrrp_instance VI_1 {\n state BACKUP\n interface eth0\n virtual_router_id 51\n priority %d\n"
+    inst += " authentication {\n  auth_type PASS\n  auth_pass %s\n }\n virtual_ipaddress {\n  10.0.0.100\n }\n}\n"
+    a = NodeConfig("a", load("/a.conf", TextSource({"/a.conf": inst % (100, "abc#1")})))
+    b = NodeConfig("b", load("/b.conf", TextSource({"/b.conf": inst % (90, "abc")})))
+    assert not [f for f in lint([a, b]) if f.code == "auth-mismatch"]
 
 
 def test_prose_in_comments_is_not_taken_for_lost_line_breaks(tmp_path):
@@ -235,3 +255,68 @@ def test_parser_never_raises(pieces):
     parsed = parse("/k.conf", TextSource({"/k.conf": text}))
     for p in parsed.problems:
         assert p.file == "/k.conf" and p.line >= 0
+
+
+# ---------------------------------------------------------------- parameters (keepalived >= 2.0)
+def _text_conf(text: str):
+    return load("/k.conf", TextSource({"/k.conf": text}))
+
+
+def test_parameters_are_expanded_as_keepalived_does():
+    text = """$PRI=150
+$IF=eth1
+$ID=7
+$AUTH=authentication { \\
+  auth_type PASS \\
+  auth_pass hatuipw \\
+}
+vrrp_instance VI_1_${ID} {
+  state BACKUP
+  interface $IF
+  virtual_router_id 5${ID}
+  priority $PRI
+  $AUTH
+  virtual_ipaddress {
+    10.0.0.100/24 dev ${IF} label ${IF}:0
+  }
+}
+"""
+    conf = _text_conf(text)
+    assert [p.code for p in conf.problems] == []
+    (inst,) = conf.instances
+    assert (inst.name, inst.interface, inst.vrid, inst.priority) == ("VI_1_7", "eth1", 57, 150)
+    assert [(v.address, v.prefix, v.dev) for v in inst.vips] == [("10.0.0.100", 24, "eth1")]
+    # a multi-line value used at the end of a line: its lines are statements of their own
+    assert (inst.auth_type, inst.auth_pass) == ("PASS", "hatuipw")
+
+
+def test_seq_and_lst_repeat_a_line_per_value():
+    text = """~SEQ(n, 1, 3) vrrp_instance VI_$n { virtual_router_id 5$n }
+~LST(ip, 10.0.0.7, 10.0.0.8) static_ipaddress { $ip }
+"""
+    conf = _text_conf(text)
+    assert [(i.name, i.vrid) for i in conf.instances] == [("VI_1", 51), ("VI_2", 52), ("VI_3", 53)]
+
+
+def test_parameter_rules_keepalived_keeps():
+    # `$NAME` needs a space, tab, comma, `)` or the end after it; `${NAME}` works inside a word;
+    # an undefined one stays as written (and is named); a space before `=` is no definition
+    text = """$P=100
+$X = 1
+vrrp_instance VI_1 {
+  priority $P
+  virtual_router_id ${P}
+  advert_int $Px
+}
+"""
+    conf = _text_conf(text)
+    (inst,) = conf.instances
+    assert inst.priority == 100
+    codes = sorted(p.code for p in conf.problems)
+    assert "unknown-keyword" in codes  # `$X = 1` is read as a statement `$X`
+    assert "undefined-parameter" in codes and "bad-value" in codes  # advert_int $Px
+    # a definition's comment is no part of its value, like anywhere else
+    assert (
+        _text_conf("$PW=abc#1\nvrrp_instance V {\n authentication {\n  auth_pass $PW\n }\n}\n").instances[0].auth_pass
+        == "abc"
+    )

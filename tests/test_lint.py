@@ -285,3 +285,96 @@ def test_preempt_delay_0_and_the_address_owner_under_vrrp_strict_are_not_mistake
     # not the owner: vrrp_strict drops traffic to the VIP on it
     codes = {x.code for x in lint([_nc("db1", strict.replace("priority 255", "priority 100"))])}
     assert "vip-refuses-traffic" in codes
+
+
+def _inst(name, vrid, *, iface="eth0", prio=100, uni=None, src=None, group=None, vip="10.0.0.100"):
+    peers = f" unicast_src_ip {src}\n" if src else ""
+    if uni:
+        peers += " unicast_peer {\n" + "".join(f"  {p}\n" for p in uni) + " }\n"
+    if group:
+        peers += f" mcast_dst_ip {group}\n"
+    return (
+        f"vrrp_instance {name} {{\n state BACKUP\n interface {iface}\n virtual_router_id {vrid}\n priority {prio}\n"
+        f"{peers} virtual_ipaddress {{\n  {vip}\n }}\n}}\n"
+    )
+
+
+def test_vrid_reuse_follows_keepalived_s_own_conflict_rule():
+    def reused(text):
+        return [f.line for f in lint([_nc("db1", text)]) if f.code == "vrid-reused"]
+
+    # multicast, one interface, one group: keepalived refuses to start
+    assert reused(_inst("A", 51) + _inst("B", 51, vip="10.0.0.101")) != []
+    # unicast and multicast are separate VRID spaces
+    assert reused(_inst("A", 51) + _inst("B", 51, uni=["10.0.0.12"], vip="10.0.0.101")) == []
+    # unicast with different peers, or a different source address: no conflict
+    assert reused(_inst("A", 51, uni=["10.0.0.12"]) + _inst("B", 51, uni=["10.0.0.13"], vip="10.0.0.101")) == []
+    two_src = _inst("A", 51, uni=["10.0.0.12"], src="10.0.0.11")
+    two_src += _inst("B", 51, uni=["10.0.0.12"], src="10.0.0.21", vip="10.0.0.101")
+    assert reused(two_src) == []
+    # ... but the same source and a shared peer: refused
+    assert reused(_inst("A", 51, uni=["10.0.0.12"]) + _inst("B", 51, uni=["10.0.0.12"], vip="10.0.0.101")) != []
+    # a different multicast group (mcast_dst_ip) or interface: no conflict
+    assert reused(_inst("A", 51) + _inst("B", 51, group="224.0.0.19", vip="10.0.0.101")) == []
+    assert reused(_inst("A", 51) + _inst("B", 51, iface="eth1", vip="10.0.0.101")) == []
+
+
+def test_multicast_group_drift_between_nodes_is_an_error():
+    a = _nc("db1", "global_defs {\n vrrp_mcast_group4 224.0.0.18\n}\n" + _inst("VI_1", 51))
+    b = _nc("db2", "global_defs {\n vrrp_mcast_group4 224.0.0.88\n}\n" + _inst("VI_1", 51, prio=90))
+    found = [(f.node, f.code, f.line) for f in lint([a, b]) if f.code == "mcast-group-mismatch"]
+    assert found == [("db1", "mcast-group-mismatch", 2), ("db2", "mcast-group-mismatch", 2)]
+    c = _nc("db2", "global_defs {\n vrrp_mcast_group4 224.0.0.18\n}\n" + _inst("VI_1", 51, prio=90))
+    assert not [f for f in lint([a, c]) if f.code == "mcast-group-mismatch"]
+
+
+def test_keywords_keepalived_2_2_accepts_are_known_and_the_ones_it_lacks_are_not():
+    text = """net_namespace blue
+child_wait_time 5
+global_defs {
+ nftables hatui
+ nftables_counters
+ reload_repeat
+ reload_file /run/keepalived.reload
+ min_auto_priority_delay 1000
+ no_checker_emails
+ checker_log_all_failures
+ vrrp_nftables x
+ vrrp_nftables_counters
+}
+vrrp_instance VI_1 {
+ state BACKUP
+ interface eth0
+ virtual_router_id 51
+ priority 100
+ mcast_dst_ip 224.0.0.19
+ promote_secondaries
+ garp_extra_if eth1
+ vrf blue
+ lvs_sync_daemon_interface eth0
+ track_script {
+  chk
+ }
+ virtual_ipaddress {
+  10.0.0.100
+ }
+}
+vrrp_script chk {
+ script "/bin/true"
+}
+virtual_server 10.0.0.100 3306 {
+ ip_family inet
+ snmp_name mysql
+ real_server 10.0.0.11 3306 {
+  snmp_name db1
+  TCP_CHECK {
+   log_all_failures
+   connect_timeout 3
+  }
+ }
+}
+"""
+    found = {(f.code, f.line) for f in lint([_nc("db1", text)]) if f.severity != "info"}
+    unknown = sorted(line for code, line in found if code == "unknown-keyword")
+    assert unknown == [11, 12]  # vrrp_nftables*: keepalived has no such keyword
+    assert ("deprecated-keyword", 23) in found  # still applied, but keepalived complains

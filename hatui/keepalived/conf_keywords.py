@@ -9,6 +9,7 @@ from __future__ import annotations
 
 TOP = frozenset(
     [
+        "child_wait_time",
         "global_defs",
         "vrrp_script",
         "track_file",
@@ -34,6 +35,12 @@ TOP = frozenset(
 
 GLOBAL_DEFS = frozenset(
     [
+        "nftables",
+        "nftables_counters",
+        "reload_repeat",
+        "reload_file",
+        "min_auto_priority_delay",
+        "no_checker_emails",
         "notification_email",
         "notification_email_from",
         "smtp_server",
@@ -56,8 +63,6 @@ GLOBAL_DEFS = frozenset(
         "vrrp_version",
         "vrrp_iptables",
         "vrrp_ipsets",
-        "vrrp_nftables",
-        "vrrp_nftables_counters",
         "vrrp_check_unicast_src",
         "vrrp_skip_check_adv_addr",
         "vrrp_strict",
@@ -140,6 +145,10 @@ AUTHENTICATION = frozenset(["auth_type", "auth_pass"])
 
 VRRP_INSTANCE = frozenset(
     [
+        "mcast_dst_ip",
+        "promote_secondaries",
+        "garp_extra_if",
+        "vrf",
         "state",
         "interface",
         "virtual_router_id",
@@ -220,6 +229,7 @@ SYNC_GROUP = frozenset(
 
 VIRTUAL_SERVER = frozenset(
     [
+        "snmp_name",
         "delay_loop",
         "lb_algo",
         "lvs_sched",
@@ -290,6 +300,7 @@ REAL_SERVER = (
             "smtp_alert",
             "virtualhost",
             "lvs_method",
+            "snmp_name",
         ]
     )
     | CHECKS
@@ -297,6 +308,7 @@ REAL_SERVER = (
 
 CHECK = frozenset(
     [
+        "log_all_failures",
         "connect_timeout",
         "connect_port",
         "connect_ip",
@@ -398,6 +410,13 @@ ALL = (
     | URL
 )
 GLUE = frozenset(k for k in ALL if len(k) >= 4)
+
+
+# Keywords keepalived still reads but reports as deprecated (keepalived 2.2.8 vrrp_parser.c):
+# keyword -> what to use instead
+DEPRECATED = {
+    "lvs_sync_daemon_interface": "global_defs' lvs_sync_daemon (keepalived says so at every start)",
+}
 
 
 def block_keywords(parent: str, keyword: str) -> frozenset[str] | None:

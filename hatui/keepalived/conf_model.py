@@ -80,6 +80,7 @@ class VrrpInstance:
     vips: tuple[Vip, ...] = ()
     unicast_src_ip: str | None = None
     unicast_peers: tuple[tuple[str, Where], ...] = ()
+    mcast_dst_ip: str | None = None  # 2.2.5+: this instance's own multicast group
     track_scripts: tuple[Tracked, ...] = ()
     track_files: tuple[Tracked, ...] = ()
     track_interfaces: tuple[str, ...] = ()
@@ -136,6 +137,8 @@ class GlobalDefs:
     script_user: str | None = None
     vrrp_strict: bool = False
     vrrp_version: int | None = None
+    mcast_group4: str | None = None  # vrrp_mcast_group4 (keepalived's default 224.0.0.18)
+    mcast_group6: str | None = None  # vrrp_mcast_group6 (ff02::12)
     at: Where | None = None
     where: dict[str, Where] = field(default_factory=dict, compare=False)
 
@@ -197,7 +200,17 @@ class _Builder:
         self.problems.append(Problem(code, severity, s.file, s.line, message))
 
     def check_keywords(self, s: Stmt, parent: str, allowed: frozenset[str] | None) -> None:
-        """Name keywords keepalived does not know (it ignores them, so the setting is lost)."""
+        """Name keywords keepalived does not know (it ignores them, so the setting is lost; and
+        `keepalived -t` fails on them) or reads with a complaint (deprecated)."""
+        if s.keyword in kw.DEPRECATED and (allowed is None or s.keyword in allowed or parent == "vrrp_instance"):
+            self.problem(
+                "deprecated-keyword",
+                "error",
+                s,
+                f"`{s.keyword}` is deprecated: keepalived still applies it but reports a configuration error at "
+                f"every start (and `keepalived -t` fails); use {kw.DEPRECATED[s.keyword]}",
+            )
+            return
         if allowed is None or s.keyword in allowed:
             return
         close = difflib.get_close_matches(s.keyword, allowed, n=1, cutoff=0.75)
@@ -205,7 +218,7 @@ class _Builder:
         where = f"in `{parent}`" if parent else "at the top level"
         self.problem(
             "unknown-keyword",
-            "warning",
+            "error",  # keepalived ignores the line, and `keepalived -t` rejects the config
             s,
             f"`{s.keyword}` is not a keepalived keyword {where}: keepalived ignores the line{hint}",
         )
@@ -236,6 +249,8 @@ class _Builder:
             script_user=c["script_user"].arg(0) if "script_user" in c else None,
             vrrp_strict="vrrp_strict" in c,
             vrrp_version=self.number(c.get("vrrp_version")),
+            mcast_group4=c["vrrp_mcast_group4"].arg(0) if "vrrp_mcast_group4" in c else None,
+            mcast_group6=c["vrrp_mcast_group6"].arg(0) if "vrrp_mcast_group6" in c else None,
             at=_at(s),
             where={k: _at(v) for k, v in c.items()},
         )
@@ -311,6 +326,7 @@ class _Builder:
             preempt_delay=self.number(c.get("preempt_delay"), float),
             vips=tuple(vips),
             unicast_src_ip=c["unicast_src_ip"].arg(0) if "unicast_src_ip" in c else None,
+            mcast_dst_ip=c["mcast_dst_ip"].arg(0) if "mcast_dst_ip" in c else None,
             unicast_peers=peers,
             track_scripts=self.tracked(c.get("track_script")),
             track_files=self.tracked(c.get("track_file")),

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Protocol, overload
 
 from hatui.keepalived import conf_keywords as kw
+from hatui.keepalived.conf_params import Params
 from hatui.keepalived.redact import redact
 
 MAX_INCLUDE_DEPTH = 8  # keepalived's own limit is similar; a loop must not hang us
@@ -209,10 +210,16 @@ def _scan(text: str, *, flat: bool) -> tuple[list[tuple[str, str, bool]], bool, 
             out.append(("word", text[i + 1 : j], True))
             i = j + 1
             continue
+        # keepalived >= 2.0.9: `#`/`!` start a comment anywhere outside quotes, even inside a word
+        # (`auth_pass abc#1` is `abc`); `\#` and `\!` are the characters themselves
         j = i
-        while j < n and not text[j].isspace() and text[j] not in '{}"':
+        chars: list[str] = []
+        while j < n and not text[j].isspace() and text[j] not in '{}"#!':
+            if text[j] == "\\" and j + 1 < n and text[j + 1] in "#!":
+                j += 1
+            chars.append(text[j])
             j += 1
-        word = text[i:j]
+        word = "".join(chars)
         if flat:
             out.extend(("word", p, False) for p in split_glued(word) if p)
         else:
@@ -241,6 +248,7 @@ def lex_file(
     files: list[str],
     depth: int = 0,
     raw_lines: dict[tuple[str, int], str] | None = None,
+    params: Params | None = None,
 ) -> Iterator[Tok]:
     try:
         text = source.read(path)
@@ -253,32 +261,49 @@ def lex_file(
         )
         return
     files.append(path)
+    params = params if params is not None else Params(config_id)
     for no, raw in enumerate(text.splitlines(), 1):
-        line, keep = _condition(raw, config_id)
+        cond, keep = _condition(raw, config_id)
         if not keep:
             continue
-        toks, comment_glued, word_after_brace = _scan(line, flat=False)
-        flat = comment_glued or word_after_brace
-        if flat:
-            toks, _, _ = _scan(line, flat=True)
-            if raw_lines is not None:
-                raw_lines[(path, no)] = raw.strip()
-        words = [t for t in toks if t[0] == "word"]
-        if not flat and words and words[0][1] == "include" and not words[0][2]:
-            yield from _include(
-                path, no, [w[1] for w in words[1:]], source, config_id, problems, files, depth, raw_lines
+        for line in params.lines(cond, path, no):
+            yield from _lex_line(path, no, raw, line, source, config_id, problems, files, depth, raw_lines, params)
+
+
+def _lex_line(
+    path: str,
+    no: int,
+    raw: str,
+    line: str,
+    source: Source,
+    config_id: str | None,
+    problems: list[Problem],
+    files: list[str],
+    depth: int,
+    raw_lines: dict[tuple[str, int], str] | None,
+    params: Params,
+) -> Iterator[Tok]:
+    """One line as keepalived reads it (parameters substituted) -> tokens."""
+    toks, comment_glued, word_after_brace = _scan(line, flat=False)
+    flat = comment_glued or word_after_brace
+    if flat:
+        toks, _, _ = _scan(line, flat=True)
+        if raw_lines is not None:
+            raw_lines[(path, no)] = raw.strip()
+    words = [t for t in toks if t[0] == "word"]
+    if not flat and words and words[0][1] == "include" and not words[0][2]:
+        yield from _include(
+            path, no, [w[1] for w in words[1:]], source, config_id, problems, files, depth, raw_lines, params
+        )
+        return
+    for kind, t, quoted in toks:
+        if kind == "unterminated":
+            problems.append(
+                Problem("unterminated-quote", "error", path, no, "a double quote is never closed on this line")
             )
             continue
-        if words and words[0][1].startswith("$") and not words[0][2]:
-            continue  # a parameter definition ($NAME=value): not a statement
-        for kind, t, quoted in toks:
-            if kind == "unterminated":
-                problems.append(
-                    Problem("unterminated-quote", "error", path, no, "a double quote is never closed on this line")
-                )
-                continue
-            yield Tok(kind, t, path, no, quoted, flat)
-        yield Tok("eol", "", path, no)
+        yield Tok(kind, t, path, no, quoted, flat)
+    yield Tok("eol", "", path, no)
 
 
 def _include(
@@ -291,6 +316,7 @@ def _include(
     files: list[str],
     depth: int,
     raw_lines: dict[tuple[str, int], str] | None,
+    params: Params,
 ) -> Iterator[Tok]:
     if not args:
         problems.append(Problem("include-no-match", "error", path, no, "`include` names no file"))
@@ -336,7 +362,7 @@ def _include(
                         )
                     )
                 return
-            yield from lex_file(hit, source, config_id, problems, files, depth + 1, raw_lines)
+            yield from lex_file(hit, source, config_id, problems, files, depth + 1, raw_lines, params)
 
 
 def include_patterns(path: str, text: str, config_id: str | None) -> list[str]:
@@ -442,7 +468,8 @@ def parse(path: str, source: Source | None = None, *, config_id: str | None = No
             made.append(stmt)
         return made
 
-    for tok in lex_file(path, source, config_id, problems, files, raw_lines=raw_lines):
+    params = Params(config_id)
+    for tok in lex_file(path, source, config_id, problems, files, raw_lines=raw_lines, params=params):
         if tok.kind == "word":
             segment.append(tok)
         elif tok.kind == "eol":
@@ -497,6 +524,16 @@ def parse(path: str, source: Source | None = None, *, config_id: str | None = No
             else:
                 stack.pop()
     flush()
+    for file, line, name in params.undefined:
+        problems.append(
+            Problem(
+                "undefined-parameter",
+                "warning",
+                file,
+                line,
+                f"`${name}` is not defined before this line: keepalived leaves it as written",
+            )
+        )
     for open_block in stack[1:]:
         problems.append(
             Problem(

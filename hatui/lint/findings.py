@@ -63,6 +63,21 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "instance runs with defaults nobody chose",
         "put each statement on its own line (a config copied from a web page often loses its line breaks)",
     ),
+    "deprecated-keyword": (
+        "keepalived still applies it, but reports a configuration error at every start and `keepalived -t` fails, "
+        "which hides real errors among the noise",
+        "use the replacement the message names",
+    ),
+    "mcast-group-mismatch": (
+        "the nodes send their VRRP adverts to different multicast groups, so neither hears the other and "
+        "every node becomes MASTER: a split brain from the first second",
+        "one vrrp_mcast_group4 (or mcast_dst_ip) on every node of the instance",
+    ),
+    "undefined-parameter": (
+        "keepalived leaves `$NAME` as written when nothing defined it before that line, so the setting gets a "
+        "value like `$PRI` and is rejected or ignored",
+        "define it (`$NAME=value`, no space before `=`) above its first use, or fix the name",
+    ),
     "unknown-keyword": (
         "keepalived ignores the line, so the setting it was meant to make is not made",
         "correct the keyword (keepalived -t on the node names it too)",

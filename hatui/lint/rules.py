@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hatui.keepalived.conf_model import KeepalivedConf, VrrpInstance, VrrpScript, Where
+from hatui.keepalived.conf_model import GlobalDefs, KeepalivedConf, VrrpInstance, VrrpScript, Where
 from hatui.lint.findings import Finding, finding
 from hatui.lint.scripts import classify, script_path
 
@@ -65,7 +65,7 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
     out = [finding(p.severity, nc.node, p.file, p.line or None, p.code, p.message) for p in conf.problems]
     g = conf.global_defs
     strict = g.vrrp_strict
-    seen_vrid: dict[tuple[str | None, int, int], VrrpInstance] = {}
+    seen_vrid: list[VrrpInstance] = []
     for inst in conf.instances:
         name = f"vrrp_instance {inst.name}"
         if inst.vrid is None and inst.vrid_text is None:
@@ -81,21 +81,24 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
                 )
             )
         if inst.vrid is not None:
-            family = 6 if any(v.ip is not None and v.ip.version == 6 for v in inst.vips) else 4
-            key = (inst.interface, inst.vrid, family)
-            if key in seen_vrid:
-                other = seen_vrid[key]
+            other = next((o for o in seen_vrid if _vrid_conflict(g, o, inst)), None)
+            if other is not None:
+                how = (
+                    f"the same unicast source and peer {sorted(_peers(inst) & _peers(other))[0]}"
+                    if inst.unicast_peers
+                    else f"multicast group {_group(g, inst)}"
+                )
                 out.append(
                     _f(
                         nc,
                         "error",
                         inst.at_("virtual_router_id"),
                         "vrid-reused",
-                        f"{name} uses VRID {inst.vrid} on {inst.interface or 'its interface'}, "
-                        f"like vrrp_instance {other.name} at line {other.at.line}",
+                        f"{name} uses VRID {inst.vrid} on {inst.interface or 'its interface'} with {how}, "
+                        f"like vrrp_instance {other.name} at line {other.at.line}: keepalived refuses to start",
                     )
                 )
-            seen_vrid.setdefault(key, inst)
+            seen_vrid.append(inst)
         master = (inst.state or "").upper() == "MASTER"
         if master and inst.nopreempt:
             out.append(
@@ -206,6 +209,38 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
     if cluster is not None and nc.node is not None:
         out.extend(_cluster_vip_findings(nc, cluster))
     return out
+
+
+def _family(inst: VrrpInstance) -> int:
+    return 6 if any(v.ip is not None and v.ip.version == 6 for v in inst.vips) else 4
+
+
+def _peers(inst: VrrpInstance) -> set[str]:
+    return {p for p, _ in inst.unicast_peers}
+
+
+def _group(g: GlobalDefs, inst: VrrpInstance) -> str:
+    if inst.mcast_dst_ip:
+        return inst.mcast_dst_ip
+    if _family(inst) == 6:
+        return g.mcast_group6 or "ff02::12"
+    return g.mcast_group4 or "224.0.0.18"
+
+
+def _vrid_conflict(g: GlobalDefs, a: VrrpInstance, b: VrrpInstance) -> bool:
+    """keepalived's check_vrid_conflicts (vrrp.c): one VRID may serve several instances of a node
+    unless they share the address family and, multicast, the interface and the group, or,
+    unicast, the interface, the source address and a peer. Unicast and multicast never meet."""
+    if a.vrid != b.vrid or _family(a) != _family(b) or bool(a.unicast_peers) != bool(b.unicast_peers):
+        return False
+    if a.interface and b.interface and a.interface != b.interface:
+        return False
+    if a.unicast_peers:
+        # unset: the interface's primary address, the same for both on one interface
+        if (a.unicast_src_ip or "") != (b.unicast_src_ip or ""):
+            return False
+        return bool(_peers(a) & _peers(b))
+    return _group(g, a) == _group(g, b)
 
 
 SLOW_DETECTION = 30.0  # seconds from a dead database to keepalived acting on it
@@ -436,6 +471,37 @@ def cross_findings(configs: list[NodeConfig]) -> list[Finding]:
         out.extend(_compare(g))
         out.extend(_priorities(g))
         out.extend(_unicast(g))
+        out.extend(_mcast_groups(g))
+    return out
+
+
+def _mcast_groups(g: list[_Member]) -> list[Finding]:
+    """Multicast members of one instance sending to different groups (vrrp_mcast_group4 drifted
+    between nodes, or an instance's mcast_dst_ip): their adverts never meet, so each node thinks
+    the others are dead and takes the VIP."""
+    members = [m for m in g if not m.inst.unicast_peers]
+    values = [(m, _group(m.nc.conf.global_defs, m.inst)) for m in members]
+    out = []
+    for m, v, others in _odd_ones(values):
+        theirs = sorted({ov for o, ov in values if o in others})
+        gd = m.nc.conf.global_defs
+        w = (
+            m.inst.where.get("mcast_dst_ip")
+            or gd.where.get("vrrp_mcast_group4")
+            or gd.where.get("vrrp_mcast_group6")
+            or m.inst.at
+        )
+        out.append(
+            finding(
+                "error",
+                m.nc.node,
+                w.file,
+                w.line,
+                "mcast-group-mismatch",
+                f"vrrp_instance {m.inst.name} sends its adverts to {v} here, but to {' / '.join(theirs)} on "
+                f"{_who(others)}: neither side hears the other, so both take the VIP",
+            )
+        )
     return out
 
 
