@@ -85,7 +85,13 @@ def test_passwords_never_appear_in_findings(tmp_path):
 def test_seed_000_pair_shows_the_mistyped_vip():
     findings = lint_local([f"A={SEEDS / '000-darren1.conf'}", f"B={SEEDS / '000-darren2.conf'}"])
     errors = [(f.node, f.code, f.line) for f in findings if f.severity == "error"]
-    assert errors == [("A", "vip-mismatch", 19), ("B", "vip-mismatch", 19)]  # VI_23/VI_22: one VRID
+    # VI_23/VI_22: one VRID; and its checkMySQL.py runs without enable_script_security
+    assert errors == [
+        ("A", "no-script-security", 1),
+        ("A", "vip-mismatch", 19),
+        ("B", "no-script-security", 1),
+        ("B", "vip-mismatch", 19),
+    ]
 
 
 def test_seed_003_master_master_gets_flattened_and_nopreempt_findings():
@@ -378,3 +384,20 @@ virtual_server 10.0.0.100 3306 {
     unknown = sorted(line for code, line in found if code == "unknown-keyword")
     assert unknown == [11, 12]  # vrrp_nftables*: keepalived has no such keyword
     assert ("deprecated-keyword", 23) in found  # still applied, but keepalived complains
+
+
+def test_what_keepalived_t_rejects_in_its_own_samples_is_an_error_here_too():
+    samples = Path(__file__).parent / "fixtures" / "keepalived" / "samples-2.2.7"
+
+    def errors(name):
+        return {f.code for f in lint_local([str(samples / name)]) if f.severity == "error"}
+
+    assert "ah-with-master" in errors("keepalived.conf.SSL_GET")  # keepalived: cleared to BACKUP
+    assert "script-unset" in errors("keepalived.conf.conditional_conf")  # its `script` is on another id's line
+    assert "fwmark-protocol" in errors("keepalived.conf.fwmark")
+    assert "no-script-security" in errors("keepalived.conf.vrrp.localcheck")
+    assert {"route-no-interface", "route-deprecated"} <= errors("keepalived.conf.vrrp.routes")
+    assert {"rule-no-preference", "rule-invalid"} <= errors("keepalived.conf.vrrp.rules")
+    assert errors("keepalived.conf.vrrp") == set()  # and what it accepts is clean
+    bad = _nc("db1", (INSTANCE % (910, "10.0.0.100")).replace(" interface eth0\n", ""))
+    assert {f.code for f in lint([bad])} >= {"priority-out-of-range", "interface-unset"}

@@ -154,6 +154,7 @@ class KeepalivedConf:
     sync_groups: list[SyncGroup]
     virtual_servers: list[VirtualServer]
     problems: list[Problem]
+    tree: list[Stmt] = field(default_factory=list)  # the statements as read (routes, rules...)
 
 
 def load(path: str | Path, source: Source | None = None, *, config_id: str | None = None) -> KeepalivedConf:
@@ -165,7 +166,7 @@ def load(path: str | Path, source: Source | None = None, *, config_id: str | Non
 def build(path: str, parsed: Parsed) -> KeepalivedConf:
     problems = list(parsed.problems)
     b = _Builder(problems)
-    conf = KeepalivedConf(path, parsed.files, GlobalDefs(), {}, {}, [], [], [], problems)
+    conf = KeepalivedConf(path, parsed.files, GlobalDefs(), {}, {}, [], [], [], problems, list(parsed.top))
     for s in parsed.top:
         if s.keyword == "global_defs":
             conf.global_defs = b.global_defs(s)

@@ -78,6 +78,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "value like `$PRI` and is rejected or ignored",
         "define it (`$NAME=value`, no space before `=`) above its first use, or fix the name",
     ),
+    "interface-unset": (
+        "an instance without `interface` is refused: its VIP is never held by anyone",
+        "add `interface ethN` (the one the VIP's subnet is on)",
+    ),
+    "priority-out-of-range": (
+        "keepalived replaces it with its default, 100, so the node ranks where nobody meant it to",
+        "a priority within 1-255 (255 only for the address owner)",
+    ),
     "unknown-keyword": (
         "keepalived ignores the line, so the setting it was meant to make is not made",
         "correct the keyword (keepalived -t on the node names it too)",

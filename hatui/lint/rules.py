@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from hatui.keepalived.conf_model import GlobalDefs, KeepalivedConf, VrrpInstance, VrrpScript, Where
+from hatui.keepalived.conf_parse import Stmt
 from hatui.lint.findings import Finding, finding
 from hatui.lint.scripts import classify, script_path
 
@@ -99,6 +100,26 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
                     )
                 )
             seen_vrid.append(inst)
+        if not inst.interface:
+            out.append(
+                _f(
+                    nc,
+                    "error",
+                    inst.at,
+                    "interface-unset",
+                    f"{name} names no interface: keepalived refuses the instance (`Unknown interface!`)",
+                )
+            )
+        if inst.priority is not None and not 1 <= inst.priority <= 255:
+            out.append(
+                _f(
+                    nc,
+                    "error",
+                    inst.at_("priority"),
+                    "priority-out-of-range",
+                    f"{name}: priority {inst.priority} is outside 1-255: keepalived uses 100 instead",
+                )
+            )
         master = (inst.state or "").upper() == "MASTER"
         if master and inst.nopreempt:
             out.append(
@@ -190,7 +211,14 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
             out.extend(_interface_findings(nc, inst))
     for sc in conf.scripts.values():
         out.extend(_script_findings(nc, sc))
-    if not g.enable_script_security and (conf.scripts or any(i.notify for i in conf.instances)):
+    commands = [sc.script for sc in conf.scripts.values() if sc.script] + [
+        c for i in conf.instances for c in i.notify.values()
+    ]
+    paths = [script_path(c) for c in commands]
+    # read from the node itself: keepalived disables a script that is not there instead of
+    # running it, so only the ones present (or not looked at) run unchecked
+    runs = not nc.remote or any(p is None or nc.scripts.get(p, "") is not None for p in paths)
+    if not g.enable_script_security and commands and runs:
         where = g.at or (next(iter(conf.scripts.values())).at if conf.scripts else conf.instances[0].at)
         what = ", ".join(
             [f"vrrp_script {n}" for n in conf.scripts]
@@ -199,13 +227,15 @@ def node_findings(nc: NodeConfig, cluster: ClusterFacts | None = None) -> list[F
         out.append(
             _f(
                 nc,
-                "warning",
+                "error",  # keepalived -t fails on it (SECURITY VIOLATION, exit 6)
                 where,
                 "no-script-security",
                 f"scripts run ({what}) but global_defs has no enable_script_security",
             )
         )
     out.extend(_virtual_server_findings(nc, cluster))
+    out.extend(_route_findings(nc))
+    out.extend(_oracle_findings(nc))
     if cluster is not None and nc.node is not None:
         out.extend(_cluster_vip_findings(nc, cluster))
     return out
@@ -241,6 +271,121 @@ def _vrid_conflict(g: GlobalDefs, a: VrrpInstance, b: VrrpInstance) -> bool:
             return False
         return bool(_peers(a) & _peers(b))
     return _group(g, a) == _group(g, b)
+
+
+def _walk(stmts: Iterable[Stmt]) -> Iterator[Stmt]:
+    for st in stmts:
+        yield st
+        if st.children:
+            yield from _walk(st.children)
+
+
+_ROUTE_TYPES = frozenset(("blackhole", "unreachable", "prohibit", "throw"))
+_RULE_PREF = frozenset(("preference", "priority", "pref", "order"))
+
+
+def _addr_ok(text: str) -> bool:
+    try:
+        ipaddress.ip_interface(text)
+        return True
+    except ValueError:
+        return text in ("all", "default")
+
+
+def _route_findings(nc: NodeConfig) -> list[Finding]:
+    """virtual/static routes and rules, as keepalived 2.2 reads them (it reports each of these
+    and `keepalived -t` fails)."""
+    out: list[Finding] = []
+    for block in _walk(nc.conf.tree):
+        if block.keyword in ("virtual_routes", "static_routes"):
+            for e in block.children or ():
+                words = [e.keyword, *e.args]
+                at = Where(e.file, e.line)
+                if "or" in words:
+                    out.append(_f(nc, "error", at, "route-deprecated", "`or` in a route is deprecated: use `nexthop`"))
+                if words[0] not in _ROUTE_TYPES and "dev" not in words and "via" in words:
+                    out.append(
+                        _f(
+                            nc,
+                            "error",
+                            at,
+                            "route-no-interface",
+                            f"route `{' '.join(words)}` names no `dev`: keepalived cannot track it (and says so)",
+                        )
+                    )
+        elif block.keyword in ("virtual_rules", "static_rules"):
+            for e in block.children or ():
+                words = [e.keyword, *e.args]
+                at = Where(e.file, e.line)
+                for i, w in enumerate(words[:-1]):
+                    if w in ("from", "to") and not _addr_ok(words[i + 1]):
+                        out.append(
+                            _f(
+                                nc,
+                                "error",
+                                at,
+                                "rule-invalid",
+                                f"rule `{' '.join(words)}`: `{words[i + 1]}` is not an address",
+                            )
+                        )
+                if not _RULE_PREF & set(words):
+                    out.append(
+                        _f(
+                            nc,
+                            "error",
+                            at,
+                            "rule-no-preference",
+                            f"rule `{' '.join(words)}` has no preference: keepalived picks one for it (and says so)",
+                        )
+                    )
+    return out
+
+
+def _oracle_findings(nc: NodeConfig) -> list[Finding]:
+    """What keepalived itself reports about instances, scripts and virtual servers (each makes
+    `keepalived -t` fail)."""
+    conf = nc.conf
+    out: list[Finding] = []
+    for sc in conf.scripts.values():
+        if not sc.script:
+            out.append(
+                _f(nc, "error", sc.at, "script-unset", f"vrrp_script {sc.name} has no `script`: keepalived drops it")
+            )
+    for inst in conf.instances:
+        if (inst.state or "").upper() == "MASTER" and (inst.auth_type or "").upper() == "AH":
+            out.append(
+                _f(
+                    nc,
+                    "error",
+                    inst.at_("state"),
+                    "ah-with-master",
+                    f"vrrp_instance {inst.name}: `state MASTER` with AH authentication: keepalived starts it as BACKUP",
+                )
+            )
+        for t in inst.track_scripts:
+            if t.name not in conf.scripts:
+                out.append(
+                    _f(
+                        nc,
+                        "error",
+                        t.at,
+                        "track-script-unknown",
+                        f"vrrp_instance {inst.name} tracks `{t.name}`, which no vrrp_script defines: keepalived "
+                        "ignores it, so nothing is checked",
+                    )
+                )
+    for vs in conf.virtual_servers:
+        if vs.address == "fwmark" and vs.protocol:
+            out.append(
+                _f(
+                    nc,
+                    "error",
+                    vs.at,
+                    "fwmark-protocol",
+                    f"virtual_server fwmark {vs.port}: `protocol {vs.protocol}` is ignored for a firewall mark",
+                )
+            )
+    return out
 
 
 SLOW_DETECTION = 30.0  # seconds from a dead database to keepalived acting on it
