@@ -168,7 +168,11 @@ _LIFECYCLE_PREFIXES = (
     "WARNING - keepalived was built for newer Linux",
     "Initializing ipvs",
     "Leaving ",
+    "NOTICE: ",  # e.g. "setting config option max_auto_priority should result in better ... performance"
 )
+# a tracked file/process/interface whose weight puts the instance in FAULT, and back
+_TRACKED_FAULT = re.compile(r"tracked (?:file|process|interface|bfd) (?P<n>\S+) (?P<v>now|leaving) FAULT state")
+_SCRIPT_BUSY = re.compile(r"Track script (?P<s>\S+) is already running, expect idle - skipping run")
 
 # ------------------------------------------------------------------ time helpers
 
@@ -373,6 +377,10 @@ def classify(msg: str) -> dict[str, Any]:
 
 
 def _classify_rest(rest: str) -> dict[str, Any] | None:
+    if "FAULT state" in rest and (m := _TRACKED_FAULT.search(rest)):
+        return dict(kind=K.SCRIPT, script=m["n"], result="failed" if m["v"] == "now" else "succeeded")
+    if rest.startswith("Track script ") and (m := _SCRIPT_BUSY.match(rest)):
+        return dict(kind=K.SCRIPT, script=m["s"], result="still running")
     # state entry / transition
     if "STATE" in rest or "state" in rest:
         m = _STATE.match(rest)
