@@ -72,6 +72,10 @@ class Params:
             return first[0] if first and first[0].lstrip("-").isdigit() else "0"
         return None
 
+    def plain(self, raw: str) -> bool:
+        """The line is read as it is: no definition under way, nothing to substitute or repeat."""
+        return self._pending is None and "$" not in raw and "~" not in raw
+
     def lines(self, raw: str, path: str, no: int, depth: int = 0) -> Iterator[str]:
         """What keepalived reads for one source line: nothing (a definition, or a line of one),
         the line itself, or the lines it expands to. Lines without `$` or `~` come back as they

@@ -174,6 +174,11 @@ def _glued_keyword(comment: str, end: int) -> int | None:
     return None
 
 
+# a word ends at a space, a brace, a quote or a comment start; `\#` and `\!` do not end it
+_WORD = re.compile(r'(?:\\[#!]|[^\s{}"#!])+')
+_ESCAPED = re.compile(r"\\([#!])")
+
+
 def _scan(text: str, *, flat: bool) -> tuple[list[tuple[str, str, bool]], bool, bool]:
     """One line -> [(kind, text, quoted)], whether a comment has a keyword glued into it, whether
     a word followed a brace. flat: end comments at a brace or a glued keyword, split glued words."""
@@ -212,14 +217,11 @@ def _scan(text: str, *, flat: bool) -> tuple[list[tuple[str, str, bool]], bool, 
             continue
         # keepalived >= 2.0.9: `#`/`!` start a comment anywhere outside quotes, even inside a word
         # (`auth_pass abc#1` is `abc`); `\#` and `\!` are the characters themselves
-        j = i
-        chars: list[str] = []
-        while j < n and not text[j].isspace() and text[j] not in '{}"#!':
-            if text[j] == "\\" and j + 1 < n and text[j + 1] in "#!":
-                j += 1
-            chars.append(text[j])
-            j += 1
-        word = "".join(chars)
+        m = _WORD.match(text, i)
+        j = m.end() if m else i + 1
+        word = text[i:j]
+        if "\\" in word:
+            word = _ESCAPED.sub(r"\1", word)
         if flat:
             out.extend(("word", p, False) for p in split_glued(word) if p)
         else:
@@ -265,6 +267,9 @@ def lex_file(
     for no, raw in enumerate(text.splitlines(), 1):
         cond, keep = _condition(raw, config_id)
         if not keep:
+            continue
+        if params.plain(cond):  # most lines: no parameter in sight
+            yield from _lex_line(path, no, raw, cond, source, config_id, problems, files, depth, raw_lines, params)
             continue
         for line in params.lines(cond, path, no):
             yield from _lex_line(path, no, raw, line, source, config_id, problems, files, depth, raw_lines, params)
@@ -507,7 +512,10 @@ def parse(path: str, source: Source | None = None, *, config_id: str | None = No
                 stack.append(_Block("?", block.keyword, tok.file, tok.line, ()))
                 continue
             child = _Block(target.keyword, block.keyword, target.file, target.line, target.args)
-            block.children[block.children.index(target)] = child
+            # by identity, from the end (it is the last statement or nearly): list.index compares
+            # every earlier statement field by field, quadratic in a block's size
+            at = next(i for i in range(len(block.children) - 1, -1, -1) if block.children[i] is target)
+            block.children[at] = child
             stack.append(child)
         elif tok.kind == "}":
             flush()
