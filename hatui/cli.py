@@ -36,6 +36,9 @@ subcommands:
   lint --cluster FILE [--json]   check every node's keepalived config over SSH, alone and against
                                  the other nodes (drift, VRID, auth, priorities, scripts, ...)
   lint [--json] FILE ...         the same checks on local keepalived.conf files
+  exporter --cluster FILE [--cluster FILE ...] [--listen ADDR:PORT]
+                                 the readings, alerts and incidents as Prometheus metrics (read-only,
+                                 like the wallboard; loopback:9877 by default)
   check-mysql [options]          keepalived vrrp_script: exit 0 when the local MySQL/MariaDB is
                                  healthy, 1 when not (see `hatui check-mysql --help`)
   lab up                         build the lab: a real 3-node keepalived + MariaDB cluster in
@@ -134,6 +137,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     rp.add_argument("--dry-run", action="store_true", help="run the checks and show the steps; change nothing")
     rp.add_argument("--yes", action="store_true", help="do not ask to type the writer's name (scripts)")
+
+    ex = sub.add_parser(
+        "exporter", help="the engine's readings, alerts and incidents as Prometheus metrics (read-only)"
+    )
+    ex.add_argument("--cluster", metavar="FILE", action="append", required=True, help="a cluster file (repeatable)")
+    ex.add_argument(
+        "--listen",
+        metavar="ADDR:PORT",
+        default="127.0.0.1:9877",
+        help="where Prometheus scrapes /metrics (default 127.0.0.1:9877: loopback only)",
+    )
 
     fo = sub.add_parser(
         "failover",
@@ -291,6 +305,8 @@ def _main(argv: list[str] | None = None) -> int:
         return _status(args, argv)
     if args.command == "trust-host":
         return _trust_host(args, argv)
+    if args.command == "exporter":
+        return _exporter(args, argv)
     if args.command in ("switchover", "runbook", "repair-gap", "rejoin", "repoint", "split-brain", "failover"):
         return _runbook(args, argv)
     if not args.cluster:
@@ -450,6 +466,39 @@ def _trust_host(args, argv: list[str]) -> int:
         print(f"hatui trust-host: {exc}", file=sys.stderr)
         return for_error(exc)
     print(f"{target}: trusted host key {fp}, recorded in {known_hosts_path(node)}")
+    return Exit.OK
+
+
+def _exporter(args, argv: list[str]) -> int:
+    import asyncio
+
+    from hatui.exporter import Exporter, parse_listen
+
+    try:
+        host, port = parse_listen(args.listen)
+    except ValueError as exc:
+        print(f"hatui exporter: {exc}", file=sys.stderr)
+        return Exit.USAGE
+    clusters = _load(args.cluster)
+    _enter_namespace(clusters, argv)
+    print(f"hatui exporter: {', '.join(c.name for c in clusters)} on http://{host}:{port}/metrics", flush=True)
+
+    async def main() -> None:
+        import signal
+
+        until = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # stop cleanly: SSH sessions closed, port freed
+            loop.add_signal_handler(sig, until.set)
+        await Exporter(clusters).run(host, port, until=until)
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"hatui exporter: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return Exit.UNKNOWN
     return Exit.OK
 
 
