@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from hatui.cluster import Cluster, Node
 from hatui.collect.kaconfig import config_command
 from hatui.collect.logs import LogSource
-from hatui.collect.nodeprobe import probe_command
+from hatui.collect.nodeprobe import probe_command, probe_stream_command
 from hatui.collect.routers import haproxy_command
 from hatui.errors import Refused
 from hatui.mysql.dialect import dialect_for
@@ -77,6 +77,16 @@ def allowed_command_shapes(node: Node) -> list[re.Pattern[str]]:
     # VRRP state from the log instead)
     pid_file = str(node.keepalived.pid_file) if node.keepalived.pid_file else None
     shapes = [_shape(probe_command(True, pid_file)), _shape(probe_command(False)), _shape(config_command(node))]
+    # the streamed probe, at any interval (`sleep N` inside `sh -c '...'`: digits and a dot only)
+    shapes += [
+        re.compile(
+            re.escape(probe_stream_command(ka, pid_file if ka else None, float(_NUM))).replace(
+                re.escape(f"sleep {float(_NUM):g}"), r"sleep \d+(?:\.\d+)?(?:e[+-]?\d+)?"
+            )
+            + r"\Z"
+        )
+        for ka in (True, False)
+    ]
     src = LogSource(node)
     shapes.append(_shape(src.backlog_command()))
     shapes.append(_shape(src.follow_command()))  # before a position is known

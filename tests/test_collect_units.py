@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from hatui.cluster import load_cluster_text
 from hatui.collect.logs import BACKLOG_BYTES, LogSource
@@ -229,3 +230,52 @@ def test_backlog_and_follow_commands_really_resume_on_a_file(tmp_path):
     log.unlink()
     log.write_bytes(b"new file\n")  # rotated while away
     assert follow_once() == [b"new file"]
+
+
+def test_the_streamed_probe_gives_a_reading_each_interval_and_dies_with_its_channel():
+    import os
+    import time
+
+    from hatui.collect.nodeprobe import BEGIN, END, probe_stream_command
+
+    cmd = probe_stream_command(True, None, 0.1)
+    # the command as sshd would run it: `exec sh -c '...'` through a shell
+    p = subprocess.Popen(  # a session of its own, as under sshd: its process group is its pid
+        ["sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True
+    )
+    readings, lines = [], []
+    t0 = time.monotonic()
+    try:
+        assert p.stdout is not None
+        while len(readings) < 3 and time.monotonic() - t0 < 10:
+            line = p.stdout.readline().rstrip("\n")
+            if line == BEGIN:
+                lines = []
+            elif line == END:
+                readings.append(parse_probe("\n".join(lines), True))
+            else:
+                lines.append(line)
+        assert len(readings) == 3
+        for addresses, ka in readings:
+            assert "127.0.0.1" in addresses.addresses  # this machine's own addresses
+            assert ka is not None and not ka.running  # no keepalived runs here
+        # the reader goes away (the SSH channel closed): the loop ends on its next line, and the
+        # sleep it was in ends by itself within an interval: nothing is left running
+        p.stdout.close()
+        p.wait(5)  # raises if the loop outlived its reader
+        time.sleep(0.5)
+        children = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    stat = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                # its process group: a child re-parented to init keeps it
+                if int(stat[2]) == p.pid and stat[0] != "Z":
+                    children.append(d)
+        assert children == []
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()

@@ -20,7 +20,7 @@ from hatui.aio import cancel_and_wait
 from hatui.cluster import Cluster, MysqlVia, Node, Role, SecretError, resolve_password
 from hatui.collect.kaconfig import config_command, masked_config
 from hatui.collect.logs import LogSource
-from hatui.collect.nodeprobe import parse_probe, probe_command
+from hatui.collect.nodeprobe import BEGIN, END, parse_probe, probe_command, probe_stream_command
 from hatui.collect.routers import read_router
 from hatui.collect.vrrpdump import dump_command, split_dump
 from hatui.keepalived.dump import DumpParseError, fold_event, infer_from_events, parse_data_dump, parse_json_dump
@@ -45,6 +45,9 @@ class ReadOnlyGuards(Protocol):
 
 # Event kinds after which keepalived's own view is worth asking for at once
 _VRRP_CHANGES = {"state", "priority", "script", "priority_zero", "vip_set", "vip_removed", "lifecycle"}
+
+
+BEGIN_B, END_B = BEGIN.encode(), END.encode()
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,38 @@ class NodeCollector:
         self.store.put(self.node.name, Kind.ADDRESSES, addresses, now)
         if ka is not None:
             self.store.put(self.node.name, Kind.KEEPALIVED, ka, now)
+
+    def _take_probe(self, stdout: str, at: float) -> None:
+        addresses, ka = parse_probe(stdout, self.has_keepalived)
+        self.store.put(self.node.name, Kind.ADDRESSES, addresses, at)
+        if ka is not None:
+            self.store.put(self.node.name, Kind.KEEPALIVED, ka, at)
+
+    async def probe_stream_forever(self) -> None:
+        """The per-second probe on one long-lived channel (probe_stream_command): a reading a
+        second costs a few hundred bytes, not an sshd session. A stream that goes quiet for
+        three intervals is closed and opened again (a hung `ip`, a half-dead connection)."""
+        cmd = probe_stream_command(self.has_keepalived, self._pid_file, self.iv.probe)
+        quiet = 3 * self.iv.probe + 3.0
+        while True:
+            try:
+                stream = self.session.stream_lines(cmd)
+                try:
+                    lines: list[bytes] = []
+                    at = time.time()
+                    while True:
+                        line = await asyncio.wait_for(anext(stream), quiet)
+                        if line == BEGIN_B:
+                            lines, at = [], time.time()  # the reading is as of its start
+                        elif line == END_B:
+                            self._take_probe(b"\n".join(lines).decode("utf-8", "replace"), at)
+                        else:
+                            lines.append(line)
+                finally:
+                    await stream.aclose()
+            except (SshError, TimeoutError, StopAsyncIteration):
+                pass  # the SSH observation says why; a quiet stream is simply opened again
+            await asyncio.sleep(self.iv.retry * (0.5 + self._rng.random()))
 
     async def router_once(self) -> None:
         if not self.has_router:
@@ -285,7 +320,7 @@ class NodeCollector:
         if self.has_keepalived:
             await self.backlog_once()
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._every(self.iv.probe, self.probe_once))
+            tg.create_task(self.probe_stream_forever())
             if self.has_mysql:
                 tg.create_task(self._mysql_loop())
             if self.has_router:

@@ -81,6 +81,22 @@ if out=$(ip -j addr show 2>/dev/null) && [ -n "$out" ]; then echo '{JSON_MARK}';
 else echo '{ONELINE_MARK}'; ip -o addr show; fi"""
 
 
+BEGIN = "@@hatui-probe-begin@@"
+END = "@@hatui-probe-end@@"
+
+
+def probe_stream_command(with_keepalived: bool, pid_file: str | None = None, interval: float = 1.0) -> str:
+    """The probe as one long-lived command: a reading every `interval` seconds between BEGIN and
+    END lines, on one SSH channel instead of a new session a second. Each reading runs in a
+    subshell (the check's `exit` ends the reading, not the loop). When the channel closes, the
+    next line written fails (SIGPIPE) and the loop ends with it: no orphan outlives a reading."""
+    script = _ADDRESSES
+    if with_keepalived:
+        script += f"\necho {SEPARATOR}\n" + _keepalived_check(pid_file)
+    loop = f"while :; do echo {BEGIN}; (\n{script}\n); echo {END}; sleep {interval:g}; done"
+    return f"exec sh -c {shlex.quote(loop)}"
+
+
 def probe_command(with_keepalived: bool, pid_file: str | None = None) -> str:
     script = _ADDRESSES
     if with_keepalived:

@@ -107,6 +107,7 @@ class NodeSession:
         self._forwards: dict[tuple[str, int], _Forward] = {}
         self._forward_lock = asyncio.Lock()
         self._closed = False
+        self.channels_opened = 0  # sessions started on the node (each is an sshd session there)
 
     # ------------------------------------------------------------------ what the UI shows
     @property
@@ -390,7 +391,9 @@ class NodeSession:
         delay = 0.01
         while True:
             try:
-                return await conn.create_process(remote, encoding=None)
+                proc = await conn.create_process(remote, encoding=None)
+                self.channels_opened += 1
+                return proc
             except asyncssh.ChannelOpenError:
                 # sshd answers "open failed" (OPEN_CONNECT_FAILED) for "no more sessions"
                 if conn is not self._conn or conn.is_closed() or time.monotonic() + delay > deadline:
