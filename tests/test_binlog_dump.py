@@ -259,7 +259,8 @@ def test_replay_statements_of_rendered_script(maria: BinlogDump) -> None:
     assert [s for s in stmts if s.startswith("CREATE TABLE")][0].endswith("ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
     # the delimiter is on lines of its own and in no statement
     delim = re.search(r"^DELIMITER (\S+)$", script, re.M)[1]
-    assert delim.startswith("$$hatui_") and not any(delim in s for s in stmts)
+    assert delim.startswith("$$h") and not any(delim in s for s in stmts)
+    assert len(delim) <= 15  # the mariadb client keeps 15 characters of a delimiter
     assert render_sql([(maria, maria.transactions)]) == script  # the same every time
 
 

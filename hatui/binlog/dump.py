@@ -780,13 +780,15 @@ def _final_delimiter(text: str) -> str:
 
 def _delimiter(statements: list[str]) -> str:
     """A delimiter found in none of the statements (derived from them, so a script renders
-    the same every time)."""
+    the same every time). At most 15 characters: the mariadb/mysql client keeps only the first
+    15 of a longer one, and `mariadb < script` (the replay, and the way to run it by hand) then
+    splits the script in the wrong places."""
     digest = hashlib.sha256("\x00".join(statements).encode("utf-8", "surrogateescape")).hexdigest()
-    for i in range(0, len(digest) - 12):
-        d = f"$$hatui_{digest[i : i + 12]}$$"
+    for i in range(0, len(digest) - 10):
+        d = f"$$h{digest[i : i + 10]}$$"
         if not any(d in s for s in statements):
             return d
-    raise ValueError("no delimiter fits these statements")  # 52 tries of 48 random bits
+    raise ValueError("no delimiter fits these statements")  # 54 tries of 40 random bits
 
 
 def render_sql(parts: list[tuple[BinlogDump, list[Transaction]]]) -> str:

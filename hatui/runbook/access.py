@@ -294,6 +294,7 @@ class WriteAccess:
         show: str | None = None,
         read: bool = False,
         sudo: bool = False,
+        input: bytes | None = None,  # the command's stdin (subprocess.run's name)
     ) -> str:
         """Run a command on a node. Writes are announced first; `read=True` marks a pure read
         (ip addr, cat), which is neither announced nor refused in a dry run."""
@@ -306,7 +307,7 @@ class WriteAccess:
         self.check_write("ssh", command)
         self.announce(action, "start")
         try:
-            res = await session.run(command, timeout=timeout, check=True, sudo=sudo)
+            res = await session.run(command, timeout=timeout, check=True, sudo=sudo, input=input)
         except BaseException as exc:
             self.announce(action, f"error: {self.describe(exc)}")
             raise

@@ -59,7 +59,7 @@ from hatui.runbook.ops import (
     op_step,
     vip_wait_command,
 )
-from hatui.runbook.repair_gap import SHOWN_LINES, Gap, RepairGap, extract, table_meta
+from hatui.runbook.repair_gap import SHOWN_LINES, Gap, RepairGap, extract, local_client, table_meta
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
 from hatui.runbook.switchover import router_routes
 from hatui.ssh.errors import SshError
@@ -237,6 +237,7 @@ class Failover:
         self.gap: Gap | None = None
         self.facts: Facts | None = None
         self._turn: movers.RouterMover | None = None
+        self.client: str | None = None  # the candidate's own mysql client, for the replay
 
     async def cleanup(self) -> None:
         """A run that stopped before the turn leaves armed router commands: they exit unfired."""
@@ -627,6 +628,8 @@ class Failover:
                 f"{g.folder} (sha256 {g.sha256[:12]}…), replayed on {t} before it takes writes",
             )
         )
+        rg.client = await local_client(ctx, t, mariadb)
+        self.client = rg.client
         self.gap = g
         return checks
 
@@ -701,7 +704,7 @@ class Failover:
             steps.append(op_step("from_" + s, f"{t} gets what only {s} received", ops, self.catch_up_timeout * 2 + 30))
         if self.gap is not None and self.gap.apply:
             rg = RepairGap(c, old, t, on_conflict="apply", base_dir=self.base_dir)
-            rg.gap, rg.facts = self.gap, facts
+            rg.gap, rg.facts, rg.client = self.gap, facts, self.client
             for st_ in rg.steps(ctx):
                 st_.key = f"recover_{st_.key}"
                 st_.commits = False

@@ -61,8 +61,12 @@ def needs_sudo_wrap(*, sudo: bool, user: str, sudo_allowed: bool) -> bool | None
     return True if sudo_allowed else None
 
 
-def remote_command(command: str, *, sudo_wrapped: bool) -> str:
-    """The full exec request for a command, under sudo when `sudo_wrapped`."""
+def remote_command(command: str, *, sudo_wrapped: bool, reads_stdin: bool = False) -> str:
+    """The full exec request for a command, under sudo when `sudo_wrapped`. A command fed on
+    stdin gets the channel's stdin itself, not the watcher: the channel closing ends its input,
+    which ends it (the end of file is its stop signal, as the watcher's is)."""
+    if reads_stdin:
+        return f"{'exec sudo -n -- ' if sudo_wrapped else 'exec '}sh -c {shlex.quote(command)}"
     return stop_on_close(command, sudo=sudo_wrapped)
 
 

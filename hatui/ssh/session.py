@@ -265,7 +265,7 @@ class NodeSession:
         self._set_state(ConnState.DOWN)
 
     # ------------------------------------------------------------------ commands
-    def _prepare(self, command: str, sudo: bool) -> tuple[str, bool]:
+    def _prepare(self, command: str, sudo: bool, *, reads_stdin: bool = False) -> tuple[str, bool]:
         if self._closed:
             raise self._err("session closed")
         if self.command_guard is not None:
@@ -278,7 +278,7 @@ class NodeSession:
                 f"ssh.sudo: true for node {self._node.name} (passwordless sudo) or "
                 f"connect as root"
             )
-        return remote_command(command, sudo_wrapped=wrap), wrap
+        return remote_command(command, sudo_wrapped=wrap, reads_stdin=reads_stdin), wrap
 
     def _sudo_refused(self, stderr: str) -> SshError | None:
         if "a password is required" in stderr or "a terminal is required" in stderr:
@@ -289,7 +289,13 @@ class NodeSession:
         return None
 
     async def run(
-        self, command: str, *, timeout: float = 5.0, sudo: bool = False, check: bool = False
+        self,
+        command: str,
+        *,
+        timeout: float = 5.0,
+        sudo: bool = False,
+        check: bool = False,
+        input: bytes | None = None,  # subprocess.run's name for it
     ) -> CommandResult:
         """Run a command (interpreted by `sh`) on the node and collect its output.
 
@@ -297,8 +303,9 @@ class NodeSession:
         bounded by the node's connect_timeout); on expiry the channel is closed, which ends the
         command on the node, and SshError is raised. sudo: the command needs root (see
         hatui.ssh.commands.needs_sudo_wrap). check: raise CommandFailed on a non-zero exit.
+        input: bytes for the command's stdin (then closed), written while its output is read.
         """
-        remote, wrapped = self._prepare(command, sudo)
+        remote, wrapped = self._prepare(command, sudo, reads_stdin=input is not None)
         conn = await self._ensure()
         t0 = time.monotonic()
         proc: asyncssh.SSHClientProcess | None = None
@@ -307,7 +314,15 @@ class NodeSession:
                 async with self._slots:
                     proc = await self._open_process(conn, remote, retry_for=timeout)
                     self._procs.add(proc)
-                    out, err = await asyncio.gather(proc.stdout.read(), proc.stderr.read())
+                    p = proc
+
+                    async def feed() -> None:
+                        if input is not None:
+                            p.stdin.write(input)
+                            await p.stdin.drain()
+                            p.stdin.write_eof()
+
+                    out, err, _ = await asyncio.gather(proc.stdout.read(), proc.stderr.read(), feed())
                     await proc.wait_closed()
         except TimeoutError:
             raise self._err(f"`{shorten(command)}` timed out after {timeout:g} s (stopped it)") from None

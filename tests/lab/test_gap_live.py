@@ -10,7 +10,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from .support import connect, hatui, query, vip_holders, wait_until
+from .support import connect, hatui, password, query, vip_holders, wait_until
 
 TABLE = "labdb.gap"
 
@@ -114,7 +114,9 @@ def test_repair_gap_recovers_exactly_the_missing_transactions_then_rejoin(lab, t
     assert (folder / "gap.sql.sha256").read_text().split()[0] == hashlib.sha256(script).hexdigest()
     assert len(json.loads((folder / "manifest.json").read_text())["apply"]) == n
     audit = (tmp_path / "lab" / "audit.log").read_text()
-    assert "replay 1-1-" in audit
+    assert "replay 1-1-" in audit and f"then {folder / 'gap.sql'} (sha256 " in audit
+    assert "--defaults-extra-file" in audit  # through db2's own client, its password in no command line
+    assert password(lab, "admin") not in audit
 
     # a second run finds nothing and changes nothing
     st = state(lab, "db2")
