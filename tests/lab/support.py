@@ -79,8 +79,9 @@ def leftovers(lab: Lab, pids: list[procs.ProcRecord]) -> list[str]:
             continue
         for line in text.splitlines():
             fields = line.split()
-            # substring matches: under a chroot these paths carry the chroot's prefix
-            if state_dir in fields[3] or f"/run/netns/{lab.spec.prefix}" in fields[4]:
+            # substring matches (under a chroot these paths carry the chroot's prefix), but of
+            # whole path components: /var/lib/hatui-lab-f is not /var/lib/hatui-lab-fo-x-foe
+            if f"{state_dir}/" in f"{fields[3]}/" or f"/run/netns/{lab.spec.prefix}" in fields[4]:
                 found.append(f"mount {fields[3]} on {fields[4]} ({mi})")
     if lab.spec.state_dir.exists():
         found.append(f"folder {state_dir}")
