@@ -95,7 +95,10 @@ def keepalived_t_findings(node: str, path: str, status: int, output: str) -> lis
     severity = "error" if status else "warning"
     for raw in output.splitlines():
         line = raw.strip()
-        if not line:
+        if not line or line.startswith("NOTICE: "):
+            # keepalived's notices are about the machine, not the config: "setting config option
+            # max_auto_priority should result in better keepalived performance" comes when the
+            # check itself was scheduled late (a loaded node), exit status 0
             continue
         m = _T_LINE.match(line)
         if m:
