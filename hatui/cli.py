@@ -253,6 +253,21 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="CentOS 6/7-like nodes: `ip` refuses -j, keepalived answers like 1.x, pid files under /var/run",
     )
+    up.add_argument(
+        "--clusters",
+        type=int,
+        default=1,
+        metavar="N",
+        help="a fleet: N independent clusters of the topology side by side (nodes c1-db1, ..., each its "
+        "own VIPs, VRIDs and cluster file lab-cK.yml); a /24 holds 15",
+    )
+    up.add_argument(
+        "--check-interval",
+        type=int,
+        metavar="S",
+        help="seconds between keepalived's health checks (default 1; 5 for a fleet, so the nodes' own "
+        "checks leave the two cores to what is measured)",
+    )
     lsub.add_parser("down", help="remove everything the lab made (idempotent)")
     st = lsub.add_parser("status", help="what runs in the lab")
     st.add_argument("--json", action="store_true", help="machine-readable output")
@@ -523,8 +538,11 @@ def _lab(args) -> int:
                 dual_vip=args.dual_vip,
                 unicast=args.unicast,
                 old_host=args.old_host,
+                check_interval=args.check_interval or (1 if args.clusters == 1 else 5),
             )
-            spec = default_spec(subnet=args.subnet, state_dir=args.dir, topology=args.topology, options=options)
+            spec = default_spec(
+                subnet=args.subnet, state_dir=args.dir, topology=args.topology, options=options, clusters=args.clusters
+            )
         else:  # whatever is up there, as it was built
             spec = saved_spec(default_spec(subnet=args.subnet, state_dir=args.dir))
     except ValueError as exc:
@@ -534,7 +552,8 @@ def _lab(args) -> int:
     try:
         if args.lab_command == "up":
             lab.up()
-            print(spec.cluster_file)
+            for path in spec.cluster_files:
+                print(path)
             return Exit.OK
         if args.lab_command == "down":
             lab.down()
@@ -565,11 +584,13 @@ def _lab_status(lab, as_json: bool) -> int:
         return Exit.OK if s["up"] else Exit.UNKNOWN
     from hatui.lab.spec import LabOptions
 
-    print(f"lab: {'up' if s['up'] else 'down'}   cluster file: {s['cluster_file']}")
+    files = s["cluster_files"]
+    where = f"cluster file: {files[0]}" if len(files) == 1 else f"{len(files)} clusters: {', '.join(files)}"
+    print(f"lab: {'up' if s['up'] else 'down'}   {where}")
     print(f"topology: {s['topology']} ({LabOptions(**s['options']).describe()})")
     for address, v in s["vips"].items():
         print(f"VIP {address} ({v['role']}, {v['instance']}): held by {', '.join(v['holders']) or 'nobody'}")
-    print(f"{'node':6} {'address':15} {'sshd':>12} {'mysqld':>12} {'haproxy':>12} {'keepalived':>12}  network")
+    print(f"{'node':7} {'address':15} {'sshd':>12} {'mysqld':>12} {'haproxy':>12} {'keepalived':>12}  network")
     for name, n in s["nodes"].items():
 
         def cell(d):
@@ -579,7 +600,7 @@ def _lab_status(lab, as_json: bool) -> int:
 
         net = "partitioned" if n.get("partitioned") else ("ok" if "partitioned" in n else "-")
         print(
-            f"{name:6} {n['address']:15} {cell(n.get('sshd')):>12} {cell(n.get('mysqld')):>12} "
+            f"{name:7} {n['address']:15} {cell(n.get('sshd')):>12} {cell(n.get('mysqld')):>12} "
             f"{cell(n.get('haproxy')):>12} {cell(n.get('keepalived')):>12}  {net}"
         )
     missing = [ns for ns, ok in s["namespaces"].items() if not ok]

@@ -199,3 +199,47 @@ def test_unknown_topologies_and_movers_are_refused():
         default_spec(topology="galera")
     with pytest.raises(ValueError, match="unknown VIP mover"):
         default_spec(options=LabOptions(vip_mover="magic"))
+
+
+@pytest.mark.parametrize("topology", ["dual-master", "primary-replicas", "mmm"])
+def test_a_fleet_is_independent_clusters_each_with_its_own_names_addresses_vrids_and_file(topology, tmp_path):
+    from hatui.lab.spec import fleet_spec
+
+    base = default_spec(subnet="198.18.0.0/24", state_dir=tmp_path / "lab", prefix="hatui-")
+    spec = fleet_spec(topology, LabOptions(dual_vip=topology != "mmm", check_interval=5), base, 15)
+    assert len(spec.clusters) == 15 and [c.name for c in spec.clusters[:2]] == ["lab-c1", "lab-c2"]
+    names = [n.name for n in spec.nodes]
+    addresses = [n.address for n in spec.nodes] + [v.address for v in spec.vips] + [spec.operator_address]
+    assert len(set(names)) == len(names) and len(set(addresses)) == len(addresses)  # nothing shared
+    vrids = [v.vrid for v in spec.vips]
+    assert len(set(vrids)) == len(vrids) and max(vrids) <= 255
+    assert len(set(spec.cluster_files)) == 15 and spec.cluster_files[0].name == "lab-c1.yml"
+    assert len(spec.all_namespaces) == 2 + len(names)  # one bridge and one operator for all
+    for c in spec.clusters:
+        own = {n.name for n in c.nodes}
+        assert all(n.source is None or n.source in own for n in c.nodes)  # replication stays inside
+        cluster = load_cluster_text(configs.cluster_yaml(c), c.cluster_file.name)
+        assert set(cluster.nodes) == own and cluster.name == c.name
+        for n in c.nodes:
+            assert spec.cluster_of(n.name) is c
+            if n.keepalived:
+                conf = configs.keepalived_conf(c, n)
+                assert "interval 5" in conf
+                # its instances name only its own cluster's VRIDs and VIPs
+                assert {int(x.split()[1]) for x in conf.splitlines() if "virtual_router_id" in x} <= {
+                    v.vrid for v in c.vips
+                }
+    c7 = spec.clusters[6]
+    assert c7.writer.startswith("c7-") and c7.writer_vip.address.startswith("198.18.0.")
+
+
+def test_a_fleet_too_big_for_its_subnet_names_the_subnet_it_needs():
+    with pytest.raises(
+        ValueError, match=r"holds 15 clusters .* 20 need a /23 or larger \(e.g. --subnet 198.18.0.0/23\)"
+    ):
+        default_spec(subnet="198.18.0.0/24", clusters=20)
+    with pytest.raises(ValueError, match="between 1 and 80"):
+        default_spec(subnet="198.18.0.0/16", clusters=81)
+    with pytest.raises(ValueError, match="check interval"):
+        default_spec(options=LabOptions(check_interval=0))
+    assert len(default_spec(subnet="198.18.0.0/22", clusters=40).nodes) == 120

@@ -160,7 +160,7 @@ def keepalived_conf(spec: LabSpec, node: LabNode) -> str:
         scripts.append(f"""\
 vrrp_script {name} {{
     script "{path}"
-    interval 1
+    interval {o.check_interval}
     timeout 2
     fall 2
     rise 2

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import configs, network, procs
 from .preflight import LabError, LabRefused, check, find
-from .spec import LabNode, LabOptions, LabSpec, build_spec
+from .spec import LabNode, LabOptions, LabSpec, fleet_spec
 from .state import LabState, load, save
 
 Say = Callable[[str], None]
@@ -51,7 +51,7 @@ def saved_spec(spec: LabSpec) -> LabSpec:
     st = load(spec.state_file)
     if st is None or not st.topology:
         return spec
-    return build_spec(st.topology, LabOptions(**st.options), spec)
+    return fleet_spec(st.topology, LabOptions(**st.options), spec, st.clusters)
 
 
 def _quiet(_: str) -> None:
@@ -169,13 +169,17 @@ class Lab:
         check()
         with _locked(self.spec):
             if self.is_up():
-                self.say(f"lab is already up; cluster file: {self.spec.cluster_file}")
+                self.say(f"lab is already up; {self._files()}")
                 return False
             if self.state() is not None or network.existing(self.spec.all_namespaces):
                 self.say("found a half-built lab: removing it first")
                 self._down()
             t0 = time.monotonic()
-            st = LabState(topology=self.spec.topology, options=vars(self.spec.options).copy())
+            st = LabState(
+                topology=self.spec.topology,
+                options=vars(self.spec.options).copy(),
+                clusters=len(self.spec.clusters),
+            )
             try:
                 self._build(st)
             except BaseException as exc:
@@ -184,8 +188,14 @@ class Lab:
                 if isinstance(exc, LabError):
                     raise
                 raise LabError(f"lab up failed: {exc}") from exc
-            self.say(f"lab is up in {time.monotonic() - t0:.1f} s; cluster file: {self.spec.cluster_file}")
+            self.say(f"lab is up in {time.monotonic() - t0:.1f} s; {self._files()}")
             return True
+
+    def _files(self) -> str:
+        files = self.spec.cluster_files
+        if len(files) == 1:
+            return f"cluster file: {files[0]}"
+        return f"{len(files)} cluster files: {files[0].parent}/lab-c*.yml"
 
     def _build(self, st: LabState) -> None:
         spec = self.spec
@@ -216,20 +226,21 @@ class Lab:
             self._start_daemon(st, n, "sshd")
         for n in dbs:
             self._start_daemon(st, n, "mysqld")
-        with ThreadPoolExecutor(len(dbs)) as pool:
+        with ThreadPoolExecutor(min(len(dbs), 16)) as pool:
             list(pool.map(lambda n: self._wait_mysqld(n.name), dbs))
 
         how = "GTID" if spec.options.gtid else "binlog file/position"
-        edges = ", ".join(f"{n.name} <- {n.source}" for n in dbs if n.source)
-        self.say(f"accounts and {how} replication ({edges})")
-        for n in dbs:
-            self.sql(n.name, configs.users_sql(passwords))
-        # without GTIDs a channel starts where its source's binlog is now (nothing written yet)
-        positions = {n.name: self.master_position(n.name) for n in dbs} if not spec.options.gtid else {}
-        for n in dbs:
-            if n.source:
-                self.sql(n.name, configs.replication_sql(spec, n, passwords["repl"], positions.get(n.source)))
-        self.sql(spec.writer, f"CREATE DATABASE IF NOT EXISTS `{configs.APP_DB}`")
+        for c in spec.clusters:
+            edges = ", ".join(f"{n.name} <- {n.source}" for n in c.mysql_nodes if n.source)
+            self.say(f"accounts and {how} replication ({edges})")
+            for n in c.mysql_nodes:
+                self.sql(n.name, configs.users_sql(passwords))
+            # without GTIDs a channel starts where its source's binlog is now (nothing written yet)
+            positions = {n.name: self.master_position(n.name) for n in c.mysql_nodes} if not spec.options.gtid else {}
+            for n in c.mysql_nodes:
+                if n.source:
+                    self.sql(n.name, configs.replication_sql(c, n, passwords["repl"], positions.get(n.source)))
+            self.sql(c.writer, f"CREATE DATABASE IF NOT EXISTS `{configs.APP_DB}`")
         self._wait_replicated(configs.APP_DB)
 
         routers = [n for n in spec.nodes if n.router]
@@ -238,14 +249,19 @@ class Lab:
             for n in routers:
                 self._start_daemon(st, n, "haproxy")
         self.say("keepalived (each VIP's first node takes it, then the others start as BACKUP)")
+        # every cluster's writer-VIP node first, all clusters at once, then the others
+        firsts = {c.writer_vip.nodes[0]: c for c in spec.clusters}
         kas = [n for n in spec.nodes if n.keepalived]
-        first = spec.writer_vip.nodes[0]
-        for n in sorted(kas, key=lambda n: n.name != first):
-            self._start_daemon(st, n, "keepalived")
-            if n.name == first:
-                self._wait_vip_on(spec.writer_vip.address, first, 15.0)
-                if spec.writer_vip.notify:
-                    self._wait_writable(first, 10.0)
+        for n in kas:
+            if n.name in firsts:
+                self._start_daemon(st, n, "keepalived")
+        for first, c in firsts.items():
+            self._wait_vip_on(c.writer_vip.address, first, 15.0)
+            if c.writer_vip.notify:
+                self._wait_writable(first, 10.0)
+        for n in kas:
+            if n.name not in firsts:
+                self._start_daemon(st, n, "keepalived")
         for v in spec.vips:
             self._wait_vip_on(v.address, v.nodes[0], 15.0)
         for n in spec.nodes:
@@ -279,6 +295,7 @@ class Lab:
         template = self._mariadb_template()
         known = []
         for n in spec.nodes:
+            c = spec.cluster_of(n.name)  # the node's own cluster: its configs name only its peers
             nd = spec.node_dir(n.name)
             for sub in NODE_MOUNTS:
                 (nd / sub).mkdir(parents=True, exist_ok=True)
@@ -297,7 +314,7 @@ class Lab:
             )
             (nd / "ssh" / "sshd_config").write_text(configs.sshd_config(spec, n))
             if n.keepalived:
-                (nd / "keepalived" / "keepalived.conf").write_text(configs.keepalived_conf(spec, n))
+                (nd / "keepalived" / "keepalived.conf").write_text(configs.keepalived_conf(c, n))
                 (nd / "keepalived" / "keepalived.conf").chmod(0o600)  # it holds the VRRP password
                 scripts = {
                     "check_mysql.sh": configs.check_script(),
@@ -324,9 +341,9 @@ class Lab:
                     (tools / tool).chmod(0o755)
             if n.router:
                 (nd / "haproxy").mkdir(exist_ok=True)
-                (nd / "haproxy" / "haproxy.cfg").write_text(configs.haproxy_cfg(spec, n))
+                (nd / "haproxy" / "haproxy.cfg").write_text(configs.haproxy_cfg(c, n))
                 continue  # no database here (its /var/lib/mysql stays empty)
-            (nd / "etc-mysql" / "my.cnf").write_text(configs.my_cnf(spec, n))
+            (nd / "etc-mysql" / "my.cnf").write_text(configs.my_cnf(c, n))
             (nd / "etc-mysql" / "conf.d").mkdir(exist_ok=True)  # as on Debian: my.cnf includes it
             shutil.rmtree(nd / "mysql")
             shutil.copytree(template, nd / "mysql", symlinks=True)
@@ -335,7 +352,8 @@ class Lab:
             for sub in ("mysql", "run/mysqld", "log/mysql"):
                 subprocess.run(["chown", "-R", "mysql:mysql", str(nd / sub)], check=True)
         (spec.ssh_dir / "known_hosts").write_text("\n".join(known) + "\n")
-        spec.cluster_file.write_text(configs.cluster_yaml(spec))
+        for c in spec.clusters:
+            c.cluster_file.write_text(configs.cluster_yaml(c))
         return passwords
 
     def _mariadb_template(self) -> Path:
@@ -506,7 +524,8 @@ class Lab:
             "up": self.is_up(),
             "topology": spec.topology,
             "options": vars(spec.options).copy(),
-            "cluster_file": str(spec.cluster_file),
+            "cluster_file": str(spec.cluster_files[0]),
+            "cluster_files": [str(f) for f in spec.cluster_files],
             "namespaces": {ns: ns in present for ns in spec.all_namespaces},
             "vip": spec.vip,
             "vip_holders": [],

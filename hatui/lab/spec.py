@@ -28,12 +28,17 @@ class LabOptions:
     dual_vip: bool = False  # a second instance, master on the other node (seed 003)
     unicast: bool = False  # unicast_peer instead of multicast adverts (seed 003)
     old_host: bool = False  # CentOS 6/7-like probes: no `ip -j`, keepalived 1.x (no JSON dump), pid elsewhere
+    # seconds between runs of keepalived's health check (`interval`); a fleet (many clusters on
+    # two cores) runs it less often, so the nodes' own checks do not eat the cores being measured
+    check_interval: int = 1
 
     def describe(self) -> str:
         parts = ["gtid" if self.gtid else "no gtid (file/position)", f"vip mover {self.vip_mover}"]
         parts += [
             w for w, on in (("dual vip", self.dual_vip), ("unicast", self.unicast), ("old host", self.old_host)) if on
         ]
+        if self.check_interval != 1:
+            parts.append(f"checks every {self.check_interval} s")
         return ", ".join(parts)
 
 
@@ -82,6 +87,25 @@ class LabSpec:
     nodes: tuple[LabNode, ...] = field(default_factory=tuple)
     vips: tuple[LabVip, ...] = field(default_factory=tuple)
     name: str = "lab"  # the cluster's name in its cluster file
+    # a fleet (`lab up --clusters N`): the independent clusters side by side on one bridge, each
+    # its own spec; the fleet's nodes and vips are theirs, together
+    members: tuple[LabSpec, ...] = ()
+
+    @property
+    def clusters(self) -> tuple[LabSpec, ...]:
+        """The clusters the lab holds: its members, or itself."""
+        return self.members or (self,)
+
+    def cluster_of(self, node: str) -> LabSpec:
+        """The cluster holding `node` (what its config files are written from)."""
+        for c in self.clusters:
+            if any(n.name == node for n in c.nodes):
+                return c
+        raise KeyError(node)
+
+    @property
+    def cluster_files(self) -> tuple[Path, ...]:
+        return tuple(c.cluster_file for c in self.clusters)
 
     # --- names the lab creates (teardown removes exactly these) ---
     @property
@@ -158,7 +182,7 @@ class LabSpec:
 
     @property
     def cluster_file(self) -> Path:
-        return self.state_dir / "lab.yml"
+        return self.state_dir / f"{self.name}.yml"
 
     @property
     def state_file(self) -> Path:
@@ -184,6 +208,8 @@ def build_spec(topology: str, options: LabOptions, base: LabSpec) -> LabSpec:
         raise ValueError(f"unknown topology {topology!r}; expected one of: {', '.join(TOPOLOGIES)}")
     if options.vip_mover not in VIP_MOVERS:
         raise ValueError(f"unknown VIP mover {options.vip_mover!r}; expected one of: {', '.join(VIP_MOVERS)}")
+    if not 1 <= options.check_interval <= 60:
+        raise ValueError(f"check interval must be 1 to 60 seconds, not {options.check_interval}")
     vip, vip2 = base.host(100), base.host(101)
     nodes: tuple[LabNode, ...]
     if topology == "dual-master":
@@ -240,12 +266,64 @@ def build_spec(topology: str, options: LabOptions, base: LabSpec) -> LabSpec:
     return replace(base, topology=topology, options=options, nodes=nodes, vips=tuple(vips))
 
 
+# where a cluster's hosts sit in its block of a fleet: the single lab's host numbers (db1 .11, r1 .21,
+# VIPs .100 .101 .111 .112) -> an index in the block
+_FLEET_SLOTS = {11: 1, 12: 2, 13: 3, 21: 4, 22: 5, 100: 8, 101: 9, 111: 10, 112: 11}
+FLEET_BLOCK = 16  # addresses per cluster; block 0 holds the operator
+MAX_CLUSTERS = 80  # three VRRP instances each (MMM) within VRIDs 1-255
+
+
+def fleet_spec(topology: str, options: LabOptions, base: LabSpec, clusters: int) -> LabSpec:
+    """`clusters` independent copies of one topology on one bridge: cluster k's nodes are named
+    ck-db1..., its hosts sit in the k-th block of FLEET_BLOCK addresses, its VRRP instances have
+    their own VRIDs, its cluster file is lab-ck.yml. One cluster is the ordinary lab."""
+    if clusters == 1:
+        return build_spec(topology, options, base)
+    if not 1 <= clusters <= MAX_CLUSTERS:
+        raise ValueError(f"--clusters must be between 1 and {MAX_CLUSTERS}, not {clusters}")
+    need = FLEET_BLOCK * (clusters + 1)
+    if base.network.num_addresses < need:
+        bits = 32 - (need - 1).bit_length()
+        raise ValueError(
+            f"lab subnet {base.subnet} holds {base.network.num_addresses // FLEET_BLOCK - 1} clusters of "
+            f"{FLEET_BLOCK} addresses; {clusters} need a /{bits} or larger (e.g. --subnet "
+            f"{base.network.network_address}/{bits})"
+        )
+    one = build_spec(topology, options, base)
+    offsets = {str(base.host(o)): slot for o, slot in _FLEET_SLOTS.items()}
+    members = []
+    for k in range(1, clusters + 1):
+
+        def name(n: str, k: int = k) -> str:
+            return f"c{k}-{n}"
+
+        def addr(a: str, k: int = k) -> str:
+            return base.host(FLEET_BLOCK * k + offsets[a])
+
+        nodes = tuple(
+            replace(n, name=name(n.name), address=addr(n.address), source=name(n.source) if n.source else None)
+            for n in one.nodes
+        )
+        vips = tuple(
+            replace(v, vrid=3 * (k - 1) + j + 1, address=addr(v.address), nodes=tuple(name(x) for x in v.nodes))
+            for j, v in enumerate(one.vips)
+        )
+        members.append(replace(one, nodes=nodes, vips=vips, name=f"lab-c{k}"))
+    return replace(
+        one,
+        nodes=tuple(n for m in members for n in m.nodes),
+        vips=tuple(v for m in members for v in m.vips),
+        members=tuple(members),
+    )
+
+
 def default_spec(
     subnet: str | None = None,
     state_dir: str | os.PathLike[str] | None = None,
     prefix: str | None = None,
     topology: str = "dual-master",
     options: LabOptions | None = None,
+    clusters: int = 1,
 ) -> LabSpec:
     """A lab spec: seed 000's dual master by default; `topology` and `options` pick the others."""
     subnet = subnet or os.environ.get("HATUI_LAB_SUBNET", DEFAULT_SUBNET)
@@ -257,4 +335,4 @@ def default_spec(
         subnet=subnet,
         state_dir=Path(state_dir or os.environ.get("HATUI_LAB_DIR", DEFAULT_STATE_DIR)),
     )
-    return build_spec(topology, options or LabOptions(), base)
+    return fleet_spec(topology, options or LabOptions(), base, clusters)

@@ -19,6 +19,7 @@ class LabState:
     daemons: dict[str, dict[str, ProcRecord]] = field(default_factory=dict)
     topology: str = ""  # what was built (hatui.lab.spec): other lab commands follow it
     options: dict = field(default_factory=dict)
+    clusters: int = 1  # a fleet's size (`lab up --clusters N`)
 
     def to_json(self) -> dict:
         return {
@@ -28,6 +29,7 @@ class LabState:
             "daemons": {n: {k: r.to_json() for k, r in d.items()} for n, d in self.daemons.items()},
             "topology": self.topology,
             "options": self.options,
+            "clusters": self.clusters,
         }
 
     @classmethod
@@ -39,6 +41,7 @@ class LabState:
             daemons={n: {k: ProcRecord.from_json(r) for k, r in dd.items()} for n, dd in d.get("daemons", {}).items()},
             topology=str(d.get("topology", "")),
             options=dict(d.get("options", {})),
+            clusters=int(d.get("clusters", 1)),
         )
 
 
