@@ -397,3 +397,86 @@ async def test_an_idle_session_that_ends_sets_lost_at_once():
     probe._conn = None
     ours.close()
     await probe.close()
+
+
+class BatchConnection(FakeConnection):
+    """Also answers a multi-statement batch as a server does: result sets in order, stopping at
+    the first statement that fails (its error is raised when the client reaches it)."""
+
+    def cursor(self, cls=None):
+        return _BatchCursor(self)
+
+
+class _BatchCursor(_FakeCursor):
+    def execute(self, sql, args=None):
+        parts = sql.split(";\n")
+        if len(parts) == 1:
+            return super().execute(sql, args)
+        self.conn.executed.append(sql)
+        self.pending = []
+        for part in parts:
+            answer = next((a for p, a in self.conn.answers.items() if part.startswith(p)), None)
+            assert answer is not None, f"unexpected statement {part!r}"
+            self.pending.append(answer)
+            if isinstance(answer, Exception):
+                break
+        return self._next()
+
+    def _next(self):
+        answer = self.pending.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        self.rows = list(answer)
+        return len(self.rows)
+
+    def nextset(self):
+        if not self.pending:
+            return None
+        self._next()
+        return True
+
+
+def _mariadb_answers(denied=None) -> dict:
+    v = "10.11.6-MariaDB-log"
+    return {
+        "SELECT @@global.": [select_row(v, {"server_id": 2, "read_only": 1, "gtid_binlog_pos": "0-1-9"})],
+        "SHOW ALL SLAVES STATUS": denied or fixture_rows("mariadb-10.11/show-all-slaves-status.txt"),
+        "SHOW MASTER STATUS": fixture_rows("mysql-5.7/show-master-status.txt"),
+        "SHOW GLOBAL STATUS": STATUS_ROWS,
+    }
+
+
+def test_a_batched_poll_is_one_round_trip_and_reads_what_four_statements_read():
+    plain = FakeConnection("10.11.6-MariaDB-log", "mariadb.org binary distribution", _mariadb_answers())
+    batched = BatchConnection("10.11.6-MariaDB-log", "mariadb.org binary distribution", _mariadb_answers())
+    guarded: list[str] = []
+    one = read_status(plain)
+    two = read_status(batched, guard=guarded.append, batch=True)
+    assert two == one and two.channels and two.binlog_file
+    assert len(batched.executed) == 2  # the version once, then the four reads in one batch
+    assert batched.executed[1] == ";\n".join(plain.executed[1:])
+    assert guarded == plain.executed  # each statement guarded on its own, before anything is sent
+
+
+def test_a_refused_statement_in_a_batch_is_a_warning_and_the_rest_are_still_read():
+    denied = pymysql.err.OperationalError(
+        1227, "Access denied; you need (at least one of) the SUPER, SLAVE MONITOR privilege(s) for this operation"
+    )
+    conn = BatchConnection("10.11.6-MariaDB-log", "", _mariadb_answers(denied))
+    st = read_status(conn, batch=True)
+    assert st.up and st.server_id == 2 and st.channels == ()
+    assert st.warnings == ("cannot read replica status: missing privilege SUPER, SLAVE MONITOR",)
+    assert (st.binlog_file, st.uptime_seconds) == ("source-bin.000002", 86400)  # asked again one by one
+    assert [s.split(" ")[0:2] for s in conn.executed[2:]] == [["SHOW", "MASTER"], ["SHOW", "GLOBAL"]]
+
+
+def test_a_guard_refusal_in_a_batch_sends_nothing():
+    conn = BatchConnection("8.0.36", "", {"SELECT @@global.": [{}], "SHOW REPLICA STATUS": []})
+
+    def guard(sql: str) -> None:
+        if sql.startswith("SHOW MASTER") or sql.startswith("SHOW BINARY"):
+            raise PermissionError(f"not on the allowlist: {sql}")
+
+    with pytest.raises(PermissionError):
+        read_status(conn, guard=guard, batch=True)
+    assert len(conn.executed) == 1  # the version only

@@ -1,9 +1,11 @@
 """Read a server's state over pymysql: `read_status` (blocking) and `MysqlProbe` (async, one worker
 thread and one kept connection per server).
 
-Round trips per poll: the version (once per connection), one SELECT of @@global variables, the
+Statements per poll: the version (once per connection), one SELECT of @@global variables, the
 replica status, the binary log status and one SHOW GLOBAL STATUS; on MySQL a fifth statement reads
-the semi-sync switches, only when a semi-sync plugin is loaded.
+the semi-sync switches, only when a semi-sync plugin is loaded. MysqlProbe sends the four in one
+round trip (a multi-statement batch): through an SSH tunnel each round trip costs the console
+far more than the statement (bench/fleet.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import pymysql
 import pymysql.cursors
-from pymysql.constants import ER
+from pymysql.constants import CLIENT, ER
 
 from .dialect import Dialect, dialect_for
 from .status import (
@@ -62,35 +64,82 @@ def read_dialect(conn: Any, *, guard: Guard | None = None) -> Dialect:
     return dialect_for(detect_version(row.get("version") or "", row.get("version_comment")))
 
 
+def _privilege_error(exc: BaseException) -> bool:
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    return code in _PRIVILEGE_ERRORS
+
+
 def _optional(conn: Any, sql: str, guard: Guard | None, what: str, warnings: list[str]) -> list[dict[str, Any]]:
     """Run a statement whose failure for lack of privileges should not make the server 'down'."""
     try:
         return _rows(conn, sql, guard)
     except pymysql.err.MySQLError as exc:
-        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-        if code in _PRIVILEGE_ERRORS:
+        if _privilege_error(exc):
             warnings.append(f"cannot read {what}: {describe_error(exc)}")
             return []
         raise
 
 
-def read_status(conn: Any, *, guard: Guard | None = None, dialect: Dialect | None = None) -> MysqlStatus:
+def _batch(conn: Any, statements: list[str], guard: Guard | None) -> list[list[dict[str, Any]] | BaseException]:
+    """Send `statements` in one round trip (the connection allows multi-statements); every one is
+    guarded before any is sent. Each statement's rows, in order; the server stops at a failing
+    statement: its error takes its place and the ones after it are missing (not run)."""
+    if guard is not None:
+        for sql in statements:
+            guard(sql)
+    out: list[list[dict[str, Any]] | BaseException] = []
+    with conn.cursor(pymysql.cursors.DictCursor) as cur:
+        try:
+            cur.execute(";\n".join(statements))
+            out.append(list(cur.fetchall() or []))
+            while len(out) < len(statements) and cur.nextset():
+                out.append(list(cur.fetchall() or []))
+        except pymysql.err.MySQLError as exc:
+            out.append(exc)
+    return out
+
+
+def read_status(
+    conn: Any, *, guard: Guard | None = None, dialect: Dialect | None = None, batch: bool = False
+) -> MysqlStatus:
     """The server's state from an open pymysql connection (blocking).
 
     `guard(sql)` is called before every statement and may raise to refuse it. `dialect`, when
     known for this connection already, saves the version query. Connection errors propagate;
-    privilege errors on the replica/binlog/status reads become `warnings`.
+    privilege errors on the replica/binlog/status reads become `warnings`. `batch`: the
+    connection allows multi-statements; the four reads go in one round trip (a statement the
+    server refused, and the ones after it, are then asked again one by one, with the same
+    outcome as unbatched).
     """
     if dialect is None:
         dialect = read_dialect(conn, guard=guard)
     warnings: list[str] = []
-    var_rows = _rows(conn, dialect.variables_sql(), guard)
+    reads = [
+        (dialect.variables_sql(), None),
+        (dialect.replica_status_sql, "replica status"),
+        (dialect.binlog_status_sql, "binary log status"),
+        (dialect.global_status_sql, "global status"),
+    ]
+    got = _batch(conn, [sql for sql, _ in reads], guard) if batch else []
+    results: list[list[dict[str, Any]]] = []
+    for i, (sql, what) in enumerate(reads):
+        done = got[i] if i < len(got) else None
+        if isinstance(done, list):
+            results.append(done)
+        elif isinstance(done, BaseException):
+            if what is None or not _privilege_error(done):
+                raise done
+            warnings.append(f"cannot read {what}: {describe_error(done)}")
+            results.append([])
+        elif what is None:
+            results.append(_rows(conn, sql, guard))
+        else:  # not batched, or after a refused statement the server did not run
+            results.append(_optional(conn, sql, guard, what, warnings))
+    var_rows, replica_rows, binlog_rows, status_rows = results
     variables = parse_variables(var_rows, dialect)
-    channels = parse_replica_rows(
-        _optional(conn, dialect.replica_status_sql, guard, "replica status", warnings), dialect
-    )
-    binlog = parse_binlog_status(_optional(conn, dialect.binlog_status_sql, guard, "binary log status", warnings))
-    global_status = parse_global_status(_optional(conn, dialect.global_status_sql, guard, "global status", warnings))
+    channels = parse_replica_rows(replica_rows, dialect)
+    binlog = parse_binlog_status(binlog_rows)
+    global_status = parse_global_status(status_rows)
     semi_vars: dict[str, Any] = {}
     if not dialect.is_mariadb and any(k.startswith("rpl_semi_sync_") for k in global_status):
         semi_vars = parse_variables(
@@ -365,6 +414,9 @@ class MysqlProbe:
             autocommit=True,
             charset="utf8mb4",
             cursorclass=pymysql.cursors.DictCursor,
+            # the poll's four reads in one round trip (read_status(batch=True)); this session is
+            # read-only (below) and sends only the guarded reads, never text from elsewhere
+            client_flag=CLIENT.MULTI_STATEMENTS,
         )
         try:
             dialect = read_dialect(conn, guard=self.guard)
@@ -391,7 +443,7 @@ class MysqlProbe:
                 if self._conn is None:
                     self._connect(target)
                     reused = False
-                return read_status(self._conn, guard=self.guard, dialect=self._dialect)
+                return read_status(self._conn, guard=self.guard, dialect=self._dialect, batch=True)
             except (pymysql.err.MySQLError, OSError, ValueError) as exc:
                 version: ServerVersion | None = self._dialect.version if self._dialect else None
                 self._drop()
