@@ -4,12 +4,14 @@ engine's store at a fixed tick."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from hatui.cluster import Cluster
@@ -34,6 +36,7 @@ from screens.widgets.logview import LogView
 log = logging.getLogger(__name__)
 
 TICK = 0.25  # views redraw at 4 Hz from a snapshot, never once per log line
+HIDDEN_TICK = 1.0  # a cluster in a hidden tab ticks its rules (alerts, notifications) at 1 Hz
 
 STYLE = {
     "ok": "green",
@@ -107,6 +110,9 @@ class ClusterView(Vertical):
         self._unsubscribe: Callable[[], None] | None = None
         self._seq = 0  # last event handed to the log view
         self._plotted = 0.0
+        self._lag_due = False  # the lag history moved since the plot was drawn
+        self._title: Text | None = None
+        self._ticked = 0.0  # monotonic time of the last rules tick
 
     def compose(self) -> ComposeResult:
         yield Static(id="cluster-header", classes="summary")
@@ -139,7 +145,7 @@ class ClusterView(Vertical):
         self._unsubscribe = self.feed.store.subscribe(self._on_store_change)
         self.refresh_state()
         self.run_worker(self.feed.start(), name=f"feed-{self.cluster.name}", exclusive=False)
-        self.set_interval(TICK, self.refresh_state)
+        self.set_interval(TICK, self._on_tick)
 
     def _on_store_change(self, what: str, item: object) -> None:
         # runs inside a source's store.put (same event loop): cheap, and never raises into it
@@ -190,28 +196,55 @@ class ClusterView(Vertical):
         self.logs.set_filter(text)
         self.focus_panel("logs")
 
+    def _on_tick(self) -> None:
+        # a hidden cluster's rules tick once a second (an urgent change still redraws at once,
+        # see _on_store_change): with many clusters open the 4 Hz ticks were the console's CPU
+        if not self._shown() and time.monotonic() - self._ticked < HIDDEN_TICK:
+            return
+        self.refresh_state()
+
+    def on_show(self) -> None:
+        # a tab or screen that was hidden is drawn at once, not at the next tick
+        self.refresh_state()
+
+    def _shown(self) -> bool:
+        """On the current screen and not in a hidden tab: only then are the panes worth drawing."""
+        if not self.is_attached or not self.screen.is_current:
+            return False
+        return all(w.display for w in self.ancestors_with_self if isinstance(w, Widget))
+
     def refresh_state(self) -> None:
-        # every tick, even without new data: ages, staleness and "active for" move with time
+        # every tick, even without new data: ages, staleness and "active for" move with time.
+        # A hidden cluster (another tab, a screen on top) still ticks its rules, so its alerts
+        # notify, but draws nothing: with many clusters open, drawing them all was most of the
+        # console's CPU
+        self._ticked = time.monotonic()
+        frame = self.state.tick()
+        self.notifications.on_frame(frame)  # toasts, bell, hooks for role changes and alerts
+        self._lag_due = self._lag_due or frame.lag_changed
+        if self._shown():
+            self._draw(frame)
+
+    def _draw(self, frame) -> None:
         store = self.feed.store
         new = store.events_since(self._seq)
         if new:
             self._seq = new[-1].seq
             self.query_one("#logs", LogView).add(new)  # one batch per tick, whatever the log rate
-        frame = self.state.tick()
-        self.notifications.on_frame(frame)  # toasts, bell, hooks for role changes and alerts
         snap, alerts, now = frame.snapshot, frame.alerts, frame.now
         self._mark_stale(snap)
         h = header(snap, alerts, frame.pending)
         conns = "  ".join(f"{n}:{s}" for n, s in h.connections)
         if h.connecting:
             conns += f"  (waiting for a first reading of {', '.join(h.connecting)})"
-        self.query_one("#cluster-header", Static).update(
-            Text.assemble(
-                (f"{h.cluster} ", "bold"),
-                (f"{h.health.upper()} ", STYLE[h.health]),
-                f"· {self.cluster.topology} · writer {h.writer} · oldest data {h.oldest_data} · {conns}",
-            )
+        title = Text.assemble(
+            (f"{h.cluster} ", "bold"),
+            (f"{h.health.upper()} ", STYLE[h.health]),
+            f"· {self.cluster.topology} · writer {h.writer} · oldest data {h.oldest_data} · {conns}",
         )
+        if title != self._title:  # an update re-lays the screen out: only when the text changed
+            self._title = title
+            self.query_one("#cluster-header", Static).update(title)
         nodes = node_rows(snap, alerts, mmm_rows=list(frame.mmm) if frame.mmm is not None else None)
         _fill(
             self.query_one("#nodes", DataTable),
@@ -255,8 +288,9 @@ class ClusterView(Vertical):
             ],
             [r.health for r in repl],
         )
-        if frame.lag_changed and now - self._plotted >= 1.0:  # plotting costs more than a table: 1 Hz
+        if self._lag_due and now - self._plotted >= 1.0:  # plotting costs more than a table: 1 Hz
             self._plotted = now
+            self._lag_due = False
             self.query_one("#lag-plot", LagPlot).update_from(lag, snap.taken_at, self.cluster.thresholds)
         source = str(self.cluster.source) if self.cluster.source else "FILE"
         shown = incident_rows(frame.incidents, frame.active, now, source) + cleared_rows(frame.cleared, now)

@@ -68,6 +68,7 @@ class ClusterBoard(Static):
         # hooks run on a wallboard too; none sees any open cluster's password variables
         self.notifications = ClusterNotifications(self, cluster, others=others)
         self.last: Board | None = None
+        self._drawn: object = None
 
     def on_mount(self) -> None:
         self.notifications.start()
@@ -83,7 +84,18 @@ class ClusterBoard(Static):
         f = self.state.tick(max_events=500)
         self.notifications.on_frame(f)
         self.last = board(f.snapshot, f.active, self.state.lag, f.now, f.pending, f.incidents)
-        self.update(render_board(self.last))
+        # the boards not showing tick their rules (notifications) but are not drawn
+        if self.display and self.is_attached and self.screen.is_current:
+            self._render_last()
+
+    def on_show(self) -> None:
+        if self.last is not None:
+            self._render_last()
+
+    def _render_last(self) -> None:
+        if self.last is not None and self.last != self._drawn:  # an update re-lays the screen out
+            self._drawn = self.last
+            self.update(render_board(self.last))
 
 
 class Wallboard(Vertical):

@@ -164,3 +164,35 @@ async def test_closing_the_console_stops_the_hook_workers(tmp_path):
         assert tasks and not any(t.done() for t in tasks)
     await asyncio.sleep(0)
     assert all(t.done() for t in tasks)
+
+
+async def test_a_cluster_in_a_hidden_tab_still_alerts_and_is_current_the_moment_it_is_shown(tmp_path):
+    """With many clusters open only the tab on screen is drawn; the others tick their rules (so
+    their incidents still toast and run hooks) and are drawn the moment they are shown."""
+    from textual.widgets import DataTable, TabbedContent
+
+    from screens.dashboard import ClusterView
+
+    out = tmp_path / "hook.out"
+    hidden = notify_cluster(out, bell=False)
+    shown = load_cluster_text(LAB_YAML.replace("name: lab", "name: other"), "other.yml")
+    stores = {"lab": lab_state(hidden), "other": lab_state(shown)}
+    app = HatuiApp([shown, hidden], feed_factory=lambda c: RecordedFeed(stores[c.name]))
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await pilot.pause(0.6)
+        back = app.query(ClusterView)[1]
+        table = back.query_one("#nodes", DataTable)
+        drawn_before = [str(c) for c in table.get_row(table.coordinate_to_cell_key((2, 0)).row_key)]
+        failover(stores["lab"])
+        # the hidden cluster's incident reaches the DBA: a toast and the hook
+        await until(pilot, lambda: any("CRITICAL dead_node" in t for t in toasts(app)))
+        await until(pilot, lambda: out.exists() and "incident_raised|db3|ok|dead_node|dead_node" in out.read_text())
+        # its panes were not redrawn while hidden...
+        await pilot.pause(0.6)
+        assert [str(c) for c in table.get_row(table.coordinate_to_cell_key((2, 0)).row_key)] == drawn_before
+        # ...and show the failover as soon as its tab is chosen, not at a later tick (stopped
+        # here, so only being shown can draw it)
+        for timer in list(back._timers):
+            timer.stop()
+        app.query_one(TabbedContent).active = "cluster-1"
+        await until(pilot, lambda: "down" in " ".join(str(c) for c in table.get_row("db3")).lower())

@@ -55,6 +55,10 @@ class Intervals:
     probe: float = 1.0  # addresses + keepalived alive: the issue asks for `ip -j addr` every second
     mysql: float = 1.0
     vrrp: float = 10.0  # each dump logs "Printing VRRP ... on signal" on the node: not too often
+    # while the node's keepalived log is followed (and has shown lines), every VRRP change prints
+    # a line that asks for a dump at once: the periodic dump is only a safety net, and each one is
+    # a new sshd session on the node
+    vrrp_quiet: float = 60.0
     retry: float = 1.0  # after a failed stream or dump, before trying again (plus jitter)
 
 
@@ -83,6 +87,9 @@ class NodeCollector:
         self.logs = LogSource(node)
         self._pid_file = str(node.keepalived.pid_file) if node.keepalived.pid_file else None
         self._vrrp_due = asyncio.Event()
+        # the log is known to reach us: its backlog or its follower gave a line, and the
+        # follower is still open
+        self._log_flowing = False
         # falls back to "data", then to events only; never dumps on the read-only wallboard (a
         # dump signals keepalived and replaces a file on the node: not a read)
         self._dump_kind: str | None = "json" if dumps else None
@@ -254,6 +261,7 @@ class NodeCollector:
             return
         raw = res.stdout.encode("utf-8", "surrogateescape") if isinstance(res.stdout, str) else res.stdout
         for line in self.logs.take_backlog(raw):
+            self._log_flowing = self.follow_logs  # the path is right; the follower keeps it so
             event = parse_line(line, node=self.node.name)
             program = getattr(event, "program", None)
             if program and not program.lower().startswith("keepalived"):
@@ -266,8 +274,10 @@ class NodeCollector:
                 stream = self.session.stream_lines(self.logs.follow_command(), sudo=bool(self.logs.journald_unit))
                 try:
                     async for line in stream:
+                        self._log_flowing = True
                         self._ingest(line)
                 finally:
+                    self._log_flowing = False
                     await stream.aclose()
             except SshError:
                 pass
@@ -317,8 +327,9 @@ class NodeCollector:
             except Exception:
                 log.exception("%s: VRRP dump failed", self.node.name)
             self._vrrp_due.clear()
+            every = self.iv.vrrp_quiet if self._log_flowing else self.iv.vrrp
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.iv.vrrp):
+                async with asyncio.timeout(every):
                     await self._vrrp_due.wait()
             await asyncio.sleep(0.2)  # let keepalived finish the transition it just logged
 

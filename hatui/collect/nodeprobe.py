@@ -88,12 +88,14 @@ END = "@@hatui-probe-end@@"
 def probe_stream_command(with_keepalived: bool, pid_file: str | None = None, interval: float = 1.0) -> str:
     """The probe as one long-lived command: a reading every `interval` seconds between BEGIN and
     END lines, on one SSH channel instead of a new session a second. Each reading runs in a
-    subshell (the check's `exit` ends the reading, not the loop). When the channel closes, the
+    command substitution, a subshell (the check's `exit` ends the reading, not the loop). When the channel closes, the
     next line written fails (SIGPIPE) and the loop ends with it: no orphan outlives a reading."""
     script = _ADDRESSES
     if with_keepalived:
         script += f"\necho {SEPARATOR}\n" + _keepalived_check(pid_file)
-    loop = f"while :; do echo {BEGIN}; (\n{script}\n); echo {END}; sleep {interval:g}; done"
+    # the reading is taken whole, then written at once: one SSH packet a second, not one per
+    # line (each packet wakes the console; at a fleet's scale that was a visible share of its CPU)
+    loop = f"while :; do r=$(\n{script}\n); printf '{BEGIN}\\n%s\\n{END}\\n' \"$r\"; sleep {interval:g}; done"
     return f"exec sh -c {shlex.quote(loop)}"
 
 
