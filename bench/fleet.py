@@ -1,0 +1,251 @@
+"""The console and the wallboard watching a fleet of real nodes: CPU, memory, tick time and SSH
+sessions at 3 nodes and up, on this machine's two cores.
+
+    sudo .venv/bin/python bench/fleet.py [--clusters 1,5,10,50] [--seconds 60] [--settle 20]
+                                         [--modes console,wallboard] [--keep]
+
+Brings up its own fleet (`hatui lab up --clusters MAX`: MAX dual-master clusters of 3 nodes, each
+with its own VIP, VRIDs and cluster file; prefix hatui-bfl-, folder /var/lib/hatui-lab-bfl,
+subnet 198.18.32.0/20; removed afterwards unless --keep) and reports what the nodes cost
+(bring-up time, memory per node). Then, for each size K and mode, a fresh process inside the
+lab's operator namespace opens the real console (HatuiApp, headless at 200x60, live engine) on
+the first K cluster files (3K nodes), waits until every node has a complete reading, settles
+--settle seconds more, and measures for --seconds:
+
+- CPU of the console process (all its threads), per node;
+- its RSS at the end (and its peak), per node;
+- tick: the time one refresh of one cluster's view takes (median, p99, worst), and the event
+  loop's lateness (a 50 ms timer's overshoot: what a key press waits behind);
+- new SSH sessions per node per minute (every channel the engine opens is a new session for the
+  node's sshd: a fork and a login environment), counted by the engine's sessions;
+- the whole machine's CPU use in the window (the nodes' own daemons share the two cores).
+
+A fresh process per measurement: memory never shrinks back inside one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PREFIX, STATE_DIR, SUBNET = "hatui-bfl-", "/var/lib/hatui-lab-bfl", "198.18.32.0/20"
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(p * (len(xs) - 1)))] if xs else float("nan")
+
+
+def rss_kb(pid: int | str = "self") -> tuple[int, int]:
+    """VmRSS and VmHWM (peak) of a process, in kB."""
+    got = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        k, _, v = line.partition(":")
+        if k in ("VmRSS", "VmHWM"):
+            got[k] = int(v.split()[0])
+    return got.get("VmRSS", 0), got.get("VmHWM", 0)
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot."""
+    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = f[3] + f[4]
+    return sum(f) - idle, sum(f)
+
+
+# ---------------------------------------------------------------- one measurement (in the netns)
+
+
+async def measure(files: list[str], watch: bool, settle: float, seconds: float, ready_timeout: float) -> dict:
+    from hatui.cluster import load_cluster
+    from hatui.rules.readiness import pending_nodes
+    from screens.app import HatuiApp
+    from screens.dashboard import ClusterView
+    from screens.wallboard import ClusterBoard
+
+    view_cls = ClusterBoard if watch else ClusterView
+    ticks: list[float] = []
+    original = view_cls.refresh_state
+
+    def timed(self) -> None:
+        t0 = time.perf_counter()
+        original(self)
+        ticks.append(time.perf_counter() - t0)
+
+    view_cls.refresh_state = timed  # type: ignore[method-assign]  # before mount: the interval binds this
+    clusters = [load_cluster(f) for f in files]
+    nodes = sum(len(c.nodes) for c in clusters)
+    app = HatuiApp(clusters, watch=watch)
+    out: dict = {"clusters": len(clusters), "nodes": nodes, "mode": "wallboard" if watch else "console"}
+    async with app.run_test(size=(200, 60)):
+        views = list(app.query(view_cls))
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < ready_timeout:
+            if all(not pending_nodes(v.feed.store.snapshot(max_events=0)) for v in views):
+                break
+            await asyncio.sleep(0.5)
+        out["ready_s"] = round(time.monotonic() - t0, 1)
+        out["never_ready"] = sorted(n for v in views for n in pending_nodes(v.feed.store.snapshot(max_events=0)))
+        await asyncio.sleep(settle)
+
+        def sessions() -> int:
+            return sum(c.session.channels_opened for v in views for c in v.feed.collectors.values())
+
+        lateness: list[float] = []
+        stop = asyncio.Event()
+
+        async def probe_loop() -> None:
+            while not stop.is_set():
+                t = time.perf_counter()
+                await asyncio.sleep(0.05)
+                lateness.append(time.perf_counter() - t - 0.05)
+
+        ticks.clear()
+        ch0, cpu0, m0, w0 = sessions(), time.process_time(), machine_busy(), time.monotonic()
+        t0s = os.times()
+        task = asyncio.create_task(probe_loop())
+        await asyncio.sleep(seconds)
+        stop.set()
+        await task
+        wall = time.monotonic() - w0
+        cpu = (time.process_time() - cpu0) / wall
+        t1s = os.times()
+        m1 = machine_busy()
+        rss, hwm = rss_kb()
+        out.update(
+            seconds=round(wall, 1),
+            cpu_pct=round(cpu * 100, 2),
+            cpu_pct_per_node=round(cpu * 100 / nodes, 3),
+            cpu_sys_pct=round((t1s.system - t0s.system) * 100 / wall, 2),  # the kernel's share (sends)
+            rss_mb=round(rss / 1024, 1),
+            peak_rss_mb=round(hwm / 1024, 1),
+            rss_mb_per_node=round(rss / 1024 / nodes, 2),
+            ticks=len(ticks),
+            tick_median_ms=round(statistics.median(ticks) * 1000, 2) if ticks else None,
+            tick_p99_ms=round(pct(ticks, 0.99) * 1000, 2),
+            tick_worst_ms=round(max(ticks, default=float("nan")) * 1000, 2),
+            loop_late_p99_ms=round(pct(lateness, 0.99) * 1000, 2),
+            loop_late_worst_ms=round(max(lateness, default=float("nan")) * 1000, 2),
+            sessions_per_node_min=round((sessions() - ch0) * 60 / wall / nodes, 3),
+            machine_cpu_pct=round((m1[0] - m0[0]) * 100 / max(1, m1[1] - m0[1]) * os.cpu_count(), 1),
+        )
+    return out
+
+
+# ---------------------------------------------------------------- orchestration (on the host)
+
+
+def node_memory_mb(lab) -> float:
+    """Mean RSS of one database node's daemons (mariadbd, sshd, keepalived and its children)."""
+    from hatui.lab import procs
+
+    st = lab.state()
+    per = []
+    for daemons in st.daemons.values():
+        total = 0
+        for rec in daemons.values():
+            pids = [rec.pid, *procs.children_of(rec.pid)]
+            for p in list(pids):
+                pids += procs.children_of(p)
+            for p in set(pids):
+                try:
+                    total += rss_kb(p)[0]
+                except OSError:
+                    pass
+        per.append(total / 1024)
+    return statistics.mean(per) if per else 0.0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--clusters", default="1,5,10,50", help="fleet sizes in clusters of 3 nodes")
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--settle", type=float, default=20.0)
+    ap.add_argument("--ready-timeout", type=float, default=120.0)
+    ap.add_argument("--modes", default="console,wallboard")
+    ap.add_argument("--keep", action="store_true", help="leave the fleet up")
+    ap.add_argument("--measure", help=argparse.SUPPRESS)  # files, comma-separated (inner process)
+    ap.add_argument("--watch", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.measure:
+        res = asyncio.run(measure(args.measure.split(","), args.watch, args.settle, args.seconds, args.ready_timeout))
+        print("RESULT " + json.dumps(res), flush=True)
+        return 0
+
+    from hatui.lab import Lab
+    from hatui.lab.spec import LabOptions, default_spec
+
+    sizes = sorted({int(x) for x in args.clusters.split(",")})
+    spec = default_spec(
+        subnet=SUBNET, state_dir=STATE_DIR, prefix=PREFIX, options=LabOptions(check_interval=5), clusters=max(sizes)
+    )
+    lab = Lab(spec, say=lambda m: print(f"  lab: {m}", flush=True))
+    free0 = _mem_available_mb()
+    t0 = time.monotonic()
+    lab.up()
+    up_s = time.monotonic() - t0
+    time.sleep(10)  # the nodes settle (keepalived elections, first checks)
+    used = free0 - _mem_available_mb()
+    per_node = node_memory_mb(lab)
+    n_all = len(spec.nodes)
+    print(
+        f"fleet: {len(spec.clusters)} dual-master clusters, {n_all} nodes, up in {up_s:.0f} s; "
+        f"memory used {used / 1024:.1f} GB ({used / n_all:.0f} MB per node; a node's daemons' RSS "
+        f"{per_node:.0f} MB)",
+        flush=True,
+    )
+    rows = []
+    try:
+        for k in sizes:
+            files = [str(p) for p in spec.cluster_files[:k]]
+            for mode in args.modes.split(","):
+                cmd = [
+                    "ip", "netns", "exec", spec.operator_ns, sys.executable, __file__,
+                    "--measure", ",".join(files), "--seconds", str(args.seconds), "--settle", str(args.settle),
+                    "--ready-timeout", str(args.ready_timeout),
+                ] + (["--watch"] if mode == "wallboard" else [])  # fmt: skip
+                env = dict(os.environ, HATUI_IN_NETNS=spec.operator_ns, HATUI_STATE_DIR=f"{STATE_DIR}-state")
+                res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+                line = next((x for x in res.stdout.splitlines() if x.startswith("RESULT ")), None)
+                if line is None:
+                    print(f"  {mode} at {3 * k} nodes failed (exit {res.returncode}):\n{res.stderr[-2000:]}")
+                    continue
+                r = json.loads(line[7:])
+                rows.append(r)
+                print(
+                    f"  {r['mode']:9} {r['nodes']:4} nodes: CPU {r['cpu_pct']:5.1f}% "
+                    f"({r['cpu_pct_per_node']:.3f}%/node, kernel {r['cpu_sys_pct']}%)  "
+                    f"RSS {r['rss_mb']:6.1f} MB ({r['rss_mb_per_node']:.2f} MB/node, peak {r['peak_rss_mb']:.0f})  "
+                    f"tick median {r['tick_median_ms']} p99 {r['tick_p99_ms']} worst {r['tick_worst_ms']} ms  "
+                    f"loop late p99 {r['loop_late_p99_ms']} ms  SSH sessions/node/min {r['sessions_per_node_min']}  "
+                    f"machine CPU {r['machine_cpu_pct']}%  ready in {r['ready_s']} s"
+                    + (f"  NEVER READY: {', '.join(r['never_ready'])}" if r["never_ready"] else ""),
+                    flush=True,
+                )
+    finally:
+        if not args.keep:
+            lab.down()
+    print("JSON " + json.dumps(rows))
+    return 0
+
+
+def _mem_available_mb() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
