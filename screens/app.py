@@ -47,7 +47,7 @@ class HatuiApp(App):
             with TabbedContent():
                 for i, c in enumerate(self.clusters):
                     with TabPane(c.name, id=f"cluster-{i}"):
-                        yield ClusterView(c, self.feed_factory(c), others=tuple(self.clusters))
+                        yield ClusterView(c, self.feed_factory(c), others=tuple(self.clusters), lazy=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -99,8 +99,11 @@ class ClusterView(Vertical):
         Binding("slash", "filter_logs", "Filter logs", id="dashboard.filter"),
     ]
 
-    def __init__(self, cluster: Cluster, feed: Feed, *, others: tuple[Cluster, ...] = (), **kw):
+    def __init__(self, cluster: Cluster, feed: Feed, *, others: tuple[Cluster, ...] = (), lazy: bool = False, **kw):
         super().__init__(**kw)
+        self.lazy = lazy  # panes built when first shown (one of several clusters' tabs)
+        self._built = False  # the panes exist
+        self._building = False
         self.cluster = cluster
         self.feed = feed
         self.state = ClusterState(feed)
@@ -115,22 +118,33 @@ class ClusterView(Vertical):
         self._ticked = 0.0  # monotonic time of the last rules tick
 
     def compose(self) -> ComposeResult:
-        yield Static(id="cluster-header", classes="summary")
-        with VerticalScroll():
-            yield Static("Nodes", id="nodes-title", classes="title")
-            yield DataTable(id="nodes", cursor_type="row", zebra_stripes=True)
-            yield Static("VRRP", id="vrrp-title", classes="title")
-            yield DataTable(id="vrrp", cursor_type="row")
-            yield Static("Replication", id="repl-title", classes="title")
-            yield DataTable(id="repl", cursor_type="row")
-            yield Static("Incidents (their alerts under each)", classes="title")
-            yield DataTable(id="alerts", cursor_type="row")
-            yield Static("keepalived logs, all nodes", classes="title")
-            yield LogView(id="logs")
-            yield Static("Replication lag", id="lag-title", classes="title")
-            yield LagPlot(id="lag-plot")
+        if self.lazy:
+            # built the first time it is shown: a console with many clusters open holds the
+            # panes of the ones looked at only (each costs megabytes of widgets)
+            yield Static(f"{self.cluster.name}: opening…", id="cluster-placeholder", classes="summary")
+            return
+        yield from self._panes()
 
-    def on_mount(self) -> None:
+    def _panes(self) -> list[Widget]:
+        return [
+            Static(id="cluster-header", classes="summary"),
+            VerticalScroll(
+                Static("Nodes", id="nodes-title", classes="title"),
+                DataTable(id="nodes", cursor_type="row", zebra_stripes=True),
+                Static("VRRP", id="vrrp-title", classes="title"),
+                DataTable(id="vrrp", cursor_type="row"),
+                Static("Replication", id="repl-title", classes="title"),
+                DataTable(id="repl", cursor_type="row"),
+                Static("Incidents (their alerts under each)", classes="title"),
+                DataTable(id="alerts", cursor_type="row"),
+                Static("keepalived logs, all nodes", classes="title"),
+                LogView(id="logs"),
+                Static("Replication lag", id="lag-title", classes="title"),
+                LagPlot(id="lag-plot"),
+            ),
+        ]
+
+    def _set_up_tables(self) -> None:
         for tid, cols in (
             ("#nodes", NODE_COLUMNS),
             ("#vrrp", VRRP_COLUMNS),
@@ -140,6 +154,11 @@ class ClusterView(Vertical):
             t = self.query_one(tid, DataTable)
             for c in cols:
                 t.add_column(c, key=c)
+        self._built = True
+
+    def on_mount(self) -> None:
+        if not self.lazy:
+            self._set_up_tables()
         self.notifications.start()
         # a VIP that moved or a mysqld that died is drawn at once, not at the next tick
         self._unsubscribe = self.feed.store.subscribe(self._on_store_change)
@@ -203,13 +222,18 @@ class ClusterView(Vertical):
             return
         self.refresh_state()
 
-    def on_show(self) -> None:
+    async def on_show(self) -> None:
         # a tab or screen that was hidden is drawn at once, not at the next tick
+        if not self._built and not self._building:
+            self._building = True
+            await self.query_one("#cluster-placeholder").remove()
+            await self.mount_all(self._panes())
+            self._set_up_tables()
         self.refresh_state()
 
     def _shown(self) -> bool:
         """On the current screen and not in a hidden tab: only then are the panes worth drawing."""
-        if not self.is_attached or not self.screen.is_current:
+        if not self._built or not self.is_attached or not self.screen.is_current:
             return False
         return all(w.display for w in self.ancestors_with_self if isinstance(w, Widget))
 

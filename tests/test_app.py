@@ -15,6 +15,14 @@ from tests.recorded import FIXED_NOW, empty_feed, lab_cluster, recorded
 SAMPLES = sorted((Path(__file__).parent.parent / "sample_clusters").glob("*.yml"))
 
 
+async def until_true(pilot, check, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await pilot.pause(0.05)
+    assert check()
+
+
 def cells(table: DataTable) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
@@ -84,7 +92,13 @@ async def test_several_clusters_get_a_tab_each():
     app = HatuiApp(clusters, feed_factory=empty_feed)
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause()
-        assert len(app.query("ClusterView")) == 2
+        views = list(app.query("ClusterView"))
+        assert len(views) == 2
+        # the tab on screen is built and drawn; the other is built when first shown
+        await until_true(pilot, lambda: bool(views[0].query("#nodes")))
+        assert not views[1].query("#nodes")
+        app.query_one("TabbedContent").active = "cluster-1"
+        await until_true(pilot, lambda: bool(views[1].query("#nodes")))
 
 
 async def test_wallboard_is_glanceable_has_nothing_to_focus_and_cycles_clusters():
