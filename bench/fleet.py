@@ -188,7 +188,11 @@ def main() -> int:
 
     sizes = sorted({int(x) for x in args.clusters.split(",")})
     spec = default_spec(
-        subnet=SUBNET, state_dir=STATE_DIR, prefix=PREFIX, options=LabOptions(check_interval=5), clusters=max(sizes)
+        subnet=SUBNET,
+        state_dir=STATE_DIR,
+        prefix=PREFIX,
+        options=LabOptions(check_interval=5, check="client"),
+        clusters=max(sizes),
     )
     lab = Lab(spec, say=lambda m: print(f"  lab: {m}", flush=True))
     free0 = _mem_available_mb()

@@ -268,6 +268,12 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds between keepalived's health checks (default 1; 5 for a fleet, so the nodes' own "
         "checks leave the two cores to what is measured)",
     )
+    up.add_argument(
+        "--check",
+        choices=("hatui", "client"),
+        help="keepalived's health check: hatui check-mysql (default) or one mariadb client query "
+        "(default for a fleet: a tenth of the CPU)",
+    )
     lsub.add_parser("down", help="remove everything the lab made (idempotent)")
     st = lsub.add_parser("status", help="what runs in the lab")
     st.add_argument("--json", action="store_true", help="machine-readable output")
@@ -539,6 +545,7 @@ def _lab(args) -> int:
                 unicast=args.unicast,
                 old_host=args.old_host,
                 check_interval=args.check_interval or (1 if args.clusters == 1 else 5),
+                check=args.check or ("hatui" if args.clusters == 1 else "client"),
             )
             spec = default_spec(
                 subnet=args.subnet, state_dir=args.dir, topology=args.topology, options=options, clusters=args.clusters

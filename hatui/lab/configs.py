@@ -107,6 +107,18 @@ exec {shlex.quote(python)} -m hatui.checkmysql --defaults-file {NODE_CHECK_CNF} 
 """
 
 
+def client_check_script() -> str:
+    """The light vrrp_script (`check: client`): one client query, as the seeds' checks do."""
+    return f"""\
+#!/bin/sh
+# vrrp_script of the hatui lab: exit 0 when the local mysqld answers a query within {CHECK_TIMEOUT} s.
+# `touch {NODE_MAINTENANCE_FILE}` fails it at once: keepalived then moves the VIP away.
+[ -e {NODE_MAINTENANCE_FILE} ] && exit 1
+exec /usr/bin/timeout {CHECK_TIMEOUT} /usr/bin/mariadb --defaults-extra-file={NODE_CHECK_CNF} \\
+    --connect-timeout=1 --batch --skip-column-names -e 'SELECT 1' >/dev/null 2>&1
+"""
+
+
 def router_check_script() -> str:
     """The routers' vrrp_script: the router answers on its stats socket (a live process, not
     just a pid)."""

@@ -31,14 +31,18 @@ class LabOptions:
     # seconds between runs of keepalived's health check (`interval`); a fleet (many clusters on
     # two cores) runs it less often, so the nodes' own checks do not eat the cores being measured
     check_interval: int = 1
+    # keepalived's health check: "hatui" (`hatui check-mysql`, a Python process a run) or
+    # "client" (one `mariadb -e 'SELECT 1'`, the seeds' own kind: a tenth of the CPU, so a
+    # hundred nodes' checks fit on two cores)
+    check: str = "hatui"
 
     def describe(self) -> str:
         parts = ["gtid" if self.gtid else "no gtid (file/position)", f"vip mover {self.vip_mover}"]
         parts += [
             w for w, on in (("dual vip", self.dual_vip), ("unicast", self.unicast), ("old host", self.old_host)) if on
         ]
-        if self.check_interval != 1:
-            parts.append(f"checks every {self.check_interval} s")
+        if self.check_interval != 1 or self.check != "hatui":
+            parts.append(f"{'client ' if self.check == 'client' else ''}checks every {self.check_interval} s")
         return ", ".join(parts)
 
 
@@ -208,6 +212,8 @@ def build_spec(topology: str, options: LabOptions, base: LabSpec) -> LabSpec:
         raise ValueError(f"unknown topology {topology!r}; expected one of: {', '.join(TOPOLOGIES)}")
     if options.vip_mover not in VIP_MOVERS:
         raise ValueError(f"unknown VIP mover {options.vip_mover!r}; expected one of: {', '.join(VIP_MOVERS)}")
+    if options.check not in ("hatui", "client"):
+        raise ValueError(f"unknown check {options.check!r}; expected hatui or client")
     if not 1 <= options.check_interval <= 60:
         raise ValueError(f"check interval must be 1 to 60 seconds, not {options.check_interval}")
     vip, vip2 = base.host(100), base.host(101)
