@@ -176,17 +176,34 @@ def tool_command(mariadb: bool) -> str:
 
 
 def sizes_command(paths: list[str]) -> str:
-    """Each file's size in bytes, one `SIZE PATH` line each, in order."""
-    return "stat -c '%s %n' -- " + " ".join(shlex.quote(p) for p in paths)
+    """Each file's size in bytes, inode and modification time, one `SIZE INODE MTIME PATH` line
+    each, in order (the three together say a file is the one read before: hatui.binlog.cache)."""
+    return "stat -c '%s %i %Y %n' -- " + " ".join(shlex.quote(p) for p in paths)
+
+
+@dataclass(frozen=True)
+class FileStat:
+    size: int
+    inode: int = 0
+    mtime: int = 0
+
+
+def parse_stats(text: str) -> dict[str, FileStat]:
+    """sizes_command's lines (or older `SIZE PATH` ones) -> path -> what stat said."""
+    out: dict[str, FileStat] = {}
+    for line in text.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) == 4 and all(x.isdigit() for x in parts[:3]) and parts[3]:
+            out[parts[3]] = FileStat(int(parts[0]), int(parts[1]), int(parts[2]))
+            continue
+        size, _, path = line.partition(" ")
+        if size.isdigit() and path:
+            out[path] = FileStat(int(size))
+    return out
 
 
 def parse_sizes(text: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for line in text.splitlines():
-        size, _, path = line.partition(" ")
-        if size.isdigit() and path:
-            out[path] = int(size)
-    return out
+    return {p: st.size for p, st in parse_stats(text).items()}
 
 
 def dump_command(tool: str, path: str, size: int) -> str:

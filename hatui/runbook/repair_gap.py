@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hatui.binlog import gap as gapmod
+from hatui.binlog.cache import DumpCache, FileIdentity
 from hatui.binlog.dump import (
     BinlogDump,
     BinlogIntegrityError,
@@ -39,7 +42,7 @@ from hatui.binlog.locate import (
     parse_defaults,
     parse_heads,
     parse_index,
-    parse_sizes,
+    parse_stats,
     sizes_command,
     tool_command,
 )
@@ -78,6 +81,10 @@ class Gap:
 
     def private_folder(self, *sub: str) -> Path:
         return private_dir(self.folder.joinpath(*sub), root=self.root or self.folder)
+
+    def cache_folder(self, node: str) -> Path:
+        """The cluster's binlog cache for `node` (the folder is CLUSTER/recovery/RUN)."""
+        return private_dir(self.folder.parent.parent / "binlog-cache" / node, root=self.root or self.folder)
 
 
 class RepairGap:
@@ -654,20 +661,36 @@ async def extract(
     raw = g.private_folder("raw")
     wanted = [h.path for h in heads[start.index :]]
     try:
-        sizes = parse_sizes(await ctx.access.ssh(node, sizes_command(wanted), read=True, sudo=True, timeout=10))
+        stats = parse_stats(await ctx.access.ssh(node, sizes_command(wanted), read=True, sudo=True, timeout=10))
     except SshError as exc:
         checks.append(Check(f"binlogs of {node} readable", F, f"cannot read their sizes: {exc}", _UNREADABLE_FIX))
         return True
-    for path in wanted:
-        if path not in sizes:
+    cache = DumpCache(g.cache_folder(node))
+    n = ctx.cluster.nodes[node]
+    cached = 0
+    for head in heads[start.index :]:
+        path = head.path
+        if path not in stats:
             checks.append(Check(f"binlogs of {node} readable", F, f"no size for {path}", _UNREADABLE_FIX))
             return True
+        st = stats[path]
         dest = raw / (Path(path).name + ".txt")
-        await ctx.access.download(node, dump_command(g.tool, path, sizes[path]), dest, sudo=True, timeout=1800)
+        ident = FileIdentity(f"{n.host}:{n.ssh.port}", path, st.size, st.inode, st.mtime, head.gtids, g.tool)
+        hit = cache.get(ident) if st.inode else None
+        if hit is not None:
+            dump, kept = hit
+            try:
+                os.link(kept, dest)  # the run's folder holds the dump it read, as after a download
+            except OSError:
+                shutil.copyfile(kept, dest)
+            g.dumps.append(dump)
+            cached += 1
+            continue
+        await ctx.access.download(node, dump_command(g.tool, path, st.size), dest, sudo=True, timeout=1800)
         try:
             # parsing is CPU work on a local file the download just wrote: nothing to wait for
             with open(dest, encoding="utf-8", errors="surrogateescape") as f:  # noqa: ASYNC230
-                g.dumps.append(parse_dump(f, Path(path).name, expect_end=sizes[path]))
+                dump = parse_dump(f, Path(path).name, expect_end=st.size, keep_text=False)
         except BinlogIntegrityError as exc:
             checks.append(
                 Check(
@@ -682,6 +705,9 @@ async def extract(
                 )
             )
             return True
+        g.dumps.append(dump)
+        if st.inode:
+            cache.put(ident, dump, dest)
     every = [t for d in g.dumps for t in d.transactions]
     g.old_has = gapmod.held_by_old(heads[start.index].gtids, every, mariadb)
     g.missing = (
@@ -689,9 +715,10 @@ async def extract(
         if from_position is None
         else gapmod.after_position(every, [h.path for h in heads], *from_position)
     )
+    reused = f" ({cached} unchanged since an earlier read: taken from its cache)" if cached else ""
     ctx.note(
         f"read {len(every)} transaction(s) from {len(g.dumps)} binlog(s) of {node} in "
-        f"{time.monotonic() - t0:.1f} s; {len(g.missing)} not on the other side",
+        f"{time.monotonic() - t0:.1f} s{reused}; {len(g.missing)} not on the other side",
         folder=str(g.folder),
     )
     return False

@@ -123,6 +123,11 @@ def test_repair_gap_recovers_exactly_the_missing_transactions_then_rejoin(lab, t
     again = hatui(lab, tmp_path, "repair-gap", "--from", "db1", "--to", "db2", "--yes")
     assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout
     assert state(lab, "db2") == st and rows(lab, "db2") == after
+    # db1's binlogs did not change since the first run read them: not downloaded nor parsed
+    # again, and the run's folder still holds the dump it read
+    assert "unchanged since an earlier read: taken from its cache" in again.stdout, again.stdout
+    raw = sorted((recovery_folders(tmp_path)[-1] / "raw").glob("*.txt"))
+    assert raw and raw[-1].read_bytes() == sorted((folder / "raw").glob("*.txt"))[-1].read_bytes()
 
     # rejoin: db1 back as a replica of db2, db3 (still pulling from the dead db1) repointed
     lab.fault("start-mysqld", "db1")

@@ -1,0 +1,95 @@
+"""Parsed binlog dumps kept between runs. A repeat `repair-gap` (or a failover's recovery read)
+whose binlog files have not changed reads them from here instead of downloading and parsing the
+dump again: at 20,000 transactions that was most of a run that found nothing to do.
+
+A binlog is append-only, so a file seen again with the same path, inode, size and modification
+time, and the same GTID state at its head, is the same bytes; the key also holds the node, the
+binlog tool's version and this parser's CACHE_VERSION. The entry keeps the raw dump text (linked
+into each run's folder, as a fresh download would be) and the parsed dump, pickled: the folder
+is private to the user (0700, made by privatefs), the same trust as the journal beside it. An
+entry that cannot be read is a miss and is removed, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+from .dump import BinlogDump
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1  # bump when parse_dump's output changes shape or meaning
+KEEP = 16  # entries per node: old binlogs' entries go first
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """What says a binlog file is the one read before (stat of the file, its head's GTIDs)."""
+
+    node: str  # host:port of the node, not its name in one cluster file
+    path: str
+    size: int
+    inode: int
+    mtime: int
+    head: str  # the GTID list / Previous-GTIDs at its start
+    tool: str  # the binlog tool's version line
+
+    def key(self) -> str:
+        text = "\0".join(map(str, (CACHE_VERSION, self.node, self.path, self.size, self.inode, self.mtime)))
+        return hashlib.sha256((text + "\0" + self.head + "\0" + self.tool).encode()).hexdigest()[:32]
+
+
+class DumpCache:
+    def __init__(self, folder: Path):
+        self.folder = folder  # a private folder (the caller makes it with privatefs)
+
+    def _paths(self, ident: FileIdentity) -> tuple[Path, Path]:
+        k = ident.key()
+        return self.folder / f"{k}.pickle", self.folder / f"{k}.txt"
+
+    def get(self, ident: FileIdentity) -> tuple[BinlogDump, Path] | None:
+        """The parsed dump and its raw text, or None."""
+        parsed, raw = self._paths(ident)
+        if not parsed.exists() or not raw.exists():
+            return None
+        try:
+            with open(parsed, "rb") as f:
+                dump = pickle.load(f)
+            if not isinstance(dump, BinlogDump) or dump.end != ident.size:
+                raise ValueError("not the dump of this file")
+        except Exception as exc:  # a damaged entry is a miss, never an error
+            log.warning("binlog cache entry %s unreadable (%s): removed", parsed.name, exc)
+            for p in (parsed, raw):
+                p.unlink(missing_ok=True)
+            return None
+        os.utime(parsed)  # recently used: kept longest
+        return dump, raw
+
+    def put(self, ident: FileIdentity, dump: BinlogDump, raw_text: Path) -> None:
+        parsed, raw = self._paths(ident)
+        try:
+            tmp = parsed.with_suffix(".tmp")
+            with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+                pickle.dump(dump, f, protocol=pickle.HIGHEST_PROTOCOL)
+            raw.unlink(missing_ok=True)
+            try:
+                os.link(raw_text, raw)  # the run's own copy stays where it is; no second copy
+            except OSError:
+                raw.write_bytes(raw_text.read_bytes())
+                raw.chmod(0o600)
+            os.replace(tmp, parsed)
+        except OSError as exc:
+            log.warning("could not keep %s in the binlog cache: %s", ident.path, exc)
+            return
+        self._trim()
+
+    def _trim(self) -> None:
+        entries = sorted(self.folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[KEEP:]:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".txt").unlink(missing_ok=True)

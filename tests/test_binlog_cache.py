@@ -1,0 +1,98 @@
+"""hatui.binlog.cache: a binlog read before, unchanged, is not downloaded and parsed again."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from hatui.binlog.cache import KEEP, DumpCache, FileIdentity
+from hatui.binlog.dump import parse_dump
+from hatui.binlog.locate import parse_sizes, parse_stats, sizes_command
+
+FIX = Path(__file__).parent / "fixtures" / "binlog"
+
+
+def ident(**kw) -> FileIdentity:
+    base = dict(
+        node="198.18.0.11:22",
+        path="/var/lib/mysql/mysql-bin.000002",
+        size=0,
+        inode=1234,
+        mtime=1765000000,
+        head="0-1-5",
+        tool="mariadb-binlog Ver 3.5",
+    )
+    return FileIdentity(**{**base, **kw})
+
+
+def workload(tmp_path: Path):
+    raw = tmp_path / "run1" / "mysql-bin.000002.txt"
+    raw.parent.mkdir()
+    raw.write_bytes((FIX / "mariadb-10.11-workload.txt").read_bytes())
+    with open(raw, encoding="utf-8", errors="surrogateescape") as f:
+        dump = parse_dump(f, "mysql-bin.000002", keep_text=False)
+    return raw, dump
+
+
+def test_an_unchanged_binlog_comes_back_parsed_with_its_raw_text(tmp_path):
+    raw, dump = workload(tmp_path)
+    assert dump.transactions and all(t.text == "" and t.replay for t in dump.transactions)
+    cache = DumpCache(tmp_path / "cache")
+    (tmp_path / "cache").mkdir(mode=0o700)
+    i = ident(size=dump.end)
+    assert cache.get(i) is None
+    cache.put(i, dump, raw)
+    got = cache.get(i)
+    assert got is not None
+    again, kept = got
+    assert again == dump and kept.read_bytes() == raw.read_bytes()
+    assert oct(kept.stat().st_mode & 0o777) == "0o600" or kept.stat().st_ino == raw.stat().st_ino
+
+
+def test_anything_that_says_the_file_changed_is_a_miss(tmp_path):
+    raw, dump = workload(tmp_path)
+    (tmp_path / "cache").mkdir(mode=0o700)
+    cache = DumpCache(tmp_path / "cache")
+    i = ident(size=dump.end)
+    cache.put(i, dump, raw)
+    for change in (
+        {"size": dump.end + 10},  # it grew
+        {"inode": 99},  # a new file of the same name (binlogs reset)
+        {"mtime": 1765000001},
+        {"head": "0-1-6"},
+        {"node": "198.18.0.12:22"},
+        {"tool": "mysqlbinlog Ver 8.0"},
+    ):
+        assert cache.get(dataclasses.replace(i, **change)) is None, change
+    assert cache.get(i) is not None
+
+
+def test_a_damaged_entry_is_a_miss_and_is_removed(tmp_path):
+    raw, dump = workload(tmp_path)
+    (tmp_path / "cache").mkdir(mode=0o700)
+    cache = DumpCache(tmp_path / "cache")
+    i = ident(size=dump.end)
+    cache.put(i, dump, raw)
+    [entry] = list((tmp_path / "cache").glob("*.pickle"))
+    entry.write_bytes(b"not a pickle")
+    assert cache.get(i) is None and not entry.exists()
+
+
+def test_the_cache_keeps_the_most_recent_entries_only(tmp_path):
+    raw, dump = workload(tmp_path)
+    (tmp_path / "cache").mkdir(mode=0o700)
+    cache = DumpCache(tmp_path / "cache")
+    for n in range(KEEP + 3):
+        cache.put(ident(size=dump.end, inode=n + 1), dump, raw)
+    assert len(list((tmp_path / "cache").glob("*.pickle"))) == KEEP
+    assert len(list((tmp_path / "cache").glob("*.txt"))) == KEEP
+
+
+def test_stat_lines_give_size_inode_and_mtime_and_older_lines_still_parse():
+    assert sizes_command(["/var/lib/mysql/mysql-bin.000002"]).startswith("stat -c '%s %i %Y %n' -- ")
+    text = "1261 393228 1765012345 /var/lib/mysql/mysql bin.000009\n907 /x/mysql-bin.000008\n"
+    st = parse_stats(text)
+    assert st["/var/lib/mysql/mysql bin.000009"].size == 1261
+    assert st["/var/lib/mysql/mysql bin.000009"].inode == 393228
+    assert st["/x/mysql-bin.000008"].inode == 0  # no identity: never cached
+    assert parse_sizes(text) == {"/var/lib/mysql/mysql bin.000009": 1261, "/x/mysql-bin.000008": 907}
