@@ -109,6 +109,9 @@ def count_gap(lab: Lab, node: str, n: int) -> int:
 def hatui(lab: Lab, state: Path, *args: str, timeout: float = 3600) -> tuple[subprocess.CompletedProcess, float]:
     """The CLI exactly as a DBA runs it (it enters the lab's operator namespace itself)."""
     env = dict(os.environ, HATUI_STATE_DIR=str(state))
+    # as installed: with its compiled modules (a test runner's PYTHONDONTWRITEBYTECODE made every
+    # run compile hatui again, ~0.5 s of a repeat run)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     argv = [sys.executable, "-m", "hatui", args[0], "--cluster", str(lab.spec.cluster_file), *args[1:]]
     t0 = time.monotonic()
     r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
