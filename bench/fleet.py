@@ -146,22 +146,25 @@ async def measure(files: list[str], watch: bool, settle: float, seconds: float, 
 
 
 def node_memory_mb(lab) -> float:
-    """Mean RSS of one database node's daemons (mariadbd, sshd, keepalived and its children)."""
-    from hatui.lab import procs
-
-    st = lab.state()
+    """Mean RSS of one node's daemons (mariadbd, sshd, keepalived and its children)."""
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):  # one pass: parent -> children
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            kids.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(entry))
     per = []
-    for daemons in st.daemons.values():
-        total = 0
-        for rec in daemons.values():
-            pids = [rec.pid, *procs.children_of(rec.pid)]
-            for p in list(pids):
-                pids += procs.children_of(p)
-            for p in set(pids):
-                try:
-                    total += rss_kb(p)[0]
-                except OSError:
-                    pass
+    for daemons in lab.state().daemons.values():
+        total, todo = 0, [rec.pid for rec in daemons.values()]
+        while todo:
+            pid = todo.pop()
+            todo += kids.get(pid, [])
+            try:
+                total += rss_kb(pid)[0]
+            except OSError:
+                pass
         per.append(total / 1024)
     return statistics.mean(per) if per else 0.0
 
