@@ -139,6 +139,11 @@ async def measure(files: list[str], watch: bool, settle: float, seconds: float, 
             sessions_per_node_min=round((sessions() - ch0) * 60 / wall / nodes, 3),
             machine_cpu_pct=round((m1[0] - m0[0]) * 100 / max(1, m1[1] - m0[1]) * os.cpu_count(), 1),
         )
+        # said before the console closes: closing 200 nodes' sessions on a starved machine can
+        # take minutes (the figure must not be lost to it); the parent stops waiting after 120 s
+        print("RESULT " + json.dumps(out), flush=True)
+        t_close = time.monotonic()
+    out["close_s"] = round(time.monotonic() - t_close, 1)
     return out
 
 
@@ -223,10 +228,10 @@ def main() -> int:
                     "--ready-timeout", str(args.ready_timeout),
                 ] + (["--watch"] if mode == "wallboard" else [])  # fmt: skip
                 env = dict(os.environ, HATUI_IN_NETNS=spec.operator_ns, HATUI_STATE_DIR=f"{STATE_DIR}-state")
-                res = subprocess.run(cmd, capture_output=True, text=True, env=env)
-                line = next((x for x in res.stdout.splitlines() if x.startswith("RESULT ")), None)
+                out = _run_for_result(cmd, env, timeout=args.ready_timeout + args.settle + args.seconds + 180)
+                line = next((x for x in out.splitlines() if x.startswith("RESULT ")), None)
                 if line is None:
-                    print(f"  {mode} at {3 * k} nodes failed (exit {res.returncode}):\n{res.stderr[-2000:]}")
+                    print(f"  {mode} at {3 * k} nodes gave no figures:\n{out[-2000:]}")
                     continue
                 r = json.loads(line[7:])
                 rows.append(r)
@@ -236,7 +241,8 @@ def main() -> int:
                     f"RSS {r['rss_mb']:6.1f} MB ({r['rss_mb_per_node']:.2f} MB/node, peak {r['peak_rss_mb']:.0f})  "
                     f"tick median {r['tick_median_ms']} p99 {r['tick_p99_ms']} worst {r['tick_worst_ms']} ms  "
                     f"loop late p99 {r['loop_late_p99_ms']} ms  SSH sessions/node/min {r['sessions_per_node_min']}  "
-                    f"machine CPU {r['machine_cpu_pct']}%  ready in {r['ready_s']} s"
+                    f"machine CPU {r['machine_cpu_pct']}%  ready in {r['ready_s']} s; "
+                    + next((x.strip() for x in out.splitlines() if x.startswith("CLOSED")), "")
                     + (f"  NEVER READY: {', '.join(r['never_ready'])}" if r["never_ready"] else ""),
                     flush=True,
                 )
@@ -245,6 +251,28 @@ def main() -> int:
             lab.down()
     print("JSON " + json.dumps(rows))
     return 0
+
+
+def _run_for_result(cmd: list[str], env: dict[str, str], timeout: float) -> str:
+    """The measuring process's output; it gets 120 s to close after its RESULT line, then it is
+    stopped (by its PID) and the time it was still closing is said."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("RESULT "):
+            deadline = min(deadline, time.monotonic() + 120)
+            break
+    try:
+        rest, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        lines.append(rest)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        lines.append("CLOSED: still closing after 120 s, stopped\n")
+    return "".join(lines)
 
 
 def _mem_available_mb() -> float:
