@@ -279,3 +279,18 @@ def test_the_streamed_probe_gives_a_reading_each_interval_and_dies_with_its_chan
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_streams_that_keep_failing_on_a_live_connection_are_reopened_ever_less_often():
+    import random
+
+    from hatui.collect.monitor import _backoff
+
+    rng = random.Random(1)
+    first = [_backoff(1.0, 0, rng) for _ in range(50)]
+    assert all(0.5 <= w <= 1.5 for w in first)  # after a stream that worked: about a second
+    # the shortest wait grows with each failure in a row, until the cap
+    shortest = [min(_backoff(1.0, n, rng) for _ in range(50)) for n in range(1, 6)]
+    assert shortest == sorted(shortest) and shortest[-1] > 3 * shortest[0]
+    assert min(_backoff(1.0, 8, rng) for _ in range(50)) >= 15.0  # a storm is slowed to ~30 s
+    assert max(_backoff(1.0, 50, rng) for _ in range(50)) <= 45.0  # and never slower
