@@ -34,6 +34,16 @@ def workload(tmp_path: Path):
     return raw, dump
 
 
+def cached(tmp_path: Path):
+    """The workload's dump put in a fresh cache: (dump, cache, its identity)."""
+    raw, dump = workload(tmp_path)
+    (tmp_path / "cache").mkdir(mode=0o700)
+    cache = DumpCache(tmp_path / "cache")
+    i = ident(size=dump.end)
+    cache.put(i, dump, raw)
+    return dump, cache, i
+
+
 def test_an_unchanged_binlog_comes_back_parsed_with_its_raw_text(tmp_path):
     raw, dump = workload(tmp_path)
     assert dump.transactions and all(t.text == "" and t.replay for t in dump.transactions)
@@ -50,11 +60,7 @@ def test_an_unchanged_binlog_comes_back_parsed_with_its_raw_text(tmp_path):
 
 
 def test_anything_that_says_the_file_changed_is_a_miss(tmp_path):
-    raw, dump = workload(tmp_path)
-    (tmp_path / "cache").mkdir(mode=0o700)
-    cache = DumpCache(tmp_path / "cache")
-    i = ident(size=dump.end)
-    cache.put(i, dump, raw)
+    dump, cache, i = cached(tmp_path)
     for change in (
         {"size": dump.end + 10},  # it grew
         {"inode": 99},  # a new file of the same name (binlogs reset)
@@ -68,11 +74,7 @@ def test_anything_that_says_the_file_changed_is_a_miss(tmp_path):
 
 
 def test_a_damaged_entry_is_a_miss_and_is_removed(tmp_path):
-    raw, dump = workload(tmp_path)
-    (tmp_path / "cache").mkdir(mode=0o700)
-    cache = DumpCache(tmp_path / "cache")
-    i = ident(size=dump.end)
-    cache.put(i, dump, raw)
+    dump, cache, i = cached(tmp_path)
     [entry] = list((tmp_path / "cache").glob("*.pickle"))
     entry.write_bytes(b"not a pickle")
     assert cache.get(i) is None and not entry.exists()
