@@ -215,6 +215,28 @@ def test_stale_data_is_reported_and_fresh_data_clears_it():
     assert ("data.stale", "db3") not in alerts(store)
 
 
+def test_vrrp_data_of_a_quiet_node_is_not_stale_between_its_minute_dumps():
+    """While a node's log is followed its VRRP dump comes every 60 s (and at every transition):
+    a minute-old dump is current, three missed ones are not."""
+    store, clock = healthy()
+
+    def fresh_but_vrrp() -> None:
+        for n in ("db1", "db2", "db3"):
+            store.put(n, Kind.ADDRESSES, store.latest(n, Kind.ADDRESSES).value)
+            store.put(n, Kind.MYSQL, store.latest(n, Kind.MYSQL).value)
+            if n != "db3":
+                store.put(n, Kind.KEEPALIVED, KeepalivedProcObs(True, 10))
+            store.put(n, Kind.SSH, store.latest(n, Kind.SSH).value)
+
+    clock.t += 61.0
+    fresh_but_vrrp()
+    assert not [k for k in alerts(store) if k[0] == "data.stale"]
+    clock.t += 130.0
+    fresh_but_vrrp()
+    stale = alerts(store)[("data.stale", "db1")]
+    assert "vrrp data is 191 s old" in stale.message
+
+
 def test_alert_book_keeps_start_time_and_history():
     book = AlertBook()
     store, _ = healthy()
