@@ -111,6 +111,48 @@ def test_a_dead_standby_is_not_called_the_writer():
     assert dead.suggestions[0].command("p.yml") == "hatui rejoin --cluster p.yml db2"
 
 
+def test_a_standby_that_handed_the_vip_back_earlier_is_not_the_writer_when_its_mysqld_hangs():
+    """Found by the chaos soak: db2 was MASTER after an earlier failover, handed the VIP back
+    (BACKUP), and much later its mysqld hung. Its log holds a MASTER it left, but not when its
+    trouble began: a dead standby, and no gap repair from it."""
+    for fault_state in (True, False):  # the check without a weight (FAULT), or with one (stays BACKUP)
+        store, clock = healthy()
+        log(store, "db2", "(VI_1) Entering MASTER STATE")
+        clock.t += 5
+        log(store, "db2", "(VI_1) Entering BACKUP STATE")
+        log(store, "db1", "(VI_1) Entering MASTER STATE")
+        clock.t += 600
+        store.put("db2", Kind.MYSQL, MysqlStatus(up=False, error="timeout after 2 s waiting for an answer"))
+        store.put("db1", Kind.MYSQL, mysql(1, False, [chan("10.0.0.12", io="Connecting")]))
+        log(store, "db2", "Script `chk_mysql` now returning 1")
+        if fault_state:
+            log(store, "db2", "(VI_1) Entering FAULT STATE")
+        got, _ = incidents(store)
+        codes = [i.code for i in got]
+        assert Code.DEAD_NODE in codes, got
+        assert not {Code.DEAD_WRITER, Code.DEAD_WRITER_VIP_MOVED, Code.DEAD_WRITER_NO_VIP} & set(codes), got
+        assert all(s.runbook != "repair-gap" for i in got for s in i.suggestions)
+
+
+def test_a_writer_whose_check_failed_as_it_left_master_is_still_the_dead_writer():
+    store, clock = healthy()
+    clock.t += 600
+    store.put("db1", Kind.MYSQL, MysqlStatus(up=False, error="(2013) Lost connection"))
+    log(store, "db1", "(VI_1) Entering MASTER STATE")
+    clock.t += 1
+    log(store, "db1", "Script `chk_mysql` now returning 1")
+    clock.t += 2
+    log(store, "db1", "(VI_1) Entering BACKUP STATE")  # a weighted check: its priority fell
+    log(store, "db2", "(VI_1) Entering MASTER STATE")
+    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.11"})))
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12", RULES_VIP})))
+    store.put("db2", Kind.MYSQL, mysql(2, False, [chan("10.0.0.11", io="Connecting")]))
+    store.put("db1", Kind.VRRP, vrrp("BACKUP", 100))
+    store.put("db2", Kind.VRRP, vrrp("MASTER", 90))
+    got, _ = incidents(store)
+    assert Code.DEAD_WRITER_VIP_MOVED in [i.code for i in got], got
+
+
 def test_split_brain_groups_the_vip_and_the_second_writer():
     store, _ = healthy()
     store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12", RULES_VIP})))

@@ -51,6 +51,9 @@ class Code(StrEnum):
     OTHER = "other"
 
 
+# a check that failed this long after the node left MASTER is a later trouble, not why it left
+LEFT_MASTER_SLACK = 5.0
+
 # the family keeps an incident's identity while its code changes
 _FAMILY = {
     Code.DEAD_WRITER: "dead_writer",
@@ -145,16 +148,29 @@ def _candidate(ctx: Context, node: str, address: str) -> bool:
 
 
 def _left_master(snap: Snapshot, node: str, instance: str | None) -> bool:
-    """The node's log shows its writer instance leaving MASTER (its last state event is not
-    MASTER and an earlier one was)."""
-    states = [
-        str(e.event.state)
-        for e in snap.events
-        if e.node == node
-        and str(getattr(e.event, "kind", "")) == "state"
-        and (instance is None or getattr(e.event, "instance", None) == instance)
-    ]
-    return len(states) >= 2 and states[-1] != "MASTER" and "MASTER" in states[:-1]
+    """The node's keepalived left MASTER in its latest state change (MASTER, then its current
+    state), and not well before its health check last failed. A node that handed the VIP over
+    earlier and has been BACKUP since is not a writer that died: the chaos soak found a standby
+    whose mysqld hung (MASTER ... BACKUP ... FAULT) taken for the dead writer, with a gap repair
+    from it suggested."""
+    changes: list[tuple[str, float]] = []  # (state, received at), repeats folded
+    failed_at: float | None = None
+    for e in snap.events:
+        if e.node != node:
+            continue
+        kind = str(getattr(e.event, "kind", ""))
+        if kind == "state" and (instance is None or getattr(e.event, "instance", None) == instance):
+            state = str(e.event.state)
+            if not changes or changes[-1][0] != state:
+                changes.append((state, e.received_at))
+        elif (kind == "script" and getattr(e.event, "result", None) in ("failed", "timed out")) or (
+            kind == "script_rc" and getattr(e.event, "rc", 0) not in (0, None)
+        ):
+            failed_at = e.received_at
+    if len(changes) < 2 or changes[-1][0] == "MASTER" or changes[-2][0] != "MASTER":
+        return False
+    left_at = changes[-1][1]
+    return failed_at is None or failed_at - left_at <= LEFT_MASTER_SLACK
 
 
 def _was_writer(ctx: Context, node: str, alerts: list[Alert]) -> str | None:
