@@ -480,3 +480,36 @@ def test_a_guard_refusal_in_a_batch_sends_nothing():
     with pytest.raises(PermissionError):
         read_status(conn, guard=guard, batch=True)
     assert len(conn.executed) == 1  # the version only
+
+
+class _KeptConnection:
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("silent", "connects"), [(True, 0), (False, 1)])
+def test_a_kept_connection_that_hangs_is_reported_at_once_one_that_was_closed_is_tried_fresh(
+    monkeypatch, silent, connects
+):
+    """A kept session that waited out read_timeout met a hung server (SIGSTOP): the poll says so
+    after one read_timeout, not two. One the server had closed fails at once: one fresh try."""
+    p = probe(1, read_timeout=0.3)
+    p._conn, p._conn_target = _KeptConnection(), p._target
+    fresh: list[tuple] = []
+
+    def read(conn, **kw):
+        if silent:
+            time.sleep(0.3)
+        raise pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query")
+
+    def connect(target):
+        fresh.append(target)
+        p._conn = _KeptConnection()
+
+    monkeypatch.setattr("hatui.mysql.reader.read_status", read)
+    monkeypatch.setattr(p, "_connect", connect)
+    t0 = time.monotonic()
+    st = p._poll_blocking()
+    assert not st.up and len(fresh) == connects
+    assert time.monotonic() - t0 < (0.55 if silent else 0.1)
+    p._executor.shutdown()

@@ -15,6 +15,7 @@ import logging
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -260,7 +261,9 @@ class MysqlProbe:
         password: str,
         *,
         connect_timeout: float = 2.0,
-        read_timeout: float = 3.0,
+        # the status reads answer in milliseconds; a server silent for 2 s is hung, and the
+        # console must say so within 3 s of it (poll interval 1 s + this)
+        read_timeout: float = 2.0,
         name: str = "",
         guard: Guard | None = None,
         thread_initializer: Callable[[], None] | None = None,
@@ -439,6 +442,7 @@ class MysqlProbe:
             self._drop()
         reused = self._conn is not None
         for attempt in (1, 2):
+            began = time.monotonic()
             try:
                 if self._conn is None:
                     self._connect(target)
@@ -448,7 +452,11 @@ class MysqlProbe:
                 version: ServerVersion | None = self._dialect.version if self._dialect else None
                 self._drop()
                 code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-                stale = reused and (code in _STALE or isinstance(exc, pymysql.err.InterfaceError))
+                # A kept connection the server closed fails at once: worth one fresh try. One
+                # that waited out read_timeout met a hung server: a second try would only wait
+                # as long again before the console says so (the chaos soak's SIGSTOP: 6 s).
+                hung = time.monotonic() - began >= 0.9 * self.read_timeout
+                stale = reused and not hung and (code in _STALE or isinstance(exc, pymysql.err.InterfaceError))
                 if attempt == 1 and stale:
                     continue  # the kept connection died (wait_timeout, server restart): try a fresh one
                 reason = describe_error(
