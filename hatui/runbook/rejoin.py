@@ -281,20 +281,25 @@ class Rejoin:
             and any(node_for_host(snap, ch.source_host or "") == n for ch in s.channels)
         ]
         self.orphans = []
+        discarding_here = cl.standing == Standing.DIVERGED and self.discard_errant
         for o in pulling:
             ocl = classify(facts.status[o], ws, head)
             ok = ocl.standing in (Standing.IDENTICAL, Standing.BEHIND)
             if ok:
                 self.orphans.append(o)
-            # a diverged replica is left alone (never repointed silently): it needs its own rejoin
-            checks.append(
-                Check(
-                    f"{o} (still replicating from {n}) can follow {w.node}",
-                    P if ok else W,
-                    ocl.reason + ("" if ok else "; it is left as it is"),
-                    "" if ok else f"`hatui rejoin {o}` after this one (it lists and can save/discard what it holds)",
-                )
-            )
+            # a diverged replica is left alone (never repointed silently): it needs its own rejoin.
+            # Not when this rejoin discards: RESET MASTER would take the binlogs it reads from
+            # under it (found by the chaos soak: its IO thread stopped on error 1236).
+            if ok:
+                verdict_o, why, fix_o = P, ocl.reason, ""
+            elif discarding_here:
+                verdict_o = F
+                why = f"{ocl.reason}; the discard's RESET MASTER on {n} would break it"
+                fix_o = f"`hatui rejoin {o} --discard-errant` first (it replicates from {n})"
+            else:
+                verdict_o, why = W, f"{ocl.reason}; it is left as it is"
+                fix_o = f"`hatui rejoin {o}` after this one (it lists and can save/discard what it holds)"
+            checks.append(Check(f"{o} (still replicating from {n}) can follow {w.node}", verdict_o, why, fix_o))
         if not st.channels and c.nodes[w.node].mysql.replication is None:
             checks.append(
                 Check(

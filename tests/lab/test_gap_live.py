@@ -172,6 +172,17 @@ def test_conflict_stops_everything_then_diverged_node_is_refused_until_discarded
     # by themselves, as db1 resumes replicating from db2 once its mysqld is back)
     assert own_domain(lab, "db1") == kept and held_gtid in kept
 
+    # db3 pulled the held-back update from db1 too: discarding on db1 first would RESET MASTER
+    # under db3's channel, so the discard is refused until db3 is rejoined (nothing changed)
+    r1 = hatui(lab, tmp_path, "rejoin", "db1", "--discard-errant", "--yes")
+    assert r1.returncode == 1, r1.stdout
+    assert "db3 (still replicating from db1) can follow db2" in r1.stdout and "would break it" in r1.stdout
+    assert "hatui rejoin db3 --discard-errant` first" in r1.stdout
+    assert own_domain(lab, "db1") == kept
+    d3 = hatui(lab, tmp_path, "rejoin", "db3", "--discard-errant", "--yes")
+    assert d3.returncode == 0, d3.stdout
+    assert follows(lab, "db3", "db2")
+
     # discard: saved to a file first, then rolled back; db1 ends a healthy replica
     d = hatui(lab, tmp_path, "rejoin", "db1", "--discard-errant", "--yes")
     assert d.returncode == 0, d.stdout
@@ -179,12 +190,7 @@ def test_conflict_stops_everything_then_diverged_node_is_refused_until_discarded
     text = (errant / "errant.sql").read_bytes()
     assert b"db1 says" in text
     assert (errant / "errant.sql.sha256").read_text().split()[0] == hashlib.sha256(text).hexdigest()
-    assert follows(lab, "db1", "db2") and follows(lab, "db2", "db1")
-    # db3 pulled the held-back update from db1 too: it is left alone and says so
-    assert "db3 (still replicating from db1) can follow db2" in d.stdout and "left as it is" in d.stdout
-    d3 = hatui(lab, tmp_path, "rejoin", "db3", "--discard-errant", "--yes")
-    assert d3.returncode == 0, d3.stdout
-    assert follows(lab, "db3", "db2")
+    assert follows(lab, "db1", "db2") and follows(lab, "db2", "db1") and follows(lab, "db3", "db2")
     wait_until(
         "equal tables on every node", lambda: checksum(lab, "db1") == checksum(lab, "db2") == checksum(lab, "db3"), 20
     )
