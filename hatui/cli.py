@@ -279,12 +279,21 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true", help="machine-readable output")
     from hatui.lab.lab import FAULTS  # cheap: no I/O at import
 
-    f = lsub.add_parser("fault", help="inject a fault into one node")
+    f = lsub.add_parser("fault", help="inject a fault into one node", formatter_class=_WholeWords)
     f.add_argument("kind", choices=list(FAULTS), metavar="KIND", help=", ".join(FAULTS))
     f.add_argument("node", metavar="NODE", help="a node of the lab (db1, db2, db3; r1, r2 with routers)")
     c = lsub.add_parser("console", help="open the console on the lab")
     c.add_argument("--watch", action="store_true", help="read-only wallboard")
     return p
+
+
+class _WholeWords(argparse.HelpFormatter):
+    """Help lines wrapped between words only: a fault's name (kill-keepalived) stays whole."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
 def main(argv: list[str] | None = None) -> int:
