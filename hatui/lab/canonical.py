@@ -86,6 +86,8 @@ def _once(lab: Lab) -> list[str]:
             rec = st.daemons.get(n.name, {}).get(d)
             if rec is None or not procs.is_alive(rec):
                 out.append(f"{d} is not running on {n.name}")
+            elif procs.is_frozen(rec):
+                out.append(f"{d} is frozen (SIGSTOP) on {n.name}")
         if network.is_partitioned(spec.bridge_ns, n.name):
             out.append(f"{n.name} is partitioned")
     if out:
@@ -190,6 +192,8 @@ def _repair(lab: Lab, r: Restored) -> None:
     w = writer(lab)
     for n in spec.nodes:
         r.actions.append(lab.fault("heal", n.name))
+        if "mysqld" in node_daemons(n):
+            r.actions.append(lab.fault("thaw-mysqld", n.name))
         for d in node_daemons(n):
             if d != "keepalived":
                 r.actions.append(lab.fault(f"start-{d}", n.name))

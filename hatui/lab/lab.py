@@ -590,6 +590,16 @@ class Lab:
         procs.stop(rec, timeout=30.0)
         return f"stopped {daemon} on {n.name} (pid {rec.pid})"
 
+    def _freeze(self, n: LabNode, daemon: str, frozen: bool) -> str:
+        """SIGSTOP/SIGCONT: the process stays, holds its sockets and answers nothing (a hung
+        server: connections open and then time out, unlike a dead one that refuses them)."""
+        _, rec = self._current(n, daemon)
+        if rec is None or not procs.is_alive(rec):
+            return f"{daemon} on {n.name} is not running"
+        sig = signal.SIGSTOP if frozen else signal.SIGCONT
+        procs.signal_rec(rec, sig)
+        return f"{'froze' if frozen else 'thawed'} {daemon} on {n.name} ({sig.name}, pid {rec.pid})"
+
     def _start(self, n: LabNode, daemon: str) -> str:
         st, rec = self._current(n, daemon)
         if rec is not None and procs.is_alive(rec):
@@ -610,6 +620,8 @@ FAULTS: dict[str, Callable[[Lab, LabNode], str]] = {
     "kill-mysqld": lambda lab, n: lab._stop(n, "mysqld", hard=True),
     "stop-mysqld": lambda lab, n: lab._stop(n, "mysqld", hard=False),
     "start-mysqld": lambda lab, n: lab._start(n, "mysqld"),
+    "freeze-mysqld": lambda lab, n: lab._freeze(n, "mysqld", frozen=True),
+    "thaw-mysqld": lambda lab, n: lab._freeze(n, "mysqld", frozen=False),
     "kill-keepalived": lambda lab, n: lab._stop(n, "keepalived", hard=True),
     "stop-keepalived": lambda lab, n: lab._stop(n, "keepalived", hard=False),
     "start-keepalived": lambda lab, n: lab._start(n, "keepalived"),

@@ -55,6 +55,12 @@ def is_alive(rec: ProcRecord) -> bool:
     return int(f[19]) == rec.start_time
 
 
+def is_frozen(rec: ProcRecord) -> bool:
+    """Stopped by a signal (SIGSTOP): alive, but answers nothing until SIGCONT."""
+    f = _stat_fields(rec.pid)
+    return f is not None and f[0] == "T" and int(f[19]) == rec.start_time
+
+
 def children_of(pid: int) -> list[int]:
     kids = []
     for entry in os.listdir("/proc"):
@@ -112,6 +118,7 @@ def wait_gone(rec: ProcRecord, timeout: float) -> bool:
 
 def stop(rec: ProcRecord, timeout: float = 15.0) -> None:
     """SIGTERM, wait, then SIGKILL the whole group: no survivor is left behind."""
+    signal_rec(rec, signal.SIGCONT)  # a frozen process (a chaos fault) cannot act on SIGTERM
     if signal_rec(rec, signal.SIGTERM) and wait_gone(rec, timeout):
         return
     signal_rec(rec, signal.SIGKILL, group=True)
