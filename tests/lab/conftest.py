@@ -4,8 +4,9 @@ import time
 import pytest
 
 from hatui.lab import Lab, canonical
+from hatui.lab.operator import OperatorLoop
 
-from .support import OperatorLoop, lab_spec, require_lab
+from .support import lab_spec, require_lab
 
 # Lab tests use their own namespace names and folder, so a lab a developer has up is untouched.
 PREFIX = os.environ.get("HATUI_TEST_PREFIX", "hatui-t-")

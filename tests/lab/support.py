@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import ctypes
 import glob
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -237,66 +234,6 @@ def vip_to(lab: Lab, node: str) -> None:
     for h in holders:
         lab.fault("start-keepalived", h)
     heal(lab)
-
-
-CLONE_NEWNET = 0x40000000
-
-
-class OperatorLoop:
-    """An asyncio event loop running in a thread that lives in a network namespace.
-
-    setns(2) moves only the calling *thread* into the namespace, and a socket belongs to the
-    namespace of the thread that creates it; threads started by that thread (asyncio's executor
-    for getaddrinfo) inherit it. So every socket asyncssh and asyncio make on this loop --
-    connections, port-forward listeners -- is the operator's, while the rest of the test process
-    stays where it was. The thread enters the namespace once and ends with the loop, so it never
-    has to switch back (pyroute2's pushns/popns keep one process-wide stack, unsafe with threads).
-    """
-
-    def __init__(self, ns: str):
-        self.ns = ns
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self.thread = threading.Thread(target=self._main, name=f"loop@{ns}", daemon=True)
-        self.thread.start()
-        self._ready.wait(10)
-        if self._error is not None:
-            raise self._error
-
-    def _main(self) -> None:
-        try:
-            fd = os.open(f"/run/netns/{self.ns}", os.O_RDONLY)  # never creates a namespace
-            try:
-                libc = ctypes.CDLL(None, use_errno=True)
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, f"setns({self.ns}): {os.strerror(err)}")
-            finally:
-                os.close(fd)
-            self.loop = asyncio.new_event_loop()
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            self.loop.run_forever()
-            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-        finally:
-            self.loop.close()
-
-    def run(self, coro, timeout: float = 60.0):
-        """Run a coroutine on the loop and return its result (or raise its exception)."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def start(self, coro) -> asyncio.Future:
-        """Start a coroutine on the loop; a concurrent.futures.Future for its outcome."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
 
 def node_procs(lab: Lab, node: str, needle: str, comm: str) -> list[str]:
