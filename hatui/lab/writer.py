@@ -102,6 +102,7 @@ class VipWriter:
         rw_timeout: float = 2.0,
         retry_sleep: float = 0.005,
         port: int | None = None,
+        gtids: bool = False,
     ):
         if not _IDENT.match(table):
             raise ValueError(f"table name {table!r}: use letters, digits and _ only")
@@ -121,6 +122,9 @@ class VipWriter:
         self._failure: BaseException | None = None
         self._report: WriteReport | None = None
         self._acked = 0  # written by the thread only; an int read is atomic
+        # id -> the GTID the server gave its commit (MariaDB's @@last_gtid, one more round trip
+        # a row): what a report names for a row that went missing. "" for a retry answered 1062.
+        self.gtids: dict[int, str] | None = {} if gtids else None
 
     @property
     def acked(self) -> int:
@@ -232,6 +236,10 @@ class VipWriter:
                 with conn.cursor() as cur:
                     try:
                         cur.execute(sql, (next_id,))
+                        if self.gtids is not None:
+                            cur.execute("SELECT @@last_gtid")
+                            row = cur.fetchone()
+                            self.gtids[next_id] = str(row[0]) if row else ""
                     except pymysql.err.IntegrityError as exc:
                         if not (exc.args and exc.args[0] == DUPLICATE_KEY):
                             raise
@@ -282,6 +290,46 @@ class VipWriter:
 
 
 # ---------------------------------------------------------------- checking the rows
+
+
+def ids_through_vip(lab: Lab, table: str, upto: int, *, port: int | None = None, timeout: float = 5.0) -> set[int]:
+    """The ids 1..upto the application sees through the writer's address now (a fresh
+    connection, as the writer's own): what "committed on the writer" means to it."""
+    if not _IDENT.match(table):
+        raise ValueError(f"table name {table!r}: use letters, digits and _ only")
+    port = port or (configs.ROUTER_PORTS["writer"] if lab.spec.topology == "primary-replicas" else 3306)
+    password = (lab.spec.secrets_dir / "app.pw").read_text().strip()
+    out: list[set[int] | BaseException] = []
+
+    def run() -> None:
+        try:
+            netns.setns(lab.spec.operator_ns, flags=0)  # this thread only; it ends here
+            conn = pymysql.connect(
+                host=lab.spec.vip,
+                port=port,
+                user=configs.APP_USER,
+                password=password,
+                database=configs.APP_DB,
+                connect_timeout=timeout,
+                read_timeout=timeout * 4,
+            )
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(f"SELECT id FROM `{table}` WHERE id BETWEEN 1 AND %s", (int(upto),))
+                    out.append({int(r[0]) for r in cur.fetchall()})
+            finally:
+                conn.close()
+        except BaseException as exc:
+            out.append(exc)
+
+    t = threading.Thread(target=run, name=f"ids-{table}", daemon=True)
+    t.start()
+    t.join(timeout * 6)
+    if not out:
+        raise LabError(f"reading {table} through {lab.spec.vip}:{port} did not finish")
+    if isinstance(out[0], BaseException):
+        raise LabError(f"reading {table} through {lab.spec.vip}:{port}: {out[0]}")
+    return out[0]
 
 
 @dataclass(frozen=True)
