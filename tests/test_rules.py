@@ -215,26 +215,44 @@ def test_stale_data_is_reported_and_fresh_data_clears_it():
     assert ("data.stale", "db3") not in alerts(store)
 
 
+def refresh(store, skip: tuple[Kind, ...] = ()) -> None:
+    """Every node's latest readings again, as of now (but the kinds in skip)."""
+    for n in ("db1", "db2", "db3"):
+        for kind in Kind:
+            if kind not in skip and (obs := store.latest(n, kind)) is not None:
+                store.put(n, kind, obs.value)
+
+
 def test_vrrp_data_of_a_quiet_node_is_not_stale_between_its_minute_dumps():
     """While a node's log is followed its VRRP dump comes every 60 s (and at every transition):
     a minute-old dump is current, three missed ones are not."""
     store, clock = healthy()
-
-    def fresh_but_vrrp() -> None:
-        for n in ("db1", "db2", "db3"):
-            store.put(n, Kind.ADDRESSES, store.latest(n, Kind.ADDRESSES).value)
-            store.put(n, Kind.MYSQL, store.latest(n, Kind.MYSQL).value)
-            if n != "db3":
-                store.put(n, Kind.KEEPALIVED, KeepalivedProcObs(True, 10))
-            store.put(n, Kind.SSH, store.latest(n, Kind.SSH).value)
-
     clock.t += 61.0
-    fresh_but_vrrp()
+    refresh(store, skip=(Kind.VRRP,))
     assert not [k for k in alerts(store) if k[0] == "data.stale"]
     clock.t += 130.0
-    fresh_but_vrrp()
+    refresh(store, skip=(Kind.VRRP,))
     stale = alerts(store)[("data.stale", "db1")]
     assert "vrrp data is 191 s old" in stale.message
+
+
+def test_a_check_that_overran_its_interval_once_is_not_a_failing_check_for_ever():
+    """keepalived logs "already running ... skipping run" when a check overruns its interval, and
+    no "succeeded" after it (only changes of outcome): said while it repeats, gone 10 s after."""
+    store, clock = healthy()
+    busy = "Track script chk_mysql is already running, expect idle - skipping run"
+    store.add_event("db2", parse_line(f"Sat Nov 21 15:05:49 2026: {busy}", node="db2"))
+    clock.t += 1.0
+    refresh(store)
+    assert "still running" in alerts(store)[("keepalived.check_failing", "db2")].message
+    clock.t += 10.0
+    refresh(store)
+    assert ("keepalived.check_failing", "db2") not in alerts(store)
+    failed = "VRRP_Script(chk_mysql) failed (exited with status 1)"
+    store.add_event("db2", parse_line(f"Sat Nov 21 15:06:49 2026: {failed}", node="db2"))
+    clock.t += 30.0
+    refresh(store)
+    assert "failed" in alerts(store)[("keepalived.check_failing", "db2")].message  # a real failure stays
 
 
 def test_alert_book_keeps_start_time_and_history():

@@ -37,17 +37,33 @@ class Context:
 Rule = Callable[[Context], Iterator[Alert]]
 
 
+SCRIPT_BUSY_SECONDS = 10.0
+
+
 def script_results(snap: Snapshot) -> dict[str, dict[str, tuple[str, float]]]:
     """Latest vrrp_script outcome per node and script, from log events since each node's
     keepalived last started. One pass over the events for all nodes (60 passes cost a tick)."""
     out: dict[str, dict[str, tuple[str, float]]] = defaultdict(dict)
+    busy: dict[str, dict[str, float]] = defaultdict(dict)  # "already running, skipping run"
     for e in snap.events:
         ev = e.event
         kind = str(getattr(ev, "kind", ""))
         if kind == "lifecycle" and str(getattr(ev, "detail", "")).startswith("Starting"):
             out[e.node].clear()  # a restarted keepalived re-runs its scripts
+            busy[e.node].clear()
         elif kind == "script" and getattr(ev, "script", None) and getattr(ev, "result", None):
-            out[e.node][ev.script] = (str(ev.result), e.received_at)
+            if str(ev.result) == "still running":
+                busy[e.node][ev.script] = e.received_at
+            else:
+                out[e.node][ev.script] = (str(ev.result), e.received_at)
+                busy[e.node].pop(ev.script, None)
+    # A check that overran its interval once is not a failing check, and keepalived logs no
+    # "succeeded" after it (only changes of outcome): "still running" is told while it is seen
+    # again and again, else it would stick (found by the chaos soak, on a busy machine).
+    for node, scripts in busy.items():
+        for script, at in scripts.items():
+            if snap.taken_at - at <= SCRIPT_BUSY_SECONDS:
+                out[node][script] = ("still running", at)
     return dict(out)
 
 
