@@ -51,7 +51,9 @@ class Code(StrEnum):
     OTHER = "other"
 
 
-# a check that failed this long after the node left MASTER is a later trouble, not why it left
+# the failing check that made a node leave MASTER: logged up to this long before it left (a
+# weighted check lowers the priority, the peer's next advert takes over) or this long after
+LEFT_MASTER_BEFORE = 30.0
 LEFT_MASTER_SLACK = 5.0
 
 # the family keeps an incident's identity while its code changes
@@ -169,8 +171,11 @@ def _left_master(snap: Snapshot, node: str, instance: str | None) -> bool:
             failed_at = e.received_at
     if len(changes) < 2 or changes[-1][0] == "MASTER" or changes[-2][0] != "MASTER":
         return False
+    # keepalived leaves MASTER for a dying writer because its check failed, and logs that
+    # failure with it (2.x "now returning 1", 1.x "failed"): a departure with no failure around
+    # it was a handover (a stop, a restore), however the node's mysqld fares now
     left_at = changes[-1][1]
-    return failed_at is None or failed_at - left_at <= LEFT_MASTER_SLACK
+    return failed_at is not None and -LEFT_MASTER_BEFORE <= failed_at - left_at <= LEFT_MASTER_SLACK
 
 
 def _was_writer(ctx: Context, node: str, alerts: list[Alert]) -> str | None:
