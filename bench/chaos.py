@@ -1,0 +1,478 @@
+"""Chaos soak: a seeded schedule of every fault the lab has, under a writing client, with the
+console and the read-only wallboard watching, and every acknowledged row accounted for.
+
+    sudo .venv/bin/python bench/chaos.py --minutes 30 --seed 7 [--topology mmm] [--gtid off]
+
+A lab of its own (prefix hatui-chaos-; --use-lab takes the one $HATUI_LAB_PREFIX/_DIR/_SUBNET
+name, as the CI soak does). Each cycle: a client writes rows 1, 2, 3, ... through the writer's
+address (exactly once each, reconnecting, each commit's GTID kept); one fault, or two at once on
+two nodes, is injected (kill/stop/SIGSTOP of mysqld, kill -9/stop of keepalived, HAProxy on a
+router, sshd stop, a partition); the console (headless, driven by Pilot) must show the right
+incident naming the node, the wallboard (--watch, its own app) must leave OK, and a key must get
+its answer; the faults hold a few seconds; then the soak does what a DBA at the console would:
+runs the runbook the console suggests for a dead writer (failover, repair-gap) before the
+repair, repairs (start, thaw, heal), runs what is suggested next (rejoin, ...), and the
+incidents must clear. Then the rows: every id the client was told committed must be readable
+through the writer's address; the ones that are not are listed with their GTIDs. The lab goes
+back to canonical (repaired as a DBA would, rebuilt only when that cannot work) before the next
+cycle, and the console must show nothing wrong then.
+
+It prints the seed first and a summary at the end; --json writes the whole report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from textual.widgets import DataTable
+
+from hatui.cluster import load_cluster
+from hatui.lab import Lab, canonical
+from hatui.lab.chaos import CyclePlan, CycleResult, Fault, FaultResult, RunbookRun, SoakReport, plan_cycle
+from hatui.lab.operator import OperatorLoop
+from hatui.lab.spec import TOPOLOGIES, LabOptions, default_spec
+from hatui.lab.writer import VipWriter, ids_through_vip
+from screens.app import HatuiApp
+from screens.dashboard import ClusterView
+from screens.help import HelpScreen
+from screens.wallboard import ClusterBoard
+
+SYMPTOM = "  └ "
+DETECT_GIVE_UP = 30.0  # after this a fault counts as never detected
+CLEAR_GIVE_UP = 30.0
+CLEAR_HOLD = 1.0  # cleared means: not named by any incident for this long
+BEFORE_REPAIR = ("failover", "repair-gap")  # what the console suggests while the writer is dead
+AFTER_REPAIR = ("rejoin", "repoint", "repair-gap")  # what it suggests once the node is back
+RUNBOOK_TIMEOUT = 240
+KILL_ADVICE = re.compile(r"stop it \(kill (\d+)\)")
+
+
+def rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Headless:
+    """One Textual app, the console or the wallboard (watch=True), run by Pilot on an event loop
+    of its own in the lab's operator namespace, as the DBA's terminal would run it there."""
+
+    def __init__(self, cluster_file: Path, ns: str, *, watch: bool):
+        self.cluster_file = cluster_file
+        self.watch = watch
+        self.loop = OperatorLoop(ns)
+        self.app: HatuiApp | None = None
+        self.pilot = None
+        self._done: asyncio.Event | None = None
+        ready = threading.Event()
+
+        async def main() -> None:
+            self._done = asyncio.Event()
+            app = HatuiApp([load_cluster(cluster_file)], watch=watch)
+            async with app.run_test(size=(200, 60), notifications=True) as pilot:
+                self.app, self.pilot = app, pilot
+                ready.set()
+                await self._done.wait()
+                await pilot.press("q")
+
+        self.future = self.loop.start(main())
+        deadline = time.monotonic() + 30
+        while not ready.wait(0.1):
+            if self.future.done() or time.monotonic() > deadline:
+                raise RuntimeError(f"the {'wallboard' if watch else 'console'} did not start: {self.failure()}")
+
+    def failure(self) -> str | None:
+        """Why the app is gone (None while it runs)."""
+        if not self.future.done():
+            return None
+        exc = self.future.exception()
+        return repr(exc) if exc else "it exited"
+
+    def call(self, fn, timeout: float = 10.0):
+        async def on_loop():
+            return fn(self.app)
+
+        return self.loop.run(on_loop(), timeout)
+
+    def key_round_trip(self) -> float:
+        """Seconds from a ? key reaching the app to its help screen being up (then Escape closes
+        it): the app's own input latency, not Pilot's wait for every widget to go idle."""
+
+        async def rt() -> float:
+            app = self.app
+            assert app is not None
+            t0 = time.monotonic()
+            app.simulate_key("question_mark")
+            while not isinstance(app.screen, HelpScreen):
+                if time.monotonic() - t0 > 10:
+                    raise TimeoutError("the help screen did not open within 10 s")
+                await asyncio.sleep(0.005)
+            took = time.monotonic() - t0
+            app.simulate_key("escape")
+            while isinstance(app.screen, HelpScreen):
+                if time.monotonic() - t0 > 20:
+                    raise TimeoutError("the help screen did not close within 10 s")
+                await asyncio.sleep(0.005)
+            return took
+
+        return self.loop.run(rt(), 30)
+
+    def close(self) -> None:
+        if self._done is not None and not self.future.done():
+            self.loop.call_soon(self._done.set)
+            try:
+                self.future.result(30)
+            except Exception:
+                pass
+        self.loop.close()
+
+
+def console_incidents(app) -> list[tuple[str, tuple[str, ...]]]:
+    """(code, nodes) of every incident the console's incident table shows now."""
+    view = app.query_one(ClusterView)
+    table = app.query_one("#alerts", DataTable)
+    shown = set()
+    for i in range(table.row_count):
+        r = [str(c) for c in table.get_row_at(i)]
+        if r[0] != "cleared" and not r[1].startswith(SYMPTOM):
+            shown.add(r[1])
+    out = []
+    for ai in view.state.incidents.active:
+        inc = ai.incident
+        if str(inc.code) in shown:
+            out.append((str(inc.code), tuple(dict.fromkeys((inc.anchor, *inc.nodes)))))
+    return out
+
+
+def console_detail(app) -> list[str]:
+    """Every incident with its symptoms, one line each: what a report names when it went wrong."""
+    view = app.query_one(ClusterView)
+    return [
+        f"{ai.incident.code} ({','.join(ai.incident.nodes)}): "
+        + "; ".join(f"{a.code}@{a.node or '-'} {a.message[:100]}" for a in ai.incident.alerts)
+        for ai in view.state.incidents.active
+    ]
+
+
+def console_suggestions(app) -> list[tuple[str, tuple[str, ...]]]:
+    view = app.query_one(ClusterView)
+    return [(s.runbook, s.args) for ai in view.state.incidents.active for s in ai.incident.suggestions if s.runbook]
+
+
+def wallboard_health(app) -> str:
+    b = app.query_one(ClusterBoard).last
+    return b.health if b is not None else "connecting"
+
+
+class Soak:
+    def __init__(self, lab: Lab, seed: int, minutes: float, out_dir: Path):
+        self.lab = lab
+        self.spec = lab.spec
+        self.rng = random.Random(seed)
+        self.minutes = minutes
+        self.state_dir = out_dir
+        self.report = SoakReport(seed, f"{self.spec.topology}, {self.spec.options.describe()}", minutes)
+        self.console: Headless | None = None
+        self.wall: Headless | None = None
+
+    def say(self, msg: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+    # ------------------------------------------------------------ the two apps
+    def open_apps(self) -> None:
+        self.console = Headless(self.spec.cluster_file, self.spec.operator_ns, watch=False)
+        self.wall = Headless(self.spec.cluster_file, self.spec.operator_ns, watch=True)
+
+    def close_apps(self) -> None:
+        for h in (self.console, self.wall):
+            if h is not None:
+                h.close()
+
+    def check_apps(self, where: str) -> None:
+        """A dead app is a crash: counted, said, and started again so the soak goes on."""
+        assert self.console is not None and self.wall is not None
+        if (why := self.console.failure()) is not None:
+            self.report.console_crashes += 1
+            self.say(f"CONSOLE CRASHED ({where}): {why}")
+            self.console.close()
+            self.console = Headless(self.spec.cluster_file, self.spec.operator_ns, watch=False)
+        if (why := self.wall.failure()) is not None:
+            self.report.wallboard_crashes += 1
+            self.say(f"WALLBOARD CRASHED ({where}): {why}")
+            self.wall.close()
+            self.wall = Headless(self.spec.cluster_file, self.spec.operator_ns, watch=True)
+
+    def incidents(self) -> list[tuple[str, tuple[str, ...]]]:
+        assert self.console is not None
+        return self.console.call(console_incidents)
+
+    def wait_quiet(self, timeout: float) -> list[str]:
+        """Until the console shows no incident and the wallboard says OK; what was left if not."""
+        assert self.wall is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            left = [f"{c} ({','.join(n)})" for c, n in self.incidents()]
+            board = self.wall.call(wallboard_health)
+            if not left and board == "ok":
+                return []
+            if time.monotonic() > deadline:
+                assert self.console is not None
+                return self.console.call(console_detail) + ([f"wallboard {board}"] if board != "ok" else [])
+            time.sleep(0.1)
+
+    # ------------------------------------------------------------ a cycle
+    def detect(self, fault: Fault, res: FaultResult, t0: float) -> None:
+        assert self.wall is not None
+        board_left = None
+        while time.monotonic() - t0 < DETECT_GIVE_UP:
+            now = time.monotonic() - t0
+            for code, nodes in self.incidents():
+                if fault.node in nodes and code not in res.seen:
+                    res.seen.append(code)
+                if fault.node in nodes and code in fault.expected and res.detected is None:
+                    res.detected = round(now, 3)
+            if board_left is None and self.wall.call(wallboard_health) in ("warning", "critical"):
+                board_left = round(now, 3)
+            if res.detected is not None and board_left is not None:
+                break
+            time.sleep(0.05)
+        res.wallboard = board_left
+        if res.detected is None:  # what it showed instead, for the report
+            res.seen += [f"{c} ({','.join(n)})" for c, n in self.incidents() if fault.node not in n]
+
+    def run_hatui(self, runbook: str, args: tuple[str, ...], extra: tuple[str, ...] = ()) -> RunbookRun:
+        argv = [runbook, "--cluster", str(self.spec.cluster_file), *args, *extra, "--yes"]
+        env = dict(os.environ, HATUI_STATE_DIR=str(self.state_dir))
+        self.say(f"$ hatui {' '.join(argv)}")
+        try:
+            r = subprocess.run(
+                [sys.executable, "-m", "hatui", *argv],
+                capture_output=True,
+                text=True,
+                timeout=RUNBOOK_TIMEOUT,
+                env=env,
+            )
+            code, text = r.returncode, (r.stdout + r.stderr)
+        except subprocess.TimeoutExpired as exc:
+            code, text = -1, f"timed out after {RUNBOOK_TIMEOUT} s: {exc.stdout or ''}"
+        said = " / ".join(line.strip() for line in text.strip().splitlines()[-4:])
+        self.say(f"  -> exit {code}: {said[:300]}")
+        return RunbookRun(f"hatui {' '.join(argv)}", code, said[-600:])
+
+    def follow(self, wanted: tuple[str, ...], res: CycleResult, tried: dict[tuple[str, ...], int]) -> bool:
+        """Run the first runbook of `wanted` the console suggests now. Each suggestion is run at
+        most twice a cycle (a refused one again after another succeeded), as a DBA would."""
+        assert self.console is not None
+        for runbook, args in self.console.call(console_suggestions):
+            key = (runbook, *args)
+            if runbook not in wanted or tried.get(key, 0) >= 2 or tried.get(key) == -1:
+                continue
+            run = self.run_hatui(runbook, args)
+            res.runbooks.append(run)
+            if run.exit != 0 and (m := KILL_ADVICE.search(run.said)):
+                # "mysqld ... runs but does not answer (hung?) ... stop it (kill PID)": do so
+                node = args[args.index("--from") + 1] if "--from" in args else None
+                if node is not None:
+                    self.say(
+                        f"  as the runbook says, stop the hung mysqld (pid {m.group(1)}): "
+                        f"{self.lab.fault('kill-mysqld', node)}"
+                    )
+                    run = self.run_hatui(runbook, args)
+                    res.runbooks.append(run)
+            if run.exit != 0 and runbook == "repair-gap" and "conflict" in run.said.lower():
+                # the client's own retry already wrote the row on the new writer: keep it
+                run = self.run_hatui(runbook, args, ("--on-conflict", "skip"))
+                res.runbooks.append(run)
+            tried[key] = -1 if run.exit == 0 else tried.get(key, 0) + 1
+            return True
+        return False
+
+    def await_clear(self, plan: CyclePlan, res: CycleResult, tried: dict[tuple[str, ...], int]) -> None:
+        """From the repair: when each fault's node stops being named by any incident (and stays
+        so for CLEAR_HOLD). A fault still shown after a moment gets what the console suggests
+        run (rejoin, ...); the clock then starts again at that runbook's end."""
+        t_repair = time.monotonic()
+        clear_at: dict[int, float] = {}
+        followed = 0
+        while True:
+            now = time.monotonic()
+            shown = self.incidents()
+            for i, f in enumerate(plan.faults):
+                if any(f.node in nodes for _, nodes in shown):
+                    clear_at.pop(i, None)
+                else:
+                    clear_at.setdefault(i, now)
+            if len(clear_at) == len(plan.faults) and now - max(clear_at.values()) >= CLEAR_HOLD:
+                break
+            if now - t_repair > CLEAR_GIVE_UP:
+                break
+            if len(clear_at) < len(plan.faults) and now - t_repair > 2.0 and followed < 4:
+                # the node is back and the console has had its readings: what does it suggest?
+                if self.follow(AFTER_REPAIR, res, tried):
+                    followed += 1
+                    t_repair = time.monotonic()
+                    clear_at.clear()
+                    continue
+            time.sleep(0.05)
+        for i, fres in enumerate(res.faults):
+            if i in clear_at:
+                fres.cleared = round(clear_at[i] - t_repair, 3) if clear_at[i] >= t_repair else 0.0
+
+    def cycle(self, plan: CyclePlan) -> CycleResult:
+        lab = self.lab
+        res = CycleResult(plan.number, [FaultResult(str(f), sorted(f.expected)) for f in plan.faults])
+        self.say(f"cycle {plan.number}: {' + '.join(str(f) for f in plan.faults)} (hold {plan.hold} s)")
+        table = f"chaos_{self.report.seed}_{plan.number}"
+        lab.sql(lab.spec.writer, f"DROP TABLE IF EXISTS labdb.{table}", check=False)
+        w = VipWriter(lab, table=table, interval=0.005, gtids=True)
+        w.start()
+        deadline = time.monotonic() + 30
+        while w.acked < 30 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        writer_down = False
+        for i, (fault, fres) in enumerate(zip(plan.faults, res.faults, strict=True)):
+            if i:
+                time.sleep(plan.overlap_after)
+            t0 = time.monotonic()  # a stop takes effect while the call waits: count from its start
+            self.say(f"  {lab.fault(fault.kind.inject, fault.node)}")
+            self.detect(fault, fres, t0)
+            assert self.console is not None
+            try:
+                fres.key_ms = round(self.console.key_round_trip() * 1000, 1)
+            except Exception as exc:
+                res.notes.append(f"key round trip under {fault}: {exc!r}")
+            self.check_apps(f"under {fault}")
+            writer_down |= fault.takes_writer
+            self.say(
+                f"    detected {fres.detected} s (shown {fres.seen}), "
+                f"wallboard {fres.wallboard} s, key {fres.key_ms} ms"
+            )
+        time.sleep(plan.hold)
+        tried: dict[tuple[str, ...], int] = {}
+        missing_before: set[int] = set()
+        if writer_down:
+            upto = w.acked
+            try:
+                missing_before = set(range(1, upto + 1)) - ids_through_vip(lab, table, upto)
+            except Exception as exc:
+                res.notes.append(f"reading the rows before the runbooks: {exc}")
+            if missing_before:
+                self.say(f"  {len(missing_before)} acknowledged rows are not on the new writer")
+            self.follow(BEFORE_REPAIR, res, tried)
+        for fault in reversed(plan.faults):
+            self.say(f"  {lab.fault(fault.kind.repair, fault.node)}")
+            if fault.kind.family == "mysqld" and fault.kind.repair != "start-mysqld":
+                # a hung mysqld the soak killed on a runbook's advice is started again
+                said = lab.fault("start-mysqld", fault.node)
+                if "already running" not in said:
+                    self.say(f"  {said}")
+        self.await_clear(plan, res, tried)
+        report = w.stop()
+        res.acked = report.acked
+        res.duplicated = report.duplicate_acks
+        try:
+            have = ids_through_vip(lab, table, report.acked)
+            lost = sorted(set(range(1, report.acked + 1)) - have)
+            res.lost = lost
+            res.lost_gtids = [(w.gtids or {}).get(i, "?") for i in lost]
+            res.recovered = len(missing_before & have)
+        except Exception as exc:
+            res.notes.append(f"reading the rows at the end: {exc}")
+            res.lost = [-1]
+        self.say(f"  rows {res.acked}, lost {len(res.lost)}, recovered {res.recovered}")
+        restored = canonical.restore(lab)
+        res.rebuilt = restored.rebuilt
+        if restored.found:
+            self.say(f"  back to canonical: found {restored.found[:4]}{' (rebuilt)' if restored.rebuilt else ''}")
+        if restored.rebuilt:
+            # new host keys and a new cluster: the apps start again on it (not a crash)
+            self.close_apps()
+            self.open_apps()
+        else:
+            lab.sql(lab.spec.writer, f"DROP TABLE IF EXISTS labdb.{table}", check=False)
+        res.stuck = self.wait_quiet(30.0)
+        if res.stuck:
+            self.say(f"  STUCK: {res.stuck}")
+        self.check_apps("after the cycle")
+        res.rss_kb = rss_kb()
+        return res
+
+    def run(self) -> SoakReport:
+        self.open_apps()
+        try:
+            left = self.wait_quiet(60.0)
+            if left:
+                raise SystemExit(f"the console shows incidents on the canonical lab: {left}")
+            self.report.rss_start_kb = rss_kb()
+            end = time.monotonic() + self.minutes * 60
+            n = 0
+            while time.monotonic() < end:
+                n += 1
+                self.report.cycles.append(self.cycle(plan_cycle(self.rng, self.spec, n)))
+            self.report.rss_end_kb = rss_kb()
+        finally:
+            self.close_apps()
+        return self.report
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--seed", type=int, default=None, help="default: a random one (printed)")
+    ap.add_argument("--topology", choices=TOPOLOGIES, default="dual-master")
+    ap.add_argument("--gtid", choices=("on", "off"), default="on")
+    ap.add_argument("--vip-mover", choices=("track-file", "flag-file", "none"), default="track-file")
+    ap.add_argument("--use-lab", action="store_true", help="the lab $HATUI_LAB_PREFIX names, already up")
+    ap.add_argument("--json", type=Path, help="write the whole report here")
+    ap.add_argument("--out", type=Path, help="the runbooks' state folder (default /var/tmp/hatui-chaos-SEED)")
+    args = ap.parse_args()
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1 << 31)
+    print(f"seed {seed}", flush=True)
+    options = LabOptions(gtid=args.gtid == "on", vip_mover=args.vip_mover)
+    if args.use_lab:
+        spec = default_spec(topology=args.topology, options=options)
+    else:
+        spec = default_spec(
+            prefix=os.environ.get("HATUI_BENCH_PREFIX", "hatui-chaos-"),
+            state_dir=os.environ.get("HATUI_BENCH_DIR", "/var/lib/hatui-lab-chaos"),
+            subnet=os.environ.get("HATUI_BENCH_SUBNET", "198.19.9.0/24"),
+            topology=args.topology,
+            options=options,
+        )
+    lab = Lab(spec)
+    if not args.use_lab:
+        lab.down()
+        lab.up()
+    # the runbooks' audit logs and recovery folders outlive the lab (its folder goes with it)
+    out_dir = args.out or Path(f"/var/tmp/hatui-chaos-{seed}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"runbook state and audit logs: {out_dir}", flush=True)
+    try:
+        canonical.restore(lab)
+        report = Soak(lab, seed, args.minutes, out_dir).run()
+    finally:
+        if not args.use_lab:
+            lab.down()
+    print("\n".join(report.lines()), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(asdict(report), indent=1))
+    bad = report.console_crashes + report.wallboard_crashes + report.lost
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

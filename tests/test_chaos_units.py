@@ -1,0 +1,88 @@
+"""The chaos soak's plan and report (hatui.lab.chaos), without a lab: the schedule a seed gives,
+the faults each topology can take, what each must raise, and what the report says."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from hatui.lab import FAULTS
+from hatui.lab.chaos import (
+    EXPECTED,
+    KINDS,
+    CycleResult,
+    FaultResult,
+    SoakReport,
+    plan_cycle,
+    targets,
+)
+from hatui.lab.spec import TOPOLOGIES, default_spec
+
+
+def spec(topology: str):
+    return default_spec(prefix="hatui-u-", state_dir="/nonexistent", subnet="198.18.0.0/24", topology=topology)
+
+
+def test_every_fault_and_repair_is_one_the_lab_can_do():
+    for k in KINDS:
+        assert k.inject in FAULTS and k.repair in FAULTS, k
+
+
+@pytest.mark.parametrize("topology", TOPOLOGIES)
+def test_each_topology_takes_every_fault_its_nodes_can_and_each_has_an_expected_incident(topology):
+    s = spec(topology)
+    faults = targets(s)
+    kinds = {f.kind.name for f in faults}
+    assert {"kill-mysqld", "stop-mysqld", "freeze-mysqld", "partition"} <= kinds
+    assert ("kill-keepalived" in kinds) and ("kill-haproxy" in kinds) == (topology == "primary-replicas")
+    for f in faults:
+        n = s.node(f.node)
+        assert not (f.kind.family == "mysqld" and n.router) and not (f.kind.family == "haproxy" and not n.router)
+        assert not (f.kind.family == "keepalived" and not n.keepalived)
+        assert f.expected == EXPECTED[(f.kind.family, f.role)] and f.expected
+    assert [f.node for f in faults if f.role == "writer"] and {f.node for f in faults if f.role == "writer"} == {
+        s.writer
+    }
+
+
+def schedule(s, seed: int):
+    rng = random.Random(seed)
+    return [plan_cycle(rng, s, i) for i in range(200)]
+
+
+@pytest.mark.parametrize("topology", TOPOLOGIES)
+def test_a_seed_gives_the_same_schedule_and_overlaps_never_take_two_mysql_servers(topology):
+    s = spec(topology)
+    a, b = schedule(s, 7), schedule(s, 7)
+    assert a == b and a != schedule(s, 8)
+    doubles = [p for p in a if len(p.faults) == 2]
+    assert 30 < len(doubles) < 110  # about 30 % of the cycles overlap two faults
+    for p in doubles:
+        x, y = p.faults
+        assert x.node != y.node
+        takes_db = [f for f in p.faults if f.kind.family in ("mysqld", "network") and f.role != "router"]
+        assert len(takes_db) <= 1, p
+    assert len({str(f) for p in a for f in p.faults}) > len(targets(s)) * 0.8  # the schedule reaches most faults
+
+
+def test_the_report_counts_late_missed_slow_and_lost_and_names_them():
+    r = SoakReport(seed=5, lab="dual-master", minutes=2)
+    r.cycles = [
+        CycleResult(1, [FaultResult("kill-mysqld db1", ["dead_writer"], detected=0.4, cleared=1.0, key_ms=12)]),
+        CycleResult(
+            2,
+            [
+                FaultResult("stop-mysqld db3", ["dead_node"], detected=3.5, cleared=7.0),
+                FaultResult("partition db2", ["node_unreachable"], detected=None, seen=["dead_node"]),
+            ],
+            acked=100,
+            lost=[41, 42],
+            lost_gtids=["1-1-77", "1-1-78"],
+        ),
+    ]
+    assert [f.fault for f in r.late] == ["stop-mysqld db3"] and [f.fault for f in r.missed] == ["partition db2"]
+    assert [f.fault for f in r.slow_clear] == ["stop-mysqld db3", "partition db2"] and r.lost == 2
+    text = "\n".join(r.lines())
+    assert "seed 5" in text and "detected (right incident in the console): 2/3" in text
+    assert "lost 2" in text and "1-1-77" in text and "partition db2: expected node_unreachable" in text
