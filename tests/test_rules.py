@@ -255,6 +255,20 @@ def test_a_check_that_overran_its_interval_once_is_not_a_failing_check_for_ever(
     assert "failed" in alerts(store)[("keepalived.check_failing", "db2")].message  # a real failure stays
 
 
+def test_errant_transactions_seen_for_a_poll_while_the_vip_moves_are_not_raised_lasting_ones_are():
+    from hatui.rules.alerts import SETTLE_SECONDS, Alert
+
+    book = AlertBook(settle=SETTLE_SECONDS)
+    errant = Alert("gtid.errant", Severity.WARNING, "db1", "db1 has transactions the writer db2 does not: 1-1-5")
+    assert book.update([errant], 100.0, moving=True) == ([], [])
+    assert book.update([], 100.5, moving=True) == ([], [])  # db2's next reading had them
+    assert book.active == []
+    book.update([errant], 200.0, moving=True)
+    book.update([errant], 201.0, moving=True)
+    raised, _ = book.update([errant], 202.1, moving=True)
+    assert [(r.alert.code, r.since) for r in raised] == [("gtid.errant", 200.0)]
+
+
 def test_alert_book_keeps_start_time_and_history():
     book = AlertBook()
     store, _ = healthy()
