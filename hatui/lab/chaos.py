@@ -53,7 +53,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("haproxy", "router"): frozenset({"router_problem", "router_no_rw_target"}),
     ("network", "writer"): _UNREACHABLE | _DEAD_WRITER | {"split_brain"},
     ("network", "database"): _UNREACHABLE | _DEAD_DB,
-    ("network", "router"): _UNREACHABLE,
+    # a router cut off: its routes cannot be read (a router problem) before SSH's silence says
+    # the host is unreachable
+    ("network", "router"): _UNREACHABLE | {"router_problem"},
 }
 
 
