@@ -53,6 +53,7 @@ from screens.wallboard import ClusterBoard
 SYMPTOM = "  └ "
 DETECT_GIVE_UP = 30.0  # after this a fault counts as never detected
 CLEAR_GIVE_UP = 30.0
+QUIET_WATCH = 8.0  # a fault with nothing to show is watched this long for a wrong incident
 CLEAR_HOLD = 1.0  # cleared means: not named by any incident for this long
 BEFORE_REPAIR = ("failover", "repair-gap")  # what the console suggests while the writer is dead
 AFTER_REPAIR = ("rejoin", "repoint", "repair-gap")  # what it suggests once the node is back
@@ -237,6 +238,16 @@ class Soak:
     # ------------------------------------------------------------ a cycle
     def detect(self, fault: Fault, res: FaultResult, t0: float) -> None:
         assert self.wall is not None
+        if fault.quiet:
+            # nothing is wrong for the console (sshd stopped: its sessions live on): watch that
+            # nothing naming the node comes up
+            while time.monotonic() - t0 < QUIET_WATCH:
+                for code, nodes in self.incidents():
+                    if fault.node in nodes and code not in res.seen:
+                        res.seen.append(code)
+                time.sleep(0.1)
+            res.quiet = not res.seen
+            return
         board_left = None
         while time.monotonic() - t0 < DETECT_GIVE_UP:
             now = time.monotonic() - t0

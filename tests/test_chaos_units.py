@@ -34,13 +34,14 @@ def test_each_topology_takes_every_fault_its_nodes_can_and_each_has_an_expected_
     s = spec(topology)
     faults = targets(s)
     kinds = {f.kind.name for f in faults}
-    assert {"kill-mysqld", "stop-mysqld", "freeze-mysqld", "partition"} <= kinds
+    assert {"kill-mysqld", "stop-mysqld", "freeze-mysqld", "partition", "stop-sshd"} <= kinds
     assert ("kill-keepalived" in kinds) and ("kill-haproxy" in kinds) == (topology == "primary-replicas")
     for f in faults:
         n = s.node(f.node)
         assert not (f.kind.family == "mysqld" and n.router) and not (f.kind.family == "haproxy" and not n.router)
         assert not (f.kind.family == "keepalived" and not n.keepalived)
-        assert f.expected == EXPECTED[(f.kind.family, f.role)] and f.expected
+        assert f.expected == EXPECTED[(f.kind.family, f.role)]
+        assert bool(f.expected) != (f.kind.family == "sshd") and f.quiet == (f.kind.family == "sshd")
     assert [f.node for f in faults if f.role == "writer"] and {f.node for f in faults if f.role == "writer"} == {
         s.writer
     }
@@ -76,6 +77,13 @@ def test_the_report_counts_late_missed_slow_and_lost_and_names_them():
                 FaultResult("stop-mysqld db3", ["dead_node"], detected=3.5, cleared=7.0),
                 FaultResult("partition db2", ["node_unreachable"], detected=None, seen=["dead_node"]),
             ],
+        ),
+        CycleResult(
+            3,
+            [
+                FaultResult("stop-sshd db1", [], quiet=True, cleared=0.1),
+                FaultResult("stop-sshd db2", [], quiet=False, seen=["node_unreachable"], cleared=0.1),
+            ],
             acked=100,
             lost=[41, 42],
             lost_gtids=["1-1-77", "1-1-78"],
@@ -85,4 +93,6 @@ def test_the_report_counts_late_missed_slow_and_lost_and_names_them():
     assert [f.fault for f in r.slow_clear] == ["stop-mysqld db3", "partition db2"] and r.lost == 2
     text = "\n".join(r.lines())
     assert "seed 5" in text and "detected (right incident in the console): 2/3" in text
+    assert "nothing shown where nothing is wrong (sshd stopped, sessions live on): 1/2" in text
+    assert [f.fault for f in r.noisy] == ["stop-sshd db2"] and "stop-sshd db2: nothing is wrong, yet" in text
     assert "lost 2" in text and "1-1-77" in text and "partition db2: expected node_unreachable" in text

@@ -18,7 +18,7 @@ class FaultKind:
     inject: str  # the Lab.fault that makes it
     repair: str  # the Lab.fault that undoes it
     daemon: str | None  # the node must run it (None: any node)
-    family: str  # what it takes away: mysqld, keepalived, haproxy, network
+    family: str  # what it takes away: mysqld, keepalived, haproxy, sshd, network
 
 
 KINDS: tuple[FaultKind, ...] = (
@@ -29,12 +29,8 @@ KINDS: tuple[FaultKind, ...] = (
     FaultKind("stop-keepalived", "stop-keepalived", "start-keepalived", "keepalived", "keepalived"),
     FaultKind("kill-haproxy", "kill-haproxy", "start-haproxy", "haproxy", "haproxy"),
     FaultKind("partition", "partition", "heal", None, "network"),
+    FaultKind("stop-sshd", "stop-sshd", "start-sshd", "sshd", "sshd"),
 )
-# Not here yet: stop-sshd. Stopping sshd stops its listener only; the sessions the console
-# already holds live on (OpenSSH's per-connection processes, as under systemd's KillMode), so
-# the console keeps every reading and nothing is wrong until it needs a new session. What it
-# should show then is not settled (the first soaks saw the wallboard leave OK 6-27 s later with
-# no incident naming the node); until it is, the soak does not judge it.
 # Not here: a full binlog volume. The lab's binlogs live in each node's datadir on the machine's
 # own disk; filling it would fill the machine's disk, which no test may do.
 
@@ -51,6 +47,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("keepalived", "database"): frozenset({"keepalived_down"}),
     ("keepalived", "router"): frozenset({"keepalived_down"}),
     ("haproxy", "router"): frozenset({"router_problem", "router_no_rw_target"}),
+    # Stopping sshd stops its listener only: the sessions the console holds live on (OpenSSH's
+    # per-connection processes, as under systemd's KillMode=process), every reading still
+    # flows, and nothing is wrong to show. The right answer is no incident naming the node.
+    ("sshd", "writer"): frozenset(),
+    ("sshd", "database"): frozenset(),
+    ("sshd", "router"): frozenset(),
     ("network", "writer"): _UNREACHABLE | _DEAD_WRITER | {"split_brain"},
     ("network", "database"): _UNREACHABLE | _DEAD_DB,
     # a router cut off: its routes cannot be read (a router problem) before SSH's silence says
@@ -84,6 +86,11 @@ class Fault:
     @property
     def expected(self) -> frozenset[str]:
         return EXPECTED[(self.kind.family, self.role)]
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing is wrong for the console: the right answer is no incident naming the node."""
+        return not self.expected
 
     @property
     def takes_writer(self) -> bool:
@@ -145,6 +152,7 @@ class FaultResult:
     wallboard: float | None = None  # s from the fault to the wallboard leaving OK
     cleared: float | None = None  # s from the last repair to no incident naming the node
     seen: list[str] = field(default_factory=list)  # every incident code shown naming the node
+    quiet: bool | None = None  # a fault with nothing to show (sshd stopped): nothing was shown
     key_ms: float | None = None  # a key round trip in the console while the fault held
 
 
@@ -201,7 +209,12 @@ class SoakReport:
 
     @property
     def missed(self) -> list[FaultResult]:
-        return [f for f in self.faults() if f.detected is None]
+        return [f for f in self.faults() if f.detected is None and f.quiet is None]
+
+    @property
+    def noisy(self) -> list[FaultResult]:
+        """Faults with nothing to show that got an incident all the same."""
+        return [f for f in self.faults() if f.quiet is False]
 
     @property
     def late(self) -> list[FaultResult]:
@@ -217,6 +230,7 @@ class SoakReport:
 
     def lines(self) -> list[str]:
         fs = list(self.faults())
+        quiet = [f for f in fs if f.quiet is not None]
         det = [f.detected for f in fs if f.detected is not None]
         wb = [f.wallboard for f in fs if f.wallboard is not None]
         clr = [f.cleared for f in fs if f.cleared is not None]
@@ -225,9 +239,11 @@ class SoakReport:
         out = [
             f"chaos soak, seed {self.seed}: {self.lab}, {self.minutes:g} min, {len(self.cycles)} cycles, "
             f"{len(fs)} faults ({sum(len(c.faults) > 1 for c in self.cycles)} cycles with two at once)",
-            f"  detected (right incident in the console): {len(det)}/{len(fs)}, {_ms(det)}; "
+            f"  detected (right incident in the console): {len(det)}/{len(fs) - len(quiet)}, {_ms(det)}; "
             f"over {DETECT_WITHIN:g} s: {len(self.late)}; never: {len(self.missed)}",
-            f"  wallboard left OK: {len(wb)}/{len(fs)}, {_ms(wb)}",
+            f"  nothing shown where nothing is wrong (sshd stopped, sessions live on): "
+            f"{len(quiet) - len(self.noisy)}/{len(quiet)}",
+            f"  wallboard left OK: {len(wb)}/{len(fs) - len(quiet)}, {_ms(wb)}",
             f"  cleared after the repair: {len(clr)}/{len(fs)}, {_ms(clr)}; over {CLEAR_WITHIN:g} s or never: "
             f"{len(self.slow_clear)}",
             "  console key round trip under fault: "
@@ -244,6 +260,8 @@ class SoakReport:
         ]
         for f in self.missed + self.late:
             out.append(f"  ! {f.fault}: expected {'/'.join(f.expected)}, detected {f.detected}, shown {f.seen}")
+        for f in self.noisy:
+            out.append(f"  ! {f.fault}: nothing is wrong, yet it showed {f.seen}")
         for f in self.slow_clear:
             out.append(f"  ! {f.fault}: cleared {f.cleared}")
         for c in self.cycles:

@@ -52,6 +52,9 @@ def test_a_two_minute_chaos_soak_sees_every_fault_loses_no_row_and_no_app_dies(l
     assert lost == [], summary
     assert sum(c["acked"] for c in rep["cycles"]) > 100, summary
     for f in faults:
+        if f["quiet"] is not None:  # sshd stopped: the console's sessions live on, nothing to show
+            assert f["quiet"] and f["cleared"] is not None, (f, summary)
+            continue
         assert f["detected"] is not None and f["detected"] <= DETECT_WITHIN + SLACK, (f, summary)
         assert f["wallboard"] is not None, (f, summary)
         assert f["cleared"] is not None and f["cleared"] <= CLEAR_WITHIN + SLACK, (f, summary)
