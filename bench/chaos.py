@@ -284,6 +284,15 @@ class Soak:
         self.say(f"  -> exit {code}: {said[:300]}")
         return RunbookRun(f"hatui {' '.join(argv)}", code, said[-600:])
 
+    def mysqld_node(self, pid: int) -> str | None:
+        """The lab node whose mysqld has this PID (as the lab recorded it)."""
+        st = self.lab.state()
+        for node, daemons in (st.daemons if st else {}).items():
+            rec = daemons.get("mysqld")
+            if rec is not None and rec.pid == pid:
+                return node
+        return None
+
     def follow(self, wanted: tuple[str, ...], res: CycleResult, tried: dict[tuple[str, ...], int]) -> bool:
         """Run the first runbook of `wanted` the console suggests now. Each suggestion is run at
         most twice a cycle (a refused one again after another succeeded), as a DBA would."""
@@ -296,7 +305,7 @@ class Soak:
             res.runbooks.append(run)
             if run.exit != 0 and (m := KILL_ADVICE.search(run.said)):
                 # "mysqld ... runs but does not answer (hung?) ... stop it (kill PID)": do so
-                node = args[args.index("--from") + 1] if "--from" in args else None
+                node = self.mysqld_node(int(m.group(1)))
                 if node is not None:
                     self.say(
                         f"  as the runbook says, stop the hung mysqld (pid {m.group(1)}): "
