@@ -169,9 +169,15 @@ def console_detail(app) -> list[str]:
     ]
 
 
-def console_suggestions(app) -> list[tuple[str, tuple[str, ...]]]:
+def console_suggestions(app) -> list[tuple[str, tuple[str, ...], str]]:
+    """(runbook, args, the incident suggesting it) for every runbook the console suggests now."""
     view = app.query_one(ClusterView)
-    return [(s.runbook, s.args) for ai in view.state.incidents.active for s in ai.incident.suggestions if s.runbook]
+    return [
+        (s.runbook, s.args, f"{ai.incident.code} {ai.incident.anchor}")
+        for ai in view.state.incidents.active
+        for s in ai.incident.suggestions
+        if s.runbook
+    ]
 
 
 def wallboard_health(app) -> str:
@@ -280,9 +286,9 @@ class Soak:
             code, text = r.returncode, (r.stdout + r.stderr)
         except subprocess.TimeoutExpired as exc:
             code, text = -1, f"timed out after {RUNBOOK_TIMEOUT} s: {exc.stdout or ''}"
-        said = " / ".join(line.strip() for line in text.strip().splitlines()[-4:])
-        self.say(f"  -> exit {code}: {said[:300]}")
-        return RunbookRun(f"hatui {' '.join(argv)}", code, said[-600:])
+        said = " / ".join(line.strip() for line in text.strip().splitlines()[-8:])
+        self.say(f"  -> exit {code}: {said[-400:]}")
+        return RunbookRun(f"hatui {' '.join(argv)}", code, said[-1500:])
 
     def mysqld_node(self, pid: int) -> str | None:
         """The lab node whose mysqld has this PID (as the lab recorded it)."""
@@ -297,10 +303,11 @@ class Soak:
         """Run the first runbook of `wanted` the console suggests now. Each suggestion is run at
         most twice a cycle (a refused one again after another succeeded), as a DBA would."""
         assert self.console is not None
-        for runbook, args in self.console.call(console_suggestions):
+        for runbook, args, why in self.console.call(console_suggestions):
             key = (runbook, *args)
             if runbook not in wanted or tried.get(key, 0) >= 2 or tried.get(key) == -1:
                 continue
+            self.say(f"  the console suggests ({why}):")
             run = self.run_hatui(runbook, args)
             res.runbooks.append(run)
             if run.exit != 0 and (m := KILL_ADVICE.search(run.said)):
@@ -313,6 +320,12 @@ class Soak:
                     )
                     run = self.run_hatui(runbook, args)
                     res.runbooks.append(run)
+            if run.exit != 0 and runbook == "rejoin" and "--discard-errant" in run.said and "diverged" in run.said:
+                # what the runbook offers for a node holding what the writer never got: the soak's
+                # own client wrote those rows again on the writer (its retries), so discard them
+                # (saved to a file first)
+                run = self.run_hatui(runbook, args, ("--discard-errant",))
+                res.runbooks.append(run)
             if run.exit != 0 and runbook == "repair-gap" and "conflict" in run.said.lower():
                 # the client's own retry already wrote the row on the new writer: keep it
                 run = self.run_hatui(runbook, args, ("--on-conflict", "skip"))
