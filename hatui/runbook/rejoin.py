@@ -549,14 +549,20 @@ class Rejoin:
             bad = [ch.name or "(default)" for ch in st2.channels if not (ch.io_running and ch.sql_running)]
             if bad:
                 raise StepFailed(f"{n}'s replication is not running: {bad}")
+            healthy = f"{n} is a healthy read-only replica of {w} with no errant transactions"
+            if not vips:
+                return healthy
             out = await ctx.access.ssh(w, "ip -j addr", read=True)
-            vips = [str(v.address) for v in c.vips if v.role == "writer"]
             missing = [v for v in vips if f'"{v}"' not in out]
             if missing:
                 raise StepFailed(f"VIP {', '.join(missing)} is no longer on {w}")
-            return f"{n} is a healthy read-only replica of {w} with no errant transactions; the VIP stays on {w}"
+            return f"{healthy}; the VIP stays on {w}"
 
-        return Step("verify", f"Verify {n} is a healthy replica and the VIP stayed on {w}", [], verify, 30)
+        # the writer VIPs that live on the databases; behind routers (seed 002) the VIP is the
+        # routers' and never on {w}: found by the chaos soak, this step failed every rejoin there
+        vips = [str(v.address) for v in c.vips if v.role == "writer" and (v.nodes is None or w in v.nodes)]
+        title = f"Verify {n} is a healthy replica" + (f" and the VIP stayed on {w}" if vips else "")
+        return Step("verify", title, [], verify, 30)
 
     def _discard_step(self, n: str, w: str, d: Dialect, st: MysqlStatus, ws: MysqlStatus) -> Step:
         g = self.errant

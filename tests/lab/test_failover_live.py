@@ -103,6 +103,11 @@ def test_failover_promotes_the_most_advanced_recovers_the_dead_primarys_last_row
         assert ro(lab, "db1") == "1"
         again = hatui(lab, tmp_path, "failover", "--yes")
         assert again.returncode != 0 and "db2 takes writes: nothing failed" in again.stdout
+        # and it rejoins as a replica of db2; behind routers the VIP is the routers' (the verify
+        # step once looked for it on db2 and failed every rejoin here: found by the chaos soak)
+        j = hatui(lab, tmp_path, "rejoin", "db1", "--yes")
+        assert j.returncode == 0, j.stdout + j.stderr
+        assert "db1 is a healthy read-only replica of db2" in j.stdout and "VIP" not in j.stdout.split("Verify")[-1]
 
 
 def test_an_errant_candidate_is_refused_and_discarded_on_request(tmp_path):
