@@ -4,7 +4,6 @@ and a journal and an audit log on disk for all of it."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,22 +19,7 @@ from hatui.runbook.journal import Journal
 from hatui.runbook.lock import LockBusy, RunbookLock
 from hatui.runbook.model import Action, Check, Event, Outcome, Step, StepFailed, Verdict
 from hatui.ssh.pool import SessionPool
-
-
-def state_dir() -> Path:
-    """Where journals, locks and the audit log live: $HATUI_STATE_DIR or ~/.local/state/hatui."""
-    env = os.environ.get("HATUI_STATE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "hatui"
-
-
-def cluster_dir(base: Path, cluster: Cluster) -> Path:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in cluster.name)
-    if set(safe) <= {"."}:  # "", "." and ".." would name the state folder or its parent
-        safe = "_" + safe
-    return base / safe
+from hatui.statedir import cluster_dir, state_dir
 
 
 def private_cluster_dir(base: Path, cluster: Cluster, *sub: str) -> Path:
