@@ -12,7 +12,8 @@ from typing import Any
 from hatui.cluster import Cluster
 from hatui.state.observations import Kind, Observation, stale_after
 
-Listener = Callable[[str, Any], None]  # ("observation" | "event", Observation | StoredEvent)
+# ("observation" | "event" | "reset", Observation | StoredEvent | None)
+Listener = Callable[[str, Any], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,23 @@ class Store:
             self.add_event(node, e)
 
     # ------------------------------------------------------------------ reading
+    def replace_all(self, observations: Iterable[Observation], events: Iterable[StoredEvent]) -> None:
+        """Everything known, at once, as a recording says it was (a replay's seek): readings
+        with their own times, events with their own sequence numbers and arrival times."""
+        self._obs = {(o.node, o.kind): o for o in observations}
+        self._events.clear()
+        self._events.extend(events)
+        self._seq = self._events[-1].seq if self._events else 0
+        self.version += 1
+        self._notify("reset", None)
+
+    def add_recorded_event(self, stored: StoredEvent) -> None:
+        """One event as a recording says it arrived (a replay playing forward)."""
+        self._events.append(stored)
+        self._seq = max(self._seq, stored.seq)
+        self.version += 1
+        self._notify("event", stored)
+
     def latest(self, node: str, kind: Kind) -> Observation | None:
         return self._obs.get((node, Kind(kind)))
 

@@ -50,6 +50,9 @@ class ChangeWatch:
         self._last: dict[tuple[str, Kind], Hashable] = {}
 
     def urgent(self, what: str, item: object) -> bool:
+        if what == "reset":  # a replay jumped: everything may have changed
+            self._last.clear()
+            return True
         if what == "event" and isinstance(item, StoredEvent):
             return str(getattr(item.event, "kind", "")) in _EVENT_KINDS
         if what == "observation" and isinstance(item, Observation):
