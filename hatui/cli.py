@@ -75,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
         help="cluster file (YAML); several with --watch cycle on the wallboard",
     )
     p.add_argument("--watch", action="store_true", help="read-only wallboard: nothing can be changed from it")
+    p.add_argument(
+        "--record",
+        metavar="FILE",
+        help="record what the console observes, concludes and runs to FILE (one cluster); `hatui replay FILE`",
+    )
+    p.add_argument(
+        "--no-flight-recorder",
+        action="store_true",
+        help="do not keep the last 24 h in the state folder (the console's always-on flight recorder)",
+    )
     sub = p.add_subparsers(dest="command", metavar="SUBCOMMAND")
 
     v = sub.add_parser("validate", help="check a cluster file")
@@ -86,6 +96,20 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--timeout", type=float, default=8.0, metavar="S", help="give up on a node after S seconds (default 8)"
     )
+    s.add_argument(
+        "--record",
+        metavar="FILE",
+        help="also add what was read to this recording (created if new; run it from cron to build a history)",
+    )
+
+    rp = sub.add_parser("replay", help="a recording: the cluster as it was at a moment (read-only)")
+    rp.add_argument("file", metavar="FILE", help="a recording (--record, or the console's flight recorder)")
+    rp.add_argument(
+        "--at",
+        metavar="TIME",
+        help="the moment: 2026-12-06T03:12:00, 03:12[:07] (on the recording's first day), +SECONDS, Unix seconds",
+    )
+    rp.add_argument("--json", action="store_true", help="as `hatui status --json` said it (plus replayed_at)")
 
     t = sub.add_parser("timeline", help="merge saved keepalived logs into one timeline", add_help=False)
     t.add_argument("rest", nargs=argparse.REMAINDER)
@@ -333,6 +357,8 @@ def _main(argv: list[str] | None = None) -> int:
         return _lab(args)
     if args.command == "status":
         return _status(args, argv)
+    if args.command == "replay":
+        return _replay(args)
     if args.command == "trust-host":
         return _trust_host(args, argv)
     if args.command == "exporter":
@@ -342,7 +368,7 @@ def _main(argv: list[str] | None = None) -> int:
     if not args.cluster:
         _parser().print_help()
         return Exit.USAGE
-    return _console(args.cluster, args.watch, argv)
+    return _console(args, argv)
 
 
 class _NotLoaded(InputError):
@@ -394,8 +420,54 @@ def _status(args, argv: list[str]) -> int:
     _enter_namespace(clusters, argv)
     snap = asyncio.run(take_status(clusters[0], timeout=args.timeout))
     text, code = render(snap, args.json)
+    if args.record:
+        from hatui.record.recorder import record_snapshot
+
+        record_snapshot(args.record, snap)
     print(text)
     return code
+
+
+def _replay(args) -> int:
+    import json
+    from datetime import datetime
+
+    from hatui.record.file import Recording
+    from hatui.record.replay import parse_moment, store_at
+    from hatui.status import render
+
+    rec = Recording(args.file)
+    try:
+        span = rec.span()
+        if args.at is None:
+            # the interactive replay is not built yet: say what the file holds and how to look in
+            first, last = (datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds") for t in span or (0, 0))
+            print(f"{args.file}: cluster {rec.meta.cluster}, " + (f"{first} to {last}" if span else "no reading yet"))
+            print("  hatui replay FILE --at TIME [--json]   the cluster at a moment, as `hatui status` shows it")
+            return Exit.OK if span else Exit.WARNING
+        t = parse_moment(args.at, rec)
+        if span is None or not span[0] <= t <= span[1] + 60:
+            raise InputError(
+                f"{args.at}: outside the recording ({args.file} holds "
+                + (
+                    f"{datetime.fromtimestamp(span[0]).astimezone():%Y-%m-%d %H:%M:%S} to "
+                    f"{datetime.fromtimestamp(span[1]).astimezone():%H:%M:%S})"
+                    if span
+                    else "no reading)"
+                )
+            )
+        snap = store_at(rec, t).snapshot(max_events=None)
+        text, code = render(snap, args.json)
+        if args.json:
+            d = json.loads(text)
+            d["replayed_at"] = datetime.fromtimestamp(t).astimezone().isoformat(timespec="milliseconds")
+            text = json.dumps(d, indent=2, default=str)
+        else:
+            text = f"REPLAY of {args.file} at {datetime.fromtimestamp(t).astimezone():%Y-%m-%d %H:%M:%S}\n{text}"
+        print(text)
+        return code
+    finally:
+        rec.close()
 
 
 def _lint(args, argv: list[str]) -> int:
@@ -532,12 +604,24 @@ def _exporter(args, argv: list[str]) -> int:
     return Exit.OK
 
 
-def _console(paths: list[str], watch: bool, argv: list[str]) -> int:
-    clusters = _load(paths)
+def _console(args, argv: list[str]) -> int:
+    from pathlib import Path
+
+    from hatui.statedir import state_dir
+
+    clusters = _load(args.cluster)
+    record = Path(args.record) if args.record else None
+    if record is not None:
+        if len(clusters) > 1:
+            raise InputError("--record takes one cluster: record each to its own file")
+        from hatui.record.file import RecordingWriter
+
+        RecordingWriter(record, clusters[0]).close()  # an unusable file is said now, not in the console
     _enter_namespace(clusters, argv)
     # The engine never imports the UI at module level; the CLI hands over to it here, by name.
     ui = importlib.import_module("screens.app")
-    return ui.run(clusters, watch=watch)
+    flight = None if args.no_flight_recorder or args.watch else state_dir()
+    return ui.run(clusters, watch=args.watch, record=record, flight_state=flight)
 
 
 def _lab(args) -> int:

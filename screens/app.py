@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -11,6 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from hatui.cluster import Cluster
+from hatui.record.flight import FlightRecorder
+from hatui.record.recorder import Recorder
 from hatui.views.feed import Feed, live_feed
 from screens.commands import dashboard_commands, node_detail_commands, runbook_commands, wallboard_commands
 from screens.dashboard import ClusterView
@@ -20,6 +25,12 @@ from screens.wallboard import Wallboard
 from screens.widgets.logview import LogView
 
 FeedFactory = Callable[[Cluster], Feed]
+log = logging.getLogger(__name__)
+
+
+def runbook_event(ev: Any) -> dict[str, Any]:
+    """A runbook's event as a recording keeps it: what the runbook screen showed."""
+    return {"kind": ev.kind, "text": ev.text, "step": ev.step, "node": ev.node, "ok": ev.ok}
 
 
 class HatuiApp(App):
@@ -30,11 +41,38 @@ class HatuiApp(App):
         Binding("question_mark", "help", "Help", id="help"),
     ]
 
-    def __init__(self, clusters: Sequence[Cluster], *, watch: bool = False, feed_factory: FeedFactory | None = None):
+    def __init__(
+        self,
+        clusters: Sequence[Cluster],
+        *,
+        watch: bool = False,
+        feed_factory: FeedFactory | None = None,
+        record: Path | None = None,
+        flight_state: Path | None = None,
+    ):
         super().__init__()
         self.clusters = list(clusters)
         self.watch_mode = watch
         self.feed_factory = feed_factory or (lambda c: live_feed(c, watch=watch))
+        self.record = record  # --record FILE (one cluster)
+        self.flight_state = flight_state  # the state folder: the flight recorder is on
+        self.recorders: dict[str, list[Recorder]] = {}
+
+    def _feed(self, cluster: Cluster) -> Feed:
+        """The cluster's feed, with its recorders attached to its store."""
+        feed = self.feed_factory(cluster)
+        recs: list[Recorder] = []
+        if self.record is not None:
+            recs.append(Recorder(self.record, cluster))  # checked by the CLI before the app starts
+        if self.flight_state is not None:
+            try:
+                recs.append(FlightRecorder(cluster, self.flight_state))
+            except Exception as exc:  # a recorder never keeps the console from opening
+                log.error("flight recorder for %s: %s", cluster.name, exc)
+        for r in recs:
+            r.attach(feed.store)
+        self.recorders[cluster.name] = recs
+        return feed
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -42,12 +80,16 @@ class HatuiApp(App):
             yield Static(" RO ", id="ro-badge")
             yield Wallboard(self.clusters, [self.feed_factory(c) for c in self.clusters])
         elif len(self.clusters) == 1:
-            yield ClusterView(self.clusters[0], self.feed_factory(self.clusters[0]))
+            c = self.clusters[0]
+            yield ClusterView(c, self._feed(c), recorders=self.recorders[c.name])
         else:
             with TabbedContent():
                 for i, c in enumerate(self.clusters):
                     with TabPane(c.name, id=f"cluster-{i}"):
-                        yield ClusterView(c, self.feed_factory(c), others=tuple(self.clusters), lazy=True)
+                        feed = self._feed(c)
+                        yield ClusterView(
+                            c, feed, others=tuple(self.clusters), lazy=True, recorders=self.recorders[c.name]
+                        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -169,8 +211,18 @@ class HatuiApp(App):
 
         planned = []
 
+        recorders = self.recorders.get(cluster.name, [])
+
         def make(dry_run: bool, on_event) -> Runner:
             rb = build(None if dry_run else (planned[-1] if planned else None))
+            if recorders:
+                shown = on_event
+
+                def on_event(ev, shown=shown) -> None:  # what the DBA saw, into the recordings too
+                    shown(ev)
+                    for r in recorders:
+                        r.note("runbook", {"runbook": title, "dry_run": dry_run, **runbook_event(ev)}, ev.at)
+
             if dry_run:
                 planned.append(rb)
             return Runner(
@@ -188,6 +240,8 @@ class HatuiApp(App):
         return screen.query_one(TabbedContent).active_pane.query_one(ClusterView)
 
 
-def run(clusters: Sequence[Cluster], *, watch: bool = False) -> int:
-    HatuiApp(clusters, watch=watch).run()
+def run(
+    clusters: Sequence[Cluster], *, watch: bool = False, record: Path | None = None, flight_state: Path | None = None
+) -> int:
+    HatuiApp(clusters, watch=watch, record=record, flight_state=flight_state).run()
     return 0

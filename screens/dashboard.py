@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from hatui.cluster import Cluster
+from hatui.record.recorder import Recorder, note_frame
 from hatui.rules.context import script_results
 from hatui.views.dashboard import (
     cleared_rows,
@@ -99,8 +100,18 @@ class ClusterView(Vertical):
         Binding("slash", "filter_logs", "Filter logs", id="dashboard.filter"),
     ]
 
-    def __init__(self, cluster: Cluster, feed: Feed, *, others: tuple[Cluster, ...] = (), lazy: bool = False, **kw):
+    def __init__(
+        self,
+        cluster: Cluster,
+        feed: Feed,
+        *,
+        others: tuple[Cluster, ...] = (),
+        lazy: bool = False,
+        recorders: Sequence[Recorder] = (),
+        **kw,
+    ):
         super().__init__(**kw)
+        self.recorders = tuple(recorders)  # --record and the flight recorder, attached to the store
         self.lazy = lazy  # panes built when first shown (one of several clusters' tabs)
         self._built = False  # the panes exist
         self._building = False
@@ -164,6 +175,8 @@ class ClusterView(Vertical):
         self._unsubscribe = self.feed.store.subscribe(self._on_store_change)
         self.refresh_state()
         self.run_worker(self.feed.start(), name=f"feed-{self.cluster.name}", exclusive=False)
+        for r in self.recorders:
+            self.run_worker(r.run(), name=f"record-{self.cluster.name}", exclusive=False)
         self.set_interval(TICK, self._on_tick)
 
     def _on_store_change(self, what: str, item: object) -> None:
@@ -185,6 +198,8 @@ class ClusterView(Vertical):
             self._unsubscribe()
         await self.notifications.close()
         await self.feed.stop()
+        for r in self.recorders:
+            r.close()
 
     @property
     def logs(self) -> LogView:
@@ -245,6 +260,8 @@ class ClusterView(Vertical):
         self._ticked = time.monotonic()
         frame = self.state.tick()
         self.notifications.on_frame(frame)  # toasts, bell, hooks for role changes and alerts
+        if self.recorders:
+            note_frame(self.recorders, frame)
         self._lag_due = self._lag_due or frame.lag_changed
         if self._shown():
             self._draw(frame)
