@@ -21,7 +21,7 @@ from typing import Any
 from hatui.binlog import gap as gapmod
 from hatui.binlog.dump import RowChange
 from hatui.binlog.locate import from_variables
-from hatui.cluster import Cluster, Role, Topology
+from hatui.cluster import Cluster, Role, Topology, VipRole
 from hatui.cluster.secrets import resolve_password
 from hatui.gtid import GtidSet
 from hatui.mysql.dialect import Dialect, Statement, dialect_for
@@ -229,10 +229,13 @@ class Rejoin:
                 )
             )
             return checks
-        held = [v.address for v in vip_views(facts.snap) if n in v.holders]
+        # a writer VIP would bring it client writes; a reader VIP (MMM, seed 003's second VIP)
+        # serves reads a replica may serve, and leaves a replica that falls behind by itself.
+        # (Any VIP refused every MMM rejoin of a node holding its reader VIP: the chaos soak.)
+        held = [v.address for v in vip_views(facts.snap) if n in v.holders and v.role == VipRole.WRITER]
         checks.append(
             Check(
-                f"{n} holds no VIP",
+                f"{n} holds no writer VIP",
                 F if held else P,
                 f"holds {', '.join(held)}" if held else "none",
                 "it must not take client writes: stop its keepalived" if held else "",
