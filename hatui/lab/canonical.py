@@ -50,6 +50,30 @@ def writer(lab: Lab) -> LabNode:
     return lab.spec.node(lab.spec.writer)
 
 
+def _rw_enabled(lab: Lab, router: LabNode) -> list[str] | None:
+    """The databases the router's writers' backend may send to (not in maintenance), or None
+    when its stats socket does not answer."""
+    from hatui.routers.haproxy import RouterReadError, parse_show_stat
+    from hatui.routers.model import ServerState
+
+    r = lab.node_run(router.name, ["sh", "-c", f"echo 'show stat' | socat stdio {configs.NODE_HAPROXY_SOCKET}"])
+    try:
+        routes = parse_show_stat(r.stdout, lambda b: "writer" if b == "rw" else None)
+    except RouterReadError:
+        return None
+    rw = next((x for x in routes if x.name == "rw"), None)
+    return None if rw is None else sorted(sv.name for sv in rw.servers if sv.state != ServerState.MAINT)
+
+
+def _route_to(lab: Lab, router: LabNode, writer: str) -> None:
+    """The writers' route back to the writer: what a failover turned (`set server`)."""
+    cmds = [f"set server rw/{writer} state ready"] + [
+        f"set server rw/{n.name} state maint" for n in lab.spec.mysql_nodes if n.name != writer
+    ]
+    for c in cmds:
+        lab.node_run(router.name, ["sh", "-c", f"echo '{c}' | socat stdio {configs.NODE_HAPROXY_SOCKET}"])
+
+
 def _holders(lab: Lab, address: str) -> list[str]:
     spec = lab.spec
     return [n.name for n in spec.nodes if address in network.addresses(spec.node_ns(n.name))]
@@ -98,6 +122,11 @@ def _once(lab: Lab) -> list[str]:
         if holders != [v.nodes[0]]:
             whose = "the writer's VIP" if v.role == "writer" else f"the {v.role} VIP {v.address}"
             out.append(f"{whose} is on {', '.join(holders) or 'no node'}, not on {v.nodes[0]}")
+    for n in spec.nodes:
+        if n.router:
+            rw = _rw_enabled(lab, n)
+            if rw != [w.name]:
+                out.append(f"{n.name}'s writers' route goes to {', '.join(rw) if rw else 'nothing'}, not {w.name}")
     states: dict[str, str] = {}
     for n in spec.mysql_nodes:
         row = lab.sql(n.name, "SELECT @@read_only, @@gtid_binlog_state", check=False).split("\t")
@@ -216,6 +245,10 @@ def _repair(lab: Lab, r: Restored) -> None:
         _wait(f"the VIP on {wv.nodes[0]}", lambda: _holders(lab, wv.address) == [wv.nodes[0]], 20)
         for name in others:
             r.actions.append(lab.fault("start-keepalived", name))
+    for n in spec.nodes:
+        if n.router and _rw_enabled(lab, n) != [w.name]:
+            _route_to(lab, n, w.name)
+            r.actions.append(f"turned {n.name}'s writers' route back to {w.name}")
     for n in spec.mysql_nodes:
         want = "OFF" if n.name == w.name else "ON"
         lab.sql(n.name, f"SET GLOBAL read_only={want}", check=False)
