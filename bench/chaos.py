@@ -195,6 +195,15 @@ class Soak:
         self.report = SoakReport(seed, f"{self.spec.topology}, {self.spec.options.describe()}", minutes)
         self.console: Headless | None = None
         self.wall: Headless | None = None
+        self._writer: VipWriter | None = None
+
+    def abandon_writer(self) -> None:
+        w, self._writer = self._writer, None
+        if w is not None:
+            try:
+                w.stop()
+            except Exception as exc:
+                self.say(f"  the writer did not stop cleanly: {exc!r}")
 
     def say(self, msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -371,7 +380,7 @@ class Soak:
         self.say(f"cycle {plan.number}: {' + '.join(str(f) for f in plan.faults)} (hold {plan.hold} s)")
         table = f"chaos_{self.report.seed}_{plan.number}"
         lab.sql(lab.spec.writer, f"DROP TABLE IF EXISTS labdb.{table}", check=False)
-        w = VipWriter(lab, table=table, interval=0.005, gtids=True)
+        w = self._writer = VipWriter(lab, table=table, interval=0.005, gtids=True)
         w.start()
         deadline = time.monotonic() + 30
         while w.acked < 30 and time.monotonic() < deadline:
@@ -415,6 +424,7 @@ class Soak:
                     self.say(f"  {said}")
         self.await_clear(plan, res, tried)
         report = w.stop()
+        self._writer = None
         res.acked = report.acked
         res.duplicated = report.duplicate_acks
         try:
@@ -455,7 +465,17 @@ class Soak:
             n = 0
             while time.monotonic() < end:
                 n += 1
-                self.report.cycles.append(self.cycle(plan_cycle(self.rng, self.spec, n)))
+                plan = plan_cycle(self.rng, self.spec, n)
+                try:
+                    self.report.cycles.append(self.cycle(plan))
+                except Exception as exc:  # the soak's own driving failed: said, then the lab restored
+                    self.say(f"  THE SOAK FAILED in cycle {n}: {exc!r}")
+                    self.report.cycles.append(
+                        CycleResult(n, [FaultResult(str(f), sorted(f.expected)) for f in plan.faults], error=repr(exc))
+                    )
+                    self.abandon_writer()
+                    canonical.restore(self.lab)
+                    self.check_apps("after a failed cycle")
             self.report.rss_end_kb = rss_kb()
         finally:
             self.close_apps()

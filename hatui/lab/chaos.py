@@ -177,6 +177,7 @@ class CycleResult:
     rebuilt: bool = False
     rss_kb: int = 0
     notes: list[str] = field(default_factory=list)
+    error: str = ""  # the soak itself failed in this cycle (the lab could not be driven): why
 
 
 DETECT_WITHIN = 3.0  # the bounds: the right incident within 3 s ...
@@ -248,7 +249,8 @@ class SoakReport:
             f"{len(self.slow_clear)}",
             "  console key round trip under fault: "
             + (f"median {statistics.median(keys):.0f} ms, worst {max(keys):.0f} ms" if keys else "-"),
-            f"  console crashes {self.console_crashes}, wallboard crashes {self.wallboard_crashes}",
+            f"  console crashes {self.console_crashes}, wallboard crashes {self.wallboard_crashes}, "
+            f"cycles the soak could not drive {sum(bool(c.error) for c in self.cycles)}",
             f"  rows acknowledged {sum(c.acked for c in self.cycles)}, lost {self.lost}, "
             f"recovered by runbooks {sum(c.recovered for c in self.cycles)}, "
             f"duplicated {sum(c.duplicated for c in self.cycles)}",
@@ -271,4 +273,5 @@ class SoakReport:
                 if r.exit != 0:
                     out.append(f"  ! cycle {c.number}: {r.command} exited {r.exit}: {r.said}")
         out += [f"  ! stuck: {s}" for s in self.stuck]
+        out += [f"  ! cycle {c.number}: the soak failed: {c.error}" for c in self.cycles if c.error]
         return out

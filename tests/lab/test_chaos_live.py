@@ -47,6 +47,7 @@ def test_a_two_minute_chaos_soak_sees_every_fault_loses_no_row_and_no_app_dies(l
     faults = [f for c in rep["cycles"] for f in c["faults"]]
     summary = "\n".join(line for line in r.stdout.splitlines() if line.startswith(("chaos soak", "  ")))
     assert rep["console_crashes"] == 0 and rep["wallboard_crashes"] == 0, summary
+    assert [c["error"] for c in rep["cycles"] if c["error"]] == [], summary
     assert len(faults) >= 3, summary  # two minutes hold a few cycles even on a busy machine
     lost = [(c["number"], c["lost"], c["lost_gtids"]) for c in rep["cycles"] if c["lost"]]
     assert lost == [], summary
