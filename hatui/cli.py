@@ -342,6 +342,10 @@ def _main(argv: list[str] | None = None) -> int:
         # its own parser: argparse's REMAINDER would take `--json` etc. as hatui's options
         from hatui.keepalived.timeline import timeline_main
 
+        if any(a == "--record" or a.startswith("--record=") for a in argv[1:]):
+            from hatui.record.timeline import read_for_timeline
+
+            return timeline_main(argv[1:], read_recording=read_for_timeline)
         return timeline_main(argv[1:])
     if argv[:1] == ["check-mysql"]:
         # keepalived runs it every interval: import nothing the check does not need

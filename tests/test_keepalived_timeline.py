@@ -169,7 +169,7 @@ def test_cli_reads_gzip_and_unknown_lines(tmp_path):
         (["--kind", "bogus", "db1=x"], "unknown kind bogus"),
         (["--tz", "Mars/Olympus", "db1=x"], "unknown time zone 'Mars/Olympus'"),
         (["--year", "soon", "db1=x"], "invalid int value: 'soon'"),
-        ([], "the following arguments are required: NODE=FILE"),
+        ([], "give NODE=FILE logs, --record FILE, or both"),
     ],
 )
 def test_cli_bad_arguments_exit_2_with_a_clear_message(argv, message):

@@ -150,3 +150,20 @@ vips:
     assert b"Inline-S3cret" not in raw and b"sekrit" not in raw and b"hooks.example" not in raw
     back = Recording(path).cluster()
     assert list(back.nodes) == ["db1", "db2"] and back.nodes["db2"].mysql.monitor.password_env == "X"
+
+
+def test_timeline_merges_a_recordings_events_and_conclusions_with_saved_logs(tmp_path, capsys):
+    from hatui.cli import main
+
+    path = tmp_path / "r.hrec"
+    record_a_failover(path, seconds=210)
+    log_file = tmp_path / "db3.log"
+    log_file.write_text("Sat Nov 21 15:05:50 2026: (VI_2) Entering BACKUP STATE\n")
+    code = main(["timeline", "--record", str(path), f"db3={log_file}"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0, out
+    assert any("db1" in line and "Entering FAULT STATE" in line for line in out)
+    assert any("incident raised" in line and "dead_writer_vip_moved" in line for line in out)
+    assert any("db3" in line and "VI_2 BACKUP" in line for line in out)
+    assert main(["timeline", "--record", str(tmp_path / "nope.hrec")]) == 2
+    assert "nope.hrec: no such file" in capsys.readouterr().err

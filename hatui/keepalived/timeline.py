@@ -8,7 +8,7 @@ import heapq
 import json
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import IO, NoReturn
@@ -110,7 +110,14 @@ def _parser() -> _Parser:
         "Each FILE may be syslog (/var/log/messages), `journalctl -o json` output "
         "or keepalived's own -l/-g log; VRRP passwords are masked.",
     )
-    p.add_argument("sources", nargs="+", metavar="NODE=FILE", help="a node name and its log file")
+    p.add_argument("sources", nargs="*", metavar="NODE=FILE", help="a node name and its log file")
+    p.add_argument(
+        "--record",
+        metavar="FILE",
+        action="append",
+        help="a recording (`hatui --record`, the flight recorder): its keepalived events, alerts, incidents "
+        "and runbook steps join the timeline (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--year", type=int, help="year of syslog lines (they carry none; default: this year)")
     p.add_argument("--tz", help="zone of timestamps without one (default: this machine's)")
@@ -123,9 +130,19 @@ def _parser() -> _Parser:
     return p
 
 
-def timeline_main(argv: list[str], out: IO[str] | None = None, err: IO[str] | None = None) -> int:
-    """`hatui timeline [--json] [--year Y] [--tz ZONE] [--kind K] NODE=FILE ...`; returns the exit code.
-    out/err default to sys.stdout/sys.stderr as they are at call time."""
+# what a recording adds: its keepalived events, and its notes as (when, node, what, text)
+Recorded = tuple[list[KeepalivedEvent], list[tuple[float, str, str, str]]]
+
+
+def timeline_main(
+    argv: list[str],
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+    read_recording: Callable[[str], Recorded] | None = None,
+) -> int:
+    """`hatui timeline [--json] [--year Y] [--tz ZONE] [--kind K] [--record FILE] NODE=FILE ...`;
+    returns the exit code. out/err default to sys.stdout/sys.stderr as they are at call time;
+    read_recording reads a --record FILE (the CLI passes hatui.record's reader)."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     parser = _parser()
@@ -151,6 +168,9 @@ def timeline_main(argv: list[str], out: IO[str] | None = None, err: IO[str] | No
                 f"{', '.join(k.value for k in EventKind)}\n"
             )
             return 2
+    if not args.sources and not args.record:
+        err.write(f"{parser.format_usage()}hatui timeline: error: give NODE=FILE logs, --record FILE, or both\n")
+        return 2
     pairs = []
     for src in args.sources:
         node, sep, path = src.partition("=")
@@ -166,10 +186,36 @@ def timeline_main(argv: list[str], out: IO[str] | None = None, err: IO[str] | No
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             err.write(f"hatui timeline: cannot read {path} (node {node}): {why}\n")
             return 2
+    notes: list[tuple[float, str, str, str]] = []
+    for path in args.record or ():
+        if read_recording is None:
+            err.write("hatui timeline: --record needs the hatui command (not this library call)\n")
+            return 2
+        try:
+            evs, ns = read_recording(path)
+        except Exception as exc:  # the reader names the file and what is wrong with it
+            err.write(f"hatui timeline: {exc}\n")
+            return 2
+        per_node.append(evs)
+        notes.extend(ns)
     events = merge(per_node)
     if kinds is not None:
         events = [e for e in events if e.kind.value in kinds]
-    width = max((len(n) for n, _ in pairs), default=4)
-    for e in events:
-        out.write((_json_line(e) if args.json else format_event(e, node_width=max(width, 4), tz=tz)) + "\n")
+        notes = [n for n in notes if n[2] in kinds]
+    width = max([len(n) for n, _ in pairs] + [len(e.node or "") for e in events] + [4])
+    lines = [
+        (k, _json_line(e) if args.json else format_event(e, node_width=width, tz=tz))
+        for k, e in zip(_keys(events), events)
+    ]
+    for t, node, what, text in notes:
+        when = datetime.fromtimestamp(t).astimezone()
+        if args.json:
+            line = json.dumps(
+                {"time": when.isoformat(), "node": node, "kind": what, "detail": text}, ensure_ascii=False
+            )
+        else:
+            line = f"{_fmt_time(when, tz):<23} {node:<{width}} {what:<9} {text}"
+        lines.append((_key(when), line))
+    for _, line in sorted(lines, key=lambda x: x[0]):  # stable: the logs' own order among equal times
+        out.write(line + "\n")
     return 0
