@@ -110,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
         help="the moment: 2026-12-06T03:12:00, 03:12[:07] (on the recording's first day), +SECONDS, Unix seconds",
     )
     rp.add_argument("--json", action="store_true", help="as `hatui status --json` said it (plus replayed_at)")
+    rp.add_argument("--from", dest="start", metavar="TIME", help="open the replay at this moment (default: the start)")
+    rp.add_argument("--watch", action="store_true", help="replay on the wallboard")
 
     t = sub.add_parser("timeline", help="merge saved keepalived logs into one timeline", add_help=False)
     t.add_argument("rest", nargs=argparse.REMAINDER)
@@ -443,12 +445,14 @@ def _replay(args) -> int:
     rec = Recording(args.file)
     try:
         span = rec.span()
+        if span is None:
+            raise InputError(f"{args.file}: the recording holds no reading yet")
         if args.at is None:
-            # the interactive replay is not built yet: say what the file holds and how to look in
-            first, last = (datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds") for t in span or (0, 0))
-            print(f"{args.file}: cluster {rec.meta.cluster}, " + (f"{first} to {last}" if span else "no reading yet"))
-            print("  hatui replay FILE --at TIME [--json]   the cluster at a moment, as `hatui status` shows it")
-            return Exit.OK if span else Exit.WARNING
+            if args.json:
+                raise InputError("--json needs --at TIME: the state at one moment")
+            start = parse_moment(args.start, rec) if args.start else None
+            ui = importlib.import_module("screens.replay")  # the console, fed from the file
+            return ui.run(rec, watch=args.watch, at=start)
         t = parse_moment(args.at, rec)
         if span is None or not span[0] <= t <= span[1] + 60:
             raise InputError(

@@ -117,7 +117,8 @@ class ClusterView(Vertical):
         self._building = False
         self.cluster = cluster
         self.feed = feed
-        self.state = ClusterState(feed)
+        # a replay moves its own clock: ages and "active for" as they read then
+        self.state = ClusterState(feed, clock=getattr(feed, "clock", None))
         self.notifications = ClusterNotifications(self, cluster, others=others)
         self._changes = ChangeWatch()
         self._urgent = False  # a redraw for an urgent change is queued

@@ -64,7 +64,8 @@ class ClusterBoard(Static):
         super().__init__(**kw)
         self.cluster = cluster
         self.feed = feed
-        self.state = ClusterState(feed)
+        # a replay moves its own clock: ages and "active for" as they read then
+        self.state = ClusterState(feed, clock=getattr(feed, "clock", None))
         # hooks run on a wallboard too; none sees any open cluster's password variables
         self.notifications = ClusterNotifications(self, cluster, others=others)
         self.last: Board | None = None

@@ -13,6 +13,7 @@ from hatui.lab import configs
 from hatui.lab.spec import default_spec
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.mysql.version import detect_version
+from hatui.record.recorder import Recorder
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
 from hatui.state import AddressObs, KeepalivedProcObs, Kind, SshObs, Store
 from hatui.views.feed import RecordedFeed
@@ -280,3 +281,38 @@ class Fake:
             )
 
         return [make(k) for k in ("a", "b", "c", "d")]
+
+
+# ------------------------------------------------------------------ a recording
+
+
+def _log(store, node, text):
+    store.add_event(node, parse_line(f"Sat Nov 21 15:05:49 2026: {text}", node=node))
+
+
+def record_a_failover(path, *, seconds: int = 300):
+    """A console's store over `seconds`, recorded: healthy, then at T0+200 db1's mysqld dies and
+    the VIP moves to db2. Returns the live snapshots' observations at every whole second."""
+    store, clock = healthy()
+    rec = Recorder(path, store.cluster, clock=clock)
+    rec.attach(store)
+    seen = {}
+    for s in range(1, seconds + 1):
+        clock.t = T0 + s
+        for n in ("db1", "db2", "db3"):
+            for kind in Kind:
+                if (obs := store.latest(n, kind)) is not None and kind != Kind.SSH:
+                    store.put(n, kind, obs.value)
+        store.put("db2", Kind.MYSQL, mysql(2, s < 200, [chan("10.0.0.11", lag=float(s % 7))]))
+        if s == 200:
+            store.put("db1", Kind.MYSQL, MysqlStatus(up=False, error="(2013) Lost connection"))
+            _log(store, "db1", "(VI_1) Entering FAULT STATE")
+            _log(store, "db2", "(VI_1) Entering MASTER STATE")
+            store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.11"})))
+            store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12", RULES_VIP})))
+            rec.note("incident_raised", {"code": "dead_writer_vip_moved", "nodes": ["db1", "db2"]})
+        if s % 10 == 0:
+            rec.flush()
+        seen[T0 + s] = dict(store.snapshot().observations)
+    rec.close()
+    return seen

@@ -230,24 +230,19 @@ class Recording:
         """Every reading taken in (since, until], in the order the console received them,
         values resolved (a "same" line gets the value it repeats, which may be older than
         `since`: from the keyframe before it)."""
-        for obs in self._after(self._keyframe_before(since), until):
-            if obs.at > since:
-                yield obs
+        cur = self.cursor(since)
+        yield from cur.advance(until)
 
-    def _after(self, kf: Recording._Keyframe | None, until: float) -> Iterator[Observation]:
-        """The readings written after keyframe kf (all of them without one), taken by `until`."""
-        values: dict[tuple[str, str], Any] = dict(kf.values) if kf else {}
-        rows = self._db.execute(
-            "SELECT blob FROM batches WHERE t1 > ? AND t0 <= ? ORDER BY rowid",
-            (kf.t if kf else float("-inf"), until),
+    def cursor(self, t: float) -> Cursor:
+        """A reader positioned at moment t (its state is the state at t), to read forward."""
+        cur = Cursor(self, self._keyframe_before(t))
+        cur.skip_to(t)
+        return cur
+
+    def _batches_after(self, kf_t: float, rowid: int) -> Iterator[tuple[int, bytes]]:
+        yield from self._db.execute(
+            "SELECT rowid, blob FROM batches WHERE t1 > ? AND rowid > ? ORDER BY rowid", (kf_t, rowid)
         )
-        for (blob,) in rows:
-            for at, node, kind, v in self._lines(blob):
-                if v is not None:
-                    values[(node, kind)] = v  # in the order written: what "same" refers to
-                if at > until or (node, kind) not in values:
-                    continue
-                yield Observation(node, Kind(kind), self._decode(kind, values[(node, kind)]), at)
 
     def _decode(self, kind: str, data: Any) -> Any:
         try:
@@ -275,14 +270,7 @@ class Recording:
 
     def state_at(self, t: float) -> dict[tuple[str, Kind], Observation]:
         """The latest reading of every (node, kind) at moment t: what a console showed then."""
-        kf = self._keyframe_before(t)
-        out: dict[tuple[str, Kind], Observation] = {}
-        if kf is not None:
-            for (node, kind), v in kf.values.items():
-                out[(node, Kind(kind))] = Observation(node, Kind(kind), self._decode(kind, v), kf.at[(node, kind)])
-        for obs in self._after(kf, t):
-            out[(obs.node, obs.kind)] = obs
-        return out
+        return self.cursor(t).state()
 
     def events(self, since: float, until: float, *, last: int | None = None) -> list[StoredEvent]:
         """keepalived events received in (since, until], oldest first (only the `last` ones)."""
@@ -298,8 +286,75 @@ class Recording:
             out.append(StoredEvent(int(seq), float(t), node, ev))
         return out
 
+    def next_mark(self, after: float) -> float | None:
+        """The first moment after `after` when something happened: a keepalived event arrived,
+        the console noted an alert, an incident or a runbook step."""
+        row = self._db.execute(
+            "SELECT MIN(t) FROM (SELECT MIN(t) AS t FROM events WHERE t > ? UNION ALL "
+            "SELECT MIN(t) AS t FROM notes WHERE t > ?)",
+            (after, after),
+        ).fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
     def notes(self, since: float, until: float) -> list[tuple[float, str, dict[str, Any]]]:
         rows = self._db.execute(
             "SELECT t, what, data FROM notes WHERE t > ? AND t <= ? ORDER BY t, rowid", (since, until)
         ).fetchall()
         return [(float(t), what, json.loads(data)) for t, what, data in rows]
+
+
+class Cursor:
+    """Reads a recording forward from a keyframe: the latest raw value and time of every
+    (node, kind) so far, decoded only when asked (a seek decodes one value per kind, not the
+    minute of readings it skips)."""
+
+    def __init__(self, rec: Recording, kf: Recording._Keyframe | None):
+        self.rec = rec
+        self._kf_t = kf.t if kf else float("-inf")
+        self.values: dict[tuple[str, str], Any] = dict(kf.values) if kf else {}
+        self.at: dict[tuple[str, str], float] = dict(kf.at) if kf else {}
+        self._rowid = 0
+        self._pending: list[list[Any]] = []  # the current batch's lines not read yet (reversed)
+        self._batches = rec._batches_after(self._kf_t, 0)
+        self.t = self._kf_t  # readings up to here are in
+
+    def _next_line(self, until: float) -> list[Any] | None:
+        """The next line taken by `until` (None when there is none yet: it stays pending)."""
+        while not self._pending:
+            row = next(self._batches, None)
+            if row is None:
+                return None
+            self._rowid = row[0]
+            self._pending = list(reversed(self.rec._lines(row[1])))
+        line = self._pending[-1]
+        if line[0] > until:
+            return None
+        return self._pending.pop()
+
+    def _take(self, line: list[Any]) -> tuple[str, str] | None:
+        at, node, kind, v = line
+        if v is not None:
+            self.values[(node, kind)] = v  # in the order written: what "same" refers to
+        if (node, kind) not in self.values:
+            return None  # repeats a value from before the recording's first keyframe
+        self.at[(node, kind)] = at
+        return node, kind
+
+    def skip_to(self, t: float) -> None:
+        while (line := self._next_line(t)) is not None:
+            self._take(line)
+        self.t = max(self.t, t)
+
+    def advance(self, until: float) -> Iterator[Observation]:
+        """The readings taken after the cursor's moment, by `until`, decoded, in order."""
+        while (line := self._next_line(until)) is not None:
+            key = self._take(line)
+            if key is not None:
+                yield Observation(key[0], Kind(key[1]), self.rec._decode(key[1], self.values[key]), self.at[key])
+        self.t = max(self.t, until)
+
+    def state(self) -> dict[tuple[str, Kind], Observation]:
+        return {
+            (node, Kind(kind)): Observation(node, Kind(kind), self.rec._decode(kind, v), self.at[(node, kind)])
+            for (node, kind), v in self.values.items()
+        }

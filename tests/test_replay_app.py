@@ -1,0 +1,54 @@
+"""`hatui replay FILE`: the console fed from a recording, with its time controls; read-only."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+from hatui.record.file import Recording
+from screens.replay import ReplayApp
+from tests.recorded import T0, record_a_failover
+
+
+def incidents(app) -> list[str]:
+    t = app.query_one("#alerts", DataTable)
+    rows = [[str(c) for c in t.get_row_at(i)] for i in range(t.row_count)]
+    return [r[1] for r in rows if not r[1].startswith("  └") and r[0] != "cleared"]
+
+
+async def until(pilot, check, timeout: float = 5.0):
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await pilot.pause(0.05)
+    assert check()
+
+
+async def test_the_replay_console_goes_to_a_moment_steps_plays_and_refuses_to_act(tmp_path):
+    path = tmp_path / "r.hrec"
+    record_a_failover(path, seconds=300)
+    app = ReplayApp(Recording(path))
+    async with app.run_test(size=(180, 50), notifications=True) as pilot:
+        await pilot.pause(0.5)
+        assert app.player.now == T0 and "REPLAY" in app.sub_title and "❚❚" in app.sub_title
+        assert incidents(app) == []
+        await pilot.press("g")
+        await pilot.press(*"+250", "enter")
+        await until(pilot, lambda: incidents(app) == ["dead_writer_vip_moved"])
+        assert app.player.now == T0 + 250
+        await pilot.press("comma")  # one second back: still after the failover
+        assert app.player.now == T0 + 249 and app.player.playing is False
+        await pilot.press("g")
+        await pilot.press(*"+100", "enter")
+        await until(pilot, lambda: incidents(app) == [])
+        await pilot.press("n")  # the next thing that happened: the failover, at +200
+        assert app.player.now == T0 + 200
+        await until(pilot, lambda: incidents(app) == ["dead_writer_vip_moved"])
+        await pilot.press("right_square_bracket", "space")  # x10, play
+        await pilot.pause(0.6)
+        assert app.player.playing and app.player.speed == 10 and app.player.now > T0 + 203
+        assert "▶ ×10" in app.sub_title
+        await pilot.press("space")
+        app.open_runbook(app.clusters[0], "x", "db1", lambda planned: None)
+        await pilot.pause(0.2)
+        assert any("nothing can run" in str(n.message) for n in app._notifications)
+        await pilot.press("q")
