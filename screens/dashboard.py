@@ -183,6 +183,10 @@ class ClusterView(Vertical):
     def _on_store_change(self, what: str, item: object) -> None:
         # runs inside a source's store.put (same event loop): cheap, and never raises into it
         try:
+            if what == "reset":  # a replay jumped: the log pane is refilled from the store
+                self._seq = 0
+                if self._built:
+                    self.query_one("#logs", LogView).clear()
             if self._changes.urgent(what, item) and not self._urgent:
                 self._urgent = True
                 self.call_later(self._urgent_refresh)  # after the source's own work: one redraw a burst

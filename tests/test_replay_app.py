@@ -37,9 +37,13 @@ async def test_the_replay_console_goes_to_a_moment_steps_plays_and_refuses_to_ac
         assert app.player.now == T0 + 250
         await pilot.press("comma")  # one second back: still after the failover
         assert app.player.now == T0 + 249 and app.player.playing is False
+        logs = app.query_one("#logs")
+        await until(pilot, lambda: any("FAULT" in line for line in logs.lines_text()))
         await pilot.press("g")
         await pilot.press(*"+100", "enter")
         await until(pilot, lambda: incidents(app) == [])
+        # back before the failover: the log pane holds what had arrived by then, not after
+        await until(pilot, lambda: not any("FAULT" in line for line in logs.lines_text()))
         await pilot.press("n")  # the next thing that happened: the failover, at +200
         assert app.player.now == T0 + 200
         await until(pilot, lambda: incidents(app) == ["dead_writer_vip_moved"])

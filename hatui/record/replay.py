@@ -12,8 +12,7 @@ from hatui.rules.incidents import correlate
 from hatui.state.store import Store
 
 from .file import Recording, RecordingError
-
-EVENTS_KEPT = 10_000  # what a live store keeps (Store's max_events)
+from .player import EVENTS_KEPT
 
 
 def store_at(rec: Recording, t: float) -> Store:

@@ -388,6 +388,12 @@ class LogView(Widget, can_focus=True):
             self._pending += arrived
         self._rebuild()
 
+    def clear(self) -> None:
+        """Forget every line (a replay jumped: what it shows is refilled from the store)."""
+        self._lines.clear()
+        self._pending = 0
+        self._rebuild()
+
     def set_filter(self, text: str) -> None:
         """Apply a filter (`node:db1 kind:state words`); empty shows everything."""
         self._filter = LogFilter.parse(text)
