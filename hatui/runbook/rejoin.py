@@ -248,6 +248,13 @@ class Rejoin:
                 "read_only=ON" if st.read_only else "writable now: the first step fences it",
             )
         )
+        # The writer's GTIDs again, read after the node's: while it takes writes, a node reading
+        # newer than the writer's showed the writer's own latest transactions as "errant" (the
+        # chaos soak: MMM rejoins refused as diverged by 1-1-14296..14299, db1's own).
+        ws = await ctx.access.sql(w.node).status()
+        if not ws.up:
+            checks.append(Check(f"MySQL on the writer {w.node} answers", F, ws.error or "does not answer", ""))
+            return checks
         mariadb = bool(ws.version and ws.version.is_mariadb)
         head = await writer_first_head(ctx, w.node, ws, mariadb)
         self.cls = cl = classify(st, ws, head)
