@@ -604,6 +604,14 @@ class Lab:
         st, rec = self._current(n, daemon)
         if rec is not None and procs.is_alive(rec):
             return f"{daemon} on {n.name} is already running (pid {rec.pid})"
+        if daemon == "keepalived":
+            # A killed keepalived leaves its pid files; when another process has since got one
+            # of those pids (this machine's pid_max is 32768: they come round in minutes),
+            # keepalived says "daemon is already running" and exits. Ours is dead: they are stale.
+            d = configs.NODE_OLD_PID_FILE.rsplit("/", 1)[0]
+            stale = [configs.NODE_KEEPALIVED_PID, "/run/vrrp.pid", "/run/checkers.pid"]
+            stale += [configs.NODE_OLD_PID_FILE, f"{d}/vrrp.pid", f"{d}/checkers.pid"]
+            self.node_run(n.name, ["rm", "-f", *stale])
         rec = self._start_daemon(st, n, daemon)
         if daemon == "mysqld":
             self._wait_mysqld(n.name)
