@@ -258,7 +258,8 @@ class Soak:
             # nothing naming the node comes up
             while time.monotonic() - t0 < QUIET_WATCH:
                 for code, nodes in self.incidents():
-                    if fault.node in nodes and code not in res.seen:
+                    # about the node (its anchor), not one that names it as a replica of another
+                    if nodes[:1] == (fault.node,) and code not in res.seen:
                         res.seen.append(code)
                 time.sleep(0.1)
             res.quiet = not res.seen
@@ -354,7 +355,7 @@ class Soak:
             now = time.monotonic()
             shown = self.incidents()
             for i, f in enumerate(plan.faults):
-                if any(f.node in nodes for _, nodes in shown):
+                if any((nodes[:1] == (f.node,)) if f.quiet else (f.node in nodes) for _, nodes in shown):
                     clear_at.pop(i, None)
                 else:
                     clear_at.setdefault(i, now)
