@@ -57,6 +57,8 @@ QUIET_WATCH = 8.0  # a fault with nothing to show is watched this long for a wro
 CLEAR_HOLD = 1.0  # cleared means: not named by any incident for this long
 BEFORE_REPAIR = ("failover", "repair-gap")  # what the console suggests while the writer is dead
 AFTER_REPAIR = ("rejoin", "repoint", "repair-gap")  # what it suggests once the node is back
+SETTLE_RUNBOOKS = (*AFTER_REPAIR, "split-brain")  # what else it may suggest before all is quiet
+SETTLE_GIVE_UP = 60.0
 RUNBOOK_TIMEOUT = 240
 KILL_ADVICE = re.compile(r"stop it \(kill (\d+)\)")
 
@@ -344,6 +346,37 @@ class Soak:
             return True
         return False
 
+    def settle_cluster(self, res: CycleResult, tried: dict[tuple[str, ...], int]) -> None:
+        """Until the console shows nothing wrong at all (SETTLE_GIVE_UP at most), doing what it
+        suggests: a fault's own incidents may be gone while what it left is not (a partitioned
+        writer's split brain: the other master's writes, errant on it now)."""
+        deadline = time.monotonic() + SETTLE_GIVE_UP
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            if self.incidents():
+                quiet_since = None
+                if self.follow(SETTLE_RUNBOOKS, res, tried):
+                    continue
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= CLEAR_HOLD:
+                return
+            time.sleep(0.2)
+        assert self.console is not None
+        left = self.console.call(console_detail)
+        res.notes.append(f"the console still showed, when the rows were counted: {left}")
+        self.say(f"  not quiet after {SETTLE_GIVE_UP:.0f} s: {left}")
+
+    def held_elsewhere(self, table: str, lost: list[int]) -> int:
+        """How many of the lost ids some other server holds (not gone from the cluster: a split
+        brain's other side, or replication that has not brought them yet)."""
+        ids = ",".join(str(i) for i in lost[:5000])
+        found: set[int] = set()
+        for n in self.spec.mysql_nodes:
+            out = self.lab.sql(n.name, f"SELECT id FROM labdb.`{table}` WHERE id IN ({ids})", check=False)
+            found |= {int(x) for x in out.split() if x.isdigit()}
+        return len(found)
+
     def await_clear(self, plan: CyclePlan, res: CycleResult, tried: dict[tuple[str, ...], int]) -> None:
         """From the repair: when each fault's node stops being named by any incident (and stays
         so for CLEAR_HOLD). A fault still shown after a moment gets what the console suggests
@@ -424,6 +457,7 @@ class Soak:
                 if "already running" not in said:
                     self.say(f"  {said}")
         self.await_clear(plan, res, tried)
+        self.settle_cluster(res, tried)
         report = w.stop()
         self._writer = None
         res.acked = report.acked
@@ -434,10 +468,15 @@ class Soak:
             res.lost = lost
             res.lost_gtids = [(w.gtids or {}).get(i, "?") for i in lost]
             res.recovered = len(missing_before & have)
+            if lost:
+                res.lost_elsewhere = self.held_elsewhere(table, lost)
         except Exception as exc:
             res.notes.append(f"reading the rows at the end: {exc}")
             res.lost = [-1]
-        self.say(f"  rows {res.acked}, lost {len(res.lost)}, recovered {res.recovered}")
+        self.say(
+            f"  rows {res.acked}, lost {len(res.lost)} ({res.lost_elsewhere} of them on another server), "
+            f"recovered {res.recovered}"
+        )
         restored = canonical.restore(lab)
         res.rebuilt = restored.rebuilt
         if restored.found:

@@ -171,6 +171,7 @@ class CycleResult:
     acked: int = 0  # rows the client was told committed this cycle
     lost: list[int] = field(default_factory=list)  # acknowledged, absent on the writer at the end
     lost_gtids: list[str] = field(default_factory=list)  # their GTIDs, as the server acknowledged them
+    lost_elsewhere: int = 0  # of the lost, held by another server (a split brain's other side)
     recovered: int = 0  # absent on the new writer after the failover, present after the runbooks
     duplicated: int = 0
     stuck: list[str] = field(default_factory=list)  # incidents still shown when the lab was canonical
@@ -251,7 +252,8 @@ class SoakReport:
             + (f"median {statistics.median(keys):.0f} ms, worst {max(keys):.0f} ms" if keys else "-"),
             f"  console crashes {self.console_crashes}, wallboard crashes {self.wallboard_crashes}, "
             f"cycles the soak could not drive {sum(bool(c.error) for c in self.cycles)}",
-            f"  rows acknowledged {sum(c.acked for c in self.cycles)}, lost {self.lost}, "
+            f"  rows acknowledged {sum(c.acked for c in self.cycles)}, lost {self.lost} "
+            f"({sum(c.lost_elsewhere for c in self.cycles)} of them held by another server), "
             f"recovered by runbooks {sum(c.recovered for c in self.cycles)}, "
             f"duplicated {sum(c.duplicated for c in self.cycles)}",
             f"  runbooks run {sum(len(c.runbooks) for c in self.cycles)} "
@@ -268,7 +270,10 @@ class SoakReport:
             out.append(f"  ! {f.fault}: cleared {f.cleared}")
         for c in self.cycles:
             if c.lost:
-                out.append(f"  ! cycle {c.number}: lost ids {c.lost[:20]} gtids {c.lost_gtids[:20]}")
+                out.append(
+                    f"  ! cycle {c.number}: {len(c.lost)} lost ({c.lost_elsewhere} on another server): ids "
+                    f"{c.lost[:20]} gtids {c.lost_gtids[:20]}"
+                )
             for r in c.runbooks:
                 if r.exit != 0:
                     out.append(f"  ! cycle {c.number}: {r.command} exited {r.exit}: {r.said}")
