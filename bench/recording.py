@@ -144,6 +144,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=3.0)
     ap.add_argument("--seeks", type=int, default=50)
     ap.add_argument("--keep", action="store_true", help="leave the fleet up")
+    ap.add_argument("--keep-files", action="store_true", help="leave the recordings (and the 24 h one) in /tmp")
     args = ap.parse_args()
     spec = default_spec(
         prefix=os.environ.get("HATUI_BENCH_PREFIX", "hatui-brec-"),
@@ -209,7 +210,10 @@ def main() -> int:
             f"keyframe every {recfile.KEYFRAME_SECONDS:.0f} s"
         )
     finally:
-        shutil.rmtree(out, ignore_errors=True)
+        if args.keep_files:
+            print(f"recordings left in {out}")
+        else:
+            shutil.rmtree(out, ignore_errors=True)
         if not args.keep:
             lab.down()
     return 0
