@@ -341,9 +341,8 @@ async def test_a_poll_while_the_last_is_stuck_answers_at_once(silent_port):
     st = await p.poll()
     assert time.monotonic() - t0 < 0.1
     assert not st.up and st.error.startswith("no answer yet (previous poll still waiting")
-    deadline = time.monotonic() + 10  # the stuck read ends at its 1 s read_timeout (later on a busy machine)
-    while not p._running.done() and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    # the stuck read ends at its 1 s read_timeout (later on a busy machine): wait for it, not a second
+    await asyncio.wait_for(asyncio.wrap_future(p._running), 10)
     st = await p.poll()  # the worker is free again and tries anew
     assert st.error == "timeout after 1 s waiting for an answer"
     await p.close()
