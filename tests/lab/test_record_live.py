@@ -77,6 +77,7 @@ def test_a_recorded_session_replays_to_what_status_said_live_and_holds_no_secret
     async def scenario():
         app = HatuiApp([cluster], record=path)
         async with app.run_test(size=(200, 60)) as pilot:
+            began = asyncio.get_running_loop().time()
             await until(pilot, "a healthy cluster", lambda: app.query_one("#alerts", DataTable).row_count == 0, 30)
             await pilot.pause(3.0)
             await asyncio.to_thread(status_now)  # 1: healthy, db1 writes
@@ -100,12 +101,18 @@ def test_a_recorded_session_replays_to_what_status_said_live_and_holds_no_secret
             await pilot.press("enter")
             await until(pilot, "the rejoin done", lambda: app.screen.phase == "finished", 60)
             await pilot.press("escape")
-            await pilot.pause(0.5)
+            # two minutes in all: more than one keyframe (every 60 s), so the replays below seek
+            # through keyframes and batches, not one picture
+            left = 125.0 - (asyncio.get_running_loop().time() - began)
+            await pilot.pause(max(0.5, left))
             await pilot.press("q")
 
-    op.run(scenario(), timeout=300)
+    op.run(scenario(), timeout=360)
     assert len(live) == 3
     rec = Recording(path)
+    span = rec.span()
+    assert span is not None and span[1] - span[0] >= 115
+    assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM keyframes").fetchone()[0] >= 2
     for i, d in enumerate(live):
         t = datetime.fromisoformat(d["taken_at"]).timestamp()
         replayed = status_at(rec, t)
