@@ -240,5 +240,6 @@ class SplitBrain:
             f"start keepalived on {self.loser} again (it comes back BACKUP: the VIP stays on {self.target})",
             f"keep {self.loser}'s writes{saved}: hatui repair-gap --from {self.loser} --to {self.target}, "
             f"then hatui rejoin {self.loser}",
-            f"or discard them: hatui rejoin {self.loser} --discard-errant",
+            f"or discard them: hatui rejoin {self.loser} --discard-errant (a replica that pulled "
+            f"{self.loser}'s writes first, the same way: the discard resets {self.loser}'s binlogs)",
         ]

@@ -52,7 +52,11 @@ def test_a_split_brain_keeps_one_side_saves_the_other_and_rejoins_it(lab, tmp_pa
     assert "hatui rejoin db1 --discard-errant" in r.stdout  # the hand-over
 
     lab.fault("start-keepalived", "db1")  # back as BACKUP: nopreempt, the VIP stays on db2
-    for node in ("db1", "db3"):  # db3 replicated db1's side of the split too
+    # db3 replicated db1's side of the split too: it goes first (db1's discard resets the binlogs
+    # db3 reads from, so rejoin refuses db1 while db3 still pulls from it diverged)
+    refused = hatui(lab, tmp_path, "rejoin", "db1", "--discard-errant", "--yes")
+    assert refused.returncode == 1 and "would break it" in refused.stdout, refused.stdout
+    for node in ("db3", "db1"):
         j = hatui(lab, tmp_path, "rejoin", node, "--discard-errant", "--yes")
         assert j.returncode == 0, j.stdout + j.stderr
     assert vip_holders(lab) == ["db2"]
