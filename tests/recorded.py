@@ -316,3 +316,15 @@ def record_a_failover(path, *, seconds: int = 300):
         seen[T0 + s] = dict(store.snapshot().observations)
     rec.close()
     return seen
+
+
+# ------------------------------------------------------------------ UI tests
+
+
+async def until(pilot, check, timeout: float = 8.0) -> None:
+    """Let the app run until check() holds (asserted at the deadline)."""
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await pilot.pause(0.05)
+    assert check()

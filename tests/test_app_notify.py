@@ -14,7 +14,7 @@ from hatui.mysql.status import MysqlStatus
 from hatui.state import Kind
 from hatui.views.feed import RecordedFeed
 from screens.app import HatuiApp
-from tests.recorded import lab_state
+from tests.recorded import lab_state, until
 
 LAB_YAML = """\
 name: lab
@@ -62,14 +62,6 @@ def vrrp(state: str, prio: int) -> VrrpSnapshot:
 
 def toasts(app) -> list[str]:
     return [t.render().plain for t in app.screen.query("Toast")]
-
-
-async def until(pilot, check, timeout: float = 8.0):
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await pilot.pause(0.05)
-    assert check()
 
 
 def failover(store) -> None:

@@ -13,15 +13,7 @@ from hatui.record.flight import FlightRecorder
 from hatui.state import Kind
 from hatui.views.feed import RecordedFeed
 from screens.app import HatuiApp
-from tests.recorded import FIXED_NOW, lab_cluster, lab_state, vrrp
-
-
-async def until(pilot, check, timeout: float = 8.0):
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await pilot.pause(0.05)
-    assert check()
+from tests.recorded import FIXED_NOW, lab_cluster, lab_state, until, vrrp
 
 
 async def test_the_console_records_what_it_saw_and_what_it_concluded(tmp_path):

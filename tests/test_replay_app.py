@@ -6,21 +6,13 @@ from textual.widgets import DataTable
 
 from hatui.record.file import Recording
 from screens.replay import ReplayApp
-from tests.recorded import T0, record_a_failover
+from tests.recorded import T0, record_a_failover, until
 
 
 def incidents(app) -> list[str]:
     t = app.query_one("#alerts", DataTable)
     rows = [[str(c) for c in t.get_row_at(i)] for i in range(t.row_count)]
     return [r[1] for r in rows if not r[1].startswith("  └") and r[0] != "cleared"]
-
-
-async def until(pilot, check, timeout: float = 5.0):
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await pilot.pause(0.05)
-    assert check()
 
 
 async def test_the_replay_console_goes_to_a_moment_steps_plays_and_refuses_to_act(tmp_path):
