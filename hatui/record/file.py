@@ -226,13 +226,6 @@ class Recording:
         except (zstandard.ZstdError, ValueError) as exc:
             raise RecordingError(f"{self.path}: a damaged batch ({exc})") from None
 
-    def readings(self, since: float, until: float) -> Iterator[Observation]:
-        """Every reading taken in (since, until], in the order the console received them,
-        values resolved (a "same" line gets the value it repeats, which may be older than
-        `since`: from the keyframe before it)."""
-        cur = self.cursor(since)
-        yield from cur.advance(until)
-
     def cursor(self, t: float) -> Cursor:
         """A reader positioned at moment t (its state is the state at t), to read forward."""
         cur = Cursor(self, self._keyframe_before(t))
