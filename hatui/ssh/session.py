@@ -659,14 +659,15 @@ class _Forward:
                 await asyncio.gather(*pumps)
             except (*_CHANNEL_ERRORS, ConnectionError):
                 pass
-            except asyncio.CancelledError:
-                # close() cancels us: end quietly. A cancelled client task makes asyncio's
-                # stream callback (3.11) log a spurious traceback when it asks task.exception().
-                pass
             finally:
                 for p in pumps:
                     p.cancel()
                 ch_writer.close()
+        except asyncio.CancelledError:
+            # close() cancels us, maybe while the channel is still opening: end quietly. A
+            # cancelled client task makes asyncio's stream callback (3.11) print a traceback
+            # when it asks task.exception() (a refused runbook ended with one on its screen).
+            pass
         finally:
             writer.close()
             self._tasks.discard(task)
