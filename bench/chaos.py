@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from dataclasses import asdict
 from pathlib import Path
 
@@ -61,6 +62,34 @@ SETTLE_RUNBOOKS = (*AFTER_REPAIR, "split-brain")  # what else it may suggest bef
 SETTLE_GIVE_UP = 60.0
 RUNBOOK_TIMEOUT = 240
 KILL_ADVICE = re.compile(r"stop it \(kill (\d+)\)")
+
+
+class MemoryTrace:
+    """--trace-memory: where the soak process's Python memory grew since the first cycle, by
+    source line (tracemalloc), printed after every cycle; for finding what keeps RSS growing."""
+
+    def __init__(self) -> None:
+        tracemalloc.start(4)
+        self.first: tracemalloc.Snapshot | None = None
+
+    def lines(self, top: int = 12) -> list[str]:
+        import gc
+
+        gc.collect()
+        snap = tracemalloc.take_snapshot().filter_traces(
+            (
+                tracemalloc.Filter(False, tracemalloc.__file__),
+                tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+            )
+        )
+        if self.first is None:
+            self.first = snap
+            return [f"memory: traced {sum(s.size for s in snap.statistics('filename')) // 1024} KB"]
+        out = [f"memory: traced {tracemalloc.get_traced_memory()[0] // 1024} KB, growth since the first cycle:"]
+        for d in snap.compare_to(self.first, "traceback")[:top]:
+            where = " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in d.traceback)
+            out.append(f"    {d.size_diff // 1024:+7d} KB {d.count_diff:+7d} objs  {where}")
+        return out
 
 
 def rss_kb() -> int:
@@ -193,7 +222,8 @@ def wallboard_health(app) -> str:
 
 
 class Soak:
-    def __init__(self, lab: Lab, seed: int, minutes: float, out_dir: Path):
+    def __init__(self, lab: Lab, seed: int, minutes: float, out_dir: Path, memory: MemoryTrace | None = None):
+        self.memory = memory
         self.lab = lab
         self.spec = lab.spec
         self.rng = random.Random(seed)
@@ -498,6 +528,9 @@ class Soak:
             self.say(f"  STUCK: {res.stuck}")
         self.check_apps("after the cycle")
         res.rss_kb = rss_kb()
+        if self.memory is not None:
+            for line in [f"RSS {res.rss_kb // 1024} MB", *self.memory.lines()]:
+                self.say(f"  {line}")
         return res
 
     def run(self) -> SoakReport:
@@ -507,6 +540,9 @@ class Soak:
             if left:
                 raise SystemExit(f"the console shows incidents on the canonical lab: {left}")
             self.report.rss_start_kb = rss_kb()
+            if self.memory is not None:
+                for line in self.memory.lines():
+                    self.say(f"  {line}")
             end = time.monotonic() + self.minutes * 60
             n = 0
             while time.monotonic() < end:
@@ -537,6 +573,7 @@ def main() -> int:
     ap.add_argument("--vip-mover", choices=("track-file", "flag-file", "none"), default="track-file")
     ap.add_argument("--use-lab", action="store_true", help="the lab $HATUI_LAB_PREFIX names, already up")
     ap.add_argument("--json", type=Path, help="write the whole report here")
+    ap.add_argument("--trace-memory", action="store_true", help="print where memory grew after every cycle (slower)")
     ap.add_argument("--out", type=Path, help="the runbooks' state folder (default /var/tmp/hatui-chaos-SEED)")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1 << 31)
@@ -562,7 +599,7 @@ def main() -> int:
     print(f"runbook state and audit logs: {out_dir}", flush=True)
     try:
         canonical.restore(lab)
-        report = Soak(lab, seed, args.minutes, out_dir).run()
+        report = Soak(lab, seed, args.minutes, out_dir, MemoryTrace() if args.trace_memory else None).run()
     finally:
         if not args.use_lab:
             lab.down()

@@ -7,7 +7,9 @@ replication channel per replica, VRRP snapshots, addresses) into a store, headle
 observations are refreshed each second, lag wanders, and log lines (real keepalived 2.x lines,
 parsed by the real parser) arrive in 4 Hz batches. Meanwhile keys are pressed. Prints the median,
 p99 and worst of the dashboard's refresh (one tick: snapshot, rules, tables, logs, plot) and of
-key-to-handled latency.
+key-to-handled latency, and the process's RSS after the first second and at the end with the
+entries the tables' render caches hold (--stock-table-caches: Textual's own cache sizes, to
+compare with screens/widgets/table.py's).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from textual.widgets import DataTable
 
 from hatui.cluster import load_cluster_text
 from hatui.keepalived import parse_line
@@ -120,7 +124,22 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, round(p * (len(xs) - 1)))]
 
 
-async def run(nodes: int, seconds: float, rate: int) -> None:
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cached_entries(app: HatuiApp) -> int:
+    return sum(
+        len(c)
+        for t in app.query(DataTable)
+        for c in (t._cell_render_cache, t._row_render_cache, t._row_renderable_cache, t._line_cache)
+    )
+
+
+async def run(nodes: int, seconds: float, rate: int, stock_caches: bool = False) -> None:
     cluster = load_cluster_text(fleet_yaml(nodes), "fleet.yml")
     store = Store(cluster)
     rng = random.Random(7)
@@ -130,6 +149,11 @@ async def run(nodes: int, seconds: float, rate: int) -> None:
     keys: list[float] = []
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
+        if stock_caches:
+            for t in app.query(DataTable):
+                t._cell_render_cache.maxsize = 10_000
+                for c in (t._row_render_cache, t._row_renderable_cache, t._line_cache):
+                    c.maxsize = 1_000
         view = app.query_one(ClusterView)
         original = view.refresh_state
 
@@ -147,7 +171,13 @@ async def run(nodes: int, seconds: float, rate: int) -> None:
         table.focus()
         t_end = time.monotonic() + seconds
         tick = 0
+        rss_start = 0.0
+        rss_trend: list[int] = []  # a minute apart
         while time.monotonic() < t_end:
+            if tick == 4:
+                rss_start = rss_mb()
+            if tick % 240 == 0:
+                rss_trend.append(round(rss_mb()))
             batch = rate // 4
             for k in range(batch):
                 node = f"db{rng.randrange(2)}"
@@ -157,11 +187,16 @@ async def run(nodes: int, seconds: float, rate: int) -> None:
             t0 = time.perf_counter()
             before = table.cursor_row
             await pilot.press("down" if tick % 8 < 4 else "up")
-            while table.cursor_row == before:
+            moved_by = time.monotonic() + 5
+            while table.cursor_row == before and time.monotonic() < moved_by:
                 await asyncio.sleep(0.001)
+            if table.cursor_row == before:  # the key went elsewhere (a screen on top): say so, go on
+                print(f"  a key press did not move the cursor within 5 s (focus: {app.focused})")
+                table.focus()
             keys.append(time.perf_counter() - t0)
             tick += 1
             await asyncio.sleep(0.25)
+        entries = cached_entries(app)
     print(f"console under load: {nodes} nodes, {rate} log lines/s, {seconds:g} s, 160x50 headless")
     print(
         f"  dashboard tick (snapshot + rules + tables + logs + plot): n={len(frames)}  median "
@@ -173,6 +208,11 @@ async def run(nodes: int, seconds: float, rate: int) -> None:
         f"{statistics.median(keys) * 1000:.1f} ms  p99 {pct(keys, 0.99) * 1000:.1f} ms  "
         f"worst {max(keys) * 1000:.1f} ms"
     )
+    print(
+        f"  RSS after 1 s {rss_start:.0f} MB, at the end {rss_mb():.0f} MB; the tables' render caches "
+        f"hold {entries} entries ({'Textual' if stock_caches else 'hatui'}'s sizes); "
+        f"RSS a minute apart: {rss_trend} MB"
+    )
 
 
 def main() -> int:
@@ -180,8 +220,9 @@ def main() -> int:
     ap.add_argument("--nodes", type=int, default=60)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--rate", type=int, default=5000)
+    ap.add_argument("--stock-table-caches", action="store_true")
     args = ap.parse_args()
-    asyncio.run(run(args.nodes, args.seconds, args.rate))
+    asyncio.run(run(args.nodes, args.seconds, args.rate, args.stock_table_caches))
     return 0
 
 

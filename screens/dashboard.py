@@ -33,6 +33,7 @@ from hatui.views.urgency import ChangeWatch
 from screens.notify import ClusterNotifications
 from screens.widgets.lagplot import LagPlot
 from screens.widgets.logview import LogView
+from screens.widgets.table import RefreshingTable
 
 log = logging.getLogger(__name__)
 
@@ -142,13 +143,13 @@ class ClusterView(Vertical):
             Static(id="cluster-header", classes="summary"),
             VerticalScroll(
                 Static("Nodes", id="nodes-title", classes="title"),
-                DataTable(id="nodes", cursor_type="row", zebra_stripes=True),
+                RefreshingTable(id="nodes", cursor_type="row", zebra_stripes=True),
                 Static("VRRP", id="vrrp-title", classes="title"),
-                DataTable(id="vrrp", cursor_type="row"),
+                RefreshingTable(id="vrrp", cursor_type="row"),
                 Static("Replication", id="repl-title", classes="title"),
-                DataTable(id="repl", cursor_type="row"),
+                RefreshingTable(id="repl", cursor_type="row"),
                 Static("Incidents (their alerts under each)", classes="title"),
-                DataTable(id="alerts", cursor_type="row"),
+                RefreshingTable(id="alerts", cursor_type="row"),
                 Static("keepalived logs, all nodes", classes="title"),
                 LogView(id="logs"),
                 Static("Replication lag", id="lag-title", classes="title"),
