@@ -519,3 +519,36 @@ def test_fingerprints_are_normalized_for_comparison(keys):
 def test_node_known_hosts_default(tmp_path):
     assert hostkeys.known_hosts_path(node()) == Path("~/.ssh/known_hosts").expanduser()
     assert hostkeys.known_hosts_path(node(known_hosts=str(tmp_path / "k"))) == tmp_path / "k"
+
+
+async def test_closing_a_forward_while_a_client_waits_for_its_channel_prints_nothing():
+    """A refused runbook ended with a CancelledError traceback on the DBA's screen: its MySQL
+    forward was closed while a client's channel was still being opened (asyncio's stream callback
+    reports a cancelled client task as an error)."""
+    from hatui.ssh.session import _Forward
+
+    class Waiting:  # a session whose connection never comes
+        node = node()
+
+        async def _ensure(self):
+            await asyncio.Event().wait()
+
+    loop = asyncio.get_running_loop()
+    reported: list[dict] = []
+    loop.set_exception_handler(lambda _loop, ctx: reported.append(ctx))
+    try:
+        fwd = _Forward(Waiting(), "127.0.0.1", 3306)
+        await fwd.start(0)
+        reader, writer = await asyncio.open_connection("127.0.0.1", fwd.port)
+        for _ in range(100):  # the client's task is waiting for the channel
+            if fwd._tasks:
+                break
+            await asyncio.sleep(0.01)
+        assert fwd._tasks
+        await fwd.close()
+        await asyncio.sleep(0.1)  # the stream callback runs after the task ends
+        assert await reader.read() == b""  # the client was let go
+        writer.close()
+        assert reported == []
+    finally:
+        loop.set_exception_handler(None)
