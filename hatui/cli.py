@@ -39,6 +39,9 @@ subcommands:
   exporter --cluster FILE [--cluster FILE ...] [--listen ADDR:PORT]
                                  the readings, alerts and incidents as Prometheus metrics (read-only,
                                  like the wallboard; loopback:9877 by default)
+  serve --cluster FILE [...] [--listen ADDR:PORT] [--token-file F] [--tls-cert C --tls-key K]
+                                 the read-only wallboard in browsers: one collector however many
+                                 watch (loopback:8470 by default; a token for anything else)
   check-mysql [options]          keepalived vrrp_script: exit 0 when the local MySQL/MariaDB is
                                  healthy, 1 when not (see `hatui check-mysql --help`)
   lab up                         build the lab: a real 3-node keepalived + MariaDB cluster in
@@ -174,6 +177,31 @@ def _parser() -> argparse.ArgumentParser:
         default="127.0.0.1:9877",
         help="where Prometheus scrapes /metrics (default 127.0.0.1:9877: loopback only)",
     )
+
+    se = sub.add_parser(
+        "serve",
+        help="the read-only wallboard in browsers (one collector per cluster however many watch)",
+        description="The --watch wallboard served to browsers (textual-serve). One read-only collector per "
+        "cluster feeds every browser's wallboard; the browsers' processes hold no credential and open no "
+        "connection to any node. Listens on loopback unless told otherwise; anything else needs an access "
+        "token (--token-file, or HATUI_SERVE_TOKEN in the environment, never the command line): open "
+        "http(s)://ADDR:PORT/?token=TOKEN once, the browser keeps it in a cookie.",
+    )
+    se.add_argument("--cluster", metavar="FILE", action="append", help="a cluster file (repeatable)")
+    se.add_argument(
+        "--listen", metavar="ADDR:PORT", default="127.0.0.1:8470", help="default 127.0.0.1:8470 (loopback only)"
+    )
+    se.add_argument("--token-file", metavar="FILE", help="the access token (first line; the file mode 0600)")
+    se.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
+    se.add_argument("--tls-key", metavar="FILE", help="... and its private key (PEM)")
+    se.add_argument(
+        "--max-viewers",
+        type=int,
+        default=16,
+        metavar="N",
+        help="browsers at once (each is a wallboard process of ~60 MB; default 16)",
+    )
+    se.add_argument("--viewer", metavar="SOCKET", help=argparse.SUPPRESS)  # one browser's wallboard
 
     fo = sub.add_parser(
         "failover",
@@ -369,6 +397,8 @@ def _main(argv: list[str] | None = None) -> int:
         return _trust_host(args, argv)
     if args.command == "exporter":
         return _exporter(args, argv)
+    if args.command == "serve":
+        return _serve(args, argv)
     if args.command in ("switchover", "runbook", "repair-gap", "rejoin", "repoint", "split-brain", "failover"):
         return _runbook(args, argv)
     if not args.cluster:
@@ -608,6 +638,48 @@ def _exporter(args, argv: list[str]) -> int:
         pass
     except OSError as exc:
         print(f"hatui exporter: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return Exit.UNKNOWN
+    return Exit.OK
+
+
+def _serve(args, argv: list[str]) -> int:
+    import asyncio
+
+    if args.viewer:
+        ui = importlib.import_module("screens.serve")  # the UI layer: the engine does not import it
+
+        return int(ui.run_viewer(args.viewer))
+    if not args.cluster:
+        raise InputError("hatui serve: --cluster FILE is required")
+    from hatui.serve.access import TOKEN_ENV, access
+
+    clusters = _load(args.cluster)
+    _enter_namespace(clusters, argv)
+    acc = access(args.listen, token_file=args.token_file, cert=args.tls_cert, key=args.tls_key)
+    os.environ.pop(TOKEN_ENV, None)  # read: no child process inherits it
+    ui = importlib.import_module("screens.serve")
+
+    names = ", ".join(c.name for c in clusters)
+    guard = "an access token is needed" if acc.token else "no access token: loopback only"
+
+    def ready(server, hub) -> None:
+        print(f"hatui serve: {names} on {acc.url()} ({guard}; read-only)", flush=True)
+
+    async def main() -> None:
+        import signal
+
+        until = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # stop cleanly: viewers, SSH sessions, the port
+            loop.add_signal_handler(sig, until.set)
+        await ui.serve(clusters, acc, until=until, max_viewers=args.max_viewers, ready=ready)
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"hatui serve: cannot listen on {acc.host}:{acc.port}: {exc}", file=sys.stderr)
         return Exit.UNKNOWN
     return Exit.OK
 
