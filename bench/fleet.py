@@ -21,6 +21,12 @@ the first K cluster files (3K nodes), waits until every node has a complete read
 - the whole machine's CPU use in the window (the nodes' own daemons share the two cores).
 
 A fresh process per measurement: memory never shrinks back inside one.
+
+Modes `exporter` and `serve` measure the real CLI process on the same fleet sizes instead:
+`hatui exporter --cluster ...` scraped once a second (CPU and RSS of its process, per node), and
+`hatui serve --cluster ...` with two browsers' wallboards connected over its WebSocket (the hub's
+process, then the two viewer processes, each apart: a viewer's cost does not grow with nodes
+collected but with what it draws).
 """
 
 from __future__ import annotations
@@ -147,6 +153,148 @@ async def measure(files: list[str], watch: bool, settle: float, seconds: float, 
     return out
 
 
+# ---------------------------------------------------------------- the CLI's processes (on the host)
+
+
+def _tree_usage(pid: int) -> dict[int, tuple[float, int]]:
+    """CPU seconds and RSS kB of the process and each descendant."""
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            kids.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(entry))
+    tick = os.sysconf("SC_CLK_TCK")
+    out, todo = {}, [pid]
+    while todo:
+        p = todo.pop()
+        todo += kids.get(p, [])
+        try:
+            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            out[p] = ((int(f[11]) + int(f[12])) / tick, rss_kb(p)[0])
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def measure_cli(mode: str, files: list[str], ns: str, settle: float, seconds: float, ready_timeout: float) -> dict:
+    import random
+    import urllib.request
+
+    from hatui.cluster import load_cluster
+    from hatui.lab.operator import OperatorLoop
+
+    nodes = sum(len(load_cluster(f).nodes) for f in files)
+    port = random.randint(20000, 29000)
+    argv = [sys.executable, "-m", "hatui", mode, *[a for f in files for a in ("--cluster", f)]]
+    proc = subprocess.Popen(
+        [*argv, "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, HATUI_STATE_DIR=f"{STATE_DIR}-state"),
+    )
+    loop = OperatorLoop(ns)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
+
+    async def get(path: str) -> str:
+        def fetch() -> str:
+            with opener.open(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+                return r.read().decode()
+
+        return await asyncio.to_thread(fetch)  # the executor's thread is in the loop's namespace
+
+    out: dict = {"clusters": len(files), "nodes": nodes, "mode": mode}
+    viewers: list = []
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < ready_timeout:
+            try:
+                if mode == "exporter":
+                    text = loop.run(get("/metrics"), 15)
+                    pending = [x for x in text.splitlines() if x.startswith("hatui_node_pending{")]
+                    if pending and all(x.endswith(" 0.0") for x in pending):
+                        break
+                else:
+                    loop.run(get("/"), 15)
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        if mode == "serve":
+            import aiohttp
+
+            async def open_viewer() -> dict:
+                session = aiohttp.ClientSession()
+                ws = await session.ws_connect(f"ws://127.0.0.1:{port}/ws?width=200&height=60")
+                v = {"session": session, "ws": ws, "bytes": 0}
+
+                async def drain() -> None:
+                    async for msg in ws:
+                        v["bytes"] += len(msg.data or b"")
+
+                v["task"] = asyncio.create_task(drain())
+                return v
+
+            viewers = [loop.run(open_viewer(), 30) for _ in range(2)]
+            while time.monotonic() - t0 < ready_timeout and not all(v["bytes"] > 10_000 for v in viewers):
+                time.sleep(0.5)
+        out["ready_s"] = round(time.monotonic() - t0, 1)
+        time.sleep(settle)
+        u0, w0 = _tree_usage(proc.pid), time.monotonic()
+        peak = 0
+        while time.monotonic() - w0 < seconds:
+            if mode == "exporter":
+                loop.run(get("/metrics"), 15)
+            peak = max(peak, sum(r for _, r in _tree_usage(proc.pid).values()))
+            time.sleep(1)
+        u1, wall = _tree_usage(proc.pid), time.monotonic() - w0
+        own = [p for p in u1 if p in u0]
+
+        def cpu(pids) -> float:
+            return sum(u1[p][0] - u0[p][0] for p in pids) * 100 / wall
+
+        main_pids = [p for p in own if p == proc.pid or not _is_viewer(p)]
+        viewer_pids = [p for p in own if _is_viewer(p)]
+        rss = sum(u1[p][1] for p in main_pids)
+        out.update(
+            seconds=round(wall, 1),
+            cpu_pct=round(cpu(main_pids), 2),
+            cpu_pct_per_node=round(cpu(main_pids) / nodes, 3),
+            rss_mb=round(rss / 1024, 1),
+            rss_mb_per_node=round(rss / 1024 / nodes, 2),
+            peak_rss_mb=round(peak / 1024, 1),
+        )
+        if mode == "serve":
+            out.update(
+                viewers=len(viewer_pids),
+                viewer_cpu_pct=[round(cpu([p]), 2) for p in viewer_pids],
+                viewer_rss_mb=[round(u1[p][1] / 1024, 1) for p in viewer_pids],
+            )
+    finally:
+        for v in viewers:
+            loop.run(v["ws"].close(), 30)
+            loop.run(v["session"].close(), 30)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        loop.close()
+    return out
+
+
+def _is_viewer(pid: int) -> bool:
+    """A browser's wallboard process (not the `sh -c` textual-serve starts it with)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"--viewer" in argv and not argv[0].endswith(b"sh")
+
+
 # ---------------------------------------------------------------- orchestration (on the host)
 
 
@@ -180,7 +328,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--settle", type=float, default=20.0)
     ap.add_argument("--ready-timeout", type=float, default=120.0)
-    ap.add_argument("--modes", default="console,wallboard")
+    ap.add_argument("--modes", default="console,wallboard", help="of console, wallboard, exporter, serve")
     ap.add_argument("--keep", action="store_true", help="leave the fleet up")
     ap.add_argument("--measure", help=argparse.SUPPRESS)  # files, comma-separated (inner process)
     ap.add_argument("--watch", action="store_true", help=argparse.SUPPRESS)
@@ -222,6 +370,22 @@ def main() -> int:
         for k in sizes:
             files = [str(p) for p in spec.cluster_files[:k]]
             for mode in args.modes.split(","):
+                if mode in ("exporter", "serve"):
+                    r = measure_cli(mode, files, spec.operator_ns, args.settle, args.seconds, args.ready_timeout)
+                    rows.append(r)
+                    print(
+                        f"  {mode:9} {r['nodes']:4} nodes: CPU {r['cpu_pct']:5.1f}% "
+                        f"({r['cpu_pct_per_node']:.3f}%/node)  RSS {r['rss_mb']:6.1f} MB "
+                        f"({r['rss_mb_per_node']:.2f} MB/node, peak of all {r['peak_rss_mb']:.0f})"
+                        + (
+                            f"  viewers {r['viewers']}: CPU {r['viewer_cpu_pct']}% RSS {r['viewer_rss_mb']} MB"
+                            if mode == "serve"
+                            else ""
+                        )
+                        + f"  ready in {r['ready_s']} s",
+                        flush=True,
+                    )
+                    continue
                 cmd = [
                     "ip", "netns", "exec", spec.operator_ns, sys.executable, __file__,
                     "--measure", ",".join(files), "--seconds", str(args.seconds), "--settle", str(args.settle),
