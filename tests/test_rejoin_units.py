@@ -335,3 +335,25 @@ def test_identifiers_with_percent_survive_pymysql_formatting():
     sql, args = inverse(change, [1], ["i%d", "p%s"])
     sent = sql % tuple(escape_item(a, "utf8mb4") for a in args)
     assert sent == ("UPDATE `lab%db`.`we%ird` SET `i%d` = '1', `p%s` = 'a' WHERE `i%d` <=> '1' LIMIT 1")
+
+
+def test_a_standbys_own_writes_the_writer_replicates_from_it_are_not_errant():
+    """The chaos soak: a dual master's standby held the VIP through a partition of the writer,
+    took its clients' writes (its own server_id), and the VIP went back. The writer's running
+    channel from it brings them: they are the cluster's data, not errant (a discard would drop
+    them). Stopped (a split brain), the channel brings nothing: classify is called without."""
+    standby = maria("1-1-8131,2-2-10242", "1-1-8131", server_id=2)
+    writer = maria("1-1-8131,2-2-9906", "2-2-9906", server_id=1)
+    assert classify(standby, writer, None).standing == Standing.DIVERGED  # nobody pulls them
+    c = classify(standby, writer, None, writer_pulls=True)
+    assert c.standing == Standing.IDENTICAL and c.errant == ""  # nothing of the writer's is missing
+    # a third server's transactions the writer never had stay errant even then
+    third = maria("1-1-8131,2-2-9906,3-3-7", server_id=2)
+    assert classify(third, writer, None, writer_pulls=True).errant == "3-3-1..7"
+
+
+def test_mysql_standbys_own_writes_are_not_errant_when_the_writer_pulls_from_it():
+    standby = MysqlStatus(up=True, version=MYSQL, server_uuid=OLD, gtid_executed=f"{NEW}:1-100,{OLD}:1-40")
+    writer = mysql(f"{NEW}:1-100,{OLD}:1-30")
+    assert classify(standby, writer, None).errant == f"{OLD}:31-40"
+    assert classify(standby, writer, None, writer_pulls=True).errant == ""

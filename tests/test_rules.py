@@ -140,6 +140,25 @@ def test_errant_gtid_on_a_replica_but_not_polling_skew():
     assert ("gtid.errant", "db3") not in alerts(store)
 
 
+def test_a_standbys_own_writes_are_not_errant_while_the_writer_replicates_from_it():
+    """The chaos soak: db2 held the VIP while db1 was cut off, took writes (0-2-...), and the
+    VIP went back to db1 before db1's channel from db2 had fetched them. They are on their way,
+    not errant: the console suggested discarding them and the discard dropped 313 of them."""
+    store, _ = healthy()
+    store.put("db1", Kind.MYSQL, mysql(1, False, [chan("10.0.0.12")], state="0-1-100"))
+    store.put("db2", Kind.MYSQL, mysql(2, True, [chan()], state="0-1-100,0-2-413"))
+    assert ("gtid.errant", "db2") not in alerts(store)
+    # db3 does not feed the writer: its own writes are errant
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan()], state="0-1-100,0-3-7"))
+    assert ("gtid.errant", "db3") in alerts(store)
+    # the writer's channel from db2 stopped (a split brain's runbook, a held-back conflict): errant
+    store.put("db1", Kind.MYSQL, mysql(1, False, [chan("10.0.0.12", io="No", sql=False)], state="0-1-100"))
+    assert ("gtid.errant", "db2") in alerts(store)
+    # reconnecting after the partition healed counts as running
+    store.put("db1", Kind.MYSQL, mysql(1, False, [chan("10.0.0.12", io="Connecting")], state="0-1-100"))
+    assert ("gtid.errant", "db2") not in alerts(store)
+
+
 def test_mysql_errant_gtid_set():
     store, _ = healthy("primary-replicas")
     w_uuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562"

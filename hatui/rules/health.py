@@ -15,7 +15,7 @@ from hatui.cluster import Role, VipRole
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.rules.alerts import Alert, Severity
 from hatui.rules.context import Context, Rule
-from hatui.rules.errant import errant_transactions
+from hatui.rules.errant import errant_transactions, pulls_from
 from hatui.rules.mmm import rule_reader_vips
 from hatui.rules.readiness import pending_nodes
 from hatui.rules.routers import rule_routers
@@ -295,7 +295,7 @@ def rule_errant(ctx: Context) -> Iterator[Alert]:
         st = mysql(ctx.snap, name)
         if st is None or not st.up:
             continue
-        errant = errant_transactions(st, wst)
+        errant = errant_transactions(st, wst, writer_pulls=pulls_from(ctx.snap, wst, name))
         if errant:
             yield Alert(
                 "gtid.errant",

@@ -27,6 +27,7 @@ from hatui.gtid import GtidSet
 from hatui.mysql.dialect import Dialect, Statement, dialect_for
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.privatefs import write_private
+from hatui.rules.errant import pulls_from
 from hatui.rules.topology import node_for_host, vip_views, writer
 from hatui.runbook.facts import Facts, gather
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
@@ -65,16 +66,25 @@ class Classification:
     reason: str
 
 
-def classify(node: MysqlStatus, w: MysqlStatus, writer_first_head: str | None) -> Classification:
+def classify(
+    node: MysqlStatus, w: MysqlStatus, writer_first_head: str | None, *, writer_pulls: bool = False
+) -> Classification:
     """Pure: where a node stands against the writer. writer_first_head: the GTID state at the
-    head of the writer's oldest binlog (MariaDB Gtid_list) or its gtid_purged (MySQL)."""
+    head of the writer's oldest binlog (MariaDB Gtid_list) or its gtid_purged (MySQL).
+    writer_pulls: the writer replicates from the node (a dual master's standby), so what the
+    node wrote itself is on its way to the writer, not errant (the chaos soak: a standby that
+    held the VIP during a partition had its clients' writes called errant and discarded)."""
     mariadb = bool(w.version and w.version.is_mariadb)
     if mariadb:
         # what it logged itself (binlog state) against everything the writer has; its slave
         # position only says what it has, never what it invented
         mine = gapmod.Have.of(True, node.gtid_binlog_state, node.gtid_slave_pos)
         theirs = gapmod.Have.of(True, w.gtid_binlog_state, w.gtid_slave_pos)
-        errant = {k: (theirs.seq(*k), n) for k, n in mine.state.items() if n > theirs.seq(*k)}
+        errant = {
+            k: (theirs.seq(*k), n)
+            for k, n in mine.state.items()
+            if n > theirs.seq(*k) and not (writer_pulls and k[1] == node.server_id)
+        }
         errant_text = ",".join(
             f"{d}-{s}-{a + 1}" + (f"..{b}" if b > a + 1 else "") for (d, s), (a, b) in sorted(errant.items())
         )
@@ -85,7 +95,11 @@ def classify(node: MysqlStatus, w: MysqlStatus, writer_first_head: str | None) -
     else:
         mine_s = GtidSet.parse(node.gtid_executed or "")
         theirs_s = GtidSet.parse(w.gtid_executed or "")
-        errant_text = str(mine_s - theirs_s)
+        extra = mine_s - theirs_s
+        if writer_pulls and node.server_uuid:
+            own = node.server_uuid.lower()
+            extra = extra - GtidSet.from_intervals({own: extra.intervals.get((own, ""), ())})
+        errant_text = str(extra) if extra else ""
         purged_text = str(GtidSet.parse(writer_first_head or "") - mine_s)
         ahead = bool(theirs_s - mine_s)
     if errant_text:
@@ -257,7 +271,8 @@ class Rejoin:
             return checks
         mariadb = bool(ws.version and ws.version.is_mariadb)
         head = await writer_first_head(ctx, w.node, ws, mariadb)
-        self.cls = cl = classify(st, ws, head)
+        writer_pulls = pulls_from(facts.snap, ws, n)
+        self.cls = cl = classify(st, ws, head, writer_pulls=writer_pulls)
         ctx.facts.update({"writer": w.node, "standing": str(cl.standing)})
         verdict = {Standing.IDENTICAL: P, Standing.BEHIND: P, Standing.DIVERGED: F, Standing.IRRECOVERABLE: F}
         fix = ""
@@ -274,7 +289,18 @@ class Rejoin:
         checks.append(Check(f"{n} against {w.node}: {cl.standing}", verdict[cl.standing], cl.reason, fix))
         if mariadb:
             checks += self._domains_check(st, ws)
-        if cl.standing == Standing.DIVERGED and self.discard_errant:
+        if cl.standing == Standing.DIVERGED and self.discard_errant and writer_pulls:
+            checks.append(
+                Check(
+                    f"the writer {w.node} does not replicate from {n}",
+                    F,
+                    f"{w.node} replicates from {n} now: what {n} wrote itself reaches {w.node} whatever is "
+                    f"done here, and discarding would reset the binlogs {w.node} reads (error 1236)",
+                    f"wait for {w.node}'s channel from {n} to bring them and rejoin without --discard-errant; "
+                    f"to drop them instead, stop that channel first (STOP SLAVE on {w.node})",
+                )
+            )
+        elif cl.standing == Standing.DIVERGED and self.discard_errant:
             checks += await self._save_errant(ctx, st, ws, mariadb)
         # the reverse channel of a dual-master pair, and replicas still pulling from the node
         snap = facts.snap
@@ -551,7 +577,8 @@ class Rejoin:
         async def verify(ctx: RunContext) -> str:  # reads only
             st2 = await ctx.access.sql(n).status()
             ws2 = await ctx.access.sql(w).status()
-            cl = classify(st2, ws2, None)
+            # the reverse channel, started by this rejoin, brings what n wrote itself
+            cl = classify(st2, ws2, None, writer_pulls=self.reverse and any(ch.io_running for ch in ws2.channels))
             if cl.standing == Standing.DIVERGED:
                 raise StepFailed(f"{n} has errant transactions: {cl.errant}")
             if not st2.read_only:
