@@ -39,6 +39,9 @@ subcommands:
   exporter --cluster FILE [--cluster FILE ...] [--listen ADDR:PORT]
                                  the readings, alerts and incidents as Prometheus metrics (read-only,
                                  like the wallboard; loopback:9877 by default)
+  make-writable --cluster FILE NODE
+                                 no server is writable and writes go to NODE (a restarted primary):
+                                 prove it holds everything, then make it writable
   serve --cluster FILE [...] [--listen ADDR:PORT] [--token-file F] [--tls-cert C --tls-key K]
                                  the read-only wallboard in browsers: one collector however many
                                  watch (loopback:8470 by default; a token for anything else)
@@ -177,6 +180,15 @@ def _parser() -> argparse.ArgumentParser:
         default="127.0.0.1:9877",
         help="where Prometheus scrapes /metrics (default 127.0.0.1:9877: loopback only)",
     )
+
+    mw = sub.add_parser(
+        "make-writable",
+        help="make the node where writes go writable again when no server is (a restarted primary behind routers)",
+    )
+    mw.add_argument("--cluster", metavar="FILE", required=True)
+    mw.add_argument("node", metavar="NODE", help="the node the routers (or the writer's VIP) send writes to")
+    mw.add_argument("--dry-run", action="store_true", help="run the checks and show the step; change nothing")
+    mw.add_argument("--yes", action="store_true", help="do not ask to type the node's name (scripts)")
 
     se = sub.add_parser(
         "serve",
@@ -399,7 +411,16 @@ def _main(argv: list[str] | None = None) -> int:
         return _exporter(args, argv)
     if args.command == "serve":
         return _serve(args, argv)
-    if args.command in ("switchover", "runbook", "repair-gap", "rejoin", "repoint", "split-brain", "failover"):
+    if args.command in (
+        "switchover",
+        "runbook",
+        "repair-gap",
+        "rejoin",
+        "repoint",
+        "split-brain",
+        "failover",
+        "make-writable",
+    ):
         return _runbook(args, argv)
     if not args.cluster:
         _parser().print_help()
@@ -555,6 +576,10 @@ def _runbook(args, argv: list[str]) -> int:
             from hatui.runbook.repoint import Repoint
 
             runbook = Repoint(cluster, args.nodes)
+        elif args.command == "make-writable":
+            from hatui.runbook.make_writable import MakeWritable
+
+            runbook = MakeWritable(cluster, args.node)
         else:
             from hatui.runbook.rejoin import Rejoin
 

@@ -146,6 +146,7 @@ class HatuiApp(App):
             "repoint": self.open_repoint,
             "split-brain": self.open_split_brain,
             "failover": self.open_failover,
+            "make-writable": self.open_make_writable,
         }[message.runbook]
         opener(message.cluster, *message.nodes)
 
@@ -179,6 +180,13 @@ class HatuiApp(App):
 
         # the DBA types the new writer's name; the dry run shows every candidate's evidence first
         self.open_runbook(cluster, f"Failover of {cluster.name} to {to}", to, lambda planned: Failover(cluster, to))
+
+    def open_make_writable(self, cluster: Cluster, node: str) -> None:
+        from hatui.runbook.make_writable import MakeWritable
+
+        self.open_runbook(
+            cluster, f"Make {node} writable ({cluster.name})", node, lambda planned: MakeWritable(cluster, node)
+        )
 
     def open_split_brain(self, cluster: Cluster, keep: str) -> None:
         from hatui.runbook.split_brain import SplitBrain

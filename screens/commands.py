@@ -92,6 +92,16 @@ def runbook_commands(view: ClusterView) -> Iterator[SystemCommand]:
                     "its evidence first; what only the others or the dead writer hold is recovered)",
                     partial(view.post_message, RunbookRequested("failover", c, node)),
                 )
+    if writer is None and not _writer_down(view):
+        # nothing writable and nobody dead: a restarted primary (read_only from my.cnf)
+        for node, n in c.nodes.items():
+            if n.has_role(Role.MYSQL) and _answers(view, node):
+                yield SystemCommand(
+                    f"Runbook: make {node} writable",
+                    f"No server takes writes: make {node} writable if writes go to it and it holds "
+                    "everything the others have (checked first)",
+                    partial(view.post_message, RunbookRequested("make-writable", c, node)),
+                )
     for keep in _split_sides(view):
         yield SystemCommand(
             f"Runbook: resolve the split brain, keeping {keep}",

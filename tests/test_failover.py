@@ -10,12 +10,13 @@ import asyncio
 
 import pytest
 
+from hatui.mysql.fencefile import fence_restart_command
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.mysql.version import detect_version
 from hatui.routers import RouterObs
 from hatui.routers.model import Route, RouteServer, ServerState
 from hatui.runbook.facts import Facts
-from hatui.runbook.failover import Failover, errant_of, fence_restart_command
+from hatui.runbook.failover import Failover, errant_of
 from hatui.runbook.model import Verdict
 from hatui.state import Kind, Store
 from tests.fake_access import VERSIONS, Ctx, FakeAccess, cluster

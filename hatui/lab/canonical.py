@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from hatui.collect.vrrpdump import dump_command, split_dump
 from hatui.keepalived.dump import DumpParseError, parse_json_dump
+from hatui.mysql.fencefile import fence_check_command, unfence_command
 
 from . import configs, network, procs
 from .lab import Lab, node_daemons
@@ -137,6 +138,9 @@ def _once(lab: Lab) -> list[str]:
         want = "0" if n.name == w.name else "1"
         if ro != want:
             out.append(f"{n.name} is {'writable' if ro == '0' else 'read-only'}")
+        fences = lab.node_run(n.name, ["sh", "-c", fence_check_command()]).stdout.split()
+        if fences:
+            out.append(f"{n.name} has a failover's fence file ({', '.join(fences)}): it would restart read-only")
         if n.source:
             s = _slave_status(lab, n.name)
             source = spec.node(n.source)
@@ -252,6 +256,7 @@ def _repair(lab: Lab, r: Restored) -> None:
     for n in spec.mysql_nodes:
         want = "OFF" if n.name == w.name else "ON"
         lab.sql(n.name, f"SET GLOBAL read_only={want}", check=False)
+        lab.node_run(n.name, ["sh", "-c", unfence_command()])  # as built: no node has a fence file
     if not spec.options.gtid:
         return  # a channel by position cannot be repointed blindly: rebuild if it is broken
     password = (spec.secrets_dir / "repl.pw").read_text().strip()

@@ -273,7 +273,10 @@ def dead_nodes(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list[Inci
                 (Suggestion(f"check {node}'s host and network (SSH gets no answer)"),)
                 if unreachable
                 else (
-                    Suggestion(f"start {node}'s mysqld, then make it a replica of the writer again", "rejoin", (node,)),
+                    Suggestion(f"start {node}'s mysqld, then make it a replica of the writer again", "rejoin", (node,))
+                    if ctx.writer.node not in (None, node)
+                    # rejoin refuses without a writer to follow: say what comes first
+                    else Suggestion(f"start {node}'s mysqld; once a writer is back, rejoin it (`hatui rejoin {node}`)"),
                 )
             )
             out.append(
@@ -443,7 +446,14 @@ def vip_on_bad_node(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list
     for a in got:
         assert a.node is not None
         others = sorted(_candidates(ctx, a.subject) - {a.node})
-        sug = tuple(Suggestion(f"move the writer to {o}", "switchover", ("--to", o)) for o in others[:1])
+        if a.code == "vip.holder_read_only" and ctx.writer.node is None:
+            # nothing is writable: the holder's notify script did not lift read_only (or its mysqld
+            # restarted under the VIP); a switchover needs a writer to move from
+            sug: tuple[Suggestion, ...] = (
+                Suggestion(f"make {a.node} writable: it holds the writer VIP", "make-writable", (a.node,)),
+            )
+        else:
+            sug = tuple(Suggestion(f"move the writer to {o}", "switchover", ("--to", o)) for o in others[:1])
         out.append(
             Incident(Code.VIP_ON_BAD_NODE, a.subject or a.node, a.message, (a,), (a.node,), dict(a.evidence), sug)
         )
@@ -488,6 +498,21 @@ def routers(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list[Inciden
         return []
     first = _root_first(("router.rw_no_target", "router.rw_target_down", "router.rw_target_read_only"), got)
     w = ctx.writer.node
+    sug: tuple[Suggestion, ...]
+    read_only_targets = {a.evidence.get("target") for a in got if a.code == "router.rw_target_read_only"}
+    if w is None and len(read_only_targets) == 1 and all(a.code == "router.rw_target_read_only" for a in got):
+        # every route ends on the same live read-only server and nothing is writable: a restarted
+        # primary (read_only from my.cnf). make-writable proves it holds everything first.
+        (t,) = read_only_targets
+        sug = (Suggestion(f"make {t} writable: every router sends writes to it", "make-writable", (str(t),)),)
+    else:
+        sug = (
+            Suggestion(
+                f"point the writers' route at the writer {w}"
+                if w
+                else "promote a writer, then point the writers' route at it"
+            ),
+        )
     return [
         Incident(
             Code.ROUTER_NO_RW_TARGET,
@@ -496,13 +521,7 @@ def routers(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list[Inciden
             first,
             tuple(sorted({a.node for a in got if a.node})),
             {"writer": w},
-            (
-                Suggestion(
-                    f"point the writers' route at the writer {w}"
-                    if w
-                    else "promote a writer, then point the writers' route at it"
-                ),
-            ),
+            sug,
         )
     ]
 

@@ -113,6 +113,7 @@ def run_recovery(cluster: Cluster, how: str, *, yes: bool) -> int:
             "repoint": "hatui repoint --cluster FILE " + " ".join(journal.params.get("nodes") or []),
             "split-brain": f"hatui split-brain --cluster FILE --keep {journal.params.get('keep')}",
             "failover": f"hatui failover --cluster FILE --to {journal.params.get('to')}",
+            "make-writable": f"hatui make-writable --cluster FILE {journal.params.get('node')}",
         }.get(journal.runbook)
         print(
             f"hatui: a {journal.runbook} is not resumed from its journal: run it again"

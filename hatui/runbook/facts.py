@@ -13,6 +13,7 @@ from hatui.collect.nodeprobe import parse_probe, probe_command
 from hatui.collect.routers import read_router
 from hatui.keepalived.conf_model import KeepalivedConf, load
 from hatui.keepalived.conf_parse import TextSource
+from hatui.mysql.fencefile import fence_check_command
 from hatui.mysql.status import MysqlStatus
 from hatui.routers import RouterObs
 from hatui.runbook.runner import RunContext
@@ -37,6 +38,7 @@ class Facts:
     configs: dict[str, KeepalivedConf] = field(default_factory=dict)  # parsed keepalived.conf
     flags: dict[str, bool] = field(default_factory=dict)  # keepalived.flag_file exists on the node
     routers: dict[str, RouterObs] = field(default_factory=dict)
+    fenced: dict[str, list[str]] = field(default_factory=dict)  # a failover's fence files on the node
 
 
 async def gather(ctx: RunContext, nodes: list[str] | None = None) -> Facts:
@@ -85,6 +87,11 @@ async def gather(ctx: RunContext, nodes: list[str] | None = None) -> Facts:
         if node.has_role(Role.ROUTER) and node.router.kind.value != "none":
             facts.routers[name] = await read_router(ctx.access.pool[name], node)
         if node.has_role(Role.MYSQL):
+            try:
+                out = await ctx.access.ssh(name, fence_check_command(), read=True, timeout=5)
+                facts.fenced[name] = out.split()
+            except SshError:
+                pass
             try:
                 st = await ctx.access.sql(name).status(timeout=5)
             except Exception as exc:

@@ -26,17 +26,17 @@ writers' route (or the VIP) turns to it, and every other replica follows it."""
 
 from __future__ import annotations
 
-import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hatui.binlog import gap as gapmod
-from hatui.binlog.locate import alive_command, defaults_command
+from hatui.binlog.locate import alive_command
 from hatui.cluster import Cluster, Role, Topology, VipRole
 from hatui.gtid import GtidSet
 from hatui.mysql.dialect import dialect_for
+from hatui.mysql.fencefile import FENCE_FILE, fence_restart_command
 from hatui.mysql.status import MysqlStatus
 from hatui.rules.topology import node_for_host, vip_views, writable
 from hatui.runbook import movers
@@ -66,29 +66,6 @@ from hatui.ssh.errors import SshError
 from hatui.state import Kind
 
 P, W, F = Verdict.PASS, Verdict.WARN, Verdict.FAIL
-FENCE_FILE = "zz-hatui-fenced.cnf"
-FENCE_DIRS = ("/etc/mysql/conf.d", "/etc/mysql/mariadb.conf.d", "/etc/my.cnf.d")
-
-
-def fence_restart_command(super_read_only: bool) -> str:
-    """Write an option file that makes mysqld start read-only, into the first drop-in folder the
-    host has, and prove with my_print_defaults that mysqld reads it (the last read_only it sees
-    is ON); a file mysqld would not read is removed and the command fails."""
-    lines = [
-        "[mysqld]",
-        "# hatui failover: this server was the writer and was replaced; it must not come back",
-        "# writable. Remove this file once it is a writer again.",
-        "read_only = ON",
-    ] + (["super_read_only = ON"] if super_read_only else [])
-    body = " ".join(shlex.quote(line) for line in lines)
-    dirs = " ".join(FENCE_DIRS)
-    return (
-        f'f=""; for d in {dirs}; do if [ -d "$d" ]; then f="$d/{FENCE_FILE}"; break; fi; done; '
-        '[ -n "$f" ] || { echo "no option-file folder (conf.d) on this host" >&2; exit 3; }; '
-        f'printf "%s\\n" {body} > "$f" && '
-        f"{{ {defaults_command()}; }} | grep -iE '^--read[-_]only' | tail -n 1 | grep -qiE '=(on|1)$' "
-        '|| { echo "mysqld does not read $f (my.cnf does not include its folder)" >&2; rm -f "$f"; exit 4; }'
-    )
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 from hatui.gtid import MariaGtid
 from hatui.mysql.dialect import Dialect, Statement
+from hatui.mysql.fencefile import FENCE_FILE, unfence_command
 from hatui.runbook.access import WriteAccess
 from hatui.runbook.model import Action, Step, StepFailed
 
@@ -512,6 +513,12 @@ class Shell(Op):
 
     def undo(self) -> Op | None:
         return self.inverse
+
+
+def unfence_op(node: str) -> Shell:
+    """The node is the writer (again): the fence file a failover left on it goes, so its next
+    restart does not bring the writer back read-only. Not undone: a writer keeps no fence."""
+    return Shell(node, unfence_command(), f"{node} no longer starts read-only ({FENCE_FILE} removed)")
 
 
 def vip_wait_command(address: str, present: bool, seconds: float) -> str:

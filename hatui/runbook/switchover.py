@@ -38,6 +38,7 @@ from hatui.runbook.ops import (
     StopReplica,
     WaitFor,
     op_step,
+    unfence_op,
 )
 from hatui.runbook.runner import RunContext
 from hatui.state import Kind
@@ -68,6 +69,7 @@ class State:
     final: dict[str, Any] | None = None  # the old writer's position once fenced
     start: dict[str, Any] | None = None  # without GTIDs: the target's own, where all continue
     reached: dict[str, Any] | None = None  # the new writer's position, checked on followers
+    unfence: bool = False  # the target has a failover's fence file: it goes once it is the writer
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,6 +184,7 @@ class Switchover:
                     f"start mysqld on {n}" if n == t else "a planned switchover needs a live writer",
                 )
         s.versions = {n: st.version.raw for n, st in facts.status.items() if st.up and st.version}
+        s.unfence = bool(facts.fenced.get(t))
         if not (old and ts and ts.up and ws and ws.up):
             return checks
         # replication from the old writer
@@ -515,6 +518,9 @@ class Switchover:
         ]
         if m.settle():
             steps.append(op_step("settle", "Restore keepalived's settings (the VIP stays)", m.settle(), 30))
+        if s.unfence:
+            # after the move, out of the write pause: a later restart of the writer stays writable
+            steps.append(op_step("unfence", f"{t} is the writer now: remove its fence file", [unfence_op(t)], 15))
         if s.old_channel is None:  # not a pair of masters: the old writer becomes the new one's replica
             steps.append(
                 op_step("detach", f"Remove {t}'s channel from {old}", [Detach(t, d_t, s.channels.get(t, ""))], 20)

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from hatui.lab import Lab
 from hatui.lab.writer import VipWriter, verify_rows
+from hatui.mysql.fencefile import fence_restart_command
 
 from .support import SLACK, hatui, lab_spec, leftovers, own_lab, recorded, require_lab, wait_until
 
@@ -137,3 +138,53 @@ def test_an_errant_candidate_is_refused_and_discarded_on_request(tmp_path):
         checks = verify_rows(lab, w.table, report.acked)
         assert checks["db3"].ok, checks
         assert writers_after(lab, "db3", w.table, acked_before + 10) == {"db3"}
+
+
+def test_a_restarted_primary_comes_back_read_only_and_make_writable_reopens_it(tmp_path):
+    """The chaos soak's finding: behind routers, a primary that a failover once fenced (its fence
+    file) and that was made the writer again by hand comes back read-only when its mysqld
+    restarts; the routers still send it every write, and every write fails. The console says so
+    and suggests make-writable; it proves db1 holds everything, opens it, and removes the fence
+    file, so the next restart keeps it writable."""
+    with primary_replicas("mw") as lab:
+        w = VipWriter(lab, table=f"mw_{uuid.uuid4().hex[:6]}")
+        w.start()
+        try:
+            wait_until("rows through the routers", lambda: w.acked >= 100, 30 * SLACK, every=0.05)
+            # the fence file an earlier `hatui failover` from db1 left behind
+            fenced = lab.node_run("db1", ["sh", "-c", fence_restart_command(False)])
+            assert fenced.returncode == 0, fenced.stderr
+            lab.fault("stop-mysqld", "db1")
+            lab.fault("start-mysqld", "db1")
+            wait_until("db1 back, read-only", lambda: ro(lab, "db1") == "1", 30 * SLACK)
+            stuck = w.acked
+            st = hatui(lab, tmp_path, "status")
+            assert (
+                "router_no_rw_target" in st.stdout
+                and f"hatui make-writable --cluster {lab.spec.cluster_file} db1" in (st.stdout)
+            ), st.stdout
+            assert "hatui rejoin" not in st.stdout  # rejoin refuses without a writer: not suggested
+            # the writes fail meanwhile
+            assert w.acked <= stuck + 1
+            dry = hatui(lab, tmp_path, "make-writable", "db1", "--dry-run")
+            assert dry.returncode == 0, dry.stdout + dry.stderr
+            assert "writes go to db1" in dry.stdout and "db1 has everything db2 has" in dry.stdout
+            assert ro(lab, "db1") == "1"  # the dry run changed nothing
+            # a node the routers do not send writes to is refused, nothing changed
+            wrong = hatui(lab, tmp_path, "make-writable", "db2", "--yes")
+            assert wrong.returncode == 1 and "writes go to db2" in wrong.stdout and ro(lab, "db2") == "1"
+            r = hatui(lab, tmp_path, "make-writable", "db1", "--yes")
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert ro(lab, "db1") == "0" and "no longer starts read-only" in r.stdout
+            wait_until("writes again", lambda: w.acked >= stuck + 100, 30 * SLACK, every=0.05)
+            # the next restart keeps the writer writable
+            lab.fault("stop-mysqld", "db1")
+            lab.fault("start-mysqld", "db1")
+            wait_until("db1 back", lambda: ro(lab, "db1") in ("0", "1"), 30 * SLACK)
+            assert ro(lab, "db1") == "0"
+            again = w.acked
+            wait_until("writes after the restart", lambda: w.acked >= again + 50, 30 * SLACK, every=0.05)
+        finally:
+            report = w.stop()
+        checks = verify_rows(lab, w.table, report.acked)
+        assert all(c.ok for c in checks.values()), checks
