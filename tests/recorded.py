@@ -274,7 +274,7 @@ class Fake:
                 f"step {key}",
                 [Action("db1", "sql", f"-- {key}")],
                 run,
-                5,
+                600 if key == self.hang_at else 5,  # a hang lasts until aborted, however busy the machine
                 f"undo {key}",
                 undo,
                 commits=key == self.commit_at,

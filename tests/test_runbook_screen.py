@@ -86,7 +86,10 @@ async def test_ctrl_a_aborts_and_everything_is_undone(tmp_path):
         await settle(pilot, screen, "confirm")
         await pilot.press(*"db2", "enter")
         await settle(pilot, screen, "running")
-        await pilot.pause(0.3)
+        for _ in range(400):  # until the hanging step b runs
+            if "b" in rb.did:
+                break
+            await pilot.pause(0.05)
         await pilot.press("escape")  # cannot leave while it runs
         await pilot.pause()
         assert pilot.app.screen is screen
