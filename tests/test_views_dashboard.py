@@ -81,3 +81,17 @@ def test_cleared_alerts_show_how_long_they_lasted_newest_first_and_fade_out():
     assert [(r.severity, r.code, r.active_for) for r in rows] == [("cleared", "mysql.down", "1m10s")]
     assert rows[0].message == "cleared 30s ago: mysql.down happened"
     assert len(cleared_rows([gone("x", now - 2, now - 1)] * 20, now)) == 8
+
+
+def test_the_data_age_is_the_oldest_polled_reading_not_a_vrrp_state_that_did_not_change():
+    """A quiet wallboard (no keepalived dumps: VRRP state comes from the log, on change) said
+    "data 48s old" with every polled reading a second old."""
+    from hatui.keepalived.dump import VrrpSnapshot
+    from hatui.state import AddressObs, Kind, Store
+    from tests.recorded import lab_cluster
+
+    t = [1000.0]
+    store = Store(lab_cluster(), clock=lambda: t[0])
+    store.put("db1", Kind.VRRP, VrrpSnapshot((), "json", None), at=952.0)
+    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"198.18.0.11"})), at=999.0)
+    assert store.snapshot().oldest_age() == 1.0
