@@ -38,6 +38,12 @@ DAEMONS = ("sshd", "mysqld", "haproxy", "keepalived")  # started in this order, 
 OLD_HOST_MOUNT = ("usr-local-sbin", "/usr/local/sbin")  # first on root's PATH: the old-host tools
 
 
+def _shell_rc_files() -> list[Path]:
+    """The start-up files bash reads for the lab's SSH user (root) that exist on this machine."""
+    home = Path(os.path.expanduser("~root"))
+    return [home / f for f in (".bashrc", ".bash_profile", ".bash_login", ".profile") if (home / f).is_file()]
+
+
 def node_daemons(n: LabNode) -> tuple[str, ...]:
     """The daemons a node runs: a database (sshd, mysqld, maybe keepalived) or a router (sshd,
     HAProxy, keepalived)."""
@@ -416,6 +422,13 @@ class Lab:
                     f"{shlex.quote(str(stage))}"
                 )
             lines.append(f"mkdir -p {target} && mount --rbind {nd / sub} {target}")
+        # root's shell start-up files on this machine (a developer's pyenv init: two process
+        # spawns on every SSH exec, and a stale rehash lock stalled every node's commands) are
+        # not the node's: an empty file over each, so a node's shell starts as a fresh host's
+        empty = nd / "empty-rc"
+        empty.write_text("")
+        for rc in _shell_rc_files():
+            lines.append(f"mount --bind {shlex.quote(str(empty))} {shlex.quote(str(rc))}")
         res = procs.run_in_node(holder_pid, ["sh", "-ec", "\n".join(lines)], timeout=10, check=False)
         if res.returncode != 0:
             raise LabError(f"{n.name}: could not set up its private mounts: {res.stderr.strip()}")
