@@ -417,3 +417,34 @@ def test_semi_sync_fallen_back_to_async_on_the_writer_is_flagged():
     store.put("db1", Kind.MYSQL, replace(w, semi_sync=SemiSync("master", True, False, False, None, 0)))
     a = alerts(store)[("repl.semi_sync_async", "db1")]
     assert "fallen back to async" in a.message and "0 replica(s)" in a.message
+
+
+def test_a_node_mute_since_its_session_came_up_stops_holding_the_cluster_after_ready_wait():
+    """A router whose commands timed out (SSH up) kept the wallboard CONNECTING for ever, and
+    held every cluster-wide alert: a split brain would not have been said."""
+    from hatui.rules.readiness import READY_WAIT, pending_nodes
+
+    store, clock = healthy()
+    for n in ("db1", "db2", "db3"):
+        store.put(n, Kind.SSH, SshObs("up", since=clock.t))
+    refresh(store, skip=(Kind.SSH,))
+    # db3 answers nothing after its session came up: its readings are from before it
+    store.put("db3", Kind.SSH, SshObs("up", since=clock.t + 0.5))
+    clock.t += 1.0
+    refresh(store, skip=(Kind.SSH, Kind.ADDRESSES, Kind.MYSQL))  # db1/db2 refreshed below
+    for n in ("db1", "db2"):
+        store.put(n, Kind.ADDRESSES, store.latest(n, Kind.ADDRESSES).value)
+        store.put(n, Kind.MYSQL, store.latest(n, Kind.MYSQL).value)
+    # a split brain shows up meanwhile
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12", RULES_VIP})))
+    assert pending_nodes(store.snapshot()) == {"db3"}
+    assert ("vip.split_brain", None) not in alerts(store)  # held: db3 is not read yet
+    clock.t += READY_WAIT
+    for n in ("db1", "db2"):
+        for k in (Kind.ADDRESSES, Kind.MYSQL, Kind.KEEPALIVED, Kind.VRRP):
+            store.put(n, k, store.latest(n, k).value)
+    assert pending_nodes(store.snapshot()) == frozenset()
+    a = alerts(store)
+    assert ("vip.split_brain", None) in a
+    missing = a[("data.missing", "db3")]
+    assert "no addresses, mysql reading" in missing.message and missing.severity == Severity.WARNING

@@ -17,7 +17,7 @@ from hatui.rules.alerts import Alert, Severity
 from hatui.rules.context import Context, Rule
 from hatui.rules.errant import errant_transactions, pulls_from
 from hatui.rules.mmm import rule_reader_vips
-from hatui.rules.readiness import pending_nodes
+from hatui.rules.readiness import READY_WAIT, missing_kinds, pending_nodes
 from hatui.rules.routers import rule_routers
 from hatui.rules.topology import (
     mysql,
@@ -72,6 +72,32 @@ def rule_stale(ctx: Context) -> Iterator[Alert]:
                 f"{stale_after(kind):.0f} s at worst); what is shown may be out of date",
                 {"kind": str(kind), "age_seconds": round(age, 1)},
                 subject=str(kind),
+            )
+
+
+def rule_missing(ctx: Context) -> Iterator[Alert]:
+    """A node whose SSH session is up but whose sources have not answered since (READY_WAIT):
+    without this it stayed CONNECTING for ever and held every cluster-wide alert."""
+    snap = ctx.snap
+    for name, node in ctx.cluster.nodes.items():
+        ssh = snap.value(name, Kind.SSH)
+        if ssh is None or ssh.state != "up" or ssh.since is None:
+            continue
+        waited = snap.taken_at - ssh.since
+        if waited < READY_WAIT:
+            continue
+        missing = missing_kinds(snap, node)
+        if missing:
+            kinds = ", ".join(str(k) for k in missing)
+            yield Alert(
+                "data.missing",
+                W,
+                name,
+                f"{name}: no {kinds} reading in the {waited:.0f} s since its SSH session came up: its "
+                f"commands do not answer in time (an overloaded host, a stalled shell); what is shown "
+                f"of it is older or missing",
+                {"kinds": [str(k) for k in missing], "waited_seconds": round(waited, 1)},
+                subject=kinds,
             )
 
 
@@ -461,6 +487,7 @@ def rule_mysql_down(ctx: Context) -> Iterator[Alert]:
 RULES: tuple[Rule, ...] = (
     rule_unreachable,
     rule_stale,
+    rule_missing,
     rule_mysql_down,
     rule_vip_holders,
     rule_vip_on_bad_db,

@@ -563,7 +563,7 @@ CORRELATORS: tuple[Correlator, ...] = (
     dead_sources,
     _per_node(
         Code.NODE_UNREACHABLE,
-        ("ssh.unreachable", "ssh.host_key", "data.stale"),
+        ("ssh.unreachable", "ssh.host_key", "data.stale", "data.missing"),
         lambda n, a: a[0].message,
         lambda n: (),
     ),
