@@ -156,8 +156,8 @@ async def measure(files: list[str], watch: bool, settle: float, seconds: float, 
 # ---------------------------------------------------------------- the CLI's processes (on the host)
 
 
-def _tree_usage(pid: int) -> dict[int, tuple[float, int]]:
-    """CPU seconds and RSS kB of the process and each descendant."""
+def _children() -> dict[int, list[int]]:
+    """Every process's children, in one pass over /proc."""
     kids: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -166,6 +166,12 @@ def _tree_usage(pid: int) -> dict[int, tuple[float, int]]:
             except OSError:
                 continue
             kids.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(entry))
+    return kids
+
+
+def _tree_usage(pid: int) -> dict[int, tuple[float, int]]:
+    """CPU seconds and RSS kB of the process and each descendant."""
+    kids = _children()
     tick = os.sysconf("SC_CLK_TCK")
     out, todo = {}, [pid]
     while todo:
@@ -300,14 +306,7 @@ def _is_viewer(pid: int) -> bool:
 
 def node_memory_mb(lab) -> float:
     """Mean RSS of one node's daemons (mariadbd, sshd, keepalived and its children)."""
-    kids: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):  # one pass: parent -> children
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            kids.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(entry))
+    kids = _children()
     per = []
     for daemons in lab.state().daemons.values():
         total, todo = 0, [rec.pid for rec in daemons.values()]

@@ -635,7 +635,6 @@ def _trust_host(args, argv: list[str]) -> int:
 
 
 def _exporter(args, argv: list[str]) -> int:
-    import asyncio
 
     from hatui.exporter import Exporter, parse_listen
 
@@ -647,29 +646,33 @@ def _exporter(args, argv: list[str]) -> int:
     clusters = _load(args.cluster)
     _enter_namespace(clusters, argv)
     print(f"hatui exporter: {', '.join(c.name for c in clusters)} on http://{host}:{port}/metrics", flush=True)
+    return _until_signalled("exporter", host, port, lambda until: Exporter(clusters).run(host, port, until=until))
+
+
+def _until_signalled(what: str, host: str, port: int, run) -> int:
+    """A listening service until SIGTERM/SIGINT, then stopped cleanly (its SSH sessions closed,
+    its port freed): `run(until)` returns once the event is set."""
+    import asyncio
+    import signal
 
     async def main() -> None:
-        import signal
-
         until = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):  # stop cleanly: SSH sessions closed, port freed
+        for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, until.set)
-        await Exporter(clusters).run(host, port, until=until)
+        await run(until)
 
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
     except OSError as exc:
-        print(f"hatui exporter: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        print(f"hatui {what}: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return Exit.UNKNOWN
     return Exit.OK
 
 
 def _serve(args, argv: list[str]) -> int:
-    import asyncio
-
     if args.viewer:
         ui = importlib.import_module("screens.serve")  # the UI layer: the engine does not import it
 
@@ -690,23 +693,12 @@ def _serve(args, argv: list[str]) -> int:
     def ready(server, hub) -> None:
         print(f"hatui serve: {names} on {acc.url()} ({guard}; read-only)", flush=True)
 
-    async def main() -> None:
-        import signal
-
-        until = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):  # stop cleanly: viewers, SSH sessions, the port
-            loop.add_signal_handler(sig, until.set)
-        await ui.serve(clusters, acc, until=until, max_viewers=args.max_viewers, ready=ready)
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
-    except OSError as exc:
-        print(f"hatui serve: cannot listen on {acc.host}:{acc.port}: {exc}", file=sys.stderr)
-        return Exit.UNKNOWN
-    return Exit.OK
+    return _until_signalled(
+        "serve",
+        acc.host,
+        acc.port,
+        lambda until: ui.serve(clusters, acc, until=until, max_viewers=args.max_viewers, ready=ready),
+    )
 
 
 def _console(args, argv: list[str]) -> int:
