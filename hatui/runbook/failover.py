@@ -41,7 +41,7 @@ from hatui.mysql.status import MysqlStatus
 from hatui.rules.topology import node_for_host, vip_views, writable
 from hatui.runbook import movers
 from hatui.runbook.facts import Facts, gather
-from hatui.runbook.model import Check, Step, Verdict
+from hatui.runbook.model import Check, Step, Verdict, mysql_node
 from hatui.runbook.ops import (
     ChangeSource,
     ContinueFrom,
@@ -192,10 +192,7 @@ class Failover:
         base_dir: Path | None = None,
     ):
         if to is not None:
-            if to not in cluster.nodes:
-                raise ValueError(f"no node {to!r} in cluster {cluster.name} (nodes: {', '.join(cluster.nodes)})")
-            if not cluster.nodes[to].has_role(Role.MYSQL):
-                raise ValueError(f"{to} has no mysql role in cluster {cluster.name}")
+            mysql_node(cluster, to)
         self.cluster = cluster
         self.to = to
         self.discard_errant = discard_errant

@@ -28,7 +28,7 @@ from hatui.mysql.dialect import dialect_for
 from hatui.rules.routers import server_node
 from hatui.rules.topology import vip_views, writable
 from hatui.runbook.facts import Facts, gather
-from hatui.runbook.model import Check, Step, Verdict
+from hatui.runbook.model import Check, Step, Verdict, mysql_node
 from hatui.runbook.ops import SetWritable, op_step, unfence_op
 from hatui.runbook.rejoin import Standing, classify
 from hatui.runbook.runner import RunContext
@@ -46,10 +46,7 @@ class MakeWritable:
     resume_hint = "run the same `hatui make-writable` again (it re-reads everything; a writable node is left alone)"
 
     def __init__(self, cluster: Cluster, node: str):
-        if node not in cluster.nodes:
-            raise ValueError(f"no node {node!r} in cluster {cluster.name} (nodes: {', '.join(cluster.nodes)})")
-        if not cluster.nodes[node].has_role(Role.MYSQL):
-            raise ValueError(f"{node} has no mysql role in cluster {cluster.name}")
+        mysql_node(cluster, node)
         self.cluster = cluster
         self.node = self.target = node
         self.facts: Facts | None = None

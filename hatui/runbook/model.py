@@ -8,7 +8,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from hatui.cluster import Cluster, Role
 from hatui.errors import HatuiError
+
+
+def mysql_node(cluster: Cluster, name: str) -> str:
+    """A node the DBA named for a runbook: in the cluster, with the mysql role (ValueError, said
+    by the CLI as a usage error, otherwise)."""
+    if name not in cluster.nodes:
+        raise ValueError(f"no node {name!r} in cluster {cluster.name} (nodes: {', '.join(cluster.nodes)})")
+    if not cluster.nodes[name].has_role(Role.MYSQL):
+        raise ValueError(f"{name} has no mysql role in cluster {cluster.name}")
+    return name
 
 
 class Verdict(StrEnum):

@@ -30,7 +30,7 @@ from hatui.privatefs import write_private
 from hatui.rules.errant import pulls_from
 from hatui.rules.topology import node_for_host, vip_views, writer
 from hatui.runbook.facts import Facts, gather
-from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
+from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict, mysql_node
 from hatui.runbook.ops import (
     ChangeSource,
     ContinueFrom,
@@ -179,10 +179,7 @@ class Rejoin:
         catch_up_timeout: float = 120.0,
         base_dir: Path | None = None,
     ):
-        if node not in cluster.nodes:
-            raise ValueError(f"no node {node!r} in cluster {cluster.name} (nodes: {', '.join(cluster.nodes)})")
-        if not cluster.nodes[node].has_role(Role.MYSQL):
-            raise ValueError(f"{node} has no mysql role in cluster {cluster.name}")
+        mysql_node(cluster, node)
         self.cluster = cluster
         self.node = node
         self.target = node

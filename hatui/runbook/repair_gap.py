@@ -47,11 +47,11 @@ from hatui.binlog.locate import (
     sizes_command,
     tool_command,
 )
-from hatui.cluster import Cluster, Role
+from hatui.cluster import Cluster
 from hatui.privatefs import private_dir, replace_private, write_private
 from hatui.rules.topology import node_for_host, vip_views
 from hatui.runbook.facts import Facts, gather
-from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
+from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict, mysql_node
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
 from hatui.ssh.errors import SshError
 
@@ -105,10 +105,7 @@ class RepairGap:
         base_dir: Path | None = None,
     ):
         for n in (old, new):
-            if n not in cluster.nodes:
-                raise ValueError(f"no node {n!r} in cluster {cluster.name} (nodes: {', '.join(cluster.nodes)})")
-            if not cluster.nodes[n].has_role(Role.MYSQL):
-                raise ValueError(f"{n} has no mysql role in cluster {cluster.name}")
+            mysql_node(cluster, n)
         if old == new:
             raise ValueError("--from and --to name the same node")
         if on_conflict not in CONFLICT_CHOICES:

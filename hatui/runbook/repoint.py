@@ -20,7 +20,7 @@ from hatui.mysql.dialect import Dialect, dialect_for
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.rules.topology import node_for_host, writer
 from hatui.runbook.facts import Facts, gather
-from hatui.runbook.model import Check, Step, Verdict
+from hatui.runbook.model import Check, Step, Verdict, mysql_node
 from hatui.runbook.ops import ChangeSource, ContinueFrom, Op, ReadPosition, Slot, StopReplica, WaitFor, op_step
 from hatui.runbook.rejoin import Standing, classify, writer_first_head
 from hatui.runbook.runner import RunContext
@@ -42,10 +42,7 @@ class Repoint:
 
     def __init__(self, cluster: Cluster, nodes: list[str] | None = None, *, catch_up_timeout: float = 60.0):
         for n in nodes or []:
-            if n not in cluster.nodes:
-                raise ValueError(f"no node {n!r} in cluster {cluster.name} (nodes: {', '.join(cluster.nodes)})")
-            if not cluster.nodes[n].has_role(Role.MYSQL):
-                raise ValueError(f"{n} has no mysql role in cluster {cluster.name}")
+            mysql_node(cluster, n)
         self.cluster = cluster
         self.nodes = list(nodes or [])
         self.catch_up_timeout = catch_up_timeout

@@ -21,7 +21,7 @@ from hatui.cluster import Cluster, Role, VipRole
 from hatui.mysql.dialect import dialect_for
 from hatui.rules.topology import vip_views, writable
 from hatui.runbook.facts import Facts, gather
-from hatui.runbook.model import Check, Step, StepFailed, Verdict
+from hatui.runbook.model import Check, Step, StepFailed, Verdict, mysql_node
 from hatui.runbook.ops import Op, SetWritable, Shell, op_step, vip_wait_command
 from hatui.runbook.rejoin import classify, save_errant
 from hatui.runbook.runner import RunContext
@@ -62,10 +62,7 @@ class SplitBrain:
 
     def __init__(self, cluster: Cluster, keep: str | None = None, *, base_dir: Path | None = None):
         if keep is not None:
-            if keep not in cluster.nodes:
-                raise ValueError(f"no node {keep!r} in cluster {cluster.name} (nodes: {', '.join(cluster.nodes)})")
-            if not cluster.nodes[keep].has_role(Role.MYSQL):
-                raise ValueError(f"{keep} has no mysql role in cluster {cluster.name}")
+            mysql_node(cluster, keep)
         self.cluster = cluster
         self.keep = keep
         self.base_dir = base_dir

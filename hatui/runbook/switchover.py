@@ -23,7 +23,7 @@ from hatui.rules.routers import server_node
 from hatui.rules.topology import node_for_host, vip_views, writer
 from hatui.runbook import movers
 from hatui.runbook.facts import Facts, gather
-from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict
+from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict, mysql_node
 from hatui.runbook.ops import (
     ChangeSource,
     Detach,
@@ -92,8 +92,7 @@ class Switchover:
         catch_up_timeout: float = 30.0,
         vip_timeout: float = 10.0,
     ):
-        if target not in cluster.nodes:
-            raise ValueError(f"no node {target!r} in cluster {cluster.name} (nodes: {', '.join(cluster.nodes)})")
+        mysql_node(cluster, target)
         self.cluster = cluster
         self.target = target
         self.lag_limit = cluster.thresholds.lag_warning if lag_limit is None else lag_limit
