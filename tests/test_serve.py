@@ -291,3 +291,27 @@ def test_a_viewer_process_gets_no_password_or_token_from_the_environment(monkeyp
     assert "pw-in-env" not in env.values() and TOKEN not in env.values() and "AWS_SECRET_ACCESS_KEY" not in env
     assert env["PATH"] == os.environ["PATH"]
     assert "--viewer" in server.command and str(tmp_path / "hub.sock") in server.command
+
+
+async def test_one_hub_serves_several_clusters_each_viewer_its_own(short_tmp):
+    from tests.recorded import healthy
+
+    a = lab_cluster()
+    b_store, _ = healthy()
+    hub = Hub([a, b_store.cluster], feeds=[RecordedFeed(lab_state(a)), RecordedFeed(b_store)])
+    sock = short_tmp / "hub.sock"
+    await hub.start(sock)
+    try:
+        got = await hub_clusters(sock)
+        assert [c.name for c in got] == [a.name, b_store.cluster.name]
+        feeds = [HubFeed(sock, c) for c in got]
+        tasks = [asyncio.create_task(f.start()) for f in feeds]
+        for f in feeds:
+            await asyncio.wait_for(f.connected.wait(), 5)
+        assert same(hub.feeds[0].store, feeds[0].store) and same(b_store, feeds[1].store)
+        assert set(feeds[1].store.cluster.nodes) == {"db1", "db2", "db3"}
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await hub.stop()
