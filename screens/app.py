@@ -36,6 +36,7 @@ def runbook_event(ev: Any) -> dict[str, Any]:
 class HatuiApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "hatui"
+    RUNS_RUNBOOKS = True  # the palette offers runbooks (not in watch mode, not in a replay)
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
@@ -134,7 +135,8 @@ class HatuiApp(App):
         else:
             view = self.current_view(screen)
             yield from dashboard_commands(view)
-            yield from runbook_commands(view)  # never reached in watch mode (branch above)
+            if self.RUNS_RUNBOOKS:
+                yield from runbook_commands(view)  # never reached in watch mode (branch above)
 
     @on(RunbookRequested)
     def _runbook_requested(self, message: RunbookRequested) -> None:

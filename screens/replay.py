@@ -42,6 +42,7 @@ class GoTo(ModalScreen[str | None]):
 
 
 class ReplayApp(HatuiApp):
+    RUNS_RUNBOOKS = False  # a recording: the palette offers no runbook (each would only refuse)
     BINDINGS = [
         *HatuiApp.BINDINGS,
         Binding("space", "toggle", "Play/pause", priority=True, id="replay.toggle"),

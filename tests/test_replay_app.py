@@ -44,6 +44,9 @@ async def test_the_replay_console_goes_to_a_moment_steps_plays_and_refuses_to_ac
         assert app.player.playing and app.player.speed == 10
         assert "▶ ×10" in app.sub_title
         await pilot.press("space")
+        # the palette offers no runbook (each would only refuse), and one asked for refuses
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert titles and not [t for t in titles if t.startswith("Runbook")]
         app.open_runbook(app.clusters[0], "x", "db1", lambda planned: None)
         await pilot.pause(0.2)
         assert any("nothing can run" in str(n.message) for n in app._notifications)
