@@ -71,7 +71,8 @@ class _Viewer(AppService):
 
 class WallboardServer(Server):
     def __init__(self, hub_socket: Path, access: Access, *, title: str, max_viewers: int = MAX_VIEWERS):
-        command = f"{shlex.quote(sys.executable)} -m hatui serve --viewer {shlex.quote(str(hub_socket))}"
+        # exec: the shell textual-serve starts it with becomes the viewer, so its PID is the viewer's
+        command = f"exec {shlex.quote(sys.executable)} -m hatui serve --viewer {shlex.quote(str(hub_socket))}"
         super().__init__(command, host=access.host, port=access.port, title=title, templates_path=TEMPLATES)
         self.access = access
         self.max_viewers = max_viewers

@@ -291,6 +291,7 @@ def test_a_viewer_process_gets_no_password_or_token_from_the_environment(monkeyp
     assert "pw-in-env" not in env.values() and TOKEN not in env.values() and "AWS_SECRET_ACCESS_KEY" not in env
     assert env["PATH"] == os.environ["PATH"]
     assert "--viewer" in server.command and str(tmp_path / "hub.sock") in server.command
+    assert server.command.startswith("exec ")  # its PID is the viewer's, not a shell's: stopped by it
 
 
 async def test_one_hub_serves_several_clusters_each_viewer_its_own(short_tmp):
