@@ -72,6 +72,7 @@ SETTLE_SECONDS: Mapping[str, float] = {
     # arrived (each node is polled on its own clock): "errant" for a poll, on every move under
     # writes (found by the chaos soak)
     "gtid.errant": 2.0,
+    "gtid.writer_missing": 2.0,  # the same two readings, seen from the writer's side
 }
 
 Key = tuple[str, str | None, str]

@@ -333,6 +333,34 @@ def rule_errant(ctx: Context) -> Iterator[Alert]:
             )
 
 
+def rule_writer_missing(ctx: Context) -> Iterator[Alert]:
+    """What a standby wrote itself (it held the VIP: a partition, a failover back) and the writer
+    has not yet got through its channel from it. Not errant (rule_errant leaves it out), but the
+    writer takes writes without those rows for now: after a partition heals its channel can sit
+    on the dead connection until slave_net_timeout (60 s by default) before it reconnects."""
+    w = ctx.writer.node
+    wst = mysql(ctx.snap, w) if w else None
+    if wst is None or not wst.up:
+        return
+    for name in ctx.nodes(Role.MYSQL):
+        st = mysql(ctx.snap, name)
+        if name == w or st is None or not st.up or not pulls_from(ctx.snap, wst, name):
+            continue
+        lacking = errant_transactions(st, wst)  # as if nobody pulled them: what w does not have
+        if lacking:
+            ch = next(c for c in wst.channels if node_for_host(ctx.snap, c.source_host or "") == name)
+            yield Alert(
+                "gtid.writer_missing",
+                W,
+                w,
+                f"the writer {w} lacks {lacking}, written on {name}; its channel from {name} should bring "
+                f"them (IO {ch.io_state or '?'}, SQL {'Yes' if ch.sql_running else 'No'}): until it does, "
+                f"reads on {w} miss those rows",
+                {"from": name, "missing": lacking, "io_state": ch.io_state},
+                subject=name,
+            )
+
+
 def rule_server_ids(ctx: Context) -> Iterator[Alert]:
     by_id: dict[int, list[str]] = defaultdict(list)
     modes: dict[str, list[str]] = defaultdict(list)
@@ -496,6 +524,7 @@ RULES: tuple[Rule, ...] = (
     rule_lag,
     rule_sources,
     rule_errant,
+    rule_writer_missing,
     rule_server_ids,
     rule_auto_increment,
     rule_semi_sync,

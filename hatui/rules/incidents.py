@@ -580,7 +580,7 @@ CORRELATORS: tuple[Correlator, ...] = (
         lambda n, a: a[0].message,
         lambda n: (),
     ),
-    _per_node(Code.REPLICATION_LAG, ("repl.lag",), lambda n, a: a[0].message, lambda n: ()),
+    _per_node(Code.REPLICATION_LAG, ("repl.lag", "gtid.writer_missing"), lambda n, a: a[0].message, lambda n: ()),
     _per_node(
         Code.ERRANT_TRANSACTIONS,
         ("gtid.errant",),
