@@ -13,6 +13,7 @@ import time
 from hatui.cluster import load_cluster
 from hatui.lab.configs import APP_DB
 from hatui.lab.writer import VipWriter, verify_rows
+from hatui.mysql.fencefile import fence_check_command
 from hatui.runbook.access import is_read_sql
 from hatui.runbook.audit import read_audit
 from hatui.runbook.model import Outcome
@@ -213,7 +214,10 @@ def test_dry_run_sends_no_write(lab, op, tmp_path):
     ssh = [text for _, kind, text in sent if kind == "ssh"]
     assert sql and ssh
     assert all(is_read_sql(q) or q == "<status reads>" for q in sql), sql
-    assert all(c.startswith(("ip -j addr", "cat ")) or "ip -j addr" in c for c in ssh), ssh
+    # reads only: addresses, the keepalived config, and whether a failover left its fence file
+    assert all(c.startswith(("ip -j addr", "cat ")) or "ip -j addr" in c or c == fence_check_command() for c in ssh), (
+        ssh
+    )
     unchanged(lab)
     # and the CLI's --dry-run exits 0 and says nothing was changed
     r = switchover(lab, "db2", tmp_path, "--dry-run")
