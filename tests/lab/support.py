@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -270,3 +271,14 @@ def hatui(lab, state_dir, *args: str, timeout: float = 180) -> subprocess.Comple
     )
     print(f"$ hatui {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
     return r
+
+
+def stop_process(p: subprocess.Popen, grace: float = 20.0) -> None:
+    """A process the test started: SIGTERM, then SIGKILL after `grace` s; by its PID, never by name."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(grace)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)

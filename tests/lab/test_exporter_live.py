@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from .support import SLACK, heal, in_operator_ns, vip_holders, wait_until
+from .support import stop_process as stop
 
 RULES = Path(__file__).parent.parent.parent / "docs" / "prometheus" / "hatui.rules.yml"
 SCRAPE = 1.0  # seconds
@@ -43,17 +43,6 @@ def query(lab, port: int, promql: str) -> list[dict]:
 def metrics(lab, port: int) -> str:
     with in_operator_ns(lab):
         return get(f"http://127.0.0.1:{port}/metrics")
-
-
-def stop(p: subprocess.Popen) -> None:
-    """By the PID we started, never by name."""
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(5)
 
 
 def test_prometheus_sees_the_dead_writer_incident_within_two_scrapes(lab, tmp_path):

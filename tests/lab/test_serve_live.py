@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from screens.widgets.bigtext import big_text
 from tests.browser import Browser, Page
 
 from .support import SLACK, heal, vip_holders, vip_to, wait_until
+from .support import stop_process as stop
 
 MOVE_TARGET = 2.0  # seconds from the VIP moving to the browser showing it (the issue's)
 
@@ -35,17 +35,6 @@ def ssh_peers(lab, node: str) -> list[str]:
         check=True,
     ).stdout
     return sorted(line.split()[-1] for line in out.splitlines() if line.strip())
-
-
-def stop(p: subprocess.Popen) -> None:
-    """By the PID we started, never by name."""
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(5)
 
 
 def children(pid: int) -> list[int]:
