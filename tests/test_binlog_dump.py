@@ -20,6 +20,7 @@ from hatui.binlog.dump import (
     parse_dump,
     readable,
     render_sql,
+    replay_rounds,
     replay_statements,
     split_statements,
 )
@@ -262,6 +263,48 @@ def test_replay_statements_of_rendered_script(maria: BinlogDump) -> None:
     assert delim.startswith("$$h") and not any(delim in s for s in stmts)
     assert len(delim) <= 15  # the mariadb client keeps 15 characters of a delimiter
     assert render_sql([(maria, maria.transactions)]) == script  # the same every time
+
+
+@pytest.mark.parametrize("name", ["mariadb-10.11-workload.txt", "mysql-8.0-gtid.txt"])
+def test_a_row_transaction_is_one_round_trip_and_the_client_sends_the_same_rounds(name: str) -> None:
+    """The replay's speed is its round trips: the tool's session settings and a transaction's
+    brackets ride with its BINLOG statement, which ends the round (MariaDB loses results after
+    one inside a multi-statement query); a Query event's own statement goes alone. The mariadb
+    client reading the script sends exactly these rounds."""
+    d = load(name)
+    script = render_sql([(d, d.transactions)])
+    rounds = list(replay_rounds(script))
+    assert [";\n".join(r) for r in rounds] == split(script)  # what `mariadb < gap.sql` sends
+    assert [st for r in rounds for st in r] == list(replay_statements(script))
+    for r in rounds:
+        for st in r[:-1]:
+            assert not st.startswith("BINLOG") and re.fullmatch(
+                r"(/\*M?!\d* ?)?(SET|START|BEGIN|COMMIT|ROLLBACK)\b.*", st
+            )
+        if len(r) > 1:
+            assert all(";" not in st for st in r)  # cutting at ";\n" again is exact
+    own = [r for r in rounds if r[0].startswith(("CREATE TABLE", "ALTER TABLE", "INSERT INTO", "use `"))]
+    assert own and all(len(r) == 1 for r in own)  # verbatim statements alone
+    binlogs = sum(st.startswith("BINLOG") for r in rounds for st in r)
+    row_trx = [t for t in d.transactions if any(st.startswith("BINLOG") for st in t.replay)]
+    assert row_trx
+    # one round per BINLOG statement, plus the few a DDL, a charset change or the trailer need
+    assert len(rounds) <= binlogs + 3 * (len(d.transactions) - len(row_trx)) + 4
+    assert len(rounds) * 2 < sum(len(r) for r in rounds)
+
+
+def test_replay_rounds_cut_only_where_render_joined() -> None:
+    def rounds(body: str) -> list[list[str]]:
+        return list(replay_rounds(f"DELIMITER $$x$$\n{body}\n$$x$$\nDELIMITER ;\n"))
+
+    assert rounds("COMMIT;\nSET @@session.gtid_seq_no=7;\nSTART TRANSACTION;\nBINLOG '\nAAAA\n'") == [
+        ["COMMIT", "SET @@session.gtid_seq_no=7", "START TRANSACTION", "BINLOG '\nAAAA\n'"]
+    ]
+    # a statement whose text holds ";\n" is not cut: one piece is no shape render_sql joins
+    assert rounds("SET @a='x;\nSET @b=2'") == [["SET @a='x;\nSET @b=2'"]]
+    assert rounds("CREATE TABLE t (a INT);\nCOMMIT") == [["CREATE TABLE t (a INT);\nCOMMIT"]]
+    assert rounds("COMMIT;\nBINLOG 'not base64 -- x'") == [["COMMIT;\nBINLOG 'not base64 -- x'"]]
+    assert rounds("SET @a=1 -- c;\nCOMMIT") == [["SET @a=1 -- c;\nCOMMIT"]]
 
 
 def test_replay_statements_refuses_what_it_did_not_render() -> None:

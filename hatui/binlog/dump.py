@@ -92,6 +92,7 @@ __all__ = [
     "parse_dump",
     "readable",
     "render_sql",
+    "replay_rounds",
     "replay_statements",
     "split_statements",
 ]
@@ -902,25 +903,83 @@ def render_sql(parts: list[tuple[BinlogDump, list[Transaction]]]) -> str:
         return ""
     d = _delimiter([st for _, st in chunks])
     out = [
-        f"{_NOTE}replay script: each statement ends at a line holding only the delimiter below,\n",
-        f"{_NOTE}which none of them contains (run by hand: mariadb < this file)\n",
+        f"{_NOTE}replay script: each round trip ends at a line holding only the delimiter below,\n",
+        f"{_NOTE}which none of its statements contains (run by hand: mariadb < this file)\n",
         f"DELIMITER {d}\n",
     ]
-    for note, st in chunks:
-        if note:
-            out.append(note + "\n")
-        out.append(st + "\n" + d + "\n")
+    for notes, stmts in _rounds(chunks):
+        out.extend(n + "\n" for n in notes)
+        out.append(";\n".join(stmts) + "\n" + d + "\n")
     out.append("DELIMITER ;\n")
     return "".join(out)
 
 
+# Statements that may share a round trip (one multi-statement query): the tool's session
+# settings and transaction brackets, in shapes that hold no ";", comment or unbalanced quote, so
+# joining them with ";\n" and cutting there again is exact; and a BINLOG statement's base64,
+# always the last of its round (MariaDB 10.11 answers a BINLOG statement inside a
+# multi-statement query without the "more results" flag, and the client would stop reading).
+# Anything else (a Query event's own statement, the client's charset command) goes alone.
+_PLAIN = re.compile(
+    r"START TRANSACTION|BEGIN|COMMIT|ROLLBACK|/\*M?!\d* ?SET [\w@.=,+:' -]*\*/|SET [\w@.=,+:' -]*",
+    re.ASCII,
+)
+_BINLOG_B64 = re.compile(r"BINLOG '\n[A-Za-z0-9+/=\n]*'")
+_ROUND_STATEMENTS = 64  # a bound, not a tuning knob: a BINLOG statement ends a round long before
+
+
+def _plain(st: str) -> bool:
+    return _PLAIN.fullmatch(st) is not None and "--" not in st and st.count("'") % 2 == 0
+
+
+def _rounds(chunks: list[tuple[str, str]]) -> Iterator[tuple[list[str], list[str]]]:
+    """Pack (note, statement) pairs into round trips: plain statements (see _PLAIN) gather
+    until a BINLOG statement closes the round; any other statement is a round of its own. A
+    row-based transaction then costs one round trip ("COMMIT" of the one before, its GTID and
+    "START TRANSACTION", its rows) instead of four."""
+    notes: list[str] = []
+    stmts: list[str] = []
+    for note, st in chunks:
+        plain = _plain(st)
+        binlog = not plain and _BINLOG_B64.fullmatch(st) is not None
+        if stmts and not (plain or binlog):
+            yield notes, stmts
+            notes, stmts = [], []
+        if note:
+            notes.append(note)
+        stmts.append(st)
+        if not plain or len(stmts) >= _ROUND_STATEMENTS:
+            yield notes, stmts
+            notes, stmts = [], []
+    if stmts:
+        yield notes, stmts
+
+
+def _split_round(text: str) -> list[str]:
+    """A round's statements: cut at ";\n" only when every piece has a shape _rounds joins."""
+    parts = text.split(";\n")
+    if len(parts) > 1 and all(_plain(p) for p in parts[:-1]):
+        last = parts[-1]
+        if _plain(last) or _BINLOG_B64.fullmatch(last):
+            return parts
+    return [text]
+
+
 def replay_statements(script: str) -> Iterator[str]:
-    """The statements of a :func:`render_sql` script, exactly as rendered: cut only at lines
-    that hold nothing but the declared delimiter, never by reading quotes or comments.
-    ``-- hatui:`` notes before a statement are dropped, and so is the client-only charset
-    command ``/*!\\C utf8mb4 */`` (the session's charset is set by the statement after it).
-    Raises ValueError on text that is not such a script (no delimiter, or an unended
-    statement)."""
+    """The statements of a :func:`render_sql` script, exactly as rendered, in order (each
+    round trip of :func:`replay_rounds` in turn)."""
+    for stmts in replay_rounds(script):
+        yield from stmts
+
+
+def replay_rounds(script: str) -> Iterator[list[str]]:
+    """The round trips of a :func:`render_sql` script, each the list of its statements, as the
+    ``mariadb`` client sends them (one query per delimited part): cut only at lines that hold
+    nothing but the declared delimiter, never by reading quotes or comments, and a part into
+    statements only where :func:`render_sql` joined them. ``-- hatui:`` notes before a part
+    are dropped, and so is the client-only charset command ``/*!\\C utf8mb4 */`` (the session's
+    charset is set by the statement after it). Raises ValueError on text that is not such a
+    script (no delimiter, or an unended statement)."""
     delim: str | None = None
     buf: list[str] = []
     for line in script.split("\n"):
@@ -939,7 +998,7 @@ def replay_statements(script: str) -> Iterator[str]:
             stmt = "\n".join(buf)
             buf = []
             if stmt.strip() and not _CLIENT_CHARSET.match(stmt.strip()):
-                yield stmt
+                yield _split_round(stmt)
             continue
         buf.append(line)
     if any(x.strip() for x in buf):

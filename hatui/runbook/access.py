@@ -16,6 +16,7 @@ from typing import Any
 
 import pymysql
 import pymysql.cursors
+from pymysql.constants import CLIENT
 
 from hatui.cluster import Cluster, MysqlVia
 from hatui.cluster.secrets import resolve_password
@@ -50,9 +51,10 @@ Announce = Callable[[Action, str], None]  # (action, phase: "start" | "ok" | "er
 class NodeSql:
     """One admin session to one node's mysqld, in its own thread (pymysql blocks)."""
 
-    def __init__(self, access: WriteAccess, node: str):
+    def __init__(self, access: WriteAccess, node: str, *, multi_statements: bool = False):
         self.access = access
         self.node = node
+        self.multi_statements = multi_statements  # only a replay script's session sends rounds
         self._conn: Any = None
         self._dialect: Dialect | None = None
         # created lazily from the caller's thread, so it inherits that thread's network namespace
@@ -80,6 +82,7 @@ class NodeSql:
             autocommit=True,
             charset="utf8mb4",
             cursorclass=pymysql.cursors.DictCursor,
+            client_flag=CLIENT.MULTI_STATEMENTS if self.multi_statements else 0,
         )
         self._dialect = read_dialect(conn)
         return conn
@@ -154,30 +157,38 @@ class NodeSql:
         self.access.announce(action, "ok")
         return rows
 
-    async def execute_batch(self, statements: list[str], *, show: str, timeout: float = 60.0) -> None:
-        """Send several statements, announced once as `show`, one after the other in this
-        session's thread (no event-loop hop between them). For replaying extracted binlog
-        events, which are many and small.
+    async def execute_batch(self, rounds: list[list[str]], *, show: str, timeout: float = 60.0) -> None:
+        """Send round trips of statements, announced once as `show`, one after the other in this
+        session's thread (no event-loop hop between them): each round is one multi-statement
+        query (its statements joined by ";\\n", every result read), so this needs a session made
+        with multi_statements. For replaying extracted binlog events, which are many and small.
 
-        Not as one multi-statement query: MariaDB 10.11 answers a BINLOG statement inside one
-        without the "more results" flag, so the client stops reading while the server goes on
-        executing (seen in the lab: 21 of 259 results read, the rest applied later or not)."""
+        A round's BINLOG statement must be its last: MariaDB 10.11 answers one inside a
+        multi-statement query without the "more results" flag, so the client would stop reading
+        while the server goes on executing (seen in the lab: 21 of 259 results read, the rest
+        applied later or not). render_sql's rounds are built that way."""
+        if not self.multi_statements:
+            raise ValueError("execute_batch needs a session made with multi_statements (script_session)")
         action = Action(self.node, "sql", show)
-        for st in statements:
-            self.access.check_write("sql", st)
+        for stmts in rounds:
+            for st in stmts:
+                self.access.check_write("sql", st)
         self.access.announce(action, "start")
         target = await self._target()
 
         def run() -> None:
-            self.access.record(self.node, "sql", f"<batch of {len(statements)}> {show}")
+            self.access.record(self.node, "sql", f"<batch of {len(rounds)} round trip(s)> {show}")
             if self._conn is None:
                 self._conn = self._connect(target, timeout)
-            self._conn._read_timeout = timeout
+            conn = self._conn
+            conn._read_timeout = timeout
             try:
-                for st in statements:
+                for stmts in rounds:
                     # bytes as the tool printed them: row values in -v comments and statement
                     # text need not be UTF-8 (read with surrogateescape, written back as is)
-                    self._conn.query(st.encode("utf-8", errors="surrogateescape"))
+                    conn.query(";\n".join(stmts).encode("utf-8", errors="surrogateescape"))
+                    while conn._result is not None and conn._result.has_next:
+                        conn.next_result()  # a failed statement raises here, the rest unsent
             except (pymysql.err.OperationalError, pymysql.err.InterfaceError, OSError):
                 self._drop()
                 raise
@@ -318,7 +329,7 @@ class WriteAccess:
         """A session of its own for replaying a binlog script: the script sets session
         variables (server_id, gtid_domain_id, pseudo_slave_mode) no other statement may inherit.
         The caller closes it."""
-        return NodeSql(self, node)
+        return NodeSql(self, node, multi_statements=True)
 
     async def download(
         self, node: str, command: str, dest: Path, *, timeout: float = 600.0, sudo: bool = False

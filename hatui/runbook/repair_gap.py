@@ -30,7 +30,7 @@ from hatui.binlog.dump import (
     first_touches,
     parse_dump,
     render_sql,
-    replay_statements,
+    replay_rounds,
 )
 from hatui.binlog.locate import (
     ServerFiles,
@@ -58,7 +58,7 @@ from hatui.ssh.errors import SshError
 P, W, F = Verdict.PASS, Verdict.WARN, Verdict.FAIL
 SHOWN_LINES = 60  # preview lines shown inline; the whole preview is in the recovery folder
 SHOWN_CONFLICTS = 20
-BATCH_TRANSACTIONS = 200  # transactions per round trip when replaying
+BATCH_TRANSACTIONS = 200  # transactions per hop to the session's thread (announced as one batch)
 CONFLICT_CHOICES = ("stop", "skip", "apply")
 
 
@@ -430,7 +430,7 @@ class RepairGap:
             session = ctx.access.script_session(new)
             done = 0
             try:
-                batch: list[str] = []
+                batch: list[list[str]] = []
                 in_batch: list[str] = []
                 k = 0  # transactions seen so far: the script holds exactly g.apply, in order
 
@@ -446,20 +446,24 @@ class RepairGap:
                         else "replay session settings"
                     )
                     await session.execute_batch(
-                        batch, show=f"{label} ({len(in_batch)} transaction(s), from {script.name})", timeout=120
+                        batch,
+                        show=f"{label} ({len(in_batch)} transaction(s), {len(batch)} round trip(s), "
+                        f"from {script.name})",
+                        timeout=120,
                     )
                     done += len(in_batch)
                     batch.clear()
                     in_batch.clear()
 
-                for stmt in replay_statements(data.decode("utf-8", errors="surrogateescape")):
-                    if _starts_transaction(stmt, g.mariadb):
-                        if len(in_batch) >= BATCH_TRANSACTIONS:
-                            await send()
+                for stmts in replay_rounds(data.decode("utf-8", errors="surrogateescape")):
+                    starts = sum(_starts_transaction(st, g.mariadb) for st in stmts)
+                    if starts and len(in_batch) >= BATCH_TRANSACTIONS:
+                        await send()
+                    for _ in range(starts):
                         t = g.apply[k] if k < len(g.apply) else None
                         in_batch.append((t.gtid or f"{t.file}:{t.start}") if t else f"#{k + 1}")
                         k += 1
-                    batch.append(stmt)
+                    batch.append(stmts)
                 await send()
             finally:
                 await session.close()
@@ -513,7 +517,7 @@ class RepairGap:
                         new,
                         "sql",
                         f"replay {first} … {last} from {g.script} (sha256 {g.sha256[:12]}…), "
-                        f"{BATCH_TRANSACTIONS} per round trip",
+                        f"{BATCH_TRANSACTIONS} per batch, a round trip per BINLOG statement",
                     )
                 ],
                 apply,
