@@ -80,6 +80,22 @@ def test_a_damaged_entry_is_a_miss_and_is_removed(tmp_path):
     assert cache.get(i) is None and not entry.exists()
 
 
+def test_a_repeat_run_reads_only_the_gtid_index_and_a_damaged_or_missing_index_is_a_miss(tmp_path):
+    dump, cache, i = cached(tmp_path)
+    assert cache.gtids(i) == [t.gtid for t in dump.transactions] and len(dump.transactions) > 3
+    assert cache.gtids(dataclasses.replace(i, size=dump.end + 1)) is None  # the file changed
+    [index] = list((tmp_path / "cache").glob("*.gtids"))
+    assert oct(index.stat().st_mode & 0o777) == "0o600"
+    index.write_bytes(b"garbage")
+    assert cache.gtids(i) is None and not index.exists()
+    assert cache.get(i) is not None  # the parsed dump itself is still good: the long way works
+    cache.put(i, dump, tmp_path / "run1" / "mysql-bin.000002.txt")  # parsed again: indexed again
+    assert cache.gtids(i) is not None
+    [entry] = list((tmp_path / "cache").glob("*.pickle"))
+    entry.unlink()  # no parsed dump: no index either
+    assert cache.gtids(i) is None
+
+
 def test_the_cache_keeps_the_most_recent_entries_only(tmp_path):
     raw, dump = workload(tmp_path)
     (tmp_path / "cache").mkdir(mode=0o700)
@@ -88,6 +104,7 @@ def test_the_cache_keeps_the_most_recent_entries_only(tmp_path):
         cache.put(ident(size=dump.end, inode=n + 1), dump, raw)
     assert len(list((tmp_path / "cache").glob("*.pickle"))) == KEEP
     assert len(list((tmp_path / "cache").glob("*.txt"))) == KEEP
+    assert len(list((tmp_path / "cache").glob("*.gtids"))) == KEEP
 
 
 def test_stat_lines_give_size_inode_and_mtime_and_older_lines_still_parse():

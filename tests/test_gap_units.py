@@ -580,8 +580,8 @@ def test_after_position_refuses_a_file_already_purged():
 
 def test_held_by_old_adds_the_transactions_read_to_the_last_file_head():
     txs = [trx("0-1-1601"), trx("0-1-1602"), trx("")]
-    assert held_by_old("0-1-1600,0-2-420", txs, True).state == {(0, 1): 1602, (0, 2): 420}
-    my = held_by_old(f"{OLD}:1-800", [trx(f"{OLD}:801"), trx(f"{OLD}:802")], False)
+    assert held_by_old("0-1-1600,0-2-420", [t.gtid for t in txs], True).state == {(0, 1): 1602, (0, 2): 420}
+    my = held_by_old(f"{OLD}:1-800", [f"{OLD}:801", f"{OLD}:802"], False)
     assert my.gtids == GtidSet.parse(f"{OLD}:1-802")
 
 

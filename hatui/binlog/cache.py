@@ -5,9 +5,11 @@ dump again: at 20,000 transactions that was most of a run that found nothing to 
 A binlog is append-only, so a file seen again with the same path, inode, size and modification
 time, and the same GTID state at its head, is the same bytes; the key also holds the node, the
 binlog tool's version and this parser's CACHE_VERSION. The entry keeps the raw dump text (linked
-into each run's folder, as a fresh download would be) and the parsed dump, pickled: the folder
-is private to the user (0700, made by privatefs), the same trust as the journal beside it. An
-entry that cannot be read is a miss and is removed, never an error.
+into each run's folder, as a fresh download would be), the parsed dump, pickled, and the GTIDs of
+its transactions apart: a run that finds nothing missing needs only those (unpickling 100,000
+transactions takes ~2 s, their GTIDs ~0.02 s). The folder is private to the user (0700, made by
+privatefs), the same trust as the journal beside it. An entry that cannot be read is a miss and
+is removed, never an error.
 """
 
 from __future__ import annotations
@@ -52,6 +54,28 @@ class DumpCache:
         k = ident.key()
         return self.folder / f"{k}.pickle", self.folder / f"{k}.txt"
 
+    def raw_path(self, ident: FileIdentity) -> Path:
+        return self._paths(ident)[1]
+
+    def gtids(self, ident: FileIdentity) -> list[str] | None:
+        """The GTIDs of the cached dump's transactions, in order ("" for one without), or None
+        (no such entry, or one kept before this index existed)."""
+        parsed, raw = self._paths(ident)
+        index = parsed.with_suffix(".gtids")
+        if not parsed.exists() or not raw.exists() or not index.exists():
+            return None
+        try:
+            with open(index, "rb") as f:
+                got = pickle.load(f)
+            if not (isinstance(got, tuple) and len(got) == 2 and got[0] == ident.size and isinstance(got[1], list)):
+                raise ValueError("not the index of this file")
+        except Exception as exc:
+            log.warning("binlog cache index %s unreadable (%s): removed", index.name, exc)
+            index.unlink(missing_ok=True)
+            return None
+        os.utime(parsed)
+        return got[1]
+
     def get(self, ident: FileIdentity) -> tuple[BinlogDump, Path] | None:
         """The parsed dump and its raw text, or None."""
         parsed, raw = self._paths(ident)
@@ -64,7 +88,7 @@ class DumpCache:
                 raise ValueError("not the dump of this file")
         except Exception as exc:  # a damaged entry is a miss, never an error
             log.warning("binlog cache entry %s unreadable (%s): removed", parsed.name, exc)
-            for p in (parsed, raw):
+            for p in (parsed, raw, parsed.with_suffix(".gtids")):
                 p.unlink(missing_ok=True)
             return None
         os.utime(parsed)  # recently used: kept longest
@@ -76,12 +100,16 @@ class DumpCache:
             tmp = parsed.with_suffix(".tmp")
             with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
                 pickle.dump(dump, f, protocol=pickle.HIGHEST_PROTOCOL)
+            itmp = parsed.with_suffix(".gtids-tmp")
+            with open(os.open(itmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+                pickle.dump((dump.end, [t.gtid for t in dump.transactions]), f, protocol=pickle.HIGHEST_PROTOCOL)
             raw.unlink(missing_ok=True)
             try:
                 os.link(raw_text, raw)  # the run's own copy stays where it is; no second copy
             except OSError:
                 raw.write_bytes(raw_text.read_bytes())
                 raw.chmod(0o600)
+            os.replace(itmp, parsed.with_suffix(".gtids"))
             os.replace(tmp, parsed)
         except OSError as exc:
             log.warning("could not keep %s in the binlog cache: %s", ident.path, exc)
@@ -93,3 +121,4 @@ class DumpCache:
         for old in entries[KEEP:]:
             old.unlink(missing_ok=True)
             old.with_suffix(".txt").unlink(missing_ok=True)
+            old.with_suffix(".gtids").unlink(missing_ok=True)

@@ -150,10 +150,10 @@ def after_position(transactions: Iterable[Transaction], files: Sequence[str], fi
     ]
 
 
-def held_by_old(heads_last: str, transactions: Iterable[Transaction], mariadb: bool) -> Have:
+def held_by_old(heads_last: str, gtids_read: Iterable[str], mariadb: bool) -> Have:
     """Everything the old writer's binlogs say it executed: the last file's head plus the
-    transactions read after it."""
-    gtids = [t.gtid for t in transactions if t.gtid]
+    GTIDs of the transactions read after it ("" for one without)."""
+    gtids = [x for x in gtids_read if x]
     if mariadb:
         return Have(True, state=maria_state(heads_last, ",".join(gtids)))
     return Have.of(False, heads_last, ",".join(gtids))

@@ -332,11 +332,18 @@ class WriteAccess:
         return NodeSql(self, node, multi_statements=True)
 
     async def download(
-        self, node: str, command: str, dest: Path, *, timeout: float = 600.0, sudo: bool = False
+        self,
+        node: str,
+        command: str,
+        dest: Path,
+        *,
+        timeout: float = 600.0,
+        sudo: bool = False,
+        grew: Callable[[], None] | None = None,
     ) -> None:
-        """A read whose output goes to a local file (binlog dumps)."""
+        """A read whose output goes to a local file (binlog dumps); `grew` as NodeSession.download."""
         self.record(node, "ssh", command)
-        await self.pool[node].download(command, dest, timeout=timeout, sudo=sudo)
+        await self.pool[node].download(command, dest, timeout=timeout, sudo=sudo, grew=grew)
 
     async def arm(self, node: str, command: str, *, show: str, sudo: bool = False) -> Armed:
         """Open the channel for a write now, run it later with `fire()` (see NodeSession.armed).

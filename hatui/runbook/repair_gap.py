@@ -11,7 +11,9 @@ their original GTIDs, so a second run finds nothing to do."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import io
 import json
 import os
 import shlex
@@ -32,6 +34,7 @@ from hatui.binlog.dump import (
     render_sql,
     replay_rounds,
 )
+from hatui.binlog.growing import GrowingFile
 from hatui.binlog.locate import (
     ServerFiles,
     alive_command,
@@ -48,7 +51,7 @@ from hatui.binlog.locate import (
     tool_command,
 )
 from hatui.cluster import Cluster
-from hatui.privatefs import private_dir, replace_private, write_private
+from hatui.privatefs import open_private, private_dir, replace_private, write_private
 from hatui.rules.topology import node_for_host, vip_views
 from hatui.runbook.facts import Facts, gather
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict, mysql_node
@@ -76,6 +79,8 @@ class Gap:
     held_back: list[Transaction] = field(default_factory=list)
     conflicts: list[gapmod.Conflict] = field(default_factory=list)
     old_has: gapmod.Have | None = None
+    old_has_gtids: list[str] = field(default_factory=list)  # every transaction read, in order ("" without)
+    binlogs: list[str] = field(default_factory=list)  # the files read (names)
     sha256: str = ""
     script: Path | None = None
     root: Path | None = None  # the state folder it lives in: every folder from there down is private
@@ -387,7 +392,7 @@ class RepairGap:
                     "from": self.old,
                     "to": self.new,
                     "tool": g.tool,
-                    "binlogs": [d.file for d in g.dumps],
+                    "binlogs": g.binlogs,
                     "missing": [t.gtid for t in g.missing],
                     "apply": [t.gtid for t in g.apply],
                     "held_back": [t.gtid for t in g.held_back],
@@ -682,15 +687,27 @@ async def extract(
     stats = parse_stats(stats_out)  # read before any dump: each dump stops at this size
     cache = DumpCache(g.cache_folder(node))
     n = ctx.cluster.nodes[node]
-    cached = 0
+    idents: list[tuple[FileIdentity, Path]] = []
     for head in heads[start.index :]:
         path = head.path
         if path not in stats:
             checks.append(Check(f"binlogs of {node} readable", F, f"no size for {path}", _UNREADABLE_FIX))
             return True
         st = stats[path]
-        dest = raw / (Path(path).name + ".txt")
         ident = FileIdentity(f"{n.host}:{n.ssh.port}", path, st.size, st.inode, st.mtime, head.gtids, g.tool)
+        idents.append((ident, raw / (Path(path).name + ".txt")))
+    g.binlogs = [Path(i.path).name for i, _ in idents]
+    if from_position is None and _nothing_missing(cache, idents, have, g, heads[start.index].gtids):
+        ctx.note(
+            f"read {len(g.old_has_gtids)} transaction(s) from {len(idents)} binlog(s) of {node} in "
+            f"{time.monotonic() - t0:.1f} s ({len(idents)} unchanged since an earlier read: taken from its "
+            "cache); 0 not on the other side",
+            folder=str(g.folder),
+        )
+        return False
+    cached = 0
+    for ident, dest in idents:
+        path, st = ident.path, stats[ident.path]
         hit = cache.get(ident) if st.inode else None
         if hit is not None:
             dump, kept = hit
@@ -701,11 +718,8 @@ async def extract(
             g.dumps.append(dump)
             cached += 1
             continue
-        await ctx.access.download(node, dump_command(g.tool, path, st.size), dest, sudo=True, timeout=1800)
         try:
-            # parsing is CPU work on a local file the download just wrote: nothing to wait for
-            with open(dest, encoding="utf-8", errors="surrogateescape") as f:  # noqa: ASYNC230
-                dump = parse_dump(f, Path(path).name, expect_end=st.size, keep_text=False)
+            dump = await _download_parsed(ctx, node, dump_command(g.tool, path, st.size), dest, st.size)
         except BinlogIntegrityError as exc:
             checks.append(
                 Check(
@@ -724,7 +738,8 @@ async def extract(
         if st.inode:
             cache.put(ident, dump, dest)
     every = [t for d in g.dumps for t in d.transactions]
-    g.old_has = gapmod.held_by_old(heads[start.index].gtids, every, mariadb)
+    g.old_has_gtids = [t.gtid for t in every]
+    g.old_has = gapmod.held_by_old(heads[start.index].gtids, g.old_has_gtids, mariadb)
     g.missing = (
         gapmod.missing(every, have)
         if from_position is None
@@ -737,6 +752,59 @@ async def extract(
         folder=str(g.folder),
     )
     return False
+
+
+async def _download_parsed(ctx: RunContext, node: str, command: str, dest: Path, size: int) -> BinlogDump:
+    """Download a dump to `dest` and parse it as it arrives, in a thread (the parse follows the
+    file, so memory holds no more of it than the parser's lines). Raises what the download
+    raises (SshError), else what the parse raises (BinlogIntegrityError)."""
+    with open_private(dest):
+        pass  # there to be followed from the start; the download truncates it, still empty
+    src = GrowingFile(dest)
+
+    def parse() -> BinlogDump:
+        with src, io.TextIOWrapper(io.BufferedReader(src), encoding="utf-8", errors="surrogateescape") as f:
+            return parse_dump(f, dest.name.removesuffix(".txt"), expect_end=size, keep_text=False)
+
+    parsed = asyncio.get_running_loop().run_in_executor(None, parse)
+    try:
+        await ctx.access.download(node, command, dest, sudo=True, timeout=1800, grew=src.grew)
+    except BaseException:
+        src.finish()
+        with contextlib.suppress(BaseException):
+            await parsed  # it ends at what came: its own error is not the one to tell
+        raise
+    src.finish()
+    return await parsed
+
+
+def _nothing_missing(
+    cache: DumpCache, idents: list[tuple[FileIdentity, Path]], have: gapmod.Have, g: Gap, head: str
+) -> bool:
+    """A repeat run's shortcut: every file unchanged since it was parsed, and the other side has
+    every GTID they hold. Then only the cache's GTID index is read, not the parsed dumps (g.dumps
+    stays empty: nothing will be rendered), and the run's folder still gets the raw dumps."""
+    gtids: list[str] = []
+    for ident, _ in idents:
+        got = cache.gtids(ident) if ident.inode else None
+        if got is None:
+            return False
+        gtids += got
+    if any(x and not have.has(x) for x in gtids):
+        return False
+    for ident, dest in idents:
+        kept = cache.raw_path(ident)
+        try:
+            os.link(kept, dest)
+        except OSError:
+            try:
+                shutil.copyfile(kept, dest)
+            except OSError:
+                return False  # the entry went meanwhile: read it the long way
+    g.missing = []
+    g.old_has = gapmod.held_by_old(head, gtids, g.mariadb)
+    g.old_has_gtids = gtids
+    return True
 
 
 _UNREADABLE_FIX = (

@@ -363,10 +363,19 @@ class NodeSession:
             )
         return result
 
-    async def download(self, command: str, dest: Path, *, timeout: float = 600.0, sudo: bool = False) -> CommandResult:
+    async def download(
+        self,
+        command: str,
+        dest: Path,
+        *,
+        timeout: float = 600.0,
+        sudo: bool = False,
+        grew: Callable[[], None] | None = None,
+    ) -> CommandResult:
         """Run a command and write its stdout to the local file `dest` as it arrives (binlog
         dumps run to hundreds of MB: never held in memory). Raises CommandFailed on a non-zero
-        exit, SshError as run() does; `stdout` of the result is empty, `stderr` kept."""
+        exit, SshError as run() does; `stdout` of the result is empty, `stderr` kept. `grew` is
+        called after each piece is written and flushed (a reader may follow the file)."""
         remote, wrapped = self._prepare(command, sudo)
         conn = await self._ensure()
         t0 = time.monotonic()
@@ -381,6 +390,9 @@ class NodeSession:
                         with open_private(dest) as f:  # row data: 0600, never via a symlink
                             while chunk := await proc.stdout.read(1 << 20):
                                 f.write(chunk)
+                                if grew is not None:
+                                    f.flush()
+                                    grew()
 
                     _, err = await asyncio.gather(copy(), proc.stderr.read())
                     await proc.wait_closed()

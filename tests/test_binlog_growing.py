@@ -1,0 +1,69 @@
+"""hatui.binlog.growing: a dump is parsed while it downloads, to the same result as after."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+
+from hatui.binlog.dump import parse_dump
+from hatui.binlog.growing import GrowingFile
+
+FIX = Path(__file__).parent / "fixtures" / "binlog"
+
+
+def write_slowly(path: Path, data: bytes, src: GrowingFile, piece: int) -> threading.Thread:
+    def run() -> None:
+        with open(path, "wb") as f:
+            for i in range(0, len(data), piece):
+                f.write(data[i : i + piece])
+                f.flush()
+                src.grew()
+                time.sleep(0.002)
+        src.finish()
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
+def test_a_reader_gets_every_byte_and_the_end_only_after_the_writer_is_done(tmp_path):
+    path = tmp_path / "d.txt"
+    path.write_bytes(b"")
+    src = GrowingFile(path)
+    data = bytes(range(256)) * 300 + b"\r\nlast line without end"
+    writer = write_slowly(path, data, src, 997)  # pieces that cut lines and \r\n in two
+    with src, io.BufferedReader(src) as f:
+        got = f.read()
+    writer.join()
+    assert got == data
+
+
+def test_the_end_comes_when_the_writer_fails_midway(tmp_path):
+    path = tmp_path / "d.txt"
+    path.write_bytes(b"")
+    src = GrowingFile(path)
+    path.write_bytes(b"half a dump")
+    src.grew()
+    threading.Timer(0.2, src.finish).start()  # the download failed: the reader must not hang
+    t0 = time.monotonic()
+    with src, io.BufferedReader(src) as f:
+        assert f.read() == b"half a dump"
+    assert time.monotonic() - t0 < 5
+
+
+def test_parsing_while_it_grows_gives_the_dump_parsing_after_gives(tmp_path):
+    data = (FIX / "mariadb-10.11-workload.txt").read_bytes()  # raw bytes, not all UTF-8
+    whole = tmp_path / "whole.txt"
+    whole.write_bytes(data)
+    with open(whole, encoding="utf-8", errors="surrogateescape") as f:
+        after = parse_dump(f, "mysql-bin.000002", keep_text=False)
+    path = tmp_path / "growing.txt"
+    path.write_bytes(b"")
+    src = GrowingFile(path)
+    writer = write_slowly(path, data, src, 61)
+    with src, io.TextIOWrapper(io.BufferedReader(src), encoding="utf-8", errors="surrogateescape") as f:
+        during = parse_dump(f, "mysql-bin.000002", keep_text=False)
+    writer.join()
+    assert during == after and len(after.transactions) > 3
