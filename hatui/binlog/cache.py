@@ -116,6 +116,13 @@ class DumpCache:
             return
         self._trim()
 
+    def put_quietly(self, ident: FileIdentity, dump: BinlogDump, raw_text: Path) -> None:
+        """put() for a background thread: a cache that cannot keep an entry is never an error."""
+        try:
+            self.put(ident, dump, raw_text)
+        except Exception as exc:
+            log.warning("could not keep %s in the binlog cache: %s", ident.path, exc)
+
     def _trim(self) -> None:
         entries = sorted(self.folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in entries[KEEP:]:

@@ -736,7 +736,10 @@ async def extract(
             return True
         g.dumps.append(dump)
         if st.inode:
-            cache.put(ident, dump, dest)
+            # kept for the next run in a thread, not awaited: pickling 100k transactions is ~1.3 s
+            # this run need not wait for (the replay's wait on the node is the usual overlap;
+            # the interpreter joins the thread before it exits)
+            asyncio.get_running_loop().run_in_executor(None, cache.put_quietly, ident, dump, dest)
     every = [t for d in g.dumps for t in d.transactions]
     g.old_has_gtids = [t.gtid for t in every]
     g.old_has = gapmod.held_by_old(heads[start.index].gtids, g.old_has_gtids, mariadb)
