@@ -42,6 +42,10 @@ subcommands:
   make-writable --cluster FILE NODE
                                  no server is writable and writes go to NODE (a restarted primary):
                                  prove it holds everything, then make it writable
+  skip-applied --cluster FILE NODE [--keep-local | --take-source]
+                                 NODE's replication stopped on a row it already holds (1062/1032,
+                                 e.g. a retried insert after a partition): prove every row is there
+                                 as the transaction leaves it, then skip that one transaction
   serve --cluster FILE [...] [--listen ADDR:PORT] [--token-file F] [--tls-cert C --tls-key K]
                                  the read-only wallboard in browsers: one collector however many
                                  watch (loopback:8470 by default; a token for anything else)
@@ -189,6 +193,27 @@ def _parser() -> argparse.ArgumentParser:
     mw.add_argument("node", metavar="NODE", help="the node the routers (or the writer's VIP) send writes to")
     mw.add_argument("--dry-run", action="store_true", help="run the checks and show the step; change nothing")
     mw.add_argument("--yes", action="store_true", help="do not ask to type the node's name (scripts)")
+
+    sa = sub.add_parser(
+        "skip-applied",
+        help="skip the one transaction a replica stopped on (1062/1032) after proving it holds its rows",
+    )
+    sa.add_argument("--cluster", metavar="FILE", required=True)
+    sa.add_argument("node", metavar="NODE", help="the replica whose SQL thread stopped on a row conflict")
+    how = sa.add_mutually_exclusive_group()
+    how.add_argument(
+        "--keep-local",
+        action="store_true",
+        help="the rows differ and NODE's version wins: skip the transaction anyway (saved first)",
+    )
+    how.add_argument(
+        "--take-source",
+        action="store_true",
+        help="the rows differ and the source's version wins: NODE's row (saved first) is removed without a "
+        "binlog entry so the transaction's insert applies (duplicate key only)",
+    )
+    sa.add_argument("--dry-run", action="store_true", help="run the checks and show the steps; change nothing")
+    sa.add_argument("--yes", action="store_true", help="do not ask to type the node's name (scripts)")
 
     se = sub.add_parser(
         "serve",
@@ -420,6 +445,7 @@ def _main(argv: list[str] | None = None) -> int:
         "split-brain",
         "failover",
         "make-writable",
+        "skip-applied",
     ):
         return _runbook(args, argv)
     if not args.cluster:
@@ -580,6 +606,11 @@ def _runbook(args, argv: list[str]) -> int:
             from hatui.runbook.make_writable import MakeWritable
 
             runbook = MakeWritable(cluster, args.node)
+        elif args.command == "skip-applied":
+            from hatui.runbook.skip_applied import SkipApplied
+
+            resolve = "keep-local" if args.keep_local else "take-source" if args.take_source else None
+            runbook = SkipApplied(cluster, args.node, resolve)
         else:
             from hatui.runbook.rejoin import Rejoin
 

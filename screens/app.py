@@ -149,6 +149,7 @@ class HatuiApp(App):
             "split-brain": self.open_split_brain,
             "failover": self.open_failover,
             "make-writable": self.open_make_writable,
+            "skip-applied": self.open_skip_applied,
         }[message.runbook]
         opener(message.cluster, *message.nodes)
 
@@ -188,6 +189,16 @@ class HatuiApp(App):
 
         self.open_runbook(
             cluster, f"Make {node} writable ({cluster.name})", node, lambda planned: MakeWritable(cluster, node)
+        )
+
+    def open_skip_applied(self, cluster: Cluster, node: str) -> None:
+        from hatui.runbook.skip_applied import SkipApplied
+
+        self.open_runbook(
+            cluster,
+            f"Skip the transaction {node} stopped on ({cluster.name})",
+            node,
+            lambda planned: SkipApplied(cluster, node),
         )
 
     def open_split_brain(self, cluster: Cluster, keep: str) -> None:

@@ -114,6 +114,13 @@ def runbook_commands(view: ClusterView) -> Iterator[SystemCommand]:
             f"Point every replica whose source is down at the writer {writer} (checked by GTID first)",
             partial(view.post_message, RunbookRequested("repoint", c, writer)),
         )
+    for node in _stopped_on_a_row(view):
+        yield SystemCommand(
+            f"Runbook: skip the transaction {node} stopped on",
+            f"{node}'s replication stopped on a duplicate key or a missing row: skip that one transaction if "
+            f"{node} holds every row as it leaves it (checked first, row by row)",
+            partial(view.post_message, RunbookRequested("skip-applied", c, node)),
+        )
     for node, n in c.nodes.items():
         if n.has_role(Role.MYSQL) and node != writer:
             yield SystemCommand(
@@ -152,6 +159,22 @@ def _answers(view: ClusterView, node: str) -> bool:
     except Exception:  # no data yet
         return False
     return st is not None and st.up
+
+
+def _stopped_on_a_row(view: ClusterView) -> list[str]:
+    from hatui.runbook.skip_applied import stopped_on_row
+    from hatui.state import Kind
+
+    try:
+        snap = view.feed.store.snapshot(max_events=0)
+    except Exception:  # no data yet
+        return []
+    out = []
+    for node in view.cluster.nodes:
+        st = snap.value(node, Kind.MYSQL)
+        if st is not None and st.up and stopped_on_row(st) is not None:
+            out.append(node)
+    return out
 
 
 def _writer_down(view: ClusterView) -> bool:

@@ -88,12 +88,14 @@ __all__ = [
     "RowChange",
     "RowProbe",
     "Transaction",
+    "final_states",
     "first_touches",
     "parse_dump",
     "readable",
     "render_sql",
     "replay_rounds",
     "replay_statements",
+    "row_based",
     "split_statements",
 ]
 
@@ -955,6 +957,12 @@ def _rounds(chunks: list[tuple[str, str]]) -> Iterator[tuple[list[str], list[str
         yield notes, stmts
 
 
+def row_based(t: Transaction) -> bool:
+    """A transaction of row events only: every statement it replays is the tool's session
+    settings, its brackets or a BINLOG statement (no DDL, no statement-based DML)."""
+    return bool(t.rows) and not t.ddl and all(_plain(st) or _BINLOG_B64.fullmatch(st) for st in t.replay)
+
+
 def _split_round(text: str) -> list[str]:
     """A round's statements: cut at ";\n" only when every piece has a shape _rounds joins."""
     parts = text.split(";\n")
@@ -1176,3 +1184,26 @@ def first_touches(transactions: list[Transaction], pk: dict[tuple[str, str], lis
                     if cols:  # duplicates are legal without a key: nothing to expect
                         probes.append(RowProbe(ch.schema, ch.table, new[2], None, t.gtid))
     return probes
+
+
+def final_states(transactions: list[Transaction], pk: dict[tuple[str, str], list[int]]) -> list[RowProbe]:
+    """What a server holds once the transactions have applied, for each row they touch: the
+    row's last image, or None where they leave no row (a delete, the old key of an update that
+    moved it). A transaction whose final states a server already holds changes nothing there
+    when skipped (`hatui skip-applied`). First-seen order; tables missing from ``pk`` are keyed
+    by the full image."""
+    last: dict[tuple[str, str, tuple[str, ...]], RowProbe] = {}
+    for t in transactions:
+        for ch in t.rows:
+            cols = pk.get((ch.schema, ch.table))
+            if ch.kind == "delete" or ch.after is None:
+                k = _row_key(ch.before, cols)
+                last[(ch.schema, ch.table, k)] = RowProbe(ch.schema, ch.table, k, None, t.gtid)
+                continue
+            if ch.kind == "update" and cols:
+                old = _row_key(ch.before, cols)
+                if old != _row_key(ch.after, cols):
+                    last[(ch.schema, ch.table, old)] = RowProbe(ch.schema, ch.table, old, None, t.gtid)
+            k = _row_key(ch.after, cols)
+            last[(ch.schema, ch.table, k)] = RowProbe(ch.schema, ch.table, k, dict(ch.after), t.gtid)
+    return list(last.values())

@@ -340,6 +340,29 @@ def check_probe(
     return None
 
 
+def already_applied(probe: RowProbe, found: dict[int, Any] | None) -> Conflict | None:
+    """None when the server holds the row as the transaction leaves it (probe from
+    final_states: its last image, or absent), else why not."""
+    table = f"{probe.schema}.{probe.table}"
+    if probe.expect is None:
+        return (
+            None
+            if found is None
+            else Conflict(probe.gtid, table, probe.key, "the row is there; the transaction removes it")
+        )
+    if found is None:
+        return Conflict(probe.gtid, table, probe.key, "the row is not there; the transaction writes it")
+    for pos, text in probe.expect.items():
+        try:
+            want = literal_value(text)
+        except ValueError as exc:
+            return Conflict(probe.gtid, table, probe.key, f"cannot compare column {pos}: {exc}")
+        have = found.get(pos)
+        if not same_value(want, have):
+            return Conflict(probe.gtid, table, probe.key, f"column {pos} is {have!r}; the transaction writes {text}")
+    return None
+
+
 def conflicting_transactions(txs: Sequence[Transaction], conflicts: Sequence[Conflict], mariadb: bool) -> set[str]:
     """The transactions that must be held back when conflicting ones are skipped. MariaDB
     positions cannot hold a hole (a server's GTIDs only grow), so with MariaDB every later

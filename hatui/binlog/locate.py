@@ -206,8 +206,10 @@ def parse_sizes(text: str) -> dict[str, int]:
     return {p: st.size for p, st in parse_stats(text).items()}
 
 
-def dump_command(tool: str, path: str, size: int) -> str:
+def dump_command(tool: str, path: str, size: int, *, start: int | None = None) -> str:
     """One file as readable, replayable text: BINLOG blobs plus -v row images, up to `size`
     bytes (read just before), so the output must end exactly there (parse_dump's expect_end)
-    even if the server appends more meanwhile."""
-    return f"{shlex.quote(tool)} -v --stop-position={int(size)} {shlex.quote(path)}"
+    even if the server appends more meanwhile. `start`: from that event on (the tool still
+    prints the file's format description first)."""
+    at = f" --start-position={int(start)}" if start is not None else ""
+    return f"{shlex.quote(tool)} -v{at} --stop-position={int(size)} {shlex.quote(path)}"

@@ -230,6 +230,7 @@ def rule_replication_threads(ctx: Context) -> Iterator[Alert]:
             "sql_running": ch.sql_running,
             "last_io_error": ch.last_io_error,
             "last_sql_error": ch.last_sql_error,
+            "last_sql_errno": ch.last_sql_errno,
         }
         if not ch.io_running:
             state = "connecting" if str(ch.io_state).lower() == "connecting" else "stopped"

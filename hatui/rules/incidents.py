@@ -418,7 +418,7 @@ def _per_node(
     code: Code,
     codes: tuple[str, ...],
     title: Callable[[str, list[Alert]], str],
-    sug: Callable[[str], tuple[Suggestion, ...]],
+    sug: Callable[[str, list[Alert]], tuple[Suggestion, ...]],
 ) -> Correlator:
     def correlate(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list[Incident]:
         by: dict[str, list[Alert]] = defaultdict(list)
@@ -432,12 +432,28 @@ def _per_node(
                 _root_first(codes, got),
                 (anchor,) if anchor in ctx.cluster.nodes else (),
                 {},
-                sug(anchor),
+                sug(anchor, got),
             )
             for anchor, got in sorted(by.items())
         ]
 
     return correlate
+
+
+def _row_conflict_suggestion(node: str, alerts: list[Alert]) -> tuple[Suggestion, ...]:
+    """A channel stopped on a duplicate key (1062) or a missing row (1032): the MMM partition's
+    retried insert, committed on both sides. skip-applied proves the node holds the row as the
+    transaction leaves it before skipping it; a real conflict it refuses and names."""
+    if any(a.code == "repl.sql_stopped" and a.evidence.get("last_sql_errno") in (1062, 1032) for a in alerts):
+        return (
+            Suggestion(
+                f"skip the transaction {node} stopped on, if it already holds every row as that transaction "
+                "leaves it (checked row by row)",
+                "skip-applied",
+                (node,),
+            ),
+        )
+    return ()
 
 
 def vip_on_bad_node(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list[Incident]:
@@ -565,40 +581,40 @@ CORRELATORS: tuple[Correlator, ...] = (
         Code.NODE_UNREACHABLE,
         ("ssh.unreachable", "ssh.host_key", "data.stale", "data.missing"),
         lambda n, a: a[0].message,
-        lambda n: (),
+        lambda n, a: (),
     ),
-    _per_node(Code.VIP_UNHELD, ("vip.unheld", "vip.unexpected_holder"), lambda n, a: a[0].message, lambda n: ()),
+    _per_node(Code.VIP_UNHELD, ("vip.unheld", "vip.unexpected_holder"), lambda n, a: a[0].message, lambda n, a: ()),
     _per_node(
         Code.KEEPALIVED_DOWN,
         ("keepalived.down", "keepalived.fault", "keepalived.check_failing"),
         lambda n, a: f"{n}: keepalived cannot hold a VIP: {a[0].message}",
-        lambda n: (),
+        lambda n, a: (),
     ),
     _per_node(
         Code.REPLICATION_BROKEN,
         ("repl.io_stopped", "repl.sql_stopped", "repl.source_is_vip", "repl.source_not_writer"),
         lambda n, a: a[0].message,
-        lambda n: (),
+        _row_conflict_suggestion,
     ),
-    _per_node(Code.REPLICATION_LAG, ("repl.lag", "gtid.writer_missing"), lambda n, a: a[0].message, lambda n: ()),
+    _per_node(Code.REPLICATION_LAG, ("repl.lag", "gtid.writer_missing"), lambda n, a: a[0].message, lambda n, a: ()),
     _per_node(
         Code.ERRANT_TRANSACTIONS,
         ("gtid.errant",),
         lambda n, a: a[0].message,
-        lambda n: (Suggestion(f"save and roll back {n}'s errant transactions", "rejoin", ("--discard-errant", n)),),
+        lambda n, a: (Suggestion(f"save and roll back {n}'s errant transactions", "rejoin", ("--discard-errant", n)),),
     ),
-    _per_node(Code.MULTIPLE_WRITERS, ("topology.multiple_writers",), lambda n, a: a[0].message, lambda n: ()),
+    _per_node(Code.MULTIPLE_WRITERS, ("topology.multiple_writers",), lambda n, a: a[0].message, lambda n, a: ()),
     _per_node(
         Code.CONFIG_PROBLEM,
         ("mysql.duplicate_server_id", "gtid.mode_mismatch", "mysql.auto_increment_clash", "repl.semi_sync_async"),
         lambda n, a: a[0].message,
-        lambda n: (),
+        lambda n, a: (),
     ),
     _per_node(
         Code.ROUTER_PROBLEM,
         ("router.unreadable", "router.ro_no_target", "router.rw_unknown_target"),
         lambda n, a: a[0].message,
-        lambda n: (),
+        lambda n, a: (),
     ),
 )
 

@@ -114,6 +114,8 @@ def run_recovery(cluster: Cluster, how: str, *, yes: bool) -> int:
             "split-brain": f"hatui split-brain --cluster FILE --keep {journal.params.get('keep')}",
             "failover": f"hatui failover --cluster FILE --to {journal.params.get('to')}",
             "make-writable": f"hatui make-writable --cluster FILE {journal.params.get('node')}",
+            "skip-applied": f"hatui skip-applied --cluster FILE {journal.params.get('node')}"
+            + (f" --{journal.params['resolve']}" if journal.params.get("resolve") else ""),
         }.get(journal.runbook)
         print(
             f"hatui: a {journal.runbook} is not resumed from its journal: run it again"

@@ -19,6 +19,7 @@ import os
 import shlex
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from hatui.binlog.cache import DumpCache, FileIdentity
 from hatui.binlog.dump import (
     BinlogDump,
     BinlogIntegrityError,
+    RowProbe,
     Transaction,
     first_touches,
     parse_dump,
@@ -887,7 +889,19 @@ async def _conflicts(
 ) -> list[gapmod.Conflict]:
     """Probe, on the new writer, every row the recovered transactions touch first: it must be as
     they expect it (absent for an insert, equal to the before image otherwise)."""
-    probes = first_touches(txs, pk)
+    return await probe_rows(ctx, node, first_touches(txs, pk), pk, unix_ts, gapmod.check_probe)
+
+
+async def probe_rows(
+    ctx: RunContext,
+    node: str,
+    probes: list[RowProbe],
+    pk: dict[tuple[str, str], list[int]],
+    unix_ts: dict[tuple[str, str], set[int]],
+    judge: Callable[[RowProbe, dict[int, Any] | None], gapmod.Conflict | None],
+) -> list[gapmod.Conflict]:
+    """Read each probed row on `node` by its primary key (500 a query) and `judge` it against
+    what the probe expects; a table without a primary key cannot prove a row's state."""
     by_table: dict[tuple[str, str], list] = {}
     for p in probes:
         by_table.setdefault((p.schema, p.table), []).append(p)
@@ -935,7 +949,7 @@ async def _conflicts(
                 row = {j + 1: vals[j] for j in range(len(vals))}
                 found[tuple(_key_text(row[k]) for k in keys)] = row
             for p in chunk:
-                c = gapmod.check_probe(p, found.get(tuple(_key_text(gapmod.literal_param(v)) for v in p.key)))
+                c = judge(p, found.get(tuple(_key_text(gapmod.literal_param(v)) for v in p.key)))
                 if c is not None:
                     out.append(c)
     return out
