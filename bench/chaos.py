@@ -57,7 +57,7 @@ CLEAR_GIVE_UP = 30.0
 QUIET_WATCH = 8.0  # a fault with nothing to show is watched this long for a wrong incident
 CLEAR_HOLD = 1.0  # cleared means: not named by any incident for this long
 BEFORE_REPAIR = ("failover", "repair-gap")  # what the console suggests while the writer is dead
-AFTER_REPAIR = ("rejoin", "repoint", "repair-gap")  # what it suggests once the node is back
+AFTER_REPAIR = ("rejoin", "repoint", "repair-gap", "skip-applied")  # what it suggests once the node is back
 SETTLE_RUNBOOKS = (*AFTER_REPAIR, "split-brain", "make-writable")  # what else it may suggest before all is quiet
 SETTLE_GIVE_UP = 60.0
 LATE_GIVE_UP = 120.0  # rows on another server: how long replication gets to bring them to the writer
@@ -335,6 +335,8 @@ class Soak:
         except subprocess.TimeoutExpired as exc:
             code, text = -1, f"timed out after {RUNBOOK_TIMEOUT} s: {exc.stdout or ''}"
         said = " / ".join(line.strip() for line in text.strip().splitlines()[-8:])
+        if "row(s) differ" in text and "--keep-local" in text:
+            said = "row(s) differ / " + said  # skip-applied's refusal: the soak chooses (follow)
         self.say(f"  -> exit {code}: {said[-400:]}")
         return RunbookRun(f"hatui {' '.join(argv)}", code, said[-1500:])
 
@@ -377,6 +379,13 @@ class Soak:
             if run.exit != 0 and runbook == "repair-gap" and "conflict" in run.said.lower():
                 # the client's own retry already wrote the row on the new writer: keep it
                 run = self.run_hatui(runbook, args, ("--on-conflict", "skip"))
+                res.runbooks.append(run)
+            if run.exit != 0 and runbook == "skip-applied" and run.said.startswith("row(s) differ"):
+                # a duplicate whose values differ (the client's retry: another written_at and
+                # writer): as a DBA would, the writer's version wins on both sides
+                node = args[-1]
+                ro = self.lab.sql(node, "SELECT @@read_only", check=False).strip()
+                run = self.run_hatui(runbook, args, ("--keep-local",) if ro == "0" else ("--take-source",))
                 res.runbooks.append(run)
             tried[key] = -1 if run.exit == 0 else tried.get(key, 0) + 1
             return True
