@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hatui.binlog.cache import KEEP, DumpCache, FileIdentity
 from hatui.binlog.dump import parse_dump
+from hatui.binlog.gap import Have
 from hatui.binlog.locate import parse_sizes, parse_stats, sizes_command
 
 FIX = Path(__file__).parent / "fixtures" / "binlog"
@@ -80,20 +81,28 @@ def test_a_damaged_entry_is_a_miss_and_is_removed(tmp_path):
     assert cache.get(i) is None and not entry.exists()
 
 
-def test_a_repeat_run_reads_only_the_gtid_index_and_a_damaged_or_missing_index_is_a_miss(tmp_path):
+def test_a_repeat_run_reads_only_the_gtid_summary_and_a_damaged_or_missing_one_is_a_miss(tmp_path):
     dump, cache, i = cached(tmp_path)
-    assert cache.gtids(i) == [t.gtid for t in dump.transactions] and len(dump.transactions) > 3
-    assert cache.gtids(dataclasses.replace(i, size=dump.end + 1)) is None  # the file changed
+    assert len(dump.transactions) > 3
+    count, summary = cache.summary(i)
+    assert count == len(dump.transactions)
+    # a server covers the summary exactly when it has every transaction's GTID
+    every = Have.of(True, ",".join(t.gtid for t in dump.transactions if t.gtid))
+    assert every.covers(summary)
+    last = dump.transactions[-1].gtid
+    short = Have.of(True, ",".join(t.gtid for t in dump.transactions if t.gtid and t.gtid != last))
+    assert not short.covers(summary) and not short.has(last)
+    assert cache.summary(dataclasses.replace(i, size=dump.end + 1)) is None  # the file changed
     [index] = list((tmp_path / "cache").glob("*.gtids"))
     assert oct(index.stat().st_mode & 0o777) == "0o600"
     index.write_bytes(b"garbage")
-    assert cache.gtids(i) is None and not index.exists()
+    assert cache.summary(i) is None and not index.exists()
     assert cache.get(i) is not None  # the parsed dump itself is still good: the long way works
     cache.put(i, dump, tmp_path / "run1" / "mysql-bin.000002.txt")  # parsed again: indexed again
-    assert cache.gtids(i) is not None
+    assert cache.summary(i) == (count, summary)
     [entry] = list((tmp_path / "cache").glob("*.pickle"))
-    entry.unlink()  # no parsed dump: no index either
-    assert cache.gtids(i) is None
+    entry.unlink()  # no parsed dump: no summary either
+    assert cache.summary(i) is None
 
 
 def test_the_cache_keeps_the_most_recent_entries_only(tmp_path):

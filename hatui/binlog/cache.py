@@ -6,10 +6,10 @@ A binlog is append-only, so a file seen again with the same path, inode, size an
 time, and the same GTID state at its head, is the same bytes; the key also holds the node, the
 binlog tool's version and this parser's CACHE_VERSION. The entry keeps the raw dump text (linked
 into each run's folder, as a fresh download would be), the parsed dump, pickled, and the GTIDs of
-its transactions apart: a run that finds nothing missing needs only those (unpickling 100,000
-transactions takes ~2 s, their GTIDs ~0.02 s). The folder is private to the user (0700, made by
-privatefs), the same trust as the journal beside it. An entry that cannot be read is a miss and
-is removed, never an error.
+its transactions apart, summed up per (domain, server) or as a GTID set: a run that finds nothing
+missing needs only that (unpickling 100,000 transactions takes ~2 s, their summary nothing). The
+folder is private to the user (0700, made by privatefs), the same trust as the journal beside it.
+An entry that cannot be read is a miss and is removed, never an error.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .dump import BinlogDump
+from .gap import gtid_summary
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ class DumpCache:
     def raw_path(self, ident: FileIdentity) -> Path:
         return self._paths(ident)[1]
 
-    def gtids(self, ident: FileIdentity) -> list[str] | None:
-        """The GTIDs of the cached dump's transactions, in order ("" for one without), or None
+    def summary(self, ident: FileIdentity) -> tuple[int, str] | None:
+        """(how many transactions, their GTIDs as gap.gtid_summary) of the cached dump, or None
         (no such entry, or one kept before this index existed)."""
         parsed, raw = self._paths(ident)
         index = parsed.with_suffix(".gtids")
@@ -67,14 +68,20 @@ class DumpCache:
         try:
             with open(index, "rb") as f:
                 got = pickle.load(f)
-            if not (isinstance(got, tuple) and len(got) == 2 and got[0] == ident.size and isinstance(got[1], list)):
+            if not (
+                isinstance(got, tuple)
+                and len(got) == 3
+                and got[0] == ident.size
+                and isinstance(got[1], int)
+                and isinstance(got[2], str)
+            ):
                 raise ValueError("not the index of this file")
         except Exception as exc:
             log.warning("binlog cache index %s unreadable (%s): removed", index.name, exc)
             index.unlink(missing_ok=True)
             return None
         os.utime(parsed)
-        return got[1]
+        return got[1], got[2]
 
     def get(self, ident: FileIdentity) -> tuple[BinlogDump, Path] | None:
         """The parsed dump and its raw text, or None."""
@@ -102,7 +109,8 @@ class DumpCache:
                 pickle.dump(dump, f, protocol=pickle.HIGHEST_PROTOCOL)
             itmp = parsed.with_suffix(".gtids-tmp")
             with open(os.open(itmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
-                pickle.dump((dump.end, [t.gtid for t in dump.transactions]), f, protocol=pickle.HIGHEST_PROTOCOL)
+                summary = gtid_summary((t.gtid for t in dump.transactions), dump.flavor == "mariadb")
+                pickle.dump((dump.end, len(dump.transactions), summary), f, protocol=pickle.HIGHEST_PROTOCOL)
             raw.unlink(missing_ok=True)
             try:
                 os.link(raw_text, raw)  # the run's own copy stays where it is; no second copy

@@ -40,6 +40,14 @@ def format_state(state: State) -> str:
     return ",".join(f"{d}-{s}-{n}" for (d, s), n in sorted(state.items()))
 
 
+def gtid_summary(gtids: Iterable[str], mariadb: bool) -> str:
+    """The GTIDs of a binlog's transactions as one state a server either covers or not:
+    MariaDB, the highest seq per (domain, server) (Have.has compares seqs, so covering the
+    highest covers every lower one of the same pair); MySQL, their GTID set."""
+    text = ",".join(g for g in gtids if g)
+    return format_state(maria_state(text)) if mariadb else str(GtidSet.parse(text))
+
+
 def domain_seqs(pos: str | None) -> dict[int, int]:
     """A MariaDB position (gtid_slave_pos): per domain, the seq everything up to is applied."""
     out: dict[int, int] = {}

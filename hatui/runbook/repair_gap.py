@@ -81,7 +81,7 @@ class Gap:
     held_back: list[Transaction] = field(default_factory=list)
     conflicts: list[gapmod.Conflict] = field(default_factory=list)
     old_has: gapmod.Have | None = None
-    old_has_gtids: list[str] = field(default_factory=list)  # every transaction read, in order ("" without)
+    read_count: int = 0  # transactions in the binlogs read
     binlogs: list[str] = field(default_factory=list)  # the files read (names)
     sha256: str = ""
     script: Path | None = None
@@ -701,7 +701,7 @@ async def extract(
     g.binlogs = [Path(i.path).name for i, _ in idents]
     if from_position is None and _nothing_missing(cache, idents, have, g, heads[start.index].gtids):
         ctx.note(
-            f"read {len(g.old_has_gtids)} transaction(s) from {len(idents)} binlog(s) of {node} in "
+            f"read {g.read_count} transaction(s) from {len(idents)} binlog(s) of {node} in "
             f"{time.monotonic() - t0:.1f} s ({len(idents)} unchanged since an earlier read: taken from its "
             "cache); 0 not on the other side",
             folder=str(g.folder),
@@ -743,8 +743,8 @@ async def extract(
             # the interpreter joins the thread before it exits)
             asyncio.get_running_loop().run_in_executor(None, cache.put_quietly, ident, dump, dest)
     every = [t for d in g.dumps for t in d.transactions]
-    g.old_has_gtids = [t.gtid for t in every]
-    g.old_has = gapmod.held_by_old(heads[start.index].gtids, g.old_has_gtids, mariadb)
+    g.read_count = len(every)
+    g.old_has = gapmod.held_by_old(heads[start.index].gtids, [t.gtid for t in every], mariadb)
     g.missing = (
         gapmod.missing(every, have)
         if from_position is None
@@ -787,15 +787,18 @@ def _nothing_missing(
     cache: DumpCache, idents: list[tuple[FileIdentity, Path]], have: gapmod.Have, g: Gap, head: str
 ) -> bool:
     """A repeat run's shortcut: every file unchanged since it was parsed, and the other side has
-    every GTID they hold. Then only the cache's GTID index is read, not the parsed dumps (g.dumps
-    stays empty: nothing will be rendered), and the run's folder still gets the raw dumps."""
-    gtids: list[str] = []
+    every GTID they hold. Then only the cache's summary of their GTIDs is read, not the parsed
+    dumps (g.dumps stays empty: nothing will be rendered), and the run's folder still gets the
+    raw dumps."""
+    count, parts = 0, []
     for ident, _ in idents:
-        got = cache.gtids(ident) if ident.inode else None
+        got = cache.summary(ident) if ident.inode else None
         if got is None:
             return False
-        gtids += got
-    if any(x and not have.has(x) for x in gtids):
+        count += got[0]
+        parts.append(got[1])
+    held = ",".join(x for x in parts if x)
+    if not have.covers(held):
         return False
     for ident, dest in idents:
         kept = cache.raw_path(ident)
@@ -807,8 +810,8 @@ def _nothing_missing(
             except OSError:
                 return False  # the entry went meanwhile: read it the long way
     g.missing = []
-    g.old_has = gapmod.held_by_old(head, gtids, g.mariadb)
-    g.old_has_gtids = gtids
+    g.old_has = gapmod.held_by_old(head, [held], g.mariadb)
+    g.read_count = count
     return True
 
 
