@@ -335,8 +335,6 @@ class Soak:
         except subprocess.TimeoutExpired as exc:
             code, text = -1, f"timed out after {RUNBOOK_TIMEOUT} s: {exc.stdout or ''}"
         said = " / ".join(line.strip() for line in text.strip().splitlines()[-8:])
-        if "row(s) differ" in text and "--keep-local" in text:
-            said = "row(s) differ / " + said  # skip-applied's refusal: the soak chooses (follow)
         self.say(f"  -> exit {code}: {said[-400:]}")
         return RunbookRun(f"hatui {' '.join(argv)}", code, said[-1500:])
 
@@ -380,7 +378,7 @@ class Soak:
                 # the client's own retry already wrote the row on the new writer: keep it
                 run = self.run_hatui(runbook, args, ("--on-conflict", "skip"))
                 res.runbooks.append(run)
-            if run.exit != 0 and runbook == "skip-applied" and run.said.startswith("row(s) differ"):
+            if run.exit != 0 and runbook == "skip-applied" and "row(s) differ" in run.said:
                 # a duplicate whose values differ (the client's retry: another written_at and
                 # writer): as a DBA would, the writer's version wins on both sides
                 node = args[-1]
