@@ -191,14 +191,15 @@ class HatuiApp(App):
             cluster, f"Make {node} writable ({cluster.name})", node, lambda planned: MakeWritable(cluster, node)
         )
 
-    def open_skip_applied(self, cluster: Cluster, node: str) -> None:
+    def open_skip_applied(self, cluster: Cluster, node: str, resolve: str | None = None) -> None:
         from hatui.runbook.skip_applied import SkipApplied
 
+        how = {"keep-local": f", keeping {node}'s version", "take-source": ", taking the source's version"}
         self.open_runbook(
             cluster,
-            f"Skip the transaction {node} stopped on ({cluster.name})",
+            f"Skip the transaction {node} stopped on{how.get(resolve or '', '')} ({cluster.name})",
             node,
-            lambda planned: SkipApplied(cluster, node),
+            lambda planned: SkipApplied(cluster, node, resolve),
         )
 
     def open_split_brain(self, cluster: Cluster, keep: str) -> None:

@@ -121,6 +121,18 @@ def runbook_commands(view: ClusterView) -> Iterator[SystemCommand]:
             f"{node} holds every row as it leaves it (checked first, row by row)",
             partial(view.post_message, RunbookRequested("skip-applied", c, node)),
         )
+        # when the rows differ, the DBA picks the side whose version wins (saved either way)
+        yield SystemCommand(
+            f"Runbook: skip the transaction {node} stopped on, keeping {node}'s version",
+            f"The rows differ and {node}'s version wins: skip it anyway (the transaction is saved first)",
+            partial(view.post_message, RunbookRequested("skip-applied", c, node, "keep-local")),
+        )
+        yield SystemCommand(
+            f"Runbook: apply the transaction {node} stopped on over {node}'s own row",
+            f"The rows differ and the source's version wins: {node}'s row is saved, removed without a binlog "
+            "entry, and the transaction applies (a duplicate key only)",
+            partial(view.post_message, RunbookRequested("skip-applied", c, node, "take-source")),
+        )
     for node, n in c.nodes.items():
         if n.has_role(Role.MYSQL) and node != writer:
             yield SystemCommand(

@@ -125,7 +125,7 @@ def lab_cluster(filename: str = "lab.yml"):
 FIXED_NOW = 1_790_000_000.0  # recorded states carry fixed times, so snapshots are deterministic
 
 
-def lab_state(cluster, *, split_brain=False, unreachable=None, replica_error="", writer_down=False):
+def lab_state(cluster, *, split_brain=False, unreachable=None, replica_error="", replica_errno=0, writer_down=False):
     """A recorded lab state: db1 writer with the VIP, db2 standby, db3 replica of db1
     (`writer_down`: db1's mysqld does not answer, the VIP still on it: nothing took over)."""
     vip = "198.18.0.100"
@@ -141,6 +141,7 @@ def lab_state(cluster, *, split_brain=False, unreachable=None, replica_error="",
             sql_running=not replica_error,
             lag_seconds=0.0,
             last_sql_error=replica_error,
+            last_sql_errno=replica_errno,
             last_error=replica_error,
         )
 

@@ -111,6 +111,21 @@ async def test_console_palette_offers_switchovers_and_the_wallboard_does_not():
         assert {"Runbook: rejoin db2", "Runbook: rejoin db3"} <= set(titles) and "Runbook: rejoin db1" not in titles
         assert "Runbook: repoint replicas to db1" in titles  # the writer every replica follows
         assert not [t for t in titles if "fail over" in t]  # the writer answers: nothing to fail over
+        assert not [t for t in titles if "stopped on" in t]  # every channel runs: nothing to skip
+    dup = HatuiApp(
+        [lab_cluster()],
+        feed_factory=recorded(replica_error="Duplicate entry '7' for key 'PRIMARY'", replica_errno=1062),
+    )
+    async with dup.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        titles = [c.title for c in dup.get_system_commands(dup.screen)]
+        # every channel stopped on a duplicate key: skip it where the rows match, or pick a side
+        for n in ("db1", "db2", "db3"):
+            assert {
+                f"Runbook: skip the transaction {n} stopped on",
+                f"Runbook: skip the transaction {n} stopped on, keeping {n}'s version",
+                f"Runbook: apply the transaction {n} stopped on over {n}'s own row",
+            } <= set(titles)
     dead = HatuiApp([lab_cluster()], feed_factory=recorded(writer_down=True))
     async with dead.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
@@ -127,6 +142,7 @@ async def test_console_palette_offers_switchovers_and_the_wallboard_does_not():
         wall.open_rejoin(lab_cluster(), "db2")
         wall.open_repoint(lab_cluster(), "db1")
         wall.open_failover(lab_cluster(), "db2")
+        wall.open_skip_applied(lab_cluster(), "db2", "take-source")
         await pilot.pause()
         assert not isinstance(wall.screen, RunbookScreen)
 
