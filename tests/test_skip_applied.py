@@ -138,7 +138,7 @@ async def test_the_skips_plan_is_what_it_sends(flavor, take_source):
         if take_source
         else SkipTransaction("db1", d, gtid, mariadb, "", "1-1-4,2-2-8" if mariadb else "")
     )
-    ops = [StopReplica("db1", d, "", "10.0.0.12"), middle, StartPast("db1", d, "10.0.0.12", gtid, "")]
+    ops = [StopReplica("db1", d, "", "10.0.0.12"), middle, StartPast("db1", d, "10.0.0.12", "", gtid=gtid)]
     ctx = Ctx(FakeAccess(version))
     sql = ctx.access.sql("db1")
 

@@ -323,43 +323,36 @@ def check_probe(
     """Compare what a recovered change expects with the row the new writer has now (by column
     position; None: no such row). `unix_ts` are TIMESTAMP columns, fetched as UNIX_TIMESTAMP
     because mysqlbinlog prints them as epoch seconds."""
-    table = f"{probe.schema}.{probe.table}"
-    if probe.expect is None:
-        return (
-            None
-            if found is None
-            else Conflict(probe.gtid, table, probe.key, "the row exists on the new writer (inserted there since)")
-        )
-    if found is None:
-        return Conflict(probe.gtid, table, probe.key, "the row is gone on the new writer (deleted since)")
-    for pos, text in probe.expect.items():
-        try:
-            want = literal_value(text)
-        except ValueError as exc:
-            return Conflict(probe.gtid, table, probe.key, f"cannot compare column {pos}: {exc}")
-        have = found.get(pos)
-        if not same_value(want, have):
-            return Conflict(
-                probe.gtid,
-                table,
-                probe.key,
-                f"changed on the new writer since: column {pos} is {have!r}, the recovered change expects {text}",
-            )
-    return None
+    return _judge(
+        probe,
+        found,
+        "the row exists on the new writer (inserted there since)",
+        "the row is gone on the new writer (deleted since)",
+        "changed on the new writer since: column {pos} is {have!r}, the recovered change expects {text}",
+    )
 
 
 def already_applied(probe: RowProbe, found: dict[int, Any] | None) -> Conflict | None:
     """None when the server holds the row as the transaction leaves it (probe from
     final_states: its last image, or absent), else why not."""
+    return _judge(
+        probe,
+        found,
+        "the row is there; the transaction removes it",
+        "the row is not there; the transaction writes it",
+        "column {pos} is {have!r}; the transaction writes {text}",
+    )
+
+
+def _judge(probe: RowProbe, found: dict[int, Any] | None, there: str, gone: str, differs: str) -> Conflict | None:
+    """The row against what the probe expects: absent (probe.expect None) or equal to its image,
+    column by column; else a Conflict saying `there`, `gone` or `differs` (formatted with pos,
+    have, text)."""
     table = f"{probe.schema}.{probe.table}"
     if probe.expect is None:
-        return (
-            None
-            if found is None
-            else Conflict(probe.gtid, table, probe.key, "the row is there; the transaction removes it")
-        )
+        return None if found is None else Conflict(probe.gtid, table, probe.key, there)
     if found is None:
-        return Conflict(probe.gtid, table, probe.key, "the row is not there; the transaction writes it")
+        return Conflict(probe.gtid, table, probe.key, gone)
     for pos, text in probe.expect.items():
         try:
             want = literal_value(text)
@@ -367,7 +360,7 @@ def already_applied(probe: RowProbe, found: dict[int, Any] | None) -> Conflict |
             return Conflict(probe.gtid, table, probe.key, f"cannot compare column {pos}: {exc}")
         have = found.get(pos)
         if not same_value(want, have):
-            return Conflict(probe.gtid, table, probe.key, f"column {pos} is {have!r}; the transaction writes {text}")
+            return Conflict(probe.gtid, table, probe.key, differs.format(pos=pos, have=have, text=text))
     return None
 
 

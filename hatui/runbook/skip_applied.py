@@ -60,7 +60,7 @@ from hatui.rules.topology import node_for_host
 from hatui.runbook.access import WriteAccess
 from hatui.runbook.facts import Facts, gather
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict, mysql_node
-from hatui.runbook.ops import Op, StopReplica, op_step
+from hatui.runbook.ops import Op, StartReplica, StopReplica, op_step
 from hatui.runbook.repair_gap import probe_rows, table_meta
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
 from hatui.ssh.errors import SshError
@@ -224,24 +224,12 @@ def _have(st: MysqlStatus) -> gapmod.Have:
 
 
 @dataclass
-class StartPast(Op):
+class StartPast(StartReplica):
     """Start the channel and wait until the node's position holds `gtid` (skipped, or applied
     after --take-source). Not StartReplica's "both threads run": the SQL thread may stop again
     on the next conflict behind this one, which the verify step reports."""
 
-    node: str
-    d: Dialect
-    host: str
-    gtid: str
-    channel: str = ""
-    timeout: float = 20.0
-
-    @property
-    def title(self) -> str:  # type: ignore[override]  # computed here, a plain field in Op
-        return f"start {self.node}'s replication from {self.host}"
-
-    def actions(self) -> list[Action]:
-        return [Action(self.node, "sql", self.d.start_replica(self.channel).redacted())]
+    gtid: str = ""
 
     async def run(self, x: WriteAccess) -> str:
         sql = x.sql(self.node)
@@ -563,7 +551,10 @@ class SkipApplied:
             op_step("stop", f"Stop {self.node}'s replication", [StopReplica(self.node, d, s.channel.name, host)], 15),
             middle,
             op_step(
-                "start", f"Start {self.node}'s replication", [StartPast(self.node, d, host, s.gtid, s.channel.name)], 30
+                "start",
+                f"Start {self.node}'s replication",
+                [StartPast(self.node, d, host, s.channel.name, gtid=s.gtid)],
+                30,
             ),
             Step(
                 "verify",
