@@ -57,6 +57,7 @@ CLEAR_GIVE_UP = 30.0
 QUIET_WATCH = 8.0  # a fault with nothing to show is watched this long for a wrong incident
 CLEAR_HOLD = 1.0  # cleared means: not named by any incident for this long
 BEFORE_REPAIR = ("failover", "repair-gap")  # what the console suggests while the writer is dead
+COUNT_GIVE_UP = 30.0  # seconds a row count through the writer's address is retried
 AFTER_REPAIR = ("rejoin", "repoint", "repair-gap", "skip-applied")  # what it suggests once the node is back
 SETTLE_RUNBOOKS = (*AFTER_REPAIR, "split-brain", "make-writable")  # what else it may suggest before all is quiet
 SETTLE_GIVE_UP = 60.0
@@ -411,6 +412,20 @@ class Soak:
         res.notes.append(f"the console still showed, when the rows were counted: {left}")
         self.say(f"  not quiet after {SETTLE_GIVE_UP:.0f} s: {left}")
 
+    def count_rows(self, table: str, upto: int) -> set[int]:
+        """The ids the writer's address shows, tried for COUNT_GIVE_UP seconds: right after a
+        heal the address can be unreachable for a moment (the VIP moving back, ARP caches), and
+        a count that could not be made is not a lost row (one soak reported such a cycle as
+        "lost 1, id -1")."""
+        deadline = time.monotonic() + COUNT_GIVE_UP
+        while True:
+            try:
+                return ids_through_vip(self.lab, table, upto)
+            except Exception:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(1.0)
+
     def held_elsewhere(self, table: str, lost: list[int]) -> int:
         """How many of the lost ids some other server holds (not gone from the cluster: a split
         brain's other side, or replication that has not brought them yet)."""
@@ -507,7 +522,7 @@ class Soak:
         res.acked = report.acked
         res.duplicated = report.duplicate_acks
         try:
-            have = ids_through_vip(lab, table, report.acked)
+            have = self.count_rows(table, report.acked)
             lost = sorted(set(range(1, report.acked + 1)) - have)
             t_wait = time.monotonic()
             shown = self.console.call(console_detail) if lost and self.console else []
@@ -516,7 +531,7 @@ class Soak:
                 # writer's channel from the standby that took writes sits on a dead connection
                 # after a heal until slave_net_timeout); the console says so meanwhile
                 time.sleep(2)
-                have = ids_through_vip(lab, table, report.acked)
+                have = self.count_rows(table, report.acked)
                 lost = sorted(set(range(1, report.acked + 1)) - have)
             if time.monotonic() - t_wait >= 2:
                 res.notes.append(
