@@ -384,6 +384,18 @@ class SkipApplied:
                 )
             )
             return checks
+        if mariadb and (ch.using_gtid or "").lower() != "slave_pos":
+            # with current_pos the channel starts from the binlog's position where the node wrote
+            # the domain last: a moved gtid_slave_pos may not be where it continues
+            checks.append(
+                Check(
+                    "the channel continues from gtid_slave_pos",
+                    F,
+                    f"MASTER_USE_GTID={ch.using_gtid}",
+                    "CHANGE MASTER TO MASTER_USE_GTID=slave_pos (what hatui's runbooks set), then run this again",
+                )
+            )
+            return checks
         if mariadb:
             others = [c.name or "default" for c in st.channels if c is not ch and (c.io_running or c.sql_running)]
             if others:
