@@ -713,10 +713,7 @@ async def extract(
         hit = cache.get(ident) if st.inode else None
         if hit is not None:
             dump, kept = hit
-            try:
-                os.link(kept, dest)  # the run's folder holds the dump it read, as after a download
-            except OSError:
-                shutil.copyfile(kept, dest)
+            _keep_raw(kept, dest)
             g.dumps.append(dump)
             cached += 1
             continue
@@ -783,6 +780,15 @@ async def _download_parsed(ctx: RunContext, node: str, command: str, dest: Path,
     return await parsed
 
 
+def _keep_raw(kept: Path, dest: Path) -> None:
+    """The run's folder holds the dump it read, as after a download: the cache's copy linked
+    (or copied where a link cannot be made). OSError when neither works."""
+    try:
+        os.link(kept, dest)
+    except OSError:
+        shutil.copyfile(kept, dest)
+
+
 def _nothing_missing(
     cache: DumpCache, idents: list[tuple[FileIdentity, Path]], have: gapmod.Have, g: Gap, head: str
 ) -> bool:
@@ -801,14 +807,10 @@ def _nothing_missing(
     if not have.covers(held):
         return False
     for ident, dest in idents:
-        kept = cache.raw_path(ident)
         try:
-            os.link(kept, dest)
+            _keep_raw(cache.raw_path(ident), dest)
         except OSError:
-            try:
-                shutil.copyfile(kept, dest)
-            except OSError:
-                return False  # the entry went meanwhile: read it the long way
+            return False  # the entry went meanwhile: read it the long way
     g.missing = []
     g.old_has = gapmod.held_by_old(head, [held], g.mariadb)
     g.read_count = count
