@@ -468,7 +468,9 @@ class Soak:
                 fres.cleared = round(clear_at[i] - t_repair, 3) if clear_at[i] >= t_repair else 0.0
             else:  # what still named the node when the soak gave up: the report says why
                 f = plan.faults[i]
-                held = [f"{c} ({','.join(n)})" for c, n in shown if (n[:1] == (f.node,) if f.quiet else f.node in n)]
+                codes = {c for c, n in shown if (n[:1] == (f.node,) if f.quiet else f.node in n)}
+                assert self.console is not None
+                held = [d for d in self.console.call(console_detail) if d.split(" ", 1)[0] in codes]
                 res.notes.append(f"{f} not cleared after {CLEAR_GIVE_UP:.0f} s: {held}")
                 self.say(f"  {f} not cleared after {CLEAR_GIVE_UP:.0f} s: {held}")
 

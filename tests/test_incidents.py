@@ -248,3 +248,22 @@ def test_an_incident_whose_alerts_another_explains_now_is_merged_not_resolved():
     changes = {c.kind: c for c in book.update(incidents(store)[0], clock.t + 1)}
     assert set(changes) == {"raised", "merged"}
     assert changes["merged"].into.code == Code.DEAD_WRITER_VIP_MOVED
+
+
+def test_a_replica_left_on_the_old_writer_is_offered_a_repoint_to_the_new_one():
+    # keepalived died on db1: the VIP and the writes went to db2, db1 lives on, db3 still pulls
+    # from it. What the console offers must name db3 and the writer it would follow.
+    store, _ = healthy()
+    store.put("db1", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.11"})))
+    store.put("db2", Kind.ADDRESSES, AddressObs(frozenset({"10.0.0.12", RULES_VIP})))
+    store.put("db1", Kind.MYSQL, mysql(1, True, [chan("10.0.0.12")]))
+    store.put("db2", Kind.MYSQL, mysql(2, False, [chan("10.0.0.11")]))
+    got, _ = incidents(store)
+    [inc] = [i for i in got if i.anchor == "db3"]
+    assert inc.code == Code.REPLICATION_BROKEN and "not from the writer db2" in inc.title
+    assert [s.command("p.yml") for s in inc.suggestions] == ["hatui repoint --cluster p.yml db3"]
+    # a replica whose SQL thread also stopped is not simply repointed
+    store.put("db3", Kind.MYSQL, mysql(3, True, [chan("10.0.0.11", sql=False)]))
+    got, _ = incidents(store)
+    [inc] = [i for i in got if i.anchor == "db3"]
+    assert not any(s.runbook == "repoint" for s in inc.suggestions)

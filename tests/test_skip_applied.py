@@ -12,7 +12,7 @@ from hatui.mysql.dialect import dialect_for
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.mysql.version import detect_version
 from hatui.rules.alerts import Alert, Severity
-from hatui.rules.incidents import _row_conflict_suggestion
+from hatui.rules.incidents import _replication_suggestion
 from hatui.runbook.ops import StopReplica
 from hatui.runbook.skip_applied import (
     RemoveRow,
@@ -121,9 +121,9 @@ def sql_stopped(errno: int) -> Alert:
 
 def test_the_console_suggests_it_for_a_duplicate_key_or_a_missing_row_only():
     for errno in (1062, 1032):
-        [s] = _row_conflict_suggestion("db1", [sql_stopped(errno)])
+        [s] = _replication_suggestion("db1", [sql_stopped(errno)])
         assert s.command("f.yml") == "hatui skip-applied --cluster f.yml db1"
-    assert _row_conflict_suggestion("db1", [sql_stopped(1146)]) == ()
+    assert _replication_suggestion("db1", [sql_stopped(1146)]) == ()
 
 
 @pytest.mark.parametrize("take_source", [False, True], ids=["skip", "take-source"])

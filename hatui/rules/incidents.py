@@ -440,10 +440,12 @@ def _per_node(
     return correlate
 
 
-def _row_conflict_suggestion(node: str, alerts: list[Alert]) -> tuple[Suggestion, ...]:
+def _replication_suggestion(node: str, alerts: list[Alert]) -> tuple[Suggestion, ...]:
     """A channel stopped on a duplicate key (1062) or a missing row (1032): the MMM partition's
     retried insert, committed on both sides. skip-applied proves the node holds the row as the
-    transaction leaves it before skipping it; a real conflict it refuses and names."""
+    transaction leaves it before skipping it; a real conflict it refuses and names.
+    A replica left on the old writer after the VIP moved (its source alive): repoint it, named,
+    as repoint only moves a replica behind a live source when asked."""
     if any(a.code == "repl.sql_stopped" and a.evidence.get("last_sql_errno") in (1062, 1032) for a in alerts):
         return (
             Suggestion(
@@ -453,6 +455,9 @@ def _row_conflict_suggestion(node: str, alerts: list[Alert]) -> tuple[Suggestion
                 (node,),
             ),
         )
+    away = [a for a in alerts if a.code == "repl.source_not_writer" and a.evidence.get("writer")]
+    if away and len(away) == len(alerts):
+        return (Suggestion(f"point {node} at the writer {away[0].evidence['writer']}", "repoint", (node,)),)
     return ()
 
 
@@ -594,7 +599,7 @@ CORRELATORS: tuple[Correlator, ...] = (
         Code.REPLICATION_BROKEN,
         ("repl.io_stopped", "repl.sql_stopped", "repl.source_is_vip", "repl.source_not_writer"),
         lambda n, a: a[0].message,
-        _row_conflict_suggestion,
+        _replication_suggestion,
     ),
     _per_node(Code.REPLICATION_LAG, ("repl.lag", "gtid.writer_missing"), lambda n, a: a[0].message, lambda n, a: ()),
     _per_node(

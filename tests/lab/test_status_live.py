@@ -188,6 +188,9 @@ def test_replica_left_on_the_old_writer_after_failover(lab):
     wait_until("VIP on db2", lambda: vip_holders(lab) == ["db2"], 15)
     d, _ = seen_within(lab, {("repl.source_not_writer", "db3")}, "seed 002's pitfall")
     assert d["writer"] == "db2"
+    # what the console offers for it: repoint db3, named (db1 is alive and relays)
+    [inc] = [i for i in d["incidents"] if i["nodes"][:1] == ["db3"]]
+    assert {"runbook": "repoint", "args": ["db3"]}.items() <= inc["suggested"][0].items()
     lab.fault("stop-mysqld", "db1")
     seen_within(lab, {("repl.source_down", "db3")}, "replica pulling from a dead master")
 
