@@ -573,8 +573,11 @@ class Soak:
             self.say(f"  STUCK: {res.stuck}")
         self.check_apps("after the cycle")
         res.rss_kb = rss_kb()
+        assert self.console is not None
+        res.events_held = self.console.call(lambda app: app.query_one(ClusterView).state.feed.store.events_held)
+        self.say(f"  RSS {res.rss_kb // 1024} MB; the console holds {res.events_held} log events")
         if self.memory is not None:
-            for line in [f"RSS {res.rss_kb // 1024} MB", *self.memory.lines()]:
+            for line in self.memory.lines():
                 self.say(f"  {line}")
         return res
 

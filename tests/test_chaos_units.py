@@ -104,3 +104,12 @@ def test_the_report_counts_late_missed_slow_and_lost_and_names_them():
     assert "nothing shown where nothing is wrong (sshd stopped, sessions live on): 1/2" in text
     assert [f.fault for f in r.noisy] == ["stop-sshd db2"] and "stop-sshd db2: nothing is wrong, yet" in text
     assert "lost 2" in text and "1-1-77" in text and "partition db2: expected node_unreachable" in text
+
+
+def test_the_report_shows_whether_memory_levels_out():
+    r = SoakReport(seed=5, lab="dual-master", minutes=2)
+    r.cycles = [CycleResult(i, [], rss_kb=(100 + i) * 1024, events_held=50 * i) for i in range(1, 9)]
+    text = "\n".join(r.lines())
+    # after the first cycle, then at the end of each quarter: 2, 4, 6 and 8 cycles
+    assert "by quarter of the cycles 101, 102, 104, 106, 108 MB" in text
+    assert "log events the console holds at the end 400" in text

@@ -186,12 +186,22 @@ class CycleResult:
     stuck: list[str] = field(default_factory=list)  # incidents still shown when the lab was canonical
     rebuilt: bool = False
     rss_kb: int = 0
+    events_held: int = 0  # log events the console's store holds after the cycle (it keeps at most 10 000)
     notes: list[str] = field(default_factory=list)
     error: str = ""  # the soak itself failed in this cycle (the lab could not be driven): why
 
 
 DETECT_WITHIN = 3.0  # the issue's bounds: the right incident within 3 s ...
 CLEAR_WITHIN = 5.0  # ... and gone within 5 s of the repair
+
+
+def _quarters(rss_kb: Sequence[int]) -> str:
+    """RSS after the first cycle and at the end of each quarter of them: growing or levelling out."""
+    if not rss_kb:
+        return "-"
+    n = len(rss_kb)
+    picks = sorted({0, *(max(0, (n * q) // 4 - 1) for q in (1, 2, 3, 4))})
+    return ", ".join(str(rss_kb[i] // 1024) for i in picks)
 
 
 def _ms(xs: Sequence[float]) -> str:
@@ -269,7 +279,9 @@ class SoakReport:
             f"(failed {sum(r.exit != 0 for c in self.cycles for r in c.runbooks)}), "
             f"lab rebuilt {sum(c.rebuilt for c in self.cycles)} times",
             f"  RSS start {self.rss_start_kb // 1024} MB, end {self.rss_end_kb // 1024} MB, "
-            f"max {max(rss, default=0) // 1024} MB",
+            f"max {max(rss, default=0) // 1024} MB; by quarter of the cycles {_quarters(rss)} MB; "
+            f"log events the console holds at the end {self.cycles[-1].events_held if self.cycles else 0} "
+            "(it keeps 10 000)",
         ]
         for f in self.missed + self.late:
             out.append(f"  ! {f.fault}: expected {'/'.join(f.expected)}, detected {f.detected}, shown {f.seen}")

@@ -114,6 +114,15 @@ class Store:
         self.version += 1
         self._notify("event", stored)
 
+    @property
+    def events_held(self) -> int:
+        """Log events kept now (at most max_events: the oldest go first)."""
+        return len(self._events)
+
+    @property
+    def max_events(self) -> int:
+        return self._events.maxlen or 0
+
     def latest(self, node: str, kind: Kind) -> Observation | None:
         return self._obs.get((node, Kind(kind)))
 
