@@ -357,3 +357,20 @@ def test_mysql_standbys_own_writes_are_not_errant_when_the_writer_pulls_from_it(
     writer = mysql(f"{NEW}:1-100,{OLD}:1-30")
     assert classify(standby, writer, None).errant == f"{OLD}:31-40"
     assert classify(standby, writer, None, writer_pulls=True).errant == ""
+
+
+def test_a_transaction_the_writer_was_moved_past_is_not_errant_on_a_replica_that_holds_it():
+    """The chaos soak: id 31 committed on the dying writer db1 as 1-1-22618 and, retried, on db2
+    as 2-2-6914. `skip-applied --keep-local` on db2 (the writer now) moved its slave position
+    past 1-1-22618 (MariaDB logs no empty transaction, so its binlog never shows it); db3 had
+    1-1-22618 from db1. The console called it errant on db3 while rejoin and repoint (binlog
+    state + slave position) did not; now they agree."""
+    from hatui.rules.errant import errant_transactions
+
+    writer = maria("1-1-22617,2-2-6914", "1-1-22618", server_id=2)
+    replica = maria("1-1-22618,2-2-6914", server_id=3)
+    assert errant_transactions(replica, writer) == ""
+    assert classify(replica, writer, None).errant == ""
+    # another server's transaction under the same seq in that domain is still errant
+    other = maria("1-1-22617,1-3-22618,2-2-6914", server_id=3)
+    assert errant_transactions(other, writer) == "1-3-22618"

@@ -64,6 +64,12 @@ def _mariadb_errant(replica: MysqlStatus, writer: MysqlStatus, writer_pulls: boo
     mine = GtidPos.parse_state(replica.gtid_binlog_state)
     theirs = GtidPos.parse_state(writer.gtid_binlog_state)
     theirs_seq = {(g.domain, g.server_id): g.seq for gs in theirs.values() for g in gs}
+    # what the writer's replication took in (or was moved past: `skip-applied --keep-local`
+    # on MariaDB, which logs no empty transaction) without its binlog showing it; same server
+    # only, so another server's transaction under a reused seq still counts
+    for g in GtidPos.parse(getattr(writer, "gtid_slave_pos", None)):
+        key = (g.domain, g.server_id)
+        theirs_seq[key] = max(theirs_seq.get(key, 0), g.seq)
     out = []
     for domain, gtids in sorted(mine.items()):
         for g in gtids:
