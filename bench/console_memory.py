@@ -19,6 +19,7 @@ import gc
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -42,6 +43,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--every", type=float, default=60.0, help="seconds between samples (default 60)")
     ap.add_argument("--watch", action="store_true", help="the read-only wallboard instead of the console")
+    ap.add_argument("--types", type=int, default=0, help="print the N object types grown most")
     args = ap.parse_args()
     cluster = load_cluster(args.cluster)
     ns = cluster.namespace
@@ -80,6 +82,7 @@ def main() -> int:
     print(f"{what} on {args.cluster} ({ns}): a sample every {args.every:g} s for {args.minutes:g} min", flush=True)
     print("  min   RSS MB   objects   log events held", flush=True)
     rows: list[tuple[float, int]] = []
+    first_types: Counter[str] | None = None
     t0 = time.monotonic()
     end = t0 + args.minutes * 60
     while True:
@@ -91,6 +94,11 @@ def main() -> int:
         rss = rss_kb() // 1024
         rows.append((minute, rss))
         print(f"  {minute:4.0f}  {rss:7d}  {objs:8d}  {events:8d}", flush=True)
+        if args.types:
+            types = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects())
+            first_types = first_types or types
+            grew = sorted(((types[k] - first_types.get(k, 0), k) for k in types), reverse=True)[: args.types]
+            print("        " + ", ".join(f"{k} {d:+d}" for d, k in grew if d > 0), flush=True)
         if time.monotonic() >= end:
             break
         time.sleep(max(0.0, min(args.every, end - time.monotonic())))
