@@ -539,14 +539,19 @@ class Soak:
             while lost and time.monotonic() - t_wait < LATE_GIVE_UP and self.held_elsewhere(table, lost) == len(lost):
                 # every missing row is on another server: replication may still bring them (a
                 # writer's channel from the standby that took writes sits on a dead connection
-                # after a heal until slave_net_timeout); the console says so meanwhile
+                # after a heal until slave_net_timeout); the console says so meanwhile. When the
+                # channel comes back it may stop on the partition's duplicate: as a DBA would,
+                # run what the console suggests then (the MMM soak waited 120 s on such a stop)
+                if self.console is not None and self.console.call(critical_incidents):
+                    self.follow(SETTLE_RUNBOOKS, res, tried)
                 time.sleep(2)
                 have = self.count_rows(table, report.acked)
                 lost = sorted(set(range(1, report.acked + 1)) - have)
             if time.monotonic() - t_wait >= 2:
                 res.notes.append(
                     f"rows held by another server reached the writer {time.monotonic() - t_wait:.0f} s after the "
-                    f"count began ({len(lost)} still missing); the console showed: {shown}"
+                    f"count began ({len(lost)} still missing); the console showed then: {shown}"
+                    + (f"; at the end: {self.console.call(console_detail)}" if lost and self.console else "")
                 )
                 self.say(f"  {res.notes[-1]}")
             res.lost = lost
