@@ -58,8 +58,10 @@ QUIET_WATCH = 8.0  # a fault with nothing to show is watched this long for a wro
 CLEAR_HOLD = 1.0  # cleared means: not named by any incident for this long
 BEFORE_REPAIR = ("failover", "repair-gap")  # what the console suggests while the writer is dead
 COUNT_GIVE_UP = 30.0  # seconds a row count through the writer's address is retried
-AFTER_REPAIR = ("rejoin", "repoint", "repair-gap", "skip-applied")  # what it suggests once the node is back
-SETTLE_RUNBOOKS = (*AFTER_REPAIR, "split-brain", "make-writable")  # what else it may suggest before all is quiet
+# what it suggests once the node is back (a healed primary that was failed over from is still
+# writable: the console's split_brain suggests split-brain, which the soak waited 30 s to run)
+AFTER_REPAIR = ("rejoin", "repoint", "repair-gap", "skip-applied", "split-brain")
+SETTLE_RUNBOOKS = (*AFTER_REPAIR, "make-writable")  # what else it may suggest before all is quiet
 SETTLE_GIVE_UP = 60.0
 LATE_GIVE_UP = 120.0  # rows on another server: how long replication gets to bring them to the writer
 RUNBOOK_TIMEOUT = 240
