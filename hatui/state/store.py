@@ -119,10 +119,6 @@ class Store:
         """Log events kept now (at most max_events: the oldest go first)."""
         return len(self._events)
 
-    @property
-    def max_events(self) -> int:
-        return self._events.maxlen or 0
-
     def latest(self, node: str, kind: Kind) -> Observation | None:
         return self._obs.get((node, Kind(kind)))
 
