@@ -17,7 +17,7 @@ from hatui.cluster import Cluster, Node
 from hatui.collect.kaconfig import config_command
 from hatui.collect.logs import LogSource
 from hatui.collect.nodeprobe import probe_command, probe_stream_command
-from hatui.collect.routers import haproxy_command
+from hatui.collect.routers import haproxy_command, haproxy_stream_command
 from hatui.errors import Refused
 from hatui.mysql.dialect import dialect_for
 from hatui.mysql.reader import VERSION_SQL
@@ -71,6 +71,14 @@ def _shape(command: str) -> re.Pattern[str]:
     return re.compile(pattern + r"\Z")
 
 
+def _any_interval(command: str) -> re.Pattern[str]:
+    """A streamed reading's command at any interval (`sleep N` inside `sh -c '...'`: digits and
+    a dot only)."""
+    return re.compile(
+        re.escape(command).replace(re.escape(f"sleep {float(_NUM):g}"), r"sleep \d+(?:\.\d+)?(?:e[+-]?\d+)?") + r"\Z"
+    )
+
+
 def allowed_command_shapes(node: Node) -> list[re.Pattern[str]]:
     """What the read sources may run on this node, as anchored patterns."""
     # no VRRP dump: it signals keepalived and replaces a file on the node (the wallboard reads
@@ -78,15 +86,7 @@ def allowed_command_shapes(node: Node) -> list[re.Pattern[str]]:
     pid_file = str(node.keepalived.pid_file) if node.keepalived.pid_file else None
     shapes = [_shape(probe_command(True, pid_file)), _shape(probe_command(False)), _shape(config_command(node))]
     # the streamed probe, at any interval (`sleep N` inside `sh -c '...'`: digits and a dot only)
-    shapes += [
-        re.compile(
-            re.escape(probe_stream_command(ka, pid_file if ka else None, float(_NUM))).replace(
-                re.escape(f"sleep {float(_NUM):g}"), r"sleep \d+(?:\.\d+)?(?:e[+-]?\d+)?"
-            )
-            + r"\Z"
-        )
-        for ka in (True, False)
-    ]
+    shapes += [_any_interval(probe_stream_command(ka, pid_file if ka else None, float(_NUM))) for ka in (True, False)]
     src = LogSource(node)
     shapes.append(_shape(src.backlog_command()))
     shapes.append(_shape(src.follow_command()))  # before a position is known
@@ -100,6 +100,7 @@ def allowed_command_shapes(node: Node) -> list[re.Pattern[str]]:
     # the router's stats: `show stat` only (MySQL Router is read with HTTP GETs, no command)
     if node.router.kind.value == "haproxy":
         shapes.append(_shape(haproxy_command(node.router)))
+        shapes.append(_any_interval(haproxy_stream_command(node.router, float(_NUM))))
     return shapes
 
 

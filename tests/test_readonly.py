@@ -54,6 +54,30 @@ def test_every_read_the_sources_make_is_allowed(policy):
     assert policy.violations() == [] and len(policy.record) > 20
 
 
+def test_the_routers_streamed_stats_are_allowed_at_any_interval_and_nothing_else_rides_on_them():
+    from hatui.collect.routers import haproxy_command, haproxy_stream_command
+
+    yaml = (
+        YAML
+        + """  r1:
+    host: 10.0.0.21
+    roles: [router]
+    router: {kind: haproxy, stats_socket: /run/haproxy.sock}
+"""
+    )
+    policy = ReadOnlyPolicy(load_cluster_text(yaml, "c.yml"), record=[])
+    router = policy.cluster.nodes["r1"].router
+    for cmd in (haproxy_command(router), haproxy_stream_command(router, 1.0), haproxy_stream_command(router, 0.5)):
+        policy.check_command("r1", cmd)
+    bad = haproxy_stream_command(router, 1.0).replace("sleep 1;", "sleep 1; rm -f /run/haproxy.sock;")
+    with pytest.raises(ReadOnlyViolation):
+        policy.check_command("r1", bad)
+    with pytest.raises(ReadOnlyViolation):
+        policy.check_command("r1", haproxy_stream_command(router, 1.0).replace("show stat", "disable server rw/db1"))
+    with pytest.raises(ReadOnlyViolation):  # a database node has no stats socket to read
+        policy.check_command("db1", haproxy_stream_command(router, 1.0))
+
+
 @pytest.mark.parametrize(
     "sql",
     [

@@ -97,6 +97,78 @@ def test_the_stats_command_is_fixed_text_with_the_socket_quoted():
     assert "nc -U /run/haproxy.sock" in cmd
 
 
+def test_the_streamed_stats_give_a_reading_each_interval_say_why_when_the_socket_fails_and_die_with_the_channel(
+    tmp_path,
+):
+    import os
+    import socket
+    import subprocess
+    import time
+
+    from hatui.cluster import RouterConfig
+    from hatui.collect.routers import STAT_BEGIN, STAT_END, haproxy_answer, haproxy_stream_command
+
+    sock_path = tmp_path / "haproxy.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(sock_path))
+    server.listen(8)
+    asked: list[bytes] = []
+
+    def serve() -> None:  # HAProxy's stats socket: one command, its answer, then closed
+        for _ in range(2):
+            conn, _ = server.accept()
+            with conn:
+                asked.append(conn.recv(100))
+                conn.sendall(STAT.encode())
+        server.close()
+        sock_path.unlink()  # HAProxy gone: the socket with it
+
+    threading.Thread(target=serve, daemon=True).start()
+    cfg = RouterConfig(kind="haproxy", stats_socket=str(sock_path), routes={"rw": "writer", "ro": "reader"})
+    p = subprocess.Popen(  # as under sshd: a session of its own
+        ["sh", "-c", haproxy_stream_command(cfg, 0.1)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    readings = []
+    try:
+        assert p.stdout is not None
+        t0 = time.monotonic()
+        while len(readings) < 3 and time.monotonic() - t0 < 10:
+            line = p.stdout.readline().rstrip("\n")
+            if line.startswith(STAT_BEGIN):
+                status, lines = int(line.split()[1]), []
+            elif line == STAT_END:
+                readings.append(haproxy_answer(cfg, status, "\n".join(lines)))
+            else:
+                lines.append(line)
+        assert asked[:2] == [b"show stat\n"] * 2
+        assert [r.error for r in readings[:2]] == [None, None]
+        assert {r.name for r in readings[0].routes} == {"rw", "ro"}
+        # the socket is gone: the reading says so, in socat's words, and names the socket
+        assert readings[2].routes == () and f"stats socket {sock_path}" in (readings[2].error or "")
+        assert "No such file" in (readings[2].error or "")
+        p.stdout.close()  # the channel closes: the loop ends on its next write
+        p.wait(5)
+        time.sleep(0.3)
+        left = [d for d in os.listdir("/proc") if d.isdigit() and _pgid(d) == p.pid]
+        assert left == []
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def _pgid(pid: str) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(stat[2]) if stat[0] != "Z" else None
+
+
 # ------------------------------------------------------------------ MySQL Router
 
 

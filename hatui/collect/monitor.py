@@ -12,21 +12,22 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from hatui.aio import cancel_and_wait
-from hatui.cluster import Cluster, MysqlVia, Node, Role, SecretError, resolve_password
+from hatui.cluster import Cluster, MysqlVia, Node, Role, RouterKind, SecretError, resolve_password
 from hatui.collect.kaconfig import config_command, masked_config
 from hatui.collect.logs import LogSource
 from hatui.collect.nodeprobe import BEGIN, END, parse_probe, probe_command, probe_stream_command
-from hatui.collect.routers import read_router
+from hatui.collect.routers import STAT_BEGIN, STAT_END, haproxy_answer, haproxy_stream_command, read_router
 from hatui.collect.vrrpdump import dump_command, split_dump
 from hatui.keepalived.dump import DumpParseError, fold_event, infer_from_events, parse_data_dump, parse_json_dump
 from hatui.keepalived.logparse import parse_line
 from hatui.mysql.reader import MysqlProbe
 from hatui.mysql.status import MysqlStatus
+from hatui.routers.model import RouterObs
 from hatui.ssh import NodeSession, SessionPool, SshError
 from hatui.state.observations import Kind, SshObs
 from hatui.state.store import Store
@@ -48,6 +49,11 @@ _VRRP_CHANGES = {"state", "priority", "script", "priority_zero", "vip_set", "vip
 
 
 BEGIN_B, END_B = BEGIN.encode(), END.encode()
+STAT_BEGIN_B, STAT_END_B = STAT_BEGIN.encode(), STAT_END.encode()
+
+
+async def _next_line(stream: AsyncIterator[bytes]) -> bytes:
+    return await anext(stream)
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,62 @@ class NodeCollector:
         if obs.error and str(self.session.state) != "up":
             return  # the SSH observation says why; an unreachable router is not a broken one
         self.store.put(self.node.name, Kind.ROUTER, obs)
+
+    async def router_stream_forever(self) -> None:
+        """HAProxy's `show stat` a second on one long-lived channel (haproxy_stream_command).
+        A reading overdue by one interval is said at once (a partitioned router answers nothing,
+        and its SSH connection stays "up" until keepalives fail: the 3 s timeout of a one-shot
+        read put that at 3.2-3.6 s); a stream quiet for three intervals is opened again."""
+        cfg = self.node.router
+        cmd = haproxy_stream_command(cfg, self.iv.probe)
+        overdue = 2 * self.iv.probe
+        reopen = 3 * self.iv.probe + 3.0
+        failed = 0
+        while True:
+            took = False
+            try:
+                stream = self.session.stream_lines(cmd, sudo=True)
+                nxt: asyncio.Task[bytes] | None = None
+                try:
+                    status, lines, said = -1, list[bytes](), False
+                    last = time.monotonic()
+                    while True:
+                        nxt = nxt or asyncio.create_task(_next_line(stream))
+                        # asyncio.wait, not a timeout around anext: cancelling anext would end the stream
+                        await asyncio.wait(
+                            (nxt,), timeout=max(0.05, last + (reopen if said else overdue) - time.monotonic())
+                        )
+                        if not nxt.done():
+                            if said:
+                                break  # quiet for `reopen`: open it again
+                            said = True
+                            if self._connected():
+                                self.store.put(
+                                    self.node.name,
+                                    Kind.ROUTER,
+                                    RouterObs(
+                                        cfg.kind.value, error=f"no reading for {overdue:g} s (node not answering)"
+                                    ),
+                                )
+                            continue
+                        line, nxt = nxt.result(), None
+                        if line.startswith(STAT_BEGIN_B):
+                            rest = line[len(STAT_BEGIN_B) :].strip()
+                            status, lines = int(rest) if rest.isdigit() else -1, []
+                        elif line == STAT_END_B:
+                            text = b"\n".join(lines).decode("utf-8", "replace")
+                            self.store.put(self.node.name, Kind.ROUTER, haproxy_answer(cfg, status, text))
+                            took, said, last = True, False, time.monotonic()
+                        else:
+                            lines.append(line)
+                finally:
+                    if nxt is not None:
+                        await cancel_and_wait([nxt])
+                    await stream.aclose()
+            except (SshError, StopAsyncIteration):
+                pass  # the SSH observation says why; a stream that ended is opened again
+            failed = 0 if took or not self._connected() else failed + 1
+            await asyncio.sleep(_backoff(self.iv.retry, failed, self._rng))
 
     async def mysql_once(self) -> None:
         if not self.has_mysql:
@@ -363,7 +425,9 @@ class NodeCollector:
             tg.create_task(self.probe_stream_forever())
             if self.has_mysql:
                 tg.create_task(self._mysql_loop())
-            if self.has_router:
+            if self.has_router and self.node.router.kind == RouterKind.HAPROXY:
+                tg.create_task(self.router_stream_forever())
+            elif self.has_router:
                 tg.create_task(self._every(self.iv.probe, self.router_once))
             if self.has_keepalived:
                 tg.create_task(self._vrrp_loop())

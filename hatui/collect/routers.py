@@ -20,15 +20,48 @@ from hatui.routers.mysql_router import build_routes, route_names
 from hatui.ssh import NodeSession, SshError
 
 
-def haproxy_command(cfg: RouterConfig) -> str:
-    """`show stat` on the stats socket: socat where it exists (HAProxy's own docs use it), else
-    `nc -U` (nmap-ncat on CentOS 7). Root: the socket is usually mode 600."""
+def _show_stat(cfg: RouterConfig) -> str:
     sock = shlex.quote(str(cfg.stats_socket))
     cmd = shlex.quote(STATS_COMMAND)
     return (
         f"if command -v socat >/dev/null 2>&1; then echo {cmd} | socat -t 2 stdio UNIX-CONNECT:{sock}; "
         f"else echo {cmd} | nc -U {sock}; fi"
     )
+
+
+def haproxy_command(cfg: RouterConfig) -> str:
+    """`show stat` on the stats socket: socat where it exists (HAProxy's own docs use it), else
+    `nc -U` (nmap-ncat on CentOS 7). Root: the socket is usually mode 600."""
+    return _show_stat(cfg)
+
+
+STAT_BEGIN = "@@hatui-stat-begin@@"
+STAT_END = "@@hatui-stat-end@@"
+
+
+def haproxy_stream_command(cfg: RouterConfig, interval: float = 1.0) -> str:
+    """`show stat` every `interval` seconds on one long-lived channel, each answer between a
+    STAT_BEGIN line (with the exit status) and a STAT_END line: a reading a second without an
+    sshd session a second (60 a minute per router before). stderr is in the answer, so a failure
+    says why; the loop ends with its channel (the next write fails), leaving no orphan."""
+    loop = (
+        f"while :; do r=$( {{ {_show_stat(cfg)}; }} 2>&1 ); s=$?; "
+        f"printf '{STAT_BEGIN} %s\\n%s\\n{STAT_END}\\n' \"$s\" \"$r\"; sleep {interval:g}; done"
+    )
+    return f"exec sh -c {shlex.quote(loop)}"
+
+
+def haproxy_answer(cfg: RouterConfig, status: int, text: str) -> RouterObs:
+    """One `show stat` answer (its exit status and what it printed, stderr included) → RouterObs."""
+    kind = cfg.kind.value
+    head = text.find("# pxname,")
+    if status != 0 or head < 0:
+        why = text.strip().splitlines()[-1:] or [f"exit status {status}"]
+        return RouterObs(kind, error=f"stats socket {cfg.stats_socket}: {why[0][:200]}")
+    try:
+        return RouterObs(kind, parse_show_stat(text[head:], cfg.role_of))
+    except RouterReadError as e:
+        return RouterObs(kind, error=str(e))
 
 
 async def read_haproxy(session: NodeSession, node: Node) -> RouterObs:
@@ -40,10 +73,7 @@ async def read_haproxy(session: NodeSession, node: Node) -> RouterObs:
     if res.exit_status != 0 or not res.stdout.strip():
         why = res.stderr.strip().splitlines()[-1:] or [f"exit status {res.exit_status}"]
         return RouterObs(cfg.kind.value, error=f"stats socket {cfg.stats_socket}: {why[0]}")
-    try:
-        return RouterObs(cfg.kind.value, parse_show_stat(res.stdout, cfg.role_of))
-    except RouterReadError as e:
-        return RouterObs(cfg.kind.value, error=str(e))
+    return haproxy_answer(cfg, 0, res.stdout)
 
 
 def _tls_context(cfg: RouterConfig) -> ssl.SSLContext:

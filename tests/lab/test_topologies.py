@@ -24,7 +24,7 @@ from hatui.lab import Lab, canonical, configs
 from hatui.lab.spec import ROUTER_PORTS, LabOptions
 from hatui.lab.writer import VipWriter, verify_rows
 
-from .support import lab_spec, leftovers, own_lab, query, recorded, require_lab, wait_until
+from .support import SLACK, lab_spec, leftovers, own_lab, query, recorded, require_lab, wait_until
 
 
 @contextmanager
@@ -269,6 +269,7 @@ def test_primary_replicas_behind_routers(tmp_path):
             }
         vip = next(x for x in d["vips"] if x["address"] == spec.vip)
         assert vip["ports"] == [{"port": 7001, "role": "writer"}, {"port": 7002, "role": "reader"}]
+        routers_streamed_and_a_partition_said_at_once(lab)
         # r1 sends writes to a replica (HAProxy's mysql-check passes it): only hatui sees it
         sock = configs.NODE_HAPROXY_SOCKET
         lab.node_run(
@@ -312,6 +313,46 @@ def test_primary_replicas_behind_routers(tmp_path):
             lab.fault("kill-mysqld", "r1")
         assert canonical.restore(lab).rebuilt is False
         assert canonical.problems(lab) == []
+
+
+def routers_streamed_and_a_partition_said_at_once(lab: Lab) -> None:
+    """The console reads each HAProxy on one long-lived channel: no new SSH session a second on
+    the router, and a partitioned router is said as soon as its reading is overdue (its SSH
+    connection still looks up: nothing else would say it for seconds)."""
+    from hatui.collect.monitor import Monitor
+    from hatui.lab.operator import OperatorLoop
+    from hatui.rules.health import evaluate
+    from hatui.state import Kind
+
+    op = OperatorLoop(lab.spec.operator_ns)
+    m = Monitor(load_cluster(lab.spec.cluster_file))
+    op.run(m.start())
+    try:
+
+        def routes(node: str) -> bool:
+            obs = m.store.latest(node, Kind.ROUTER)
+            return obs is not None and obs.value.error is None and bool(obs.value.routes)
+
+        wait_until("both routers read", lambda: routes("r1") and routes("r2"), 20)
+        time.sleep(1.5)  # the channels of the first round are open
+        opened = m.collectors["r1"].session.channels_opened
+        time.sleep(5)
+        # five readings, no session for them (a VRRP dump, every 10 s at most, may open one)
+        assert m.collectors["r1"].session.channels_opened - opened <= 1
+        lab.fault("partition", "r1")
+        t0 = time.monotonic()
+        wait_until(
+            "the partitioned router said",
+            lambda: ("router.unreadable", "r1") in {(a.code, a.node) for a in evaluate(m.store.snapshot())},
+            3 + SLACK,
+        )
+        print(f"partitioned router said after {time.monotonic() - t0:.2f} s")
+        assert "no reading for 2 s" in (m.store.latest("r1", Kind.ROUTER).value.error or "")
+        lab.fault("heal", "r1")
+        wait_until("r1 read again after the heal", lambda: routes("r1"), 30)
+    finally:
+        op.run(m.stop())
+        op.close()
 
 
 def test_mmm_writer_and_reader_vips(tmp_path):
