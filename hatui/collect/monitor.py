@@ -49,6 +49,8 @@ _VRRP_CHANGES = {"state", "priority", "script", "priority_zero", "vip_set", "vip
 
 
 BEGIN_B, END_B = BEGIN.encode(), END.encode()
+STOP_RECHECK = 0.3  # seconds between reads of a keepalived whose log said it is stopping
+STOP_WATCH = 4.0  # ... for at most this long (a graceful stop takes about a second)
 STAT_BEGIN_B, STAT_END_B = STAT_BEGIN.encode(), STAT_END.encode()
 
 
@@ -102,6 +104,7 @@ class NodeCollector:
         self.logs = LogSource(node)
         self._pid_file = str(node.keepalived.pid_file) if node.keepalived.pid_file else None
         self._vrrp_due = asyncio.Event()
+        self._ka_stopping = asyncio.Event()  # keepalived's log said it is stopping
         # the log is known to reach us: its backlog or its follower gave a line, and the
         # follower is still open
         self._log_flowing = False
@@ -332,6 +335,24 @@ class NodeCollector:
             if folded is not None:
                 self.store.put(self.node.name, Kind.VRRP, folded)
             self._vrrp_due.set()
+        if str(event.kind) == "lifecycle" and getattr(event, "state", None) == "STOP":
+            self._ka_stopping.set()
+
+    async def _stop_watch(self) -> None:
+        """Once keepalived's log says it is stopping, read the process again every STOP_RECHECK
+        seconds until it is gone (at most STOP_WATCH seconds): the probe's next reading was up
+        to a second away, and the pane said "running" under the log's "Stopping" meanwhile
+        (3.1-3.6 s to the incident on a busy machine). A few one-shot reads per stop."""
+        while True:
+            await self._ka_stopping.wait()
+            self._ka_stopping.clear()
+            deadline = time.monotonic() + STOP_WATCH
+            while time.monotonic() < deadline:
+                await asyncio.sleep(STOP_RECHECK)
+                await self.probe_once()
+                proc = self.store.latest(self.node.name, Kind.KEEPALIVED)
+                if proc is not None and not proc.value.running:
+                    break
 
     async def backlog_once(self) -> None:
         if not self.has_keepalived:
@@ -433,6 +454,7 @@ class NodeCollector:
                 tg.create_task(self._vrrp_loop())
                 if self.follow_logs:
                     tg.create_task(self.follow_logs_forever())
+                    tg.create_task(self._stop_watch())
 
     async def once(self) -> None:
         """One round of every source, for `hatui status`."""

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from hatui.cluster import load_cluster
-from hatui.collect.monitor import Monitor
+from hatui.collect.monitor import Intervals, Monitor
 from hatui.rules.health import evaluate
 from hatui.state import Kind
 
@@ -96,6 +96,32 @@ def test_no_tail_is_left_on_any_node_after_the_monitor_stops(lab, op):
     op.run(m.stop())
     for n in ("db1", "db2"):
         wait_until(f"no tail left on {n}", lambda n=n: not node_procs(lab, n, LOG, "tail"), 5)
+
+
+def test_a_keepalived_whose_log_says_stopping_is_read_again_at_once(lab, op):
+    """The probe reads once a minute here (its first reading, then 60 s later): only the re-read
+    the "Stopping" line asks for can see keepalived gone within seconds."""
+    cluster = load_cluster(lab.spec.cluster_file)
+    node = next(n for n in ("db1", "db2") if n not in vip_holders(lab))  # no VIP moves
+    m = Monitor(cluster, intervals=Intervals(probe=60.0))
+    op.run(m.start())
+    try:
+
+        def running() -> bool | None:
+            obs = m.store.latest(node, Kind.KEEPALIVED)
+            return None if obs is None else obs.value.running
+
+        wait_until(f"{node}'s keepalived read running", lambda: running() is True, 20)
+        wait_until("its log followed", lambda: m.collectors[node]._log_flowing or m.collectors[node].logs.started, 10)
+        time.sleep(1.0)
+        lab.fault("stop-keepalived", node)
+        _, took = wait_until(f"{node}'s keepalived read stopped", lambda: running() is False, 2.0 + SLACK)
+        print(f"keepalived stopped seen after {took:.2f} s (the probe reads once a minute)")
+        stopping = [e for e in m.store.snapshot().events if e.node == node and e.event.state == "STOP"]
+        assert stopping, "the log's Stopping line"
+    finally:
+        lab.fault("start-keepalived", node)
+        op.run(m.stop())
 
 
 def test_vip_move_and_dead_mysqld_reach_the_store_and_rules(lab, monitor):
