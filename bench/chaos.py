@@ -45,6 +45,7 @@ from hatui.lab import Lab, canonical
 from hatui.lab.chaos import CyclePlan, CycleResult, Fault, FaultResult, RunbookRun, SoakReport, plan_cycle
 from hatui.lab.operator import OperatorLoop
 from hatui.lab.spec import TOPOLOGIES, LabOptions, default_spec
+from hatui.lab.stalls import StallWatch
 from hatui.lab.writer import VipWriter, ids_through_vip
 from screens.app import HatuiApp
 from screens.dashboard import ClusterView
@@ -126,6 +127,7 @@ class Headless:
                 await pilot.press("q")
 
         self.future = self.loop.start(main())
+        self.stalls = StallWatch(self.loop.loop, self.loop.thread) if self.loop.loop else None
         deadline = time.monotonic() + 30
         while not ready.wait(0.1):
             if self.future.done() or time.monotonic() > deadline:
@@ -248,6 +250,15 @@ class Soak:
 
     def say(self, msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+    def say_stalls(self) -> None:
+        """The console's event loop late by 0.5 s or more since the last call, with where it was."""
+        if self.console is None or self.console.stalls is None:
+            return
+        for st in self.console.stalls.take():
+            where = " <- ".join(reversed(st.stack.splitlines()[-4:]))
+            self.report.stalls.append((round(st.seconds, 2), where))
+            self.say(f"    console loop late {st.seconds:.2f} s ({st.share:.0%} of {st.samples} samples at {where})")
 
     # ------------------------------------------------------------ the two apps
     def open_apps(self) -> None:
@@ -508,6 +519,7 @@ class Soak:
                 f"    detected {fres.detected} s (shown {fres.seen}), "
                 f"wallboard {fres.wallboard} s, key {fres.key_ms} ms"
             )
+            self.say_stalls()
         time.sleep(plan.hold)
         tried: dict[tuple[str, ...], int] = {}
         missing_before: set[int] = set()

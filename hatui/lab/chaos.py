@@ -220,6 +220,8 @@ class SoakReport:
     wallboard_crashes: int = 0
     rss_start_kb: int = 0
     rss_end_kb: int = 0
+    # the console's event loop late by 0.5 s or more: (seconds, where it was, its innermost frames)
+    stalls: list[tuple[float, str]] = field(default_factory=list)
 
     def faults(self) -> Iterable[FaultResult]:
         return (f for c in self.cycles for f in c.faults)
@@ -269,6 +271,8 @@ class SoakReport:
             f"{len(self.slow_clear)}",
             "  console key round trip under fault: "
             + (f"median {statistics.median(keys):.0f} ms, worst {max(keys):.0f} ms" if keys else "-"),
+            f"  console event loop late by 0.5 s or more: {len(self.stalls)} times"
+            + (f", worst {max(x for x, _ in self.stalls):.2f} s" if self.stalls else ""),
             f"  console crashes {self.console_crashes}, wallboard crashes {self.wallboard_crashes}, "
             f"cycles the soak could not drive {sum(bool(c.error) for c in self.cycles)}",
             f"  rows acknowledged {sum(c.acked for c in self.cycles)}, lost {self.lost} "
