@@ -21,8 +21,13 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.segment import Segment
+from textual.cache import FIFOCache, LRUCache
+from textual.strip import Strip
 
 from hatui.cluster import load_cluster
 from hatui.lab.operator import OperatorLoop
@@ -44,6 +49,13 @@ def main() -> int:
     ap.add_argument("--every", type=float, default=60.0, help="seconds between samples (default 60)")
     ap.add_argument("--watch", action="store_true", help="the read-only wallboard instead of the console")
     ap.add_argument("--types", type=int, default=0, help="print the N object types grown most")
+    ap.add_argument("--holders", action="store_true", help="print which widgets' caches hold the rendered lines")
+    ap.add_argument(
+        "--flood",
+        type=float,
+        default=0.0,
+        help="append this many keepalived log lines a second to each node's log (fills the bounded stores in minutes)",
+    )
     args = ap.parse_args()
     cluster = load_cluster(args.cluster)
     ns = cluster.namespace
@@ -65,6 +77,8 @@ def main() -> int:
             await pilot.press("q")
 
     fut = loop.start(run_app())
+    if args.flood:
+        threading.Thread(target=flood, args=(args.cluster, cluster, args.flood), daemon=True).start()
     if not ready.wait(30):
         raise SystemExit(f"the app did not start: {fut.exception() if fut.done() else 'timeout'}")
     app = holder["app"]
@@ -99,6 +113,9 @@ def main() -> int:
             first_types = first_types or types
             grew = sorted(((types[k] - first_types.get(k, 0), k) for k in types), reverse=True)[: args.types]
             print("        " + ", ".join(f"{k} {d:+d}" for d, k in grew if d > 0), flush=True)
+        if args.holders:
+            held = loop.run(_on_loop(strips_by_holder, app), 30)
+            print("        lines (Strip) held: " + ", ".join(f"{k} {n}" for k, n in held), flush=True)
         if time.monotonic() >= end:
             break
         time.sleep(max(0.0, min(args.every, end - time.monotonic())))
@@ -109,6 +126,60 @@ def main() -> int:
     assert done is not None
     loop.run(_set(done), 10)
     return 0
+
+
+def flood(cluster_file: Path, cluster: Any, per_second: float) -> None:
+    """A busy incident's log traffic, steady: gratuitous ARP lines (keepalived's own words, as
+    its log file has them) appended to every node's log through the lab's node holders. The
+    console keeps every line as an event (at most 10 000) and in its log pane (at most 5 000):
+    at 20 lines a second on 3 nodes both are full within 3 minutes, and what grows after that
+    is not their contents."""
+    import json
+
+    holders = json.loads((cluster_file.parent / "state.json").read_text())["holders"]
+    vip = cluster.vips[0].address
+    logs = {
+        Path(f"/proc/{holders[n]['pid']}/root{node.keepalived.log.file}")
+        for n, node in cluster.nodes.items()
+        if n in holders and node.keepalived.log.file is not None
+    }
+    batch = max(1, round(per_second / 10))
+    while True:
+        line = f"{time.strftime('%a %b %e %H:%M:%S %Y')}: Sending gratuitous ARP on eth0 for {vip}\n" * batch
+        for f in logs:
+            with f.open("a") as out:
+                out.write(line)
+        time.sleep(batch / per_second)
+
+
+async def _on_loop(fn: Any, *args: Any) -> Any:
+    return fn(*args)
+
+
+# Only these are walked from a widget's attribute: what a render cache is made of. A widget or
+# the app reached this way is not entered, or every line would be "held" by the first one.
+_WALKED = (list, tuple, dict, set, LRUCache, FIFOCache, Strip, Segment)
+
+
+def strips_by_holder(app: Any) -> list[tuple[str, int]]:
+    """Rendered lines (Strip objects, and the crops each keeps) per widget attribute, most first."""
+    strips = {id(o) for o in gc.get_objects() if type(o) is Strip}
+    seen: set[int] = set()
+    counts: Counter[str] = Counter()
+    widgets = [w for screen in app.screen_stack for w in screen.walk_children(with_self=True)]
+    for widget in widgets:
+        for attr, value in vars(widget).items():
+            stack = [value]
+            while stack:
+                obj = stack.pop()
+                if id(obj) in seen or not isinstance(obj, _WALKED):
+                    continue
+                seen.add(id(obj))
+                if id(obj) in strips:
+                    counts[f"{type(widget).__name__}.{attr}"] += 1
+                stack.extend(gc.get_referents(obj))
+    counts["elsewhere"] = len(strips) - sum(counts.values())
+    return counts.most_common(8)
 
 
 async def _set(ev: asyncio.Event) -> None:
