@@ -59,6 +59,8 @@ def _mysql_json(st) -> dict[str, Any] | None:
         "read_only": st.read_only,
         "super_read_only": st.super_read_only,
         "gtid_executed": _gtid_text(st),
+        "disk_waits": st.disk_waits,  # threads waiting for free disk space
+        "warnings": list(st.warnings),  # what could not be read while it is up, and why
         "replication": [
             {
                 "channel": ch.name,

@@ -71,6 +71,23 @@ def test_dead_writer_with_the_vip_moved_is_one_incident_with_every_symptom_and_t
     assert inc.to_dict()["code"] == "dead_writer_vip_moved" and "mysql.down@db1" in inc.to_dict()["alerts"]
 
 
+def test_a_writer_waiting_for_disk_space_is_a_full_volume_not_a_dead_writer():
+    from dataclasses import replace
+
+    store, _ = healthy()
+    db1 = store.latest("db1", Kind.MYSQL).value
+    store.put("db1", Kind.MYSQL, replace(db1, disk_waits=3))
+    got, alerts = incidents(store)
+    [inc] = got
+    assert inc.code == Code.DISK_FULL and inc.nodes == ("db1",)
+    assert "3 thread(s) wait for free disk space" in inc.title and "retries within 60 s" in inc.title
+    assert [a.code for a in alerts] == ["mysql.disk_full"]
+    assert inc.suggestions[0].runbook is None  # no failover offered: the writer is alive
+    assert "binlogs" in inc.suggestions[0].text
+    store.put("db1", Kind.MYSQL, replace(db1, disk_waits=0))
+    assert incidents(store)[0] == []
+
+
 def test_dead_writer_still_holding_the_vip():
     store, _ = healthy()
     writer_died(store, vip_moved=False)

@@ -102,12 +102,12 @@ def test_mysql_57_poll_is_five_statements_each_guarded_first():
         assert len(conn.executed) == len(guarded) - 1, "guard must run before the statement"
 
     st = read_status(conn, guard=guard)
-    assert [s.split(" WHERE")[0] for s in conn.executed] == [
+    assert [s if s.startswith("SELECT") else s.split(" WHERE")[0] for s in conn.executed] == [
         "SELECT @@version AS version, @@version_comment AS version_comment",
         dialect_for(detect_version(v)).variables_sql(),
         "SHOW SLAVE STATUS",
-        "SHOW MASTER STATUS",
         "SHOW GLOBAL STATUS",
+        "SHOW MASTER STATUS",  # last: it can wait behind a writer waiting for disk space
     ]
     assert guarded == conn.executed
     assert st.up and st.version.number == (5, 7, 22) and st.hostname == "db2" and st.server_id == 2
@@ -184,7 +184,7 @@ def test_a_guard_refusal_stops_before_the_statement():
     conn = FakeConnection("8.0.36", "", {"SELECT @@global.": [{}], "SHOW REPLICA STATUS": []})
 
     def guard(sql: str) -> None:
-        if sql.startswith("SHOW MASTER"):
+        if sql.startswith("SHOW GLOBAL"):
             raise PermissionError(f"not on the allowlist: {sql}")
 
     with pytest.raises(PermissionError):
@@ -468,7 +468,41 @@ def test_a_refused_statement_in_a_batch_is_a_warning_and_the_rest_are_still_read
     assert st.up and st.server_id == 2 and st.channels == ()
     assert st.warnings == ("cannot read replica status: missing privilege SUPER, SLAVE MONITOR",)
     assert (st.binlog_file, st.uptime_seconds) == ("source-bin.000002", 86400)  # asked again one by one
-    assert [s.split(" ")[0:2] for s in conn.executed[2:]] == [["SHOW", "MASTER"], ["SHOW", "GLOBAL"]]
+    assert [s.split(" ")[0:2] for s in conn.executed[2:]] == [["SHOW", "GLOBAL"], ["SHOW", "MASTER"]]
+
+
+def _disk_full_answers(master_status: object) -> dict:
+    v = "10.11.6-MariaDB-log"
+    row = select_row(v, {"server_id": 1, "read_only": 0, "gtid_binlog_pos": "1-1-9"}) | {"hatui_disk_waits": 2}
+    return _mariadb_answers() | {"SELECT @@global.": [row], "SHOW MASTER STATUS": master_status}
+
+
+def test_threads_waiting_for_disk_space_are_counted_and_the_binlog_read_that_would_wait_is_not_sent():
+    sql = dialect_for(detect_version("10.11.6-MariaDB")).variables_sql()
+    assert "information_schema.PROCESSLIST WHERE STATE IN ('Waiting for someone to free space'" in sql
+    # unbatched (hatui status, the runbooks): once the count is known, SHOW MASTER STATUS is not sent
+    conn = FakeConnection("10.11.6-MariaDB-log", "", _disk_full_answers(AssertionError("sent")))
+    st = read_status(conn)
+    assert st.up and st.disk_waits == 2 and st.binlog_file is None and st.server_id == 1
+    assert not any(x.startswith("SHOW MASTER") for x in conn.executed)
+    assert any("wait for free disk space" in w for w in st.warnings)
+    # the console's poll: the reading before had waiting threads, so the batch leaves it out
+    conn = BatchConnection("10.11.6-MariaDB-log", "", _disk_full_answers(AssertionError("sent")))
+    st = read_status(conn, batch=True, binlog=False)
+    assert st.up and st.disk_waits == 2 and "SHOW MASTER" not in conn.executed[-1]
+
+
+def test_a_binlog_read_that_times_out_behind_waiting_threads_is_not_a_dead_server():
+    # the volume filled between two readings: the batch's last read waits out the read timeout
+    lost = pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query (timed out)")
+    conn = BatchConnection("10.11.6-MariaDB-log", "", _disk_full_answers(lost))
+    st = read_status(conn, batch=True)
+    assert st.up and st.disk_waits == 2 and st.channels and st.uptime_seconds == 86400
+    assert st.binlog_file is None and any("wait for free disk space" in w for w in st.warnings)
+    # without waiting threads the same timeout is a server that does not answer
+    conn = BatchConnection("10.11.6-MariaDB-log", "", _mariadb_answers() | {"SHOW MASTER STATUS": lost})
+    with pytest.raises(pymysql.err.OperationalError):
+        read_status(conn, batch=True)
 
 
 def test_a_guard_refusal_in_a_batch_sends_nothing():

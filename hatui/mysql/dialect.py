@@ -141,6 +141,11 @@ def _check_timeout(timeout: float) -> float:
     return timeout
 
 
+DISK_WAITS = "hatui_disk_waits"
+DISK_WAIT_STATES = ("Waiting for someone to free space", "Waiting for disk space")
+DISK_WAIT_STATES_SQL = ", ".join(f"'{x}'" for x in DISK_WAIT_STATES)
+
+
 @dataclass(frozen=True)
 class Dialect:
     version: ServerVersion
@@ -241,7 +246,16 @@ class Dialect:
         return tuple(names)
 
     def variables_sql(self) -> str:
-        return "SELECT " + ", ".join(f"@@global.{n} AS `{n}`" for n in self.variables)
+        """The variables, and the threads waiting for free disk space (a full binlog or data
+        volume: MariaDB's "Waiting for someone to free space", MySQL's "Waiting for disk space").
+        Counted first because SHOW MASTER STATUS then waits with them (it needs the binlog's
+        lock, which the waiting writer holds); other users' threads need PROCESS."""
+        return (
+            "SELECT "
+            + ", ".join(f"@@global.{n} AS `{n}`" for n in self.variables)
+            + f", (SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE IN ({DISK_WAIT_STATES_SQL}))"
+            f" AS `{DISK_WAITS}`"
+        )
 
     @property
     def global_status_sql(self) -> str:

@@ -24,7 +24,7 @@ import pymysql
 import pymysql.cursors
 from pymysql.constants import CLIENT, ER
 
-from .dialect import Dialect, dialect_for
+from .dialect import DISK_WAITS, Dialect, dialect_for
 from .status import (
     MysqlStatus,
     assemble_status,
@@ -101,16 +101,27 @@ def _batch(conn: Any, statements: list[str], guard: Guard | None) -> list[list[d
 
 
 def read_status(
-    conn: Any, *, guard: Guard | None = None, dialect: Dialect | None = None, batch: bool = False
+    conn: Any,
+    *,
+    guard: Guard | None = None,
+    dialect: Dialect | None = None,
+    batch: bool = False,
+    binlog: bool = True,
 ) -> MysqlStatus:
     """The server's state from an open pymysql connection (blocking).
 
     `guard(sql)` is called before every statement and may raise to refuse it. `dialect`, when
     known for this connection already, saves the version query. Connection errors propagate;
     privilege errors on the replica/binlog/status reads become `warnings`. `batch`: the
-    connection allows multi-statements; the four reads go in one round trip (a statement the
+    connection allows multi-statements; the reads go in one round trip (a statement the
     server refused, and the ones after it, are then asked again one by one, with the same
     outcome as unbatched).
+
+    The binary log status comes last, and not at all with `binlog=False` (the caller's last
+    reading had threads waiting for disk space): SHOW MASTER STATUS waits for the binlog's lock,
+    which a writer waiting for space holds, up to a minute a retry. When it times out behind
+    such threads the rest is still true: the status is returned without the binlog position
+    (the connection is then broken; the caller drops it), not as a server that does not answer.
     """
     if dialect is None:
         dialect = read_dialect(conn, guard=guard)
@@ -118,9 +129,10 @@ def read_status(
     reads = [
         (dialect.variables_sql(), None),
         (dialect.replica_status_sql, "replica status"),
-        (dialect.binlog_status_sql, "binary log status"),
         (dialect.global_status_sql, "global status"),
     ]
+    if binlog:
+        reads.append((dialect.binlog_status_sql, "binary log status"))
     got = _batch(conn, [sql for sql, _ in reads], guard) if batch else []
     results: list[list[dict[str, Any]]] = []
     for i, (sql, what) in enumerate(reads):
@@ -128,25 +140,56 @@ def read_status(
         if isinstance(done, list):
             results.append(done)
         elif isinstance(done, BaseException):
+            if i == 3 and _timed_out(done) and _disk_waits(results[0]):
+                warnings.append(_BINLOG_WAITS)
+                results.append([])
+                continue
             if what is None or not _privilege_error(done):
                 raise done
             warnings.append(f"cannot read {what}: {describe_error(done)}")
             results.append([])
         elif what is None:
             results.append(_rows(conn, sql, guard))
+        elif i == 3 and _disk_waits(results[0]):
+            warnings.append(_BINLOG_WAITS)  # unbatched: never sent behind the waiting threads
+            results.append([])
         else:  # not batched, or after a refused statement the server did not run
             results.append(_optional(conn, sql, guard, what, warnings))
-    var_rows, replica_rows, binlog_rows, status_rows = results
+    var_rows, replica_rows, status_rows = results[:3]
+    binlog_rows = results[3] if binlog else []
+    if not binlog:
+        warnings.append(_BINLOG_WAITS)
     variables = parse_variables(var_rows, dialect)
     channels = parse_replica_rows(replica_rows, dialect)
-    binlog = parse_binlog_status(binlog_rows)
+    status = parse_binlog_status(binlog_rows)
     global_status = parse_global_status(status_rows)
     semi_vars: dict[str, Any] = {}
     if not dialect.is_mariadb and any(k.startswith("rpl_semi_sync_") for k in global_status):
         semi_vars = parse_variables(
             _optional(conn, dialect.semi_sync_variables_sql, guard, "semi-sync variables", warnings), dialect
         )
-    return assemble_status(dialect.version, variables, channels, binlog, global_status, semi_vars, warnings)
+    return assemble_status(dialect.version, variables, channels, status, global_status, semi_vars, warnings)
+
+
+_BINLOG_WAITS = (
+    "binary log position not read: threads wait for free disk space, and SHOW MASTER STATUS would wait behind them"
+)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    return code == 2013 or isinstance(exc, (TimeoutError, socket.timeout))
+
+
+def _disk_waits(var_rows: list[dict[str, Any]]) -> int:
+    for row in var_rows:
+        for k, v in row.items():
+            if str(k).lower() == DISK_WAITS:
+                try:
+                    return int(v or 0)
+                except (TypeError, ValueError):
+                    return 0
+    return 0
 
 
 # ----------------------------------------------------------------------------- errors
@@ -278,6 +321,7 @@ class MysqlProbe:
         self._target = (host, int(port))
         self._lock = threading.Lock()
         self._conn: Any = None
+        self._disk_waits = 0  # threads waiting for disk space at the last reading: no binlog read then
         self._conn_target: tuple[str, int] | None = None
         self._dialect: Dialect | None = None
         self._running: Future | None = None
@@ -448,7 +492,17 @@ class MysqlProbe:
                 if self._conn is None:
                     self._connect(target)
                     reused = False
-                return read_status(self._conn, guard=self.guard, dialect=self._dialect, batch=True)
+                # a new connection's first reading goes one statement at a time: the binlog read
+                # is then never sent behind threads waiting for disk space (each one sent would
+                # wait there up to a minute, holding a connection: `hatui status` in a loop
+                # would use up max_connections); afterwards the last reading says
+                status = read_status(
+                    self._conn, guard=self.guard, dialect=self._dialect, batch=reused, binlog=not self._disk_waits
+                )
+                self._disk_waits = status.disk_waits or 0
+                if not self._conn.open:
+                    self._drop()  # the binlog read timed out behind threads waiting for space
+                return status
             except (pymysql.err.MySQLError, OSError, ValueError) as exc:
                 version: ServerVersion | None = self._dialect.version if self._dialect else None
                 self._drop()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from enum import Enum
 from typing import Any, NamedTuple
 
-from .dialect import Dialect
+from .dialect import DISK_WAITS, Dialect
 from .version import ServerVersion
 
 __all__ = [
@@ -413,6 +413,8 @@ class MysqlStatus:
     semi_sync: SemiSync | None = None
     uptime_seconds: int | None = None
     threads_connected: int | None = None
+    # threads waiting for free disk space (a full binlog or data volume): its writes hang
+    disk_waits: int | None = None
     warnings: tuple[str, ...] = ()  # parts that could not be read while the server is up
 
     @classmethod
@@ -489,6 +491,7 @@ def assemble_status(
         channels=tuple(channels),
         semi_sync=parse_semi_sync(semi_vars, gs),
         uptime_seconds=_int(gs.get("uptime")),
+        disk_waits=_int(v.get(DISK_WAITS)),
         threads_connected=_int(gs.get("threads_connected")),
         warnings=tuple(warnings),
     )

@@ -513,11 +513,29 @@ def rule_mysql_down(ctx: Context) -> Iterator[Alert]:
             yield Alert("mysql.down", C, name, f"mysqld on {name} does not answer: {error}", {"error": error})
 
 
+def rule_disk_full(ctx: Context) -> Iterator[Alert]:
+    """Threads waiting for free disk space: a full binlog (or data) volume. mysqld answers reads
+    and its writes hang; MariaDB retries every 60 s, so freeing space ends it only at the next
+    retry. Not a dead server: a failover is not what this needs."""
+    for name in ctx.nodes(Role.MYSQL):
+        st = mysql(ctx.snap, name)
+        if st is not None and st.up and st.disk_waits:
+            yield Alert(
+                "mysql.disk_full",
+                C,
+                name,
+                f"{name}: {st.disk_waits} thread(s) wait for free disk space (its binlog or data volume is full): "
+                f"writes there hang until space is freed (MariaDB then retries within 60 s)",
+                {"threads": st.disk_waits},
+            )
+
+
 RULES: tuple[Rule, ...] = (
     rule_unreachable,
     rule_stale,
     rule_missing,
     rule_mysql_down,
+    rule_disk_full,
     rule_vip_holders,
     rule_vip_on_bad_db,
     rule_multiple_writers,

@@ -33,6 +33,7 @@ class Code(StrEnum):
     DEAD_WRITER_VIP_MOVED = "dead_writer_vip_moved"  # ... and keepalived moved the VIP to another node
     DEAD_WRITER_NO_VIP = "dead_writer_no_vip"  # ... and no node holds the writer VIP
     DEAD_NODE = "dead_node"  # a mysqld that was not the writer is down
+    DISK_FULL = "disk_full"  # a mysqld's writes wait for free disk space (a full binlog volume)
     SPLIT_BRAIN = "split_brain"  # a VIP on two nodes, routers or writers that disagree
     VIP_ON_BAD_NODE = "vip_on_bad_node"  # the writer VIP on a read-only or dead node
     VIP_UNHELD = "vip_unheld"
@@ -582,6 +583,17 @@ CORRELATORS: tuple[Correlator, ...] = (
     routers,
     readers_on_broken,
     dead_sources,
+    _per_node(
+        Code.DISK_FULL,
+        ("mysql.disk_full",),
+        lambda n, a: a[0].message,
+        lambda n, a: (
+            Suggestion(
+                f"free space on the volume of {n}'s binlogs (grow it, or remove what is not a binlog: "
+                f"PURGE BINARY LOGS may wait behind the stuck write)"
+            ),
+        ),
+    ),
     _per_node(
         Code.NODE_UNREACHABLE,
         ("ssh.unreachable", "ssh.host_key", "data.stale", "data.missing"),

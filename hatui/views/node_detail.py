@@ -34,6 +34,7 @@ HA_VARIABLES = (
     "binlog_position",
     "uptime_seconds",
     "threads_connected",
+    "disk_waits",
 )
 
 CHANNEL_FIELDS = (
