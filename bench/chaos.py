@@ -459,6 +459,7 @@ class Soak:
         t_repair = time.monotonic()
         clear_at: dict[int, float] = {}
         followed = 0
+        give_up = max(CLEAR_GIVE_UP, *(f.kind.clear_within + 10 for f in plan.faults))
         while True:
             now = time.monotonic()
             shown = self.incidents()
@@ -469,7 +470,7 @@ class Soak:
                     clear_at.setdefault(i, now)
             if len(clear_at) == len(plan.faults) and now - max(clear_at.values()) >= CLEAR_HOLD:
                 break
-            if now - t_repair > CLEAR_GIVE_UP:
+            if now - t_repair > give_up:
                 break
             if len(clear_at) < len(plan.faults) and now - t_repair > 2.0 and followed < 4:
                 # the node is back and the console has had its readings: what does it suggest?
@@ -487,12 +488,15 @@ class Soak:
                 codes = {c for c, n in shown if (n[:1] == (f.node,) if f.quiet else f.node in n)}
                 assert self.console is not None
                 held = [d for d in self.console.call(console_detail) if d.split(" ", 1)[0] in codes]
-                res.notes.append(f"{f} not cleared after {CLEAR_GIVE_UP:.0f} s: {held}")
-                self.say(f"  {f} not cleared after {CLEAR_GIVE_UP:.0f} s: {held}")
+                res.notes.append(f"{f} not cleared after {give_up:.0f} s: {held}")
+                self.say(f"  {f} not cleared after {give_up:.0f} s: {held}")
 
     def cycle(self, plan: CyclePlan) -> CycleResult:
         lab = self.lab
-        res = CycleResult(plan.number, [FaultResult(str(f), sorted(f.expected)) for f in plan.faults])
+        res = CycleResult(
+            plan.number,
+            [FaultResult(str(f), sorted(f.expected), clear_within=f.kind.clear_within) for f in plan.faults],
+        )
         self.say(f"cycle {plan.number}: {' + '.join(str(f) for f in plan.faults)} (hold {plan.hold} s)")
         table = f"chaos_{self.report.seed}_{plan.number}"
         lab.sql(lab.spec.writer, f"DROP TABLE IF EXISTS labdb.{table}", check=False)

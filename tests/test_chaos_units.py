@@ -113,3 +113,21 @@ def test_the_report_shows_whether_memory_levels_out():
     # after the first cycle, then at the end of each quarter: 2, 4, 6 and 8 cycles
     assert "by quarter of the cycles 101, 102, 104, 106, 108 MB" in text
     assert "log events the console holds at the end 400" in text
+
+
+@pytest.mark.parametrize("topology", TOPOLOGIES)
+def test_a_full_binlog_volume_is_injected_on_every_database_alone_with_its_own_clear_bound(topology):
+    s = spec(topology)
+    fills = [f for f in targets(s) if f.kind.name == "fill-binlog"]
+    assert sorted(f.node for f in fills) == sorted(n.name for n in s.mysql_nodes)
+    assert all(f.expected == {"disk_full"} for f in fills)
+    rng = random.Random(7)
+    plans = [plan_cycle(rng, s, i, overlap=1.0) for i in range(400)]
+    with_fill = [p for p in plans if any(f.kind.name == "fill-binlog" for f in p.faults)]
+    assert with_fill and all(len(p.faults) == 1 for p in with_fill)  # never overlapped
+    r = SoakReport(
+        1, "x", 1.0, [CycleResult(1, [FaultResult("fill-binlog db1", ["disk_full"], cleared=50.0, clear_within=65.0)])]
+    )
+    assert r.slow_clear == []  # MariaDB's next retry, within its bound
+    r.cycles[0].faults[0].cleared = 70.0
+    assert len(r.slow_clear) == 1

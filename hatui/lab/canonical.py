@@ -115,6 +115,8 @@ def _once(lab: Lab) -> list[str]:
                 out.append(f"{d} is frozen (SIGSTOP) on {n.name}")
         if network.is_partitioned(spec.bridge_ns, n.name):
             out.append(f"{n.name} is partitioned")
+        if n.mysql and lab.node_run(n.name, ["test", "-e", configs.NODE_BINLOG_FILLER]).returncode == 0:
+            out.append(f"{n.name}'s binlog volume is filled")
     if out:
         return out  # the rest cannot be read reliably
     w = writer(lab)
@@ -226,6 +228,7 @@ def _repair(lab: Lab, r: Restored) -> None:
     for n in spec.nodes:
         r.actions.append(lab.fault("heal", n.name))
         if "mysqld" in node_daemons(n):
+            r.actions.append(lab.fault("free-binlog", n.name))
             r.actions.append(lab.fault("thaw-mysqld", n.name))
         for d in node_daemons(n):
             if d != "keepalived":

@@ -20,6 +20,12 @@ NODE_FLAG_FILE = "/etc/keepalived/hatui-down"
 NODE_KEEPALIVED_DOWN = "/run/hatui-keepalived.down"
 NODE_KEEPALIVED_PID = "/run/keepalived.pid"
 NODE_HAPROXY_SOCKET = "/run/haproxy.sock"
+# the binlogs' own volume, as production puts them: a size-limited tmpfs in the node's mount
+# namespace, so `fill-binlog` fills it (MariaDB's writes then wait for space) and never the
+# machine's disk
+NODE_BINLOG_DIR = "/var/lib/mysql-binlog"
+NODE_BINLOG_FILLER = f"{NODE_BINLOG_DIR}/hatui-fill"
+BINLOG_VOLUME = "512m"
 # old hosts (--old-host): keepalived keeps its pid files here, not in /run
 NODE_OLD_PID_FILE = "/var/run/keepalived/keepalived.pid"
 REPLICA_MAX_LAG = 30  # a reader VIP leaves a replica this far behind (MMM's REPLICATION_DELAY)
@@ -63,7 +69,7 @@ log_error = /var/log/mysql/error.log
 skip_name_resolve = ON
 # binlogs on every node, as in seed 000 (GTIDs are MariaDB's own; without --gtid off the
 # replicas also use them to position themselves)
-log_bin = mysql-bin
+log_bin = {NODE_BINLOG_DIR}/mysql-bin
 binlog_format = ROW
 log_slave_updates = ON
 relay_log = relay-bin

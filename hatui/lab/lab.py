@@ -422,6 +422,12 @@ class Lab:
                     f"{shlex.quote(str(stage))}"
                 )
             lines.append(f"mkdir -p {target} && mount --rbind {nd / sub} {target}")
+        if n.mysql:
+            d = configs.NODE_BINLOG_DIR
+            lines.append(
+                f"mkdir -p {d} && mount -t tmpfs -o size={configs.BINLOG_VOLUME},mode=0750 hatui-binlog {d} && "
+                f"chown mysql:mysql {d}"
+            )
         # root's shell start-up files on this machine (a developer's pyenv init: two process
         # spawns on every SSH exec, and a stale rehash lock stalled every node's commands) are
         # not the node's: an empty file over each, so a node's shell starts as a fresh host's
@@ -632,6 +638,26 @@ class Lab:
             self._wait_sshd(n)
         return f"started {daemon} on {n.name} (pid {rec.pid})"
 
+    def _binlog_volume(self, n: LabNode, fill: bool) -> str:
+        """Fill the node's binlog volume (a tmpfs of its own) with one file, or remove it: the
+        server's next binlog write waits for space ("Waiting for someone to free space")."""
+        if not n.mysql:
+            raise LabRefused(f"{n.name} runs no mysqld in the lab")
+        d, f = configs.NODE_BINLOG_DIR, configs.NODE_BINLOG_FILLER
+        if not fill:
+            self.node_run(n.name, ["rm", "-f", f])
+            return f"freed {n.name}'s binlog volume ({d})"
+        script = (
+            f"set -- $(stat -f -c '%a %S' {d}); "
+            f"fallocate -l $(($1 * $2)) {f} 2>/dev/null || dd if=/dev/zero of={f} bs=1M 2>/dev/null; "
+            f"stat -f -c %a {d}"
+        )
+        res = self.node_run(n.name, ["sh", "-c", script])
+        left = res.stdout.strip().splitlines()[-1:] or ["?"]
+        if left != ["0"]:
+            raise LabError(f"{n.name}: could not fill {d}: {left[0]} blocks left; {res.stderr.strip()}")
+        return f"filled {n.name}'s binlog volume ({d}, {configs.BINLOG_VOLUME})"
+
     def _partition(self, n: LabNode, cut: bool) -> str:
         network.set_partitioned(self.spec.bridge_ns, n.name, cut)
         return f"{'cut' if cut else 'reconnected'} {n.name} {'off' if cut else 'to'} the lab network"
@@ -651,6 +677,8 @@ FAULTS: dict[str, Callable[[Lab, LabNode], str]] = {
     "start-haproxy": lambda lab, n: lab._start(n, "haproxy"),
     "stop-sshd": lambda lab, n: lab._stop(n, "sshd", hard=False),
     "start-sshd": lambda lab, n: lab._start(n, "sshd"),
+    "fill-binlog": lambda lab, n: lab._binlog_volume(n, fill=True),
+    "free-binlog": lambda lab, n: lab._binlog_volume(n, fill=False),
     "partition": lambda lab, n: lab._partition(n, True),
     "heal": lambda lab, n: lab._partition(n, False),
 }

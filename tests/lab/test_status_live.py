@@ -252,3 +252,44 @@ def test_unreachable_node_degrades_only_that_node(lab):
     assert time.monotonic() - t0 < 8
     lab.fault("heal", "db3")
     cleared(lab, {("ssh.unreachable", "db3")}, "unreachable")
+
+
+def test_a_full_binlog_volume_is_a_full_disk_not_a_dead_writer_and_the_write_lands_once_freed(lab):
+    import threading
+
+    holder = vip_holders(lab)[0]
+    lab.sql(holder, "CREATE TABLE IF NOT EXISTS labdb.diskfull (id INT PRIMARY KEY, v MEDIUMTEXT)")
+    lab.sql(holder, "DELETE FROM labdb.diskfull")
+    print(lab.fault("fill-binlog", holder))
+    writes = []
+
+    def write() -> None:  # waits for space (as the application's writes would)
+        writes.append(lab.sql(holder, "INSERT INTO labdb.diskfull VALUES (1, REPEAT('x', 100000))", timeout=120))
+
+    t = threading.Thread(target=write, daemon=True)
+    try:
+        t.start()
+        d, took = seen_within(lab, {("mysql.disk_full", holder)}, f"fill-binlog {holder}")
+        print(f"disk_full seen after {took:.2f} s")
+        # mysqld answers: not down, no failover offered; the binlog position is said unread, why
+        assert ("mysql.down", holder) not in codes(d)
+        [inc] = [i for i in d["incidents"] if i["code"] == "disk_full"]
+        assert holder in inc["nodes"] and not any(s.get("runbook") for s in inc["suggested"])
+        assert not [i for i in d["incidents"] if i["code"].startswith("dead_writer")]
+        node = next(n for n in d["nodes"] if n["name"] == holder)
+        assert any("wait for free disk space" in w for w in node["mysql"]["warnings"]), node["mysql"]
+        # no read the console sends waits behind the stuck write (each would hold a connection)
+        for _ in range(3):
+            status(lab)
+        stuck = lab.sql(
+            holder,
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SHOW MASTER STATUS%'",
+        ).strip()
+        assert stuck == "0"
+    finally:
+        print(lab.fault("free-binlog", holder))
+    # MariaDB retries a write waiting for space once a minute: the incident ends at that retry
+    cleared(lab, {("mysql.disk_full", holder)}, "the full binlog volume", timeout=75)
+    t.join(60)
+    assert lab.sql(holder, "SELECT COUNT(*) FROM labdb.diskfull").strip() == "1"  # the write landed
+    lab.sql(holder, "DROP TABLE labdb.diskfull")
