@@ -404,8 +404,13 @@ class BatchConnection(FakeConnection):
     """Also answers a multi-statement batch as a server does: result sets in order, stopping at
     the first statement that fails (its error is raised when the client reaches it)."""
 
+    closed = False
+
     def cursor(self, cls=None):
         return _BatchCursor(self)
+
+    def close(self):
+        self.closed = True
 
 
 class _BatchCursor(_FakeCursor):
@@ -492,13 +497,15 @@ def test_threads_waiting_for_disk_space_are_counted_and_the_binlog_read_that_wou
     assert st.up and st.disk_waits == 2 and "SHOW MASTER" not in conn.executed[-1]
 
 
-def test_a_binlog_read_that_times_out_behind_waiting_threads_is_not_a_dead_server():
-    # the volume filled between two readings: the batch's last read waits out the read timeout
+def test_a_binlog_read_behind_waiting_threads_is_not_waited_for_and_the_server_is_not_called_dead():
+    # the volume filled between two readings: the batch's last read would wait out the read
+    # timeout; the count came first, so the rest of the batch is not waited for
     lost = pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query (timed out)")
     conn = BatchConnection("10.11.6-MariaDB-log", "", _disk_full_answers(lost))
     st = read_status(conn, batch=True)
     assert st.up and st.disk_waits == 2 and st.channels and st.uptime_seconds == 86400
     assert st.binlog_file is None and any("wait for free disk space" in w for w in st.warnings)
+    assert conn.closed  # its last answer is still to come: the probe starts a new connection
     # without waiting threads the same timeout is a server that does not answer
     conn = BatchConnection("10.11.6-MariaDB-log", "", _mariadb_answers() | {"SHOW MASTER STATUS": lost})
     with pytest.raises(pymysql.err.OperationalError):

@@ -11,6 +11,7 @@ far more than the statement (bench/fleet.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import socket
@@ -81,10 +82,17 @@ def _optional(conn: Any, sql: str, guard: Guard | None, what: str, warnings: lis
         raise
 
 
-def _batch(conn: Any, statements: list[str], guard: Guard | None) -> list[list[dict[str, Any]] | BaseException]:
+def _batch(
+    conn: Any,
+    statements: list[str],
+    guard: Guard | None,
+    enough: Callable[[list[list[dict[str, Any]] | BaseException]], bool] | None = None,
+) -> list[list[dict[str, Any]] | BaseException]:
     """Send `statements` in one round trip (the connection allows multi-statements); every one is
     guarded before any is sent. Each statement's rows, in order; the server stops at a failing
-    statement: its error takes its place and the ones after it are missing (not run)."""
+    statement: its error takes its place and the ones after it are missing (not run).
+    `enough(results so far)` true: the rest are not waited for and the connection is closed
+    (its answers are still to come)."""
     if guard is not None:
         for sql in statements:
             guard(sql)
@@ -93,7 +101,13 @@ def _batch(conn: Any, statements: list[str], guard: Guard | None) -> list[list[d
         try:
             cur.execute(";\n".join(statements))
             out.append(list(cur.fetchall() or []))
-            while len(out) < len(statements) and cur.nextset():
+            while len(out) < len(statements):
+                if enough is not None and enough(out):
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                    break
+                if not cur.nextset():
+                    break
                 out.append(list(cur.fetchall() or []))
         except pymysql.err.MySQLError as exc:
             out.append(exc)
@@ -133,7 +147,13 @@ def read_status(
     ]
     if binlog:
         reads.append((dialect.binlog_status_sql, "binary log status"))
-    got = _batch(conn, [sql for sql, _ in reads], guard) if batch else []
+
+    # threads waiting for space (the first read counts them): the binlog read, last, would wait
+    # behind them up to a minute: not waited for
+    def enough(got: list[list[dict[str, Any]] | BaseException]) -> bool:
+        return len(got) == 3 and isinstance(got[0], list) and _disk_waits(got[0]) > 0
+
+    got = _batch(conn, [sql for sql, _ in reads], guard, enough) if batch else []
     results: list[list[dict[str, Any]]] = []
     for i, (sql, what) in enumerate(reads):
         done = got[i] if i < len(got) else None
