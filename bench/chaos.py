@@ -176,6 +176,9 @@ class Headless:
                 self.future.result(30)
             except Exception:
                 pass
+        if self.stalls is not None:
+            self.stalls.stop()
+            time.sleep(0.2)  # its heartbeat sees it and ends before the loop does
         self.loop.close()
 
 
