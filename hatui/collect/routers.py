@@ -46,7 +46,7 @@ def haproxy_stream_command(cfg: RouterConfig, interval: float = 1.0) -> str:
     says why; the loop ends with its channel (the next write fails), leaving no orphan."""
     loop = (
         f"while :; do r=$( {{ {_show_stat(cfg)}; }} 2>&1 ); s=$?; "
-        f"printf '{STAT_BEGIN} %s\\n%s\\n{STAT_END}\\n' \"$s\" \"$r\"; sleep {interval:g}; done"
+        f'printf \'{STAT_BEGIN} %s\\n%s\\n{STAT_END}\\n\' "$s" "$r"; sleep {interval:g}; done'
     )
     return f"exec sh -c {shlex.quote(loop)}"
 
