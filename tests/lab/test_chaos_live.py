@@ -18,8 +18,11 @@ from hatui.lab.chaos import CLEAR_WITHIN, DETECT_WITHIN
 from .support import SLACK
 
 ROOT = Path(__file__).resolve().parents[2]
-# a fixed schedule, so a red run can be replayed; HATUI_CHAOS_SEED tries another
-SEED = int(os.environ.get("HATUI_CHAOS_SEED", "20261206"))
+# a fixed schedule, so a red run can be replayed; HATUI_CHAOS_SEED tries another. This one puts a
+# writer's and a standby's faults, keepalived's, sshd's and a hung mysqld in the first cycles; a
+# full binlog volume (a minute to clear: MariaDB's retry) comes sixth, after two minutes on most
+# machines (test_status_live has a test of its own for it)
+SEED = int(os.environ.get("HATUI_CHAOS_SEED", "20261213"))
 MINUTES = float(os.environ.get("HATUI_CHAOS_MINUTES", "2"))
 
 
@@ -58,6 +61,8 @@ def test_a_two_minute_chaos_soak_sees_every_fault_loses_no_row_and_no_app_dies(l
             continue
         assert f["detected"] is not None and f["detected"] <= DETECT_WITHIN + SLACK, (f, summary)
         assert f["wallboard"] is not None, (f, summary)
-        assert f["cleared"] is not None and f["cleared"] <= CLEAR_WITHIN + SLACK, (f, summary)
+        # a full binlog volume's bound is MariaDB's minute between retries (FaultKind.clear_within)
+        bound = f.get("clear_within", CLEAR_WITHIN)
+        assert f["cleared"] is not None and f["cleared"] <= bound + SLACK, (f, summary)
     assert [c["stuck"] for c in rep["cycles"] if c["stuck"]] == [], summary
     assert r.returncode == 0, summary
