@@ -426,3 +426,66 @@ def test_status_shows_each_routers_routes_and_the_vip_ports():
     assert "CRIT router_no_rw_target" in text
     r1 = next(n for n in status_dict(snap, alerts)["nodes"] if n["name"] == "r1")
     assert r1["router"]["routes"][0]["targets"] == ["db2"]
+
+
+class _StreamSession:
+    """A session whose streams play a script: each item a line, or a float to go silent that long."""
+
+    def __init__(self, scripts):
+        self.scripts = list(scripts)
+        self.state = "up"
+        self.on_state_change = []
+        self.opened = 0
+
+    async def stream_lines(self, command, *, sudo=False):
+        import asyncio
+
+        self.opened += 1
+        script = self.scripts.pop(0) if self.scripts else [3600.0]
+        for item in script:
+            if isinstance(item, float):
+                await asyncio.sleep(item)
+            else:
+                yield item.encode()
+        await asyncio.sleep(3600)
+
+
+def _reading() -> list[str]:
+    from hatui.collect.routers import STAT_BEGIN, STAT_END
+
+    return [f"{STAT_BEGIN} 0", *STAT.splitlines(), STAT_END]
+
+
+def _router_errors(scripts, seconds: float, probe: float = 0.2):
+    import asyncio
+
+    from hatui.collect.monitor import Intervals, NodeCollector
+
+    c = load_cluster_text(ROUTER_CLUSTER, "r.yml")
+    store = Store(c)
+    session = _StreamSession(scripts)
+    col = NodeCollector(c, c.nodes["r1"], session, store, Intervals(probe=probe, retry=0.05))
+    seen = []
+    store.subscribe(lambda kind, obs: seen.append(obs) if kind == "observation" and obs.kind == Kind.ROUTER else None)
+
+    async def run():
+        task = asyncio.create_task(col.router_stream_forever())
+        await asyncio.sleep(seconds)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(run())
+    return [o.value.error for o in seen], session.opened
+
+
+def test_a_router_that_stops_answering_is_said_once_its_reading_is_overdue_and_never_before_the_first():
+    # a reading, then silence: "no reading" once, 2 intervals after it (0.4 s), then a new stream
+    errors, opened = _router_errors([[*_reading(), 5.0]], 1.2)
+    assert errors[0] is None and errors[1:] == ["no reading for 0.4 s (node not answering)"]
+    # a stream slow to give its first reading (a busy start): nothing is said, it is opened again
+    errors, opened = _router_errors([[5.0]], 4.5)
+    assert errors == [] and opened >= 2
+    # readings every interval: never overdue
+    steady = [x for _ in range(8) for x in (*_reading(), 0.1)]
+    errors, opened = _router_errors([steady], 1.0, probe=1.0)  # overdue after 2 s
+    assert len(errors) >= 4 and set(errors) == {None} and opened == 1

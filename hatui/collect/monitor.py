@@ -198,38 +198,37 @@ class NodeCollector:
         """HAProxy's `show stat` a second on one long-lived channel (haproxy_stream_command).
         A reading overdue by one interval is said at once (a partitioned router answers nothing,
         and its SSH connection stays "up" until keepalives fail: the 3 s timeout of a one-shot
-        read put that at 3.2-3.6 s); a stream quiet for three intervals is opened again."""
+        read put that at 3.2-3.6 s); a stream without a reading for three intervals (+3 s) is
+        opened again. Overdue counts from the last reading, across streams: never before the
+        first one (a slow start is not a router problem)."""
         cfg = self.node.router
         cmd = haproxy_stream_command(cfg, self.iv.probe)
         overdue = 2 * self.iv.probe
         reopen = 3 * self.iv.probe + 3.0
         failed = 0
+        last: float | None = None  # monotonic time of the last reading
+        said = False  # the overdue reading has been said
         while True:
             took = False
+            opened = time.monotonic()
             try:
                 stream = self.session.stream_lines(cmd, sudo=True)
                 nxt: asyncio.Task[bytes] | None = None
                 try:
-                    status, lines, said = -1, list[bytes](), False
-                    last = time.monotonic()
+                    status, lines = -1, list[bytes]()
                     while True:
                         nxt = nxt or asyncio.create_task(_next_line(stream))
+                        reopen_at = max(opened, last or opened) + reopen
+                        due = reopen_at if said or last is None else min(reopen_at, last + overdue)
                         # asyncio.wait, not a timeout around anext: cancelling anext would end the stream
-                        await asyncio.wait(
-                            (nxt,), timeout=max(0.05, last + (reopen if said else overdue) - time.monotonic())
-                        )
+                        await asyncio.wait((nxt,), timeout=max(0.05, due - time.monotonic()))
                         if not nxt.done():
-                            if said:
-                                break  # quiet for `reopen`: open it again
+                            if time.monotonic() >= reopen_at:
+                                break  # no reading for `reopen`: open it again
                             said = True
                             if self._connected():
-                                self.store.put(
-                                    self.node.name,
-                                    Kind.ROUTER,
-                                    RouterObs(
-                                        cfg.kind.value, error=f"no reading for {overdue:g} s (node not answering)"
-                                    ),
-                                )
+                                why = f"no reading for {overdue:g} s (node not answering)"
+                                self.store.put(self.node.name, Kind.ROUTER, RouterObs(cfg.kind.value, error=why))
                             continue
                         line, nxt = nxt.result(), None
                         if line.startswith(STAT_BEGIN_B):
