@@ -186,3 +186,26 @@ async def test_a_switchover_to_a_fenced_node_removes_the_fence_after_the_move():
         (a.node, a.kind, a.text) for a in ctx.access.sent
     ]
     assert any(a.node == "db2" and a.text.startswith("rm -f ") for a in ctx.access.sent)
+
+
+def test_a_switchover_refuses_while_the_target_waits_for_disk_space():
+    from dataclasses import replace
+
+    from hatui.runbook.switchover import Switchover
+
+    c = cluster("track-file")
+    status = {
+        "db1": maria("0-1-9", ro=False, sid=1, source="10.0.0.12"),
+        "db2": replace(maria("0-1-9", sid=2), disk_waits=2),
+        "db3": maria("0-1-9", sid=3),
+    }
+    store = Store(c)
+    for n in c.nodes:
+        extra = {c.vips[0].address} if n == "db1" else set()
+        store.put(n, Kind.ADDRESSES, AddressObs(frozenset({c.nodes[n].host, *extra})))
+    checks = Switchover(c, "db2").evaluate(Facts(snap=store.snapshot(), status=status))
+    [disk] = [x for x in checks if x.name.startswith("no_disk_wait")]
+    assert disk.failed and "db2" in disk.name and "2 thread(s) wait" in disk.reason and "free space" in disk.fix
+    status["db2"] = replace(status["db2"], disk_waits=0)
+    checks = Switchover(c, "db2").evaluate(Facts(snap=store.snapshot(), status=status))
+    assert not [x for x in checks if x.name.startswith("no_disk_wait")]

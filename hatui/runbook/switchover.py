@@ -182,6 +182,15 @@ class Switchover:
                     "up" if ok else ((st.error if st else None) or "not read"),
                     f"start mysqld on {n}" if n == t else "a planned switchover needs a live writer",
                 )
+        for n, st in ((t, ts), (old, ws)):
+            if n is not None and st is not None and st.up and st.disk_waits:
+                check(
+                    "no_disk_wait",
+                    f"writes on {n} are not waiting for disk space",
+                    False,
+                    f"{st.disk_waits} thread(s) wait for free disk space (a full binlog or data volume)",
+                    f"free space on {n} first: the fence and the catch-up would wait behind them",
+                )
         s.versions = {n: st.version.raw for n, st in facts.status.items() if st.up and st.version}
         s.unfence = bool(facts.fenced.get(t))
         if not (old and ts and ts.up and ws and ws.up):
