@@ -264,3 +264,16 @@ def test_a_dual_masters_vip_left_on_the_dead_writer_moves_by_stopping_its_keepal
     rb = Failover(c)
     failed = [x for x in rb.judge(Facts(snap=store.snapshot(), status=st)) if x.verdict == Verdict.FAIL]
     assert [x.name for x in failed] == ["keepalived runs on db2"]
+
+
+def test_a_candidate_waiting_for_disk_space_is_not_made_the_writer():
+    from dataclasses import replace
+
+    v = VERSIONS["mariadb-10.11"]
+    full = replace(replica("db2", v, executed=118, received=120), disk_waits=1)
+    rb, checks, failed = judged(v, db2=full)
+    assert rb.target == "db3"  # the most advanced cannot write its binlog: the next one
+    db2 = next(c for c in checks if c.name.startswith("candidate db2"))
+    assert "not eligible: 1 thread(s) wait for free disk space" in db2.reason
+    rb, checks, failed = judged(v, "db2", db2=full)
+    assert [c.name for c in failed] == ["db2 can be the writer"]

@@ -319,6 +319,11 @@ class Failover:
                 problem = "log_slave_updates is OFF: replicas could not get the dead writer's transactions from it"
             elif from_old is None and not st.channels:
                 problem = f"it does not replicate from {old}: it holds none of its transactions"
+            elif st.disk_waits:
+                problem = (
+                    f"{st.disk_waits} thread(s) wait for free disk space (a full binlog or data volume): "
+                    f"it could not write as the writer"
+                )
             self.candidates.append(
                 Candidate(
                     n,
