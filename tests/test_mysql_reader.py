@@ -414,6 +414,8 @@ class BatchConnection(FakeConnection):
 
 
 class _BatchCursor(_FakeCursor):
+    pending: list = []
+
     def execute(self, sql, args=None):
         parts = sql.split(";\n")
         if len(parts) == 1:
@@ -438,8 +440,18 @@ class _BatchCursor(_FakeCursor):
     def nextset(self):
         if not self.pending:
             return None
+        if self.conn.closed:  # as pymysql: reading on after the connection was closed
+            raise AttributeError("'NoneType' object has no attribute 'read'")
         self._next()
         return True
+
+    def close(self):  # as pymysql's Cursor.close: reads every answer still to come
+        while self.nextset():
+            pass
+
+    def __exit__(self, *exc):  # as pymysql's: closes
+        self.close()
+        return False
 
 
 def _mariadb_answers(denied=None) -> dict:

@@ -97,20 +97,26 @@ def _batch(
         for sql in statements:
             guard(sql)
     out: list[list[dict[str, Any]] | BaseException] = []
-    with conn.cursor(pymysql.cursors.DictCursor) as cur:
-        try:
-            cur.execute(";\n".join(statements))
+    cur = conn.cursor(pymysql.cursors.DictCursor)
+    abandoned = False
+    try:
+        cur.execute(";\n".join(statements))
+        out.append(list(cur.fetchall() or []))
+        while len(out) < len(statements):
+            if enough is not None and enough(out):
+                # not through the cursor: closing it reads every answer still to come
+                abandoned = True
+                with contextlib.suppress(Exception):
+                    conn.close()
+                break
+            if not cur.nextset():
+                break
             out.append(list(cur.fetchall() or []))
-            while len(out) < len(statements):
-                if enough is not None and enough(out):
-                    with contextlib.suppress(Exception):
-                        conn.close()
-                    break
-                if not cur.nextset():
-                    break
-                out.append(list(cur.fetchall() or []))
-        except pymysql.err.MySQLError as exc:
-            out.append(exc)
+    except pymysql.err.MySQLError as exc:
+        out.append(exc)
+    finally:
+        if not abandoned:
+            cur.close()
     return out
 
 
