@@ -20,19 +20,15 @@ from hatui.routers.mysql_router import build_routes, route_names
 from hatui.ssh import NodeSession, SshError
 
 
-def _show_stat(cfg: RouterConfig) -> str:
+def haproxy_command(cfg: RouterConfig) -> str:
+    """`show stat` on the stats socket: socat where it exists (HAProxy's own docs use it), else
+    `nc -U` (nmap-ncat on CentOS 7). Root: the socket is usually mode 600."""
     sock = shlex.quote(str(cfg.stats_socket))
     cmd = shlex.quote(STATS_COMMAND)
     return (
         f"if command -v socat >/dev/null 2>&1; then echo {cmd} | socat -t 2 stdio UNIX-CONNECT:{sock}; "
         f"else echo {cmd} | nc -U {sock}; fi"
     )
-
-
-def haproxy_command(cfg: RouterConfig) -> str:
-    """`show stat` on the stats socket: socat where it exists (HAProxy's own docs use it), else
-    `nc -U` (nmap-ncat on CentOS 7). Root: the socket is usually mode 600."""
-    return _show_stat(cfg)
 
 
 STAT_BEGIN = "@@hatui-stat-begin@@"
@@ -45,7 +41,7 @@ def haproxy_stream_command(cfg: RouterConfig, interval: float = 1.0) -> str:
     sshd session a second (60 a minute per router before). stderr is in the answer, so a failure
     says why; the loop ends with its channel (the next write fails), leaving no orphan."""
     loop = (
-        f"while :; do r=$( {{ {_show_stat(cfg)}; }} 2>&1 ); s=$?; "
+        f"while :; do r=$( {{ {haproxy_command(cfg)}; }} 2>&1 ); s=$?; "
         f'printf \'{STAT_BEGIN} %s\\n%s\\n{STAT_END}\\n\' "$s" "$r"; sleep {interval:g}; done'
     )
     return f"exec sh -c {shlex.quote(loop)}"
@@ -70,10 +66,8 @@ async def read_haproxy(session: NodeSession, node: Node) -> RouterObs:
         res = await session.run(haproxy_command(cfg), timeout=3.0, sudo=True)
     except SshError as e:
         return RouterObs(cfg.kind.value, error=str(e))
-    if res.exit_status != 0 or not res.stdout.strip():
-        why = res.stderr.strip().splitlines()[-1:] or [f"exit status {res.exit_status}"]
-        return RouterObs(cfg.kind.value, error=f"stats socket {cfg.stats_socket}: {why[0]}")
-    return haproxy_answer(cfg, 0, res.stdout)
+    status = res.exit_status or 0
+    return haproxy_answer(cfg, status, res.stdout if status == 0 and res.stdout.strip() else res.stderr)
 
 
 def _tls_context(cfg: RouterConfig) -> ssl.SSLContext:
