@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 
 from .spec import LabSpec
 
+DETECT_WITHIN = 3.0  # the issue's bounds: the right incident within 3 s ...
+CLEAR_WITHIN = 5.0  # ... and gone within 5 s of the repair
+
 
 @dataclass(frozen=True)
 class FaultKind:
@@ -19,7 +22,7 @@ class FaultKind:
     repair: str  # the Lab.fault that undoes it
     daemon: str | None  # the node must run it (None: any node)
     family: str  # what it takes away: mysqld, keepalived, haproxy, sshd, network, disk
-    clear_within: float = 5.0  # the issue's bound from the repair to no incident (CLEAR_WITHIN)
+    clear_within: float = CLEAR_WITHIN  # from the repair to no incident naming the node
 
 
 # MariaDB retries a write waiting for disk space once a minute (mysys' wait_for_free_space):
@@ -174,7 +177,7 @@ class FaultResult:
     seen: list[str] = field(default_factory=list)  # every incident code shown naming the node
     quiet: bool | None = None  # a fault with nothing to show (sshd stopped): nothing was shown
     key_ms: float | None = None  # a key round trip in the console while the fault held
-    clear_within: float = 5.0  # its kind's bound (FaultKind.clear_within)
+    clear_within: float = CLEAR_WITHIN  # its kind's bound (FaultKind.clear_within)
 
 
 @dataclass
@@ -201,10 +204,6 @@ class CycleResult:
     events_held: int = 0  # log events the console's store holds after the cycle (it keeps at most 10 000)
     notes: list[str] = field(default_factory=list)
     error: str = ""  # the soak itself failed in this cycle (the lab could not be driven): why
-
-
-DETECT_WITHIN = 3.0  # the issue's bounds: the right incident within 3 s ...
-CLEAR_WITHIN = 5.0  # ... and gone within 5 s of the repair
 
 
 def _quarters(rss_kb: Sequence[int]) -> str:
