@@ -294,3 +294,79 @@ def test_streams_that_keep_failing_on_a_live_connection_are_reopened_ever_less_o
     assert shortest == sorted(shortest) and shortest[-1] > 3 * shortest[0]
     assert min(_backoff(1.0, 8, rng) for _ in range(50)) >= 15.0  # a storm is slowed to ~30 s
     assert max(_backoff(1.0, 50, rng) for _ in range(50)) <= 45.0  # and never slower
+
+
+class _RenewSession:
+    """A session that is "up" and records each renew(); the ones listed in `succeed` (by call
+    number, from 1) bring a new connection."""
+
+    def __init__(self, succeed=()):
+        self.state = "up"
+        self.on_state_change = []
+        self.generation = 1
+        self.calls: list[float] = []
+        self.succeed = set(succeed)
+
+    async def renew(self, timeout):
+        import asyncio
+        import time
+
+        self.calls.append(time.monotonic())
+        if len(self.calls) in self.succeed:
+            self.generation += 1
+            return True
+        await asyncio.sleep(timeout)  # cut off: the attempt times out
+        return False
+
+
+def _renewals(session, heard_ago: float | None, seconds: float, *, block: float = 0.0):
+    """Run the quiet watch for `seconds` with the last line heard `heard_ago` seconds before
+    (None: no stream gave a line yet); block: the loop is held up that long at the start."""
+    import asyncio
+    import time
+
+    from hatui.collect import monitor
+    from hatui.collect.monitor import Intervals, NodeCollector
+
+    c = load_cluster_text(NODE_YAML, "c.yml")
+    col = NodeCollector(c, c.nodes["db1"], session, Store(c), Intervals())
+
+    async def run():
+        t0 = time.monotonic()
+        col._heard = None if heard_ago is None else t0 - heard_ago
+        task = asyncio.create_task(col._renew_when_quiet())
+        await asyncio.sleep(0.01)
+        time.sleep(block)  # noqa: ASYNC251 -- on purpose: a console whose loop is busy elsewhere
+        await asyncio.sleep(seconds)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return t0
+
+    t0 = asyncio.run(run())
+    return [round(t - t0, 2) for t in session.calls], col.renewals, monitor.QUIET_AFTER
+
+
+def test_a_connection_whose_streams_went_quiet_is_renewed_once_a_second_until_one_comes_up():
+    # quiet for 5 s (a partition): an attempt about every second, the third one connects
+    s = _RenewSession(succeed={3})
+    calls, renewals, _ = _renewals(s, 5.0, 3.6)
+    assert len(calls) == 3 and renewals == 1
+    gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    assert all(1.0 <= g <= 1.5 for g in gaps), gaps
+    # after the new connection its streams get their time: no attempt for QUIET_AFTER
+    assert calls[-1] < 3.6 - 0.5
+
+
+def test_a_connection_that_is_heard_or_never_was_is_left_alone():
+    assert _renewals(_RenewSession(), 0.2, 1.5)[:2] == ([], 0)  # a line 0.2 s ago: all is well
+    assert _renewals(_RenewSession(), None, 1.5)[:2] == ([], 0)  # no stream gave a line yet
+    s = _RenewSession()
+    s.state = "down"  # a dropped connection reconnects on its own schedule
+    assert _renewals(s, 9.0, 1.5)[:2] == ([], 0)
+
+
+def test_a_late_console_is_not_taken_for_a_quiet_connection():
+    # the loop was blocked 1 s with a line heard 2 s before: the lines may be waiting unread,
+    # so the round that wakes late does nothing; the next one (quiet for real) may renew
+    calls, _, _ = _renewals(_RenewSession(succeed={1}), 2.0, 0.1, block=1.0)
+    assert calls == []

@@ -436,6 +436,7 @@ class _StreamSession:
         self.state = "up"
         self.on_state_change = []
         self.opened = 0
+        self.generation = 1
 
     async def stream_lines(self, command, *, sudo=False):
         import asyncio

@@ -52,6 +52,12 @@ BEGIN_B, END_B = BEGIN.encode(), END.encode()
 STOP_RECHECK = 0.3  # seconds between reads of a keepalived whose log said it is stopping
 STOP_WATCH = 4.0  # ... for at most this long (a graceful stop takes about a second)
 STAT_BEGIN_B, STAT_END_B = STAT_BEGIN.encode(), STAT_END.encode()
+# The connection counts as quiet when no stream has given a line for this long (the probe
+# stream gives two a second); it is then renewed, one attempt at a time, each bounded so that a
+# SYN dropped by a partition is not waited on for its 1 s retransmission.
+QUIET_AFTER = 2.5
+RENEW_TIMEOUT = 1.0
+RENEW_CHECK = 0.25
 
 
 async def _next_line(stream: AsyncIterator[bytes]) -> bytes:
@@ -114,6 +120,8 @@ class NodeCollector:
         self._dump_kind: str | None = "json" if dumps else None
         self._probe: MysqlProbe | None = None
         self._mysql_factory = mysql_probe_factory
+        self._heard: float | None = None  # monotonic time of the last line any stream gave
+        self.renewals = 0  # connections replaced because they had gone quiet
         self._rng = random.Random()
         session.on_state_change.append(self._on_ssh_state)
 
@@ -122,6 +130,42 @@ class NodeCollector:
         # a stream that fails while the connection is down is the connection's business (it
         # reconnects on its own schedule): back off only from streams failing on a live one
         return str(self.session.state) == "up"
+
+    def _reopen_in(self, took: bool, failed: int, generation: int) -> tuple[float, int]:
+        """(seconds to wait, streams failed in a row) after a stream ended: at once when the
+        connection it ran on was replaced (renew), else _backoff."""
+        if self.session.generation != generation:
+            return 0.0, 0
+        failed = 0 if took or not self._connected() else failed + 1
+        return _backoff(self.iv.retry, failed, self._rng), failed
+
+    async def _renew_when_quiet(self) -> None:
+        """Replace the SSH connection when every stream on it has gone quiet while it is still
+        "up" (NodeSession.renew says why: a healed partition's TCP backoff). Not from a console
+        that was itself late (its loop blocked: the lines may be waiting unread), nor before a
+        stream has given its first line."""
+        failed = 0  # attempts in a row that did not connect
+        next_try = 0.0
+        while True:
+            t0 = time.monotonic()
+            await asyncio.sleep(RENEW_CHECK)
+            now = time.monotonic()
+            if now - t0 > 2 * RENEW_CHECK or self._heard is None or not self._connected():
+                continue
+            if now - self._heard < QUIET_AFTER:
+                failed = 0
+                continue
+            if now < next_try:
+                continue
+            # at most one attempt a second (a refused connect returns at once), every 5 s after
+            # ten in a row: a long outage costs the node nothing more than keepalives would
+            next_try = now + (RENEW_TIMEOUT if failed < 10 else 5.0)
+            if await self.session.renew(RENEW_TIMEOUT):
+                self.renewals += 1
+                failed = 0
+                self._heard = time.monotonic()  # the new connection's streams get their time
+            else:
+                failed += 1
 
     def _on_ssh_state(self, session: NodeSession) -> None:
         self.store.put(
@@ -163,6 +207,7 @@ class NodeCollector:
         failed = 0  # streams in a row that gave no reading
         while True:
             took = False
+            generation = self.session.generation
             try:
                 stream = self.session.stream_lines(cmd)
                 try:
@@ -172,6 +217,7 @@ class NodeCollector:
                         # asyncio.timeout, not wait_for (see _mysql_loop)
                         async with asyncio.timeout(quiet):
                             line = await anext(stream)
+                        self._heard = time.monotonic()
                         if line == BEGIN_B:
                             lines, at = [], time.time()  # the reading is as of its start
                         elif line == END_B:
@@ -183,8 +229,8 @@ class NodeCollector:
                     await stream.aclose()
             except (SshError, TimeoutError, StopAsyncIteration):
                 pass  # the SSH observation says why; a quiet stream is simply opened again
-            failed = 0 if took or not self._connected() else failed + 1
-            await asyncio.sleep(_backoff(self.iv.retry, failed, self._rng))
+            wait, failed = self._reopen_in(took, failed, generation)
+            await asyncio.sleep(wait)
 
     async def router_once(self) -> None:
         if not self.has_router:
@@ -211,6 +257,7 @@ class NodeCollector:
         while True:
             took = False
             opened = time.monotonic()
+            generation = self.session.generation
             try:
                 stream = self.session.stream_lines(cmd, sudo=True)
                 nxt: asyncio.Task[bytes] | None = None
@@ -231,6 +278,7 @@ class NodeCollector:
                                 self.store.put(self.node.name, Kind.ROUTER, RouterObs(cfg.kind.value, error=why))
                             continue
                         line, nxt = nxt.result(), None
+                        self._heard = time.monotonic()
                         if line.startswith(STAT_BEGIN_B):
                             rest = line[len(STAT_BEGIN_B) :].strip()
                             status, lines = int(rest) if rest.isdigit() else -1, []
@@ -246,8 +294,8 @@ class NodeCollector:
                     await stream.aclose()
             except (SshError, StopAsyncIteration):
                 pass  # the SSH observation says why; a stream that ended is opened again
-            failed = 0 if took or not self._connected() else failed + 1
-            await asyncio.sleep(_backoff(self.iv.retry, failed, self._rng))
+            wait, failed = self._reopen_in(took, failed, generation)
+            await asyncio.sleep(wait)
 
     async def mysql_once(self) -> None:
         if not self.has_mysql:
@@ -372,20 +420,22 @@ class NodeCollector:
     async def follow_logs_forever(self) -> None:
         failed = 0  # followers in a row that gave no line
         while True:
+            generation = self.session.generation
             try:
                 stream = self.session.stream_lines(self.logs.follow_command(), sudo=bool(self.logs.journald_unit))
                 try:
                     async for line in stream:
                         self._log_flowing = self._log_flowing_once = True
+                        self._heard = time.monotonic()
                         self._ingest(line)
                 finally:
                     self._log_flowing = False
                     await stream.aclose()
             except SshError:
                 pass
-            failed = 0 if self._log_flowing_once or not self._connected() else failed + 1
+            wait, failed = self._reopen_in(self._log_flowing_once, failed, generation)
             self._log_flowing_once = False
-            await asyncio.sleep(_backoff(self.iv.retry, failed, self._rng))
+            await asyncio.sleep(wait)
 
     # ------------------------------------------------------------------ loops
     async def _every(self, interval: float, fn: Callable[[], Awaitable[object]]) -> None:
@@ -443,6 +493,7 @@ class NodeCollector:
             await self.backlog_once()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self.probe_stream_forever())
+            tg.create_task(self._renew_when_quiet())
             if self.has_mysql:
                 tg.create_task(self._mysql_loop())
             if self.has_router and self.node.router.kind == RouterKind.HAPROXY:

@@ -392,6 +392,46 @@ def test_stopped_sshd_fails_fast_other_nodes_work_and_it_comes_back(lab, op, clu
         op.run(closing(before, fresh, db1))
 
 
+def test_renew_replaces_a_connection_a_healed_partition_left_quiet(lab, op, cluster):
+    """After a partition shorter than the keepalive's limit the connection still counts as up,
+    but its TCP retransmissions have backed off: data flows again only seconds after the heal.
+    renew() gets a new connection at once; while the node is cut off it only times out."""
+    s = NodeSession(cluster.nodes["db2"])  # keepalive 5 s x 4: the partition below does not trip it
+    ticks: list[float] = []
+
+    async def ticker():
+        async for _ in s.stream_lines("while :; do echo tick; sleep 0.2; done"):
+            ticks.append(time.monotonic())
+
+    try:
+        assert op.run(s.run("hostname")).stdout == "db2\n"
+        stream = op.start(ticker())
+        wait_until("the ticker to tick", lambda: len(ticks) > 3, 5)
+        lab.fault("partition", "db2")
+        cut = time.monotonic()
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        assert op.run(s.renew(1.0)) is False  # cut off: the attempt times out, nothing changes
+        assert time.monotonic() - t0 < 1.0 + SLACK
+        assert s.state is ConnState.UP and s.generation == 1
+        time.sleep(max(0.0, cut + 6.0 - time.monotonic()))  # the old connection's RTO backs off
+        lab.fault("heal", "db2")
+        healed = time.monotonic()
+        assert op.run(s.renew(1.0)) is True
+        renewed = time.monotonic() - healed
+        assert s.generation == 2 and s.state is ConnState.UP
+        with pytest.raises(SshError):
+            stream.result(5)  # the old connection's stream ended with it: its owner reopens it
+        assert op.run(s.run("hostname")).stdout == "db2\n"
+        assert renewed < 1.0 + SLACK, f"renewed {renewed:.2f} s after the heal"
+        # the old connection is gone on the node too, not left behind
+        wait_until("one connection from the console on db2", lambda: ssh_clients_of(lab, "db2") == 1, 20)
+        print(f"renewed {renewed:.2f} s after the heal")
+    finally:
+        op.run(closing(s))
+        lab.fault("heal", "db2")
+
+
 def test_a_partition_is_noticed_by_keepalive_and_healing_reconnects(lab, op, cluster):
     db2 = with_ssh(cluster.nodes["db2"], connect_timeout=1.5)
     s = NodeSession(db2, keepalive_interval=0.5, keepalive_count_max=2, backoff_initial=0.2, backoff_max=1.0)
