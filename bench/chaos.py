@@ -513,7 +513,11 @@ class Soak:
             if i:
                 time.sleep(plan.overlap_after)
             t0 = time.monotonic()  # a stop takes effect while the call waits: count from its start
-            self.say(f"  {lab.fault(fault.kind.inject, fault.node)}")
+            said = lab.fault(fault.kind.inject, fault.node)
+            if fault.kind.from_end:  # ... a volume is full once the call is done
+                said += f" in {time.monotonic() - t0:.2f} s"
+                t0 = time.monotonic()
+            self.say(f"  {said}")
             self.detect(fault, fres, t0)
             assert self.console is not None
             try:

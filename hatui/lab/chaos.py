@@ -23,6 +23,10 @@ class FaultKind:
     daemon: str | None  # the node must run it (None: any node)
     family: str  # what it takes away: mysqld, keepalived, haproxy, sshd, network, disk
     clear_within: float = CLEAR_WITHIN  # from the repair to no incident naming the node
+    # detection counts from the inject call's end, not its start: the fault is in place only
+    # then (a volume is full once its last block is allocated: 2-5 s of allocating 512 MB on a
+    # loaded machine), where a stop takes effect while its call waits
+    from_end: bool = False
 
 
 # MariaDB retries a write waiting for disk space once a minute (mysys' wait_for_free_space):
@@ -39,7 +43,9 @@ KINDS: tuple[FaultKind, ...] = (
     FaultKind("partition", "partition", "heal", None, "network"),
     FaultKind("stop-sshd", "stop-sshd", "start-sshd", "sshd", "sshd"),
     # the binlogs' own tmpfs volume filled (never the machine's disk); the writes wait for space
-    FaultKind("fill-binlog", "fill-binlog", "free-binlog", "mysqld", "disk", clear_within=DISK_RETRY + 5.0),
+    FaultKind(
+        "fill-binlog", "fill-binlog", "free-binlog", "mysqld", "disk", clear_within=DISK_RETRY + 5.0, from_end=True
+    ),
 )
 
 _DEAD_WRITER = frozenset({"dead_writer", "dead_writer_vip_moved", "dead_writer_no_vip"})
