@@ -266,6 +266,7 @@ class NodeSession:
         if self._closed or self._state is not ConnState.UP or self._attempt_task is not None or self._renewing:
             return False
         self._renewing = True
+        generation = self.generation
         try:
             async with asyncio.timeout(timeout):
                 conn, jump = await connect_node(
@@ -279,7 +280,8 @@ class NodeSession:
             return False
         finally:
             self._renewing = False
-        if self._closed or self._state is not ConnState.UP or conn.is_closed():
+        # meanwhile the old connection may have dropped, and a reconnect made a new one already
+        if self._closed or self._state is not ConnState.UP or self.generation != generation or conn.is_closed():
             for c in (conn, jump):
                 if c is not None:
                     c.close()
