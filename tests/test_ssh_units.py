@@ -126,14 +126,54 @@ def fake_connect(monkeypatch):
 
     async def fake(node, **kw):
         calls.append(node.name)
-        await asyncio.sleep(0.01)
         what = outcomes.pop(0)
+        what, delay = what if isinstance(what, tuple) else (what, 0.01)
+        await asyncio.sleep(delay)
         if isinstance(what, BaseException):
             raise what
         return FakeConn(), None
 
     monkeypatch.setattr(session_mod, "connect_node", fake)
     return calls, outcomes
+
+
+async def test_renew_replaces_a_quiet_connection_only_when_a_new_one_comes_up(fake_connect):
+    calls, outcomes = fake_connect
+    n = node()
+    s = NodeSession(n)
+    outcomes += ["ok"]
+    await s.connect()
+    first = s._conn
+    assert s.generation == 1
+    outcomes += [refused(n)]
+    assert await s.renew(1.0) is False  # the node still cut off: nothing changes
+    assert s._conn is first and not first.closed and s.generation == 1 and s.state is ConnState.UP
+    assert s.failures == 0  # a failed renewal is not a failed connection
+    outcomes += ["ok"]
+    notified = []
+    s.on_state_change.append(lambda sess: notified.append(sess.generation))
+    assert await s.renew(1.0) is True
+    assert s._conn is not first and first.closed and s.generation == 2 and notified == [2]
+    await s.close()
+    assert await s.renew(1.0) is False  # a closed session stays closed
+    assert len(calls) == 3
+
+
+async def test_renew_gives_way_to_a_reconnect_made_meanwhile(fake_connect):
+    calls, outcomes = fake_connect
+    n = node()
+    s = NodeSession(n)
+    outcomes += ["ok"]
+    await s.connect()
+    outcomes += [("ok", 0.2), "ok"]  # the renewal's connection is slow to come up
+    renewing = asyncio.create_task(s.renew(1.0))
+    await asyncio.sleep(0)  # renew is connecting
+    s._lost(s._conn, OSError("reset"))  # the old connection drops ...
+    await s.connect()  # ... and a caller reconnects first
+    reconnected = s._conn
+    assert await renewing is False
+    assert s._conn is reconnected and not reconnected.closed and s.generation == 2
+    await s.close()
 
 
 def refused(n: Node) -> SshError:

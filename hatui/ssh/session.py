@@ -204,17 +204,20 @@ class NodeSession:
             raise self._err(self._last_reason or "connection lost")
         return self._conn
 
+    async def _connect_node(self) -> tuple[asyncssh.SSHClientConnection, asyncssh.SSHClientConnection | None]:
+        return await connect_node(
+            self._node,
+            keepalive_interval=self.keepalive_interval,
+            keepalive_count_max=self.keepalive_count_max,
+            on_lost=self._lost,
+            cluster_file=self.cluster_file,
+        )
+
     async def _attempt(self) -> None:
         self._attempts += 1
         self._set_state(ConnState.CONNECTING)
         try:
-            conn, jump = await connect_node(
-                self._node,
-                keepalive_interval=self.keepalive_interval,
-                keepalive_count_max=self.keepalive_count_max,
-                on_lost=self._lost,
-                cluster_file=self.cluster_file,
-            )
+            conn, jump = await self._connect_node()
         except HostKeyError as exc:
             self._refusal = exc
             self._last_error, self._last_reason = str(exc), exc.reason
@@ -269,13 +272,7 @@ class NodeSession:
         generation = self.generation
         try:
             async with asyncio.timeout(timeout):
-                conn, jump = await connect_node(
-                    self._node,
-                    keepalive_interval=self.keepalive_interval,
-                    keepalive_count_max=self.keepalive_count_max,
-                    on_lost=self._lost,
-                    cluster_file=self.cluster_file,
-                )
+                conn, jump = await self._connect_node()
         except (TimeoutError, SshError):
             return False
         finally:
