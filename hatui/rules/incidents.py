@@ -396,6 +396,23 @@ def split_brain(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list[Inc
         ),
     )
     first = _root_first(("vip.split_brain", "topology.multiple_writers", "router.rw_disagree"), roots + more)
+    # a VIP on two routers that send writes to the same server: no second writer, no writes to
+    # compare (the split-brain runbook resolves databases and refuses this); VRRP ends it once the
+    # routers hear each other again
+    routers_only = all(
+        a.code == "vip.split_brain" and all(_router_only(ctx, h) for h in a.evidence.get("holders", [])) for a in first
+    )
+    sug = (
+        Suggestion(
+            f"{' and '.join(nodes)} both hold the address and send writes to the same server: keepalived "
+            "settles it once they hear each other's adverts (check the network between them)"
+        )
+        if routers_only
+        else Suggestion(
+            "compare both sides' writes, keep one (the other's are saved first), fence the other and drop its VIP",
+            "split-brain",
+        )
+    )
     return [
         Incident(
             Code.SPLIT_BRAIN,
@@ -404,15 +421,14 @@ def split_brain(ctx: Context, alerts: list[Alert], claimed: Claimed) -> list[Inc
             first,
             tuple(nodes),
             {"holders": nodes},
-            (
-                Suggestion(
-                    "compare both sides' writes, keep one (the other's are saved first), fence the other and "
-                    "drop its VIP",
-                    "split-brain",
-                ),
-            ),
+            (sug,),
         )
     ]
+
+
+def _router_only(ctx: Context, name: str) -> bool:
+    node = ctx.cluster.nodes.get(name)
+    return node is not None and node.has_role(Role.ROUTER) and not node.has_role(Role.MYSQL)
 
 
 def _per_node(
