@@ -644,3 +644,17 @@ def test_text_without_event_headers_is_refused_not_read_as_empty() -> None:
     with pytest.raises(BinlogIntegrityError, match="no event headers"):
         parse_dump(masked, "masked")
     assert parse_dump([], "empty").transactions == []  # an empty text is just empty
+
+
+def test_every_event_kind_is_told_apart_by_its_prefix_and_the_rest_are_plain_events():
+    from hatui.binlog.dump import _KINDS, _Parser
+
+    for prefixes, _ in _KINDS:
+        for p in prefixes:
+            # the first-letter shortcut must never send one of them to "event"; the first entry
+            # that matches wins (Previous-GTIDs is a meta event too, read as its own kind first)
+            first = next(k for ps, k in _KINDS if p.startswith(ps))
+            assert _Parser._kind(p + " 1-1-5 trans") == first != "event", p
+    for plain in ("Table_map: `db`.`t` mapped to number 18", "Write_rows: table id 18", "Intvar", "Rand"):
+        assert _Parser._kind(plain) == "event"
+    assert _Parser._kind("Update_rows: table id 5") == "event"  # shares its U with "User var"

@@ -215,6 +215,19 @@ _META = (
     "Format_desc",
 )
 _DELIM = "/*!*/;"
+# an event's kind by how its header's description starts; the first that matches wins
+_KINDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("GTID", "Anonymous_GTID"), "gtid"),
+    (("Query",), "query"),
+    (("Xid", "XA PREPARE"), "end"),
+    (("Annotate_rows",), "annotate"),
+    (("Rows_query",), "rows_query"),
+    (("Previous-GTIDs",), "prev_gtids"),
+    (("User var",), "user_var"),
+    (_META, "meta"),
+)
+# an event starting with no other letter is a plain "event" at once (a Table_map, a Write_rows)
+_KIND_FIRST = frozenset(p[0] for prefixes, _ in _KINDS for p in prefixes)
 _KIND = {"INSERT INTO": "insert", "UPDATE": "update", "DELETE FROM": "delete"}
 
 
@@ -508,6 +521,11 @@ class _Parser:
             line = raw[:-1] if raw[-1:] == "\n" else raw
             if line[:1] == "#":
                 if line.startswith("# at "):
+                    digits = line[5:]
+                    if digits.isdecimal():  # what _AT matches, without the regex (no spaces after)
+                        positions.append(int(digits))
+                        pending.append(line)
+                        continue
                     m = at_match(line)
                     if m:
                         positions.append(int(m[1]))
@@ -591,28 +609,17 @@ class _Parser:
             self.pending.clear()
         self.sink.append(line)
         self.ev_kind = kind
-        self.ev_rows = bool(_ROWS_EVENT.match(info))
+        self.ev_rows = kind == "event" and bool(_ROWS_EVENT.match(info))
         self.ev_body = len(self.sink)
 
     @staticmethod
     def _kind(info: str) -> str:
-        if info.startswith(("GTID", "Anonymous_GTID")):
-            return "gtid"
-        if info.startswith("Query"):
-            return "query"
-        if info.startswith(("Xid", "XA PREPARE")):
-            return "end"
-        if info.startswith("Annotate_rows"):
-            return "annotate"
-        if info.startswith("Rows_query"):
-            return "rows_query"
-        if info.startswith("Previous-GTIDs"):
-            return "prev_gtids"
-        if info.startswith("User var"):
-            return "user_var"
-        if info.startswith(_META):
-            return "meta"
-        return "event"  # Table_map, *_rows, Intvar, Rand, ...
+        if info[:1] not in _KIND_FIRST:
+            return "event"  # Table_map, Write_rows, ...: no prefix of _KINDS starts so
+        for prefixes, kind in _KINDS:
+            if info.startswith(prefixes):
+                return kind
+        return "event"  # Intvar, Rand, Update_rows, ...
 
     def _meta(self, info: str) -> None:
         if info.startswith("Start:"):
@@ -634,6 +641,8 @@ class _Parser:
         self.ev_kind = ""
         self._flush_row()
         cur = self.cur
+        if kind == "event" and self.ev_body == len(self.sink):
+            return  # no body (a Table_map): no statement, nothing to note
         body = self.sink[self.ev_body :]
         if kind == "prev_gtids":
             # the set is printed as "# uuid:1-5,\n# uuid2:1-9" (or "# [empty]") under the header
