@@ -122,3 +122,46 @@ def test_a_chain_through_a_live_node_is_left_alone_unless_named():
 def test_naming_the_writer_is_refused():
     _, _, failed = judged(VERSIONS["mysql-8.4"], ["db2"])
     assert [f.name for f in failed] == ["db2 is not the writer"]
+
+
+def test_the_writer_is_read_again_after_the_replicas_so_its_newest_writes_are_not_errant():
+    # gather reads every node at once: under writes db3 (through db1's relay) already holds what
+    # the writer committed after its own reading was taken (the chaos soak: refused, then passed)
+    from hatui.runbook.facts import reread_writer
+
+    v = VERSIONS["mariadb-10.11"]
+    facts = after_failover(v, db3=status(v, read_only=True, channels=[ch("10.0.0.11", io=False)], have=125))
+    assert judged_facts(facts)[1], "the stale reading makes db3 look diverged"
+
+    class Sql:
+        def __init__(self, st):
+            self.st = st
+
+        async def status(self, *, timeout=10.0):
+            if isinstance(self.st, Exception):
+                raise self.st
+            return self.st
+
+    class Access:
+        def __init__(self, st):
+            self.st = st
+
+        def sql(self, node):
+            assert node == "db2"
+            return Sql(self.st)
+
+    class Reread:
+        def __init__(self, st):
+            self.access = Access(st)
+
+    asyncio.run(reread_writer(Reread(OSError("gone")), facts, "db2"))  # type: ignore[arg-type]
+    assert judged_facts(facts)[1]  # a failed read leaves the first one
+    newer = status(v, read_only=False, channels=[ch("10.0.0.11", io=False)], have=126)
+    asyncio.run(reread_writer(Reread(newer), facts, "db2"))  # type: ignore[arg-type]
+    rb, failed = judged_facts(facts)
+    assert failed == [] and list(rb.moves) == ["db3"]
+
+
+def judged_facts(facts):
+    rb = Repoint(cluster("track-file"), None)
+    return rb, [c for c in rb.judge(facts) if c.verdict == Verdict.FAIL]

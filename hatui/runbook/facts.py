@@ -102,3 +102,19 @@ async def gather(ctx: RunContext, nodes: list[str] | None = None) -> Facts:
     await asyncio.gather(*(one(n) for n in (nodes or list(cluster.nodes))))
     facts.snap = store.snapshot()
     return facts
+
+
+async def reread_writer(ctx: RunContext, facts: Facts, writer: str | None) -> None:
+    """Read the writer's MySQL again, after gather read every node at once. Under writes a
+    replica can then hold the writer's newest transactions while the writer's own reading
+    predates them, and they look errant: repoint refused a replica for "transactions the writer
+    never had", the writer's own, in the chaos soak, and passed seconds later. A reading taken
+    after the others' has everything they got from it. A failed read leaves the first."""
+    if writer is None:
+        return
+    try:
+        st = await ctx.access.sql(writer).status(timeout=5)
+    except Exception:
+        return
+    if st.up:
+        facts.status[writer] = st

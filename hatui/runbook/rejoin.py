@@ -29,7 +29,7 @@ from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.privatefs import write_private
 from hatui.rules.errant import pulls_from
 from hatui.rules.topology import node_for_host, vip_views, writer
-from hatui.runbook.facts import Facts, gather
+from hatui.runbook.facts import Facts, gather, reread_writer
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict, mysql_node
 from hatui.runbook.ops import (
     ChangeSource,
@@ -204,6 +204,8 @@ class Rejoin:
         checks: list[Check] = []
         w = writer(facts.snap)
         self.writer = w.node
+        if w.node != n:
+            await reread_writer(ctx, facts, w.node)
         if not w.node or w.node == n:
             checks.append(
                 Check(

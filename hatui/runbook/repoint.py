@@ -19,7 +19,7 @@ from hatui.cluster import Cluster, Role
 from hatui.mysql.dialect import Dialect, dialect_for
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.rules.topology import node_for_host, writer
-from hatui.runbook.facts import Facts, gather
+from hatui.runbook.facts import Facts, gather, reread_writer
 from hatui.runbook.model import Check, Step, Verdict, mysql_node
 from hatui.runbook.ops import ChangeSource, ContinueFrom, Op, ReadPosition, Slot, StopReplica, WaitFor, op_step
 from hatui.runbook.rejoin import Standing, classify, writer_first_head
@@ -58,6 +58,7 @@ class Repoint:
     async def preflight(self, ctx: RunContext) -> list[Check]:
         facts = await gather(ctx)
         w = writer(facts.snap).node
+        await reread_writer(ctx, facts, w)
         ws = facts.status.get(w) if w else None
         head = None
         if w and ws is not None and ws.up:
