@@ -304,6 +304,7 @@ class _RenewSession:
         self.state = "up"
         self.on_state_change = []
         self.generation = 1
+        self.replacements = 0
         self.calls: list[float] = []
         self.succeed = set(succeed)
 
@@ -314,6 +315,7 @@ class _RenewSession:
         self.calls.append(time.monotonic())
         if len(self.calls) in self.succeed:
             self.generation += 1
+            self.replacements += 1
             return True
         await asyncio.sleep(timeout)  # cut off: the attempt times out
         return False
@@ -370,3 +372,16 @@ def test_a_late_console_is_not_taken_for_a_quiet_connection():
     # so the round that wakes late does nothing; the next one (quiet for real) may renew
     calls, _, _ = _renewals(_RenewSession(succeed={1}), 2.0, 0.1, block=1.0)
     assert calls == []
+
+
+def test_a_stream_reopens_at_once_after_a_renewal_and_after_a_reconnect_keeps_its_backoff():
+    from hatui.collect.monitor import Intervals, NodeCollector
+
+    c = load_cluster_text(NODE_YAML, "c.yml")
+    s = _RenewSession()
+    col = NodeCollector(c, c.nodes["db1"], s, Store(c), Intervals())
+    s.replacements = 1  # renewed while the stream ran on the old connection
+    assert col._reopen_in(False, 3, 0) == (0.0, 0)
+    s.generation += 1  # an ordinary reconnect since: the stream that failed on it waits
+    wait, failed = col._reopen_in(False, 3, 1)
+    assert failed == 4 and wait >= 1.0

@@ -460,6 +460,7 @@ class _StreamSession:
         self.on_state_change = []
         self.opened = 0
         self.generation = 1
+        self.replacements = 0
 
     async def stream_lines(self, command, *, sudo=False):
         import asyncio

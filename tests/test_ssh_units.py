@@ -154,6 +154,7 @@ async def test_renew_replaces_a_quiet_connection_only_when_a_new_one_comes_up(fa
     s.on_state_change.append(lambda sess: notified.append(sess.generation))
     assert await s.renew(1.0) is True
     assert s._conn is not first and first.closed and s.generation == 2 and notified == [2]
+    assert s.replacements == 1  # a renewal, which streams reopen after at once
     await s.close()
     assert await s.renew(1.0) is False  # a closed session stays closed
     assert len(calls) == 3
@@ -173,6 +174,7 @@ async def test_renew_gives_way_to_a_reconnect_made_meanwhile(fake_connect):
     reconnected = s._conn
     assert await renewing is False
     assert s._conn is reconnected and not reconnected.closed and s.generation == 2
+    assert s.replacements == 0  # an ordinary reconnect: streams keep their backoff
     await s.close()
 
 

@@ -131,10 +131,12 @@ class NodeCollector:
         # reconnects on its own schedule): back off only from streams failing on a live one
         return str(self.session.state) == "up"
 
-    def _reopen_in(self, took: bool, failed: int, generation: int) -> tuple[float, int]:
+    def _reopen_in(self, took: bool, failed: int, replaced: int) -> tuple[float, int]:
         """(seconds to wait, streams failed in a row) after a stream ended: at once when the
-        connection it ran on was replaced (renew), else _backoff."""
-        if self.session.generation != generation:
+        connection it ran on was replaced by renew (`replaced`: the session's count when it
+        opened), else _backoff. Not after an ordinary reconnect: a node that drops every
+        connection would be reconnected to in a tight loop."""
+        if self.session.replacements != replaced:
             return 0.0, 0
         failed = 0 if took or not self._connected() else failed + 1
         return _backoff(self.iv.retry, failed, self._rng), failed
@@ -207,7 +209,7 @@ class NodeCollector:
         failed = 0  # streams in a row that gave no reading
         while True:
             took = False
-            generation = self.session.generation
+            replaced = self.session.replacements
             try:
                 stream = self.session.stream_lines(cmd)
                 try:
@@ -229,7 +231,7 @@ class NodeCollector:
                     await stream.aclose()
             except (SshError, TimeoutError, StopAsyncIteration):
                 pass  # the SSH observation says why; a quiet stream is simply opened again
-            wait, failed = self._reopen_in(took, failed, generation)
+            wait, failed = self._reopen_in(took, failed, replaced)
             await asyncio.sleep(wait)
 
     async def router_once(self) -> None:
@@ -257,7 +259,7 @@ class NodeCollector:
         while True:
             took = False
             opened = time.monotonic()
-            generation = self.session.generation
+            replaced = self.session.replacements
             try:
                 stream = self.session.stream_lines(cmd, sudo=True)
                 nxt: asyncio.Task[bytes] | None = None
@@ -294,7 +296,7 @@ class NodeCollector:
                     await stream.aclose()
             except (SshError, StopAsyncIteration):
                 pass  # the SSH observation says why; a stream that ended is opened again
-            wait, failed = self._reopen_in(took, failed, generation)
+            wait, failed = self._reopen_in(took, failed, replaced)
             await asyncio.sleep(wait)
 
     async def mysql_once(self) -> None:
@@ -420,7 +422,7 @@ class NodeCollector:
     async def follow_logs_forever(self) -> None:
         failed = 0  # followers in a row that gave no line
         while True:
-            generation = self.session.generation
+            replaced = self.session.replacements
             try:
                 stream = self.session.stream_lines(self.logs.follow_command(), sudo=bool(self.logs.journald_unit))
                 try:
@@ -433,7 +435,7 @@ class NodeCollector:
                     await stream.aclose()
             except SshError:
                 pass
-            wait, failed = self._reopen_in(self._log_flowing_once, failed, generation)
+            wait, failed = self._reopen_in(self._log_flowing_once, failed, replaced)
             self._log_flowing_once = False
             await asyncio.sleep(wait)
 

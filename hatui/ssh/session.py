@@ -112,6 +112,8 @@ class NodeSession:
         self.channels_opened = 0  # sessions started on the node (each is an sshd session there)
         #: connections made so far (a stream opened on an older one ended with it)
         self.generation = 0
+        #: connections replaced by renew(): a stream that ended for it reopens at once
+        self.replacements = 0
 
     # ------------------------------------------------------------------ what the UI shows
     @property
@@ -286,6 +288,7 @@ class NodeSession:
         old = (self._conn, self._jump)
         self._conn, self._jump = conn, jump  # before closing: _lost ignores a replaced connection
         self.generation += 1
+        self.replacements += 1
         self._connected_since = time.time()
         for c in old:
             if c is not None:
