@@ -51,6 +51,16 @@ Inside an event, only the tool's own session lines are read as session state,
 everything after its session lines, as one statement: what is replayed
 (:attr:`Transaction.replay`) and what the preview shows are the same text.
 
+Read a transaction at a time where it can be
+-------------------------------------------
+A dump is mostly one shape of transaction: MariaDB's GTID event, Annotate_rows, Table_map and
+row events, Xid. Such a transaction is matched whole by one regular expression (the lane) and
+applied as the line-by-line reader would apply its lines, after its positions are checked
+against the chain the same way; anything else, or a transaction whose positions do not fit,
+goes line by line and is refused or read exactly as before. At 100,000 transactions this took
+the parse from 7.5 to 2.2 s of CPU. The tests hold the lane to the reader's result on every
+fixture, cut anywhere, fed in any chunks, with positions and text mutated.
+
 Session state
 -------------
 The tool prints session settings (``SET @@session.sql_mode=...``, ``use `db```,
@@ -73,12 +83,14 @@ same way before sending them (pymysql: ``conn.query(stmt.encode("utf-8",
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from hatui.errors import Refused
 
@@ -87,6 +99,7 @@ __all__ = [
     "BinlogIntegrityError",
     "RowChange",
     "RowProbe",
+    "TextSource",
     "Transaction",
     "final_states",
     "first_touches",
@@ -98,6 +111,13 @@ __all__ = [
     "row_based",
     "split_statements",
 ]
+
+
+@runtime_checkable
+class TextSource(Protocol):
+    """A text file open for reading (or anything whose read(n) gives the next characters)."""
+
+    def read(self, size: int, /) -> str: ...
 
 
 class BinlogIntegrityError(Refused):
@@ -231,8 +251,8 @@ _KIND_FIRST = frozenset(p[0] for prefixes, _ in _KINDS for p in prefixes)
 _KIND = {"INSERT INTO": "insert", "UPDATE": "update", "DELETE FROM": "delete"}
 
 
-def _when(m: re.Match[str]) -> datetime | None:
-    yy, mo, dd, hh, mi, ss = (int(m[i]) for i in range(1, 7))
+def _when(key: tuple[str, ...]) -> datetime | None:
+    yy, mo, dd, hh, mi, ss = (int(v) for v in key)
     try:
         return datetime(1900 + yy if yy >= 70 else 2000 + yy, mo, dd, hh, mi, ss)
     except ValueError:
@@ -248,10 +268,10 @@ class _Clock:
         self.key: tuple[str, ...] | None = None
         self.value: datetime | None = None
 
-    def when(self, m: re.Match[str]) -> datetime | None:
-        key = m.group(1, 2, 3, 4, 5, 6)
+    def when(self, key: tuple[str, ...]) -> datetime | None:
+        """The time of a header's six fields (YY, MM, DD, hh, mm, ss as printed)."""
         if key != self.key:
-            self.key, self.value = key, _when(m)
+            self.key, self.value = key, _when(key)
         return self.value
 
 
@@ -377,6 +397,137 @@ def _event_statements(kind: str, body: list[str]) -> tuple[list[str], str | None
         else:
             buf.append(line)
     return out, None
+
+
+# ------------------------------------------------------------------ the row-transaction lane
+#
+# Most of a MariaDB dump is one shape: a GTID event opening a transaction, then Annotate_rows,
+# Table_map and row events the tool printed itself, then an Xid. _LANE matches such a
+# transaction whole (only text the line-by-line reader would read the same way: every line of
+# it is a `# at`, a header, or a body line of the tool's own kinds), and _Parser._lane applies
+# it as the reader would, event by event, after checking its positions against the chain. Any
+# other text, and any transaction whose positions do not fit, goes through the line-by-line
+# reader, which raises what it raises: the lane is a shortcut, never a second set of rules.
+_LANE_HEADER = (
+    r"#(\d\d)(\d\d)(\d\d) +(\d{1,2}):(\d\d):(\d\d) +server id (\d+) +end_log_pos (\d+)"
+    r"(?: CRC32 0x[0-9a-fA-F]+)?[ \t]+"
+)
+_LANE_HEADER_END = r"#\d{6} +\d{1,2}:\d\d:\d\d +server id \d+ +end_log_pos (\d+)(?: CRC32 0x[0-9a-fA-F]+)?[ \t]+"
+_LANE_SESSION = r"/\*M?!\d+ SET @@session\.\w+=[^\n]*\*//\*!\*/;\n"
+_LANE_ROWS_EVENT = (
+    r"(?:Annotate_rows:\n(?:#Q>[^\n]*\n)*"
+    r"|Table_map: [^\n]*\n"
+    r"|(?:Write|Update|Delete)_rows[^\n]*\n\nBINLOG '\n(?:[A-Za-z0-9+/=]+\n)+'/\*!\*/;\n(?:###[^\n]*\n)*"
+    r"(?:# Number of rows: \d+\n)?)"
+)
+_LANE = re.compile(
+    r"# at (\d+)\n" + _LANE_HEADER + r"GTID (\d+-\d+-\d+)(?: cid=\d+)? trans\n"
+    r"((?:" + _LANE_SESSION + r")*)START TRANSACTION\n/\*!\*/;\n"
+    r"((?:# at \d+\n|#\d{6} +\d{1,2}:\d\d:\d\d +server id \d+ +end_log_pos \d+(?: CRC32 0x[0-9a-fA-F]+)?[ \t]+"
+    + _LANE_ROWS_EVENT
+    + r")*)"
+    r"(# at (\d+))\n(" + _LANE_HEADER_END + r"(Xid = \d+))\n"
+    # its COMMIT, when the next event's header follows at once (the reader then finishes it)
+    r"(?:(COMMIT/\*!\*/;\n)(?=# at \d+\n#\d{6} +\d{1,2}:\d\d:\d\d +server id \d+ +end_log_pos \d+"
+    r"(?: CRC32 0x[0-9a-fA-F]+)?[ \t]))?"
+)
+# one `# at` line or one event of _LANE's middle part: (at, end, annotate, #Q> lines, table map,
+# BINLOG statement, ### lines); the part has matched _LANE, so these tile it exactly
+_LANE_TOKEN = re.compile(
+    r"# at (\d+)\n|" + _LANE_HEADER_END + r"(?:(Annotate_rows):\n((?:#Q>[^\n]*\n)*)"
+    r"|(Table_map): [^\n]*\n"
+    r"|(?:Write|Update|Delete)_rows[^\n]*\n\n(BINLOG '\n(?:[A-Za-z0-9+/=]+\n)+')/\*!\*/;\n((?:###[^\n]*\n)*)"
+    r"(?:# Number of rows: \d+\n)?)"
+)
+# the commonest transaction of all, one statement (Annotate_rows, Table_map, one row event), with
+# every position captured: read without _LANE_TOKEN
+_LANE1 = re.compile(
+    r"# at (\d+)\n" + _LANE_HEADER + r"GTID (\d+-\d+-\d+)(?: cid=\d+)? trans\n"
+    r"((?:" + _LANE_SESSION + r")*)START TRANSACTION\n/\*!\*/;\n"
+    r"# at (\d+)\n# at (\d+)\n"
+    + _LANE_HEADER_END
+    + r"Annotate_rows:\n((?:#Q>[^\n]*\n)*)"
+    + _LANE_HEADER_END
+    + r"Table_map: [^\n]*\n"
+    r"# at (\d+)\n" + _LANE_HEADER_END + r"(?:Write|Update|Delete)_rows[^\n]*\n\n"
+    r"(BINLOG '\n(?:[A-Za-z0-9+/=]+\n)+')/\*!\*/;\n((?:###[^\n]*\n)*)(?:# Number of rows: \d+\n)?"
+    r"(# at (\d+))\n(" + _LANE_HEADER_END + r"(Xid = \d+))\n"
+    r"(?:(COMMIT/\*!\*/;\n)(?=# at \d+\n#\d{6} +\d{1,2}:\d\d:\d\d +server id \d+ +end_log_pos \d+"
+    r"(?: CRC32 0x[0-9a-fA-F]+)?[ \t]))?"
+)
+# where such a transaction may start (the `\n` before it is part of the match)
+_LANE_START = re.compile(r"\n# at \d+\n#\d{6} +\d{1,2}:\d\d:\d\d +server id \d+ +end_log_pos \d+[^\n]*\tGTID \d")
+_LANE_START_AT = re.compile(_LANE_START.pattern[2:])
+_ROW_START = ("### I", "### U", "### D")
+# text read per call from a file; a lane candidate waiting for more text is given up (read line
+# by line) once this much follows it: a transaction bigger than that is read the slow way
+_CHUNK = 1 << 20
+_LANE_WAIT = 16 << 20
+
+
+_IMAGE = re.compile(
+    r"### (INSERT INTO|UPDATE|DELETE FROM) `((?:[^`]|``)*)`\.`((?:[^`]|``)*)`\n"
+    r"(?:### WHERE\n((?:###   @\d+=[^\n]*\n)*))?(?:### SET\n((?:###   @\d+=[^\n]*\n)*))?"
+)
+_IMAGE_VALUE = re.compile(r"###   @(\d+)=([^\n]*)\n")
+
+
+def _image(section: str | None) -> dict[int, str] | None:
+    if section is None:
+        return None
+    image: dict[int, str] = {}
+    for k, v in _IMAGE_VALUE.findall(section):
+        image[int(k)] = v
+    if section.find("*/\n") >= 0:  # a -vv type note after some value
+        for k, v in image.items():
+            if v.endswith("*/"):
+                image[k] = _TYPE_NOTE.sub("", v)
+    return image
+
+
+def _annotated(queries: str) -> str:
+    """The statement of an Annotate_rows event's ``#Q>`` lines (each ends with a newline)."""
+    if queries.count("\n") == 1:
+        return queries[4:-1] if queries[3:4] == " " else queries[3:-1]
+    return "\n".join(q[4:] if q[3:4] == " " else q[3:] for q in queries.split("\n")[:-1])
+
+
+def _images(block: str, out: list[RowChange]) -> None:
+    """The row changes of one row event's ``###`` lines, as _Parser._row_line reads them."""
+    # the tool's usual shape (a head, its WHERE and/or SET images, again), read a row at a time
+    m = _IMAGE.match(block)
+    if m is not None and m.end() == len(block):  # one row: most row events
+        out.append(RowChange(_KIND[m[1]], _unquote(m[2]), _unquote(m[3]), _image(m[4]), _image(m[5])))
+        return
+    # anything else, a line at a time
+    row: tuple[str, str, str] | None = None
+    before: dict[int, str] | None = None
+    after: dict[int, str] | None = None
+    image: dict[int, str] | None = None
+    for line in block.split("\n")[:-1]:
+        if row is None and not line.startswith(_ROW_START):
+            continue
+        if line.startswith("###   @"):
+            eq = line.find("=", 7)
+            key = line[7:eq]
+            if eq > 7 and key.isdecimal() and image is not None:
+                v = line[eq + 1 :]
+                if v.endswith("*/"):
+                    v = _TYPE_NOTE.sub("", v)
+                image[int(key)] = v
+        elif line == "### WHERE":
+            before = image = {}
+        elif line == "### SET":
+            after = image = {}
+        else:
+            h = _ROW_HEAD.match(line)
+            if h:
+                if row is not None:
+                    out.append(RowChange(row[0], row[1], row[2], before, after))
+                row = (_KIND[h[1]], _unquote(h[2]), _unquote(h[3]))
+                before = after = image = None
+    if row is not None:
+        out.append(RowChange(row[0], row[1], row[2], before, after))
 
 
 def _what(info: str) -> str:
@@ -506,6 +657,9 @@ class _Parser:
         # session state
         self.ctx: dict[str, str] = {}
         self.ctx_text: str | None = ""
+        self.buf = ""  # text fed but not read yet (a transaction the lane may read whole)
+        self.lane = True  # False: every line through run() (the tests compare the two)
+        self.laned = 0  # transactions the lane read
 
     # -------------------------------------------------------------- lines
     def run(self, lines: Iterable[str]) -> None:
@@ -553,6 +707,202 @@ class _Parser:
             sink_append(line)
         self.lineno = n
 
+    def feed(self, text: str, final: bool) -> None:
+        """Text of the dump, in order (any cut); `final` with the last of it. Transactions the
+        lane matches are applied whole; everything else goes through :meth:`run`, a line at a
+        time. Lines end at ``\n`` only."""
+        buf = self.buf + text if self.buf else text
+        self.buf = ""
+        limit = len(buf) if final else buf.rfind("\n") + 1
+        if not final and self.lane:
+            # a `# at` line without its header yet may start a lane transaction: held back
+            q = buf.rfind("\n# at ", 0, limit)
+            last = q + 1 if q >= 0 else (0 if buf.startswith("# at ") else -1)
+            if last >= 0 and buf.count("\n", last, limit) < 2:
+                limit = last
+        if not self.lane:
+            if limit:
+                self._lines(buf[:limit])
+            self.buf = buf[limit:]
+            return
+        pos = 0
+        lane_match, lane1_match, start_search = _LANE.match, _LANE1.match, _LANE_START.search
+        while pos < limit:
+            if buf.startswith("# at ", pos):
+                s: int = pos
+            else:
+                found = start_search(buf, pos - 1 if pos else 0, limit)
+                s = found.start() + 1 if found else limit
+                if s > pos:
+                    self._lines(buf[pos:s])
+                    pos = s
+                    continue
+            m = lane1_match(buf, s, limit)
+            if m is not None and self._lane1(m):
+                pos = m.end()
+                continue
+            m = lane_match(buf, s, limit)
+            if m is not None and self._lane(m):
+                pos = m.end()
+                continue
+            # not a lane transaction, or one not yet read to its end: the text up to the next
+            # candidate is read line by line, unless it may still grow into a lane transaction
+            found = start_search(buf, s, limit)
+            nxt = found.start() + 1 if found else limit
+            if nxt == limit and not final and limit - s < _LANE_WAIT and _LANE_START_AT.match(buf, s, limit):
+                break  # a transaction that may be read whole once more text comes
+            self._lines(buf[s:nxt])
+            pos = nxt
+        self.buf = buf[pos:]
+
+    def _lane(self, m: re.Match[str]) -> bool:
+        """Apply a transaction _LANE matched, as :meth:`run` would read its lines; False (and
+        nothing changed) when the reader's state or the positions are not what the lane assumes."""
+        chain = self.chain
+        if self.positions or self.pending or chain.state != "running":
+            return False
+        gtid_at, gtid_end = int(m[1]), int(m[9])
+        if gtid_at != chain.expect or gtid_end <= gtid_at:
+            return False
+        tokens = _LANE_TOKEN.findall(m.string, m.start(12), m.end(12))
+        # the position chain, as _Chain.event checks it: each header takes the oldest `# at`
+        queue: list[int] = []
+        taken, expect, headers = 0, gtid_end, 1
+        for t in (*tokens, (m[14], ""), ("", m[16])):
+            if t[0]:
+                queue.append(int(t[0]))
+                continue
+            if taken == len(queue):
+                return False  # a header with no `# at` of its own
+            pos, end = queue[taken], int(t[1])
+            taken += 1
+            headers += 1
+            if pos != expect or end <= pos:
+                return False
+            expect = end
+        if taken != len(queue):
+            return False
+        statements: list[str] = []
+        rows: list[RowChange] = []
+        binlogs: list[str] = []
+        for t in tokens:
+            if t[2]:  # Annotate_rows
+                if t[3]:
+                    statements.append(_annotated(t[3]))
+            elif t[5]:  # a row event: its BINLOG statement and row images
+                binlogs.append(t[5])
+                _images(t[6], rows)
+        self._lane_apply(m, headers, expect, statements, rows, binlogs, 13)
+        return True
+
+    def _lane1(self, m: re.Match[str]) -> bool:
+        """_lane for a transaction _LANE1 matched: its five events' positions checked in line."""
+        chain = self.chain
+        if self.positions or self.pending or chain.state != "running":
+            return False
+        (gtid_at, _, _, _, _, _, _, _, e0, _, _, a1, a2, e1, queries, e2, a3, e3, binlog, images, _, a4, _, e4) = (
+            m.groups()[:24]
+        )
+        # "# at A1", "# at A2", Annotate (takes A1), Table_map (A2), "# at A3", rows, "# at A4", Xid
+        ends = int(e0), int(e1), int(e2), int(e3), int(e4)
+        if not (int(gtid_at) == chain.expect < ends[0] and int(a1) == ends[0] < ends[1]):
+            return False
+        if not (int(a2) == ends[1] < ends[2] and int(a3) == ends[2] < ends[3] and int(a4) == ends[3] < ends[4]):
+            return False
+        rows: list[RowChange] = []
+        _images(images, rows)
+        self._lane_apply(m, 5, ends[4], [_annotated(queries)] if queries else [], rows, [binlog], 21)
+        return True
+
+    def _lane_apply(
+        self,
+        m: re.Match[str],
+        headers: int,
+        expect: int,
+        statements: list[str],
+        rows: list[RowChange],
+        binlogs: list[str],
+        xid: int,
+    ) -> None:
+        """The reader's state after a lane transaction whose positions checked out: groups 1-11
+        of `m` as in _LANE, the Xid's `# at` line, position, header, info and COMMIT from `xid`."""
+        chain = self.chain
+        gtid_at = int(m[1])
+        self.laned += 1
+        # the reader's state at the GTID header
+        self.headers += headers
+        if self.ev_kind:
+            self._close_event()
+        cur = self.cur
+        if cur is not None and cur.done:
+            self._finish()  # an unfinished one is dropped, as at any GTID
+        context = self.ctx_text
+        if context is None:
+            context = self._context()
+        if self.flavor is None:
+            self.flavor = "mariadb"
+        replay: list[str] = []
+        ctx = self.ctx
+        for line in m[11].split("\n")[:-1]:  # the GTID event's session lines
+            replay.append(line[: -len(_DELIM)])
+            # _ctx_key of a line _LANE_SESSION matched: the name between "@@session." and "="
+            i = line.index("@@session.") + 10
+            key = line[i : line.index("=", i)]
+            if key not in _PER_TRX and ctx.get(key) != line:
+                ctx[key] = line
+                self.ctx_text = None
+        replay.append("START TRANSACTION")
+        replay += binlogs
+        commit = m[xid + 5]
+        self.lineno += m[0].count("\n")
+        chain.expect = self.last_end = expect
+        chain.last_line = lineno = self.lineno - (1 if commit else 0)
+        chain.last = (m[xid + 4], int(m[xid + 1]), lineno)
+        self.content = True
+        when = self.clock.when(m.group(2, 3, 4, 5, 6, 7))
+        if commit:
+            # the COMMIT closes it and the next header follows: finished, as the reader would
+            replay.append("COMMIT")
+            self.out.append(
+                Transaction(
+                    m[10],  # gtid
+                    int(m[8]),  # server_id
+                    when,
+                    self.file,
+                    gtid_at,  # start
+                    expect,  # end
+                    m[0] if self.keep_text else "",  # text
+                    statements,
+                    rows,
+                    False,  # ddl
+                    context,
+                    replay,
+                )
+            )
+            self.cur = None
+            self.seen_trx = True
+            self.ev_kind = ""
+            if self.inter or self.sink is not self.inter:
+                self.sink = self.inter = []
+            return
+        # the Xid event stays open, as after its header: run() reads its COMMIT
+        trx = self.cur = _Trx(m[10], int(m[8]), when, gtid_at, context)
+        trx.group = True
+        trx.replay, trx.statements, trx.rows = replay, statements, rows
+        trx.lines = m[0].split("\n")[:-1] if self.keep_text else [m[xid], m[xid + 2]]
+        trx.end = expect
+        self.sink = trx.lines
+        self.ev_kind = "end"
+        self.ev_rows = False
+        self.ev_mark = len(trx.lines) - 2
+        self.ev_body = len(trx.lines)
+
+    def _lines(self, text: str) -> None:
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()  # the text ends with a newline: no line after it
+        self.run(lines)
+
     def _context(self) -> str:
         if self.ctx_text is None:
             self.ctx_text = "".join(v + "\n" for v in self.ctx.values())
@@ -580,7 +930,7 @@ class _Parser:
         kind = self._kind(info)
         if kind == "gtid":
             # a GTID inside an unfinished transaction: that one never completed here
-            self.cur = cur = _Trx("", int(m[7]), self.clock.when(m), start, self._context())
+            self.cur = cur = _Trx("", int(m[7]), self.clock.when(m.group(1, 2, 3, 4, 5, 6)), start, self._context())
             gm = _MARIADB_GTID.match(info)
             if gm:
                 cur.gtid = gm[1]
@@ -592,7 +942,7 @@ class _Parser:
         elif cur is not None:
             self.sink = cur.lines  # any event inside an open transaction is part of it
         elif kind == "query":
-            self.cur = cur = _Trx("", int(m[7]), self.clock.when(m), start, self._context())
+            self.cur = cur = _Trx("", int(m[7]), self.clock.when(m.group(1, 2, 3, 4, 5, 6)), start, self._context())
             cur.tentative = True
             self.sink = cur.lines
         elif kind in ("meta", "prev_gtids"):
@@ -819,11 +1169,18 @@ def _is_dml(sql: str) -> bool:
 
 
 def parse_dump(
-    lines: Iterable[str], file: str, *, expect_end: int | None = None, stream: bool = False, keep_text: bool = True
+    lines: Iterable[str] | TextSource,
+    file: str,
+    *,
+    expect_end: int | None = None,
+    stream: bool = False,
+    keep_text: bool = True,
 ) -> BinlogDump:
     """Parse one file's ``mariadb-binlog -v`` / ``mysqlbinlog -v`` (or ``-vv``) output.
 
-    Single pass, linear in the input. Lines may keep their ``\\n``. A transaction
+    `lines`: the dump's lines (they may keep their ``\\n``), or a text file open for reading,
+    read in chunks. A line ends at ``\\n`` only (a ``\\r`` inside a statement is part of it).
+    Single pass, linear in the input. A transaction
     the output does not finish (truncated dump, or closed by the tool's own
     ``ROLLBACK /* added by mysqlbinlog */``) is dropped, as are events of a
     transaction the output starts in the middle of. Raises
@@ -832,9 +1189,39 @@ def parse_dump(
     ``keep_text=False`` leaves each transaction's ``text`` empty (the replay needs only its
     ``replay`` statements; at 100,000 transactions the text was a third of the memory).
     """
+    return _parse(lines, file, expect_end=expect_end, stream=stream, keep_text=keep_text)[0]
+
+
+def _parse(
+    lines: Iterable[str] | TextSource,
+    file: str,
+    *,
+    expect_end: int | None = None,
+    stream: bool = False,
+    keep_text: bool = True,
+    lane: bool = True,
+) -> tuple[BinlogDump, int]:
+    """parse_dump, and how many transactions the lane read; ``lane=False`` reads every line
+    one at a time (the tests hold the two to the same result)."""
     p = _Parser(file, stream, keep_text)
-    p.run(lines)
-    return p.result(expect_end)
+    p.lane = lane
+    # Every transaction leaves a few containers the cyclic collector tracks, none of them in a
+    # cycle; at 100,000 transactions its passes over the growing heap were a third of the parse
+    # (1.0 of 3.3 s). It is paused for the parse (process-wide: another thread's cycles wait
+    # until it ends) and started again only if it was running.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if isinstance(lines, TextSource):  # a file: read in chunks, so most transactions go by the lane
+            while chunk := lines.read(_CHUNK):
+                p.feed(chunk, final=False)
+            p.feed("", final=True)
+        else:
+            p.feed("\n".join(line[:-1] if line[-1:] == "\n" else line for line in lines), final=True)
+        return p.result(expect_end), p.laned
+    finally:
+        if collecting:
+            gc.enable()
 
 
 # ------------------------------------------------------------------ render
