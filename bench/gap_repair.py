@@ -48,6 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hatui.lab import Lab, network
+from hatui.lab.configs import NODE_BINLOG_DIR
 from hatui.lab.spec import default_spec
 
 TABLE = "labdb.gapbench"
@@ -309,7 +310,11 @@ class BaseRun:
 
 
 def binlogs_from(lab: Lab, first: str) -> list[str]:
-    index = (lab.spec.node_dir("db1") / "mysql" / "mysql-bin.index").read_text().split()
+    # the binlogs live on the node's own volume (a tmpfs in its mount namespace): read inside it
+    r = lab.node_run("db1", ["cat", f"{NODE_BINLOG_DIR}/mysql-bin.index"], timeout=30)
+    if r.returncode != 0:
+        raise SystemExit(f"cannot read db1's binlog index: {r.stderr.strip()[:300]}")
+    index = r.stdout.split()
     names = [Path(x).name for x in index]
     return names[names.index(first) :] if first in names else names
 
@@ -343,7 +348,7 @@ def baseline_run(lab: Lab, n: int, state_root: Path) -> BaseRun:
     db2_pos = scalar(lab, "db2", "SELECT @@gtid_binlog_pos")
     start = start_position(db2_pos, g.db1_pos)
     files = binlogs_from(lab, g.first_file)
-    paths = " ".join(f"/var/lib/mysql/{f}" for f in files)
+    paths = " ".join(f"{NODE_BINLOG_DIR}/{f}" for f in files)
     out1 = lab.spec.node_dir("db1") / "tmp" / "gap.sql"
     out2 = lab.spec.node_dir("db2") / "tmp" / "gap.sql"
     note = f"--start-position={start} (db2 at {db2_pos})"
