@@ -141,3 +141,40 @@ def test_mutated_workloads_read_the_same_by_the_lane(data: st.DataObject) -> Non
             body = "".join(lines[:i] + lines[i + 1 :])
     size = data.draw(st.sampled_from([64, 1000, 1 << 20]))
     same(body, WORKLOAD, size=size)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "### INSERT INTO `labdb`.`bl_pair\n### x`\n",  # no head for the line reader
+        "### INSERT INTO `labdb`.`bl_pair``\n### x`\n",  # a head whose name ends at the line
+        "### INSERT INTO `lab\n### db`.`bl_pair`\n",
+    ],
+)
+def test_a_name_spanning_lines_in_a_row_image_is_read_line_by_line_as_the_reader_does(head: str) -> None:
+    # found by review: the image's one-row fast path once read a table name across lines
+    body = text(WORKLOAD)
+    image = "### INSERT INTO `labdb`.`bl_pair`\n### SET\n###   @1=1\n###   @2='a'\n"
+    assert image in body
+    same(body.replace(image, head + image.split("\n", 1)[1], 1), WORKLOAD)
+
+
+def test_numbers_of_thousands_of_digits_are_refused_with_the_line_not_a_crash() -> None:
+    # int() of over 4,300 digits raises ValueError: positions are at most 20 digits
+    body = text(WORKLOAD)
+    huge = "9" * 5000
+    cases = [
+        # a wrong position first, then a huge end: the reader's order decides the message
+        body.replace("# at 3421\n# at 3488\n", "# at 3420\n# at 3488\n", 1).replace(
+            "end_log_pos 3617 ", f"end_log_pos {huge} ", 1
+        ),
+        body.replace("# at 1979\n", f"# at {huge}\n", 1),
+        body.replace("server id 1  end_log_pos 1924 ", f"server id {huge}  end_log_pos 1924 ", 1),
+    ]
+    for bad in cases:
+        same(bad, WORKLOAD)
+        with pytest.raises(BinlogIntegrityError):
+            _parse(Arriving(bad, 1 << 20), WORKLOAD)
+    # a column "index" no column has is no image line of the tool's: ignored by both
+    bad = body.replace("###   @2='a'\n", f"###   @{huge}=1\n###   @2='a'\n", 1)
+    assert same(bad, WORKLOAD) == 7

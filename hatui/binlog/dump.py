@@ -87,7 +87,7 @@ import gc
 import hashlib
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -191,7 +191,8 @@ _MARIADB_GTID = re.compile(r"GTID (\d+-\d+-\d+)(.*)$")
 _GTID_NEXT = re.compile(r"SET @@SESSION\.GTID_NEXT= '([^']*)'")
 _SERVER_VERSION = re.compile(r"server v (\S+)")
 _ROW_HEAD = re.compile(r"### (INSERT INTO|UPDATE|DELETE FROM) `((?:[^`]|``)*)`\.`((?:[^`]|``)*)`")
-_ROW_VALUE = re.compile(r"###   @(\d+)=(.*)$")
+# a column's position (at most 4096 columns): a longer "index" is not the tool's line, ignored
+_ROW_VALUE = re.compile(r"###   @(\d{1,9})=(.*)$")
 # mysqlbinlog -vv appends the column type: "@1=5 /* INT meta=0 nullable=0 is_null=0 */"
 _TYPE_NOTE = re.compile(r"\s+/\* [A-Za-z][^*]* meta=\d+ nullable=\d is_null=\d \*/$")
 _CTX_SET = re.compile(r"(?:/\*M?!\d+ )?SET @@session\.(\w+)=")
@@ -408,11 +409,15 @@ def _event_statements(kind: str, body: list[str]) -> tuple[list[str], str | None
 # it as the reader would, event by event, after checking its positions against the chain. Any
 # other text, and any transaction whose positions do not fit, goes through the line-by-line
 # reader, which raises what it raises: the lane is a shortcut, never a second set of rules.
+# Numbers the lane converts are at most 20 digits (a position is below 2**64): a longer one is
+# left to the line reader, which refuses it as the chain check does.
 _LANE_HEADER = (
-    r"#(\d\d)(\d\d)(\d\d) +(\d{1,2}):(\d\d):(\d\d) +server id (\d+) +end_log_pos (\d+)"
+    r"#(\d\d)(\d\d)(\d\d) +(\d{1,2}):(\d\d):(\d\d) +server id (\d{1,20}) +end_log_pos (\d{1,20})"
     r"(?: CRC32 0x[0-9a-fA-F]+)?[ \t]+"
 )
-_LANE_HEADER_END = r"#\d{6} +\d{1,2}:\d\d:\d\d +server id \d+ +end_log_pos (\d+)(?: CRC32 0x[0-9a-fA-F]+)?[ \t]+"
+_LANE_HEADER_END = (
+    r"#\d{6} +\d{1,2}:\d\d:\d\d +server id \d{1,20} +end_log_pos (\d{1,20})(?: CRC32 0x[0-9a-fA-F]+)?[ \t]+"
+)
 _LANE_SESSION = r"/\*M?!\d+ SET @@session\.\w+=[^\n]*\*//\*!\*/;\n"
 _LANE_ROWS_EVENT = (
     r"(?:Annotate_rows:\n(?:#Q>[^\n]*\n)*"
@@ -421,20 +426,19 @@ _LANE_ROWS_EVENT = (
     r"(?:# Number of rows: \d+\n)?)"
 )
 _LANE = re.compile(
-    r"# at (\d+)\n" + _LANE_HEADER + r"GTID (\d+-\d+-\d+)(?: cid=\d+)? trans\n"
+    r"# at (\d{1,20})\n" + _LANE_HEADER + r"GTID (\d+-\d+-\d+)(?: cid=\d+)? trans\n"
     r"((?:" + _LANE_SESSION + r")*)START TRANSACTION\n/\*!\*/;\n"
-    r"((?:# at \d+\n|#\d{6} +\d{1,2}:\d\d:\d\d +server id \d+ +end_log_pos \d+(?: CRC32 0x[0-9a-fA-F]+)?[ \t]+"
-    + _LANE_ROWS_EVENT
-    + r")*)"
-    r"(# at (\d+))\n(" + _LANE_HEADER_END + r"(Xid = \d+))\n"
+    r"((?:# at \d{1,20}\n|#\d{6} +\d{1,2}:\d\d:\d\d +server id \d{1,20} +end_log_pos \d{1,20}"
+    r"(?: CRC32 0x[0-9a-fA-F]+)?[ \t]+" + _LANE_ROWS_EVENT + r")*)"
+    r"(# at (\d{1,20}))\n(" + _LANE_HEADER_END + r"(Xid = \d+))\n"
     # its COMMIT, when the next event's header follows at once (the reader then finishes it)
-    r"(?:(COMMIT/\*!\*/;\n)(?=# at \d+\n#\d{6} +\d{1,2}:\d\d:\d\d +server id \d+ +end_log_pos \d+"
+    r"(?:(COMMIT/\*!\*/;\n)(?=# at \d+\n#\d{6} +\d{1,2}:\d\d:\d\d +server id \d{1,20} +end_log_pos \d+"
     r"(?: CRC32 0x[0-9a-fA-F]+)?[ \t]))?"
 )
 # one `# at` line or one event of _LANE's middle part: (at, end, annotate, #Q> lines, table map,
 # BINLOG statement, ### lines); the part has matched _LANE, so these tile it exactly
 _LANE_TOKEN = re.compile(
-    r"# at (\d+)\n|" + _LANE_HEADER_END + r"(?:(Annotate_rows):\n((?:#Q>[^\n]*\n)*)"
+    r"# at (\d{1,20})\n|" + _LANE_HEADER_END + r"(?:(Annotate_rows):\n((?:#Q>[^\n]*\n)*)"
     r"|(Table_map): [^\n]*\n"
     r"|(?:Write|Update|Delete)_rows[^\n]*\n\n(BINLOG '\n(?:[A-Za-z0-9+/=]+\n)+')/\*!\*/;\n((?:###[^\n]*\n)*)"
     r"(?:# Number of rows: \d+\n)?)"
@@ -442,17 +446,17 @@ _LANE_TOKEN = re.compile(
 # the commonest transaction of all, one statement (Annotate_rows, Table_map, one row event), with
 # every position captured: read without _LANE_TOKEN
 _LANE1 = re.compile(
-    r"# at (\d+)\n" + _LANE_HEADER + r"GTID (\d+-\d+-\d+)(?: cid=\d+)? trans\n"
+    r"# at (\d{1,20})\n" + _LANE_HEADER + r"GTID (\d+-\d+-\d+)(?: cid=\d+)? trans\n"
     r"((?:" + _LANE_SESSION + r")*)START TRANSACTION\n/\*!\*/;\n"
-    r"# at (\d+)\n# at (\d+)\n"
+    r"# at (\d{1,20})\n# at (\d{1,20})\n"
     + _LANE_HEADER_END
     + r"Annotate_rows:\n((?:#Q>[^\n]*\n)*)"
     + _LANE_HEADER_END
     + r"Table_map: [^\n]*\n"
-    r"# at (\d+)\n" + _LANE_HEADER_END + r"(?:Write|Update|Delete)_rows[^\n]*\n\n"
+    r"# at (\d{1,20})\n" + _LANE_HEADER_END + r"(?:Write|Update|Delete)_rows[^\n]*\n\n"
     r"(BINLOG '\n(?:[A-Za-z0-9+/=]+\n)+')/\*!\*/;\n((?:###[^\n]*\n)*)(?:# Number of rows: \d+\n)?"
-    r"(# at (\d+))\n(" + _LANE_HEADER_END + r"(Xid = \d+))\n"
-    r"(?:(COMMIT/\*!\*/;\n)(?=# at \d+\n#\d{6} +\d{1,2}:\d\d:\d\d +server id \d+ +end_log_pos \d+"
+    r"(# at (\d{1,20}))\n(" + _LANE_HEADER_END + r"(Xid = \d+))\n"
+    r"(?:(COMMIT/\*!\*/;\n)(?=# at \d+\n#\d{6} +\d{1,2}:\d\d:\d\d +server id \d{1,20} +end_log_pos \d+"
     r"(?: CRC32 0x[0-9a-fA-F]+)?[ \t]))?"
 )
 # where such a transaction may start (the `\n` before it is part of the match)
@@ -465,11 +469,11 @@ _CHUNK = 1 << 20
 _LANE_WAIT = 16 << 20
 
 
-_IMAGE = re.compile(
-    r"### (INSERT INTO|UPDATE|DELETE FROM) `((?:[^`]|``)*)`\.`((?:[^`]|``)*)`\n"
-    r"(?:### WHERE\n((?:###   @\d+=[^\n]*\n)*))?(?:### SET\n((?:###   @\d+=[^\n]*\n)*))?"
+_IMAGE = re.compile(  # names within one line, as _ROW_HEAD reads them line by line
+    r"### (INSERT INTO|UPDATE|DELETE FROM) `((?:[^`\n]|``)*)`\.`((?:[^`\n]|``)*)`\n"
+    r"(?:### WHERE\n((?:###   @\d{1,9}=[^\n]*\n)*))?(?:### SET\n((?:###   @\d{1,9}=[^\n]*\n)*))?"
 )
-_IMAGE_VALUE = re.compile(r"###   @(\d+)=([^\n]*)\n")
+_IMAGE_VALUE = re.compile(r"###   @(\d{1,9})=([^\n]*)\n")
 
 
 def _image(section: str | None) -> dict[int, str] | None:
@@ -510,7 +514,7 @@ def _images(block: str, out: list[RowChange]) -> None:
         if line.startswith("###   @"):
             eq = line.find("=", 7)
             key = line[7:eq]
-            if eq > 7 and key.isdecimal() and image is not None:
+            if 7 < eq <= 16 and key.isdecimal() and image is not None:  # _ROW_VALUE: 1-9 digits
                 v = line[eq + 1 :]
                 if v.endswith("*/"):
                     v = _TYPE_NOTE.sub("", v)
@@ -677,12 +681,12 @@ class _Parser:
                 if line.startswith("# at "):
                     digits = line[5:]
                     if digits.isdecimal():  # what _AT matches, without the regex (no spaces after)
-                        positions.append(int(digits))
+                        positions.append(self._number(digits, n, "a `# at` position"))
                         pending.append(line)
                         continue
                     m = at_match(line)
                     if m:
-                        positions.append(int(m[1]))
+                        positions.append(self._number(m[1], n, "a `# at` position"))
                         pending.append(line)
                         continue
                 elif line.startswith("###") and self.ev_rows:
@@ -903,6 +907,13 @@ class _Parser:
             lines.pop()  # the text ends with a newline: no line after it
         self.run(lines)
 
+    def _number(self, digits: str, lineno: int, what: str) -> int:
+        """A position, end or server id as printed: a binlog position is below 2**64 (20 digits),
+        and a longer number is no event of the tool's (int() of thousands of digits would raise)."""
+        if len(digits) > 20:
+            raise self.chain.fail(lineno, f"{what} of {len(digits)} digits")
+        return int(digits)
+
     def _context(self) -> str:
         if self.ctx_text is None:
             self.ctx_text = "".join(v + "\n" for v in self.ctx.values())
@@ -919,7 +930,8 @@ class _Parser:
         self.headers += 1
         self._close_event()
         info = m[9]
-        end = int(m[8])
+        end = self._number(m[8], self.lineno, "an end_log_pos")
+        server_id = self._number(m[7], self.lineno, "a server id")
         pos = self.positions.popleft() if self.positions else None
         self.chain.event(pos, end, info, self.lineno)
         cur = self.cur
@@ -930,7 +942,7 @@ class _Parser:
         kind = self._kind(info)
         if kind == "gtid":
             # a GTID inside an unfinished transaction: that one never completed here
-            self.cur = cur = _Trx("", int(m[7]), self.clock.when(m.group(1, 2, 3, 4, 5, 6)), start, self._context())
+            self.cur = cur = _Trx("", server_id, self.clock.when(m.group(1, 2, 3, 4, 5, 6)), start, self._context())
             gm = _MARIADB_GTID.match(info)
             if gm:
                 cur.gtid = gm[1]
@@ -942,7 +954,7 @@ class _Parser:
         elif cur is not None:
             self.sink = cur.lines  # any event inside an open transaction is part of it
         elif kind == "query":
-            self.cur = cur = _Trx("", int(m[7]), self.clock.when(m.group(1, 2, 3, 4, 5, 6)), start, self._context())
+            self.cur = cur = _Trx("", server_id, self.clock.when(m.group(1, 2, 3, 4, 5, 6)), start, self._context())
             cur.tentative = True
             self.sink = cur.lines
         elif kind in ("meta", "prev_gtids"):
@@ -1205,20 +1217,25 @@ def _parse(
     one at a time (the tests hold the two to the same result)."""
     p = _Parser(file, stream, keep_text)
     p.lane = lane
-    # Every transaction leaves a few containers the cyclic collector tracks, none of them in a
-    # cycle; at 100,000 transactions its passes over the growing heap were a third of the parse
-    # (1.0 of 3.3 s). It is paused for the parse (process-wide: another thread's cycles wait
-    # until it ends) and started again only if it was running.
+    if isinstance(lines, TextSource):  # a file: read in chunks, so most transactions go by the lane
+        while chunk := lines.read(_CHUNK):
+            _uncollected(p.feed, chunk, False)
+        _uncollected(p.feed, "", True)
+    else:
+        _uncollected(p.feed, "\n".join(line[:-1] if line[-1:] == "\n" else line for line in lines), True)
+    return p.result(expect_end), p.laned
+
+
+def _uncollected(feed: Callable[[str, bool], None], text: str, final: bool) -> None:
+    """feed(text, final) with the cyclic collector paused. Every transaction leaves a few
+    containers it tracks, none in a cycle; at 100,000 transactions its passes over the growing
+    heap were a third of the parse (1.0 of 3.3 s). Paused per chunk, not for the whole parse: a
+    parse that follows a download waits between chunks, and the other threads' cycles are
+    collected then (the collector catches up once per chunk, not every 700 allocations)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        if isinstance(lines, TextSource):  # a file: read in chunks, so most transactions go by the lane
-            while chunk := lines.read(_CHUNK):
-                p.feed(chunk, final=False)
-            p.feed("", final=True)
-        else:
-            p.feed("\n".join(line[:-1] if line[-1:] == "\n" else line for line in lines), final=True)
-        return p.result(expect_end), p.laned
+        feed(text, final)
     finally:
         if collecting:
             gc.enable()
