@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from hatui.binlog.dump import parse_dump
-from hatui.binlog.growing import GrowingFile
+from hatui.binlog.growing import GrowingFile, parse_growing
 
 FIX = Path(__file__).parent / "fixtures" / "binlog"
 
@@ -63,7 +63,21 @@ def test_parsing_while_it_grows_gives_the_dump_parsing_after_gives(tmp_path):
     path.write_bytes(b"")
     src = GrowingFile(path)
     writer = write_slowly(path, data, src, 61)
-    with src, io.TextIOWrapper(io.BufferedReader(src), encoding="utf-8", errors="surrogateescape") as f:
-        during = parse_dump(f, "mysql-bin.000002", keep_text=False)
+    during = parse_growing(src, "mysql-bin.000002", 4937)
     writer.join()
     assert during == after and len(after.transactions) > 3
+
+
+def test_a_carriage_return_inside_a_statement_is_replayed_as_it_ran(tmp_path):
+    """The download is read untranslated: a "\\r" in a DDL statement (or a string of a
+    statement-based INSERT) stays a "\\r", not a line break that would change what runs."""
+    ddl = "CREATE TABLE labdb.bl_log (msg VARCHAR(100) NULL"
+    data = (FIX / "mariadb-10.11-workload.txt").read_bytes().replace(ddl.encode(), (ddl + " /*\r*/").encode())
+    path = tmp_path / "growing.txt"
+    path.write_bytes(b"")
+    src = GrowingFile(path)
+    writer = write_slowly(path, data, src, 997)
+    dump = parse_growing(src, "mysql-bin.000002", 4937)
+    writer.join()
+    (stmt,) = [s for t in dump.transactions for s in t.replay if s.startswith(ddl)]
+    assert stmt == ddl + " /*\r*/, n INT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"

@@ -26,7 +26,7 @@ from .gap import gtid_summary
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1  # bump when parse_dump's output changes shape or meaning
+CACHE_VERSION = 2  # bump when parse_dump's output changes shape or meaning (2: a "\r" in a statement kept)
 KEEP = 16  # entries per node: old binlogs' entries go first
 
 

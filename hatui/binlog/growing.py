@@ -9,6 +9,8 @@ import os
 import threading
 from pathlib import Path
 
+from hatui.binlog.dump import BinlogDump, parse_dump
+
 
 class GrowingFile(io.RawIOBase):
     """Bytes of `path` as they are appended; end of file only once `done` is set and every byte
@@ -47,3 +49,10 @@ class GrowingFile(io.RawIOBase):
         if not self.closed:
             os.close(self._fd)
         super().close()
+
+
+def parse_growing(src: GrowingFile, file: str, expect_end: int) -> BinlogDump:
+    """parse_dump of a dump as it downloads (keep_text=False). The text is not translated
+    (newline=""): a "\\r" inside a statement is replayed as it ran, not as a line break."""
+    with src, io.TextIOWrapper(io.BufferedReader(src), encoding="utf-8", errors="surrogateescape", newline="") as f:
+        return parse_dump(f, file, expect_end=expect_end, keep_text=False)

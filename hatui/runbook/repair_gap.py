@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import io
 import json
 import os
 import shlex
@@ -32,11 +31,10 @@ from hatui.binlog.dump import (
     RowProbe,
     Transaction,
     first_touches,
-    parse_dump,
     render_sql,
     replay_rounds,
 )
-from hatui.binlog.growing import GrowingFile
+from hatui.binlog.growing import GrowingFile, parse_growing
 from hatui.binlog.locate import (
     ServerFiles,
     alive_command,
@@ -758,17 +756,13 @@ async def extract(
 
 async def _download_parsed(ctx: RunContext, node: str, command: str, dest: Path, size: int) -> BinlogDump:
     """Download a dump to `dest` and parse it as it arrives, in a thread (the parse follows the
-    file, so memory holds no more of it than the parser's lines). Raises what the download
+    file, so memory holds no more of its text than a chunk the parser reads). Raises what the download
     raises (SshError), else what the parse raises (BinlogIntegrityError)."""
     with open_private(dest):
         pass  # there to be followed from the start; the download truncates it, still empty
     src = GrowingFile(dest)
 
-    def parse() -> BinlogDump:
-        with src, io.TextIOWrapper(io.BufferedReader(src), encoding="utf-8", errors="surrogateescape") as f:
-            return parse_dump(f, dest.name.removesuffix(".txt"), expect_end=size, keep_text=False)
-
-    parsed = asyncio.get_running_loop().run_in_executor(None, parse)
+    parsed = asyncio.get_running_loop().run_in_executor(None, parse_growing, src, dest.name.removesuffix(".txt"), size)
     try:
         await ctx.access.download(node, command, dest, sudo=True, timeout=1800, grew=src.grew)
     except BaseException:
