@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from hatui.binlog.dump import parse_dump
+from hatui.binlog.dump import BinlogDump, parse_dump
 from hatui.binlog.growing import GrowingFile, parse_growing
 
 FIX = Path(__file__).parent / "fixtures" / "binlog"
@@ -26,6 +26,18 @@ def write_slowly(path: Path, data: bytes, src: GrowingFile, piece: int) -> threa
     t = threading.Thread(target=run)
     t.start()
     return t
+
+
+def parse_while_written(tmp_path: Path, data: bytes, piece: int) -> BinlogDump:
+    """The workload's dump parsed as repair-gap parses a download, `piece` bytes at a time."""
+    path = tmp_path / "growing.txt"
+    path.write_bytes(b"")
+    src = GrowingFile(path)
+    writer = write_slowly(path, data, src, piece)
+    try:
+        return parse_growing(src, "mysql-bin.000002", 4937)
+    finally:
+        writer.join()
 
 
 def test_a_reader_gets_every_byte_and_the_end_only_after_the_writer_is_done(tmp_path):
@@ -59,12 +71,7 @@ def test_parsing_while_it_grows_gives_the_dump_parsing_after_gives(tmp_path):
     whole.write_bytes(data)
     with open(whole, encoding="utf-8", errors="surrogateescape") as f:
         after = parse_dump(f, "mysql-bin.000002", keep_text=False)
-    path = tmp_path / "growing.txt"
-    path.write_bytes(b"")
-    src = GrowingFile(path)
-    writer = write_slowly(path, data, src, 61)
-    during = parse_growing(src, "mysql-bin.000002", 4937)
-    writer.join()
+    during = parse_while_written(tmp_path, data, 61)
     assert during == after and len(after.transactions) > 3
 
 
@@ -73,11 +80,6 @@ def test_a_carriage_return_inside_a_statement_is_replayed_as_it_ran(tmp_path):
     statement-based INSERT) stays a "\\r", not a line break that would change what runs."""
     ddl = "CREATE TABLE labdb.bl_log (msg VARCHAR(100) NULL"
     data = (FIX / "mariadb-10.11-workload.txt").read_bytes().replace(ddl.encode(), (ddl + " /*\r*/").encode())
-    path = tmp_path / "growing.txt"
-    path.write_bytes(b"")
-    src = GrowingFile(path)
-    writer = write_slowly(path, data, src, 997)
-    dump = parse_growing(src, "mysql-bin.000002", 4937)
-    writer.join()
+    dump = parse_while_written(tmp_path, data, 997)
     (stmt,) = [s for t in dump.transactions for s in t.replay if s.startswith(ddl)]
     assert stmt == ddl + " /*\r*/, n INT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
