@@ -191,8 +191,6 @@ _MARIADB_GTID = re.compile(r"GTID (\d+-\d+-\d+)(.*)$")
 _GTID_NEXT = re.compile(r"SET @@SESSION\.GTID_NEXT= '([^']*)'")
 _SERVER_VERSION = re.compile(r"server v (\S+)")
 _ROW_HEAD = re.compile(r"### (INSERT INTO|UPDATE|DELETE FROM) `((?:[^`]|``)*)`\.`((?:[^`]|``)*)`")
-# a column's position (at most 4096 columns): a longer "index" is not the tool's line, ignored
-_ROW_VALUE = re.compile(r"###   @(\d{1,9})=(.*)$")
 # mysqlbinlog -vv appends the column type: "@1=5 /* INT meta=0 nullable=0 is_null=0 */"
 _TYPE_NOTE = re.compile(r"\s+/\* [A-Za-z][^*]* meta=\d+ nullable=\d is_null=\d \*/$")
 _CTX_SET = re.compile(r"(?:/\*M?!\d+ )?SET @@session\.(\w+)=")
@@ -497,7 +495,8 @@ def _annotated(queries: str) -> str:
 
 
 def _images(block: str, out: list[RowChange]) -> None:
-    """The row changes of one row event's ``###`` lines, as _Parser._row_line reads them."""
+    """The row changes of one row event's ``###`` lines (each ended by a newline), the lane's
+    and the line reader's alike."""
     # the tool's usual shape (a head, its WHERE and/or SET images, again), read a row at a time
     m = _IMAGE.match(block)
     if m is not None and m.end() == len(block):  # one row: most row events
@@ -514,7 +513,9 @@ def _images(block: str, out: list[RowChange]) -> None:
         if line.startswith("###   @"):
             eq = line.find("=", 7)
             key = line[7:eq]
-            if 7 < eq <= 16 and key.isdecimal() and image is not None:  # _ROW_VALUE: 1-9 digits
+            # a column's position has 1-9 digits (at most 4096 columns): a longer "index" is not
+            # the tool's line, ignored as other lines are
+            if 7 < eq <= 16 and key.isdecimal() and image is not None:
                 v = line[eq + 1 :]
                 if v.endswith("*/"):
                     v = _TYPE_NOTE.sub("", v)
@@ -654,10 +655,7 @@ class _Parser:
         self.ev_body = 0  # index in sink where its body starts
         self.ev_mark = 0  # index in sink where the event (its "# at" lines) starts
         # current row image
-        self.row: tuple[str, str, str] | None = None
-        self.before: dict[int, str] | None = None
-        self.after: dict[int, str] | None = None
-        self.image: dict[int, str] | None = None
+        self.images: list[str] = []  # the current row event's "###" lines, read at its end
         # session state
         self.ctx: dict[str, str] = {}
         self.ctx_text: str | None = ""
@@ -692,8 +690,7 @@ class _Parser:
                 elif line.startswith("###") and self.ev_rows:
                     # a row event's image comments (in a Query event such a line is the client's
                     # own text: kept as any other)
-                    if self.row is not None or line.startswith(("### I", "### U", "### D")):
-                        self._row_line(line)
+                    self.images.append(line)
                     if not keep_rows:
                         continue
                 elif line[1:2].isdigit():
@@ -1001,8 +998,11 @@ class _Parser:
         if not kind:
             return
         self.ev_kind = ""
-        self._flush_row()
         cur = self.cur
+        if self.images:
+            if cur is not None and self.sink is cur.lines:
+                _images("".join(line + "\n" for line in self.images), cur.rows)
+            self.images = []
         if kind == "event" and self.ev_body == len(self.sink):
             return  # no body (a Table_map): no statement, nothing to note
         body = self.sink[self.ev_body :]
@@ -1084,37 +1084,6 @@ class _Parser:
         self.seen_trx = True
         self.inter = []
         self.sink = self.inter
-
-    # -------------------------------------------------------------- rows
-    def _row_line(self, line: str) -> None:
-        cur = self.cur
-        if cur is None or self.sink is not cur.lines:
-            return
-        if line.startswith("###   @"):
-            m = _ROW_VALUE.match(line)
-            if m and self.image is not None:
-                v = m[2]
-                if v.endswith("*/"):
-                    v = _TYPE_NOTE.sub("", v)
-                self.image[int(m[1])] = v
-            return
-        if line == "### WHERE":
-            self.before = self.image = {}
-            return
-        if line == "### SET":
-            self.after = self.image = {}
-            return
-        m = _ROW_HEAD.match(line)
-        if m:
-            self._flush_row()
-            self.row = (_KIND[m[1]], _unquote(m[2]), _unquote(m[3]))
-
-    def _flush_row(self) -> None:
-        if self.row is not None and self.cur is not None:
-            kind, schema, table = self.row
-            self.cur.rows.append(RowChange(kind, schema, table, self.before, self.after))
-        self.row = None
-        self.before = self.after = self.image = None
 
     # -------------------------------------------------------------- end
     def result(self, expect_end: int | None) -> BinlogDump:
