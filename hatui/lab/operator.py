@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import ctypes
-import os
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from hatui.netns_exec import setns_net
+
 T = TypeVar("T")
 
 __all__ = ["OperatorLoop"]
-
-CLONE_NEWNET = 0x40000000
 
 
 class OperatorLoop:
@@ -45,14 +43,7 @@ class OperatorLoop:
 
     def _main(self) -> None:
         try:
-            fd = os.open(f"/run/netns/{self.ns}", os.O_RDONLY)  # never creates a namespace
-            try:
-                libc = ctypes.CDLL(None, use_errno=True)
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, f"setns({self.ns}): {os.strerror(err)}")
-            finally:
-                os.close(fd)
+            setns_net(self.ns)
             self.loop = asyncio.new_event_loop()
         except BaseException as exc:
             self._error = exc
