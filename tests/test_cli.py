@@ -99,3 +99,22 @@ def test_console_starts_on_a_cluster_file_shows_unreachable_nodes_and_quits_with
         assert app.wait() == 0
     finally:
         app.close()
+
+
+def test_lab_fault_lists_exactly_the_faults_the_lab_can_inject():
+    # the parser names them without importing the lab's machinery; the lab does each one
+    from hatui.lab import FAULTS
+    from hatui.lab.spec import FAULT_KINDS
+
+    assert tuple(FAULTS) == FAULT_KINDS
+
+
+def test_a_command_starts_without_the_labs_machinery():
+    # pyroute2 and the lab's set-up cost 0.25 s of every command's start; only `lab` needs them
+    code = (
+        "import sys; from hatui.cli import _parser; _parser(); import hatui.runbook.cli; "
+        "print(sorted(m for m in sys.modules if m == 'pyroute2' or m == 'hatui.lab.lab'))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "[]"
