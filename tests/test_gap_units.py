@@ -10,6 +10,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +40,7 @@ from hatui.binlog.locate import (
     Head,
     ServerFiles,
     alive_command,
+    coalesced,
     dump_command,
     heads_command,
     parse_defaults,
@@ -781,3 +783,59 @@ def test_mysql_holds_back_only_the_conflicting_transactions():
     txs = [trx(f"{OLD}:{n}") for n in range(801, 806)]
     held = conflicting_transactions(txs, [conflict(f"{OLD}:802")], mariadb=False)
     assert held == {f"{OLD}:802"}
+
+
+# ====================================================================== locate: gathered output
+def _tool(tmp_path: Path, out_bytes: int, status: int) -> str:
+    """A stand-in binlog tool writing `out_bytes` in many small writes, then exiting `status`."""
+    tool = tmp_path / "tool"
+    tool.write_text(
+        "#!/bin/sh\n"
+        f'i=0; while [ $i -lt {out_bytes // 100} ]; do printf "%099d\\n" $i; i=$((i+1)); done\n'
+        'echo "tool: done" >&2\n'
+        f"exit {status}\n"
+    )
+    tool.chmod(0o755)
+    return str(tool)
+
+
+@pytest.mark.parametrize("status", [0, 1, 7])
+def test_gathered_output_is_the_tools_byte_for_byte_with_its_exit_status(tmp_path: Path, status: int):
+    tool = _tool(tmp_path, 600_000, status)
+    plain = subprocess.run(["sh", "-c", tool], capture_output=True, timeout=60)
+    got = subprocess.run(["sh", "-c", coalesced(shlex.quote(tool))], capture_output=True, timeout=60)
+    assert got.stdout == plain.stdout and len(got.stdout) == 600_000
+    assert got.returncode == status  # the tool's, not dd's
+    assert got.stderr == b"tool: done\n"  # the tool's messages still reach the caller; dd's do not
+
+
+def test_gathered_output_without_a_gathering_dd_passes_through(tmp_path: Path):
+    # a dd that does not know iflag=fullblock (BusyBox, old systems) fails before reading
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    (bin_ / "dd").write_text("#!/bin/sh\necho 'dd: unknown operand iflag=fullblock' >&2\nexit 1\n")
+    (bin_ / "dd").chmod(0o755)
+    tool = _tool(tmp_path, 50_000, 3)
+    env = {"PATH": f"{bin_}:/usr/bin:/bin"}
+    got = subprocess.run(["sh", "-c", coalesced(shlex.quote(tool))], capture_output=True, timeout=60, env=env)
+    assert len(got.stdout) == 50_000 and got.stdout.startswith(b"0" * 99 + b"\n")
+    assert got.returncode == 3
+    assert got.stderr == b"tool: done\n"
+
+
+def test_gathered_output_writes_in_large_blocks(tmp_path: Path):
+    # what it is for: sshd sends each read of the pipe as a packet; count the reads a reader
+    # of the gathered output needs (a pipe read returns what one write put there, up to 64 KiB)
+    tool = _tool(tmp_path, 2_000_000, 0)
+    code = (
+        "import os, subprocess, sys\n"
+        "p = subprocess.Popen(['sh', '-c', sys.argv[1]], stdout=subprocess.PIPE, bufsize=0)\n"
+        "n = b = 0\n"
+        "while chunk := os.read(p.stdout.fileno(), 1 << 20):\n"
+        "    n += 1; b += len(chunk)\n"
+        "p.wait(); print(n, b)\n"
+    )
+    reads_plain, total_plain = map(int, subprocess.check_output([sys.executable, "-c", code, tool]).split())
+    reads, total = map(int, subprocess.check_output([sys.executable, "-c", code, coalesced(tool)]).split())
+    assert total == total_plain == 2_000_000
+    assert reads * 5 < reads_plain, (reads, reads_plain)

@@ -38,6 +38,7 @@ from hatui.binlog.growing import GrowingFile, parse_growing
 from hatui.binlog.locate import (
     ServerFiles,
     alive_command,
+    coalesced,
     defaults_command,
     dump_command,
     from_variables,
@@ -716,7 +717,7 @@ async def extract(
             cached += 1
             continue
         try:
-            dump = await _download_parsed(ctx, node, dump_command(g.tool, path, st.size), dest, st.size)
+            dump = await _download_parsed(ctx, node, coalesced(dump_command(g.tool, path, st.size)), dest, st.size)
         except BinlogIntegrityError as exc:
             checks.append(
                 Check(
