@@ -588,7 +588,9 @@ class Failover:
         # everything the survivors have or received: what the candidate will hold after catching up
         ups = [st for n, st in self.facts.status.items() if n != old and st.up and n not in self.left_out]
         have = union([holdings(st, None) for st in ups], mariadb)
-        if await extract(ctx, old, files, have, g, checks, what=f"transactions only {old} has"):
+        failed = await extract(ctx, old, files, have, g, checks, what=f"transactions only {old} has")
+        g.keep_cached()  # as the download left it: this runbook's own work is small
+        if failed:
             return checks
         if not g.missing:
             checks.append(Check(f"transactions only {old} has", P, "none: the survivors received all of them"))

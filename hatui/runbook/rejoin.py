@@ -752,7 +752,9 @@ async def save_errant(
         "@@datadir AS datadir, @@pid_file AS pid_file"
     )
     have = gapmod.Have.of(True, ws.gtid_binlog_state, ws.gtid_slave_pos)
-    if await extract(ctx, node, from_variables(rows[0]), have, g, checks, what="its errant transactions"):
+    failed = await extract(ctx, node, from_variables(rows[0]), have, g, checks, what="its errant transactions")
+    g.keep_cached()  # as the download left it: this runbook's own work is small
+    if failed:
         return None, ({}, {}, {})
     script = _script(g, g.missing)
     g.private_folder()

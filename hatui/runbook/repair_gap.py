@@ -85,6 +85,19 @@ class Gap:
     sha256: str = ""
     script: Path | None = None
     root: Path | None = None  # the state folder it lives in: every folder from there down is private
+    # parsed dumps to keep in the binlog cache, written by keep_cached()
+    to_cache: list[tuple[DumpCache, FileIdentity, BinlogDump, Path]] = field(default_factory=list)
+
+    def keep_cached(self) -> None:
+        """Write the parsed dumps to the binlog cache for the next run, in a thread the run does
+        not wait for (pickling 100k transactions is ~1.3 s; the interpreter joins the thread
+        before it exits). Called once the preflight's own work is done: the pickling holds the
+        interpreter's lock, and beside the preview and the conflict probe it made them wait
+        (at 100k, most of the preflight's time after the download); the replay waits on the node."""
+        pending, self.to_cache = self.to_cache, []
+        loop = asyncio.get_running_loop()
+        for cache, ident, dump, dest in pending:
+            loop.run_in_executor(None, cache.put_quietly, ident, dump, dest)
 
     def private_folder(self, *sub: str) -> Path:
         return private_dir(self.folder.joinpath(*sub), root=self.root or self.folder)
@@ -179,6 +192,13 @@ class RepairGap:
             position = self._position_mode(ns, checks)
             if position is None:
                 return checks
+        try:
+            return await self._after_fencing(ctx, checks, g, files, have, position)
+        finally:
+            g.keep_cached()  # whatever the preflight concluded: the next run reads them from the cache
+
+    async def _after_fencing(self, ctx: RunContext, checks: list[Check], g: Gap, files, have, position) -> list[Check]:
+        old, new, mariadb, folder = self.old, self.new, g.mariadb, g.folder
         failed = await extract(ctx, old, files, have, g, checks, what=f"everything {new} lacks", from_position=position)
         if failed:
             return checks
@@ -189,7 +209,21 @@ class RepairGap:
 
         # 4. what they are, and whether they collide with what the new writer did since
         columns, pk, unix_ts = await table_meta(ctx, new, g.missing)
-        pv = gapmod.preview(g.missing, columns)
+        # side by side: the preview and the script are computing (in threads), the conflict probe
+        # mostly waits on the new writer; one after the other they were most of the preflight
+        # after the download. The script of every missing transaction is the one applied unless
+        # --on-conflict skip holds some back (then it is made again below).
+        loop = asyncio.get_running_loop()
+        pv_made = loop.run_in_executor(None, gapmod.preview, g.missing, columns)
+        script_made = loop.run_in_executor(None, _script, g, g.missing) if self.on_conflict != "skip" else None
+        try:
+            conflicts = await _conflicts(ctx, new, g.missing, pk, unix_ts)
+        except BaseException:
+            with contextlib.suppress(BaseException):  # the probe's error is the one to tell
+                await asyncio.gather(pv_made, *filter(None, [script_made]), return_exceptions=True)
+            raise
+        pv = await pv_made
+        script = await script_made if script_made is not None else None
         for line in pv.summary():
             ctx.note(line)
         for line in pv.lines[:SHOWN_LINES]:
@@ -199,7 +233,7 @@ class RepairGap:
         missing_tables = sorted(
             {f"{r.schema}.{r.table}" for t in g.missing for r in t.rows} - {f"{s}.{t}" for (s, t) in columns}
         )
-        g.conflicts = await _conflicts(ctx, new, g.missing, pk, unix_ts)
+        g.conflicts = conflicts
         g.conflicts += [gapmod.Conflict("-", t, (), f"table does not exist on {new}") for t in missing_tables]
         held = set()
         if g.conflicts:
@@ -220,7 +254,7 @@ class RepairGap:
                 held = gapmod.conflicting_transactions(g.missing, g.conflicts, mariadb)
         g.apply = [t for t in g.missing if t.gtid not in held]
         g.held_back = [t for t in g.missing if t.gtid in held]
-        self.save(g, pv.lines)
+        self.save(g, pv.lines, script=None if held else script)
         checks.append(
             Check(
                 "transactions to recover",
@@ -374,9 +408,11 @@ class RepairGap:
         )
         return out
 
-    def save(self, g: Gap, preview_lines: list[str]) -> None:
+    def save(self, g: Gap, preview_lines: list[str], *, script: str | None = None) -> None:
+        """Write the recovery folder; `script`: gap.sql already made for exactly g.apply."""
         g.private_folder()
-        script = _script(g, g.apply)
+        if script is None:
+            script = _script(g, g.apply)
         g.script = g.folder / "gap.sql"
         write_private(g.script, script)
         g.sha256 = hashlib.sha256(script.encode("utf-8", errors="surrogateescape")).hexdigest()
@@ -734,10 +770,7 @@ async def extract(
             return True
         g.dumps.append(dump)
         if st.inode:
-            # kept for the next run in a thread, not awaited: pickling 100k transactions is ~1.3 s
-            # this run need not wait for (the replay's wait on the node is the usual overlap;
-            # the interpreter joins the thread before it exits)
-            asyncio.get_running_loop().run_in_executor(None, cache.put_quietly, ident, dump, dest)
+            g.to_cache.append((cache, ident, dump, dest))  # kept for the next run: Gap.keep_cached
     every = [t for d in g.dumps for t in d.transactions]
     g.read_count = len(every)
     g.old_has = gapmod.held_by_old(heads[start.index].gtids, [t.gtid for t in every], mariadb)
