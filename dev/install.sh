@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything hatui and its lab need on Debian 12 or newer (run as root):
 #  - Debian packages for the lab, only those missing: keepalived, mariadb-server, mariadb-client,
-#    openssh-server, iproute2, util-linux, haproxy, socat, tmux, prometheus, chromium, python3-venv. Their own services
+#    openssh-server, iproute2, util-linux, haproxy, socat, iputils-arping, tmux, prometheus, chromium, python3-venv. Their own services
 #    are NOT started (the lab runs its own copies inside network namespaces).
 #  - a Python virtual environment in .venv with hatui and its test dependencies, at exactly the
 #    versions in constraints.txt (what CI ran; ./dev/lock.sh refreshes it).
@@ -25,6 +25,7 @@ have nsenter            || need+=(util-linux)
 have tmux               || need+=(tmux)   # the console's smoke test runs it in a real terminal
 have haproxy            || need+=(haproxy)  # the lab's router layer (seed 002)
 have socat              || need+=(socat)    # its health check, on HAProxy's stats socket
+have arping             || need+=(iputils-arping)  # a switchover's target announces the VIP it takes
 have promtool           || need+=(prometheus)  # `hatui exporter`'s test scrapes with a real Prometheus
 have chromium           || need+=(chromium)    # `hatui serve`'s test watches the wallboard in a real browser
 have python3            || need+=(python3)

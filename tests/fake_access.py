@@ -6,9 +6,11 @@ manuals)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hatui.cluster import load_cluster_text
+from hatui.collect.vrrpdump import MARK
 from hatui.mysql.dialect import Statement
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.mysql.version import detect_version
@@ -120,11 +122,16 @@ class FakeArmed:
         pass
 
 
+KEEPALIVED_DUMPS = Path(__file__).parent / "fixtures" / "keepalived" / "lab-2.2.7"
+
+
 @dataclass
 class FakeAccess:
     version: str
     sent: list[Action] = field(default_factory=list)
     _sql: dict[str, FakeSql] = field(default_factory=dict)
+    # keepalived's data dump of db2 (recorded in the lab): MASTER once it holds the VIP
+    dump: str = "db2-master.data"
 
     @property
     def mariadb(self) -> bool:
@@ -136,6 +143,10 @@ class FakeAccess:
     async def ssh(self, node, command, *, timeout=10.0, show=None, read=False, sudo=False) -> str:
         if not read:
             self.sent.append(Action(node, "ssh", show or command))
+        if MARK.strip() in command:  # keepalived's own dump, as the node would print it
+            return f"{MARK}data\n" + (KEEPALIVED_DUMPS / self.dump).read_text()
+        if command.startswith("command -v arping"):
+            return "/usr/sbin/arping\n"
         return '"10.0.0.100"' if node == "db2" else ""  # `ip -j addr`: the writer holds the VIP
 
     async def arm(self, node, command, *, show, sudo=False):

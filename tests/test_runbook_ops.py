@@ -20,8 +20,10 @@ from hatui.runbook.switchover import State, Switchover
 from tests.fake_access import MOVERS, VERSIONS, Ctx, FakeAccess, cluster
 
 
-def state(mover: str, version: str, by_gtid: bool) -> State:
+def state(mover: str, version: str, by_gtid: bool, claim: bool = False) -> State:
     s = State(old="db1", target="db2", by_gtid=by_gtid, mover=mover)
+    if claim:
+        s.claim_dev, s.claim_prefix, s.claim_instance = "eth0", 24, "VI_1"
     s.versions = {n: version for n in ("db1", "db2", "db3")}
     s.channels = {"db2": "", "db3": ""}
     s.old_channel = None if mover == "router" else ""
@@ -36,11 +38,13 @@ def state(mover: str, version: str, by_gtid: bool) -> State:
     return s
 
 
-async def run_all(mover: str, version: str, by_gtid: bool) -> tuple[list, list[Action]]:
+async def run_all(
+    mover: str, version: str, by_gtid: bool, claim: bool = False, dump: str = "db2-master.data"
+) -> tuple[list, list[Action]]:
     c = cluster(mover)
     rb = Switchover(c, "db2")
-    rb.state = state(mover, version, by_gtid)
-    ctx = Ctx(FakeAccess(version))
+    rb.state = state(mover, version, by_gtid, claim)
+    ctx = Ctx(FakeAccess(version, dump=dump))
     steps = rb.steps(ctx)  # type: ignore[arg-type]
     for s in steps:
         await s.run(ctx)
@@ -135,6 +139,47 @@ def test_movers_are_the_plans_last_word_on_how_the_vip_moves():
             assert w in text, (mover, w)
         move = next(s for s in steps if s.key == "move")
         assert move.commits
+
+
+@pytest.mark.parametrize("mover", [m for m in MOVERS if m != "router"])
+@pytest.mark.parametrize("flavor", ["mariadb-10.11", "mysql-8.4"])
+async def test_with_a_claim_the_target_announces_the_vip_before_the_old_writer_lets_go(flavor, mover):
+    steps, sent = await run_all(mover, VERSIONS[flavor], True, claim=True)
+    planned = [a for s in steps for a in s.actions()]
+    assert [(a.node, a.kind, a.text) for a in planned] == [(a.node, a.kind, a.text) for a in sent]
+    texts = [f"{a.node} {a.text}" for a in sent]
+    claim = "db2 ip addr replace 10.0.0.100/24 dev eth0 && { timeout 0.2 arping -q -U -c 1 -I eth0 10.0.0.100; true; }"
+    assert claim in texts
+    i_claim = texts.index(claim)
+    i_release = next(i for i, t in enumerate(texts) if t.startswith("db1 ") and "while [ $i -lt" in t)
+    i_writable = next(i for i, t in enumerate(texts) if t.startswith("db2 SET GLOBAL read_only = OFF"))
+    # writable first (clients that move write at once), then announced, then the old lets go
+    assert i_writable < i_claim < i_release
+    move = next(s for s in steps if s.key == "move")
+    assert any("arping" in a.text for a in move.actions())
+
+
+async def test_a_claim_the_targets_keepalived_never_takes_fails_the_move(monkeypatch):
+    from hatui.runbook import movers
+    from hatui.runbook.model import StepFailed
+
+    async def no_wait(*a, **k):  # the deadline passes at once
+        return None
+
+    monkeypatch.setattr(movers.asyncio, "sleep", no_wait)
+    c = cluster("track-file")
+    rb = Switchover(c, "db2", vip_timeout=0.0)
+    rb.state = state("track-file", VERSIONS["mariadb-10.11"], True, claim=True)
+    ctx = Ctx(FakeAccess(VERSIONS["mariadb-10.11"], dump="db2.data"))  # db2's keepalived stays BACKUP
+    steps = rb.steps(ctx)  # type: ignore[arg-type]
+    with pytest.raises(StepFailed, match="BACKUP, not MASTER"):
+        for s in steps:
+            await s.run(ctx)
+    # the way back lets the address go on the target, after keepalived's own settings
+    move = next(s for s in steps if s.key == "move")
+    back = [a.text for a in move.ops[0].undo().actions()]
+    assert back[-1] == "ip addr del 10.0.0.100/24 dev eth0 2>/dev/null; true"
+    await rb.cleanup()
 
 
 # ----------------------------------------------------------------------------- rejoin

@@ -15,6 +15,17 @@ chosen in preflight and shown in the plan.
 Each exposes operations (hatui.runbook.ops), so what it sends is what the plan shows. The commands
 that must be fast at the moment of the move are opened before the writes pause (an SSH channel
 costs ~0.1 s) and fired with one packet.
+
+The claim (keepalived movers, where the target has `arping`): keepalived itself moves an address
+with a gap. The old holder drops it first (FAULT, a stop, a higher advert) and the new one adds it
+only after its skew time (8 ms boosted, 0.65 s at priority 90), so a client's connect sent in
+between reaches a node without the address and waits TCP's 1 s SYN retransmission: the 1-2 s
+worst pauses of the bench. With a claim the target adds the address itself (exactly as keepalived
+would: same prefix and device) and announces it with a gratuitous ARP before the old writer lets
+go. Clients move while the old writer (fenced: it takes no writes) still answers, and the
+target's keepalived, becoming MASTER, finds the address there and keeps it as its own
+(keepalived treats "exists" as added since 2009). The move is done only once the target's
+keepalived says MASTER, so the address is never left on a node that does not manage it.
 """
 
 from __future__ import annotations
@@ -25,6 +36,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hatui.collect.vrrpdump import dump_command, split_dump
+from hatui.keepalived.dump import parse_data_dump, parse_json_dump
 from hatui.runbook.access import Armed, WriteAccess
 from hatui.runbook.model import Action, StepFailed
 from hatui.runbook.ops import Op, Shell, vip_wait_command
@@ -82,17 +95,20 @@ class Watch:
 
 @dataclass
 class Fire:
-    """A write opened early on a node and fired at the move: `command` then wait for the address
-    to leave the node, in one round trip."""
+    """A write opened early on a node and fired at the move: `command` then (`leave`) wait for
+    the address to leave the node, in one round trip."""
 
     node: str
     command: str
     address: str
     seconds: float
     armed: Armed | None = None
+    leave: bool = True
 
     @property
     def full(self) -> str:
+        if not self.leave:
+            return self.command
         return f"{self.command} && {vip_wait_command(self.address, False, self.seconds)}"
 
     async def open(self, x: WriteAccess, sudo: bool = True) -> None:
@@ -115,6 +131,51 @@ class Fire:
         if self.armed is not None:
             self.armed.close()  # never fired: it exits without touching anything
             self.armed = None
+
+
+def claim_command(address: str, prefix: int, dev: str) -> str:
+    """The target takes the address as keepalived would add it, then one gratuitous ARP moves the
+    clients (arping exits ~1 s after sending; `timeout` ends it once the packet is out)."""
+    d, a = shlex.quote(dev), shlex.quote(address)
+    return f"ip addr replace {a}/{int(prefix)} dev {d} && {{ timeout 0.2 arping -q -U -c 1 -I {d} {a}; true; }}"
+
+
+def unclaim_command(address: str, prefix: int, dev: str) -> str:
+    return f"ip addr del {shlex.quote(address)}/{int(prefix)} dev {shlex.quote(dev)} 2>/dev/null; true"
+
+
+@dataclass
+class Claim:
+    """Where the target takes the writer's address before the old writer lets it go: keepalived's
+    instance on the target that holds it, and the address as its keepalived.conf writes it."""
+
+    prefix: int
+    dev: str
+    instance: str
+    pid_file: str | None = None
+
+
+async def keepalived_master(x: WriteAccess, node: str, instance: str, pid_file: str | None, seconds: float) -> str:
+    """Wait until keepalived on `node` reports `instance` MASTER (its own dump: a read); returns
+    the state last seen."""
+    deadline = time.monotonic() + seconds
+    seen = "not read"
+    while True:
+        try:
+            out = await x.ssh(node, dump_command("data", pid_file=pid_file), read=True, sudo=True, timeout=5)
+            got = split_dump(out)
+            if got is not None:
+                kind, text = got
+                snap = parse_json_dump(text) if kind == "json" else parse_data_dump(text)
+                inst = next((i for i in snap.instances if i.name == instance), None)
+                seen = inst.state if inst is not None else f"no instance {instance}"
+                if seen == "MASTER":
+                    return seen
+        except Exception as e:  # a dump cut short or a slow node: read again until the deadline
+            seen = type(e).__name__
+        if time.monotonic() >= deadline:
+            return seen
+        await asyncio.sleep(0.1)
 
 
 class Mover:
@@ -183,7 +244,8 @@ class _Move(Op):
 
     def actions(self) -> list[Action]:
         m = self.mover
-        return [*(a for op in m.before_fire for a in op.actions()), Action(m.fire.node, "ssh", m.fire.full)]
+        claim = [Action(m.claimed.node, "ssh", m.claimed.full)] if m.claimed else []
+        return [*(a for op in m.before_fire for a in op.actions()), *claim, Action(m.fire.node, "ssh", m.fire.full)]
 
     async def run(self, x: WriteAccess) -> str:
         m = self.mover
@@ -191,13 +253,27 @@ class _Move(Op):
         await m.watch.open(x)  # a resumed run opens it here
         for op in m.before_fire:
             await op.run(x)
+        if m.claimed is not None and not await m.claimed.fire(x):
+            raise StepFailed(f"{m.target} could not take {m.address} (ip addr replace / arping failed)")
+        moved = time.monotonic() - t0
         off_old = await m.fire.fire(x)
         on_t = await m.watch.arrived(m.seconds + 5)
-        if on_t and off_old:
+        if not (on_t and off_old):
+            raise StepFailed(
+                f"VIP {m.address} not on {m.target} alone within {m.seconds:g} s "
+                f"(on {m.target}: {on_t}, gone from {m.old}: {off_old})"
+            )
+        if m.claim is None:
             return f"VIP {m.address} on {m.target} {time.monotonic() - t0:.3f} s after the move began"
-        raise StepFailed(
-            f"VIP {m.address} not on {m.target} alone within {m.seconds:g} s "
-            f"(on {m.target}: {on_t}, gone from {m.old}: {off_old})"
+        state = await keepalived_master(x, m.target, m.claim.instance, m.claim.pid_file, m.seconds)
+        if state != "MASTER":
+            raise StepFailed(
+                f"{m.target} holds {m.address} but its keepalived ({m.claim.instance}) is {state}, not MASTER, "
+                f"after {m.seconds:g} s: the address would be managed by nobody"
+            )
+        return (
+            f"VIP {m.address} on {m.target} {moved:.3f} s after the move began (announced before {m.old} let go); "
+            f"its keepalived MASTER after {time.monotonic() - t0:.3f} s"
         )
 
     def undo(self) -> Op:
@@ -211,11 +287,11 @@ class _Back(Op):
     title: str = "move the VIP back"
 
     def actions(self) -> list[Action]:
-        return [a for op in self.mover.back for a in op.actions()]
+        return [a for op in self.mover.way_back() for a in op.actions()]
 
     async def run(self, x: WriteAccess) -> str:
         m = self.mover
-        for op in m.back:
+        for op in m.way_back():
             await op.run(x)
         on_old, off_t = await asyncio.gather(
             _vip(x, m.old, m.address, True, 20), _vip(x, m.target, m.address, False, 20)
@@ -249,6 +325,22 @@ class VipMover(Mover):
     after: list[Op] = field(default_factory=list)  # settle
     early: list[Op] = field(default_factory=list)
     fire_sudo: bool = True
+    claim: Claim | None = None  # the target takes the address before the old writer lets go
+    claimed: Fire | None = field(default=None, init=False)  # its command, opened early
+
+    def __post_init__(self) -> None:
+        if self.claim is not None:
+            cmd = claim_command(self.address, self.claim.prefix, self.claim.dev)
+            self.claimed = Fire(self.target, cmd, self.address, self.seconds, leave=False)
+
+    def way_back(self) -> list[Op]:
+        """The move undone: keepalived's settings back, then the claim dropped if it is still
+        there (deleting it from a MASTER makes its keepalived step down; the old writer, its
+        priority restored, takes the address)."""
+        if self.claim is None:
+            return self.back
+        un = unclaim_command(self.address, self.claim.prefix, self.claim.dev)
+        return [*self.back, Shell(self.target, un, f"{self.target} lets {self.address} go")]
 
     def prepare(self) -> Op:
         return _Prepare(self.old, self)
@@ -257,9 +349,12 @@ class VipMover(Mover):
         return [Action(self.watch.node, "ssh", self.watch.command)]
 
     async def open(self, x: WriteAccess) -> str:
+        if self.claimed is not None:
+            await self.claimed.open(x)
         await self.fire.open(x, sudo=self.fire_sudo)
         await self.watch.open(x)
-        return f"ready: {self.fire.node} drops the VIP on one packet; {self.watch.node} watches for it"
+        took = f"{self.target} takes the VIP and announces it, then " if self.claim else ""
+        return f"ready: {took}{self.fire.node} drops the VIP on one packet; {self.watch.node} watches for it"
 
     async def aclose(self) -> None:
         await self.cleanup()
@@ -272,6 +367,8 @@ class VipMover(Mover):
 
     async def cleanup(self) -> None:
         self.fire.close()
+        if self.claimed is not None:
+            self.claimed.close()
         await self.watch.close()
 
 

@@ -10,7 +10,7 @@ nothing writes anywhere in between)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from hatui.cluster import Cluster, Role, RouterKind, SecretError, Topology, VipRole, resolve_password
@@ -70,6 +70,9 @@ class State:
     start: dict[str, Any] | None = None  # without GTIDs: the target's own, where all continue
     reached: dict[str, Any] | None = None  # the new writer's position, checked on followers
     unfence: bool = False  # the target has a failover's fence file: it goes once it is the writer
+    claim_dev: str = ""  # the target takes the VIP itself before the old lets go (movers.Claim)
+    claim_prefix: int = 32
+    claim_instance: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,7 +140,41 @@ class Switchover:
                     "re-clone the target from the writer" if problem else "",
                 )
             )
+        if self.state.mover in ("track-file", "flag-file", "restart"):
+            checks.append(await self._claim(ctx, facts))
         return checks
+
+    async def _claim(self, ctx: RunContext, facts: Facts) -> Check:
+        """Can the target take the address before the old writer lets it go (movers.Claim)? Needs
+        the address as the target's keepalived.conf writes it, and arping there. Without, the VIP
+        moves by keepalived alone: a warning, since clients may then wait 1 s."""
+        s, t = self.state, self.target
+        name = f"claim: {t} takes {s.address} before {s.old} lets it go"
+        gap = "keepalived alone moves it: a client connecting in the moment it is on neither node waits 1 s"
+        conf = facts.configs.get(t)
+        found = None
+        for inst in conf.instances if conf else ():
+            for v in inst.vips:
+                if v.address == s.address and (v.dev or inst.interface):
+                    found = (inst, v)
+        if found is None:
+            return Check(name, W, f"{t}'s keepalived.conf does not name {s.address} with its device: {gap}", "")
+        try:
+            have = await ctx.access.ssh(t, "command -v arping || true", read=True, sudo=True, timeout=5)
+        except Exception as e:
+            have = ""
+            gap = f"{gap} ({e})"
+        if not have.strip():
+            return Check(name, W, f"no arping on {t}: {gap}", f"install arping on {t} (iputils-arping, iputils)")
+        inst, v = found
+        s.claim_instance, s.claim_dev = inst.name, str(v.dev or inst.interface)
+        s.claim_prefix = v.prefix if v.prefix is not None else (128 if ":" in s.address else 32)
+        return Check(
+            name,
+            P,
+            f"{t} adds {s.address}/{s.claim_prefix} on {s.claim_dev} and announces it (arping), then {s.old} "
+            f"lets go; done once {t}'s keepalived ({inst.name}) is MASTER",
+        )
 
     def evaluate(self, facts: Facts) -> list[Check]:
         """The checks that need only what `gather` read: pure, so tests can feed recorded facts.
@@ -441,6 +478,10 @@ class Switchover:
                 early_boost=s.early_boost,
                 keep_low=s.keep_low,
             )
+        if s.claim_dev and isinstance(m, movers.VipMover):
+            pid = c.nodes[t].keepalived.pid_file
+            claim = movers.Claim(s.claim_prefix, s.claim_dev, s.claim_instance, str(pid) if pid else None)
+            m = replace(m, claim=claim)
         self._mover = m
         return m
 

@@ -107,6 +107,9 @@ def test_switchover_and_back_under_live_writes_loses_nothing(lab, tmp_path):
     actions = [a["text"] for a in audit if a["event"] == "action"]
     assert any("SET GLOBAL read_only = ON" in a for a in actions)
     assert any("MASTER_GTID_WAIT" in a for a in actions)
+    # the target took the VIP and announced it before the old writer let go, both ways; keepalived
+    # kept it as its own (it left db2 again on the way back: one holder above)
+    assert sum("arping -q -U" in a for a in actions) == 2, actions
     assert all(a["operator"] for a in audit)
 
 
@@ -214,10 +217,11 @@ def test_dry_run_sends_no_write(lab, op, tmp_path):
     ssh = [text for _, kind, text in sent if kind == "ssh"]
     assert sql and ssh
     assert all(is_read_sql(q) or q == "<status reads>" for q in sql), sql
-    # reads only: addresses, the keepalived config, and whether a failover left its fence file
-    assert all(c.startswith(("ip -j addr", "cat ")) or "ip -j addr" in c or c == fence_check_command() for c in ssh), (
-        ssh
-    )
+    # reads only: addresses, the keepalived config, whether a failover left its fence file, and
+    # whether the target has arping (to announce the VIP it takes)
+    reads = ("ip -j addr", "cat ", "command -v arping")
+    assert all(c.startswith(reads) or "ip -j addr" in c or c == fence_check_command() for c in ssh), ssh
+    assert "command -v arping || true" in ssh
     unchanged(lab)
     # and the CLI's --dry-run exits 0 and says nothing was changed
     r = switchover(lab, "db2", tmp_path, "--dry-run")
