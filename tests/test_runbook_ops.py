@@ -258,3 +258,89 @@ def test_the_rejoins_plan_before_the_run_uses_each_dialects_own_words(flavor):
     if v.is_mariadb:
         assert "MASTER_GTID_WAIT('<the writer's position>'" in text
         assert "SET GLOBAL gtid_slave_pos = '<latest GTID per domain it holds>'" in text
+
+
+# ----------------------------------------------------------------------------- the claim's preflight
+
+KEEPALIVED_CONF = """\
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth1
+    virtual_router_id 51
+    priority 90
+    virtual_ipaddress {
+        VIP
+    }
+}
+"""
+
+
+def claim_check(vip_line: str, address: str = "10.0.0.100", arping: str = "/usr/sbin/arping\n"):
+    from hatui.keepalived.conf_model import load
+    from hatui.keepalived.conf_parse import TextSource
+    from hatui.runbook.facts import Facts
+    from hatui.state import Store
+
+    class Access(FakeAccess):
+        async def ssh(self, node, command, **kw):
+            assert node == "db2" and kw.get("read")
+            return arping
+
+    c = cluster("track-file")
+    path = "/etc/keepalived/keepalived.conf"
+    conf = load(path, TextSource({path: KEEPALIVED_CONF.replace("VIP", vip_line)}))
+    rb = Switchover(c, "db2")
+    rb.state = state("track-file", VERSIONS["mariadb-10.11"], True)
+    rb.state.address = address
+    facts = Facts(snap=Store(c).snapshot(), configs={"db2": conf})
+    check = asyncio.run(rb._claim(Ctx(Access(VERSIONS["mariadb-10.11"])), facts))  # type: ignore[arg-type]
+    return check, rb.state
+
+
+def test_the_claim_takes_the_address_as_the_targets_keepalived_writes_it():
+    check, s = claim_check("10.0.0.100/24 dev eth0")
+    assert check.verdict.value == "pass" and (s.claim_prefix, s.claim_dev, s.claim_instance) == (24, "eth0", "VI_1")
+    # keepalived's own defaults: /32, the instance's interface
+    check, s = claim_check("10.0.0.100")
+    assert check.verdict.value == "pass" and (s.claim_prefix, s.claim_dev) == (32, "eth1")
+    assert "10.0.0.100/32 on eth1" in check.reason
+
+
+@pytest.mark.parametrize(
+    "vip_line, address, arping, why",
+    [
+        ("10.0.0.100/24 dev eth0", "10.0.0.100", "", "no arping on db2"),
+        ("10.0.0.200/24 dev eth0", "10.0.0.100", "/usr/sbin/arping", "does not name 10.0.0.100"),
+        ("fd00::100/64 dev eth0", "fd00::100", "/usr/sbin/arping", "IPv6"),
+    ],
+)
+def test_without_a_way_to_claim_keepalived_moves_the_vip_alone_with_a_warning(vip_line, address, arping, why):
+    check, s = claim_check(vip_line, address, arping)
+    assert check.verdict.value == "warn" and why in check.reason and "waits 1 s" in check.reason
+    assert s.claim_dev == ""  # no claim in the plan
+    rb = Switchover(cluster("track-file"), "db2")
+    rb.state = s
+    assert not any("arping" in a.text for st in rb.steps(None) for a in st.actions())  # type: ignore[arg-type]
+
+
+async def test_with_a_flag_file_the_old_writer_lets_the_claimed_vip_go_with_the_flag():
+    c = cluster("flag-file")
+    rb = Switchover(c, "db2")
+    rb.state = state("flag-file", VERSIONS["mariadb-10.11"], True, claim=True)
+    rb.state.release_dev, rb.state.release_prefix = "eth1", 24
+    ctx = Ctx(FakeAccess(VERSIONS["mariadb-10.11"]))
+    steps = rb.steps(ctx)  # type: ignore[arg-type]
+    for st in steps:
+        await st.run(ctx)
+    await rb.cleanup()
+    texts = [f"{a.node} {a.text}" for a in ctx.access.sent]
+    assert [a for st in steps for a in st.actions()] == ctx.access.sent
+    fire = next(t for t in texts if t.startswith("db1 touch /etc/keepalived/hatui-down"))
+    assert fire.startswith(
+        "db1 touch /etc/keepalived/hatui-down && { ip addr del 10.0.0.100/24 dev eth1 2>/dev/null; true; } && "
+    )
+    assert texts.index(fire) > next(i for i, t in enumerate(texts) if "arping" in t)  # after the claim
+    # without a claim the old writer keeps its address until keepalived moves it (no gap)
+    rb.state.claim_dev = ""
+    text = "\n".join(a.text for st in rb.steps(None) for a in st.actions())  # type: ignore[arg-type]
+    assert "ip addr del" not in text and "touch /etc/keepalived/hatui-down && i=0" in text

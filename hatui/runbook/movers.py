@@ -411,11 +411,24 @@ def track_file(
 
 
 def flag_file(
-    old: str, target: str, address: str, flag: str, *, seconds: float, clear_target: bool, keep_flag: bool
+    old: str,
+    target: str,
+    address: str,
+    flag: str,
+    *,
+    seconds: float,
+    clear_target: bool,
+    keep_flag: bool,
+    release: str = "",
 ) -> VipMover:
     """A vrrp_script that lowers the priority while `flag` exists (seed 003; keepalived 1.x too).
     keep_flag: the flag stays on the old writer afterwards, or it would preempt the target back
-    (its own priority is the higher); else it is removed once the VIP has moved."""
+    (its own priority is the higher); else it is removed once the VIP has moved.
+    release (with a claim only): the old writer's copy of the address deleted with the flag. Else
+    it keeps it until keepalived gives it up (script interval + Master_Down_Interval, ~4 s), and
+    its own traffic from the address meanwhile (a retransmission to a client that has moved, its
+    ARP probe sent from the VIP) points clients back at it: seconds of read-only errors in 4 of 10
+    bench runs. Its keepalived, seeing its VIP gone, steps down; the flag keeps it below the target."""
     q = shlex.quote(flag)
     return VipMover(
         name="flag-file",
@@ -423,7 +436,7 @@ def flag_file(
         target=target,
         address=address,
         seconds=seconds,
-        fire=Fire(old, f"touch {q}", address, seconds),
+        fire=Fire(old, f"touch {q}" + (f" && {release}" if release else ""), address, seconds),
         watch=Watch(target, address, seconds + 60),
         back=[Shell(old, f"rm -f {q}", f"{old}'s flag removed")],
         after=[]

@@ -73,6 +73,8 @@ class State:
     claim_dev: str = ""  # the target takes the VIP itself before the old lets go (movers.Claim)
     claim_prefix: int = 32
     claim_instance: str = ""
+    release_dev: str = ""  # flag-file with a claim: the old writer's copy of the VIP goes with the flag
+    release_prefix: int = 32
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -151,12 +153,9 @@ class Switchover:
         s, t = self.state, self.target
         name = f"claim: {t} takes {s.address} before {s.old} lets it go"
         gap = "keepalived alone moves it: a client connecting in the moment it is on neither node waits 1 s"
-        conf = facts.configs.get(t)
-        found = None
-        for inst in conf.instances if conf else ():
-            for v in inst.vips:
-                if v.address == s.address and (v.dev or inst.interface):
-                    found = (inst, v)
+        if ":" in s.address:
+            return Check(name, W, f"{s.address} is IPv6 (arping announces IPv4 only): {gap}", "")
+        found = _vip_in_conf(facts, t, s.address)
         if found is None:
             return Check(name, W, f"{t}'s keepalived.conf does not name {s.address} with its device: {gap}", "")
         try:
@@ -168,7 +167,12 @@ class Switchover:
             return Check(name, W, f"no arping on {t}: {gap}", f"install arping on {t} (iputils-arping, iputils)")
         inst, v = found
         s.claim_instance, s.claim_dev = inst.name, str(v.dev or inst.interface)
-        s.claim_prefix = v.prefix if v.prefix is not None else (128 if ":" in s.address else 32)
+        s.claim_prefix = v.prefix if v.prefix is not None else 32
+        on_old = _vip_in_conf(facts, s.old, s.address) if s.mover == "flag-file" else None
+        if on_old is not None:
+            o_inst, o_v = on_old
+            s.release_dev = str(o_v.dev or o_inst.interface)
+            s.release_prefix = o_v.prefix if o_v.prefix is not None else 32
         return Check(
             name,
             P,
@@ -461,8 +465,18 @@ class Switchover:
             m: movers.Mover = movers.RouterMover("router", [movers.RouterRoute(**r) for r in s.routes])
         elif s.mover == "flag-file":
             flag = str(c.nodes[old].keepalived.flag_file)
+            release = ""
+            if s.claim_dev and s.release_dev:
+                release = f"{{ {movers.unclaim_command(s.address, s.release_prefix, s.release_dev)}; }}"
             m = movers.flag_file(
-                old, t, s.address, flag, seconds=self.vip_timeout, clear_target=s.clear_flag, keep_flag=s.keep_flag
+                old,
+                t,
+                s.address,
+                flag,
+                seconds=self.vip_timeout,
+                clear_target=s.clear_flag,
+                keep_flag=s.keep_flag,
+                release=release,
             )
         elif s.mover == "restart":
             ka = c.nodes[old].keepalived
@@ -681,6 +695,16 @@ def _by_gtid(ws: MysqlStatus, ts: MysqlStatus, chans: list) -> bool:
         have = bool(ws.gtid_binlog_pos)
         return have and all((ch.using_gtid or "No").lower() != "no" for ch in chans)
     return (ws.gtid_mode or "").upper() == "ON" and bool(ws.gtid_executed) and all(ch.auto_position for ch in chans)
+
+
+def _vip_in_conf(facts: Facts, node: str, address: str) -> tuple[Any, Any] | None:
+    """(instance, vip) of the node's keepalived.conf that holds `address` with a device."""
+    conf = facts.configs.get(node)
+    for inst in conf.instances if conf else ():
+        for v in inst.vips:
+            if v.address == address and (v.dev or inst.interface):
+                return inst, v
+    return None
 
 
 def _flag_weight(facts: Facts, node: str, flag: str) -> int | None:
