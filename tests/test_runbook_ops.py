@@ -155,6 +155,9 @@ async def test_with_a_claim_the_target_announces_the_vip_before_the_old_writer_l
     i_writable = next(i for i, t in enumerate(texts) if t.startswith("db2 SET GLOBAL read_only = OFF"))
     # writable first (clients that move write at once), then announced, then the old lets go
     assert i_writable < i_claim < i_release
+    # announced again once the old writer has let go (what it sent meanwhile may have misled)
+    again = "db2 timeout 0.2 arping -q -U -c 1 -I eth0 10.0.0.100; true"
+    assert texts.index(again) == i_release + 1
     move = next(s for s in steps if s.key == "move")
     assert any("arping" in a.text for a in move.actions())
 

@@ -140,6 +140,14 @@ def claim_command(address: str, prefix: int, dev: str) -> str:
     return f"ip addr replace {a}/{int(prefix)} dev {d} && {{ timeout 0.2 arping -q -U -c 1 -I {d} {a}; true; }}"
 
 
+def announce_command(address: str, dev: str) -> str:
+    """One more gratuitous ARP once the old writer has let go: traffic it still sent from the
+    address while both held it (its ARP probe goes out from the VIP) can have pointed a client
+    back at it."""
+    d, a = shlex.quote(dev), shlex.quote(address)
+    return f"timeout 0.2 arping -q -U -c 1 -I {d} {a}; true"
+
+
 def unclaim_command(address: str, prefix: int, dev: str) -> str:
     return f"ip addr del {shlex.quote(address)}/{int(prefix)} dev {shlex.quote(dev)} 2>/dev/null; true"
 
@@ -245,7 +253,9 @@ class _Move(Op):
     def actions(self) -> list[Action]:
         m = self.mover
         claim = [Action(m.claimed.node, "ssh", m.claimed.full)] if m.claimed else []
-        return [*(a for op in m.before_fire for a in op.actions()), *claim, Action(m.fire.node, "ssh", m.fire.full)]
+        again = [Action(m.announce.node, "ssh", m.announce.full)] if m.announce else []
+        fire = Action(m.fire.node, "ssh", m.fire.full)
+        return [*(a for op in m.before_fire for a in op.actions()), *claim, fire, *again]
 
     async def run(self, x: WriteAccess) -> str:
         m = self.mover
@@ -257,6 +267,8 @@ class _Move(Op):
             raise StepFailed(f"{m.target} could not take {m.address} (ip addr replace / arping failed)")
         moved = time.monotonic() - t0
         off_old = await m.fire.fire(x)
+        if m.announce is not None and off_old:
+            await m.announce.fire(x)
         on_t = await m.watch.arrived(m.seconds + 5)
         if not (on_t and off_old):
             raise StepFailed(
@@ -327,11 +339,14 @@ class VipMover(Mover):
     fire_sudo: bool = True
     claim: Claim | None = None  # the target takes the address before the old writer lets go
     claimed: Fire | None = field(default=None, init=False)  # its command, opened early
+    announce: Fire | None = field(default=None, init=False)  # announced again once the old let go
 
     def __post_init__(self) -> None:
         if self.claim is not None:
             cmd = claim_command(self.address, self.claim.prefix, self.claim.dev)
             self.claimed = Fire(self.target, cmd, self.address, self.seconds, leave=False)
+            again = announce_command(self.address, self.claim.dev)
+            self.announce = Fire(self.target, again, self.address, self.seconds, leave=False)
 
     def way_back(self) -> list[Op]:
         """The move undone: keepalived's settings back, then the claim dropped if it is still
@@ -349,8 +364,9 @@ class VipMover(Mover):
         return [Action(self.watch.node, "ssh", self.watch.command)]
 
     async def open(self, x: WriteAccess) -> str:
-        if self.claimed is not None:
-            await self.claimed.open(x)
+        for f in (self.claimed, self.announce):
+            if f is not None:
+                await f.open(x)
         await self.fire.open(x, sudo=self.fire_sudo)
         await self.watch.open(x)
         took = f"{self.target} takes the VIP and announces it, then " if self.claim else ""
@@ -367,8 +383,9 @@ class VipMover(Mover):
 
     async def cleanup(self) -> None:
         self.fire.close()
-        if self.claimed is not None:
-            self.claimed.close()
+        for f in (self.claimed, self.announce):
+            if f is not None:
+                f.close()
         await self.watch.close()
 
 

@@ -109,7 +109,8 @@ def test_switchover_and_back_under_live_writes_loses_nothing(lab, tmp_path):
     assert any("MASTER_GTID_WAIT" in a for a in actions)
     # the target took the VIP and announced it before the old writer let go, both ways; keepalived
     # kept it as its own (it left db2 again on the way back: one holder above)
-    assert sum("arping -q -U" in a for a in actions) == 2, actions
+    assert sum("ip addr replace" in a and "arping -q -U" in a for a in actions) == 2, actions
+    assert sum("arping -q -U" in a and "ip addr" not in a for a in actions) == 2, actions  # again after
     assert all(a["operator"] for a in audit)
 
 
