@@ -165,19 +165,15 @@ class Switchover:
             gap = f"{gap} ({e})"
         if not have.strip():
             return Check(name, W, f"no arping on {t}: {gap}", f"install arping on {t} (iputils-arping, iputils)")
-        inst, v = found
-        s.claim_instance, s.claim_dev = inst.name, str(v.dev or inst.interface)
-        s.claim_prefix = v.prefix if v.prefix is not None else 32
+        s.claim_instance, s.claim_dev, s.claim_prefix = found
         on_old = _vip_in_conf(facts, s.old, s.address) if s.mover == "flag-file" else None
         if on_old is not None:
-            o_inst, o_v = on_old
-            s.release_dev = str(o_v.dev or o_inst.interface)
-            s.release_prefix = o_v.prefix if o_v.prefix is not None else 32
+            _, s.release_dev, s.release_prefix = on_old
         return Check(
             name,
             P,
             f"{t} adds {s.address}/{s.claim_prefix} on {s.claim_dev} and announces it (arping), then {s.old} "
-            f"lets go; done once {t}'s keepalived ({inst.name}) is MASTER",
+            f"lets go; done once {t}'s keepalived ({s.claim_instance}) is MASTER",
         )
 
     def evaluate(self, facts: Facts) -> list[Check]:
@@ -697,13 +693,15 @@ def _by_gtid(ws: MysqlStatus, ts: MysqlStatus, chans: list) -> bool:
     return (ws.gtid_mode or "").upper() == "ON" and bool(ws.gtid_executed) and all(ch.auto_position for ch in chans)
 
 
-def _vip_in_conf(facts: Facts, node: str, address: str) -> tuple[Any, Any] | None:
-    """(instance, vip) of the node's keepalived.conf that holds `address` with a device."""
+def _vip_in_conf(facts: Facts, node: str, address: str) -> tuple[str, str, int] | None:
+    """(instance, device, prefix) of `address` as the node's keepalived adds it: keepalived's
+    defaults are the instance's interface and /32."""
     conf = facts.configs.get(node)
     for inst in conf.instances if conf else ():
         for v in inst.vips:
-            if v.address == address and (v.dev or inst.interface):
-                return inst, v
+            dev = v.dev or inst.interface
+            if v.address == address and dev:
+                return inst.name, dev, v.prefix if v.prefix is not None else 32
     return None
 
 
