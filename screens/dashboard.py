@@ -289,9 +289,12 @@ class ClusterView(Vertical):
             (f"{h.health.upper()} ", STYLE[h.health]),
             f"· {self.cluster.topology} · writer {h.writer} · oldest data {h.oldest_data} · {conns}",
         )
-        if title != self._title:  # an update re-lays the screen out: only when the text changed
+        if title != self._title:
+            # a re-layout of the screen costs more than the whole tick: only when the title's
+            # width changed (it may wrap to another line); "oldest data" ticks every second
+            width = self._title.cell_len if self._title is not None else -1
             self._title = title
-            self.query_one("#cluster-header", Static).update(title)
+            self.query_one("#cluster-header", Static).update(title, layout=title.cell_len != width)
         nodes = node_rows(snap, alerts, mmm_rows=list(frame.mmm) if frame.mmm is not None else None)
         _fill(
             self.query_one("#nodes", DataTable),

@@ -4,6 +4,7 @@ tests all agree on it. Screens only lay these rows out and colour them by `healt
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -137,6 +138,13 @@ def route_text(snap: Snapshot, name: str) -> str:
     return "  ".join(parts) or "no routes"
 
 
+def _whole_second(snap: Snapshot) -> float:
+    """The clock the tables' ages are counted on: whole seconds, so every age in a table moves
+    at the same moment, once a second. Counted on the snapshot's own time, each node's age
+    moved at its own reading's phase: the table was drawn anew several times a second."""
+    return float(math.floor(snap.taken_at))
+
+
 def node_rows(
     snap: Snapshot, alerts: list[Alert], views: list[VipView] | None = None, mmm_rows: list[MmmRow] | None = None
 ) -> list[NodeRow]:
@@ -144,6 +152,7 @@ def node_rows(
     views = vip_views(snap) if views is None else views
     w = writer(snap, views).node
     mmm = {r.node: r for r in mmm_rows} if mmm_rows is not None else None
+    shown = _whole_second(snap)
     rows = []
     for name, node in snap.cluster.nodes.items():
         ssh = snap.value(name, Kind.SSH)
@@ -180,7 +189,7 @@ def node_rows(
         else:
             vrrp_txt = " ".join(f"{i.state} {i.effective_priority}" for i in vrrp.instances) or "?"
         held = ", ".join(v.address for v in views if name in v.holders) or "-"
-        ages = [a for k in Kind if snap.get(name, k) and k != Kind.SSH and (a := snap.age(name, k)) is not None]
+        ages = [max(0.0, shown - o.at) for k in Kind if k != Kind.SSH and (o := snap.get(name, k)) is not None]
         health = _health_of(alerts, name) if ssh is not None else UNKNOWN
         role = role_of(snap, name, w)
         if mmm is not None and name in mmm:
@@ -222,7 +231,7 @@ def vrrp_rows(
         for i in vrrp.instances:
             when = "-"
             if i.last_transition is not None:
-                ago = snap.taken_at - i.last_transition.timestamp()
+                ago = _whole_second(snap) - i.last_transition.timestamp()
                 when = f"{i.last_transition.astimezone().strftime('%H:%M:%S')} ({age_text(ago)} ago)"
             rows.append(
                 VrrpRow(
