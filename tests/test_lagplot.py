@@ -236,3 +236,26 @@ def snapshot_history():
 def test_lag_plot_snapshot(snap_compare):
     h, now = snapshot_history()
     assert snap_compare(Host(h, now), terminal_size=(90, 24))
+
+
+async def test_a_plot_kept_up_to_date_each_second_shows_what_a_fresh_plot_would():
+    # update_from skips drawing when the picture is the same to a column (a flat lag moving a
+    # second on a 600 s window): what is on screen must still be what a new plot draws
+    lags = [0.0] * 40 + [0.0, 3.0, 8.0, 8.0, 2.0] + [0.0] * 15
+    app = Host(None)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await pilot.pause()
+        kept = app.query_one(LagPlot)
+        fresh = LagPlot()
+        await app.mount(fresh)
+        await pilot.pause()
+        skipped = 0
+        for n in range(30, len(lags) + 1):
+            h, now = history_of({("db3", ""): lags[:n]}, window=600.0)
+            before = kept._drawn_version
+            kept.update_from(h, now, THRESHOLDS)
+            skipped += kept._drawn_version == before
+            fresh._shown = None  # never skips: draws every time
+            fresh.update_from(h, now, THRESHOLDS)
+            assert text(kept) == text(fresh), f"after {n} s"
+        assert skipped > 0  # the flat stretches were not drawn again

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from textual.app import RenderResult
 from textual.widgets import Sparkline
 from textual_plotext import PlotextPlot
 
@@ -54,7 +55,19 @@ class LagPlot(PlotextPlot):
     ):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.drawn: tuple[str, ...] = ()  # legend labels drawn last time, in order
-        self._draw(LagHistory(), 0.0, None)
+        self._drawn_version = 0  # bumped by every _draw; with the size and theme, the built plot's key
+        self._built: tuple[tuple[object, ...], RenderResult] | None = None
+        self._shown: tuple[object, ...] | None = None  # the picture last drawn (update_from)
+        self._draw(LagHistory(), (), None)
+
+    def render(self) -> RenderResult:
+        # plotext builds the whole plot on every render, and a widget renders again whenever its
+        # part of the screen is redrawn (a table above it updating): ~4 ms a time, several times
+        # a second with a fleet open (bench/fleet.py). Built again only when what it shows changed.
+        key = (self._drawn_version, self.size, self.app.theme, self.theme)
+        if self._built is None or self._built[0] != key:
+            self._built = (key, super().render())
+        return self._built[1]
 
     def _axes(self, *, window: float, top: float) -> None:
         plt = self.plt
@@ -66,26 +79,55 @@ class LagPlot(PlotextPlot):
         plt.xticks(ticks, [f"{t + 0.0:g}" for t in ticks])  # + 0.0: no "-0"
 
     def update_from(self, history: LagHistory, now: float, thresholds: LagThresholds | None = None) -> None:
-        """Redraw from scratch: every series in `history`, relative to `now`."""
-        self._draw(history, now, thresholds)
+        """Redraw from scratch: every series in `history`, relative to `now`. Nothing is redrawn
+        when the picture is the same (a flat lag a second later, on a 600 s axis: most seconds
+        once the window is full); a redraw costs ~20 ms."""
+        picture = self._picture(history, now, thresholds)
+        if picture == self._shown:
+            return
+        self._shown = picture
+        self._draw(history, picture[-1], thresholds)
         self.refresh()
 
-    def _draw(self, history: LagHistory, now: float, thresholds: LagThresholds | None) -> None:
+    def _picture(self, history: LagHistory, now: float, thresholds: LagThresholds | None) -> tuple[object, ...]:
+        """What the plot shows: each series' stretches, their times snapped to a grid of half a
+        character (plotext draws two points a character across: finer does not show), so the
+        same picture a second later is the same data, drawn the same."""
+        # not laid out yet (no width): the times as they are
+        step = history.window_seconds / (2 * self.size.width) if self.size.width else 0.0
+        series: list[tuple[str, tuple[tuple[tuple[float, float], ...], ...]]] = []
+        for key in history.series():
+            runs = []
+            for run in history.segments(key):
+                snapped: list[tuple[float, float]] = []
+                for at, lag in run:
+                    x = round((at - now) / step) * step if step else at - now
+                    if snapped and snapped[-1][0] == x:
+                        snapped[-1] = (x, max(lag, snapped[-1][1]))  # one point a cell: the higher lag
+                    else:
+                        snapped.append((x, lag))
+                runs.append(tuple(snapped))
+            series.append((history.label(key), tuple(runs)))
+        limits = (thresholds.lag_warning, thresholds.lag_critical) if thresholds is not None else None
+        return self.size, history.window_seconds, limits, tuple(series)
+
+    def _draw(self, history: LagHistory, series, thresholds: LagThresholds | None) -> None:  # type: ignore[no-untyped-def]
         plt = self.plt
+        self._drawn_version += 1
         plt.clear_data()  # drops the previous signals, threshold lines and limits
         window = history.window_seconds
         top = 0.0
         drawn: list[str] = []
-        for i, (key, _points) in enumerate(history.series().items()):
+        for i, (label, runs) in enumerate(series):
             colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-            label: str | None = history.label(key)
-            for run in history.segments(key):
-                xs = [at - now for at, _ in run]
+            shown: str | None = label
+            for run in runs:
+                xs = [x for x, _ in run]
                 ys = [lag for _, lag in run]
-                plt.plot(xs, ys, color=colour, label=label)
-                if label is not None:
-                    drawn.append(label)
-                label = None  # one legend entry per series, however many stretches it has
+                plt.plot(xs, ys, color=colour, label=shown)
+                if shown is not None:
+                    drawn.append(shown)
+                shown = None  # one legend entry per series, however many stretches it has
                 top = max(top, max(ys))
         if thresholds is not None:
             plt.hline(thresholds.lag_warning, WARNING_COLOUR)
@@ -93,7 +135,7 @@ class LagPlot(PlotextPlot):
             top = max(top, thresholds.lag_critical)
         top = top * 1.1 if top > 0 else 1.0
         if not drawn:
-            unknown = [history.label(k) for k in history.series()]
+            unknown = [label for label, _ in series]
             message = f"lag unknown: {', '.join(unknown)}" if unknown else "no replication lag measured yet"
             plt.text(message, -window / 2, top / 2, alignment="center")
         self._axes(window=window, top=top)
