@@ -594,3 +594,15 @@ async def test_closing_a_forward_while_a_client_waits_for_its_channel_prints_not
         assert reported == []
     finally:
         loop.set_exception_handler(None)
+
+
+def test_aes_gcm_is_offered_first_unless_the_users_ssh_config_chooses_ciphers(monkeypatch, tmp_path):
+    from hatui.ssh.connect import ENCRYPTION_ALGS, encryption_algs
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert encryption_algs() == ENCRYPTION_ALGS and ENCRYPTION_ALGS[0] == "aes128-gcm@openssh.com"
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "config").write_text("Host *\n  ServerAliveInterval 10\n")
+    assert encryption_algs() == ENCRYPTION_ALGS
+    (tmp_path / ".ssh" / "config").write_text("Host db*\n    Ciphers aes256-ctr\n")
+    assert encryption_algs() == ()  # asyncssh then takes the config's, as ssh would

@@ -98,6 +98,13 @@ def test_run_on_every_node_answers_with_its_hostname_from_the_operator_namespace
             # the node sees the operator's address: the socket was made in the operator namespace
             assert conn_line.split()[0] == lab.spec.operator_address
             assert pool[name].state is ConnState.UP and pool[name].connected_since is not None
+            # AES-GCM, not asyncssh's default chacha20 (six times the console's CPU a packet)
+            conn = pool[name]._conn
+            assert conn is not None
+            assert (conn.get_extra_info("send_cipher"), conn.get_extra_info("recv_cipher")) == (
+                "aes128-gcm@openssh.com",
+                "aes128-gcm@openssh.com",
+            )
     finally:
         op.run(pool.close())
     assert all(pool[n].state is ConnState.DOWN for n in cluster.nodes)
