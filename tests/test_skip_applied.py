@@ -8,7 +8,7 @@ import pytest
 
 from hatui.binlog.dump import RowChange, Transaction, final_states, row_based
 from hatui.binlog.gap import already_applied
-from hatui.mysql.dialect import dialect_for
+from hatui.mysql.dialect import Statement, dialect_for
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.mysql.version import detect_version
 from hatui.rules.alerts import Alert, Severity
@@ -168,3 +168,12 @@ async def test_the_skips_plan_is_what_it_sends(flavor, take_source):
     else:
         assert f"SET GTID_NEXT = '{gtid}' | BEGIN | COMMIT | SET GTID_NEXT = 'AUTOMATIC'" in texts
         assert ("STOP REPLICA" in texts) == (flavor in ("mysql-8.0.30", "mysql-8.4"))  # the 8.0.22+ words
+
+
+def test_a_row_removed_from_a_table_with_a_percent_in_its_name_is_sent_and_shown_as_named():
+    # the DELETE goes with %s arguments: pymysql %-formats the whole text, so a `%` in a
+    # schema, table or column name must reach the server (and the plan) as one `%`
+    op = RemoveRow("db1", "app%1", "t%", ["id%x"], ("7",))
+    (delete,) = [s for s in op.statements() if isinstance(s, Statement)]
+    assert delete.sql % tuple("%s" for _ in delete.args) == "DELETE FROM `app%1`.`t%` WHERE `id%x` = %s"
+    assert delete.redacted() == "DELETE FROM `app%1`.`t%` WHERE `id%x` = '7'"

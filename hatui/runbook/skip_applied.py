@@ -62,7 +62,7 @@ from hatui.runbook.access import WriteAccess
 from hatui.runbook.facts import Facts, gather
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict, mysql_node
 from hatui.runbook.ops import Op, StartReplica, StopReplica, op_step
-from hatui.runbook.repair_gap import probe_rows, table_meta
+from hatui.runbook.repair_gap import _q, probe_rows, table_meta
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
 from hatui.ssh.errors import SshError
 
@@ -178,10 +178,6 @@ class SkipTransaction(Op):
             await sql.execute(s)
         held = "its replication position holds it" if self.mariadb else "an empty transaction holds its GTID"
         return f"{self.node} continues after {self.gtid} without applying it ({held})"
-
-
-def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 @dataclass
