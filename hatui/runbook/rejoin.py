@@ -676,17 +676,6 @@ class Rejoin:
         )
 
 
-def _new_channel_creds(ctx: RunContext, c: Cluster, node: str, why: str) -> dict[str, Any]:
-    """The replication account for a channel that does not exist yet; its password is masked
-    in everything shown or audited from here on."""
-    acct = c.nodes[node].mysql.replication
-    if acct is None:
-        raise StepFailed(f"{why} and the cluster file has no mysql.replication account")
-    password = resolve_password(acct)
-    ctx.access.secrets = (*ctx.access.secrets, password)
-    return {"user": acct.user, "password": password}
-
-
 def _row_key(r: RowChange, pk: dict[tuple[str, str], list[int]]) -> tuple[str, str, tuple[str, ...]]:
     image = r.after if r.after is not None else r.before or {}
     keys = pk.get((r.schema, r.table)) or sorted(image)

@@ -79,7 +79,6 @@ class Gap:
     apply: list[Transaction] = field(default_factory=list)  # missing minus held back
     held_back: list[Transaction] = field(default_factory=list)
     conflicts: list[gapmod.Conflict] = field(default_factory=list)
-    old_has: gapmod.Have | None = None
     read_count: int = 0  # transactions in the binlogs read
     binlogs: list[str] = field(default_factory=list)  # the files read (names)
     sha256: str = ""
@@ -657,7 +656,7 @@ async def extract(
     from_position: tuple[str, int] | None = None,
 ) -> bool:
     """Read `node`'s binlogs from disk (the files that can hold what `have` lacks), keep the raw
-    dumps in g.folder/raw, and fill g.files, g.dumps, g.old_has and g.missing. Appends its checks;
+    dumps in g.folder/raw, and fill g.files, g.dumps, g.missing. Appends its checks;
     returns True when it failed (a FAIL check says why)."""
     mariadb = g.mariadb
     # the tool and the index at once, then every file's head and stat at once: each command is
@@ -734,7 +733,7 @@ async def extract(
         ident = FileIdentity(f"{n.host}:{n.ssh.port}", path, st.size, st.inode, st.mtime, head.gtids, g.tool)
         idents.append((ident, raw / (Path(path).name + ".txt")))
     g.binlogs = [Path(i.path).name for i, _ in idents]
-    if from_position is None and _nothing_missing(cache, idents, have, g, heads[start.index].gtids):
+    if from_position is None and _nothing_missing(cache, idents, have, g):
         ctx.note(
             f"read {g.read_count} transaction(s) from {len(idents)} binlog(s) of {node} in "
             f"{time.monotonic() - t0:.1f} s ({len(idents)} unchanged since an earlier read: taken from its "
@@ -773,7 +772,6 @@ async def extract(
             g.to_cache.append((cache, ident, dump, dest))  # kept for the next run: Gap.keep_cached
     every = [t for d in g.dumps for t in d.transactions]
     g.read_count = len(every)
-    g.old_has = gapmod.held_by_old(heads[start.index].gtids, [t.gtid for t in every], mariadb)
     g.missing = (
         gapmod.missing(every, have)
         if from_position is None
@@ -817,9 +815,7 @@ def _keep_raw(kept: Path, dest: Path) -> None:
         shutil.copyfile(kept, dest)
 
 
-def _nothing_missing(
-    cache: DumpCache, idents: list[tuple[FileIdentity, Path]], have: gapmod.Have, g: Gap, head: str
-) -> bool:
+def _nothing_missing(cache: DumpCache, idents: list[tuple[FileIdentity, Path]], have: gapmod.Have, g: Gap) -> bool:
     """A repeat run's shortcut: every file unchanged since it was parsed, and the other side has
     every GTID they hold. Then only the cache's summary of their GTIDs is read, not the parsed
     dumps (g.dumps stays empty: nothing will be rendered), and the run's folder still gets the
@@ -840,7 +836,6 @@ def _nothing_missing(
         except OSError:
             return False  # the entry went meanwhile: read it the long way
     g.missing = []
-    g.old_has = gapmod.held_by_old(head, [held], g.mariadb)
     g.read_count = count
     return True
 
