@@ -76,6 +76,12 @@ def parse_defaults(text: str, *, hostname: str = "", mariadb: bool = True) -> Se
     return ServerFiles(datadir, str(base_path), str(index_path), str(pid_path))
 
 
+FILES_SQL = (
+    "SELECT @@log_bin_basename AS log_bin_basename, @@log_bin_index AS log_bin_index, "
+    "@@datadir AS datadir, @@pid_file AS pid_file"
+)  # a live server's answer is what from_variables reads
+
+
 def from_variables(v: Mapping[str, Any]) -> ServerFiles:
     """ServerFiles from a live server's @@log_bin_basename, @@log_bin_index, @@datadir, @@pid_file."""
     datadir = str(v.get("datadir") or "/var/lib/mysql").rstrip("/")

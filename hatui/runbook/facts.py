@@ -8,6 +8,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from hatui.binlog import gap as gapmod
 from hatui.cluster import Role
 from hatui.collect.nodeprobe import parse_probe, probe_command
 from hatui.collect.routers import read_router
@@ -16,6 +17,7 @@ from hatui.keepalived.conf_parse import TextSource
 from hatui.mysql.fencefile import fence_check_command
 from hatui.mysql.status import MysqlStatus
 from hatui.routers import RouterObs
+from hatui.runbook.model import Check, Verdict
 from hatui.runbook.runner import RunContext
 from hatui.ssh.errors import SshError
 from hatui.state import Kind, SshObs, Store
@@ -118,3 +120,32 @@ async def reread_writer(ctx: RunContext, facts: Facts, writer: str | None) -> No
         return
     if st.up:
         facts.status[writer] = st
+
+
+async def writer_first_head(ctx: RunContext, w: str, ws: MysqlStatus, mariadb: bool) -> str:
+    """What the writer's oldest binlog starts after (MariaDB) / what it purged (MySQL)."""
+    if not mariadb:
+        return ws.gtid_purged or ""
+    sql = ctx.access.sql(w)
+    logs = await sql.query("SHOW BINARY LOGS")
+    if not logs:
+        return ""
+    first = logs[0]["Log_name"]
+    events = await sql.query("SHOW BINLOG EVENTS IN %s LIMIT 5", (first,))
+    for e in events:
+        if str(e.get("Event_type")) == "Gtid_list":
+            return str(e.get("Info") or "").strip("[]")
+    return ""
+
+
+def down_check(name: str, st: MysqlStatus | None, fix: str = "") -> Check:
+    """The FAIL check for a MySQL that does not answer (`st` None: it was not read)."""
+    return Check(name, Verdict.FAIL, (st.error or "does not answer") if st else "not read", fix)
+
+
+def executed(st: MysqlStatus) -> gapmod.Have:
+    """Every transaction the server has executed: MariaDB's binlog state and replica position,
+    MySQL's gtid_executed."""
+    if st.version is not None and st.version.is_mariadb:
+        return gapmod.Have.of(True, st.gtid_binlog_state, st.gtid_slave_pos)
+    return gapmod.Have.of(False, st.gtid_executed)

@@ -57,11 +57,14 @@ from hatui.runbook.ops import (
     Together,
     WaitFor,
     op_step,
+    repoint_ops,
     vip_wait_command,
 )
-from hatui.runbook.repair_gap import SHOWN_LINES, Gap, RepairGap, extract, local_client, table_meta
+from hatui.runbook.recovery import Gap, extract
+from hatui.runbook.repair_gap import SHOWN_LINES, RepairGap
+from hatui.runbook.replay import local_client
+from hatui.runbook.rows import table_meta
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
-from hatui.runbook.switchover import router_routes
 from hatui.ssh.errors import SshError
 from hatui.state import Kind
 
@@ -499,7 +502,7 @@ class Failover:
         if c.topology == Topology.PRIMARY_REPLICAS and all(
             c.nodes[n].has_role(Role.ROUTER) for n in (wvip.nodes or ())
         ):
-            self.routes, checks = router_routes(c, facts, old, t)
+            self.routes, checks = movers.router_routes(c, facts, old, t)
             return checks
         self.vip = str(wvip.address)
         view = next((v for v in vip_views(facts.snap) if v.address == self.vip), None)
@@ -721,12 +724,7 @@ class Failover:
                 if not away:
                     continue  # it pulls from a live intermediate: the DBA's chain stays
                 ops = []
-                if dr.is_mariadb:
-                    ops += [StopReplica(r, dr, ch.name) for ch in rst.channels]
-                    ops.append(ContinueFrom(r))
-                    ops += [ChangeSource(r, dr, wh, wport, ch.name, stop=False) for ch in away]
-                else:
-                    ops += [ChangeSource(r, dr, wh, wport, ch.name) for ch in away]
+                ops += repoint_ops(r, dr, [ch.name for ch in rst.channels], wh, wport, [ch.name for ch in away])
                 steps.append(op_step(f"repoint_{r}", f"Replicate {r} from {t}", ops, 60, undoable=False))
                 waits.append(WaitFor(r, dr, at, self.catch_up_timeout))
             steps.append(

@@ -25,12 +25,12 @@ from typing import Any
 
 from hatui.cluster import Cluster, Role, VipRole
 from hatui.mysql.dialect import dialect_for
+from hatui.rules.errant import Standing, classify
 from hatui.rules.routers import server_node
 from hatui.rules.topology import vip_views, writable
 from hatui.runbook.facts import Facts, gather
 from hatui.runbook.model import Check, Step, Verdict, mysql_node
 from hatui.runbook.ops import SetWritable, op_step, unfence_op
-from hatui.runbook.rejoin import Standing, classify
 from hatui.runbook.runner import RunContext
 
 P, F = Verdict.PASS, Verdict.FAIL

@@ -36,10 +36,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hatui.cluster import Cluster, Role, RouterKind
 from hatui.collect.vrrpdump import dump_command, split_dump
 from hatui.keepalived.dump import parse_data_dump, parse_json_dump
+from hatui.rules.routers import server_node
 from hatui.runbook.access import Armed, WriteAccess
-from hatui.runbook.model import Action, StepFailed
+from hatui.runbook.facts import Facts
+from hatui.runbook.model import Action, Check, StepFailed, Verdict
 from hatui.runbook.ops import Op, Shell, vip_wait_command
 
 BOOST = 253  # added to the target's priority (capped at 254): skew time (256-254)/256 s = 8 ms
@@ -583,3 +586,47 @@ class RouterMover(Mover):
 
     async def cleanup(self) -> None:
         await self._move.aclose()
+
+
+def router_routes(cluster: Cluster, facts: Facts, old: str, t: str) -> tuple[list[RouterRoute], list[Check]]:
+    """Every HAProxy's writers' route turned from `old` to `t` (both must be servers of it), with
+    a check per router and one for the move as a whole."""
+    snap = facts.snap
+    routes: list[RouterRoute] = []
+    checks: list[Check] = []
+    for r in cluster.nodes_with_role(Role.ROUTER):
+        if r.router.kind != RouterKind.HAPROXY:
+            checks.append(
+                Check(
+                    f"router_writable: hatui can turn {r.name}'s writers' route",
+                    Verdict.FAIL,
+                    f"{r.name} is {r.router.kind}: hatui reads it but cannot change its routes",
+                    "change its destinations by hand (or let its metadata cache follow)",
+                )
+            )
+            continue
+        obs = facts.routers.get(r.name)
+        route = next((x for x in obs.routes if x.role == "writer"), None) if obs and not obs.error else None
+        servers = {server_node(snap, sv): sv.name for sv in route.servers} if route else {}
+        ok = route is not None and old in servers and t in servers
+        checks.append(
+            Check(
+                f"router_route: {r.name}'s writers' route has {old} and {t}",
+                Verdict.PASS if ok else Verdict.FAIL,
+                (f"{route.name}: " + ", ".join(f"{sv.name} {sv.state}" for sv in route.servers))
+                if route
+                else (obs.error if obs else "not read") or "no writers' route",
+                "" if ok else f"add {t} to the writers' backend (disabled) on {r.name}",
+            )
+        )
+        if ok and route is not None:
+            routes.append(RouterRoute(r.name, str(r.router.stats_socket), route.name, servers[old], servers[t]))
+    checks.append(
+        Check(
+            "mover: how the writers' address moves",
+            Verdict.PASS if routes else Verdict.FAIL,
+            f"router: each HAProxy's writers' route turns from {old} to {t}" if routes else "no router to turn",
+            "" if routes else "configure router: in the cluster file",
+        )
+    )
+    return routes, checks

@@ -464,6 +464,32 @@ class ContinueFrom(Op):
         return f"{self.node} continues from {self.value.value or 'the start'}"
 
 
+def repoint_ops(
+    node: str,
+    d: Dialect,
+    channels: list[str],
+    host: str,
+    port: int,
+    move: list[str],
+    user: str | None = None,
+    password: str | None = None,
+    *,
+    exists: bool = True,
+    positioned: bool = False,
+) -> list[Op]:
+    """Point the channels `move` of `node` at host:port by GTID. MariaDB: gtid_slave_pos is
+    global, so it can only be set with every channel stopped (`channels`: all of the node's,
+    running or not when preflight looked: a restarted mysqld starts its channels by itself, and
+    stopping a stopped one is only a note), then the node continues after everything it holds
+    (`positioned`: that was done already). MySQL: each channel stopped (if it `exists`), changed
+    and started."""
+    first: list[Op] = []
+    if d.is_mariadb and not positioned:
+        first = [*(StopReplica(node, d, c) for c in channels), ContinueFrom(node)]
+    stop = exists and not d.is_mariadb
+    return first + [ChangeSource(node, d, host, port, c, None, user, password, stop=stop) for c in move]
+
+
 @dataclass
 class Detach(Op):
     """The new writer forgets its channel from the old one (primary and replicas: the old writer

@@ -10,122 +10,40 @@ keepalived stays BACKUP (the VIP must not flap back), and repoint replicas still
 
 from __future__ import annotations
 
-import hashlib
 import shlex
-import time
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from hatui.binlog import gap as gapmod
 from hatui.binlog.dump import RowChange
-from hatui.binlog.locate import from_variables
+from hatui.binlog.locate import FILES_SQL, from_variables
 from hatui.cluster import Cluster, Role, Topology, VipRole
 from hatui.cluster.secrets import resolve_password
-from hatui.gtid import GtidSet
 from hatui.mysql.dialect import Dialect, Statement, dialect_for
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
 from hatui.privatefs import write_private
-from hatui.rules.errant import pulls_from
+from hatui.rules.errant import Classification, Standing, classify, pulls_from, without_errant
 from hatui.rules.topology import node_for_host, vip_views, writer
-from hatui.runbook.facts import Facts, gather, reread_writer
+from hatui.runbook.facts import Facts, down_check, gather, reread_writer, writer_first_head
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict, mysql_node
 from hatui.runbook.ops import (
     ChangeSource,
-    ContinueFrom,
     Op,
     ReadPosition,
     SetWritable,
     Slot,
     StartReplica,
-    StopReplica,
     WaitFor,
     op_step,
+    repoint_ops,
 )
-from hatui.runbook.repair_gap import Gap, _q, _script, extract, table_meta
-from hatui.runbook.runner import RunContext, cluster_dir, state_dir
+from hatui.runbook.recovery import Gap, extract, script_of
+from hatui.runbook.rows import q, table_meta
+from hatui.runbook.runner import RunContext
 from hatui.state import Kind
 
 P, W, F = Verdict.PASS, Verdict.WARN, Verdict.FAIL
 SHOWN = 20
-
-
-class Standing(StrEnum):
-    IDENTICAL = "identical"
-    BEHIND = "behind"  # recoverable: the writer has everything it needs
-    DIVERGED = "diverged"  # errant transactions
-    IRRECOVERABLE = "irrecoverable"  # needs what the writer purged
-
-
-@dataclass(frozen=True)
-class Classification:
-    standing: Standing
-    errant: str  # GTIDs the node has and the writer does not ("" if none)
-    needs_purged: str  # what the node lacks that the writer no longer has in its binlogs
-    reason: str
-
-
-def classify(
-    node: MysqlStatus, w: MysqlStatus, writer_first_head: str | None, *, writer_pulls: bool = False
-) -> Classification:
-    """Pure: where a node stands against the writer. writer_first_head: the GTID state at the
-    head of the writer's oldest binlog (MariaDB Gtid_list) or its gtid_purged (MySQL).
-    writer_pulls: the writer replicates from the node (a dual master's standby), so what the
-    node wrote itself is on its way to the writer, not errant (the chaos soak: a standby that
-    held the VIP during a partition had its clients' writes called errant and discarded)."""
-    mariadb = bool(w.version and w.version.is_mariadb)
-    if mariadb:
-        # what it logged itself (binlog state) against everything the writer has; its slave
-        # position only says what it has, never what it invented
-        mine = gapmod.Have.of(True, node.gtid_binlog_state, node.gtid_slave_pos)
-        theirs = gapmod.Have.of(True, w.gtid_binlog_state, w.gtid_slave_pos)
-        errant = {
-            k: (theirs.seq(*k), n)
-            for k, n in mine.state.items()
-            if n > theirs.seq(*k) and not (writer_pulls and k[1] == node.server_id)
-        }
-        errant_text = ",".join(
-            f"{d}-{s}-{a + 1}" + (f"..{b}" if b > a + 1 else "") for (d, s), (a, b) in sorted(errant.items())
-        )
-        head = gapmod.maria_state(writer_first_head or "")
-        purged = {k: n for k, n in head.items() if mine.seq(*k) < n}
-        purged_text = gapmod.format_state(purged)
-        ahead = any(n > mine.seq(*k) for k, n in theirs.state.items())
-    else:
-        mine_s = GtidSet.parse(node.gtid_executed or "")
-        theirs_s = GtidSet.parse(w.gtid_executed or "")
-        extra = mine_s - theirs_s
-        if writer_pulls and node.server_uuid:
-            own = node.server_uuid.lower()
-            extra = extra - GtidSet.from_intervals({own: extra.intervals.get((own, ""), ())})
-        errant_text = str(extra) if extra else ""
-        purged_text = str(GtidSet.parse(writer_first_head or "") - mine_s)
-        ahead = bool(theirs_s - mine_s)
-    if errant_text:
-        return Classification(
-            Standing.DIVERGED, errant_text, purged_text, f"it has transactions the writer never had: {errant_text}"
-        )
-    if purged_text:
-        return Classification(
-            Standing.IRRECOVERABLE,
-            "",
-            purged_text,
-            f"it lacks {purged_text}, which the writer no longer has in its binlogs",
-        )
-    if ahead:
-        return Classification(
-            Standing.BEHIND, "", "", "the writer has transactions it lacks; replication will bring them"
-        )
-    return Classification(Standing.IDENTICAL, "", "", "it has exactly the writer's transactions")
-
-
-def without_errant(node: MysqlStatus, w: MysqlStatus) -> str:
-    """MariaDB: the node's binlog state with the errant transactions taken out (what it holds
-    once they are rolled back): per (domain, server), the lower of the two."""
-    mine = gapmod.maria_state(node.gtid_binlog_state)
-    theirs = gapmod.Have.of(True, w.gtid_binlog_state, w.gtid_slave_pos)
-    return gapmod.format_state({k: min(n, theirs.seq(*k)) for k, n in mine.items() if theirs.seq(*k) > 0})
 
 
 def inverse(
@@ -138,11 +56,11 @@ def inverse(
     def ph(pos: int) -> str:
         return "FROM_UNIXTIME(%s)" if pos in unix_ts else "%s"
 
-    table = f"{_q(change.schema)}.{_q(change.table)}"
+    table = f"{q(change.schema)}.{q(change.table)}"
 
     def where(image: dict[int, str]) -> tuple[str, list[Any]]:
         keys = pk or sorted(image)
-        return (" AND ".join(f"{_q(columns[k - 1])} <=> {ph(k)}" for k in keys), [val(image[k]) for k in keys])
+        return (" AND ".join(f"{q(columns[k - 1])} <=> {ph(k)}" for k in keys), [val(image[k]) for k in keys])
 
     if change.kind == "insert":
         assert change.after is not None
@@ -152,7 +70,7 @@ def inverse(
         assert change.before is not None
         cols = sorted(change.before)
         return (
-            f"INSERT INTO {table} ({', '.join(_q(columns[c - 1]) for c in cols)}) VALUES "
+            f"INSERT INTO {table} ({', '.join(q(columns[c - 1]) for c in cols)}) VALUES "
             f"({', '.join(ph(c) for c in cols)})",
             [val(change.before[c]) for c in cols],
         )
@@ -160,7 +78,7 @@ def inverse(
     cols = sorted(change.before)
     w, args = where(change.after)
     return (
-        f"UPDATE {table} SET {', '.join(f'{_q(columns[c - 1])} = {ph(c)}' for c in cols)} WHERE {w} LIMIT 1",
+        f"UPDATE {table} SET {', '.join(f'{q(columns[c - 1])} = {ph(c)}' for c in cols)} WHERE {w} LIMIT 1",
         [val(change.before[c]) for c in cols] + args,
     )
 
@@ -223,25 +141,10 @@ class Rejoin:
         if n in facts.ssh_errors:
             checks.append(Check(f"{n} reachable over SSH", F, facts.ssh_errors[n], "bring sshd back"))
         if st is None or not st.up:
-            checks.append(
-                Check(
-                    f"MySQL on {n} answers",
-                    F,
-                    (st.error or "does not answer") if st else "not read",
-                    f"start mysqld on {n} (with read_only=ON in its my.cnf, so it takes no writes)",
-                )
-            )
-            return checks
+            fix = f"start mysqld on {n} (with read_only=ON in its my.cnf, so it takes no writes)"
+            return [*checks, down_check(f"MySQL on {n} answers", st, fix)]
         if ws is None or not ws.up:
-            checks.append(
-                Check(
-                    f"MySQL on the writer {w.node} answers",
-                    F,
-                    (ws.error or "does not answer") if ws else "not read",
-                    "",
-                )
-            )
-            return checks
+            return [*checks, down_check(f"MySQL on the writer {w.node} answers", ws)]
         # a writer VIP would bring it client writes; a reader VIP (MMM, seed 003's second VIP)
         # serves reads a replica may serve, and leaves a replica that falls behind by itself.
         # (Any VIP refused every MMM rejoin of a node holding its reader VIP: the chaos soak.)
@@ -478,12 +381,6 @@ class Rejoin:
             acct = c.nodes[of].mysql.replication
             return (acct.user, resolve_password(acct)) if acct else (None, None)
 
-        def stop_all(node: str, dd: Dialect, status: MysqlStatus) -> list[Op]:
-            # gtid_slave_pos is global in MariaDB: it can only be set with every channel stopped.
-            # Every one, running or not when preflight looked: a restarted mysqld starts its
-            # channels by itself (seen in the lab), and stopping a stopped one is only a note.
-            return [StopReplica(node, dd, x.name) for x in status.channels]
-
         steps = [op_step("fence", f"Make {n} read-only", [SetWritable(n, d, False)], 15, undoable=False)]
         if discarding:
             steps.append(self._discard_step(n, w, d, st, ws))
@@ -491,13 +388,11 @@ class Rejoin:
         ch = channel_from(st, w, wh) or (st.channels[0] if st.channels else None)
         name = ch.name if ch else ""
         user, password = account(w) if ch is None else (None, None)
-        repoint: list[Op] = []
-        if mariadb:
-            if not discarding:  # the discard stopped them and set the position already
-                repoint += [*stop_all(n, d, st), ContinueFrom(n)]
-            repoint.append(ChangeSource(n, d, wh, wport, name, None, user, password, stop=False))
-        else:
-            repoint.append(ChangeSource(n, d, wh, wport, name, None, user, password, stop=ch is not None))
+        # the discard stopped every channel and set the position already
+        chans = [x.name for x in st.channels]
+        repoint = repoint_ops(
+            n, d, chans, wh, wport, [name], user, password, exists=ch is not None, positioned=discarding
+        )
         how = "GTID positions" if mariadb else "GTID auto-positioning"
         steps.append(op_step("repoint", f"Replicate {n} from {w} with {how}", repoint, 60, commits=not discarding))
         wpos = Slot("the writer's position")
@@ -516,13 +411,11 @@ class Rejoin:
             # the writer asks the node for the writer's own latest GTID: the node must have it first
             rpos = Slot("the writer's position")
             reverse: list[Op] = [ReadPosition(w, dw, True, rpos), WaitFor(n, d, rpos, 30, name)]
-            if mariadb:
+            wchans = [x.name for x in ws.channels]
+            reverse += repoint_ops(w, dw, wchans, nh, nport, [rname], ruser, rpassword, exists=rch is not None)
+            if mariadb:  # the channels all stopped for gtid_slave_pos: the others that ran start again
                 others = [x for x in ws.channels if x.name != rname and x.io_running and x.sql_running]
-                reverse += [*stop_all(w, dw, ws), ContinueFrom(w)]
-                reverse.append(ChangeSource(w, dw, nh, nport, rname, None, ruser, rpassword, stop=False))
                 reverse += [StartReplica(w, dw, x.source_host or "", x.name) for x in others]
-            else:
-                reverse.append(ChangeSource(w, dw, nh, nport, rname, None, ruser, rpassword, stop=rch is not None))
             steps.append(op_step("reverse", f"Restore the reverse channel: {w} replicates from {n}", reverse, 90))
         orphans: list[Op] = []
         for o in self.orphans:
@@ -687,10 +580,10 @@ async def _current_row(
 ) -> dict[int, Any] | None:
     image = r.after if r.after is not None else r.before or {}
     keys = pk or sorted(image)
-    where = " AND ".join(f"{_q(columns[k - 1])} <=> " + ("FROM_UNIXTIME(%s)" if k in unix_ts else "%s") for k in keys)
-    select = ", ".join(f"UNIX_TIMESTAMP({_q(c)})" if i + 1 in unix_ts else _q(c) for i, c in enumerate(columns))
+    where = " AND ".join(f"{q(columns[k - 1])} <=> " + ("FROM_UNIXTIME(%s)" if k in unix_ts else "%s") for k in keys)
+    select = ", ".join(f"UNIX_TIMESTAMP({q(c)})" if i + 1 in unix_ts else q(c) for i, c in enumerate(columns))
     args = [gapmod.literal_param(image[k]) for k in keys]
-    rows = await sql.query(f"SELECT {select} FROM {_q(r.schema)}.{_q(r.table)} WHERE {where} LIMIT 1", tuple(args))
+    rows = await sql.query(f"SELECT {select} FROM {q(r.schema)}.{q(r.table)} WHERE {where} LIMIT 1", tuple(args))
     return {i + 1: v for i, v in enumerate(rows[0].values())} if rows else None
 
 
@@ -732,24 +625,15 @@ async def save_errant(
     disk, saved as replayable SQL with its sha256 and a preview in a private recovery folder
     (checks: what was found or why not). Returns the gap (None when it could not be read) and
     the touched tables' (columns, primary keys, TIMESTAMP columns)."""
-    folder = (
-        cluster_dir(base_dir or state_dir(), cluster) / "recovery" / f"{time.strftime('%Y%m%dT%H%M%S')}-{node}-errant"
-    )
-    g = Gap(folder, True, root=base_dir or state_dir())
-    rows = await ctx.access.sql(node).query(
-        "SELECT @@log_bin_basename AS log_bin_basename, @@log_bin_index AS log_bin_index, "
-        "@@datadir AS datadir, @@pid_file AS pid_file"
-    )
+    g = Gap.new(base_dir, cluster, f"{node}-errant", True)
+    folder = g.folder
+    files = from_variables((await ctx.access.sql(node).query(FILES_SQL))[0])
     have = gapmod.Have.of(True, ws.gtid_binlog_state, ws.gtid_slave_pos)
-    failed = await extract(ctx, node, from_variables(rows[0]), have, g, checks, what="its errant transactions")
+    failed = await extract(ctx, node, files, have, g, checks, what="its errant transactions")
     g.keep_cached()  # as the download left it: this runbook's own work is small
     if failed:
         return None, ({}, {}, {})
-    script = _script(g, g.missing)
-    g.private_folder()
-    write_private(folder / "errant.sql", script)
-    g.sha256 = hashlib.sha256(script.encode("utf-8", errors="surrogateescape")).hexdigest()
-    write_private(folder / "errant.sql.sha256", f"{g.sha256}  errant.sql\n")
+    g.write_script("errant.sql", script_of(g, g.missing))
     meta = await table_meta(ctx, node, g.missing)
     pv = gapmod.preview(g.missing, meta[0])
     write_private(folder / "preview.txt", "\n".join(pv.lines) + "\n")
@@ -759,19 +643,3 @@ async def save_errant(
         Check("errant transactions saved", P, f"{len(g.missing)} in {folder / 'errant.sql'} (sha256 {g.sha256[:12]}…)")
     )
     return g, meta
-
-
-async def writer_first_head(ctx: RunContext, w: str, ws: MysqlStatus, mariadb: bool) -> str:
-    """What the writer's oldest binlog starts after (MariaDB) / what it purged (MySQL)."""
-    if not mariadb:
-        return ws.gtid_purged or ""
-    sql = ctx.access.sql(w)
-    logs = await sql.query("SHOW BINARY LOGS")
-    if not logs:
-        return ""
-    first = logs[0]["Log_name"]
-    events = await sql.query("SHOW BINLOG EVENTS IN %s LIMIT 5", (first,))
-    for e in events:
-        if str(e.get("Event_type")) == "Gtid_list":
-            return str(e.get("Info") or "").strip("[]")
-    return ""

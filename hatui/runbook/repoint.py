@@ -18,11 +18,18 @@ from typing import Any
 from hatui.cluster import Cluster, Role
 from hatui.mysql.dialect import Dialect, dialect_for
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
+from hatui.rules.errant import Standing, classify
 from hatui.rules.topology import node_for_host, writer
-from hatui.runbook.facts import Facts, gather, reread_writer
+from hatui.runbook.facts import Facts, gather, reread_writer, writer_first_head
 from hatui.runbook.model import Check, Step, Verdict, mysql_node
-from hatui.runbook.ops import ChangeSource, ContinueFrom, Op, ReadPosition, Slot, StopReplica, WaitFor, op_step
-from hatui.runbook.rejoin import Standing, classify, writer_first_head
+from hatui.runbook.ops import (
+    Op,
+    ReadPosition,
+    Slot,
+    WaitFor,
+    op_step,
+    repoint_ops,
+)
 from hatui.runbook.runner import RunContext
 
 P, W, F = Verdict.PASS, Verdict.WARN, Verdict.FAIL
@@ -185,14 +192,7 @@ class Repoint:
             st = facts.status[n]
             assert st.version is not None
             d: Dialect = dialect_for(st.version)
-            ops: list[Op] = []
-            if d.is_mariadb:
-                # gtid_slave_pos is global: every channel stopped first (a stopped one: only a note)
-                ops += [StopReplica(n, d, ch.name) for ch in st.channels]
-                ops.append(ContinueFrom(n))
-                ops += [ChangeSource(n, d, wh, wport, ch.name, stop=False) for ch in channels]
-            else:
-                ops += [ChangeSource(n, d, wh, wport, ch.name) for ch in channels]
+            ops = repoint_ops(n, d, [ch.name for ch in st.channels], wh, wport, [ch.name for ch in channels])
             steps.append(op_step(f"repoint_{n}", f"Replicate {n} from {w}", ops, 60, commits=not steps))
             waits += [WaitFor(n, d, pos, self.catch_up_timeout, ch.name) for ch in channels]
         steps.append(

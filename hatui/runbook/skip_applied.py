@@ -62,7 +62,7 @@ from hatui.runbook.access import WriteAccess
 from hatui.runbook.facts import Facts, gather
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict, mysql_node
 from hatui.runbook.ops import Op, StartReplica, StopReplica, op_step
-from hatui.runbook.repair_gap import _q, probe_rows, table_meta
+from hatui.runbook.rows import probe_rows, q, table_meta
 from hatui.runbook.runner import RunContext, cluster_dir, state_dir
 from hatui.ssh.errors import SshError
 
@@ -197,10 +197,10 @@ class RemoveRow(Op):
         return f"remove {self.node}'s version of {self.schema}.{self.table} ({', '.join(map(str, self.values))})"
 
     def statements(self) -> list[Statement | str]:
-        where = " AND ".join(f"{_q(k)} = %s" for k in self.keys)
+        where = " AND ".join(f"{q(k)} = %s" for k in self.keys)
         return [
             "SET SESSION sql_log_bin = 0",
-            Statement(f"DELETE FROM {_q(self.schema)}.{_q(self.table)} WHERE {where}", self.values),
+            Statement(f"DELETE FROM {q(self.schema)}.{q(self.table)} WHERE {where}", self.values),
             "SET SESSION sql_log_bin = 1",
         ]
 
@@ -333,8 +333,8 @@ class SkipApplied:
                     )
                 ]
             args = tuple(gapmod.literal_param(v) for v in c.key)
-            where = " AND ".join(f"{_q(k)} = %s" for k in keys)
-            rows = await ctx.access.sql(n).query(f"SELECT * FROM {_q(schema)}.{_q(table)} WHERE {where}", args)
+            where = " AND ".join(f"{q(k)} = %s" for k in keys)
+            rows = await ctx.access.sql(n).query(f"SELECT * FROM {q(schema)}.{q(table)} WHERE {where}", args)
             saved += [{"table": c.table, "key": list(c.key), "row": {k: str(v) for k, v in r.items()}} for r in rows]
             ops.append(RemoveRow(n, schema, table, keys, args))
         write_private(folder / "replaced-rows.json", json.dumps(saved, indent=1, ensure_ascii=False))

@@ -19,11 +19,12 @@ from typing import Any
 
 from hatui.cluster import Cluster, Role, VipRole
 from hatui.mysql.dialect import dialect_for
+from hatui.rules.errant import classify
 from hatui.rules.topology import vip_views, writable
 from hatui.runbook.facts import Facts, gather
 from hatui.runbook.model import Check, Step, StepFailed, Verdict, mysql_node
 from hatui.runbook.ops import Op, SetWritable, Shell, op_step, vip_wait_command
-from hatui.runbook.rejoin import classify, save_errant
+from hatui.runbook.rejoin import save_errant
 from hatui.runbook.runner import RunContext
 from hatui.state import Kind
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from hatui.cluster import Cluster, Role, RouterKind, SecretError, Topology, VipRole, resolve_password
+from hatui.cluster import Cluster, Role, SecretError, Topology, VipRole, resolve_password
 from hatui.gtid import GtidPos, GtidSet
 from hatui.mysql.dialect import Dialect, dialect_for
 from hatui.mysql.status import MysqlStatus
 from hatui.mysql.version import detect_version
 from hatui.rules.errant import errant_transactions
-from hatui.rules.routers import server_node
 from hatui.rules.topology import node_for_host, vip_views, writer
 from hatui.runbook import movers
 from hatui.runbook.facts import Facts, gather
@@ -443,7 +442,7 @@ class Switchover:
     def _router_mover(self, facts: Facts, old: str, t: str) -> list[Check]:
         s = self.state
         s.mover = "router"
-        routes, checks = router_routes(self.cluster, facts, old, t)
+        routes, checks = movers.router_routes(self.cluster, facts, old, t)
         s.routes = [asdict(r) for r in routes]
         return checks
 
@@ -593,50 +592,6 @@ class Switchover:
             ),
         ]
         return steps
-
-
-def router_routes(cluster: Cluster, facts: Facts, old: str, t: str) -> tuple[list[movers.RouterRoute], list[Check]]:
-    """Every HAProxy's writers' route turned from `old` to `t` (both must be servers of it), with
-    a check per router and one for the move as a whole."""
-    snap = facts.snap
-    routes: list[movers.RouterRoute] = []
-    checks: list[Check] = []
-    for r in cluster.nodes_with_role(Role.ROUTER):
-        if r.router.kind != RouterKind.HAPROXY:
-            checks.append(
-                Check(
-                    f"router_writable: hatui can turn {r.name}'s writers' route",
-                    F,
-                    f"{r.name} is {r.router.kind}: hatui reads it but cannot change its routes",
-                    "change its destinations by hand (or let its metadata cache follow)",
-                )
-            )
-            continue
-        obs = facts.routers.get(r.name)
-        route = next((x for x in obs.routes if x.role == "writer"), None) if obs and not obs.error else None
-        servers = {server_node(snap, sv): sv.name for sv in route.servers} if route else {}
-        ok = route is not None and old in servers and t in servers
-        checks.append(
-            Check(
-                f"router_route: {r.name}'s writers' route has {old} and {t}",
-                P if ok else F,
-                (f"{route.name}: " + ", ".join(f"{sv.name} {sv.state}" for sv in route.servers))
-                if route
-                else (obs.error if obs else "not read") or "no writers' route",
-                "" if ok else f"add {t} to the writers' backend (disabled) on {r.name}",
-            )
-        )
-        if ok and route is not None:
-            routes.append(movers.RouterRoute(r.name, str(r.router.stats_socket), route.name, servers[old], servers[t]))
-    checks.append(
-        Check(
-            "mover: how the writers' address moves",
-            P if routes else F,
-            f"router: each HAProxy's writers' route turns from {old} to {t}" if routes else "no router to turn",
-            "" if routes else "configure router: in the cluster file",
-        )
-    )
-    return routes, checks
 
 
 class ThroughAddress(Op):
