@@ -32,6 +32,10 @@ SERIES_COLOURS: tuple[tuple[int, int, int], ...] = (
 )
 
 
+# each series' label and its stretches of (x: seconds from now, lag) points
+Series = tuple[tuple[str, tuple[tuple[tuple[float, float], ...], ...]], ...]
+
+
 class LagThresholds(Protocol):
     lag_warning: float
     lag_critical: float
@@ -82,20 +86,22 @@ class LagPlot(PlotextPlot):
         """Redraw from scratch: every series in `history`, relative to `now`. Nothing is redrawn
         when the picture is the same (a flat lag a second later, on a 600 s axis: most seconds
         once the window is full); a redraw costs ~20 ms."""
-        picture = self._picture(history, now, thresholds)
+        series = self._series(history, now)
+        limits = (thresholds.lag_warning, thresholds.lag_critical) if thresholds is not None else None
+        picture = (self.size, history.window_seconds, limits, series)
         if picture == self._shown:
             return
         self._shown = picture
-        self._draw(history, picture[-1], thresholds)
+        self._draw(history, series, thresholds)
         self.refresh()
 
-    def _picture(self, history: LagHistory, now: float, thresholds: LagThresholds | None) -> tuple[object, ...]:
+    def _series(self, history: LagHistory, now: float) -> Series:
         """What the plot shows: each series' stretches, their times snapped to a grid of half a
         character (plotext draws two points a character across: finer does not show), so the
         same picture a second later is the same data, drawn the same."""
         # not laid out yet (no width): the times as they are
         step = history.window_seconds / (2 * self.size.width) if self.size.width else 0.0
-        series: list[tuple[str, tuple[tuple[tuple[float, float], ...], ...]]] = []
+        series = []
         for key in history.series():
             runs = []
             for run in history.segments(key):
@@ -108,10 +114,9 @@ class LagPlot(PlotextPlot):
                         snapped.append((x, lag))
                 runs.append(tuple(snapped))
             series.append((history.label(key), tuple(runs)))
-        limits = (thresholds.lag_warning, thresholds.lag_critical) if thresholds is not None else None
-        return self.size, history.window_seconds, limits, tuple(series)
+        return tuple(series)
 
-    def _draw(self, history: LagHistory, series, thresholds: LagThresholds | None) -> None:  # type: ignore[no-untyped-def]
+    def _draw(self, history: LagHistory, series: Series, thresholds: LagThresholds | None) -> None:
         plt = self.plt
         self._drawn_version += 1
         plt.clear_data()  # drops the previous signals, threshold lines and limits
