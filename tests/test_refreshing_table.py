@@ -50,3 +50,21 @@ async def test_a_changed_cell_is_drawn_and_the_others_stay_as_they_were():
         assert [line.split() for line in drawn(t)[1:]] == [["db3", "2s"]]
         t.update_cell("db3", "age", Text("3s"))
         assert [line.split() for line in drawn(t)[1:]] == [["db3", "3s"]]
+
+
+async def test_a_row_cleared_and_added_again_under_its_key_shows_its_new_cells():
+    app = TableApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        t = app.query_one(RefreshingTable)
+        t.add_column("node", key="node")
+        t.add_column("state", key="state")
+        t.add_row(Text("db1"), Text("up"), key="db1")
+        await pilot.pause()
+        t.update_cell("db1", "state", Text("DOWN"))
+        assert drawn(t)[1].split() == ["db1", "DOWN"]
+        t.clear()  # the set of rows changed: the dashboard rebuilds the table under the same keys
+        t.add_row(Text("db1"), Text("up"), key="db1")
+        await pilot.pause()
+        assert drawn(t)[1].split() == ["db1", "up"]
+        t.update_cell("db1", "state", Text("DOWN"))
+        assert drawn(t)[1].split() == ["db1", "DOWN"]

@@ -41,6 +41,11 @@ class RefreshingTable(DataTable[Any]):
             self._layout_count = self._update_count
         return self._layout_count
 
+    def clear(self, columns: bool = False) -> RefreshingTable:
+        self._cell_updated.clear()  # the rows go, and their cells' versions with them (alert rows come and go)
+        super().clear(columns)
+        return self
+
     def update_cell(
         self, row_key: RowKey | str, column_key: ColumnKey | str, value: CellType, *, update_width: bool = False
     ) -> None:
