@@ -611,10 +611,10 @@ class Monitor:
     async def stop(self) -> None:
         await cancel_and_wait(self._tasks)  # until they end, even one that lost a cancellation
         self._tasks.clear()
-        for c in self.collectors.values():
-            await c.close()
-        for c in self.collectors.values():
-            await c.session.close()
+        # at once, not one node after another: a probe whose poll is in flight waits for it (up to
+        # its read timeout), and a console quitting with many nodes open waited for each in turn
+        await asyncio.gather(*(c.close() for c in self.collectors.values()))
+        await asyncio.gather(*(c.session.close() for c in self.collectors.values()))
 
     async def __aenter__(self) -> Monitor:
         await self.start()
