@@ -18,6 +18,9 @@ from hatui.mysql.dialect import dialect_for
 from hatui.mysql.reader import MysqlProbe, describe_error, read_status
 from hatui.mysql.version import detect_version
 
+from . import mysql_wire as wire
+from .mysql_wire import WireConnection
+
 FIXTURES = Path(__file__).parent / "fixtures" / "mysql"
 
 
@@ -401,57 +404,48 @@ async def test_an_idle_session_that_ends_sets_lost_at_once():
 
 
 class BatchConnection(FakeConnection):
-    """Also answers a multi-statement batch as a server does: result sets in order, stopping at
-    the first statement that fails (its error is raised when the client reaches it)."""
+    """Also answers a multi-statement batch as a server does, in bytes (tests/mysql_wire.py):
+    result sets in order, stopping at the first statement that fails (an error packet); a lost
+    connection (error 2013) ends the bytes there."""
 
-    closed = False
+    def __init__(self, version: str, comment: str, answers: dict[str, object]):
+        super().__init__(version, comment, answers)
+        self.wire = WireConnection(self._respond)
+        self._read_timeout = self._current_timeout = 1.0
 
-    def cursor(self, cls=None):
-        return _BatchCursor(self)
+    @property
+    def closed(self) -> bool:
+        return self.wire.closed or self.wire.force_closed
 
-    def close(self):
-        self.closed = True
+    @property
+    def _rfile(self):
+        return self.wire._rfile
 
+    def _execute_command(self, command: int, sql: str) -> None:
+        self.executed.append(sql)
+        self.wire._execute_command(command, sql)
 
-class _BatchCursor(_FakeCursor):
-    pending: list = []
+    def _force_close(self) -> None:
+        self.wire._force_close()
 
-    def execute(self, sql, args=None):
+    def close(self) -> None:
+        self.wire.close()
+
+    def _respond(self, sql: str) -> bytes:
         parts = sql.split(";\n")
-        if len(parts) == 1:
-            return super().execute(sql, args)
-        self.conn.executed.append(sql)
-        self.pending = []
-        for part in parts:
-            answer = next((a for p, a in self.conn.answers.items() if part.startswith(p)), None)
+        payloads: list[bytes] = []
+        for n, part in enumerate(parts):
+            answer = next((a for p, a in self.answers.items() if part.startswith(p)), None)
             assert answer is not None, f"unexpected statement {part!r}"
-            self.pending.append(answer)
+            if isinstance(answer, pymysql.err.MySQLError):
+                code, message = answer.args
+                if code != 2013:
+                    payloads.append(wire.error(code, message))
+                break  # 2013: the server never answers
             if isinstance(answer, Exception):
-                break
-        return self._next()
-
-    def _next(self):
-        answer = self.pending.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        self.rows = list(answer)
-        return len(self.rows)
-
-    def nextset(self):
-        if not self.pending:
-            return None
-        if self.conn.closed:  # as pymysql: reading on after the connection was closed
-            raise AttributeError("'NoneType' object has no attribute 'read'")
-        self._next()
-        return True
-
-    def close(self):  # as pymysql's Cursor.close: reads every answer still to come
-        while self.nextset():
-            pass
-
-    def __exit__(self, *exc):  # as pymysql's: closes
-        self.close()
-        return False
+                raise answer
+            payloads += wire.result_set(list(answer), more=n < len(parts) - 1)
+        return wire.packets(payloads)
 
 
 def _mariadb_answers(denied=None) -> dict:

@@ -11,7 +11,6 @@ far more than the statement (bench/fleet.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import socket
@@ -35,6 +34,7 @@ from .status import (
     parse_variables,
 )
 from .version import ServerVersion, detect_version
+from .wire import ColumnCache, Rows, query_batch
 
 __all__ = ["Guard", "MysqlProbe", "read_status", "read_dialect", "describe_error"]
 
@@ -86,37 +86,22 @@ def _batch(
     conn: Any,
     statements: list[str],
     guard: Guard | None,
-    enough: Callable[[list[list[dict[str, Any]] | BaseException]], bool] | None = None,
-) -> list[list[dict[str, Any]] | BaseException]:
+    enough: Callable[[list[Rows | pymysql.err.MySQLError]], bool] | None = None,
+    columns: ColumnCache | None = None,
+) -> list[Rows | pymysql.err.MySQLError]:
     """Send `statements` in one round trip (the connection allows multi-statements); every one is
     guarded before any is sent. Each statement's rows, in order; the server stops at a failing
     statement: its error takes its place and the ones after it are missing (not run).
     `enough(results so far)` true: the rest are not waited for and the connection is closed
-    (its answers are still to come)."""
+    (its answers are still to come). Read by the lean reader (hatui.mysql.wire): the same rows
+    as pymysql's, at a fraction of its CPU."""
     if guard is not None:
         for sql in statements:
             guard(sql)
-    out: list[list[dict[str, Any]] | BaseException] = []
-    cur = conn.cursor(pymysql.cursors.DictCursor)
-    abandoned = False
     try:
-        cur.execute(";\n".join(statements))
-        out.append(list(cur.fetchall() or []))
-        while len(out) < len(statements):
-            if enough is not None and enough(out):
-                # not through the cursor: closing it reads every answer still to come
-                abandoned = True
-                with contextlib.suppress(Exception):
-                    conn.close()
-                break
-            if not cur.nextset():
-                break
-            out.append(list(cur.fetchall() or []))
+        out, _ = query_batch(conn, ";\n".join(statements), columns or ColumnCache(), enough)
     except pymysql.err.MySQLError as exc:
-        out.append(exc)
-    finally:
-        if not abandoned:
-            cur.close()
+        return [exc]
     return out
 
 
@@ -127,6 +112,7 @@ def read_status(
     dialect: Dialect | None = None,
     batch: bool = False,
     binlog: bool = True,
+    columns: ColumnCache | None = None,
 ) -> MysqlStatus:
     """The server's state from an open pymysql connection (blocking).
 
@@ -135,7 +121,8 @@ def read_status(
     privilege errors on the replica/binlog/status reads become `warnings`. `batch`: the
     connection allows multi-statements; the reads go in one round trip (a statement the
     server refused, and the ones after it, are then asked again one by one, with the same
-    outcome as unbatched).
+    outcome as unbatched). `columns`: the column definitions a batch has seen before (kept
+    per probe: the same statements describe the same columns every poll).
 
     The binary log status comes last, and not at all with `binlog=False` (the caller's last
     reading had threads waiting for disk space): SHOW MASTER STATUS waits for the binlog's lock,
@@ -156,10 +143,10 @@ def read_status(
 
     # threads waiting for space (the first read counts them): the binlog read, last, would wait
     # behind them up to a minute: not waited for
-    def enough(got: list[list[dict[str, Any]] | BaseException]) -> bool:
+    def enough(got: list[Rows | pymysql.err.MySQLError]) -> bool:
         return len(got) == 3 and isinstance(got[0], list) and _disk_waits(got[0]) > 0
 
-    got = _batch(conn, [sql for sql, _ in reads], guard, enough) if batch else []
+    got = _batch(conn, [sql for sql, _ in reads], guard, enough, columns) if batch else []
     results: list[list[dict[str, Any]]] = []
     for i, (sql, what) in enumerate(reads):
         done = got[i] if i < len(got) else None
@@ -347,6 +334,7 @@ class MysqlProbe:
         self._target = (host, int(port))
         self._lock = threading.Lock()
         self._conn: Any = None
+        self._columns = ColumnCache()
         self._disk_waits = 0  # threads waiting for disk space at the last reading: no binlog read then
         self._conn_target: tuple[str, int] | None = None
         self._dialect: Dialect | None = None
@@ -523,7 +511,12 @@ class MysqlProbe:
                 # wait there up to a minute, holding a connection: `hatui status` in a loop
                 # would use up max_connections); afterwards the last reading says
                 status = read_status(
-                    self._conn, guard=self.guard, dialect=self._dialect, batch=reused, binlog=not self._disk_waits
+                    self._conn,
+                    guard=self.guard,
+                    dialect=self._dialect,
+                    batch=reused,
+                    binlog=not self._disk_waits,
+                    columns=self._columns,
                 )
                 self._disk_waits = status.disk_waits or 0
                 if not self._conn.open:

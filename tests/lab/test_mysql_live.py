@@ -243,3 +243,41 @@ async def test_retarget_moves_the_probe_to_another_server(lab):
         assert st.up and st.server_id == 3 and st.read_only is True
     finally:
         await p.close()
+
+
+async def test_the_lean_batch_reading_equals_pymysqls_statement_by_statement(lab):
+    """The console's poll reads a batch's bytes itself (hatui.mysql.wire); on every real server
+    it must read what pymysql reads, column for column (a quiet lab: only the uptime and the
+    connection count may move between the two)."""
+    import dataclasses
+
+    import pymysql
+    from pymysql.constants import CLIENT
+
+    from hatui.mysql.reader import read_dialect, read_status
+    from hatui.mysql.wire import ColumnCache
+
+    def both(node: str):
+        conn = connect(
+            lab,
+            lab.spec.node(node).address,
+            cursorclass=pymysql.cursors.DictCursor,
+            client_flag=CLIENT.MULTI_STATEMENTS,
+        )
+        try:
+            d = read_dialect(conn)
+            cache = ColumnCache()
+            plain = read_status(conn, dialect=d)
+            lean = [read_status(conn, dialect=d, batch=True, columns=cache) for _ in range(2)]  # cache cold, warm
+            return plain, lean
+        finally:
+            conn.close()
+
+    for node in ("db1", "db2", "db3"):
+        plain, lean = await asyncio.to_thread(both, node)
+        assert plain.up and plain.channels, plain.error
+        for st in lean:
+            same = dataclasses.replace(
+                st, uptime_seconds=plain.uptime_seconds, threads_connected=plain.threads_connected
+            )
+            assert same == plain, node
