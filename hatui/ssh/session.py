@@ -32,8 +32,10 @@ from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import cast
 
 import asyncssh
+from asyncssh.forward import SSHForwarder
 
 from hatui.cluster.model import Node
 from hatui.privatefs import open_private
@@ -687,7 +689,11 @@ class ArmedCommand:
 
 
 class _Forward:
-    """127.0.0.1:port -> (through the node's current SSH connection) remote_host:remote_port."""
+    """127.0.0.1:port -> (through the node's current SSH connection) remote_host:remote_port.
+
+    The bytes are relayed by protocol callbacks (asyncssh's SSHForwarder on both sides), not by
+    stream tasks: the status poll's every answer crosses here, every second for every node, and
+    a reader/writer pump cost the console two task wake-ups per chunk each way."""
 
     def __init__(self, session: NodeSession, remote_host: str, remote_port: int):
         self.session = session
@@ -695,46 +701,40 @@ class _Forward:
         self.remote_port = remote_port
         self.port = 0
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # channels being opened
+        self._open: set[SSHForwarder] = set()  # local sides of relays
 
     async def start(self, local_port: int) -> None:
-        self._server = await asyncio.start_server(self._client, "127.0.0.1", local_port)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _LocalSide(self), "127.0.0.1", local_port)
         self.port = self._server.sockets[0].getsockname()[1]
 
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
+    def _accepted(self, local: _LocalSide) -> None:
+        self._open.add(local)
+        task = asyncio.get_running_loop().create_task(self._connect(local))
         self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connect(self, local: _LocalSide) -> None:
         try:
-            try:
-                conn = await self.session._ensure()
-                ch_reader, ch_writer = await conn.open_connection(self.remote_host, self.remote_port)
-            except (SshError, *_CHANNEL_ERRORS) as exc:
-                log.info(
-                    "%s: forward to %s:%s refused a client: %s",
-                    self.session.node.name,
-                    self.remote_host,
-                    self.remote_port,
-                    exc,
-                )
-                return
-            pumps = [asyncio.ensure_future(_pump(reader, ch_writer)), asyncio.ensure_future(_pump(ch_reader, writer))]
-            try:
-                await asyncio.gather(*pumps)
-            except (*_CHANNEL_ERRORS, ConnectionError):
-                pass
-            finally:
-                for p in pumps:
-                    p.cancel()
-                ch_writer.close()
+            conn = await self.session._ensure()
+            # asyncssh's own local forwarding passes its SSHForwarder as the session the same way
+            factory = cast(Callable[[], asyncssh.SSHTCPSession[bytes]], lambda: SSHForwarder(local))
+            await conn.create_connection(factory, self.remote_host, self.remote_port)
         except asyncio.CancelledError:
-            # close() cancels us, maybe while the channel is still opening: end quietly. A
-            # cancelled client task makes asyncio's stream callback (3.11) print a traceback
-            # when it asks task.exception() (a refused runbook ended with one on its screen).
-            pass
-        finally:
-            writer.close()
-            self._tasks.discard(task)
+            local.close()  # close() cancels us, maybe while the channel is still opening
+            return
+        except (SshError, *_CHANNEL_ERRORS) as exc:
+            log.info(
+                "%s: forward to %s:%s refused a client: %s",
+                self.session.node.name,
+                self.remote_host,
+                self.remote_port,
+                exc,
+            )
+            local.close()
+            return
+        local.peer_ready()
 
     async def close(self) -> None:
         if self._server is not None:
@@ -743,14 +743,30 @@ class _Forward:
             t.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        for local in list(self._open):
+            local.close()
 
 
-async def _pump(reader, writer) -> None:
-    while True:
-        data = await reader.read(65536)
-        if not data:
-            break
-        writer.write(data)
-        await writer.drain()
-    if writer.can_write_eof():
-        writer.write_eof()
+class _LocalSide(SSHForwarder):
+    """A client of a _Forward: what it sends before its channel is open waits in the buffer."""
+
+    def __init__(self, forward: _Forward):
+        super().__init__()
+        self._forward = forward
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._forward._accepted(self)
+
+    def peer_ready(self) -> None:
+        if self._peer is None:
+            return
+        if self._inpbuf:
+            self._peer.write(self._inpbuf)
+            self._inpbuf = b""
+        if self._eof_received:
+            self._peer.write_eof()
+
+    def close(self) -> None:
+        self._forward._open.discard(self)
+        super().close()
