@@ -236,26 +236,31 @@ def test_the_streamed_probe_gives_a_reading_each_interval_and_dies_with_its_chan
     import os
     import time
 
-    from hatui.collect.nodeprobe import BEGIN, END, probe_stream_command
+    from hatui.collect.nodeprobe import BEGIN, END, SAME, probe_stream_command
 
     cmd = probe_stream_command(True, None, 0.1)
     # the command as sshd would run it: `exec sh -c '...'` through a shell
     p = subprocess.Popen(  # a session of its own, as under sshd: its process group is its pid
         ["sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True
     )
-    readings, lines = [], []
+    readings, lines, same = [], [], 0
     t0 = time.monotonic()
     try:
         assert p.stdout is not None
-        while len(readings) < 3 and time.monotonic() - t0 < 10:
+        while len(readings) < 5 and time.monotonic() - t0 < 10:
             line = p.stdout.readline().rstrip("\n")
             if line == BEGIN:
                 lines = []
             elif line == END:
                 readings.append(parse_probe("\n".join(lines), True))
+            elif line == SAME:  # the reading before, taken again: never the first
+                assert readings
+                readings.append(readings[-1])
+                same += 1
             else:
                 lines.append(line)
-        assert len(readings) == 3
+        assert len(readings) == 5
+        assert same > 0  # this machine's addresses and keepalived stayed as they were
         for addresses, ka in readings:
             assert "127.0.0.1" in addresses.addresses  # this machine's own addresses
             assert ka is not None and not ka.running  # no keepalived runs here

@@ -20,7 +20,7 @@ from hatui.aio import cancel_and_wait
 from hatui.cluster import Cluster, MysqlVia, Node, Role, RouterKind, SecretError, resolve_password
 from hatui.collect.kaconfig import config_command, masked_config
 from hatui.collect.logs import LogSource
-from hatui.collect.nodeprobe import BEGIN, END, parse_probe, probe_command, probe_stream_command
+from hatui.collect.nodeprobe import BEGIN, END, SAME, parse_probe, probe_command, probe_stream_command
 from hatui.collect.routers import STAT_BEGIN, STAT_END, haproxy_answer, haproxy_stream_command, read_router
 from hatui.collect.vrrpdump import dump_command, split_dump
 from hatui.keepalived.dump import DumpParseError, fold_event, infer_from_events, parse_data_dump, parse_json_dump
@@ -29,7 +29,7 @@ from hatui.mysql.reader import MysqlProbe
 from hatui.mysql.status import MysqlStatus
 from hatui.routers.model import RouterObs
 from hatui.ssh import NodeSession, SessionPool, SshError
-from hatui.state.observations import Kind, SshObs
+from hatui.state.observations import AddressObs, KeepalivedProcObs, Kind, SshObs
 from hatui.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class ReadOnlyGuards(Protocol):
 _VRRP_CHANGES = {"state", "priority", "script", "priority_zero", "vip_set", "vip_removed", "lifecycle"}
 
 
-BEGIN_B, END_B = BEGIN.encode(), END.encode()
+BEGIN_B, END_B, SAME_B = BEGIN.encode(), END.encode(), SAME.encode()
 STOP_RECHECK = 0.3  # seconds between reads of a keepalived whose log said it is stopping
 STOP_WATCH = 4.0  # ... for at most this long (a graceful stop takes about a second)
 STAT_BEGIN_B, STAT_END_B = STAT_BEGIN.encode(), STAT_END.encode()
@@ -149,10 +149,15 @@ class NodeCollector:
         failed = 0  # attempts in a row that did not connect
         next_try = 0.0
         while True:
+            # asleep until the connection could first count as quiet, not woken 4 times a second
+            # to find it was not (a fleet's nodes each woke this loop 240 times a minute)
             t0 = time.monotonic()
-            await asyncio.sleep(RENEW_CHECK)
+            wait = RENEW_CHECK
+            if self._heard is not None and self._connected():
+                wait = max(RENEW_CHECK, self._heard + QUIET_AFTER - t0, next_try - t0)
+            await asyncio.sleep(wait)
             now = time.monotonic()
-            if now - t0 > 2 * RENEW_CHECK or self._heard is None or not self._connected():
+            if now - t0 > wait + RENEW_CHECK or self._heard is None or not self._connected():
                 continue
             if now - self._heard < QUIET_AFTER:
                 failed = 0
@@ -195,7 +200,9 @@ class NodeCollector:
             self.store.put(self.node.name, Kind.KEEPALIVED, ka, now)
 
     def _take_probe(self, stdout: str, at: float) -> None:
-        addresses, ka = parse_probe(stdout, self.has_keepalived)
+        self._put_probe(*parse_probe(stdout, self.has_keepalived), at)
+
+    def _put_probe(self, addresses: AddressObs, ka: KeepalivedProcObs | None, at: float) -> None:
         self.store.put(self.node.name, Kind.ADDRESSES, addresses, at)
         if ka is not None:
             self.store.put(self.node.name, Kind.KEEPALIVED, ka, at)
@@ -215,15 +222,20 @@ class NodeCollector:
                 try:
                     lines: list[bytes] = []
                     at = time.time()
+                    last: tuple[AddressObs, KeepalivedProcObs | None] | None = None  # this stream's
                     while True:
                         # asyncio.timeout, not wait_for (see _mysql_loop)
                         async with asyncio.timeout(quiet):
                             line = await anext(stream)
                         self._heard = time.monotonic()
-                        if line == BEGIN_B:
+                        if line == SAME_B:
+                            if last is not None:  # the same reading, taken now
+                                self._put_probe(*last, time.time())
+                        elif line == BEGIN_B:
                             lines, at = [], time.time()  # the reading is as of its start
                         elif line == END_B:
-                            self._take_probe(b"\n".join(lines).decode("utf-8", "replace"), at)
+                            last = parse_probe(b"\n".join(lines).decode("utf-8", "replace"), self.has_keepalived)
+                            self._put_probe(*last, at)
                             took = True
                         else:
                             lines.append(line)

@@ -83,19 +83,27 @@ else echo '{ONELINE_MARK}'; ip -o addr show; fi"""
 
 BEGIN = "@@hatui-probe-begin@@"
 END = "@@hatui-probe-end@@"
+SAME = "@@hatui-probe-same@@"  # this reading is the one before it, taken again now
 
 
 def probe_stream_command(with_keepalived: bool, pid_file: str | None = None, interval: float = 1.0) -> str:
     """The probe as one long-lived command: a reading every `interval` seconds between BEGIN and
-    END lines, on one SSH channel instead of a new session a second. Each reading runs in a
+    END lines (or SAME when it equals the one before), on one SSH channel instead of a new
+    session a second. Each reading runs in a
     command substitution, a subshell (the check's `exit` ends the reading, not the loop). When the channel closes, the
     next line written fails (SIGPIPE) and the loop ends with it: no orphan outlives a reading."""
     script = _ADDRESSES
     if with_keepalived:
         script += f"\necho {SEPARATOR}\n" + _keepalived_check(pid_file)
     # the reading is taken whole, then written at once: one SSH packet a second, not one per
-    # line (each packet wakes the console; at a fleet's scale that was a visible share of its CPU)
-    loop = f"while :; do r=$(\n{script}\n); printf '{BEGIN}\\n%s\\n{END}\\n' \"$r\"; sleep {interval:g}; done"
+    # line (each packet wakes the console; at a fleet's scale that was a visible share of its
+    # CPU). A reading equal to the one before is one SAME line: ~20 bytes to decrypt and nothing
+    # to parse, not the addresses' JSON again; still a line a second, so a quiet stream is news
+    loop = (
+        f"o=; while :; do r=$(\n{script}\n); "
+        f'if [ "$r" = "$o" ]; then echo {SAME}; else printf \'{BEGIN}\\n%s\\n{END}\\n\' "$r"; o=$r; fi; '
+        f"sleep {interval:g}; done"
+    )
     return f"exec sh -c {shlex.quote(loop)}"
 
 
