@@ -561,3 +561,18 @@ def test_a_kept_connection_that_hangs_is_reported_at_once_one_that_was_closed_is
     assert not st.up and len(fresh) == connects
     assert time.monotonic() - t0 < (0.55 if silent else 0.1)
     p._executor.shutdown()
+
+
+def test_a_poll_reuses_only_the_parts_whose_rows_did_not_change():
+    from hatui.mysql.reader import _Parts
+
+    d = dialect_for(detect_version("10.11.6-MariaDB-log"))
+    answers = _mariadb_answers()
+    rows = [answers["SELECT @@global."], answers["SHOW ALL SLAVES STATUS"], STATUS_ROWS, answers["SHOW MASTER STATUS"]]
+    first = _Parts(d, rows, True)
+    moved = [dict(r) for r in rows[1]]
+    moved[0]["Seconds_Behind_Master"] = "7"
+    second = _Parts(d, [rows[0], moved, STATUS_ROWS, rows[3]], True, first)
+    assert second.variables is first.variables and second.binlog is first.binlog
+    assert second.channels is not first.channels and second.channels[0].lag_seconds == 7
+    assert second.status({}, []) == _Parts(d, second.rows, True).status({}, [])  # the same reading as parsed afresh

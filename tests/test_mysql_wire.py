@@ -127,3 +127,42 @@ def test_the_column_cache_tells_columns_apart_and_stays_bounded():
         got, _ = query_batch(conn, "x", cache)
         assert got == [[{f"c{i}": i}]]
     assert len(cache._known) <= ColumnCache.LIMIT
+
+
+def test_an_answer_in_pieces_is_complete_only_with_its_last_byte():
+    from hatui.mysql.wire import answers_in
+
+    payloads = wire.result_set([{"a": "1", "b": 2}], more=True) + wire.result_set([{"c": None}], more=False)
+    data = wire.packets(payloads)
+    for cut in range(len(data)):
+        assert answers_in(data[:cut], ColumnCache()) is None, cut
+    assert answers_in(data, ColumnCache()) == ([[{"a": "1", "b": 2}], [{"c": None}]], False)
+    # a refusal ends the answer where it stands
+    refused = wire.packets(wire.result_set([{"a": 1}], more=True) + [wire.error(1227, "denied")])
+    got = answers_in(refused, ColumnCache())
+    assert got is not None and got[0][0] == [{"a": 1}] and isinstance(got[0][1], pymysql.err.OperationalError)
+
+
+def test_a_command_is_one_query_packet_of_sequence_zero():
+    from hatui.mysql.wire import command
+
+    assert command("SELECT 1") == b"\x09\x00\x00\x00\x03SELECT 1"
+
+
+def test_only_the_end_of_a_result_set_is_taken_for_a_possible_end():
+    from hatui.mysql.wire import answers_in, may_end
+
+    payloads = wire.result_set([{"a": "1"}, {"a": ""}], more=True) + wire.result_set([{"c": 5}], more=False)
+    data = wire.packets(payloads)
+    ends = [cut for cut in range(len(data) + 1) if may_end(data[:cut])]
+    # after the column definitions' EOF, the row starting with an empty value (0x00), the first
+    # result's EOF, the second's definitions' EOF and its last EOF; never inside a packet
+    bounds = []
+    pos = 0
+    for p in payloads:
+        pos += 4 + len(p)
+        bounds.append(pos)
+    assert set(ends) <= set(bounds) and ends[-1] == len(data)
+    assert len(ends) == 5
+    # every complete answer is found by parsing only where may_end says so
+    assert [answers_in(data[:cut], ColumnCache()) is not None for cut in ends] == [False] * 4 + [True]

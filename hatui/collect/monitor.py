@@ -27,6 +27,7 @@ from hatui.keepalived.dump import DumpParseError, fold_event, infer_from_events,
 from hatui.keepalived.logparse import parse_line
 from hatui.mysql.reader import MysqlProbe
 from hatui.mysql.status import MysqlStatus
+from hatui.mysql.wire import Tap
 from hatui.routers.model import RouterObs
 from hatui.ssh import NodeSession, SessionPool, SshError
 from hatui.state.observations import AddressObs, KeepalivedProcObs, Kind, SshObs
@@ -329,6 +330,8 @@ class NodeCollector:
             except SecretError as e:
                 return MysqlStatus(up=False, error=f"no password: {e}")
             self._probe = self._mysql_factory(node.host, node.mysql.port, account.user, password, name=node.name)
+            if node.mysql.via == MysqlVia.SSH_TUNNEL:
+                self._probe.tap_with(self._mysql_tap)
         if node.mysql.via == MysqlVia.SSH_TUNNEL:
             try:
                 # From the node itself, to its own address: the same path replication uses.
@@ -337,6 +340,9 @@ class NodeCollector:
                 return MysqlStatus(up=False, error=f"no SSH tunnel: {e}")
             self._probe.retarget("127.0.0.1", port)
         return await self._probe.poll()
+
+    def _mysql_tap(self, client_port: int) -> Tap | None:
+        return self.session.forward_tap(self.node.host, self.node.mysql.port, client_port)
 
     async def vrrp_once(self) -> None:
         if not self.has_keepalived:

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import pymysql
 import pymysql.cursors
@@ -26,7 +26,9 @@ from pymysql.constants import CLIENT, ER
 
 from .dialect import DISK_WAITS, Dialect, dialect_for
 from .status import (
+    BinlogStatus,
     MysqlStatus,
+    ReplicationChannel,
     assemble_status,
     parse_binlog_status,
     parse_global_status,
@@ -34,7 +36,7 @@ from .status import (
     parse_variables,
 )
 from .version import ServerVersion, detect_version
-from .wire import ColumnCache, Rows, query_batch
+from .wire import ColumnCache, Rows, Tap, answers_in, command, may_end, query_batch
 
 __all__ = ["Guard", "MysqlProbe", "read_status", "read_dialect", "describe_error"]
 
@@ -133,20 +135,8 @@ def read_status(
     if dialect is None:
         dialect = read_dialect(conn, guard=guard)
     warnings: list[str] = []
-    reads = [
-        (dialect.variables_sql(), None),
-        (dialect.replica_status_sql, "replica status"),
-        (dialect.global_status_sql, "global status"),
-    ]
-    if binlog:
-        reads.append((dialect.binlog_status_sql, "binary log status"))
-
-    # threads waiting for space (the first read counts them): the binlog read, last, would wait
-    # behind them up to a minute: not waited for
-    def enough(got: list[Rows | pymysql.err.MySQLError]) -> bool:
-        return len(got) == 3 and isinstance(got[0], list) and _disk_waits(got[0]) > 0
-
-    got = _batch(conn, [sql for sql, _ in reads], guard, enough, columns) if batch else []
+    reads = _reads(dialect, binlog)
+    got = _batch(conn, [sql for sql, _ in reads], guard, _enough, columns) if batch else []
     results: list[list[dict[str, Any]]] = []
     for i, (sql, what) in enumerate(reads):
         done = got[i] if i < len(got) else None
@@ -168,20 +158,67 @@ def read_status(
             results.append([])
         else:  # not batched, or after a refused statement the server did not run
             results.append(_optional(conn, sql, guard, what, warnings))
-    var_rows, replica_rows, status_rows = results[:3]
-    binlog_rows = results[3] if binlog else []
     if not binlog:
         warnings.append(_BINLOG_WAITS)
-    variables = parse_variables(var_rows, dialect)
-    channels = parse_replica_rows(replica_rows, dialect)
-    status = parse_binlog_status(binlog_rows)
-    global_status = parse_global_status(status_rows)
+    parts = _Parts(dialect, results, binlog)
     semi_vars: dict[str, Any] = {}
-    if not dialect.is_mariadb and any(k.startswith("rpl_semi_sync_") for k in global_status):
+    if parts.wants_semi_sync:
         semi_vars = parse_variables(
             _optional(conn, dialect.semi_sync_variables_sql, guard, "semi-sync variables", warnings), dialect
         )
-    return assemble_status(dialect.version, variables, channels, status, global_status, semi_vars, warnings)
+    return parts.status(semi_vars, warnings)
+
+
+def _reads(dialect: Dialect, binlog: bool) -> list[tuple[str, str | None]]:
+    """The poll's statements, in order, each with what it reads (None: the server's own
+    variables, without which there is no reading)."""
+    reads: list[tuple[str, str | None]] = [
+        (dialect.variables_sql(), None),
+        (dialect.replica_status_sql, "replica status"),
+        (dialect.global_status_sql, "global status"),
+    ]
+    if binlog:
+        reads.append((dialect.binlog_status_sql, "binary log status"))
+    return reads
+
+
+def _enough(got: list[Rows | pymysql.err.MySQLError]) -> bool:
+    # threads waiting for space (the first read counts them): the binlog read, last, would wait
+    # behind them up to a minute: not waited for
+    return len(got) == 3 and isinstance(got[0], list) and _disk_waits(got[0]) > 0
+
+
+class _Parts:
+    """The poll's rows, parsed: all of a reading but MySQL's semi-sync switches. A part whose
+    rows equal those of `before` (the last poll's) is taken from it, not parsed again: on a
+    quiet server only the status counters move from one second to the next."""
+
+    def __init__(self, dialect: Dialect, results: list[Rows], binlog: bool, before: _Parts | None = None):
+        self.rows = results
+        self.dialect = dialect
+        if before is None or before.dialect is not dialect:
+            before = None
+
+        def unchanged(i: int) -> _Parts | None:
+            return before if before is not None and len(before.rows) > i and before.rows[i] == results[i] else None
+
+        b = unchanged(0)
+        self.variables: dict[str, Any] = b.variables if b else parse_variables(results[0], dialect)
+        b = unchanged(1)
+        self.channels: tuple[ReplicationChannel, ...] = b.channels if b else parse_replica_rows(results[1], dialect)
+        self.global_status = parse_global_status(results[2])
+        b = unchanged(3) if binlog else None
+        self.binlog: BinlogStatus = b.binlog if b else parse_binlog_status(results[3] if binlog else [])
+
+    @property
+    def wants_semi_sync(self) -> bool:
+        """MySQL with a semi-sync plugin loaded: its *_enabled switches need one more read."""
+        return not self.dialect.is_mariadb and any(k.startswith("rpl_semi_sync_") for k in self.global_status)
+
+    def status(self, semi_vars: dict[str, Any], warnings: list[str]) -> MysqlStatus:
+        return assemble_status(
+            self.dialect.version, self.variables, self.channels, self.binlog, self.global_status, semi_vars, warnings
+        )
 
 
 _BINLOG_WAITS = (
@@ -335,6 +372,9 @@ class MysqlProbe:
         self._lock = threading.Lock()
         self._conn: Any = None
         self._columns = ColumnCache()
+        self._tap_for: Callable[[int], Tap | None] | None = None
+        self._tap_unfit = False  # this connection's readings need the worker (see _tapped_poll)
+        self._parts: _Parts | None = None  # the last tapped reading's, to reuse what did not change
         self._disk_waits = 0  # threads waiting for disk space at the last reading: no binlog read then
         self._conn_target: tuple[str, int] | None = None
         self._dialect: Dialect | None = None
@@ -354,6 +394,12 @@ class MysqlProbe:
     @property
     def port(self) -> int:
         return self._target[1]
+
+    def tap_with(self, find: Callable[[int], Tap | None]) -> None:
+        """`find(local port of the probe's connection)`: the tap of the relay that connection
+        goes through (an SSH forward), if any. With one, a kept connection's poll is sent and
+        read from the event loop (_tapped_poll)."""
+        self._tap_for = find
 
     def retarget(self, host: str, port: int) -> None:
         """Point at a new address (an SSH tunnel's local port after a reconnect); the next poll
@@ -425,6 +471,11 @@ class MysqlProbe:
                 f"no answer yet (previous poll still waiting, "
                 f"limits {self.connect_timeout:g} s connect, {self.read_timeout:g} s read)"
             )
+        tapped = await self._tapped_poll()
+        if tapped is not None:
+            return tapped
+        if self._closed:
+            return MysqlStatus.down("probe closed")
         loop = asyncio.get_running_loop()
         try:
             fut = self._executor.submit(self._poll_blocking)
@@ -440,6 +491,82 @@ class MysqlProbe:
         except BaseException as exc:  # a bug, not the server: still never raise to the caller
             log.exception("probe %s: unexpected error", self.name)
             return MysqlStatus.down(f"internal error: {type(exc).__name__}")
+
+    async def _tapped_poll(self) -> MysqlStatus | None:
+        """The poll of a kept connection, sent and read in the event loop through its relay's
+        tap: no worker thread, no local socket, the answer parsed as its bytes arrive. Only the
+        plain case: every statement answered, no threads waiting for disk space, no semi-sync
+        plugin to ask about. None: the worker's poll is to do it (it handles the rest, and a
+        connection that ended: one fresh try). A server silent for read_timeout is hung: said
+        at once, as the worker says it."""
+        conn, dialect, find = self._conn, self._dialect, self._tap_for
+        if find is None or conn is None or dialect is None or self._tap_unfit or self._disk_waits:
+            return None
+        with self._lock:
+            if self._conn_target != self._target:
+                return None
+        try:
+            tap = find(conn._sock.getsockname()[1])
+        except (AttributeError, OSError):
+            return None
+        if tap is None:
+            return None
+        reads = _reads(dialect, True)
+        try:
+            if self.guard is not None:
+                for sql, _ in reads:
+                    self.guard(sql)
+        except Exception:
+            return None  # the worker refuses it the same way, and says so
+        done: asyncio.Future[tuple[list[Rows | pymysql.err.MySQLError], bool]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        received = bytearray()
+
+        def data(chunk: bytes) -> None:
+            received.extend(chunk)
+            if done.done() or not may_end(received):
+                return
+            try:
+                got = answers_in(bytes(received), self._columns, _enough)
+            except pymysql.err.MySQLError as exc:
+                done.set_exception(exc)
+                return
+            if got is not None:
+                done.set_result(got)
+
+        def ended() -> None:
+            if not done.done():
+                done.set_exception(ConnectionResetError("the connection ended"))
+
+        if not tap.take(data, ended):
+            return None
+        try:
+            tap.send(command(";\n".join(sql for sql, _ in reads)))
+            async with asyncio.timeout(self.read_timeout):
+                answers, abandoned = await done
+        except TimeoutError:
+            self._drop()
+            return MysqlStatus.down(f"timeout after {self.read_timeout:g} s waiting for an answer", dialect.version)
+        except (pymysql.err.MySQLError, ConnectionResetError):
+            self._drop()
+            return None
+        finally:
+            tap.give_back()
+        if abandoned:  # threads wait for disk space: the binlog read's answer is still to come
+            self._drop()
+            return None
+        if len(answers) != len(reads) or not all(isinstance(a, list) for a in answers):
+            self._tap_unfit = True  # a refused statement: asked again one by one, in the worker
+            return None
+        parts = _Parts(dialect, cast(list[Rows], answers), True, self._parts)
+        self._parts = parts
+        if parts.wants_semi_sync:
+            self._tap_unfit = True
+            return None
+        status = parts.status({}, [])
+        self._disk_waits = status.disk_waits or 0
+        return status
 
     async def close(self) -> None:
         self._closed = True
@@ -457,6 +584,7 @@ class MysqlProbe:
     # ------------------------------------------------------------------ worker thread
     def _drop(self) -> None:
         conn, self._conn, self._dialect, self._conn_target = self._conn, None, None, None
+        self._tap_unfit = False
         if conn is not None:
             try:
                 conn.close()

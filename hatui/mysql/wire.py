@@ -17,14 +17,33 @@ import contextlib
 import errno
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from pymysql import err
 from pymysql.constants import COMMAND, CR, FIELD_TYPE, SERVER_STATUS
 
-__all__ = ["ColumnCache", "Rows", "query_batch"]
+__all__ = ["ColumnCache", "Incomplete", "Rows", "Tap", "answers_in", "command", "may_end", "query_batch"]
 
 Rows = list[dict[str, Any]]
+
+
+class Tap(Protocol):
+    """The server end of a connection whose client sits in another thread (an SSH forward's
+    relay): between two of the client's commands, its answers can be taken here, in the event
+    loop, instead of crossing a local socket to the client's thread."""
+
+    def take(self, data: Callable[[bytes], None], ended: Callable[[], None]) -> bool:
+        """Answers go to `data` from now, and the end of the connection to `ended`; False when
+        the connection is not open."""
+        ...
+
+    def send(self, data: bytes) -> None: ...
+
+    def give_back(self) -> None:
+        """Answers go to the client again."""
+        ...
+
+
 Convert = Callable[[bytes], Any]
 
 _INTS = {FIELD_TYPE.TINY, FIELD_TYPE.SHORT, FIELD_TYPE.LONG, FIELD_TYPE.LONGLONG, FIELD_TYPE.INT24, FIELD_TYPE.YEAR}
@@ -122,19 +141,26 @@ class ColumnCache:
         return got
 
 
+class Incomplete(Exception):
+    """The bytes so far end inside the answer."""
+
+
 class _Packets:
-    """The server's packets, read from the connection's buffered socket file in large reads."""
+    """The server's packets: read from the connection's buffered socket file in large reads, or
+    (conn None) from bytes already received, raising Incomplete where they end."""
 
     __slots__ = ("_conn", "_buf", "_pos")
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, data: bytes = b"") -> None:
         self._conn = conn
-        self._buf = b""
+        self._buf = data
         self._pos = 0
 
     def _fill(self, need: int) -> None:
         conn = self._conn
         while len(self._buf) - self._pos < need:
+            if conn is None:
+                raise Incomplete
             try:
                 chunk = conn._rfile.read1(65536)
             except OSError as exc:
@@ -154,6 +180,13 @@ class _Packets:
             self._pos = 0
 
     def next(self) -> bytes:
+        p, buf = self._pos, self._buf
+        if len(buf) - p >= 4:  # the usual case: the whole packet is here already
+            size = buf[p] | buf[p + 1] << 8 | buf[p + 2] << 16
+            end = p + 4 + size
+            if end <= len(buf) and size < 0xFFFFFF:
+                self._pos = end
+                return buf[p + 4 : end]
         payload = b""
         while True:
             self._fill(4)
@@ -237,16 +270,70 @@ def query_batch(
         conn._current_timeout = conn._read_timeout
     packets = _Packets(conn)
     out: list[Rows | err.MySQLError] = []
+    try:
+        abandoned = _answers(packets, columns, enough, out)
+    except err.MySQLError as exc:  # the connection failed (closed by now): what came stays
+        out.append(exc)
+        return out, False
+    if abandoned:
+        with contextlib.suppress(Exception):
+            conn.close()
+    return out, abandoned
+
+
+def _answers(
+    packets: _Packets,
+    columns: ColumnCache,
+    enough: Callable[[list[Rows | err.MySQLError]], bool] | None,
+    out: list[Rows | err.MySQLError],
+) -> bool:
+    """Every answer into `out`; True when `enough` said to stop before the last."""
     while True:
-        try:
-            rows, more = _result(packets, columns)
-        except err.MySQLError as exc:  # the connection failed (closed by now): what came stays
-            out.append(exc)
-            return out, False
+        rows, more = _result(packets, columns)
         out.append(rows)
         if not more:
-            return out, False
+            return False
         if enough is not None and enough(out):
-            with contextlib.suppress(Exception):
-                conn.close()
-            return out, True
+            return True
+
+
+def may_end(data: bytes | bytearray) -> bool:
+    """Whether `data` could end a result set: it ends with a complete packet that is an EOF,
+    an error or an OK (an EOF or an error cannot be a row; an OK could be a row whose first
+    value is empty, and the parse then says it was not the end). Packet headers only: cheap, so
+    an answer arriving in pieces is parsed at the ends of its result sets, not once a piece."""
+    pos, last = 0, -1
+    n = len(data)
+    while pos + 4 <= n:
+        size = data[pos] | data[pos + 1] << 8 | data[pos + 2] << 16
+        if pos + 4 + size > n:
+            return False
+        last, pos = pos, pos + 4 + size
+    if last < 0 or pos != n:
+        return False
+    size = data[last] | data[last + 1] << 8 | data[last + 2] << 16
+    head = data[last + 4] if size else -1
+    return head in (0xFF, 0x00) or (head == 0xFE and size < 9)
+
+
+def answers_in(
+    data: bytes,
+    columns: ColumnCache,
+    enough: Callable[[list[Rows | err.MySQLError]], bool] | None = None,
+) -> tuple[list[Rows | err.MySQLError], bool] | None:
+    """query_batch's answers from the bytes received so far, or None while they end inside them
+    (the caller reads on). A complete answer is (answers, abandoned)."""
+    out: list[Rows | err.MySQLError] = []
+    try:
+        abandoned = _answers(_Packets(None, data), columns, enough, out)
+    except Incomplete:
+        return None
+    return out, abandoned
+
+
+def command(sql: str) -> bytes:
+    """COM_QUERY as the client sends it (sequence 0); a statement under 16 MB."""
+    body = sql.encode("utf-8")
+    if len(body) + 1 >= 0xFFFFFF:
+        raise ValueError("statement too long for one packet")
+    return (len(body) + 1).to_bytes(3, "little") + b"\x00" + bytes([COMMAND.COM_QUERY]) + body

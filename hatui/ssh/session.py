@@ -599,6 +599,12 @@ class NodeSession:
             self._forwards[key] = fwd
             return fwd.port
 
+    def forward_tap(self, remote_host: str, remote_port: int, client_port: int) -> _LocalSide | None:
+        """The relay of the forwarded connection whose local client has port `client_port`,
+        while its channel is open (see _LocalSide): None otherwise."""
+        fwd = self._forwards.get((remote_host, remote_port))
+        return fwd.tap(client_port) if fwd is not None else None
+
     # ------------------------------------------------------------------ closing
     async def close(self) -> None:
         """Close listeners, channels (ending their commands on the node) and the connection.
@@ -702,7 +708,7 @@ class _Forward:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # channels being opened
-        self._open: set[SSHForwarder] = set()  # local sides of relays
+        self._open: dict[int, _LocalSide] = {}  # local sides of relays, by the client's port
 
     async def start(self, local_port: int) -> None:
         loop = asyncio.get_running_loop()
@@ -710,7 +716,7 @@ class _Forward:
         self.port = self._server.sockets[0].getsockname()[1]
 
     def _accepted(self, local: _LocalSide) -> None:
-        self._open.add(local)
+        self._open[local.client_port] = local
         task = asyncio.get_running_loop().create_task(self._connect(local))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -719,7 +725,7 @@ class _Forward:
         try:
             conn = await self.session._ensure()
             # asyncssh's own local forwarding passes its SSHForwarder as the session the same way
-            factory = cast(Callable[[], asyncssh.SSHTCPSession[bytes]], lambda: SSHForwarder(local))
+            factory = cast(Callable[[], asyncssh.SSHTCPSession[bytes]], lambda: _ChannelSide(local))
             await conn.create_connection(factory, self.remote_host, self.remote_port)
         except asyncio.CancelledError:
             local.close()  # close() cancels us, maybe while the channel is still opening
@@ -743,19 +749,30 @@ class _Forward:
             t.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        for local in list(self._open):
+        for local in list(self._open.values()):
             local.close()
+
+    def tap(self, client_port: int) -> _LocalSide | None:
+        local = self._open.get(client_port)
+        return local if local is not None and local.channel_open() else None
 
 
 class _LocalSide(SSHForwarder):
-    """A client of a _Forward: what it sends before its channel is open waits in the buffer."""
+    """A client of a _Forward: what it sends before its channel is open waits in the buffer.
+
+    Also a tap (hatui.mysql.wire.Tap): between two of the client's commands, the owner of the
+    client (the MySQL probe) may take the channel's answers itself: take(), write(), give_back().
+    """
 
     def __init__(self, forward: _Forward):
         super().__init__()
         self._forward = forward
+        self.client_port = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        peer = transport.get_extra_info("peername")
+        self.client_port = int(peer[1]) if peer else 0
         self._forward._accepted(self)
 
     def peer_ready(self) -> None:
@@ -767,6 +784,57 @@ class _LocalSide(SSHForwarder):
         if self._eof_received:
             self._peer.write_eof()
 
+    def channel_open(self) -> bool:
+        peer = self._peer
+        return isinstance(peer, _ChannelSide) and peer.open
+
+    def take(self, data: Callable[[bytes], None], ended: Callable[[], None]) -> bool:
+        peer = self._peer
+        if not isinstance(peer, _ChannelSide) or not peer.open:
+            return False
+        peer.sink = (data, ended)
+        return True
+
+    def give_back(self) -> None:
+        if isinstance(self._peer, _ChannelSide):
+            self._peer.sink = None
+
+    def send(self, data: bytes) -> None:
+        if self._peer is not None:
+            self._peer.write(data)
+
     def close(self) -> None:
-        self._forward._open.discard(self)
+        if self._forward._open.get(self.client_port) is self:
+            del self._forward._open[self.client_port]
         super().close()
+
+
+class _ChannelSide(SSHForwarder):
+    """The channel's end of a relay; while its local side is tapped, the answers go to the tap."""
+
+    def __init__(self, local: _LocalSide):
+        super().__init__(local)
+        self.sink: tuple[Callable[[bytes], None], Callable[[], None]] | None = None
+        self.open = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.open = True
+
+    def data_received(self, data: bytes, datatype: int | None = None) -> None:
+        if self.sink is not None:
+            self.sink[0](data)
+        else:
+            super().data_received(data, datatype)
+
+    def eof_received(self) -> bool:
+        self.open = False
+        if self.sink is not None:
+            self.sink[1]()
+        return super().eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.open = False
+        if self.sink is not None:
+            self.sink[1]()
+        super().connection_lost(exc)

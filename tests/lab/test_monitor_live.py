@@ -171,3 +171,25 @@ def test_vip_move_and_dead_mysqld_reach_the_store_and_rules(lab, monitor):
         30,
     )
     assert time.monotonic() - t1 < 40
+
+
+def test_the_monitors_mysql_polls_are_read_in_the_event_loop_after_the_first(lab, monitor):
+    """Through the SSH tunnel each node's kept MySQL connection is polled from the event loop
+    (the forward's tap): its worker thread only logs in. A fleet's console paid a thread
+    hand-off, a local socket and a relay per node per second before."""
+    probes = {name: c._probe for name, c in monitor.collectors.items() if c._probe is not None}
+    assert set(probes) == {"db1", "db2", "db3"}
+    sent: dict[str, list[int]] = {name: [] for name in probes}
+    for name, p in probes.items():
+        submit = p._executor.submit
+        p._executor.submit = lambda *a, _n=name, _s=submit, **kw: (sent[_n].append(1), _s(*a, **kw))[1]
+    before = {n: monitor.store.latest(n, Kind.MYSQL) for n in probes}
+    wait_until(
+        "three more readings of every node",
+        lambda: all(monitor.store.latest(n, Kind.MYSQL).at >= before[n].at + 2.5 for n in probes),
+        10,
+    )
+    for n in probes:
+        st = monitor.store.latest(n, Kind.MYSQL).value
+        assert st.up and st.error is None and st.channels, (n, st.error)
+    assert sent == {n: [] for n in probes}, "kept connections were polled by worker threads"

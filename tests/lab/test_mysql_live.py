@@ -281,3 +281,70 @@ async def test_the_lean_batch_reading_equals_pymysqls_statement_by_statement(lab
                 st, uptime_seconds=plain.uptime_seconds, threads_connected=plain.threads_connected
             )
             assert same == plain, node
+
+
+def test_a_poll_through_an_ssh_forward_is_read_in_the_event_loop_and_still_says_hung_dead_and_back(lab, op):
+    """Through the SSH tunnel the kept connection's poll is sent and read by the event loop
+    (the forward's tap), not by the probe's worker thread: the same reading, and a frozen or
+    killed server is still said as the worker would say it."""
+    from hatui.cluster import load_cluster
+    from hatui.ssh import NodeSession
+
+    cluster = load_cluster(lab.spec.cluster_file)
+    session = NodeSession(cluster.nodes["db3"])
+    probe = make_probe(lab, "db3", read_timeout=1.0)
+    plain = make_probe(lab, "db3")
+
+    async def setup() -> None:
+        port = await session.forward_local(lab.spec.node("db3").address, 3306)
+        probe.retarget("127.0.0.1", port)
+        probe.tap_with(lambda client: session.forward_tap(lab.spec.node("db3").address, 3306, client))
+
+    worker: list[int] = []
+    submit = probe._executor.submit
+    probe._executor.submit = lambda *a, **kw: (worker.append(1), submit(*a, **kw))[1]  # type: ignore[method-assign]
+    try:
+        op.run(setup())
+        first = op.run(probe.poll())  # a new connection: the worker's (it logs in)
+        assert first.up, first.error
+        assert len(worker) == 1
+        readings = [op.run(probe.poll()) for _ in range(5)]
+        assert len(worker) == 1, "a kept connection's poll went to the worker thread"
+        reference = asyncio.run(plain.poll())
+        for st in readings:
+            assert st.up and st.error is None and st.warnings == ()
+            assert (st.hostname, st.server_id, st.read_only) == (reference.hostname, reference.server_id, True)
+            assert (
+                st.channels
+                and st.channels[0].healthy
+                and st.channels[0].source_host == reference.channels[0].source_host
+            )
+            assert st.gtid_current_pos == reference.gtid_current_pos  # a quiet lab
+
+        lab.fault("freeze-mysqld", "db3")
+        try:
+            t0 = time.monotonic()
+            st = op.run(probe.poll())
+            took = time.monotonic() - t0
+            assert not st.up and st.error == "timeout after 1 s waiting for an answer"
+            assert took < 1.0 + SLACK
+        finally:
+            lab.fault("thaw-mysqld", "db3")
+        back = op.run(poll_until(probe, "db3 to answer again", lambda s: s.up, 10))
+        assert back.server_id == reference.server_id
+
+        lab.fault("kill-mysqld", "db3")
+        try:
+            st = op.run(poll_until(probe, "db3 to be down", lambda s: not s.up, 10))
+            assert st.error in ("connection refused", "connection lost", "connection closed"), st.error
+        finally:
+            lab.fault("start-mysqld", "db3")
+        op.run(poll_until(probe, "db3 to come back", lambda s: s.up, 30))
+        before = len(worker)
+        for _ in range(3):
+            assert op.run(probe.poll()).up
+        assert len(worker) == before  # the new kept connection is tapped too
+    finally:
+        op.run(probe.close())
+        asyncio.run(plain.close())
+        op.run(session.close())
