@@ -194,11 +194,7 @@ class NodeCollector:
             res = await self.session.run(probe_command(self.has_keepalived, self._pid_file), timeout=3.0)
         except SshError:
             return  # the SSH observation says why
-        addresses, ka = parse_probe(res.stdout, self.has_keepalived)
-        now = started
-        self.store.put(self.node.name, Kind.ADDRESSES, addresses, now)
-        if ka is not None:
-            self.store.put(self.node.name, Kind.KEEPALIVED, ka, now)
+        self._take_probe(res.stdout, started)
 
     def _take_probe(self, stdout: str, at: float) -> None:
         self._put_probe(*parse_probe(stdout, self.has_keepalived), at)

@@ -761,7 +761,7 @@ class _LocalSide(SSHForwarder):
     """A client of a _Forward: what it sends before its channel is open waits in the buffer.
 
     Also a tap (hatui.mysql.wire.Tap): between two of the client's commands, the owner of the
-    client (the MySQL probe) may take the channel's answers itself: take(), write(), give_back().
+    client (the MySQL probe) may take the channel's answers itself: take(), send(), give_back().
     """
 
     def __init__(self, forward: _Forward):
@@ -789,10 +789,9 @@ class _LocalSide(SSHForwarder):
         return isinstance(peer, _ChannelSide) and peer.open
 
     def take(self, data: Callable[[bytes], None], ended: Callable[[], None]) -> bool:
-        peer = self._peer
-        if not isinstance(peer, _ChannelSide) or not peer.open:
+        if not self.channel_open():
             return False
-        peer.sink = (data, ended)
+        cast(_ChannelSide, self._peer).sink = (data, ended)
         return True
 
     def give_back(self) -> None:
