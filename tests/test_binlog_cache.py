@@ -124,3 +124,33 @@ def test_stat_lines_give_size_inode_and_mtime_and_older_lines_still_parse():
     assert st["/var/lib/mysql/mysql bin.000009"].inode == 393228
     assert st["/x/mysql-bin.000008"].inode == 0  # no identity: never cached
     assert parse_sizes(text) == {"/var/lib/mysql/mysql bin.000009": 1261, "/x/mysql-bin.000008": 907}
+
+
+def test_two_runs_in_one_second_each_keep_their_own_folder_and_raw_dumps(tmp_path):
+    """A split-brain and the rejoin it hands over to (or a dry run and the run) can start in the
+    same second: each gets its own recovery folder, so the later one neither overwrites the
+    earlier one's saved transactions nor trips over its links into the cache."""
+    from hatui.runbook import recovery
+    from tests.fake_access import cluster
+
+    dump, cache, i = cached(tmp_path)
+    kept = cache.raw_path(i)
+    c = cluster("keepalived")
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    first = recovery.run_folder(state, c, "db1-errant")
+    second = recovery.run_folder(state, c, "db1-errant")
+    assert first != second and first.is_dir() and second.is_dir()
+    assert sorted(first.parent.glob("*-db1-errant")) == [first, second]  # the later sorts last
+    assert oct(second.stat().st_mode & 0o777) == "0o700"
+    for folder in (first, second):
+        dest = folder / "mysql-bin.000002.txt"
+        recovery._keep_raw(kept, dest)
+        assert dest.read_bytes() == kept.read_bytes()
+    # the same run keeping a file twice, or over a stale file, ends with the cache's text
+    dest = second / "mysql-bin.000002.txt"
+    recovery._keep_raw(kept, dest)
+    dest.unlink()
+    dest.write_bytes(b"stale")
+    recovery._keep_raw(kept, dest)
+    assert dest.read_bytes() == kept.read_bytes()

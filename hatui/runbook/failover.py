@@ -26,7 +26,6 @@ writers' route (or the VIP) turns to it, and every other replica follows it."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +63,7 @@ from hatui.runbook.recovery import Gap, extract
 from hatui.runbook.repair_gap import SHOWN_LINES, RepairGap
 from hatui.runbook.replay import local_client
 from hatui.runbook.rows import table_meta
-from hatui.runbook.runner import RunContext, cluster_dir, state_dir
+from hatui.runbook.runner import RunContext
 from hatui.ssh.errors import SshError
 from hatui.state import Kind
 
@@ -565,12 +564,7 @@ class Failover:
         rg = RepairGap(self.cluster, old, t, on_conflict="apply", base_dir=self.base_dir)
         rg.facts = self.facts
         mariadb = _mariadb(tst)
-        folder = cluster_dir(self.base_dir or state_dir(), self.cluster) / "recovery"
-        g = Gap(
-            folder / f"{time.strftime('%Y%m%dT%H%M%S')}-{old}-failover-to-{t}",
-            mariadb,
-            root=self.base_dir or state_dir(),
-        )
+        g = Gap.new(self.base_dir, self.cluster, f"{old}-failover-to-{t}", mariadb)
         rg.gap = g
         checks: list[Check] = []
         try:

@@ -72,11 +72,10 @@ class Gap:
 
     @classmethod
     def new(cls, base_dir: Path | None, cluster: Cluster, what: str, mariadb: bool) -> Gap:
-        """A gap whose folder is CLUSTER/recovery/<now>-<what> in the state folder."""
+        """A gap with a folder of its own, CLUSTER/recovery/<now>-<what> in the state folder
+        (see run_folder)."""
         root = base_dir or state_dir()
-        return cls(
-            cluster_dir(root, cluster) / "recovery" / f"{time.strftime('%Y%m%dT%H%M%S')}-{what}", mariadb, root=root
-        )
+        return cls(run_folder(root, cluster, what), mariadb, root=root)
 
     def write_script(self, name: str, script: str) -> Path:
         """`name` and `name`.sha256 in the (private) folder; the gap's sha256 is the script's."""
@@ -92,6 +91,24 @@ class Gap:
     def cache_folder(self, node: str) -> Path:
         """The cluster's binlog cache for `node` (the folder is CLUSTER/recovery/RUN)."""
         return private_dir(self.folder.parent.parent / "binlog-cache" / node, root=self.root or self.folder)
+
+
+def run_folder(root: Path, cluster: Cluster, what: str) -> Path:
+    """Create and return this run's recovery folder, CLUSTER/recovery/<now>-<what>, private.
+    Two runs in the same second (a dry run and the run, a split-brain and the rejoin it hands
+    over to) each get their own: the second is <now>.2-<what>, and so on (it sorts after the
+    first, and a glob on *-<what> finds both). A shared folder would let the later run
+    overwrite the earlier one's saved transactions and their sha256."""
+    parent = private_dir(cluster_dir(root, cluster) / "recovery", root=root)
+    now = time.strftime("%Y%m%dT%H%M%S")
+    for n in range(1, 1000):
+        folder = parent / (f"{now}-{what}" if n == 1 else f"{now}.{n}-{what}")
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            continue
+        return private_dir(folder, root=root)
+    raise FileExistsError(f"{parent / now}-{what}: 999 runs in one second already have a folder")
 
 
 async def extract(
@@ -259,6 +276,10 @@ async def _download_parsed(ctx: RunContext, node: str, command: str, dest: Path,
 def _keep_raw(kept: Path, dest: Path) -> None:
     """The run's folder holds the dump it read, as after a download: the cache's copy linked
     (or copied where a link cannot be made). OSError when neither works."""
+    with contextlib.suppress(FileNotFoundError):
+        if os.path.samefile(kept, dest):
+            return  # already linked (the same run read this binlog twice)
+        os.unlink(dest)  # an earlier read of this run: the cache's copy is the one parsed
     try:
         os.link(kept, dest)
     except OSError:

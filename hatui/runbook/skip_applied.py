@@ -56,14 +56,15 @@ from hatui.cluster import Cluster
 from hatui.gtid import MariaGtid
 from hatui.mysql.dialect import Dialect, Statement, dialect_for
 from hatui.mysql.status import MysqlStatus, ReplicationChannel
-from hatui.privatefs import private_dir, write_private
+from hatui.privatefs import write_private
 from hatui.rules.topology import node_for_host
 from hatui.runbook.access import WriteAccess
 from hatui.runbook.facts import Facts, gather
 from hatui.runbook.model import Action, Check, Step, StepFailed, Verdict, mysql_node
 from hatui.runbook.ops import Op, StartReplica, StopReplica, op_step
+from hatui.runbook.recovery import run_folder
 from hatui.runbook.rows import probe_rows, q, table_meta
-from hatui.runbook.runner import RunContext, cluster_dir, state_dir
+from hatui.runbook.runner import RunContext, state_dir
 from hatui.ssh.errors import SshError
 
 P, W, F = Verdict.PASS, Verdict.WARN, Verdict.FAIL
@@ -270,9 +271,7 @@ class SkipApplied:
         """The transaction as the source wrote it (replayable, readable) and the rows that differ,
         in a private recovery folder, before anything changes."""
         assert s.trx is not None
-        root = self.base_dir or state_dir()
-        folder = cluster_dir(root, self.cluster) / "recovery" / f"{time.strftime('%Y%m%dT%H%M%S')}-{self.node}-skip"
-        private_dir(folder, root=root)
+        folder = run_folder(self.base_dir or state_dir(), self.cluster, f"{self.node}-skip")
         d = BinlogDump(
             s.file, "mariadb" if "-" in s.gtid and ":" not in s.gtid else "mysql", "", "", [s.trx], "", s.end
         )
