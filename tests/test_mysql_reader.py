@@ -292,6 +292,67 @@ def probe(port: int, **kw) -> MysqlProbe:
     return MysqlProbe("127.0.0.1", port, "hatui_monitor", "S3cret-pw", name="t", **kw)
 
 
+@pytest.fixture
+def tls_offering_port():
+    """A server that offers TLS in its greeting (as MySQL 8 does by default), records what the
+    client answers, then refuses the login: (port, the client's answers)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(4)
+    answers: list[bytes] = []
+    caps = 0x1 | 0x8 | 0x200 | 0x800 | 0x8000 | 0x10000 | 0x20000 | 0x80000  # 0x800: CLIENT_SSL
+    greeting = (
+        b"\x0a8.0.36\x00"
+        + (7).to_bytes(4, "little")
+        + b"abcdefgh\x00"
+        + (caps & 0xFFFF).to_bytes(2, "little")
+        + bytes([45])
+        + (2).to_bytes(2, "little")
+        + (caps >> 16).to_bytes(2, "little")
+        + bytes([21])
+        + bytes(10)
+        + b"ijklmnopqrst\x00"
+        + b"mysql_native_password\x00"
+    )
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = s.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(len(greeting).to_bytes(3, "little") + b"\x00" + greeting)
+                head = conn.recv(4)
+                if len(head) == 4:
+                    answers.append(conn.recv(int.from_bytes(head[:3], "little")))
+                denied = wire.error(1045, "Access denied")
+                conn.sendall(len(denied).to_bytes(3, "little") + b"\x02" + denied)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield s.getsockname()[1], answers
+    s.close()
+
+
+async def test_through_a_tunnel_the_probe_never_asks_for_tls_even_when_the_server_offers_it(tls_offering_port):
+    """The SSH tunnel encrypts already: TLS inside it would build a context from the system CA
+    store per node (~0.8 MB each, most of what a node cost the console) and hide the poll from
+    the tunnel's tap. A direct connection still takes the TLS the server offers."""
+    port, answers = tls_offering_port
+    tunnelled = probe(port, tls=False)
+    st = await tunnelled.poll()
+    assert not st.up and "denied" in (st.error or "").lower()  # it went on to log in, in the clear
+    assert len(answers) == 1 and not int.from_bytes(answers[0][:4], "little") & 0x800
+    assert len(answers[0]) > 32 and b"hatui_monitor" in answers[0]  # a login, not a TLS request
+    await tunnelled.close()
+
+    direct = probe(port)
+    await direct.poll()
+    assert len(answers) == 2 and int.from_bytes(answers[1][:4], "little") & 0x800
+    assert len(answers[1]) == 32  # the TLS request that comes before the login
+    await direct.close()
+
+
 async def test_refused_is_reported_at_once(closed_port):
     p = probe(closed_port)
     t0 = time.monotonic()

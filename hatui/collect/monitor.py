@@ -325,8 +325,11 @@ class NodeCollector:
                 password = resolve_password(account)
             except SecretError as e:
                 return MysqlStatus(up=False, error=f"no password: {e}")
-            self._probe = self._mysql_factory(node.host, node.mysql.port, account.user, password, name=node.name)
-            if node.mysql.via == MysqlVia.SSH_TUNNEL:
+            tunnel = node.mysql.via == MysqlVia.SSH_TUNNEL
+            self._probe = self._mysql_factory(
+                node.host, node.mysql.port, account.user, password, name=node.name, tls=not tunnel
+            )
+            if tunnel:
                 self._probe.tap_with(self._mysql_tap)
         if node.mysql.via == MysqlVia.SSH_TUNNEL:
             try:

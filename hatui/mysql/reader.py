@@ -344,6 +344,12 @@ class MysqlProbe:
     connect_timeout + read_timeout per statement, and a poll started while the previous one is
     still stuck answers at once that it is still waiting, so neither the event loop nor other
     probes ever wait on it.
+
+    `tls=False` where the connection goes through an SSH tunnel, which encrypts it already.
+    PyMySQL otherwise "prefers" TLS: every connection builds its own TLS context from the system
+    CA store (~0.8 MB, kept for the connection's life: most of what a node costs the console),
+    and a server that offers TLS (MySQL 8 does by default) gets the poll wrapped in it, which
+    the tunnel's tap cannot read (every poll would then go through the worker thread).
     """
 
     def __init__(
@@ -361,8 +367,10 @@ class MysqlProbe:
         name: str = "",
         guard: Guard | None = None,
         thread_initializer: Callable[[], None] | None = None,
+        tls: bool = True,
     ):
         self.name = name or f"{host}:{port}"
+        self.tls = tls
         self.user = user
         self._password = _Secret(password)
         self.connect_timeout = float(connect_timeout)
@@ -607,6 +615,7 @@ class MysqlProbe:
             # the poll's four reads in one round trip (read_status(batch=True)); this session is
             # read-only (below) and sends only the guarded reads, never text from elsewhere
             client_flag=CLIENT.MULTI_STATEMENTS,
+            ssl_disabled=not self.tls,
         )
         try:
             dialect = read_dialect(conn, guard=self.guard)

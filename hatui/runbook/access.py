@@ -83,6 +83,9 @@ class NodeSql:
             charset="utf8mb4",
             cursorclass=pymysql.cursors.DictCursor,
             client_flag=CLIENT.MULTI_STATEMENTS if self.multi_statements else 0,
+            # through the SSH tunnel: it encrypts already (PyMySQL's "preferred" TLS would
+            # build a context from the system CA store per connection, and encrypt twice)
+            ssl_disabled=self.access.cluster.nodes[self.node].mysql.via == MysqlVia.SSH_TUNNEL,
         )
         self._dialect = read_dialect(conn)
         return conn
@@ -374,6 +377,7 @@ class WriteAccess:
                 read_timeout=timeout,
                 autocommit=True,
                 cursorclass=pymysql.cursors.DictCursor,
+                ssl_disabled=True,  # through the node's SSH connection, which encrypts already
             )
             try:
                 with conn.cursor() as cur:

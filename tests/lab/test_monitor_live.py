@@ -195,3 +195,6 @@ def test_the_monitors_mysql_polls_are_read_in_the_event_loop_after_the_first(lab
     # a poll that timed out on a busy machine drops its connection, and the worker logs in again
     # (one hand-off); without the tap every poll of the three would have gone to the worker
     assert all(len(s) <= 1 for s in sent.values()), f"kept connections were polled by worker threads: {sent}"
+    # and no TLS inside the tunnel: a TLS context per node (the system CA store) was most of
+    # what a node cost the console's memory
+    assert all(p.tls is False and (p._conn is None or p._conn.ssl is False) for p in probes.values())
