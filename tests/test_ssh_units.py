@@ -464,6 +464,23 @@ def test_hashed_names_are_those_ssh_keygen_writes(tmp_path, keys, name):
     assert hostkeys.hash_host(name, salt) == theirs
 
 
+def test_known_hosts_is_read_afresh_but_parsed_once_per_text(tmp_path, keys):
+    """Every connection keeps its known_hosts entries for its life, and a fleet's nodes share
+    one file: the parse is shared while the file says the same, and an edit (a key revoked or
+    replaced) is what the very next connection checks against."""
+    f = tmp_path / "known_hosts"
+    hostkeys.append_line(f, known_hosts_line("198.18.0.11", 22, keys[0]))
+    first, again = hostkeys.load(f), hostkeys.load(f)
+    assert first is again
+    assert {k.public_data for k in first.match("198.18.0.11", "198.18.0.11", None)[0]} == {keys[0].public_data}
+    f.write_text(known_hosts_line("198.18.0.11", 22, keys[1]) + "\n")  # the host's key replaced
+    edited = hostkeys.load(f)
+    assert edited is not first
+    assert {k.public_data for k in edited.match("198.18.0.11", "198.18.0.11", None)[0]} == {keys[1].public_data}
+    f.unlink()
+    assert not hostkeys.load(f).match("198.18.0.11", "198.18.0.11", None)[0]  # gone: nothing trusted
+
+
 def test_append_creates_a_private_file_and_completes_a_last_line(tmp_path, keys):
     f = tmp_path / "sub" / "known_hosts"
     hostkeys.append_line(f, known_hosts_line("h1", 22, keys[0]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -72,11 +73,20 @@ def _addr_of(host: str) -> str:
 
 
 def load(path: Path) -> asyncssh.SSHKnownHosts:
-    """The file's entries (an empty set of entries if the file does not exist)."""
+    """The file's entries (an empty set of entries if the file does not exist), read afresh."""
     try:
         text = path.read_text(errors="replace")
     except FileNotFoundError:
         text = ""
+    return _parsed(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(text: str) -> asyncssh.SSHKnownHosts:
+    """One parse per distinct text, shared: every connection keeps its known_hosts entries for
+    its life, and a fleet's nodes share one file, so a parse each cost memory quadratic in the
+    fleet (90 nodes: 90 copies of 90 keys, 7.7 MB; 200 nodes ~38 MB). Matching never changes
+    the parsed entries; an edited file is a different text, parsed anew."""
     return asyncssh.import_known_hosts(text)
 
 
