@@ -22,7 +22,18 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[object]], *, every: float
             t.cancel()
         _, pending = await asyncio.wait(pending, timeout=every)
     if pending:
-        log.warning("%d task(s) did not end after %d cancellations", len(pending), rounds)
+        log.warning(
+            "%d task(s) did not end after %d cancellations: %s", len(pending), rounds, "; ".join(map(_where, pending))
+        )
     for t in tasks:
         if t.done() and not t.cancelled() and t.exception() is not None:
             log.debug("task %s ended with %r", t.get_name(), t.exception())
+
+
+def _where(task: asyncio.Task[object]) -> str:
+    """The task's name and the line it waits at (innermost frame): which one would not end."""
+    frames = task.get_stack()
+    if not frames:
+        return task.get_name()
+    f = frames[-1]
+    return f"{task.get_name()} at {f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}"
