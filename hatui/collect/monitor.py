@@ -320,18 +320,18 @@ class NodeCollector:
         account = node.mysql.monitor
         if account is None:  # has_mysql says there is one; nothing to poll without it
             return None
+        tunnel = node.mysql.via == MysqlVia.SSH_TUNNEL
         if self._probe is None:
             try:
                 password = resolve_password(account)
             except SecretError as e:
                 return MysqlStatus(up=False, error=f"no password: {e}")
-            tunnel = node.mysql.via == MysqlVia.SSH_TUNNEL
             self._probe = self._mysql_factory(
                 node.host, node.mysql.port, account.user, password, name=node.name, tls=not tunnel
             )
             if tunnel:
                 self._probe.tap_with(self._mysql_tap)
-        if node.mysql.via == MysqlVia.SSH_TUNNEL:
+        if tunnel:
             try:
                 # From the node itself, to its own address: the same path replication uses.
                 port = await self.session.forward_local(node.host, node.mysql.port)
